@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# One image, three roles: `web`, `worker` or `all` (the default).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY handlers ./handlers
+COPY jobs ./jobs
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/handlers ./dist/handlers
+COPY --from=build /app/dist/jobs ./dist/jobs
+COPY src/config/default-policy.yaml ./src/config/default-policy.yaml
+# The node image's unprivileged user; the Helm chart runs it with a read-only root filesystem.
+USER 1000:1000
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["all"]

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
+import { ConfigError, describeIssue } from './errors';
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 90s, 15m, 2h or 7d, got '${text}'`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const slackId = (prefixes: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[${prefixes}][A-Z0-9]{2,}$`), `expected a Slack id starting with ${prefixes}`);
+
+const bounds = z
+  .object({ min: z.number().int().min(0), max: z.number().int().min(1).max(500) })
+  .strict()
+  .refine((b) => b.min <= b.max, { message: 'min must not exceed max' });
+
+const environment = z
+  .object({
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name'),
+    strategy: z.enum(['rolling', 'blue-green']),
+    approval: z.enum(['none', 'required']),
+    approvers: z.array(slackId('UWS')).default([]),
+    context: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((e) => e.approval === 'none' || e.approvers.length > 0, {
+    message: 'approval: required needs at least one approver',
+    path: ['approvers'],
+  });
+
+const service = z
+  .object({
+    deployment: z.string().min(1).optional(),
+    statefulset: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535),
+    health: z.string().startsWith('/').optional(),
+    replicas: bounds,
+    environments: z.record(z.string(), z.object({ replicas: bounds }).strict()).default({}),
+  })
+  .strict()
+  .refine((s) => (s.deployment === undefined) !== (s.statefulset === undefined), {
+    message: 'set exactly one of deployment or statefulset',
+  });
+
+const MINUTE = 60_000;
+
+export const policySchema = z
+  .object({
+    environments: z.record(z.enum(['staging', 'production']), environment),
+    channels: z
+      .object({
+        ops: slackId('CG'),
+        incidents: slackId('CG'),
+        alerts: slackId('CG'),
+        announcements: slackId('CG'),
+      })
+      .strict(),
+    services: z.record(
+      z.string().regex(/^[a-z0-9-]+$/, 'service names are lower-case words and dashes'),
+      service,
+    ),
+    guards: z
+      .object({
+        approvalTtl: duration.default(15 * MINUTE),
+        scaleCooldown: duration.default(3 * MINUTE),
+        bakeWindow: duration.default(15 * MINUTE),
+        lockLease: duration.default(10 * MINUTE),
+      })
+      .strict()
+      .default({
+        approvalTtl: 15 * MINUTE,
+        scaleCooldown: 3 * MINUTE,
+        bakeWindow: 15 * MINUTE,
+        lockLease: 10 * MINUTE,
+      }),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    for (const [name, svc] of Object.entries(p.services)) {
+      for (const env of Object.keys(svc.environments)) {
+        if (!(env in p.environments)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', name, 'environments', env],
+            message: `unknown environment '${env}'`,
+          });
+        }
+      }
+    }
+  });
+
+export type Policy = z.infer<typeof policySchema>;
+export type EnvironmentName = 'staging' | 'production';
+export type EnvironmentPolicy = Policy['environments'][EnvironmentName] & {};
+export type ServicePolicy = Policy['services'][string] & {};
+
+/** Where the shipped policy lives, both when running from source and from dist/. */
+export function defaultPolicyPath(): string {
+  let dir = __dirname;
+  while (dir !== path.dirname(dir)) {
+    const candidate = path.join(dir, 'src', 'config', 'default-policy.yaml');
+    try {
+      readFileSync(candidate);
+      return candidate;
+    } catch {
+      dir = path.dirname(dir);
+    }
+  }
+  throw new ConfigError('the shipped default policy (src/config/default-policy.yaml) is missing');
+}
+
+export function parsePolicy(yamlText: string, source: string): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(yamlText);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError(`policy ${source}: not valid YAML: ${reason}`);
+  }
+  const result = policySchema.safeParse(raw);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new ConfigError(`policy ${source}: ${first ? describeIssue(first) : 'invalid'}`);
+  }
+  return result.data;
+}
+
+export function loadPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`policy ${file}: cannot read the file (${code})`);
+  }
+  return parsePolicy(text, file);
+}

@@ -1,0 +1,32 @@
+import { findVerb, Refusal, VERBS, Words } from './grammar';
+import type { ParseResult, Vocabulary } from './types';
+
+const MAX_TEXT = 500;
+
+/** Splits on white space, keeping "double quoted" phrases whole (for grep text and reasons). */
+export function tokenize(text: string): string[] {
+  const words: string[] = [];
+  for (const match of text.matchAll(/"([^"]*)"|(\S+)/g)) words.push(match[1] ?? match[2] ?? '');
+  return words;
+}
+
+/** `/azora <verb> …` text to a command, or the reason it is not one and the right form. */
+export function parseCommand(text: string, vocabulary: Vocabulary): ParseResult {
+  if (text.length > MAX_TEXT) {
+    return { ok: false, error: `that command is over ${MAX_TEXT} characters`, usage: overview() };
+  }
+  const [verbWord, ...rest] = tokenize(text);
+  if (verbWord === undefined) return { ok: true, command: { verb: 'help' } };
+  const spec = findVerb(verbWord);
+  if (!spec) return { ok: false, error: `unknown command '${verbWord}'`, usage: overview() };
+  try {
+    return { ok: true, command: spec.parse(new Words(rest, vocabulary)) };
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, error: err.message, usage: `/azora ${spec.usage}` };
+    throw err;
+  }
+}
+
+function overview(): string {
+  return VERBS.map((spec) => `/azora ${spec.usage}`).join('\n');
+}

@@ -1,0 +1,28 @@
+export type EnvironmentName = 'staging' | 'production';
+export type Colour = 'blue' | 'green';
+
+export type Command =
+  | { verb: 'help'; topic?: string }
+  | { verb: 'status'; environment: EnvironmentName }
+  | { verb: 'scale'; environment: EnvironmentName; service: string; replicas: number; force: boolean }
+  | { verb: 'switch'; environment: EnvironmentName; colour: Colour; service?: string }
+  | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }
+  | {
+      verb: 'logs';
+      environment: EnvironmentName;
+      service: string;
+      lines: number;
+      sinceMs?: number;
+      grep?: string;
+      followMs?: number;
+    };
+
+export type Verb = Command['verb'];
+
+/** What the parser needs to know of the platform; the policy provides it. */
+export interface Vocabulary {
+  environments: readonly EnvironmentName[];
+  services: readonly string[];
+}
+
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { loadConfig } from './config/env';
+import { ConfigError } from './config/errors';
+import { loadPolicy } from './config/policy';
+import { createLogger } from './log';
+import { startBot, type Role } from './runtime';
+import { startSandbox, type Sandbox } from './sandbox';
+
+const ROLES: readonly Role[] = ['web', 'worker', 'all'];
+const USAGE = 'usage: azora-chatops [web|worker|all]';
+
+async function main(argv: string[]): Promise<number> {
+  const role = (argv[0] ?? 'all') as Role;
+  if (!ROLES.includes(role) || argv.length > 1) throw new ConfigError(USAGE);
+  const config = loadConfig(process.env);
+  const policy = loadPolicy(config.policyPath);
+  const logger = createLogger(config.logLevel);
+
+  let sandbox: Sandbox | undefined;
+  if (!config.slack) {
+    sandbox = await startSandbox(config);
+    logger.info({ slackApi: sandbox.config.slackApiUrl }, 'no Slack credentials: sandbox mode');
+  }
+  const bot = await startBot({
+    role,
+    config: sandbox?.config ?? config,
+    slack: sandbox?.slack ?? config.slack!,
+    policy,
+    logger,
+  });
+  logger.info({ role, url: bot.web?.url, policy: config.policyPath }, 'azora-chatops started');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down: finishing running jobs');
+  const { drained } = await bot.stop();
+  await sandbox?.stop();
+  logger.info({ drained }, drained ? 'stopped cleanly' : 'stopped; unfinished jobs return to the queue');
+  return drained ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Operators get one line they can act on; a stack trace only for what is truly unexpected.
+    const line =
+      err instanceof ConfigError ? `azora-chatops: ${err.message}` : `azora-chatops: ${String(err)}`;
+    process.stderr.write(`${line}\n`);
+    if (!(err instanceof ConfigError) && err instanceof Error && err.stack)
+      process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  },
+);

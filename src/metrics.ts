@@ -1,0 +1,37 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** The bot's own metrics; every name starts with `azora_` so dashboards can select them. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'azora_' });
+  return {
+    registry,
+    slackRequests: new Counter({
+      name: 'azora_slack_requests_total',
+      help: 'Slack requests handled, by kind (command, action) and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    commands: new Counter({
+      name: 'azora_commands_total',
+      help: '/azora commands by verb and outcome (accepted, refused)',
+      labelNames: ['verb', 'outcome'] as const,
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: 'azora_jobs_total',
+      help: 'BullMQ jobs finished, by queue, name and outcome',
+      labelNames: ['queue', 'name', 'outcome'] as const,
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: 'azora_job_duration_seconds',
+      help: 'Time a job spent running, by queue and name',
+      labelNames: ['queue', 'name'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,49 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { RedisClient } from '../redis';
+import { QUEUE_NAMES, type JobDefinition, type QueueName } from './define';
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+/** The producer side: one BullMQ queue per name, sharing the web role's connection. */
+export class Queues {
+  private readonly queues: Map<QueueName, Queue>;
+
+  constructor(connection: RedisClient, prefix: string) {
+    this.queues = new Map(
+      QUEUE_NAMES.map((name) => {
+        const queue = new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+        // The connection's owner reports outages; without a listener BullMQ prints them itself.
+        queue.on('error', () => undefined);
+        return [name, queue];
+      }),
+    );
+  }
+
+  get(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  /** Validates the payload against the job's schema before it ever reaches Redis. */
+  async enqueue<S extends z.ZodType>(
+    definition: JobDefinition<S>,
+    payload: z.input<S>,
+    options: JobsOptions = {},
+  ): Promise<string> {
+    const data = definition.payload.parse(payload);
+    const job = await this.get(definition.queue).add(definition.name, data, {
+      ...definition.options,
+      ...options,
+    });
+    return job.id!;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { postMessageJob } from '../../jobs/post-message';
+import { defaultPolicyPath } from '../../src/config/policy';
+import { Queues } from '../../src/queue/queues';
+import { SimulatedSlack } from '../../src/sandbox/slack-api';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { waitFor } from '../kit/wait';
+
+const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
+
+/** The built entry point as a real process, the way a container runs it. */
+function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'warn', REDIS_URL: TEST_REDIS_URL, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, exited };
+}
+
+describe('start-up refuses bad configuration with one clear line', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'azora-policy-'));
+
+  it('names the policy file and field, exits 1, prints no stack', async () => {
+    const broken = readFileSync(defaultPolicyPath(), 'utf8').replace(
+      'replicas: { min: 3, max: 10 }',
+      'replicas: { min: 12, max: 10 }',
+    );
+    const file = path.join(dir, 'policy.yaml');
+    writeFileSync(file, broken);
+    const { code, stderr } = await runBot({ AZORA_POLICY: file }).exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `azora-chatops: policy ${file}: services.api-gateway.replicas: min must not exceed max`,
+    );
+  });
+
+  it('names the environment variable', async () => {
+    const { code, stderr } = await runBot({ PORT: '70000' }).exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('azora-chatops: environment PORT: expected a port number between 0 and 65535');
+  });
+
+  it('refuses an unknown role', async () => {
+    const { code, stderr } = await runBot({}, ['janitor']).exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('azora-chatops: usage: azora-chatops [web|worker|all]');
+  });
+});
+
+describe('SIGTERM while a job runs', () => {
+  const prefix = uniquePrefix();
+  let slack: SimulatedSlack;
+  let redis: Redis;
+  let queues: Queues;
+
+  beforeAll(async () => {
+    slack = await new SimulatedSlack().start();
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    queues = new Queues(redis, prefix);
+  });
+  afterAll(async () => {
+    await queues.close();
+    await redis.quit();
+    await slack.stop();
+    await dropPrefix(prefix);
+  });
+
+  it('lets the job finish, then exits 0', async () => {
+    const bot = runBot(
+      {
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: 'test-secret',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_PREFIX: prefix,
+      },
+      ['worker'],
+    );
+    slack.delay('chat.postMessage', 1_500);
+    const jobId = await queues.enqueue(postMessageJob, { channel: 'C0AZORAOPS', text: 'deploy finished' });
+    const job = (await queues.get('notify').getJob(jobId))!;
+    await waitFor(
+      () => job.getState(),
+      (s) => s === 'active',
+      { what: 'the job to start' },
+    );
+
+    bot.child.kill('SIGTERM');
+    const { code, stderr } = await bot.exited;
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(await job.getState()).toBe('completed');
+    expect(slack.callsOf('chat.postMessage').map((c) => c.args.text)).toEqual(['deploy finished']);
+  });
+});

@@ -1,0 +1,119 @@
+import {
+  postToSlackEndpoint,
+  sendSlashCommand,
+  signedHeaders,
+  slashCommandBody,
+} from '../kit/slack-requests';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { TestRedisServer } from '../kit/redis-server';
+import { waitFor } from '../kit/wait';
+
+describe('the web role over real HTTP', () => {
+  let t: TestBot;
+  beforeAll(async () => {
+    t = await startTestBot({ role: 'web' });
+  });
+  afterAll(() => t.stop());
+
+  const queuedJobs = async () => {
+    const counts = await Promise.all(
+      (['ops', 'notify'] as const).map((name) =>
+        t.bot.queues.get(name).getJobCountByTypes('wait', 'active', 'delayed'),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  };
+
+  it('answers a signed /azora help with the grammar, ephemerally', async () => {
+    const res = await sendSlashCommand(t.url, t.secret, { text: 'help', user: 'U0ENGINEER' });
+    expect(res.status).toBe(200);
+    const reply = res.json() as { response_type: string; text: string };
+    expect(reply.response_type).toBe('ephemeral');
+    for (const form of [
+      'status <environment>',
+      'scale <environment> <service> <replicas>',
+      'rollback <environment>',
+    ]) {
+      expect(reply.text).toContain(form);
+    }
+  });
+
+  it('answers an unknown verb with what was wrong and the right forms, and queues nothing', async () => {
+    const res = await sendSlashCommand(t.url, t.secret, { text: 'reboot production', user: 'U0ENGINEER' });
+    const reply = res.json() as { text: string };
+    expect(reply.text).toMatch(/^unknown command 'reboot'\. Usage: .*\/azora help/s);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('refuses a forged signature with 401 and does nothing else', async () => {
+    const body = slashCommandBody({ text: 'help', user: 'U0ENGINEER' });
+    const callsBefore = t.slack.calls.length;
+    const res = await postToSlackEndpoint(t.url, body, signedHeaders(body, 'not-the-signing-secret'));
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain('/azora');
+    expect(t.slack.calls.length).toBe(callsBefore);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('refuses a correctly signed request whose timestamp is over 5 minutes old', async () => {
+    const body = slashCommandBody({ text: 'help', user: 'U0ENGINEER' });
+    const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;
+    const res = await postToSlackEndpoint(t.url, body, signedHeaders(body, t.secret, sixMinutesAgo));
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses a body altered after signing', async () => {
+    const body = slashCommandBody({ text: 'help', user: 'U0ENGINEER' });
+    const headers = signedHeaders(body, t.secret);
+    const res = await postToSlackEndpoint(t.url, body.replace('help', 'status+production'), headers);
+    expect(res.status).toBe(401);
+  });
+
+  it('serves liveness, readiness with Redis up, and azora_ metrics', async () => {
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', redis: 'ok' });
+
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_commands_total\{verb="help",outcome="accepted"\} [1-9]/m);
+    expect(metrics).toMatch(/^azora_process_resident_memory_bytes \d+/m);
+  });
+
+  it('answers 404 for routes it does not serve', async () => {
+    expect((await fetch(`${t.url}/nope`)).status).toBe(404);
+  });
+});
+
+describe('readiness follows Redis', () => {
+  let redis: TestRedisServer;
+  let t: TestBot;
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    t = await startTestBot({ role: 'web', env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await redis.down();
+  });
+
+  const readiness = async () => {
+    const res = await fetch(`${t.url}/readyz`);
+    return { status: res.status, body: (await res.json()) as { redis: string } };
+  };
+
+  it('answers /readyz 503 naming Redis while it is down, 200 once it is back; /healthz stays 200', async () => {
+    expect((await readiness()).status).toBe(200);
+    await redis.down();
+    const down = await readiness();
+    expect(down.status).toBe(503);
+    expect(down.body.redis).toMatch(/^unreachable/);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+
+    await redis.up();
+    const back = await waitFor(readiness, (r) => r.status === 200, {
+      what: 'readiness after Redis returned',
+    });
+    expect(back.body.redis).toBe('ok');
+  });
+});

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/env';
+import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
+import { createLogger } from '../../src/log';
+import { startBot, type Bot, type Role } from '../../src/runtime';
+import { SimulatedSlack, type SimulatedSlackOptions } from '../../src/sandbox/slack-api';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+
+export interface TestBot {
+  bot: Bot;
+  slack: SimulatedSlack;
+  url: string;
+  secret: string;
+  prefix: string;
+  policy: Policy;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/** The real bot in this process, wired to simulated Slack and the real Redis under a prefix of its own. */
+export async function startTestBot(
+  options: { role?: Role; env?: NodeJS.ProcessEnv; slack?: SimulatedSlackOptions; policy?: Policy } = {},
+): Promise<TestBot> {
+  const slack = await new SimulatedSlack(options.slack).start();
+  const secret = randomBytes(16).toString('hex');
+  const prefix = uniquePrefix();
+  const config = loadConfig({
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    PORT: '0',
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: secret,
+    SLACK_API_URL: slack.apiUrl,
+    ...options.env,
+  });
+  const policy = options.policy ?? loadPolicy(defaultPolicyPath());
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const bot = await startBot({ role: options.role ?? 'all', config, slack: config.slack!, policy, logger });
+  return {
+    bot,
+    slack,
+    url: bot.web?.url ?? '',
+    secret,
+    prefix,
+    policy,
+    config,
+    async stop() {
+      await bot.stop(5_000);
+      await slack.stop();
+      await dropPrefix(prefix);
+    },
+  };
+}

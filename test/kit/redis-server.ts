@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A throw-away redis-server of the test's own, which the test can stop and start again
+ * on the same port to play an outage.
+ */
+export class TestRedisServer {
+  private process?: ChildProcess;
+  private constructor(readonly port: number) {}
+
+  static async start(port?: number): Promise<TestRedisServer> {
+    const server = new TestRedisServer(port ?? (await freePort()));
+    await server.up();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async up(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    const client = new Redis(this.url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    try {
+      await client.ping();
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  async down(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+}

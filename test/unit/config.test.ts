@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../../src/config/env';
+import { ConfigError } from '../../src/config/errors';
+import { defaultPolicyPath, loadPolicy, parsePolicy } from '../../src/config/policy';
+import { formatDuration, parseDuration } from '../../src/domain/duration';
+
+const shipped = readFileSync(defaultPolicyPath(), 'utf8');
+const configError = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('environment', () => {
+  it('defaults to sandbox mode, local Redis and port 3000', () => {
+    const config = loadConfig({});
+    expect(config.slack).toBeUndefined();
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redisPrefix).toBe('{azora}');
+    expect(config.port).toBe(3000);
+    expect(config.policyPath).toBe(defaultPolicyPath());
+  });
+
+  it('reads Slack credentials and Redis Cluster nodes', () => {
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7000',
+    });
+    expect(config.slack).toEqual({ botToken: 'xoxb-1', signingSecret: 's' });
+    expect(config.redisClusterNodes).toEqual(['10.0.0.1:7000', '10.0.0.2:7000']);
+  });
+
+  it.each([
+    [{ PORT: 'http' }, 'environment PORT: expected a port number'],
+    [{ SLACK_BOT_TOKEN: 'xoxp-user' }, 'environment SLACK_BOT_TOKEN: expected a bot token (xoxb-…)'],
+    [
+      { SLACK_BOT_TOKEN: 'xoxb-1' },
+      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+    ],
+    [
+      { SLACK_SIGNING_SECRET: 's' },
+      'environment SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set',
+    ],
+    [{ REDIS_URL: 'localhost:6379' }, 'environment REDIS_URL: expected redis://host:port or rediss://…'],
+    [
+      { REDIS_CLUSTER_NODES: 'a:1,b' },
+      "environment REDIS_CLUSTER_NODES: expected host:port[,host:port…], got 'b'",
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      'environment LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+    ],
+    [{ SLACK_API_URL: 'not a url' }, 'environment SLACK_API_URL: expected an http(s) URL'],
+  ])('refuses %j', (env, message) => {
+    expect(configError(() => loadConfig(env))).toBe(message);
+  });
+});
+
+describe('policy', () => {
+  it('ships a policy describing the guide’s platform', () => {
+    const policy = loadPolicy(defaultPolicyPath());
+    expect(policy.environments.production).toMatchObject({
+      namespace: 'azora-production',
+      strategy: 'blue-green',
+      approval: 'required',
+    });
+    expect(policy.environments.staging).toMatchObject({
+      namespace: 'azora-staging',
+      strategy: 'rolling',
+      approval: 'none',
+    });
+    expect(policy.services['api-gateway']).toMatchObject({
+      deployment: 'azora-api-gateway',
+      port: 3000,
+      health: '/api/health',
+      replicas: { min: 3, max: 10 },
+    });
+    expect(policy.services.payment?.health).toBe('/api/pay/health');
+    expect(policy.services['postgres-replica']?.statefulset).toBe('postgres-replica');
+    expect(policy.guards).toEqual({
+      approvalTtl: 900_000,
+      scaleCooldown: 180_000,
+      bakeWindow: 900_000,
+      lockLease: 600_000,
+    });
+  });
+
+  it.each([
+    [
+      'approvers: [U0APPROVER1, U0APPROVER2, S0SREGROUP]',
+      'approvers: []',
+      'environments.production.approvers: approval: required needs at least one approver',
+    ],
+    [
+      'strategy: blue-green',
+      'strategy: canary',
+      'environments.production.strategy: Invalid option: expected one of "rolling"|"blue-green"',
+    ],
+    [
+      'health: /api/pay/health',
+      'health: api/pay/health',
+      'services.payment.health: Invalid string: must start with "/"',
+    ],
+    ['    deployment: azora-auth\n', '', 'services.auth: set exactly one of deployment or statefulset'],
+    [
+      'scaleCooldown: 3m',
+      'scaleCooldown: soon',
+      "guards.scaleCooldown: expected a duration such as 90s, 15m, 2h or 7d, got 'soon'",
+    ],
+    ['ops: C0AZORAOPS', 'ops: ops-channel', 'channels.ops: expected a Slack id starting with CG'],
+    [
+      'staging: { replicas: { min: 0, max: 2 } }',
+      'qa: { replicas: { min: 0, max: 2 } }',
+      "services.postgres-replica.environments.qa: unknown environment 'qa'",
+    ],
+  ])('names the field when %s becomes %s', (from, to, message) => {
+    expect(shipped).toContain(from);
+    expect(configError(() => parsePolicy(shipped.replace(from, to), 'p.yaml'))).toBe(
+      `policy p.yaml: ${message}`,
+    );
+  });
+
+  it('says when the file is not YAML', () => {
+    expect(configError(() => parsePolicy('environments: [', 'p.yaml'))).toMatch(
+      /^policy p\.yaml: not valid YAML: /,
+    );
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['1h30m', 5_400_000],
+    ['7d', 604_800_000],
+  ])('%s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+    expect(parseDuration(formatDuration(ms))).toBe(ms);
+  });
+
+  it.each(['', '15', 'm', '1.5h', '-1m', '15 m'])('refuses %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});

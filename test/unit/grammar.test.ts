@@ -1,0 +1,173 @@
+import { randomInt } from 'node:crypto';
+import { VERBS } from '../../src/domain/commands/grammar';
+import { parseCommand, tokenize } from '../../src/domain/commands/parse';
+import type { ParseResult, Vocabulary } from '../../src/domain/commands/types';
+import { helpMessage } from '../../src/views/help';
+
+const vocabulary: Vocabulary = {
+  environments: ['staging', 'production'],
+  services: ['api-gateway', 'auth', 'education', 'payment', 'postgres-replica'],
+};
+const parse = (text: string) => parseCommand(text, vocabulary);
+const command = (text: string) => {
+  const result = parse(text);
+  if (!result.ok) throw new Error(`expected '${text}' to parse, got: ${result.error}`);
+  return result.command;
+};
+const refusal = (text: string) => {
+  const result = parse(text);
+  if (result.ok) throw new Error(`expected '${text}' to be refused, got ${JSON.stringify(result.command)}`);
+  return result;
+};
+
+describe('the /azora grammar', () => {
+  it.each([
+    ['', { verb: 'help' }],
+    ['help scale', { verb: 'help', topic: 'scale' }],
+    ['status prod', { verb: 'status', environment: 'production' }],
+    ['STATUS Stg', { verb: 'status', environment: 'staging' }],
+    [
+      'scale production api-gateway 5',
+      { verb: 'scale', environment: 'production', service: 'api-gateway', replicas: 5, force: false },
+    ],
+    [
+      'scale staging auth 4 force',
+      { verb: 'scale', environment: 'staging', service: 'auth', replicas: 4, force: true },
+    ],
+    ['switch production green', { verb: 'switch', environment: 'production', colour: 'green' }],
+    [
+      'switch production blue payment',
+      { verb: 'switch', environment: 'production', colour: 'blue', service: 'payment' },
+    ],
+    ['rollback production', { verb: 'rollback', environment: 'production' }],
+    ['rollback staging payment', { verb: 'rollback', environment: 'staging', service: 'payment' }],
+    [
+      'rollback staging payment to 3',
+      { verb: 'rollback', environment: 'staging', service: 'payment', toRevision: 3 },
+    ],
+    ['logs production payment', { verb: 'logs', environment: 'production', service: 'payment', lines: 100 }],
+    [
+      'logs production payment 200 since 15m grep "upstream timeout"',
+      {
+        verb: 'logs',
+        environment: 'production',
+        service: 'payment',
+        lines: 200,
+        sinceMs: 900_000,
+        grep: 'upstream timeout',
+      },
+    ],
+    [
+      'logs prod auth follow 60s grep token refresh',
+      {
+        verb: 'logs',
+        environment: 'production',
+        service: 'auth',
+        lines: 100,
+        followMs: 60_000,
+        grep: 'token refresh',
+      },
+    ],
+  ])('%s', (text, expected) => {
+    expect(command(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['reboot production', "unknown command 'reboot'"],
+    ['status', 'which environment? staging or production'],
+    ['status qa', "unknown environment 'qa': use staging or production"],
+    ['status production now', "unexpected 'now'"],
+    [
+      'scale production billing 3',
+      "unknown service 'billing': known services are api-gateway, auth, education, payment, postgres-replica",
+    ],
+    ['scale production api-gateway five', 'replicas must be a whole number'],
+    ['scale production api-gateway 501', 'replicas must be between 0 and 500, got 501'],
+    ['scale production api-gateway -1', 'replicas must be a whole number'],
+    ['switch production purple', 'switch to which colour? blue or green'],
+    ['rollback production to 3', 'rolling back to a revision needs a service'],
+    ['rollback production payment to x', 'the revision must be a whole number'],
+    ['logs production payment 5000', 'lines must be between 1 and 1000, got 5000'],
+    ['logs production payment follow 1h', 'follow is at most 5m'],
+    ['logs production payment since soon', 'since needs a duration such as 30s, 15m or 2h'],
+    ['logs production payment grep', 'grep needs the text to look for'],
+  ])('refuses %s', (text, error) => {
+    expect(refusal(text).error).toBe(error);
+  });
+
+  it('shows the verb usage with a refusal of a known verb', () => {
+    expect(refusal('scale production').usage).toBe('/azora scale <environment> <service> <replicas> [force]');
+  });
+
+  it('generates help from the same table the parser uses', () => {
+    const help = helpMessage();
+    for (const spec of VERBS) expect(help.text).toContain(`/azora ${spec.usage}`);
+    expect(helpMessage('logs').text).toBe(
+      `/azora ${VERBS.find((v) => v.verb === 'logs')!.usage}: ${VERBS.find((v) => v.verb === 'logs')!.summary}`,
+    );
+  });
+
+  it('keeps quoted phrases together', () => {
+    expect(tokenize('logs prod auth grep "a  b" c')).toEqual(['logs', 'prod', 'auth', 'grep', 'a  b', 'c']);
+  });
+
+  it('never throws on random input, and refuses what is not a well-formed command', () => {
+    const alphabet = [
+      'scale',
+      'switch',
+      'rollback',
+      'logs',
+      'status',
+      'help',
+      'prod',
+      'production',
+      'stg',
+      'api-gateway',
+      'payment',
+      'to',
+      'since',
+      'grep',
+      'follow',
+      'force',
+      'green',
+      'blue',
+      '0',
+      '3',
+      '-1',
+      '99999',
+      '15m',
+      '"',
+      '\u0000',
+      'é',
+      ' ',
+      '\n',
+    ];
+    const results: ParseResult[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const words = Array.from({ length: randomInt(0, 8) }, () =>
+        randomInt(4) === 0
+          ? String.fromCharCode(randomInt(0, 0xffff))
+          : alphabet[randomInt(alphabet.length)]!,
+      );
+      const text = words.join(randomInt(2) ? ' ' : '  ');
+      const result = parse(text);
+      results.push(result);
+      if (result.ok && result.command.verb !== 'help') {
+        // Whatever parsed must name only known environments and services.
+        const c = result.command as { environment?: string; service?: string };
+        expect(vocabulary.environments).toContain(c.environment);
+        if (c.service !== undefined) expect(vocabulary.services).toContain(c.service);
+      } else if (!result.ok) {
+        expect(result.error.length).toBeGreaterThan(0);
+        expect(result.usage).toMatch(/^\/azora /);
+      }
+    }
+    expect(results.some((r) => !r.ok)).toBe(true);
+  });
+
+  it('refuses over-long input without parsing it', () => {
+    expect(refusal(`logs prod auth grep ${'x'.repeat(600)}`).error).toBe(
+      'that command is over 500 characters',
+    );
+  });
+});
