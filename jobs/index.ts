@@ -1,5 +1,19 @@
 import type { JobDefinition } from '../src/queue/define';
+import { endBakeJob } from './end-bake';
+import { executeRequestJob } from './execute-request';
+import { expireRequestJob } from './expire-request';
+import { logsJob } from './logs';
+import { planRequestJob } from './plan-request';
 import { postMessageJob } from './post-message';
+import { statusJob } from './status';
 
 /** Every job the worker role runs. */
-export const JOBS: readonly JobDefinition[] = [postMessageJob];
+export const JOBS: readonly JobDefinition[] = [
+  postMessageJob,
+  planRequestJob,
+  executeRequestJob,
+  expireRequestJob,
+  endBakeJob,
+  statusJob,
+  logsJob,
+];

@@ -12,6 +12,11 @@ const USAGE = 'usage: azora-chatops [web|worker|all]';
 async function main(argv: string[]): Promise<number> {
   const role = (argv[0] ?? 'all') as Role;
   if (!ROLES.includes(role) || argv.length > 1) throw new ConfigError(USAGE);
+  // Listen before starting: a pod can be told to stop while it is still starting up.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const config = loadConfig(process.env);
   const policy = loadPolicy(config.policyPath);
   const logger = createLogger(config.logLevel);
@@ -30,10 +35,7 @@ async function main(argv: string[]): Promise<number> {
   });
   logger.info({ role, url: bot.web?.url, policy: config.policyPath }, 'azora-chatops started');
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: finishing running jobs');
   const { drained } = await bot.stop();
   await sandbox?.stop();

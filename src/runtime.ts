@@ -1,4 +1,13 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { JOBS } from '../jobs';
+import { loadClusterClients } from './adapters/kubernetes/clients';
+import { Kubernetes } from './adapters/kubernetes/kubernetes';
+import { ApproverDirectory } from './adapters/slack/approvers';
+import { SlackMessenger } from './adapters/slack/messenger';
+import type { Services } from './services';
+import { AuditLog } from './stores/audit';
+import { ChangeLocks } from './stores/locks';
+import { RequestStore } from './stores/requests';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
@@ -15,6 +24,7 @@ export interface Bot {
   web?: WebServer;
   metrics: Metrics;
   queues: Queues;
+  services: Services;
   /** Graceful stop: no new HTTP requests or jobs, running jobs get `deadlineMs` to finish. */
   stop(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
@@ -25,21 +35,40 @@ export interface BotOptions {
   slack: SlackCredentials;
   policy: Policy;
   logger: Logger;
+  /** How each environment's KubeConfig is loaded; by default KUBECONFIG or the pod's service account. */
+  loadKubeConfig?: (config: KubeConfig) => void;
+  timing?: Partial<Services['timing']>;
 }
 
 /** The composition root: every adapter is built here and handed to the handlers and jobs. */
-export async function startBot({ role, config, slack, policy, logger }: BotOptions): Promise<Bot> {
+export async function startBot(options: BotOptions): Promise<Bot> {
+  const { role, config, slack, policy, logger } = options;
   const metrics = createMetrics();
   const redis = connectRedis(config, 'commands', logger);
   const queues = new Queues(redis, config.redisPrefix);
   const slackClient = createSlackClient(slack.botToken, config.slackApiUrl, logger);
+  const services: Services = {
+    policy,
+    logger,
+    metrics,
+    slack: slackClient,
+    messenger: new SlackMessenger(slackClient),
+    approvers: new ApproverDirectory(policy, slackClient),
+    kube: new Kubernetes(policy, loadClusterClients(policy, options.loadKubeConfig)),
+    requests: new RequestStore(redis, config.redisPrefix),
+    locks: new ChangeLocks(redis, config.redisPrefix),
+    audit: new AuditLog(redis, config.redisPrefix, logger),
+    queues,
+    timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
+    now: Date.now,
+  };
   const connections: RedisClient[] = [redis];
   let web: WebServer | undefined;
   let workers: WorkerPool | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
     if (role !== 'worker') {
-      web = await startWeb({ ...config, slack, identity, policy, logger, metrics, redis, queues });
+      web = await startWeb({ ...config, slack, identity, redis, services });
     }
     if (role !== 'web') {
       const blocking = connectRedis(config, 'blocking', logger);
@@ -48,8 +77,8 @@ export async function startBot({ role, config, slack, policy, logger }: BotOptio
         connection: blocking,
         prefix: config.redisPrefix,
         jobs: JOBS,
-        services: { logger, policy, slack: slackClient },
-        metrics,
+        services,
+        stallMs: config.jobStallMs,
       });
     }
   } catch (err) {
@@ -63,6 +92,7 @@ export async function startBot({ role, config, slack, policy, logger }: BotOptio
     web,
     metrics,
     queues,
+    services,
     async stop(deadlineMs = config.shutdownTimeoutMs) {
       await web?.stop();
       const result = workers ? await workers.close(deadlineMs) : { drained: true };

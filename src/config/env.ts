@@ -58,6 +58,12 @@ const envSchema = z
     LOG_LEVEL: optionalText.pipe(
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
+    JOB_STALL_SECONDS: optionalText.pipe(
+      z.coerce
+        .number<string | undefined>({ message: 'expected seconds' })
+        .positive('expected seconds above 0')
+        .default(30),
+    ),
     SHUTDOWN_TIMEOUT: optionalText.pipe(
       z.coerce
         .number<string | undefined>({ message: 'expected seconds' })
@@ -108,6 +114,8 @@ export interface Config {
   port: number;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** How long a job may go without its worker's heartbeat before another worker takes it over. */
+  jobStallMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
@@ -141,5 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    jobStallMs: e.JOB_STALL_SECONDS * 1000,
   };
 }

@@ -1,13 +1,6 @@
-import type { WebClient } from '@slack/web-api';
-import type { Policy } from '../config/policy';
-import type { Logger } from '../log';
+import type { Services } from '../services';
 
-/** What a processor may use: adapters and policy, never the HTTP layer. */
-export interface JobContext {
-  logger: Logger;
-  policy: Policy;
-  slack: WebClient;
+/** What a processor gets: the bot's services, and which attempt of which job this is. */
+export type JobContext = Services & {
   job: { id: string; attemptsMade: number; attempts: number };
-}
-
-export type JobServices = Omit<JobContext, 'job' | 'logger'> & { logger: Logger };
+};

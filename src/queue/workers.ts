@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Metrics } from '../metrics';
 import type { RedisClient } from '../redis';
-import type { JobServices } from './context';
+import type { Services } from '../services';
 import type { JobDefinition, QueueName } from './define';
 
 const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 1 };
@@ -16,10 +16,11 @@ export async function startWorkers(options: {
   connection: RedisClient;
   prefix: string;
   jobs: readonly JobDefinition[];
-  services: JobServices;
-  metrics: Metrics;
+  services: Services;
+  stallMs: number;
 }): Promise<WorkerPool> {
-  const { connection, prefix, jobs, services, metrics } = options;
+  const { connection, prefix, jobs, services, stallMs } = options;
+  const { metrics } = services;
   const queues = [...new Set(jobs.map((j) => j.queue))];
   const workers = queues.map(
     (queue) =>
@@ -27,6 +28,9 @@ export async function startWorkers(options: {
         connection,
         prefix,
         concurrency: CONCURRENCY[queue],
+        // A crashed worker's job returns to the queue once its lock lapses.
+        lockDuration: stallMs,
+        stalledInterval: stallMs,
       }),
   );
   for (const worker of workers) {
@@ -60,7 +64,7 @@ async function runJob(
   job: Job,
   queue: QueueName,
   jobs: readonly JobDefinition[],
-  services: JobServices,
+  services: Services,
   metrics: Metrics,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);

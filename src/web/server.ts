@@ -4,12 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
 import { healthRoutes } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
-import type { Policy } from '../config/policy';
-import type { Vocabulary } from '../domain/commands/types';
-import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
-import type { Queues } from '../queue/queues';
+import { registerApprovals } from '../../handlers/approval';
 import type { RedisClient } from '../redis';
+import type { Services } from '../services';
 import type { SlackIdentity } from './slack-client';
 import { slackLogger } from './slack-logger';
 
@@ -18,11 +15,8 @@ export interface WebDeps {
   identity: SlackIdentity;
   slackApiUrl?: string;
   port: number;
-  policy: Policy;
-  logger: Logger;
-  metrics: Metrics;
   redis: RedisClient;
-  queues: Queues;
+  services: Services;
 }
 
 export interface WebServer {
@@ -31,19 +25,13 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-export function vocabularyOf(policy: Policy): Vocabulary {
-  return {
-    environments: Object.keys(policy.environments) as Vocabulary['environments'],
-    services: Object.keys(policy.services),
-  };
-}
-
 /** The web role: Bolt's HTTP receiver for Slack, plus health and metrics on the same port. */
 export async function startWeb(deps: WebDeps): Promise<WebServer> {
-  const logger = slackLogger(deps.logger);
+  const { services } = deps;
+  const logger = slackLogger(services.logger);
   const receiver = new HTTPReceiver({
     signingSecret: deps.slack.signingSecret,
-    customRoutes: healthRoutes(deps),
+    customRoutes: healthRoutes({ redis: deps.redis, metrics: services.metrics }),
     logger,
     logLevel: LogLevel.WARN,
   });
@@ -57,9 +45,10 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
     clientOptions: { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), logger },
   });
   app.error(async (err) => {
-    deps.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
+    services.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
   });
-  registerCommand(app, { vocabulary: vocabularyOf(deps.policy), metrics: deps.metrics });
+  registerCommand(app, services);
+  registerApprovals(app, services);
 
   const server = (await app.start(deps.port)) as Server;
   const { port } = server.address() as AddressInfo;

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,23 +7,8 @@ import { defaultPolicyPath } from '../../src/config/policy';
 import { Queues } from '../../src/queue/queues';
 import { SimulatedSlack } from '../../src/sandbox/slack-api';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { runBot } from '../kit/process';
 import { waitFor } from '../kit/wait';
-
-const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
-
-/** The built entry point as a real process, the way a container runs it. */
-function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'warn', REDIS_URL: TEST_REDIS_URL, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return { child, exited };
-}
 
 describe('start-up refuses bad configuration with one clear line', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'azora-policy-'));

@@ -4,6 +4,7 @@ import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/pol
 import { createLogger } from '../../src/log';
 import { startBot, type Bot, type Role } from '../../src/runtime';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../src/sandbox/slack-api';
+import type { TestCluster } from './cluster';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
 
 export interface TestBot {
@@ -19,11 +20,18 @@ export interface TestBot {
 
 /** The real bot in this process, wired to simulated Slack and the real Redis under a prefix of its own. */
 export async function startTestBot(
-  options: { role?: Role; env?: NodeJS.ProcessEnv; slack?: SimulatedSlackOptions; policy?: Policy } = {},
+  options: {
+    role?: Role;
+    env?: NodeJS.ProcessEnv;
+    slack?: SimulatedSlackOptions;
+    policy?: Policy;
+    cluster?: TestCluster;
+    prefix?: string;
+  } = {},
 ): Promise<TestBot> {
   const slack = await new SimulatedSlack(options.slack).start();
   const secret = randomBytes(16).toString('hex');
-  const prefix = uniquePrefix();
+  const prefix = options.prefix ?? uniquePrefix();
   const config = loadConfig({
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
@@ -33,9 +41,17 @@ export async function startTestBot(
     SLACK_API_URL: slack.apiUrl,
     ...options.env,
   });
-  const policy = options.policy ?? loadPolicy(defaultPolicyPath());
+  const policy = options.policy ?? options.cluster?.policy ?? loadPolicy(defaultPolicyPath());
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const bot = await startBot({ role: options.role ?? 'all', config, slack: config.slack!, policy, logger });
+  const bot = await startBot({
+    role: options.role ?? 'all',
+    config,
+    slack: config.slack!,
+    policy,
+    logger,
+    ...(options.cluster ? { loadKubeConfig: options.cluster.load } : {}),
+    timing: { rolloutDeadlineMs: 10_000, endpointsDeadlineMs: 5_000 },
+  });
   return {
     bot,
     slack,

@@ -61,3 +61,55 @@ export function sendSlashCommand(url: string, secret: string, command: SlashComm
   const body = slashCommandBody(command);
   return postToSlackEndpoint(url, body, signedHeaders(body, secret));
 }
+
+export interface ButtonClick {
+  user: string;
+  actionId: string;
+  value?: string;
+  channel?: string;
+  messageTs?: string;
+  responseUrl?: string;
+}
+
+/** A block_actions payload as Slack sends it for a button press: a form field holding JSON. */
+export function buttonClickBody(click: ButtonClick): string {
+  const channel = click.channel ?? 'C0AZORAOPS';
+  const payload = {
+    type: 'block_actions',
+    user: {
+      id: click.user,
+      username: click.user.toLowerCase(),
+      name: click.user.toLowerCase(),
+      team_id: 'T0AZORA',
+    },
+    api_app_id: 'A0AZORA',
+    token: 'deprecated-verification-token',
+    container: {
+      type: 'message',
+      message_ts: click.messageTs ?? '1.000001',
+      channel_id: channel,
+      is_ephemeral: false,
+    },
+    trigger_id: `trigger-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    team: { id: 'T0AZORA', domain: 'azora' },
+    channel: { id: channel, name: 'ops' },
+    message: { type: 'message', ts: click.messageTs ?? '1.000001', text: '' },
+    response_url: click.responseUrl ?? 'http://127.0.0.1:9/unused',
+    actions: [
+      {
+        type: 'button',
+        action_id: click.actionId,
+        block_id: 'b',
+        value: click.value ?? '',
+        text: { type: 'plain_text', text: 'button' },
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export function sendButtonClick(url: string, secret: string, click: ButtonClick): Promise<SlackPost> {
+  const body = buttonClickBody(click);
+  return postToSlackEndpoint(url, body, signedHeaders(body, secret));
+}

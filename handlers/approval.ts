@@ -1,0 +1,87 @@
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import { executeRequestJob } from '../jobs/execute-request';
+import { planRequestJob } from '../jobs/plan-request';
+import { actionPattern, parseActionId } from '../src/domain/actions';
+import { checkDecision, type Verdict } from '../src/domain/requests/guards';
+import type { OpsRequest } from '../src/domain/requests/types';
+import { auditOf } from '../src/operations/executor';
+import type { Services } from '../src/services';
+import { requestMessage } from '../src/views/request';
+
+type Click = { user: string; requestId: string; respond: RespondFn };
+
+const refuse = async (respond: RespondFn, text: string): Promise<void> => {
+  await respond({ response_type: 'ephemeral', replace_original: false, text: `:no_entry: ${text}` });
+};
+
+/** Approve, Deny and Switch back: the buttons of a request's thread. */
+export function registerApprovals(app: App, services: Services): void {
+  const on = (kind: 'approve' | 'deny' | 'switch-back', handle: (click: Click) => Promise<void>) =>
+    app.action<BlockAction<ButtonAction>>(
+      { action_id: actionPattern(kind) },
+      async ({ ack, action, body, respond }) => {
+        await ack();
+        const ref = parseActionId(action.action_id);
+        if (!ref) return;
+        services.metrics.slackRequests.inc({ kind: `action:${kind}`, outcome: 'received' });
+        await handle({ user: body.user.id, requestId: ref.subject, respond });
+      },
+    );
+
+  on('approve', (click) => decide(services, click, 'approve'));
+  on('deny', (click) => decide(services, click, 'deny'));
+  on('switch-back', (click) => switchBack(services, click));
+}
+
+async function decide(
+  services: Services,
+  { user, requestId, respond }: Click,
+  decision: 'approve' | 'deny',
+): Promise<void> {
+  const { requests, policy, now } = services;
+  const known = await requests.get(requestId);
+  if (!known) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
+  const isApprover = await services.approvers.isApprover(known.environment, user);
+  const at = now();
+  const result = await requests.update<Verdict>(requestId, (current) => {
+    const verdict = checkDecision(policy, current, decision, user, isApprover, at);
+    if (!verdict.ok) return { value: verdict };
+    const next: OpsRequest =
+      decision === 'approve'
+        ? { ...current, status: 'approved', approvedBy: { user, at } }
+        : { ...current, status: 'denied', deniedBy: { user, at } };
+    return { next, value: verdict };
+  });
+  if (!result) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
+  if (!result.value.ok) {
+    await services.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));
+    return refuse(respond, result.value.reason);
+  }
+  const { request } = result;
+  if (decision === 'approve') {
+    await services.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+  }
+  await services.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
+  if (request.messageTs)
+    await services.messenger.update(request.channel, request.messageTs, requestMessage(request));
+}
+
+/** A one-click switch back after a production switch: a new request, through the same approval. */
+async function switchBack(services: Services, { user, requestId, respond }: Click): Promise<void> {
+  const original = await services.requests.get(requestId);
+  const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
+  const colour = steps[0]?.from;
+  if (!original || !colour) return refuse(respond, 'there is nothing to switch back');
+  await services.queues.enqueue(
+    planRequestJob,
+    {
+      command: { verb: 'switch', environment: original.environment, colour },
+      services: steps.map((s) => s.service),
+      requester: user,
+      channel: original.channel,
+      threadTs: original.messageTs,
+      source: 'switch-back',
+    },
+    { jobId: `switch-back-${requestId}-${user}` },
+  );
+}

@@ -1,0 +1,35 @@
+import { needsApproval } from '../src/domain/requests/guards';
+import { executeRequest } from '../src/operations/executor';
+import { defineJob } from '../src/queue/define';
+import { requestRef } from '../src/queue/payloads';
+import { switchBackMessage } from '../src/views/request';
+import { endBakeJob } from './end-bake';
+
+/** Runs an approved request once; retried on transient cluster errors with backoff. */
+export const executeRequestJob = defineJob({
+  queue: 'ops',
+  name: 'execute-request',
+  payload: requestRef,
+  options: { attempts: 4, backoff: { type: 'exponential', delay: 2_000 } },
+  async run({ requestId }, ctx) {
+    const result = await executeRequest(ctx, requestId, {
+      finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
+    });
+    const request = await ctx.requests.get(requestId);
+    const switched = request?.plan.some((step) => step.kind === 'switch');
+    if (result === 'succeeded' && request && switched && needsApproval(ctx.policy, request.environment)) {
+      const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;
+      const ts = await ctx.messenger.post(
+        request.channel,
+        switchBackMessage(request, bakeUntil),
+        request.messageTs,
+      );
+      await ctx.queues.enqueue(
+        endBakeJob,
+        { requestId, channel: request.channel, ts },
+        { jobId: `end-bake-${requestId}`, delay: ctx.policy.guards.bakeWindow },
+      );
+    }
+    return { result };
+  },
+});

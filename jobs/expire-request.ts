@@ -1,0 +1,26 @@
+import { auditOf } from '../src/operations/executor';
+import { defineJob } from '../src/queue/define';
+import { requestRef } from '../src/queue/payloads';
+import { progressMessage, requestMessage } from '../src/views/request';
+
+/** Runs when an approval's time is up: a request still waiting becomes expired, and its buttons go. */
+export const expireRequestJob = defineJob({
+  queue: 'ops',
+  name: 'expire-request',
+  payload: requestRef,
+  async run({ requestId }, ctx) {
+    const result = await ctx.requests.update(requestId, (current) =>
+      current.status === 'pending-approval'
+        ? { next: { ...current, status: 'expired' }, value: true }
+        : { value: false },
+    );
+    if (!result?.changed) return { expired: false };
+    const { request } = result;
+    await ctx.audit.record(auditOf(request, 'expired', 'bot'));
+    if (request.messageTs)
+      await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request));
+    if (request.progressTs)
+      await ctx.messenger.update(request.channel, request.progressTs, progressMessage(request));
+    return { expired: true };
+  },
+});

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * Alertmanager's webhook payload, version 4. Unknown fields are kept out of the way
+ * rather than refused: Alertmanager adds fields without bumping the version.
+ */
+const labels = z.record(z.string(), z.string());
+
+export const alertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels: labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
+    message: 'every alert needs an alertname label',
+  }),
+  annotations: labels.default({}),
+  startsAt: z.string().min(1),
+  endsAt: z.string().default('0001-01-01T00:00:00Z'),
+  generatorURL: z.string().default(''),
+  fingerprint: z.string().min(1),
+});
+
+export const notificationSchema = z.object({
+  version: z.literal('4', { message: "expected version '4'" }),
+  groupKey: z.string().min(1),
+  truncatedAlerts: z.number().int().min(0).default(0),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string(),
+  groupLabels: labels.default({}),
+  commonLabels: labels.default({}),
+  commonAnnotations: labels.default({}),
+  externalURL: z.string().default(''),
+  alerts: z.array(alertSchema).min(1, 'a notification carries at least one alert').max(10_000),
+});
+
+export type Alert = z.infer<typeof alertSchema>;
+export type Notification = z.infer<typeof notificationSchema>;

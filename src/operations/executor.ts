@@ -1,0 +1,194 @@
+import { KubeError } from '../adapters/kubernetes/errors';
+import { checkCooldown } from '../domain/requests/guards';
+import { FINAL_STATUSES, type OpsRequest, type PlanStep } from '../domain/requests/types';
+import { workloadOf } from '../domain/topology';
+import type { Services } from '../services';
+import { commandText, describeStep, progressMessage, requestMessage } from '../views/request';
+
+export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
+
+/** A step's live state matches neither its plan's start nor its end: someone else changed it. */
+class StalePlan extends Error {}
+
+/**
+ * Runs an approved request: claims it, takes the change locks, re-checks every guard
+ * against the live cluster, applies the pinned plan step by step and tells the thread.
+ * Safe to run again after a crash: finished requests are skipped and every step is a
+ * no-op once applied.
+ */
+export async function executeRequest(
+  services: Services,
+  id: string,
+  retry: { finalAttempt: boolean },
+): Promise<ExecutionResult> {
+  const { requests, locks, policy, now } = services;
+  const claimed = await requests.update(id, (current) =>
+    current.status === 'approved' || current.status === 'running'
+      ? { next: { ...current, status: 'running', startedAt: current.startedAt ?? now() }, value: true }
+      : { value: false },
+  );
+  if (!claimed?.value) return 'skipped';
+  let request = claimed.request;
+  if (claimed.changed && request.outcome === undefined) {
+    await services.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
+  }
+
+  const lock = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+  if (!lock.ok) {
+    const holder = await requests.get(lock.holder);
+    const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
+    return finish(
+      services,
+      request,
+      'refused',
+      `another change holds the lock: request \`${lock.holder}\`${who}`,
+    );
+  }
+
+  let keepLock = false;
+  try {
+    await guardCooldowns(services, request);
+    await showProgress(services, request);
+    const outcome: string[] = [];
+    for (const step of request.plan) {
+      outcome.push(await applyStep(services, request, step));
+      request = (await requests.update(id, (current) => ({
+        next: { ...current, outcome: [...outcome] },
+        value: null,
+      })))!.request;
+      await showProgress(services, request);
+    }
+    return await finish(services, request, 'succeeded');
+  } catch (err) {
+    if (err instanceof StalePlan) return finish(services, request, 'stale', err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof KubeError && err.transient && !retry.finalAttempt) {
+      keepLock = true;
+      services.logger.warn({ request: id, err: message }, 'transient failure; the job will be retried');
+      throw err;
+    }
+    if (err instanceof Refused) return finish(services, request, 'refused', message);
+    return finish(services, request, 'failed', message);
+  } finally {
+    if (!keepLock) await locks.releaseAll(request.environment, request.services, id);
+  }
+}
+
+class Refused extends Error {}
+
+async function guardCooldowns(services: Services, request: OpsRequest): Promise<void> {
+  const forced =
+    request.args.force === true &&
+    (request.approvedBy !== undefined ||
+      (await services.approvers.isApprover(request.environment, request.requester)));
+  for (const step of request.plan) {
+    if (step.kind !== 'scale') continue;
+    const last = await services.locks.lastScale(request.environment, step.service);
+    const verdict = checkCooldown(
+      last,
+      services.policy.guards.scaleCooldown,
+      services.now(),
+      step.service,
+      forced,
+    );
+    if (!verdict.ok) throw new Refused(verdict.reason);
+  }
+}
+
+/** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */
+async function applyStep(services: Services, request: OpsRequest, step: PlanStep): Promise<string> {
+  const { kube, policy, timing } = services;
+  const env = request.environment;
+  let done: string;
+  switch (step.kind) {
+    case 'scale': {
+      const state = await kube.serviceState(env, workloadOf(policy, env, step.service));
+      const live = state.workloads.find((w) => w.name === step.target);
+      if (!live || ![step.from, step.to].includes(live.desired)) {
+        throw new StalePlan(
+          `${step.target} runs ${live?.desired ?? 'no'} replicas now, not ${step.from} as planned`,
+        );
+      }
+      if (live.desired !== step.to) await kube.scale(env, step.service, step.to);
+      await services.locks.recordScale(env, step.service, services.now());
+      await kube.waitForScale(env, step.service, step.target, step.to, timing.rolloutDeadlineMs);
+      done = `${step.service}: ${step.target} scaled ${step.from} → ${step.to}`;
+      break;
+    }
+    case 'switch': {
+      const workload = workloadOf(policy, env, step.service);
+      if (workload.kind !== 'blue-green') throw new StalePlan(`${step.service} is no longer blue/green`);
+      const active = await kube.activeColour(env, workload);
+      if (![step.from, step.to].includes(active)) throw new StalePlan(`${step.service} serves ${active} now`);
+      await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs);
+      done = `${step.service}: traffic ${step.from} → ${step.to}`;
+      break;
+    }
+    case 'rollback': {
+      const workload = workloadOf(policy, env, step.service);
+      const deployment = await kube.readDeployment(env, workload.namespace, step.deployment);
+      const image = (deployment.spec?.template.spec?.containers ?? []).map((c) => c.image).join(', ');
+      if (![step.fromImage, step.toImage].includes(image)) {
+        throw new StalePlan(`${step.deployment} runs ${image} now, not ${step.fromImage} as planned`);
+      }
+      await kube.applyRollback(env, step.service, { ...step, kind: 'revision' });
+      await kube.waitForRollout(env, workload.namespace, step.deployment, timing.rolloutDeadlineMs);
+      done = `${step.service}: ${step.deployment} rolled back to revision ${step.toRevision} (${step.toImage})`;
+      break;
+    }
+  }
+  const health = await kube.health(env, step.service);
+  if (!health.path) return done;
+  return health.ok
+    ? `${done} · ${health.path} healthy`
+    : `${done} · :warning: ${health.path} unhealthy: ${health.detail}`;
+}
+
+async function finish(
+  services: Services,
+  request: OpsRequest,
+  status: Extract<OpsRequest['status'], 'succeeded' | 'failed' | 'refused' | 'stale'>,
+  error?: string,
+): Promise<ExecutionResult> {
+  const updated = await services.requests.update(request.id, (current) =>
+    FINAL_STATUSES.includes(current.status)
+      ? { value: null }
+      : {
+          next: { ...current, status, finishedAt: services.now(), ...(error ? { error } : {}) },
+          value: null,
+        },
+  );
+  const final = updated?.request ?? request;
+  await services.audit.record(auditOf(final, status, 'bot', error));
+  await showProgress(services, final);
+  if (final.messageTs) await services.messenger.update(final.channel, final.messageTs, requestMessage(final));
+  return status;
+}
+
+async function showProgress(services: Services, request: OpsRequest): Promise<void> {
+  if (!request.progressTs) return;
+  try {
+    await services.messenger.update(
+      request.channel,
+      request.progressTs,
+      progressMessage(request, services.now()),
+    );
+  } catch (err) {
+    // The cluster change matters more than its report; a failed edit must not fail the job.
+    services.logger.warn(
+      { request: request.id, err: (err as Error).message },
+      'could not update the progress message',
+    );
+  }
+}
+
+export function auditOf(request: OpsRequest, type: string, actor: string, detail?: string) {
+  return {
+    type,
+    request: request.id,
+    actor,
+    environment: request.environment,
+    services: request.services,
+    detail: detail ?? request.plan.map(describeStep).join('; '),
+  };
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Pieces of job payload schemas that several jobs share. */
+export const environmentName = z.enum(['staging', 'production']);
+export const colour = z.enum(['blue', 'green']);
+export const slackUser = z.string().regex(/^[UW][A-Z0-9]+$/);
+export const slackChannel = z.string().regex(/^[CGD][A-Z0-9]+$/);
+
+export const changeCommand = z.discriminatedUnion('verb', [
+  z.object({
+    verb: z.literal('scale'),
+    environment: environmentName,
+    service: z.string(),
+    replicas: z.number().int().min(0),
+    force: z.boolean(),
+  }),
+  z.object({
+    verb: z.literal('switch'),
+    environment: environmentName,
+    colour,
+    service: z.string().optional(),
+  }),
+  z.object({
+    verb: z.literal('rollback'),
+    environment: environmentName,
+    service: z.string().optional(),
+    toRevision: z.number().int().positive().optional(),
+  }),
+]);
+
+export const requestRef = z.object({ requestId: z.string().regex(/^r[0-9a-f]{8}$/) });

@@ -1,0 +1,29 @@
+import type { WebClient } from '@slack/web-api';
+import type { Kubernetes } from './adapters/kubernetes/kubernetes';
+import type { ApproverDirectory } from './adapters/slack/approvers';
+import type { SlackMessenger } from './adapters/slack/messenger';
+import type { Policy } from './config/policy';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import type { Queues } from './queue/queues';
+import type { AuditLog } from './stores/audit';
+import type { ChangeLocks } from './stores/locks';
+import type { RequestStore } from './stores/requests';
+
+/** Everything handlers and jobs may use, built once by the composition root. */
+export interface Services {
+  policy: Policy;
+  logger: Logger;
+  metrics: Metrics;
+  slack: WebClient;
+  messenger: SlackMessenger;
+  approvers: ApproverDirectory;
+  kube: Kubernetes;
+  requests: RequestStore;
+  locks: ChangeLocks;
+  audit: AuditLog;
+  queues: Queues;
+  /** Deadlines for waits inside jobs; tests shorten them. */
+  timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
+  now(): number;
+}

@@ -1,0 +1,15 @@
+/**
+ * Every Redis key the bot writes, under one prefix. The prefix carries a hash tag
+ * (`{azora}`), so on Redis Cluster all keys share a slot and scripts may touch several.
+ */
+export function keys(prefix: string) {
+  return {
+    request: (id: string) => `${prefix}:request:${id}`,
+    requestsOf: (env: string) => `${prefix}:requests:${env}`,
+    lock: (env: string, service: string) => `${prefix}:lock:${env}:${service}`,
+    lastScale: (env: string, service: string) => `${prefix}:last-scale:${env}:${service}`,
+    audit: () => `${prefix}:audit`,
+  };
+}
+
+export type Keys = ReturnType<typeof keys>;

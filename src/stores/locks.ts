@@ -1,0 +1,72 @@
+import type { RedisClient } from '../redis';
+import { keys, type Keys } from './keys';
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+export type LockResult = { ok: true } | { ok: false; holder: string };
+
+/**
+ * One change at a time per (environment, service): a Redis key holding the request id,
+ * with a lease so a crashed worker cannot hold it for ever.
+ */
+export class ChangeLocks {
+  private readonly keys: Keys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+  ) {
+    this.keys = keys(prefix);
+  }
+
+  /** Takes the lock, or renews it when `holder` has it already (a retried job). */
+  async acquire(env: string, service: string, holder: string, leaseMs: number): Promise<LockResult> {
+    const key = this.keys.lock(env, service);
+    if ((await this.redis.set(key, holder, 'PX', leaseMs, 'NX')) === 'OK') return { ok: true };
+    const current = await this.redis.get(key);
+    if (current === holder) {
+      await this.redis.pexpire(key, leaseMs);
+      return { ok: true };
+    }
+    if (current === null) return this.acquire(env, service, holder, leaseMs);
+    return { ok: false, holder: current };
+  }
+
+  /** Takes every lock or none. */
+  async acquireAll(env: string, services: string[], holder: string, leaseMs: number): Promise<LockResult> {
+    const taken: string[] = [];
+    for (const service of services) {
+      const result = await this.acquire(env, service, holder, leaseMs);
+      if (!result.ok) {
+        await Promise.all(taken.map((s) => this.release(env, s, holder)));
+        return result;
+      }
+      taken.push(service);
+    }
+    return { ok: true };
+  }
+
+  async holder(env: string, service: string): Promise<string | null> {
+    return this.redis.get(this.keys.lock(env, service));
+  }
+
+  async release(env: string, service: string, holder: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys.lock(env, service), holder);
+  }
+
+  async releaseAll(env: string, services: string[], holder: string): Promise<void> {
+    await Promise.all(services.map((s) => this.release(env, s, holder)));
+  }
+
+  async lastScale(env: string, service: string): Promise<number | undefined> {
+    const value = await this.redis.get(this.keys.lastScale(env, service));
+    return value ? Number(value) : undefined;
+  }
+
+  async recordScale(env: string, service: string, at: number): Promise<void> {
+    await this.redis.set(this.keys.lastScale(env, service), String(at), 'PX', 86_400_000);
+  }
+}

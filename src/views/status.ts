@@ -1,0 +1,64 @@
+import type { KnownBlock } from '@slack/types';
+import type { ServiceState, WorkloadState } from '../adapters/kubernetes/kubernetes';
+import type { EnvironmentName } from '../domain/commands/types';
+import type { OpsRequest } from '../domain/requests/types';
+import type { AuditEvent } from '../stores/audit';
+import { context, divider, section, type SlackMessage } from './blocks';
+import { commandText } from './request';
+
+function workloadLine(w: WorkloadState, active?: string): string {
+  const health =
+    w.ready >= w.desired ? ':large_green_circle:' : w.ready === 0 ? ':red_circle:' : ':large_yellow_circle:';
+  const live = w.colour ? (w.colour === active ? ' *live*' : ' idle') : '';
+  const hpa = w.hpa ? ` · HPA ${w.hpa.min}–${w.hpa.max}` : '';
+  const revision = w.revision ? ` · rev ${w.revision}` : '';
+  const paused = w.paused ? ' · *paused*' : '';
+  return `${health} \`${w.name}\`${live} ${w.ready}/${w.desired} ready${hpa}${revision} · \`${w.image}\`${paused}`;
+}
+
+/** `/azora status <env>`: the services, what waits for approval or runs, and the latest audit events. */
+export function statusMessage(
+  environment: EnvironmentName,
+  namespace: string,
+  services: ServiceState[],
+  open: OpsRequest[],
+  audit: AuditEvent[],
+): SlackMessage {
+  const blocks: KnownBlock[] = [section(`*${environment}* (\`${namespace}\`)`)];
+  for (const svc of services) {
+    const colour = svc.activeColour ? ` — traffic on *${svc.activeColour}*` : '';
+    blocks.push(
+      section(
+        `*${svc.service}*${colour}\n${svc.workloads.map((w) => workloadLine(w, svc.activeColour)).join('\n')}`,
+      ),
+    );
+  }
+  blocks.push(divider());
+  const pending = open.filter((r) => r.status === 'pending-approval');
+  const running = open.filter((r) => r.status === 'running' || r.status === 'approved');
+  blocks.push(
+    section(
+      `*Waiting for approval:* ${pending.map((r) => `\`${r.id}\` ${commandText(r)} by <@${r.requester}>`).join(' · ') || 'none'}\n` +
+        `*Running:* ${running.map((r) => `\`${r.id}\` ${commandText(r)}`).join(' · ') || 'none'}`,
+    ),
+  );
+  if (audit.length > 0) {
+    blocks.push(
+      context(
+        ...audit
+          .slice(0, 8)
+          .map(
+            (e) =>
+              `${new Date(e.at).toISOString().slice(11, 19)} ${e.type} ${e.request ?? ''} by ${e.actor === 'bot' ? 'bot' : `<@${e.actor}>`}`,
+          ),
+      ),
+    );
+  }
+  const summary = services
+    .map(
+      (s) =>
+        `${s.service}: ${s.workloads.map((w) => `${w.name} ${w.ready}/${w.desired}`).join(', ')}${s.activeColour ? ` (live ${s.activeColour})` : ''}`,
+    )
+    .join('; ');
+  return { text: `${environment} status: ${summary}`, blocks };
+}

@@ -1,0 +1,295 @@
+import { actionId } from '../../src/domain/actions';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+const ENGINEER = 'U0ENGINEER';
+const APPROVER = 'U0APPROVER1';
+const SECOND_APPROVER = 'U0APPROVER2';
+const BYSTANDER = 'U0BYSTANDER';
+const CHANNEL = 'C0AZORAOPS';
+const PROD = 'azora-production';
+const STG = 'azora-staging';
+
+describe('/azora change requests, end to end', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+
+  beforeEach(async () => {
+    cluster = await startTestCluster();
+  });
+  afterEach(async () => {
+    await t?.stop();
+    await cluster.sim.stop();
+  });
+
+  const start = async (guards: Record<string, number> = {}) => {
+    const policy = { ...cluster.policy, guards: { ...cluster.policy.guards, ...guards } };
+    t = await startTestBot({ cluster: { ...cluster, policy }, policy });
+  };
+
+  const slash = async (user: string, text: string) => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text,
+      user,
+      channel: CHANNEL,
+      responseUrl: t.slack.responseUrl(CHANNEL, user),
+    });
+    expect(res.status).toBe(200);
+    return (res.json() as { text: string }).text;
+  };
+
+  const click = (
+    user: string,
+    kind: 'approve' | 'deny' | 'switch-back',
+    requestId: string,
+    messageTs: string,
+  ) =>
+    sendButtonClick(t.url, t.secret, {
+      user,
+      actionId: actionId(kind, requestId),
+      value: requestId,
+      channel: CHANNEL,
+      messageTs,
+      responseUrl: t.slack.responseUrl(CHANNEL, user),
+    });
+
+  /** The parent message of the request whose text contains `fragment`, and its request id. */
+  const requestFor = async (fragment: string) => {
+    const message = (await waitFor(
+      () => t.slack.messages.find((m) => m.text.startsWith('<@') && m.text.includes(fragment)),
+      (m) => m !== undefined,
+      { what: `a request message containing ${fragment}` },
+    ))!;
+    const id = /Request `(r[0-9a-f]{8})`/.exec(JSON.stringify(message.blocks))?.[1];
+    if (!id) throw new Error(`no request id in ${JSON.stringify(message.blocks)}`);
+    return { id, ts: message.ts, message };
+  };
+
+  const progress = (parentTs: string) =>
+    t.slack.messages.find((m) => m.threadTs === parentTs && m.text.startsWith(':'));
+  const finalProgress = (parentTs: string) =>
+    waitFor(
+      () => progress(parentTs)?.text ?? '',
+      (text) => /^:(large_green_circle|red_circle|no_entry_sign|warning):/.test(text),
+      { what: 'the progress message to reach a final state', timeoutMs: 15_000 },
+    );
+  const ephemeralTo = (user: string) =>
+    t.slack.messages.filter((m) => m.visibleTo === user).map((m) => m.text);
+  const selector = (service: string) =>
+    (cluster.sim.get('services', PROD, service)!.spec as { selector: Record<string, string> }).selector;
+  const replicas = (ns: string, name: string) =>
+    (cluster.sim.get('deployments', ns, name)!.spec as { replicas: number }).replicas;
+
+  it('runs a staging scale at once, without approval', async () => {
+    await start();
+    expect(await slash(ENGINEER, 'scale staging auth 4')).toMatch(/Planning `scale staging auth 4`/);
+    const request = await requestFor('scale staging auth 4');
+    expect(request.message.text).not.toContain('Approve');
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded in \d/);
+    expect(progress(request.ts)!.text).toContain('auth: azora-auth scaled 2 → 4 · /api/auth/health healthy');
+    expect(replicas(STG, 'azora-auth')).toBe(4);
+  });
+
+  it('holds a production rollback for approval; refuses the requester, a bystander; runs once when approved twice', async () => {
+    await start();
+    await slash(ENGINEER, 'rollback production payment');
+    const request = await requestFor('rollback production payment');
+    expect(JSON.stringify(request.message.blocks)).toContain(actionId('approve', request.id));
+    expect(request.message.text).toContain('waiting for approval');
+
+    await click(ENGINEER, 'approve', request.id, request.ts);
+    await waitFor(
+      () => ephemeralTo(ENGINEER),
+      (texts) => texts.some((x) => x.includes('someone else must approve')),
+    );
+    await click(BYSTANDER, 'approve', request.id, request.ts);
+    await waitFor(
+      () => ephemeralTo(BYSTANDER),
+      (texts) => texts.some((x) => x.includes('only <@U0APPROVER1>')),
+    );
+    expect(selector('azora-payment').version).toBe('blue');
+
+    // Two approvers at once, and Slack delivering one of the clicks twice.
+    await Promise.all([
+      click(APPROVER, 'approve', request.id, request.ts),
+      click(SECOND_APPROVER, 'approve', request.id, request.ts),
+      click(APPROVER, 'approve', request.id, request.ts),
+    ]);
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+    expect(selector('azora-payment').version).toBe('green');
+
+    const approvals = (await t.bot.services.audit.recent(50, 'production')).filter(
+      (e) => e.request === request.id,
+    );
+    expect(approvals.filter((e) => e.type === 'approved')).toHaveLength(1);
+    expect(approvals.filter((e) => e.type === 'succeeded')).toHaveLength(1);
+    const executions = await t.bot.queues.get('ops').getJobs(['completed', 'active', 'waiting'], 0, 100);
+    expect(executions.filter((j) => j.name === 'execute-request')).toHaveLength(1);
+    const refusedTwice = [...ephemeralTo(APPROVER), ...ephemeralTo(SECOND_APPROVER)];
+    expect(refusedTwice.filter((x) => x.includes('already approved by'))).toHaveLength(2);
+
+    // The parent lost its buttons and says who approved; a switch back is offered for the bake window.
+    const parent = t.slack.messages.find((m) => m.ts === request.ts)!;
+    expect(JSON.stringify(parent.blocks)).not.toContain(actionId('approve', request.id));
+    expect(JSON.stringify(parent.blocks)).toMatch(/approved by <@U0APPROVER[12]>/);
+    await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) =>
+            m.threadTs === request.ts &&
+            JSON.stringify(m.blocks).includes(actionId('switch-back', request.id)),
+        ),
+      (m) => m !== undefined,
+      { what: 'the switch-back offer' },
+    );
+  });
+
+  it('refuses an expired approval and changes nothing', async () => {
+    await start({ approvalTtl: 300 });
+    await slash(ENGINEER, 'switch production green auth');
+    const request = await requestFor('switch production green auth');
+    await waitFor(
+      () => t.slack.messages.find((m) => m.ts === request.ts)!.text,
+      (text) => text.includes('expired'),
+    );
+    await click(APPROVER, 'approve', request.id, request.ts);
+    await waitFor(
+      () => ephemeralTo(APPROVER),
+      (texts) => texts.some((x) => x.includes('this request is expired')),
+    );
+    expect(selector('azora-auth').version).toBe('blue');
+    expect((await t.bot.services.requests.get(request.id))!.status).toBe('expired');
+  });
+
+  it('lets the requester withdraw with Deny', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green education');
+    const request = await requestFor('switch production green education');
+    await click(ENGINEER, 'deny', request.id, request.ts);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.ts === request.ts)!.text,
+      (text) => text.includes('denied'),
+    );
+    expect(selector('azora-education').version).toBe('blue');
+  });
+
+  it('refuses a scale out of the policy bounds before anything is queued', async () => {
+    await start();
+    const answer = await slash(ENGINEER, 'scale production api-gateway 11');
+    expect(answer).toBe(
+      ':no_entry: api-gateway in production must run between 3 and 10 replicas (policy); 11 is outside. Nothing was changed.',
+    );
+    expect(await t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed', 'completed')).toBe(
+      0,
+    );
+  });
+
+  it('refuses a second change of a service while one runs, naming the holder', async () => {
+    await cluster.sim.stop();
+    cluster = await startTestCluster({ readyDelayMs: 1_500 });
+    await start();
+    await slash(ENGINEER, 'scale staging payment 4');
+    const first = await requestFor('scale staging payment 4');
+    await waitFor(
+      () => progress(first.ts)?.text ?? '',
+      (text) => text.startsWith(':gear: running'),
+    );
+    await slash(BYSTANDER, 'scale staging payment 5');
+    await waitFor(
+      () => ephemeralTo(BYSTANDER),
+      (texts) =>
+        texts.some((x) =>
+          x.includes(`payment is being changed by request \`${first.id}\` of <@${ENGINEER}>`),
+        ),
+    );
+    expect(await finalProgress(first.ts)).toMatch(/succeeded/);
+    expect(replicas(STG, 'azora-payment')).toBe(4);
+  });
+
+  it('keeps scale changes of one service 3 minutes apart unless forced by an approver', async () => {
+    await start();
+    await slash(ENGINEER, 'scale staging education 3');
+    expect(await finalProgress((await requestFor('scale staging education 3')).ts)).toMatch(/succeeded/);
+    await slash(ENGINEER, 'scale staging education 4');
+    const second = await requestFor('scale staging education 4');
+    expect(await finalProgress(second.ts)).toMatch(/^:no_entry_sign: refused/);
+    expect(progress(second.ts)!.text).toMatch(/education was scaled \d+m?s ago; scale changes are 3m apart/);
+    expect(replicas(STG, 'azora-education')).toBe(3);
+
+    await slash(APPROVER, 'scale staging education 4 force');
+    expect(await finalProgress((await requestFor('scale staging education 4 force')).ts)).toMatch(
+      /succeeded/,
+    );
+    expect(replicas(STG, 'azora-education')).toBe(4);
+  });
+
+  it('answers /azora status with the live state, pending approvals and the audit trail', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green payment');
+    const request = await requestFor('switch production green payment');
+    await slash(ENGINEER, 'status prod');
+    const status = await waitFor(
+      () => ephemeralTo(ENGINEER).find((x) => x.startsWith('production status:')),
+      (x) => x !== undefined,
+      { what: 'the status reply' },
+    );
+    expect(status).toContain(
+      'api-gateway: azora-api-gateway-blue 3/3, azora-api-gateway-green 3/3 (live blue)',
+    );
+    const blocks = JSON.stringify(t.slack.messages.find((m) => m.text === status)!.blocks);
+    expect(blocks).toContain(
+      `*Waiting for approval:* \`${request.id}\` switch production green payment by <@${ENGINEER}>`,
+    );
+    expect(blocks).toContain('HPA 3–10');
+    expect(blocks).toMatch(/requested r[0-9a-f]{8} by <@U0ENGINEER>/);
+  });
+
+  it('posts the logs of a service in a thread, redacted', async () => {
+    await start();
+    expect(await slash(ENGINEER, 'logs production payment 30')).toMatch(/appear in a thread/);
+    const header = await waitFor(
+      () => t.slack.messages.find((m) => m.text.startsWith(':scroll: Logs of *payment*')),
+      (m) => m !== undefined,
+      { what: 'the logs header' },
+    );
+    expect(header!.text).toContain('last 30 lines across 3 pods (30 lines)');
+    const body = await waitFor(
+      () =>
+        t.slack.messages
+          .filter((m) => m.threadTs === header!.ts)
+          .map((m) => m.text)
+          .join('\n'),
+      (text) => text.split('\n').length >= 30,
+      { what: 'the log lines in the thread' },
+    );
+    expect(body.split('\n')).toHaveLength(30);
+    expect(body).not.toMatch(/password=(?!\[redacted\])/);
+  });
+
+  it('offers a switch back after a production switch, through the same approval', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green auth');
+    const request = await requestFor('switch production green auth');
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/succeeded/);
+    expect(selector('azora-auth').version).toBe('green');
+
+    await waitFor(
+      () =>
+        t.slack.messages.find((m) => JSON.stringify(m.blocks).includes(actionId('switch-back', request.id))),
+      (m) => m !== undefined,
+      { what: 'the switch-back offer' },
+    );
+    await click(ENGINEER, 'switch-back', request.id, request.ts);
+    const back = await requestFor('switch production blue auth');
+    expect(back.message.threadTs ?? request.ts).toBe(request.ts);
+    await click(SECOND_APPROVER, 'approve', back.id, back.ts);
+    await waitFor(
+      () => selector('azora-auth').version,
+      (v) => v === 'blue',
+      { what: 'the switch back' },
+    );
+  });
+});

@@ -1,0 +1,83 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { runBot } from '../kit/process';
+import { sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+const STG = 'azora-staging';
+
+describe('a worker killed in the middle of a rollback', () => {
+  let cluster: TestCluster;
+  let web: TestBot;
+  const workers: ReturnType<typeof runBot>[] = [];
+
+  beforeAll(async () => {
+    // Slow pods hold the job in its rollout wait, after the patch and before success.
+    cluster = await startTestCluster({ readyDelayMs: 2_500 });
+    web = await startTestBot({ role: 'web', cluster });
+  });
+  afterAll(async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await web.stop();
+    await cluster.sim.stop();
+  });
+
+  const startWorker = async () => {
+    const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'azora-kube-')), 'config');
+    await cluster.sim.writeKubeconfig(kubeconfig);
+    const worker = runBot(
+      {
+        KUBECONFIG: kubeconfig,
+        REDIS_PREFIX: web.prefix,
+        SLACK_BOT_TOKEN: web.slack.botToken,
+        SLACK_SIGNING_SECRET: web.secret,
+        SLACK_API_URL: web.slack.apiUrl,
+        JOB_STALL_SECONDS: '1',
+      },
+      ['worker'],
+    );
+    workers.push(worker);
+    return worker;
+  };
+
+  const deployment = () =>
+    cluster.sim.get('deployments', STG, 'azora-payment') as {
+      metadata: { annotations: Record<string, string> };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+
+  it('is taken over by another worker, and the deployment is rolled back once', async () => {
+    const first = await startWorker();
+    const before = deployment().spec.template.spec.containers[0]!.image;
+    expect(before).toMatch(/payment:v1\.5\.0$/);
+
+    await sendSlashCommand(web.url, web.secret, { text: 'rollback staging payment', user: 'U0ENGINEER' });
+    await waitFor(
+      () => deployment().spec.template.spec.containers[0]!.image,
+      (image) => image.endsWith('payment:v1.4.1'),
+      { what: 'the rollback patch to reach the cluster' },
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    await startWorker();
+    const parent = web.slack.messages.find(
+      (m) => !m.threadTs && m.text.includes('rollback staging payment'),
+    )!;
+    const progress = await waitFor(
+      () => web.slack.messages.find((m) => m.threadTs === parent.ts)?.text ?? '',
+      (text) => /^:(large_green_circle|red_circle)/.test(text),
+      { what: 'the progress message to finish', timeoutMs: 20_000 },
+    );
+    expect(progress).toMatch(/^:large_green_circle: succeeded/);
+    expect(progress).toContain('payment: azora-payment rolled back to revision 2');
+
+    const after = deployment();
+    expect(after.spec.template.spec.containers[0]!.image).toMatch(/payment:v1\.4\.1$/);
+    // Once: revision 4. A second undo would have gone back to v1.5.0 as revision 5.
+    expect(after.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
+  });
+});

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+
+const run = promisify(execFile);
+const STG = 'azora-staging';
+const PROD = 'azora-production';
+
+/**
+ * The adapter must do exactly what kubectl does: the same starting state changed once by
+ * Debian's kubectl and once by the adapter must end the same.
+ */
+describe('the adapter against kubectl, from the same state', () => {
+  let viaKubectl: TestCluster;
+  let viaAdapter: TestCluster;
+  let kubeconfig: string;
+
+  beforeEach(async () => {
+    viaKubectl = await startTestCluster();
+    viaAdapter = await startTestCluster();
+    kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'azora-parity-')), 'config');
+    await viaKubectl.sim.writeKubeconfig(kubeconfig);
+  });
+  afterEach(async () => {
+    await viaKubectl.sim.stop();
+    await viaAdapter.sim.stop();
+  });
+
+  const kubectl = (...args: string[]) =>
+    run('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000 });
+
+  const shape = (t: TestCluster, kind: string, namespace: string, name: string) => {
+    const obj = t.sim.get(kind, namespace, name) as {
+      metadata: { annotations?: Record<string, string> };
+      spec: { template?: unknown; replicas?: number };
+    };
+    return {
+      template: obj.spec.template,
+      replicas: obj.spec.replicas,
+      annotations: obj.metadata.annotations,
+    };
+  };
+
+  it('rollout undo leaves the same template and annotations', async () => {
+    await kubectl('rollout', 'undo', 'deployment/azora-payment', '-n', STG);
+    const target = await viaAdapter.kube.planRollback('staging', 'payment');
+    await viaAdapter.kube.applyRollback('staging', 'payment', target);
+    await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
+
+    const expected = shape(viaKubectl, 'deployments', STG, 'azora-payment');
+    expect(JSON.stringify(expected.template)).toContain('payment:v1.4.1');
+    expect(shape(viaAdapter, 'deployments', STG, 'azora-payment')).toEqual(expected);
+  });
+
+  it('rollout undo --to-revision leaves the same template and annotations', async () => {
+    await kubectl('rollout', 'undo', 'deployment/azora-auth', '--to-revision=1', '-n', STG);
+    await viaAdapter.kube.applyRollback(
+      'staging',
+      'auth',
+      await viaAdapter.kube.planRollback('staging', 'auth', 1),
+    );
+    await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
+    const expected = shape(viaKubectl, 'deployments', STG, 'azora-auth');
+    expect(JSON.stringify(expected.template)).toContain('auth:v1.4.0');
+    expect(shape(viaAdapter, 'deployments', STG, 'azora-auth')).toEqual(expected);
+  });
+
+  it('scale leaves the same replicas, for a deployment and a statefulset', async () => {
+    await kubectl('scale', 'deployment/azora-education', '--replicas=5', '-n', STG);
+    await kubectl('scale', 'statefulset/postgres-replica', '--replicas=4', '-n', PROD);
+    await viaAdapter.kube.scale('staging', 'education', 5);
+    await viaAdapter.kube.scale('production', 'postgres-replica', 4);
+    await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
+    expect(shape(viaAdapter, 'deployments', STG, 'azora-education')).toEqual(
+      shape(viaKubectl, 'deployments', STG, 'azora-education'),
+    );
+    expect(shape(viaAdapter, 'statefulsets', PROD, 'postgres-replica')).toEqual(
+      shape(viaKubectl, 'statefulsets', PROD, 'postgres-replica'),
+    );
+    expect(shape(viaAdapter, 'deployments', STG, 'azora-education').replicas).toBe(5);
+  });
+
+  it('sees what the adapter changed: kubectl reads the rolled-back deployment and its history', async () => {
+    await viaAdapter.sim.writeKubeconfig(kubeconfig);
+    await viaAdapter.kube.applyRollback(
+      'staging',
+      'payment',
+      await viaAdapter.kube.planRollback('staging', 'payment'),
+    );
+    await viaAdapter.sim.settle();
+    const { stdout: image } = await kubectl(
+      'get',
+      'deployment/azora-payment',
+      '-n',
+      STG,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    );
+    expect(image).toMatch(/payment:v1\.4\.1$/);
+    const { stdout: history } = await kubectl('rollout', 'history', 'deployment/azora-payment', '-n', STG);
+    expect(
+      history
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .map((l) => l.trim().split(/\s+/)[0]),
+    ).toEqual(['1', '3', '4']);
+  });
+});

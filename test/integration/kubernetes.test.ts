@@ -1,0 +1,261 @@
+import { loadClusterClients } from '../../src/adapters/kubernetes/clients';
+import { KubeError } from '../../src/adapters/kubernetes/errors';
+import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import type { Policy } from '../../src/config/policy';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+
+const PROD = 'azora-production';
+const STG = 'azora-staging';
+
+type Obj = { spec?: Record<string, unknown>; metadata?: { annotations?: Record<string, string> } };
+const image = (obj: Obj | undefined) =>
+  (obj?.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
+
+const spec = (obj: { spec?: unknown } | undefined) => (obj?.spec ?? {}) as Record<string, unknown>;
+
+const kubeError = async (promise: Promise<unknown>) => {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(KubeError);
+    return err as KubeError;
+  }
+  throw new Error('expected a KubeError');
+};
+
+describe('the Kubernetes adapter against the simulated cluster', () => {
+  let t: TestCluster;
+  beforeEach(async () => {
+    t = await startTestCluster();
+  });
+  afterEach(() => t.sim.stop());
+
+  it('reports an environment: replicas, live colour, HPA bounds, revisions, images', async () => {
+    const prod = await t.kube.status('production');
+    const gateway = prod.find((s) => s.service === 'api-gateway')!;
+    expect(gateway.activeColour).toBe('blue');
+    const blue = gateway.workloads.find((w) => w.colour === 'blue')!;
+    expect(blue).toMatchObject({
+      name: 'azora-api-gateway-blue',
+      desired: 3,
+      ready: 3,
+      hpa: { min: 3, max: 10 },
+    });
+    expect(blue.image).toMatch(/api-gateway:v1\.5\.0$/);
+    expect(prod.find((s) => s.service === 'postgres-replica')!.workloads[0]).toMatchObject({
+      kind: 'statefulset',
+    });
+
+    const staging = await t.kube.status('staging');
+    expect(staging.find((s) => s.service === 'payment')!.workloads[0]).toMatchObject({
+      name: 'azora-payment',
+      desired: 2,
+      revision: 3,
+    });
+  });
+
+  it('scales a deployment without an HPA by its replicas', async () => {
+    const result = await t.kube.scale('staging', 'auth', 4);
+    expect(result).toEqual({ target: 'azora-auth', kind: 'deployment', before: 2, after: 4 });
+    await t.kube.waitForScale('staging', 'auth', 'azora-auth', 4, 5_000);
+    expect(spec(t.sim.get('deployments', STG, 'azora-auth')).replicas).toBe(4);
+  });
+
+  it('moves the HPA bounds instead of fighting the autoscaler', async () => {
+    const result = await t.kube.scale('production', 'api-gateway', 5);
+    expect(result.hpa).toEqual({
+      name: 'azora-api-gateway-blue',
+      before: { min: 3, max: 10 },
+      after: { min: 5, max: 10 },
+    });
+    await t.kube.waitForScale('production', 'api-gateway', 'azora-api-gateway-blue', 5, 5_000);
+    expect(t.sim.get('hpa', PROD, 'azora-api-gateway-blue')!.spec).toMatchObject({
+      minReplicas: 5,
+      maxReplicas: 10,
+    });
+    expect(spec(t.sim.get('deployments', PROD, 'azora-api-gateway-blue')).replicas).toBe(5);
+  });
+
+  it('scales a statefulset through its scale subresource', async () => {
+    await t.kube.scale('production', 'postgres-replica', 3);
+    await t.sim.settle();
+    expect(spec(t.sim.get('statefulsets', PROD, 'postgres-replica')).replicas).toBe(3);
+  });
+
+  it('switches blue/green only to a ready colour, and waits for the endpoints to follow', async () => {
+    const result = await t.kube.switchColour('production', 'payment', 'green', 5_000);
+    expect(result).toMatchObject({ serviceName: 'azora-payment', from: 'blue', to: 'green', changed: true });
+    expect(result.endpoints).toBeGreaterThan(0);
+    expect(spec(t.sim.get('services', PROD, 'azora-payment')).selector).toEqual({
+      app: 'azora-payment',
+      version: 'green',
+    });
+
+    const again = await t.kube.switchColour('production', 'payment', 'green', 5_000);
+    expect(again.changed).toBe(false);
+  });
+
+  it('refuses to switch to a colour that is not fully available, and changes nothing', async () => {
+    await t.kube.scale('production', 'auth', 3);
+    const { apps } = t.kube.clients('production');
+    await apps.patchNamespacedDeployment({
+      name: 'azora-auth-green',
+      namespace: PROD,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 0 }],
+    });
+    const err = await kubeError(t.kube.switchColour('production', 'auth', 'green'));
+    expect(err.kind).toBe('refused');
+    expect(err.message).toBe('not switching auth to green: azora-auth-green has 0 replicas');
+    expect(spec(t.sim.get('services', PROD, 'azora-auth')).selector).toMatchObject({ version: 'blue' });
+  });
+
+  it('plans and applies a rollback like kubectl rollout undo, once', async () => {
+    const target = await t.kube.planRollback('staging', 'payment');
+    expect(target).toMatchObject({
+      kind: 'revision',
+      deployment: 'azora-payment',
+      fromRevision: 3,
+      toRevision: 2,
+    });
+    if (target.kind !== 'revision') throw new Error('expected a revision target');
+    expect(target.toImage).toMatch(/payment:v1\.4\.1$/);
+
+    expect(await t.kube.applyRollback('staging', 'payment', target)).toEqual({ changed: true });
+    const rolledBack = await t.kube.waitForRollout('staging', STG, 'azora-payment', 5_000);
+    expect(image(rolledBack as Obj)).toBe(target.toImage);
+    expect(rolledBack.metadata!.annotations!['deployment.kubernetes.io/revision']).toBe('4');
+
+    // A retried job with the same pinned target must not roll back a second time.
+    expect(await t.kube.applyRollback('staging', 'payment', target)).toEqual({ changed: false });
+    await t.sim.settle();
+    expect(image(t.sim.get('deployments', STG, 'azora-payment') as Obj)).toBe(target.toImage);
+  });
+
+  it('rolls back to an exact revision, and refuses unknown revisions and paused deployments', async () => {
+    const exact = await t.kube.planRollback('staging', 'auth', 1);
+    expect(exact).toMatchObject({ toRevision: 1 });
+    expect((await kubeError(t.kube.planRollback('staging', 'auth', 9))).message).toBe(
+      'deployment azora-auth has no revision 9 (revisions: 3, 2, 1)',
+    );
+    const { apps } = t.kube.clients('staging');
+    await apps.patchNamespacedDeployment({
+      name: 'azora-auth',
+      namespace: STG,
+      body: [{ op: 'add', path: '/spec/paused', value: true }],
+    });
+    expect((await kubeError(t.kube.planRollback('staging', 'auth'))).message).toMatch(/is paused; resume it/);
+  });
+
+  it('plans a blue/green rollback as a switch back to the other colour', async () => {
+    expect(await t.kube.planRollback('production', 'education')).toEqual({
+      kind: 'colour',
+      serviceName: 'azora-education',
+      from: 'blue',
+      to: 'green',
+    });
+  });
+
+  it('reads logs across the live pods, newest last, filtered and redacted', async () => {
+    const { pods, lines } = await t.kube.logs('production', 'payment', { lines: 50 });
+    expect(pods.length).toBe(3);
+    expect(pods.every((p) => p.startsWith('azora-payment-blue-'))).toBe(true);
+    expect(lines.length).toBe(50);
+    const times = lines.map((l) => l.time);
+    expect([...times].sort()).toEqual(times);
+    expect(new Set(lines.map((l) => l.pod)).size).toBeGreaterThan(1);
+    const all = (await t.kube.logs('production', 'payment', { lines: 1000 })).lines
+      .map((l) => l.text)
+      .join('\n');
+    expect(all).not.toMatch(/password=(?!\[redacted\])/);
+    expect(all).not.toMatch(/Bearer (?!\[redacted\])[A-Za-z0-9]/);
+
+    const errors = await t.kube.logs('production', 'payment', { lines: 5, grep: 'error' });
+    expect(errors.lines.length).toBeGreaterThan(0);
+    expect(errors.lines.every((l) => l.text.toLowerCase().includes('error'))).toBe(true);
+  });
+
+  it('follows logs for a bounded time', async () => {
+    const seen: string[] = [];
+    await t.sim.stop();
+    t = await startTestCluster({ logIntervalMs: 20 });
+    const started = Date.now();
+    await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, (line) => seen.push(line.text));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(seen.length).toBeGreaterThan(0);
+  });
+
+  it('checks the health path through the service proxy', async () => {
+    expect(await t.kube.health('production', 'payment')).toMatchObject({ ok: true, path: '/api/pay/health' });
+    t.sim.setHealthy(PROD, 'azora-payment-blue', false);
+    const sick = await t.kube.health('production', 'payment');
+    expect(sick).toMatchObject({ ok: false, path: '/api/pay/health' });
+    expect(sick.detail).toMatch(/503/);
+  });
+
+  it('names a missing deployment', async () => {
+    const policy: Policy = JSON.parse(JSON.stringify(t.policy));
+    policy.services['ghost'] = {
+      deployment: 'azora-ghost',
+      port: 1,
+      replicas: { min: 1, max: 2 },
+      environments: {},
+    };
+    const kube = new Kubernetes(policy, loadClusterClients(policy, t.load));
+    const err = await kubeError(kube.scale('staging', 'ghost', 2));
+    expect(err.kind).toBe('not-found');
+    expect(err.message).toMatch(/^reading deployment azora-ghost in azora-staging: not found/);
+  });
+});
+
+describe('the adapter when the API misbehaves', () => {
+  let t: TestCluster;
+  beforeAll(async () => {
+    t = await startTestCluster({ requestTimeoutMs: 300 });
+  });
+  afterAll(() => t.sim.stop());
+  afterEach(() => t.sim.faults.clear());
+
+  it('reports a 500 as unavailable and transient', async () => {
+    t.sim.faults.failNext(1, { path: /deployments\/azora-auth$/ });
+    const err = await kubeError(t.kube.scale('staging', 'auth', 3));
+    expect(err).toMatchObject({ kind: 'unavailable', transient: true, status: 500 });
+  });
+
+  it('gives up on a request that hangs, as a timeout', async () => {
+    t.sim.faults.hangNext(1, 2_000, { path: /deployments\/azora-auth$/ });
+    const started = Date.now();
+    const err = await kubeError(t.kube.readDeployment('staging', STG, 'azora-auth'));
+    expect(err.kind).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('reports an API that is down as unreachable', async () => {
+    await t.sim.faults.stopListening();
+    try {
+      const err = await kubeError(t.kube.readDeployment('staging', STG, 'azora-auth'));
+      expect(err.kind).toBe('unavailable');
+      expect(err.message).toMatch(/unreachable \(ECONNREFUSED\)/);
+    } finally {
+      await t.sim.faults.startListening();
+    }
+  });
+
+  it('reports a forbidden call with what to grant', async () => {
+    await t.sim.stop();
+    t = await startTestCluster({
+      identities: {
+        'reader-token': {
+          name: 'reader',
+          rules: [
+            { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list'] },
+            { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
+          ],
+        },
+      },
+      token: 'reader-token',
+    });
+    const err = await kubeError(t.kube.scale('staging', 'auth', 3));
+    expect(err.kind).toBe('forbidden');
+    expect(err.message).toMatch(/cannot patch resource "deployments\/scale".*grant it in the chart's Role/);
+  });
+});

@@ -1,0 +1,32 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadClusterClients } from '../../src/adapters/kubernetes/clients';
+import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
+import {
+  startSimulatedCluster,
+  type SimulatedCluster,
+  type SimulatedClusterOptions,
+} from '../../src/sandbox/cluster/server';
+
+export interface TestCluster {
+  sim: SimulatedCluster;
+  policy: Policy;
+  /** Points a KubeConfig at the simulated cluster, as KUBECONFIG would. */
+  load: (config: KubeConfig) => void;
+  kube: Kubernetes;
+}
+
+/** The simulated cluster seeded from the policy, and the real adapter talking to it over HTTP. */
+export async function startTestCluster(
+  options: Partial<SimulatedClusterOptions> & { token?: string; requestTimeoutMs?: number } = {},
+): Promise<TestCluster> {
+  const policy = options.policy ?? loadPolicy(defaultPolicyPath());
+  const sim = await startSimulatedCluster({ readyDelayMs: 0, ...options, policy });
+  const yaml = sim.kubeconfig(options.token ? { token: options.token } : undefined);
+  const load = (config: KubeConfig) => config.loadFromString(yaml);
+  const kube = new Kubernetes(policy, loadClusterClients(policy, load), {
+    pollMs: 20,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+  });
+  return { sim, policy, load, kube };
+}

@@ -1,0 +1,79 @@
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
+import {
+  startSimulatedCluster,
+  type SimulatedCluster,
+  type SimulatedClusterOptions,
+} from '../../src/sandbox/cluster';
+import type { KubeObject } from '../../src/sandbox/cluster';
+
+export const STAGING = 'azora-staging';
+export const PRODUCTION = 'azora-production';
+
+export function defaultPolicy(): Policy {
+  return loadPolicy(defaultPolicyPath());
+}
+
+export function startCluster(options: Partial<SimulatedClusterOptions> = {}): Promise<SimulatedCluster> {
+  return startSimulatedCluster({ policy: defaultPolicy(), readyDelayMs: 0, ...options });
+}
+
+/**
+ * A client over plain HTTP with a bearer token, as STACK-NOTES §4 sets one up against a fake
+ * (client-node 1.4 refuses http:// unless skipTLSVerify is set).
+ */
+export function httpKubeConfig(cluster: SimulatedCluster, token = cluster.adminToken): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser(
+    { name: 'sandbox', server: cluster.url, skipTLSVerify: true },
+    { name: 'u', token },
+  );
+  return kc;
+}
+
+export interface StatusBody {
+  kind: string;
+  status: string;
+  reason: string;
+  code: number;
+  message: string;
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ field?: string; message: string }>;
+  };
+}
+
+/** The Kubernetes Status an ApiException carries (client-node keeps the body as a raw string). */
+export async function apiFailure(promise: Promise<unknown>): Promise<{ code: number; status: StatusBody }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (!(err instanceof ApiException)) throw err;
+    const raw: unknown = err.body;
+    const status = (typeof raw === 'string' ? JSON.parse(raw) : raw) as StatusBody;
+    return { code: err.code, status };
+  }
+  throw new Error('expected the call to fail');
+}
+
+export function containerImage(obj: KubeObject | undefined): string | undefined {
+  const spec = obj?.spec as { template?: { spec?: { containers?: Array<{ image?: string }> } } } | undefined;
+  return spec?.template?.spec?.containers?.[0]?.image;
+}
+
+export function annotation(obj: KubeObject | undefined, key: string): string | undefined {
+  return obj?.metadata.annotations?.[key];
+}
+
+export function specOf<T>(obj: KubeObject | undefined): T {
+  return (obj?.spec ?? {}) as T;
+}
+
+export function statusOf<T>(obj: KubeObject | undefined): T {
+  return (obj?.status ?? {}) as T;
+}
+
+export const REVISION = 'deployment.kubernetes.io/revision';
+export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
