@@ -44,6 +44,7 @@ const envSchema = z
     PAGERDUTY_FROM_EMAIL: optionalText.pipe(z.email({ message: 'expected an e-mail address' }).optional()),
     PAGERDUTY_EVENTS_URL: optionalUrl,
     PAGERDUTY_API_URL: optionalUrl,
+    PAGERDUTY_CA_FILE: optionalText,
     ALERTMANAGER_URL: optionalUrl,
     ALERTMANAGER_WEBHOOK_TOKEN: optionalText,
     AZORA_POLICY: optionalText,
@@ -108,6 +109,8 @@ export interface Config {
     fromEmail?: string;
     eventsUrl?: string;
     apiUrl?: string;
+    /** PEM file of an extra CA to trust for the Events API (a private relay, or the test fake). */
+    caFile?: string;
   };
   alertmanager: { url?: string; webhookToken?: string };
   policyPath: string;
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       fromEmail: e.PAGERDUTY_FROM_EMAIL,
       eventsUrl: e.PAGERDUTY_EVENTS_URL,
       apiUrl: e.PAGERDUTY_API_URL,
+      caFile: e.PAGERDUTY_CA_FILE,
     },
     alertmanager: { url: e.ALERTMANAGER_URL, webhookToken: e.ALERTMANAGER_WEBHOOK_TOKEN },
     policyPath: e.AZORA_POLICY ?? defaultPolicyPath(),
