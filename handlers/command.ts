@@ -1,5 +1,6 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import { logsJob } from '../jobs/logs';
+import { oncallJob } from '../jobs/oncall';
 import { planRequestJob } from '../jobs/plan-request';
 import { statusJob } from '../jobs/status';
 import { parseCommand } from '../src/domain/commands/parse';
@@ -51,6 +52,9 @@ async function dispatch(command: Command, slash: SlashCommand, services: Service
     case 'status':
       await queues.enqueue(statusJob, { environment: command.environment, responseUrl: slash.response_url });
       return reply(`:hourglass: Reading ${command.environment}…`);
+    case 'oncall':
+      await queues.enqueue(oncallJob, { responseUrl: slash.response_url });
+      return reply(':hourglass: Asking PagerDuty who is on call…');
     case 'logs':
       await queues.enqueue(logsJob, {
         ...command,

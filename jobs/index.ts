@@ -1,8 +1,12 @@
 import type { JobDefinition } from '../src/queue/define';
+import { alertActionJob } from './alert-action';
+import { alertNotificationJob } from './alert-notification';
+import { pagerDutyEventJob } from './pagerduty-event';
 import { endBakeJob } from './end-bake';
 import { executeRequestJob } from './execute-request';
 import { expireRequestJob } from './expire-request';
 import { logsJob } from './logs';
+import { oncallJob } from './oncall';
 import { planRequestJob } from './plan-request';
 import { postMessageJob } from './post-message';
 import { statusJob } from './status';
@@ -16,4 +20,8 @@ export const JOBS: readonly JobDefinition[] = [
   endBakeJob,
   statusJob,
   logsJob,
+  alertNotificationJob,
+  alertActionJob,
+  pagerDutyEventJob,
+  oncallJob,
 ];

@@ -20,6 +20,8 @@ export const logsJob = defineJob({
     channel: slackChannel,
     requester: slackUser,
     responseUrl: z.url(),
+    /** Post into this thread (an alert's) rather than start one in the channel. */
+    threadTs: z.string().optional(),
   }),
   options: { attempts: 1 },
   async run(query, ctx) {
@@ -27,13 +29,18 @@ export const logsJob = defineJob({
     try {
       if (query.followMs) {
         const { pods } = await ctx.kube.podsOf(environment, service);
-        const ts = await ctx.messenger.post(channel, logsHeader(service, environment, pods, query, 0));
+        const ts = await ctx.messenger.post(
+          channel,
+          logsHeader(service, environment, pods, query, 0),
+          query.threadTs,
+        );
         const buffered: LogLine[] = [];
         let total = 0;
         const flush = async () => {
           const batch = buffered.splice(0);
           total += batch.length;
-          for (const chunk of logChunks(batch)) await ctx.messenger.post(channel, chunk, ts);
+          for (const chunk of logChunks(batch))
+            await ctx.messenger.post(channel, chunk, query.threadTs ?? ts);
         };
         const timer = setInterval(() => void flush(), FOLLOW_FLUSH_MS);
         try {
@@ -54,7 +61,7 @@ export const logsJob = defineJob({
         channel,
         logsHeader(service, environment, pods, query, lines.length),
       );
-      for (const chunk of logChunks(lines)) await ctx.messenger.post(channel, chunk, ts);
+      for (const chunk of logChunks(lines)) await ctx.messenger.post(channel, chunk, query.threadTs ?? ts);
       return { lines: lines.length };
     } catch (err) {
       const text = `:x: could not read logs of ${service} in ${environment}: ${(err as Error).message}`;

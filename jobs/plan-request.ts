@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { KubeError } from '../src/adapters/kubernetes/errors';
+import type { EnvironmentName } from '../src/domain/commands/types';
 import { needsApproval } from '../src/domain/requests/guards';
+import { replicaBounds, workloadOf } from '../src/domain/topology';
 import type { OpsRequest } from '../src/domain/requests/types';
 import { auditOf } from '../src/operations/executor';
 import { planChange, PlanRefusal, servicesOf } from '../src/operations/planner';
+import type { JobContext } from '../src/queue/context';
 import { defineJob } from '../src/queue/define';
 import { changeCommand, slackChannel, slackUser } from '../src/queue/payloads';
 import { RequestStore } from '../src/stores/requests';
@@ -27,9 +30,12 @@ export const planRequestJob = defineJob({
     responseUrl: z.url().optional(),
     threadTs: z.string().optional(),
     source: z.enum(['command', 'alert', 'switch-back']),
+    /** Scale up from the live replica count by this many (a runbook button), instead of to `replicas`. */
+    scaleBy: z.number().int().positive().optional(),
   }),
   async run(payload, ctx) {
-    const { command, requester, channel, threadTs } = payload;
+    const { requester, channel, threadTs } = payload;
+    let { command } = payload;
     const refuse = async (reason: string) => {
       const text = `:no_entry_sign: \`${command.verb} ${command.environment}\` refused: ${reason}`;
       if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, { text, blocks: [] });
@@ -43,6 +49,11 @@ export const planRequestJob = defineJob({
       return { refused: reason };
     };
 
+    if (payload.scaleBy && command.verb === 'scale') {
+      const target = await scaleUpTarget(ctx, command.environment, command.service, payload.scaleBy);
+      if (typeof target === 'string') return refuse(target);
+      command = { ...command, replicas: target };
+    }
     const services = servicesOf(ctx.policy, command, payload.services);
     for (const service of services) {
       const holder = await ctx.locks.holder(command.environment, service);
@@ -107,3 +118,18 @@ export const planRequestJob = defineJob({
     return { requestId: request.id };
   },
 });
+
+/** The replica count a scale-up button asks for: the live count plus the step, capped at the policy's maximum. */
+async function scaleUpTarget(
+  ctx: JobContext,
+  env: EnvironmentName,
+  service: string,
+  step: number,
+): Promise<number | string> {
+  const state = await ctx.kube.serviceState(env, workloadOf(ctx.policy, env, service));
+  const live = state.workloads.find((w) => !state.activeColour || w.colour === state.activeColour);
+  const { max } = replicaBounds(ctx.policy, env, service);
+  const current = live?.desired ?? 0;
+  if (current >= max) return `${service} in ${env} already runs ${current} replicas, the policy's maximum`;
+  return Math.min(max, current + step);
+}

@@ -20,6 +20,11 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env);
   const policy = loadPolicy(config.policyPath);
   const logger = createLogger(config.logLevel);
+  // A library promise that rejects unobserved (BullMQ failing to record a failure while
+  // Redis is away) must not take the whole process down with it.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
+  });
 
   let sandbox: Sandbox | undefined;
   if (!config.slack) {

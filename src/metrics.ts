@@ -24,6 +24,18 @@ export function createMetrics() {
       labelNames: ['queue', 'name', 'outcome'] as const,
       registers: [registry],
     }),
+    slackCalls: new Counter({
+      name: 'azora_slack_api_calls_total',
+      help: 'Slack Web API calls made by the outbox, by method and outcome (ok, rate-limited, error)',
+      labelNames: ['method', 'outcome'] as const,
+      registers: [registry],
+    }),
+    webhookAlerts: new Counter({
+      name: 'azora_alertmanager_alerts_total',
+      help: 'Alerts received in Alertmanager notifications and stored, by notification status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     jobDuration: new Histogram({
       name: 'azora_job_duration_seconds',
       help: 'Time a job spent running, by queue and name',

@@ -2,7 +2,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { JOBS } from '../jobs';
 import { loadClusterClients } from './adapters/kubernetes/clients';
 import { Kubernetes } from './adapters/kubernetes/kubernetes';
+import { AlertmanagerClient } from './adapters/alertmanager';
+import { PagerDuty } from './adapters/pagerduty';
 import { ApproverDirectory } from './adapters/slack/approvers';
+import { SlackOutbox } from './adapters/slack/outbox';
+import { AlertStore } from './stores/alerts';
 import { SlackMessenger } from './adapters/slack/messenger';
 import type { Services } from './services';
 import { AuditLog } from './stores/audit';
@@ -45,6 +49,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const { role, config, slack, policy, logger } = options;
   const metrics = createMetrics();
   const redis = connectRedis(config, 'commands', logger);
+  // The outbox waits out a Redis outage instead of failing fast: nothing there answers an HTTP caller.
+  const outboxRedis = connectRedis(config, 'blocking', logger);
   const queues = new Queues(redis, config.redisPrefix);
   const slackClient = createSlackClient(slack.botToken, config.slackApiUrl, logger);
   const services: Services = {
@@ -54,7 +60,15 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     slack: slackClient,
     messenger: new SlackMessenger(slackClient),
     approvers: new ApproverDirectory(policy, slackClient),
+    outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
+      gapMs: policy.alerts.slackGap,
+    }),
     kube: new Kubernetes(policy, loadClusterClients(policy, options.loadKubeConfig)),
+    pagerduty: new PagerDuty(config.pagerduty, logger),
+    ...(config.alertmanager.url
+      ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger) }
+      : {}),
+    alerts: new AlertStore(redis, config.redisPrefix),
     requests: new RequestStore(redis, config.redisPrefix),
     locks: new ChangeLocks(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger),
@@ -62,13 +76,20 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
     now: Date.now,
   };
-  const connections: RedisClient[] = [redis];
+  const connections: RedisClient[] = [redis, outboxRedis];
   let web: WebServer | undefined;
   let workers: WorkerPool | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
     if (role !== 'worker') {
-      web = await startWeb({ ...config, slack, identity, redis, services });
+      web = await startWeb({
+        ...config,
+        slack,
+        identity,
+        redis,
+        services,
+        alertmanagerToken: config.alertmanager.webhookToken,
+      });
     }
     if (role !== 'web') {
       const blocking = connectRedis(config, 'blocking', logger);
@@ -80,6 +101,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         services,
         stallMs: config.jobStallMs,
       });
+      services.outbox.start();
     }
   } catch (err) {
     await web?.stop();
@@ -96,6 +118,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     async stop(deadlineMs = config.shutdownTimeoutMs) {
       await web?.stop();
       const result = workers ? await workers.close(deadlineMs) : { drained: true };
+      await services.outbox.stop();
       await queues.close();
       await Promise.all(connections.map(closeRedis));
       return result;

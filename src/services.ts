@@ -1,11 +1,15 @@
 import type { WebClient } from '@slack/web-api';
+import type { AlertmanagerClient } from './adapters/alertmanager';
 import type { Kubernetes } from './adapters/kubernetes/kubernetes';
+import type { PagerDuty } from './adapters/pagerduty';
+import type { SlackOutbox } from './adapters/slack/outbox';
 import type { ApproverDirectory } from './adapters/slack/approvers';
 import type { SlackMessenger } from './adapters/slack/messenger';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { Queues } from './queue/queues';
+import type { AlertStore } from './stores/alerts';
 import type { AuditLog } from './stores/audit';
 import type { ChangeLocks } from './stores/locks';
 import type { RequestStore } from './stores/requests';
@@ -18,7 +22,13 @@ export interface Services {
   slack: WebClient;
   messenger: SlackMessenger;
   approvers: ApproverDirectory;
+  /** Paced, coalescing writes to Slack channels (alert threads, digests). */
+  outbox: SlackOutbox;
   kube: Kubernetes;
+  pagerduty: PagerDuty;
+  /** Absent without ALERTMANAGER_URL: no silences then. */
+  alertmanager?: AlertmanagerClient;
+  alerts: AlertStore;
   requests: RequestStore;
   locks: ChangeLocks;
   audit: AuditLog;

@@ -57,6 +57,31 @@ const service = z
 
 const MINUTE = 60_000;
 
+export const RUNBOOK_ACTIONS = ['rollback', 'switch-back', 'scale-up', 'logs'] as const;
+export type RunbookAction = (typeof RUNBOOK_ACTIONS)[number];
+
+const channelPurpose = z.enum(['ops', 'incidents', 'alerts', 'announcements']);
+
+const alerts = z
+  .object({
+    /** Which channel (by purpose) an alert group goes to, by its severity label. */
+    channels: z.record(z.string(), channelPurpose).default({ critical: 'incidents', warning: 'alerts' }),
+    defaultChannel: channelPurpose.default('alerts'),
+    /** Severities that page PagerDuty. */
+    page: z.array(z.string()).default(['critical']),
+    silence: duration.default(60 * MINUTE),
+    /** More new groups than this in one channel within a minute: one digest instead of a thread each. */
+    stormGroupsPerMinute: z.number().int().min(1).default(10),
+    /** Slack takes about one message a second per channel; stay under it. */
+    slackGap: duration.default(1_100),
+    scaleUpStep: z.number().int().min(1).default(2),
+    /** The runbook buttons an alert gets, by alertname. */
+    runbooks: z.record(z.string(), z.array(z.enum(RUNBOOK_ACTIONS))).default({}),
+  })
+  .strict();
+
+const ALERT_DEFAULTS = alerts.parse({});
+
 export const policySchema = z
   .object({
     environments: z.record(z.enum(['staging', 'production']), environment),
@@ -86,6 +111,7 @@ export const policySchema = z
         bakeWindow: 15 * MINUTE,
         lockLease: 10 * MINUTE,
       }),
+    alerts: alerts.default(ALERT_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {

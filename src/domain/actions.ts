@@ -2,12 +2,24 @@
  * Every interactive button's `action_id`, built and parsed here only: a renamed button
  * cannot silently stop reaching its handler. Ids look like `azora:<kind>:<subject>`.
  */
-export const ACTION_KINDS = ['approve', 'deny', 'switch-back'] as const;
+export const ACTION_KINDS = [
+  'approve',
+  'deny',
+  'switch-back',
+  'ack',
+  'silence',
+  'unsilence',
+  'runbook-rollback',
+  'runbook-switch-back',
+  'runbook-scale-up',
+  'runbook-logs',
+  'runbook-link',
+] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
 export interface ActionRef {
   kind: ActionKind;
-  /** What the button acts on: a request id. */
+  /** What the button acts on: a request id, or an alert group id. */
   subject: string;
 }
 

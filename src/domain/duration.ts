@@ -1,11 +1,11 @@
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Parses the short durations people type (`90s`, `15m`, `2h`, `7d`, `1h30m`) into milliseconds. */
+/** Parses the short durations people type (`90s`, `15m`, `2h`, `7d`, `1h30m`, `500ms`) into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim().toLowerCase();
-  if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
+  if (!/^(\d+(ms|[smhd]))+$/.test(trimmed)) return undefined;
   let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhd])/g)) {
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|[smhd])/g)) {
     total += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   }
   return total;

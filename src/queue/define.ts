@@ -2,7 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { JobContext } from './context';
 
-export const QUEUE_NAMES = ['ops', 'notify'] as const;
+export const QUEUE_NAMES = ['ops', 'notify', 'alerts'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**

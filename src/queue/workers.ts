@@ -4,7 +4,7 @@ import type { RedisClient } from '../redis';
 import type { Services } from '../services';
 import type { JobDefinition, QueueName } from './define';
 
-const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 1 };
+const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8 };
 
 export interface WorkerPool {
   /** Stops taking jobs and lets running ones finish; after `deadlineMs` they are abandoned to BullMQ's stall recovery. */

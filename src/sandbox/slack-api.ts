@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http/body';
+import { waitForRecorded } from './recorded';
 
 /** One Web API call or response_url post, as the simulated Slack received it. */
 export interface RecordedCall {
@@ -104,21 +105,7 @@ export class SimulatedSlack extends EventEmitter {
 
   /** Resolves with the first recorded call that satisfies `test`, waiting for it if need be. */
   waitForCall(test: (call: RecordedCall) => boolean, timeoutMs = 10_000): Promise<RecordedCall> {
-    const found = this.calls.find(test);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('call', listener);
-        reject(new Error(`simulated Slack: no matching call within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const listener = (call: RecordedCall) => {
-        if (!test(call)) return;
-        clearTimeout(timer);
-        this.off('call', listener);
-        resolve(call);
-      };
-      this.on('call', listener);
-    });
+    return waitForRecorded(this, 'call', this.calls, test, timeoutMs, 'simulated Slack');
   }
 
   async stop(): Promise<void> {

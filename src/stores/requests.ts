@@ -3,37 +3,27 @@ import type { EnvironmentName } from '../domain/commands/types';
 import type { OpsRequest } from '../domain/requests/types';
 import type { RedisClient } from '../redis';
 import { keys, type Keys } from './keys';
+import { VersionedStore } from './versioned';
 
 const RETENTION_MS = 30 * 86_400_000;
-const MAX_CAS_ATTEMPTS = 10;
 
-/** Writes `ARGV[2]` only if the stored request still has version `ARGV[1]`; else returns what is stored. */
-const COMPARE_AND_SET = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-if cjson.decode(raw).version ~= tonumber(ARGV[1]) then return raw end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 'OK'
-`;
+export interface Update<T> {
+  changed: boolean;
+  request: OpsRequest;
+  value: T;
+}
 
-type Stored = OpsRequest & { version: number };
-
-export type Update<T> =
-  { changed: true; request: OpsRequest; value: T } | { changed: false; request: OpsRequest; value: T };
-
-/**
- * Ops requests in Redis, changed only through `update`: read, decide in plain code,
- * write back if nobody else wrote in between (optimistic concurrency). Two approvers
- * clicking at once therefore cannot both win.
- */
+/** Ops requests in Redis, changed only with optimistic concurrency (see VersionedStore). */
 export class RequestStore {
   private readonly keys: Keys;
+  private readonly store: VersionedStore<OpsRequest>;
 
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = keys(prefix);
+    this.store = new VersionedStore(redis, RETENTION_MS);
   }
 
   static newId(): string {
@@ -41,51 +31,36 @@ export class RequestStore {
   }
 
   async create(request: OpsRequest): Promise<void> {
-    const stored: Stored = { ...request, version: 1 };
-    const created = await this.redis.set(
-      this.keys.request(request.id),
-      JSON.stringify(stored),
-      'PX',
-      RETENTION_MS,
-      'NX',
-    );
-    if (created !== 'OK') throw new Error(`request ${request.id} exists already`);
+    if (!(await this.store.create(this.keys.request(request.id), request))) {
+      throw new Error(`request ${request.id} exists already`);
+    }
     await this.redis.zadd(this.keys.requestsOf(request.environment), request.createdAt, request.id);
   }
 
-  async get(id: string): Promise<OpsRequest | undefined> {
-    const raw = await this.redis.get(this.keys.request(id));
-    return raw ? strip(JSON.parse(raw) as Stored) : undefined;
+  get(id: string): Promise<OpsRequest | undefined> {
+    return this.store.get(this.keys.request(id));
   }
 
   /**
-   * Applies `decide` to the current request. `decide` returns the new request to store,
-   * or `undefined` to leave it as it is; `value` carries the decision's reason back.
+   * Applies `decide` to the current request: it returns the new request to store, or
+   * no `next` to leave it; `value` carries the decision's reason back. Undefined when
+   * there is no such request.
    */
   async update<T>(
     id: string,
     decide: (current: OpsRequest) => { next?: OpsRequest; value: T },
   ): Promise<Update<T> | undefined> {
-    const key = this.keys.request(id);
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const raw = await this.redis.get(key);
-      if (!raw) return undefined;
-      const stored = JSON.parse(raw) as Stored;
-      const current = strip(stored);
+    let missing = false;
+    const result = await this.store.update(this.keys.request(id), (current) => {
+      if (!current) {
+        missing = true;
+        return { verdict: undefined };
+      }
       const { next, value } = decide(current);
-      if (!next) return { changed: false, request: current, value };
-      const written: Stored = { ...next, version: stored.version + 1 };
-      const result = await this.redis.eval(
-        COMPARE_AND_SET,
-        1,
-        key,
-        String(stored.version),
-        JSON.stringify(written),
-        String(RETENTION_MS),
-      );
-      if (result === 'OK') return { changed: true, request: strip(written), value };
-    }
-    throw new Error(`request ${id} kept changing under us; gave up after ${MAX_CAS_ATTEMPTS} attempts`);
+      return { next, verdict: value };
+    });
+    if (missing || !result.value) return undefined;
+    return { changed: result.changed, request: result.value, value: result.verdict as T };
   }
 
   /** The newest requests of an environment, newest first. */
@@ -94,9 +69,4 @@ export class RequestStore {
     const found = await Promise.all(ids.map((id) => this.get(id)));
     return found.filter((r): r is OpsRequest => r !== undefined);
   }
-}
-
-function strip(stored: Stored): OpsRequest {
-  const { version: _version, ...request } = stored;
-  return request;
 }

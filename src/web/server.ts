@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
 import { healthRoutes } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
+import { registerAlertActions } from '../../handlers/alert-actions';
+import { alertmanagerRoute } from '../../handlers/alertmanager';
 import { registerApprovals } from '../../handlers/approval';
 import type { RedisClient } from '../redis';
 import type { Services } from '../services';
@@ -17,6 +19,7 @@ export interface WebDeps {
   port: number;
   redis: RedisClient;
   services: Services;
+  alertmanagerToken?: string;
 }
 
 export interface WebServer {
@@ -31,7 +34,10 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
   const logger = slackLogger(services.logger);
   const receiver = new HTTPReceiver({
     signingSecret: deps.slack.signingSecret,
-    customRoutes: healthRoutes({ redis: deps.redis, metrics: services.metrics }),
+    customRoutes: [
+      ...healthRoutes({ redis: deps.redis, metrics: services.metrics }),
+      alertmanagerRoute(services, deps.alertmanagerToken),
+    ],
     logger,
     logLevel: LogLevel.WARN,
   });
@@ -49,6 +55,7 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
   });
   registerCommand(app, services);
   registerApprovals(app, services);
+  registerAlertActions(app, services);
 
   const server = (await app.start(deps.port)) as Server;
   const { port } = server.address() as AddressInfo;
@@ -56,8 +63,13 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
     port,
     url: `http://127.0.0.1:${port}`,
     stop: async () => {
+      const stopped = app.stop();
+      // Keep-alive clients (Alertmanager, load balancers) would hold the server open for ever:
+      // idle connections go now, busy ones get a moment to finish their request.
       server.closeIdleConnections();
-      await app.stop();
+      const cutoff = setTimeout(() => server.closeAllConnections(), 2_000);
+      await stopped;
+      clearTimeout(cutoff);
     },
   };
 }

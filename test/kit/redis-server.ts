@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
@@ -14,10 +17,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * A throw-away redis-server of the test's own, which the test can stop and start again
- * on the same port to play an outage.
+ * on the same port to play an outage. Like a production Redis it keeps an append-only
+ * file, so a restart loses no data.
  */
 export class TestRedisServer {
   private process?: ChildProcess;
+  private readonly dir = mkdtempSync(path.join(tmpdir(), 'azora-redis-'));
   private constructor(readonly port: number) {}
 
   static async start(port?: number): Promise<TestRedisServer> {
@@ -33,7 +38,20 @@ export class TestRedisServer {
   async up(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        this.dir,
+      ],
       { stdio: 'ignore' },
     );
     const client = new Redis(this.url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });

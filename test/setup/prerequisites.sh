@@ -7,6 +7,7 @@ set -euo pipefail
 packages=()
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
 
 if ((${#packages[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then

@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { errorCode } from '../../http/error-code';
 
 export type KubeErrorKind =
   'not-found' | 'forbidden' | 'conflict' | 'invalid' | 'refused' | 'timeout' | 'unavailable';
@@ -32,16 +33,6 @@ function statusMessage(body: unknown): string | undefined {
   } catch {
     return body.trim().slice(0, 200) || undefined;
   }
-}
-
-function errorCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** Turns whatever client-node threw while doing `what` into a KubeError. */

@@ -196,6 +196,16 @@ export const VERBS: readonly VerbSpec[] = [
       return command;
     },
   },
+  {
+    verb: 'oncall',
+    usage: 'oncall',
+    summary: 'who is on call now, by escalation level (PagerDuty)',
+    examples: ['/azora oncall'],
+    parse: (w) => {
+      w.done();
+      return { verb: 'oncall' };
+    },
+  },
 ];
 
 export function findVerb(name: string): VerbSpec | undefined {

@@ -4,6 +4,7 @@ export type Colour = 'blue' | 'green';
 export type Command =
   | { verb: 'help'; topic?: string }
   | { verb: 'status'; environment: EnvironmentName }
+  | { verb: 'oncall' }
   | { verb: 'scale'; environment: EnvironmentName; service: string; replicas: number; force: boolean }
   | { verb: 'switch'; environment: EnvironmentName; colour: Colour; service?: string }
   | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { pagerDutyKey } from '../src/domain/alerts/group';
+import { formatDuration } from '../src/domain/duration';
+import { parentKey, showGroup } from '../src/operations/alerts';
+import { defineJob } from '../src/queue/define';
+import { slackUser } from '../src/queue/payloads';
+import { noteReply, silenceReply } from '../src/views/alerts';
+import { pagerDutyEventJob } from './pagerduty-event';
+
+/** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
+export const alertActionJob = defineJob({
+  queue: 'notify',
+  name: 'alert-action',
+  payload: z.object({ kind: z.enum(['ack', 'silence', 'unsilence']), groupId: z.string(), user: slackUser }),
+  async run({ kind, groupId, user }, ctx) {
+    const group = await ctx.alerts.get(groupId);
+    if (!group) return { skipped: 'unknown group' };
+    const say = (text: string) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
+
+    if (kind === 'ack') {
+      const dedupKey = pagerDutyKey(group);
+      await ctx.queues.enqueue(
+        pagerDutyEventJob,
+        { action: 'acknowledge', dedupKey },
+        { jobId: `pd-ack-${dedupKey}` },
+      );
+      const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
+      if (updated) await showGroup(ctx, updated);
+      await say(`:eyes: <@${user}> acknowledged this in PagerDuty.`);
+      return { acknowledged: dedupKey };
+    }
+    if (!ctx.alertmanager) {
+      await say(':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
+      return { skipped: 'no alertmanager' };
+    }
+    if (kind === 'silence') {
+      const duration = ctx.policy.alerts.silence;
+      const silence = await ctx.alertmanager.createSilence({
+        matchers: group.groupLabels,
+        durationMs: duration,
+        createdBy: `slack:${user}`,
+        comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
+      });
+      const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
+      if (updated) await showGroup(ctx, updated);
+      await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
+      return { silence: silence.id };
+    }
+    if (group.silence) await ctx.alertmanager.expireSilence(group.silence.id);
+    const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
+    if (updated) await showGroup(ctx, updated);
+    await say(`:loud_sound: <@${user}> expired the silence.`);
+    return { unsilenced: true };
+  },
+});

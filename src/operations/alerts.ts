@@ -1,0 +1,85 @@
+import type { RunbookAction } from '../config/policy';
+import { channelFor, groupIdOf, severityOf, type AlertChange, type AlertGroup } from '../domain/alerts/group';
+import type { Notification } from '../domain/alerts/payload';
+import { workloadOf } from '../domain/topology';
+import type { Services } from '../services';
+import {
+  alertChangeReply,
+  alertParentMessage,
+  digestLine,
+  digestMessage,
+  type AlertButtons,
+} from '../views/alerts';
+
+export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
+
+/** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
+export function runbooksFor(services: Services, group: AlertGroup): RunbookAction[] {
+  const { policy } = services;
+  const wanted = policy.alerts.runbooks[group.alertname] ?? [];
+  if (!group.environment || !group.service) return [];
+  const workload = workloadOf(policy, group.environment, group.service);
+  return wanted.filter((action) => {
+    if (action === 'switch-back') return workload.kind === 'blue-green';
+    if (action === 'rollback') return workload.kind === 'deployment';
+    return true;
+  });
+}
+
+export function buttonsFor(services: Services, group: AlertGroup): AlertButtons {
+  return {
+    acknowledge: services.pagerduty.enabled && services.policy.alerts.page.includes(group.severity),
+    silence: services.alertmanager !== undefined,
+    runbooks: runbooksFor(services, group),
+  };
+}
+
+/** Shows a group where it lives: its own thread's parent, or its line in the storm digest. */
+export async function showGroup(services: Services, group: AlertGroup): Promise<void> {
+  if (group.digest) {
+    const lines = await services.alerts.setDigestLine(group.digest, group.id, digestLine(group));
+    await services.outbox.put(group.channel, group.digest, digestMessage(lines));
+    return;
+  }
+  await services.outbox.put(
+    group.channel,
+    parentKey(group),
+    alertParentMessage(group, buttonsFor(services, group)),
+  );
+}
+
+/**
+ * One Alertmanager notification: fold it into its group, then update Slack (paced by the
+ * outbox) and PagerDuty. A duplicate delivery changes nothing; a retried job redoes its
+ * Slack and PagerDuty effects idempotently.
+ */
+export async function handleNotification(
+  services: Services,
+  notification: Notification,
+): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
+  const { policy, alerts, now } = services;
+  const at = now();
+  const channel = channelFor(policy, severityOf(notification));
+  const id = groupIdOf(notification.groupKey);
+  const { group, changes } = await alerts.apply(notification, policy, at, () =>
+    alerts.stormDigest(channel, id, at, policy.alerts.stormGroupsPerMinute),
+  );
+  if (changes.length === 0) {
+    if (!(await services.outbox.has(group.digest ?? parentKey(group)))) await showGroup(services, group);
+    return { group, changes };
+  }
+  await showGroup(services, group);
+  if (!group.digest) {
+    for (const [index, change] of changes.entries()) {
+      const reply = alertChangeReply(group, change);
+      if (reply)
+        await services.outbox.reply(
+          group.channel,
+          parentKey(group),
+          reply,
+          `${group.id}-${group.lastDelivery}-${index}`,
+        );
+    }
+  }
+  return { group, changes };
+}

@@ -1,0 +1,115 @@
+import { applyNotification, groupIdOf, type AlertChange, type AlertGroup } from '../domain/alerts/group';
+import type { Notification } from '../domain/alerts/payload';
+import type { Policy } from '../config/policy';
+import type { RedisClient } from '../redis';
+import { VersionedStore } from './versioned';
+
+const RETENTION_MS = 14 * 86_400_000;
+const STORM_WINDOW_MS = 60_000;
+
+/**
+ * How many groups opened in the channel in the window before this one, fixed the first
+ * time it is asked (atomically, so simultaneous groups get distinct places).
+ * KEYS: opened-at zset, places hash. ARGV: group id, now, window.
+ */
+const STORM_PLACE = `
+local known = redis.call('HGET', KEYS[2], ARGV[1])
+if known then return tonumber(known) end
+local now = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local earlier = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], earlier)
+redis.call('PEXPIRE', KEYS[1], window * 2)
+redis.call('PEXPIRE', KEYS[2], window * 2)
+return earlier
+`;
+
+/** Alert groups in Redis, one document per groupKey, folded with optimistic concurrency. */
+export class AlertStore {
+  private readonly store: VersionedStore<AlertGroup>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+  ) {
+    this.store = new VersionedStore(redis, RETENTION_MS);
+  }
+
+  private key = (id: string) => `${this.prefix}:alert:${id}`;
+
+  get(id: string): Promise<AlertGroup | undefined> {
+    return this.store.get(this.key(id));
+  }
+
+  /** Folds a notification into its group; `digest` is fixed when the group is first seen. */
+  async apply(
+    notification: Notification,
+    policy: Policy,
+    now: number,
+    digestFor: () => Promise<string | undefined>,
+  ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
+    const id = groupIdOf(notification.groupKey);
+    const existing = await this.get(id);
+    const digest = existing ? existing.digest : await digestFor();
+    const result = await this.store.update(this.key(id), (current) => {
+      const { group, changes } = applyNotification(current, notification, policy, now);
+      if (changes.length === 0) return { verdict: changes };
+      return { next: current || !digest ? group : { ...group, digest }, verdict: changes };
+    });
+    return { group: result.value!, changes: result.verdict };
+  }
+
+  async update(
+    id: string,
+    change: (group: AlertGroup) => AlertGroup | undefined,
+  ): Promise<AlertGroup | undefined> {
+    const result = await this.store.update(this.key(id), (current) => {
+      const next = current ? change(current) : undefined;
+      return { next, verdict: null };
+    });
+    return result.value;
+  }
+
+  /**
+   * The storm digest this new group belongs in, if more than `threshold` groups opened in
+   * its channel within the minute before it; all groups of one storm share one digest.
+   * Idempotent for a retried job: a group's place is fixed by when it was first seen.
+   */
+  async stormDigest(
+    channel: string,
+    groupId: string,
+    now: number,
+    threshold: number,
+  ): Promise<string | undefined> {
+    const earlier = Number(
+      await this.redis.eval(
+        STORM_PLACE,
+        2,
+        `${this.prefix}:alerts:new:${channel}`,
+        `${this.prefix}:alerts:place:${channel}`,
+        groupId,
+        String(now),
+        String(STORM_WINDOW_MS),
+      ),
+    );
+    if (earlier < threshold) return undefined;
+    const storm = `${this.prefix}:alerts:storm:${channel}`;
+    await this.redis.set(storm, `digest-${channel}-${now}`, 'PX', 2 * STORM_WINDOW_MS, 'NX');
+    await this.redis.pexpire(storm, 2 * STORM_WINDOW_MS);
+    return (await this.redis.get(storm)) ?? undefined;
+  }
+
+  /** A storm digest's lines, one per group. */
+  async setDigestLine(digest: string, groupId: string, line: string): Promise<string[]> {
+    const key = `${this.prefix}:alerts:digest:${digest}`;
+    const [, , lines] = (await this.redis
+      .multi()
+      .hset(key, groupId, line)
+      .pexpire(key, RETENTION_MS)
+      .hvals(key)
+      .exec())!.map(([, value]) => value) as [unknown, unknown, string[]];
+    return lines;
+  }
+}

@@ -1,0 +1,409 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AlertmanagerClient } from '../../src/adapters/alertmanager';
+import { actionId } from '../../src/domain/actions';
+import { createLogger } from '../../src/log';
+import { SimulatedPagerDuty } from '../../src/sandbox/pagerduty';
+import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { freePort, TestRedisServer } from '../kit/redis-server';
+import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+const TOKEN = 'am-webhook-token';
+const INCIDENTS = 'C0INCIDENTS';
+const PROD = 'azora-production';
+
+const errorRate = (service: string, pod: string) => ({
+  labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
+  annotations: {
+    summary: `Error rate above 5% on ${service}`,
+    runbook_url: 'https://runbooks.azora.world/high-error-rate',
+  },
+});
+
+describe('Alertmanager alerts as Slack threads', () => {
+  let redis: TestRedisServer;
+  let cluster: TestCluster;
+  let pagerduty: SimulatedPagerDuty;
+  let am: TestAlertmanager;
+  let t: TestBot;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    cluster = await startTestCluster();
+    pagerduty = await new SimulatedPagerDuty().start();
+    const caFile = await pagerduty.writeCa(
+      path.join(mkdtempSync(path.join(tmpdir(), 'azora-pd-')), 'ca.pem'),
+    );
+    const port = await freePort();
+    am = await startAlertmanager({
+      webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
+      webhookToken: TOKEN,
+      groupInterval: '1s',
+    });
+    const policy = { ...cluster.policy, alerts: { ...cluster.policy.alerts, slackGap: 50 } };
+    t = await startTestBot({
+      cluster: { ...cluster, policy },
+      policy,
+      env: {
+        PORT: String(port),
+        REDIS_URL: redis.url,
+        ALERTMANAGER_WEBHOOK_TOKEN: TOKEN,
+        ALERTMANAGER_URL: am.url,
+        ...pagerduty.env(caFile),
+      },
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await am.stop();
+    await pagerduty.stop();
+    await cluster.sim.stop();
+    await redis.down();
+  });
+
+  const parentOf = (fragment: string) =>
+    waitFor(
+      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes(fragment)),
+      (m) => m !== undefined,
+      { what: `an alert thread for ${fragment}`, timeoutMs: 15_000 },
+    ).then((m) => m!);
+  const repliesTo = (ts: string) => t.slack.messages.filter((m) => m.threadTs === ts).map((m) => m.text);
+  const current = (ts: string) => t.slack.messages.find((m) => m.ts === ts)!;
+  const post = (body: unknown, token = TOKEN) =>
+    fetch(`${t.url}/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('opens one thread per group, edits it as alerts come and go, and turns it resolved', async () => {
+    await am.fire([errorRate('payment', 'payment-1')]);
+    const parent = await parentOf('AzoraHighErrorRate');
+    expect(parent.channel).toBe(INCIDENTS);
+    expect(parent.text).toContain(':red_circle: FIRING:1 *AzoraHighErrorRate* — payment in production');
+    const blocks = JSON.stringify(parent.blocks);
+    const groupId = /azora:ack:([0-9a-f]{16})/.exec(blocks)![1]!;
+    for (const kind of ['ack', 'silence', 'runbook-switch-back', 'runbook-logs'] as const) {
+      expect(blocks).toContain(actionId(kind, groupId));
+    }
+    expect(blocks).not.toContain(actionId('runbook-rollback', groupId)); // blue/green: switch back instead
+    expect(blocks).toContain('https://runbooks.azora.world/high-error-rate');
+
+    await am.fire([errorRate('payment', 'payment-1'), errorRate('payment', 'payment-2')]);
+    await waitFor(
+      () => current(parent.ts).text,
+      (text) => text.includes('FIRING:2'),
+      { what: 'the parent to count 2' },
+    );
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (r) => r.some((x) => x === ':red_circle: 1 more firing: payment-2'),
+    );
+
+    await am.resolve([errorRate('payment', 'payment-1').labels, errorRate('payment', 'payment-2').labels]);
+    await waitFor(
+      () => current(parent.ts).text,
+      (text) => text.includes(':large_green_circle: RESOLVED'),
+      {
+        what: 'the parent to turn resolved',
+        timeoutMs: 15_000,
+      },
+    );
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (r) => r.includes(':large_green_circle: All alerts of this group resolved.'),
+    );
+    expect(t.slack.messages.filter((m) => !m.threadTs && m.text.includes('AzoraHighErrorRate'))).toHaveLength(
+      1,
+    );
+
+    // Critical: exactly one PagerDuty trigger and one resolve for the episode.
+    const events = await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey?.startsWith(`azora-${groupId}`)),
+      (e) => e.some((x) => x.action === 'resolve'),
+      { what: 'the PagerDuty resolve' },
+    );
+    expect(events.map((e) => e.action)).toEqual(['trigger', 'resolve']);
+  });
+
+  it('changes nothing on a duplicate delivery', async () => {
+    const notification = {
+      version: '4',
+      groupKey: '{}:{alertname="AzoraHighCPU"}',
+      status: 'firing',
+      receiver: 'webhook',
+      groupLabels: { alertname: 'AzoraHighCPU' },
+      commonLabels: {
+        alertname: 'AzoraHighCPU',
+        severity: 'warning',
+        namespace: 'azora-staging',
+        service: 'auth',
+      },
+      commonAnnotations: { summary: 'CPU above 70% on auth' },
+      externalURL: am.url,
+      alerts: [
+        {
+          status: 'firing',
+          labels: {
+            alertname: 'AzoraHighCPU',
+            severity: 'warning',
+            namespace: 'azora-staging',
+            service: 'auth',
+          },
+          annotations: { summary: 'CPU above 70% on auth' },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint: 'f00dfeed',
+        },
+      ],
+      futureField: 'Alertmanager may add fields',
+    };
+    expect((await post(notification)).status).toBe(202);
+    const parent = await parentOf('AzoraHighCPU');
+    expect(parent.channel).toBe('C0ALERTS');
+    await new Promise((r) => setTimeout(r, 300));
+    const calls = t.slack.calls.length;
+    expect((await post(notification)).status).toBe(202);
+    expect((await post(notification)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(t.slack.calls.length).toBe(calls);
+  });
+
+  it('refuses a wrong token, malformed payloads and oversized bodies, storing nothing', async () => {
+    const before = await t.bot.queues
+      .get('alerts')
+      .getJobCountByTypes('wait', 'active', 'completed', 'delayed', 'failed');
+    const wrong = await post({ version: '4' }, 'not-the-token');
+    expect(wrong.status).toBe(401);
+    const notJson = await post('{"version": 4,');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: string }).error).toMatch(/^the body is not JSON/);
+    const wrongVersion = await post({
+      version: '3',
+      groupKey: 'g',
+      status: 'firing',
+      receiver: 'r',
+      alerts: [],
+    });
+    expect(((await wrongVersion.json()) as { error: string }).error).toBe(
+      "not an Alertmanager v4 notification: version: expected version '4'",
+    );
+    const noAlerts = await post({ version: '4', groupKey: 'g', status: 'firing', receiver: 'r', alerts: [] });
+    expect(noAlerts.status).toBe(400);
+    const huge = await post({ version: '4', padding: 'x'.repeat(2 << 20) });
+    expect(huge.status).toBe(413);
+    const after = await t.bot.queues
+      .get('alerts')
+      .getJobCountByTypes('wait', 'active', 'completed', 'delayed', 'failed');
+    expect(after).toBe(before);
+  });
+
+  it('silences a group in Alertmanager from the thread, and expires it', async () => {
+    await am.fire([
+      {
+        labels: {
+          alertname: 'AzoraDiskUsageHigh',
+          severity: 'critical',
+          namespace: PROD,
+          service: 'postgres-replica',
+        },
+      },
+    ]);
+    const parent = await parentOf('AzoraDiskUsageHigh');
+    const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    await sendButtonClick(t.url, t.secret, {
+      user: 'U0ONCALL',
+      actionId: actionId('silence', groupId),
+      channel: INCIDENTS,
+    });
+    const client = new AlertmanagerClient(am.url, createLogger('silent'));
+    const silence = await waitFor(
+      async () => (await client.listSilences()).find((s) => s.createdBy === 'slack:U0ONCALL'),
+      (s) => s?.status.state === 'active',
+      { what: 'the silence in Alertmanager' },
+    );
+    expect(silence!.matchers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'alertname', value: 'AzoraDiskUsageHigh', isEqual: true }),
+      ]),
+    );
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (r) => r.some((x) => x.includes('<@U0ONCALL> silenced this group')),
+    );
+    await sendButtonClick(t.url, t.secret, {
+      user: 'U0ONCALL',
+      actionId: actionId('unsilence', groupId),
+      channel: INCIDENTS,
+    });
+    await waitFor(
+      async () => (await client.listSilences()).find((s) => s.id === silence!.id)?.status.state,
+      (state) => state === 'expired',
+      { what: 'the silence to expire' },
+    );
+  });
+
+  it('tells who is on call, from PagerDuty', async () => {
+    await sendSlashCommand(t.url, t.secret, {
+      text: 'oncall',
+      user: 'U0ENGINEER',
+      responseUrl: t.slack.responseUrl(INCIDENTS, 'U0ENGINEER'),
+    });
+    const answer = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === 'U0ENGINEER' && m.text.startsWith('On call:')),
+      (m) => m !== undefined,
+      { what: 'the on-call answer' },
+    );
+    expect(answer!.text).toBe('On call: Amara Okafor (level 1), Jonas Weber (level 2)');
+  });
+
+  it('runs a production runbook button through approval, and the job changes the cluster', async () => {
+    await am.fire([errorRate('education', 'education-1')]);
+    const parent = await parentOf('— education in production');
+    const groupId = /azora:ack:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    await sendButtonClick(t.url, t.secret, {
+      user: 'U0ONCALL',
+      actionId: actionId('runbook-switch-back', groupId),
+      channel: INCIDENTS,
+      responseUrl: t.slack.responseUrl(INCIDENTS, 'U0ONCALL'),
+    });
+    const request = await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) => m.threadTs === parent.ts && m.text.includes('asked to `rollback production education`'),
+        ),
+      (m) => m !== undefined,
+      { what: 'the request in the alert thread' },
+    );
+    const requestId = /Request `(r[0-9a-f]{8})`/.exec(JSON.stringify(request!.blocks))![1]!;
+    expect(
+      (cluster.sim.get('services', PROD, 'azora-education')!.spec as { selector: { version: string } })
+        .selector.version,
+    ).toBe('blue');
+    await sendButtonClick(t.url, t.secret, {
+      user: 'U0APPROVER1',
+      actionId: actionId('approve', requestId),
+      channel: INCIDENTS,
+      responseUrl: t.slack.responseUrl(INCIDENTS, 'U0APPROVER1'),
+    });
+    await waitFor(
+      () =>
+        (cluster.sim.get('services', PROD, 'azora-education')!.spec as { selector: { version: string } })
+          .selector.version,
+      (v) => v === 'green',
+      { what: 'the switch back to reach the cluster' },
+    );
+  });
+});
+
+describe('the webhook while Redis is away', () => {
+  let redis: TestRedisServer;
+  let am: TestAlertmanager;
+  let t: TestBot;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    const port = await freePort();
+    am = await startAlertmanager({
+      webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
+      webhookToken: TOKEN,
+    });
+    t = await startTestBot({
+      env: { PORT: String(port), REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await am.stop();
+    await redis.down();
+  });
+
+  it('answers 503 while Redis is down, and Alertmanager’s retry is posted once Redis is back', async () => {
+    await redis.down();
+    await am.fire([
+      { labels: { alertname: 'AzoraServiceDown', severity: 'critical', namespace: PROD, service: 'auth' } },
+    ]);
+    const refused = await fetch(`${t.url}/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        version: '4',
+        groupKey: 'probe',
+        status: 'firing',
+        receiver: 'r',
+        alerts: [{ status: 'firing', labels: { alertname: 'Probe' }, startsAt: 'now', fingerprint: 'p' }],
+      }),
+    });
+    expect(refused.status).toBe(503);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await redis.up();
+    const parent = await waitFor(
+      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraServiceDown')),
+      (m) => m !== undefined,
+      { what: 'the retried alert in Slack', timeoutMs: 20_000 },
+    );
+    expect(parent!.text).toContain('— auth in production');
+    expect(parent!.channel).toBe(INCIDENTS);
+  });
+});
+
+describe('an alert storm in one channel', () => {
+  const GAP_MS = 250;
+  let am: TestAlertmanager;
+  let t: TestBot;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    am = await startAlertmanager({
+      webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
+      webhookToken: TOKEN,
+    });
+    const cluster = await startTestCluster();
+    await cluster.sim.stop();
+    const policy = {
+      ...cluster.policy,
+      alerts: { ...cluster.policy.alerts, slackGap: GAP_MS, stormGroupsPerMinute: 10 },
+    };
+    // This Slack answers 429 to any call into a channel sooner than GAP_MS after the last.
+    t = await startTestBot({
+      policy,
+      slack: { minChannelGapMs: GAP_MS - 20, retryAfterSeconds: 1 },
+      env: { PORT: String(port), ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await am.stop();
+  });
+
+  it('posts a digest instead of 200 threads, never faster than the pacing, losing no group', async () => {
+    const alerts = Array.from({ length: 200 }, (_, i) => ({
+      labels: { alertname: 'AzoraHighLatencyP95', severity: 'warning', namespace: PROD, service: `svc-${i}` },
+      annotations: { summary: `p95 above 200 ms on svc-${i}` },
+    }));
+    await am.fire(alerts);
+    const parents = () =>
+      t.slack.messages.filter((m) => m.text.startsWith(':red_circle: FIRING:1 *AzoraHighLatencyP95*'));
+    const digestCount = (text: string) => Number(/(\d+) groups in this channel/.exec(text)?.[1] ?? 0);
+    const digest = await waitFor(
+      () => t.slack.messages.find((m) => m.text.startsWith(':rotating_light: *Alert storm*')),
+      (m) => m !== undefined && digestCount(m.text) + parents().length === 200,
+      { what: 'the threads and the digest to account for every group', timeoutMs: 20_000 },
+    );
+    expect(digest!.channel).toBe('C0ALERTS');
+    expect(parents()).toHaveLength(10);
+    expect(digestCount(digest!.text)).toBe(190);
+
+    const writes = t.slack.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'C0ALERTS');
+    expect(writes.filter((c) => c.status === 429)).toHaveLength(0);
+    const gaps = writes.slice(1).map((c, i) => c.at - writes[i]!.at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(GAP_MS - 20);
+    // 10 parents and a handful of coalesced digest edits, not 200 messages.
+    expect(writes.length).toBeLessThan(40);
+  });
+});

@@ -1,0 +1,212 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './redis-server';
+
+const INSTALL_HINT = "install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager)";
+
+export interface AlertmanagerOptions {
+  /** Where the single webhook receiver delivers: the bot's webhook, or the test's stand-in. */
+  webhookUrl: string;
+  /** Sent as `Authorization: Bearer …` with every notification; none when absent. */
+  webhookToken?: string;
+  groupBy?: string[];
+  /**
+   * Prometheus durations. The defaults are about the shortest that work: Alertmanager
+   * accepts group_wait 0s, but group_interval and repeat_interval must be above zero.
+   * group_interval is how soon a resolve or a new alert in an open group goes out.
+   */
+  groupWait?: string;
+  groupInterval?: string;
+  /** Long by default, so that repeats of a firing group never show up unasked. */
+  repeatInterval?: string;
+}
+
+export interface TestAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+}
+
+export interface TestAlertmanager {
+  url: string;
+  port: number;
+  /** POST /api/v2/alerts, the way Prometheus pushes them. */
+  fire(alerts: TestAlert[]): Promise<void>;
+  /** Pushes the alerts again with endsAt just past, keeping the annotations they fired with. */
+  resolve(labels: Record<string, string>[]): Promise<void>;
+  /** Runs Debian's amtool against this Alertmanager; resolves to its stdout. */
+  amtool(args: string[]): Promise<string>;
+  /** What Alertmanager logged (warnings and errors), for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Alertmanager's identity of an alert is its label set, whatever the order of keys. */
+const labelKey = (labels: Record<string, string>) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+function configFor(options: AlertmanagerOptions): string {
+  return stringify({
+    route: {
+      receiver: 'webhook',
+      group_by: options.groupBy ?? ['alertname', 'namespace', 'service'],
+      group_wait: options.groupWait ?? '0s',
+      group_interval: options.groupInterval ?? '100ms',
+      repeat_interval: options.repeatInterval ?? '24h',
+    },
+    receivers: [
+      {
+        name: 'webhook',
+        webhook_configs: [
+          {
+            url: options.webhookUrl,
+            send_resolved: true,
+            max_alerts: 0,
+            ...(options.webhookToken
+              ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhookToken } } }
+              : {}),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** Debian's real prometheus-alertmanager on 127.0.0.1, single instance, in a temp dir of its own. */
+export async function startAlertmanager(options: AlertmanagerOptions): Promise<TestAlertmanager> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'azora-alertmanager-'));
+  const configFile = path.join(dir, 'alertmanager.yml');
+  await writeFile(configFile, configFor(options));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+
+  const child = spawn(
+    'prometheus-alertmanager',
+    [
+      `--config.file=${configFile}`,
+      `--storage.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      // Empty disables HA mode: no gossip port, and no peer wait before each notification.
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    // Explicitly the env this module sees: under Jest that is the test's copy, not the worker's.
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<Error>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(
+        err.code === 'ENOENT'
+          ? new Error(`prometheus-alertmanager is not on PATH; ${INSTALL_HINT}`)
+          : new Error(`prometheus-alertmanager did not start: ${err.message}`),
+      ),
+    );
+    child.once('exit', (code, signal) =>
+      resolve(
+        new Error(`prometheus-alertmanager exited (${signal ?? code}) before it was ready:\n${stderr}`),
+      ),
+    );
+  });
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      const gone = once(child, 'exit');
+      child.kill('SIGKILL');
+      await gone;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const polling = new AbortController();
+  try {
+    await Promise.race([
+      exited.then((err) => Promise.reject(err)),
+      untilReady(url, () => stderr, polling.signal),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    // Lets the poll loop end when the process died first, rather than run to its deadline.
+    polling.abort();
+  }
+
+  const fired = new Map<string, TestAlert>();
+  const post = async (alerts: TestAlert[]) => {
+    const res = await fetch(`${url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!res.ok) throw new Error(`Alertmanager refused the alerts: ${res.status} ${await res.text()}`);
+  };
+
+  return {
+    url,
+    port,
+    stop,
+    logs: () => stderr,
+    async fire(alerts) {
+      await post(alerts);
+      for (const alert of alerts) fired.set(labelKey(alert.labels), alert);
+    },
+    async resolve(labels) {
+      // No startsAt: Alertmanager then takes endsAt for it and keeps the original start
+      // when it merges the two, where a copied startsAt could land after endsAt.
+      const endsAt = new Date(Date.now() - 1).toISOString();
+      await post(
+        labels.map((l) => {
+          const annotations = fired.get(labelKey(l))?.annotations;
+          return { labels: l, ...(annotations ? { annotations } : {}), endsAt };
+        }),
+      );
+    },
+    amtool: (args) => runAmtool(url, dir, args),
+  };
+}
+
+async function untilReady(url: string, logs: () => string, stopped: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!stopped.aborted) {
+    try {
+      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`prometheus-alertmanager did not answer ${url}/-/ready within 10 s:\n${logs()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function runAmtool(url: string, home: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'amtool',
+      [`--alertmanager.url=${url}`, ...args],
+      // amtool also reads ~/.config/amtool/config.yml; a HOME of its own keeps the
+      // developer's defaults (another URL, an output format) out of the tests.
+      { env: { PATH: process.env.PATH, HOME: home }, timeout: 10_000 },
+      (err, stdout, stderr) => {
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+          reject(new Error(`amtool is not on PATH; ${INSTALL_HINT}`));
+        } else if (err) {
+          reject(new Error(`amtool ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+  });
+}

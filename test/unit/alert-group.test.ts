@@ -1,0 +1,96 @@
+import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
+import { applyNotification, deliveryDigest, serviceOfLabels } from '../../src/domain/alerts/group';
+import { notificationSchema, type Notification } from '../../src/domain/alerts/payload';
+
+const policy = loadPolicy(defaultPolicyPath());
+const alert = (fingerprint: string, status: 'firing' | 'resolved', pod: string) => ({
+  status,
+  labels: {
+    alertname: 'AzoraHighErrorRate',
+    severity: 'critical',
+    namespace: 'azora-production',
+    service: 'payment',
+    pod,
+  },
+  annotations: { summary: 'Error rate above 5%' },
+  startsAt: '2026-11-26T03:00:00Z',
+  endsAt: status === 'resolved' ? '2026-11-26T03:10:00Z' : '0001-01-01T00:00:00Z',
+  fingerprint,
+});
+const notification = (alerts: ReturnType<typeof alert>[]): Notification =>
+  notificationSchema.parse({
+    version: '4',
+    groupKey: '{}:{alertname="AzoraHighErrorRate", namespace="azora-production", service="payment"}',
+    status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
+    receiver: 'azora',
+    groupLabels: { alertname: 'AzoraHighErrorRate', namespace: 'azora-production', service: 'payment' },
+    commonLabels: {
+      alertname: 'AzoraHighErrorRate',
+      severity: 'critical',
+      namespace: 'azora-production',
+      service: 'payment',
+    },
+    commonAnnotations: { summary: 'Error rate above 5%' },
+    alerts,
+  });
+
+describe('folding notifications into an alert group', () => {
+  it('opens, grows, shrinks, resolves and reopens, saying what changed each time', () => {
+    const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
+    expect(opened.changes).toEqual([{ kind: 'opened' }]);
+    expect(opened.group).toMatchObject({
+      status: 'firing',
+      environment: 'production',
+      service: 'payment',
+      severity: 'critical',
+      channel: 'C0INCIDENTS',
+      episode: 1,
+    });
+
+    const grown = applyNotification(
+      opened.group,
+      notification([alert('a', 'firing', 'p1'), alert('b', 'firing', 'p2')]),
+      policy,
+      2,
+    );
+    expect(grown.changes).toEqual([{ kind: 'firing', fingerprints: ['b'] }]);
+
+    const shrunk = applyNotification(
+      grown.group,
+      notification([alert('a', 'resolved', 'p1'), alert('b', 'firing', 'p2')]),
+      policy,
+      3,
+    );
+    expect(shrunk.changes).toEqual([{ kind: 'alerts-resolved', fingerprints: ['a'] }]);
+
+    const resolved = applyNotification(
+      shrunk.group,
+      notification([alert('a', 'resolved', 'p1'), alert('b', 'resolved', 'p2')]),
+      policy,
+      4,
+    );
+    expect(resolved.changes).toEqual([{ kind: 'resolved' }]);
+    expect(resolved.group.status).toBe('resolved');
+
+    const again = { ...alert('a', 'firing', 'p1'), startsAt: '2026-11-26T04:00:00Z' };
+    const reopened = applyNotification(resolved.group, notification([again]), policy, 5);
+    expect(reopened.changes).toEqual([{ kind: 'reopened', episode: 2 }]);
+    expect(reopened.group.openedAt).toBe(1);
+  });
+
+  it('changes nothing for a repeated delivery', () => {
+    const n = notification([alert('a', 'firing', 'p1')]);
+    const first = applyNotification(undefined, n, policy, 1);
+    expect(applyNotification(first.group, structuredClone(n), policy, 9)).toEqual({
+      group: first.group,
+      changes: [],
+    });
+    expect(deliveryDigest(n)).toBe(deliveryDigest(structuredClone(n)));
+  });
+
+  it('finds the service from a deployment label, colour and all', () => {
+    expect(serviceOfLabels(policy, { deployment: 'azora-auth-green' })).toBe('auth');
+    expect(serviceOfLabels(policy, { statefulset: 'postgres-replica' })).toBe('postgres-replica');
+    expect(serviceOfLabels(policy, { deployment: 'other' })).toBeUndefined();
+  });
+});
