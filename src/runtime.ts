@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { CustomRoute } from '@slack/bolt';
 import { JOBS } from '../jobs';
 import { loadClusterClients } from './adapters/kubernetes/clients';
 import { Kubernetes } from './adapters/kubernetes/kubernetes';
@@ -42,6 +43,8 @@ export interface BotOptions {
   /** How each environment's KubeConfig is loaded; by default KUBECONFIG or the pod's service account. */
   loadKubeConfig?: (config: KubeConfig) => void;
   timing?: Partial<Services['timing']>;
+  /** More HTTP routes on the web port (the sandbox's simulated workspace). */
+  extraRoutes?: CustomRoute[];
 }
 
 /** The composition root: every adapter is built here and handed to the handlers and jobs. */
@@ -89,6 +92,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         redis,
         services,
         alertmanagerToken: config.alertmanager.webhookToken,
+        extraRoutes: options.extraRoutes ?? [],
       });
     }
     if (role !== 'web') {

@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
@@ -20,6 +20,7 @@ export interface WebDeps {
   redis: RedisClient;
   services: Services;
   alertmanagerToken?: string;
+  extraRoutes?: CustomRoute[];
 }
 
 export interface WebServer {
@@ -37,6 +38,7 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
     customRoutes: [
       ...healthRoutes({ redis: deps.redis, metrics: services.metrics }),
       alertmanagerRoute(services, deps.alertmanagerToken),
+      ...(deps.extraRoutes ?? []),
     ],
     logger,
     logLevel: LogLevel.WARN,
