@@ -1,11 +1,12 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import { logsJob } from '../jobs/logs';
+import { maintenanceCommandJob } from '../jobs/maintenance-command';
 import { oncallJob } from '../jobs/oncall';
 import { planRequestJob } from '../jobs/plan-request';
 import { statusJob } from '../jobs/status';
 import { parseCommand } from '../src/domain/commands/parse';
 import type { Command } from '../src/domain/commands/types';
-import { checkReplicaBounds } from '../src/domain/requests/guards';
+import { checkReplicaBounds, needsApproval } from '../src/domain/requests/guards';
 import { vocabularyOf } from '../src/domain/topology';
 import type { Services } from '../src/services';
 import { section, type SlackMessage } from '../src/views/blocks';
@@ -55,6 +56,48 @@ async function dispatch(command: Command, slash: SlashCommand, services: Service
     case 'oncall':
       await queues.enqueue(oncallJob, { responseUrl: slash.response_url });
       return reply(':hourglass: Asking PagerDuty who is on call…');
+    case 'maintenance': {
+      if (command.action === 'now') {
+        const { environment, durationMs, reason } = command;
+        if (needsApproval(services.policy, environment)) {
+          await queues.enqueue(planRequestJob, {
+            command: { verb: 'maintenance', environment, durationMs, reason },
+            requester: slash.user_id,
+            channel: slash.channel_id,
+            responseUrl: slash.response_url,
+            source: 'command',
+          });
+          return reply(
+            ':hourglass: Emergency maintenance in production needs an approver; posting the request…',
+          );
+        }
+        const start = Date.now() + 1_000;
+        await queues.enqueue(maintenanceCommandJob, {
+          command: { action: 'schedule', environment, start, durationMs, reason },
+          requester: slash.user_id,
+          responseUrl: slash.response_url,
+        });
+        return reply(`:construction: Starting emergency maintenance in ${environment}…`);
+      }
+      const job =
+        command.action === 'schedule'
+          ? {
+              action: 'schedule' as const,
+              environment: command.environment,
+              start: command.start,
+              durationMs: command.durationMs,
+              reason: command.reason,
+            }
+          : command.action === 'cancel'
+            ? { action: 'cancel' as const, id: command.id }
+            : { action: 'list' as const };
+      await queues.enqueue(maintenanceCommandJob, {
+        command: job,
+        requester: slash.user_id,
+        responseUrl: slash.response_url,
+      });
+      return reply(':hourglass: On it…');
+    }
     case 'logs':
       await queues.enqueue(logsJob, {
         ...command,

@@ -6,6 +6,9 @@ import { endBakeJob } from './end-bake';
 import { executeRequestJob } from './execute-request';
 import { expireRequestJob } from './expire-request';
 import { logsJob } from './logs';
+import { maintenanceCommandJob } from './maintenance-command';
+import { maintenanceNoticeJob } from './maintenance-notice';
+import { maintenanceRecurringJob } from './maintenance-recurring';
 import { oncallJob } from './oncall';
 import { planRequestJob } from './plan-request';
 import { postMessageJob } from './post-message';
@@ -24,4 +27,7 @@ export const JOBS: readonly JobDefinition[] = [
   alertActionJob,
   pagerDutyEventJob,
   oncallJob,
+  maintenanceCommandJob,
+  maintenanceNoticeJob,
+  maintenanceRecurringJob,
 ];

@@ -81,6 +81,7 @@ export const planRequestJob = defineJob({
         ...(command.verb === 'scale' ? { replicas: command.replicas, force: command.force } : {}),
         ...(command.verb === 'switch' ? { colour: command.colour } : {}),
         ...(command.verb === 'rollback' && command.toRevision ? { toRevision: command.toRevision } : {}),
+        ...(command.verb === 'maintenance' ? { durationMs: command.durationMs, reason: command.reason } : {}),
       },
       requester,
       channel,

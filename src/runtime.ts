@@ -1,6 +1,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { JOBS } from '../jobs';
+import { maintenanceNoticeJob } from '../jobs/maintenance-notice';
+import { maintenanceRecurringJob, RECURRING_SCHEDULER_ID } from '../jobs/maintenance-recurring';
+import { MaintenanceScheduler } from './operations/maintenance';
+import { MaintenanceStore } from './stores/maintenance';
 import { loadClusterClients } from './adapters/kubernetes/clients';
 import { Kubernetes } from './adapters/kubernetes/kubernetes';
 import { AlertmanagerClient } from './adapters/alertmanager';
@@ -56,6 +60,23 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const outboxRedis = connectRedis(config, 'blocking', logger);
   const queues = new Queues(redis, config.redisPrefix);
   const slackClient = createSlackClient(slack.botToken, config.slackApiUrl, logger);
+  const maintenanceWindows = new MaintenanceStore(redis, config.redisPrefix);
+  const notices = queues.get(maintenanceNoticeJob.queue);
+  const maintenance = new MaintenanceScheduler(
+    policy,
+    maintenanceWindows,
+    async (windowId, notice, delayMs) => {
+      await queues.enqueue(
+        maintenanceNoticeJob,
+        { windowId, notice },
+        { jobId: `maint-${windowId}-${notice}`, delay: Math.max(0, delayMs) },
+      );
+    },
+    async (windowId, notice) => {
+      await notices.remove(`maint-${windowId}-${notice}`);
+    },
+    Date.now,
+  );
   const services: Services = {
     policy,
     logger,
@@ -72,6 +93,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger) }
       : {}),
     alerts: new AlertStore(redis, config.redisPrefix),
+    maintenance,
+    maintenanceWindows,
     requests: new RequestStore(redis, config.redisPrefix),
     locks: new ChangeLocks(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger),
@@ -106,6 +129,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         stallMs: config.jobStallMs,
       });
       services.outbox.start();
+      // Idempotent: every worker upserts the same daily scheduler.
+      await queues
+        .get(maintenanceRecurringJob.queue)
+        .upsertJobScheduler(
+          RECURRING_SCHEDULER_ID,
+          { pattern: '0 0 3 * * *', tz: 'UTC', immediately: true },
+          { name: maintenanceRecurringJob.name, data: {} },
+        );
     }
   } catch (err) {
     await web?.stop();

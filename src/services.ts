@@ -7,11 +7,13 @@ import type { ApproverDirectory } from './adapters/slack/approvers';
 import type { SlackMessenger } from './adapters/slack/messenger';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
+import type { MaintenanceScheduler } from './operations/maintenance';
 import type { Metrics } from './metrics';
 import type { Queues } from './queue/queues';
 import type { AlertStore } from './stores/alerts';
 import type { AuditLog } from './stores/audit';
 import type { ChangeLocks } from './stores/locks';
+import type { MaintenanceStore } from './stores/maintenance';
 import type { RequestStore } from './stores/requests';
 
 /** Everything handlers and jobs may use, built once by the composition root. */
@@ -29,6 +31,8 @@ export interface Services {
   /** Absent without ALERTMANAGER_URL: no silences then. */
   alertmanager?: AlertmanagerClient;
   alerts: AlertStore;
+  maintenance: MaintenanceScheduler;
+  maintenanceWindows: MaintenanceStore;
   requests: RequestStore;
   locks: ChangeLocks;
   audit: AuditLog;

@@ -82,6 +82,27 @@ const alerts = z
 
 const ALERT_DEFAULTS = alerts.parse({});
 
+const maintenance = z
+  .object({
+    /** Announcements ahead of a window, besides the ones at its start and end. */
+    notices: z.array(duration).default([7 * 24 * 60 * MINUTE, 24 * 60 * MINUTE, 60 * MINUTE]),
+    /** Silence the environment's alerts in Alertmanager while a window runs. */
+    silence: z.boolean().default(true),
+    recurring: z
+      .object({
+        environment: z.enum(['staging', 'production']),
+        /** First Sunday of each month at this time (UTC), as the guide schedules it. */
+        time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM'),
+        duration,
+        reason: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const MAINTENANCE_DEFAULTS = maintenance.parse({});
+
 export const policySchema = z
   .object({
     environments: z.record(z.enum(['staging', 'production']), environment),
@@ -112,6 +133,7 @@ export const policySchema = z
         lockLease: 10 * MINUTE,
       }),
     alerts: alerts.default(ALERT_DEFAULTS),
+    maintenance: maintenance.default(MAINTENANCE_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {

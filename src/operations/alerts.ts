@@ -11,6 +11,20 @@ import {
   type AlertButtons,
 } from '../views/alerts';
 
+/** A group that opens during a maintenance window says so in its thread. */
+async function noteMaintenance(
+  services: Services,
+  group: AlertGroup,
+  changes: AlertChange[],
+  at: number,
+): Promise<AlertGroup> {
+  if (!group.environment || !changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) return group;
+  const window = await services.maintenanceWindows.activeIn(group.environment, at);
+  if (!window) return group;
+  const note = `${window.reason} (\`${window.id}\`)`;
+  return (await services.alerts.update(group.id, (g) => ({ ...g, maintenance: note }))) ?? group;
+}
+
 export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
 
 /** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
@@ -61,9 +75,11 @@ export async function handleNotification(
   const at = now();
   const channel = channelFor(policy, severityOf(notification));
   const id = groupIdOf(notification.groupKey);
-  const { group, changes } = await alerts.apply(notification, policy, at, () =>
+  const applied = await alerts.apply(notification, policy, at, () =>
     alerts.stormDigest(channel, id, at, policy.alerts.stormGroupsPerMinute),
   );
+  const { changes } = applied;
+  const group = await noteMaintenance(services, applied.group, changes, at);
   if (changes.length === 0) {
     if (!(await services.outbox.has(group.digest ?? parentKey(group)))) await showGroup(services, group);
     return { group, changes };

@@ -1,4 +1,5 @@
 import { KubeError } from '../adapters/kubernetes/errors';
+import { formatDuration } from '../domain/duration';
 import { checkCooldown } from '../domain/requests/guards';
 import { FINAL_STATUSES, type OpsRequest, type PlanStep } from '../domain/requests/types';
 import { workloadOf } from '../domain/topology';
@@ -123,6 +124,22 @@ async function applyStep(services: Services, request: OpsRequest, step: PlanStep
       await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs);
       done = `${step.service}: traffic ${step.from} → ${step.to}`;
       break;
+    }
+    case 'maintenance': {
+      const start = services.now() + 1_000;
+      const id = `m${request.id.slice(1)}`;
+      await services.maintenance.plan({
+        id,
+        environment: env,
+        start,
+        end: start + step.durationMs,
+        reason: step.reason,
+        requester: request.requester,
+        status: 'scheduled',
+        recurring: false,
+        createdAt: services.now(),
+      });
+      return `emergency maintenance \`${id}\` started for ${formatDuration(step.durationMs)}: ${step.reason}`;
     }
     case 'rollback': {
       const workload = workloadOf(policy, env, step.service);

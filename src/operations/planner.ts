@@ -1,11 +1,13 @@
 import type { Kubernetes } from '../adapters/kubernetes/kubernetes';
 import type { Policy } from '../config/policy';
-import type { Command } from '../domain/commands/types';
+import type { Command, EnvironmentName } from '../domain/commands/types';
 import { checkReplicaBounds } from '../domain/requests/guards';
 import type { PlanStep } from '../domain/requests/types';
 import { workloadOf, workloadsOf } from '../domain/topology';
 
-export type ChangeCommand = Extract<Command, { verb: 'scale' | 'switch' | 'rollback' }>;
+export type ChangeCommand =
+  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' }>
+  | { verb: 'maintenance'; environment: EnvironmentName; durationMs: number; reason: string };
 
 /** The change cannot be planned; the message goes to the requester as it is. */
 export class PlanRefusal extends Error {}
@@ -13,6 +15,7 @@ export class PlanRefusal extends Error {}
 /** The services a command touches: the one named, or every service the verb applies to. */
 export function servicesOf(policy: Policy, command: ChangeCommand, only?: string[]): string[] {
   if (only && only.length > 0) return only;
+  if (command.verb === 'maintenance') return [];
   if (command.verb === 'scale') return [command.service];
   if (command.service) return [command.service];
   const kinds = command.verb === 'switch' ? ['blue-green'] : ['blue-green', 'deployment'];
@@ -29,6 +32,9 @@ export async function planChange(
   only?: string[],
 ): Promise<PlanStep[]> {
   const env = command.environment;
+  if (command.verb === 'maintenance') {
+    return [{ kind: 'maintenance', service: env, durationMs: command.durationMs, reason: command.reason }];
+  }
   const services = servicesOf(policy, command, only);
   if (services.length === 0) throw new PlanRefusal(`${env} has no service that ${command.verb} applies to`);
 

@@ -26,6 +26,12 @@ export const changeCommand = z.discriminatedUnion('verb', [
     service: z.string().optional(),
     toRevision: z.number().int().positive().optional(),
   }),
+  z.object({
+    verb: z.literal('maintenance'),
+    environment: environmentName,
+    durationMs: z.number().int().positive(),
+    reason: z.string().min(1),
+  }),
 ]);
 
 export const requestRef = z.object({ requestId: z.string().regex(/^r[0-9a-f]{8}$/) });

@@ -17,6 +17,8 @@ export function describeStep(step: PlanStep): string {
     }
     case 'switch':
       return `*${step.service}*: service \`${step.serviceName}\` traffic ${step.from} → *${step.to}*`;
+    case 'maintenance':
+      return `*${step.service}*: emergency maintenance for ${formatDuration(step.durationMs)} from approval: ${step.reason}`;
     case 'rollback':
       return (
         `*${step.service}*: \`${step.deployment}\` revision ${step.fromRevision} → *${step.toRevision}* ` +
@@ -35,6 +37,8 @@ export function commandText(request: OpsRequest): string {
       return `switch ${environment} ${args.colour} ${services}`;
     case 'rollback':
       return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
+    case 'maintenance':
+      return `maintenance now ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''} ${environment}`;
   }
 }
 

@@ -15,7 +15,8 @@ export interface TestBot {
   prefix: string;
   policy: Policy;
   config: Config;
-  stop(): Promise<void>;
+  /** Stops the bot; its Redis keys go too, unless another bot of the test takes over. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** The real bot in this process, wired to simulated Slack and the real Redis under a prefix of its own. */
@@ -60,10 +61,10 @@ export async function startTestBot(
     prefix,
     policy,
     config,
-    async stop() {
+    async stop({ keepData = false } = {}) {
       await bot.stop(5_000);
       await slack.stop();
-      await dropPrefix(prefix);
+      if (!keepData) await dropPrefix(prefix);
     },
   };
 }

@@ -1,8 +1,22 @@
 import { parseDuration } from '../duration';
+import { parseStart } from '../maintenance/time';
 import type { Colour, Command, EnvironmentName, Verb, Vocabulary } from './types';
 
 export const LOG_LINES = { default: 100, max: 1000 } as const;
 export const LOG_FOLLOW_MAX_MS = 5 * 60_000;
+export const MAINTENANCE_MAX_MS = 24 * 3_600_000;
+/** Words that can only mean an environment we do not have, at the end of a maintenance reason. */
+const ENVIRONMENT_LIKE = new Set([
+  'qa',
+  'dev',
+  'development',
+  'test',
+  'testing',
+  'uat',
+  'preprod',
+  'sandbox',
+  'prd',
+]);
 
 const ENV_ALIASES: Record<string, EnvironmentName> = {
   staging: 'staging',
@@ -20,6 +34,7 @@ export class Words {
   constructor(
     private readonly words: readonly string[],
     readonly vocabulary: Vocabulary,
+    readonly now: number = Date.now(),
   ) {}
 
   peek(): string | undefined {
@@ -28,6 +43,15 @@ export class Words {
 
   next(): string | undefined {
     return this.words[this.index++];
+  }
+
+  /** The words not read yet, left unread: for a form whose length the caller works out. */
+  remaining(): readonly string[] {
+    return this.words.slice(this.index);
+  }
+
+  skip(count: number): void {
+    this.index += count;
   }
 
   rest(): string[] {
@@ -197,6 +221,38 @@ export const VERBS: readonly VerbSpec[] = [
     },
   },
   {
+    verb: 'maintenance',
+    usage:
+      'maintenance schedule <start> <duration> <reason> [environment] | now <duration> <reason> | list | cancel <id>',
+    summary: 'announce a maintenance window (start in UTC: 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00)',
+    examples: [
+      '/azora maintenance schedule sun 02:00 2h PostgreSQL minor upgrade',
+      '/azora maintenance list',
+    ],
+    parse: (w): Command => {
+      const action = w.next()?.toLowerCase();
+      if (action === 'list') {
+        w.done();
+        return { verb: 'maintenance', action: 'list' };
+      }
+      if (action === 'cancel') {
+        const id = w.next();
+        if (!id || !/^m[0-9a-z-]+$/.test(id))
+          throw new Refusal('cancel which window? give its id from `/azora maintenance list`');
+        w.done();
+        return { verb: 'maintenance', action: 'cancel', id };
+      }
+      if (action === 'now') return { verb: 'maintenance', action: 'now', ...windowTail(w) };
+      if (action === 'schedule') {
+        const start = parseStart(w.remaining(), w.now);
+        if (!start.ok) throw new Refusal(start.error);
+        w.skip(start.consumed);
+        return { verb: 'maintenance', action: 'schedule', start: start.at, ...windowTail(w) };
+      }
+      throw new Refusal('maintenance schedule, now, list or cancel?');
+    },
+  },
+  {
     verb: 'oncall',
     usage: 'oncall',
     summary: 'who is on call now, by escalation level (PagerDuty)',
@@ -207,6 +263,23 @@ export const VERBS: readonly VerbSpec[] = [
     },
   },
 ];
+
+/** `… <duration> <reason words> [environment]`: the tail shared by `maintenance schedule` and `now`. */
+function windowTail(w: Words): { durationMs: number; reason: string; environment: EnvironmentName } {
+  const durationMs = duration(w.next(), 'the duration', MAINTENANCE_MAX_MS);
+  if (durationMs < 60_000) throw new Refusal('a maintenance window lasts at least 1m');
+  const rest = w.rest();
+  const last = rest.at(-1)?.toLowerCase();
+  if (last && ENVIRONMENT_LIKE.has(last))
+    throw new Refusal(`unknown environment '${rest.at(-1)}': use staging or production`);
+  const environment = last && ENV_ALIASES[last] ? ENV_ALIASES[last]! : 'production';
+  if (last && ENV_ALIASES[last]) rest.pop();
+  if (!w.vocabulary.environments.includes(environment))
+    throw new Refusal(`unknown environment '${environment}'`);
+  const reason = rest.join(' ').trim();
+  if (!reason) throw new Refusal('say why: the reason is announced to everyone');
+  return { durationMs, reason, environment };
+}
 
 export function findVerb(name: string): VerbSpec | undefined {
   const lower = name.toLowerCase();

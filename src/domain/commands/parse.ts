@@ -11,7 +11,7 @@ export function tokenize(text: string): string[] {
 }
 
 /** `/azora <verb> …` text to a command, or the reason it is not one and the right form. */
-export function parseCommand(text: string, vocabulary: Vocabulary): ParseResult {
+export function parseCommand(text: string, vocabulary: Vocabulary, now = Date.now()): ParseResult {
   if (text.length > MAX_TEXT) {
     return { ok: false, error: `that command is over ${MAX_TEXT} characters`, usage: overview() };
   }
@@ -20,7 +20,7 @@ export function parseCommand(text: string, vocabulary: Vocabulary): ParseResult 
   const spec = findVerb(verbWord);
   if (!spec) return { ok: false, error: `unknown command '${verbWord}'`, usage: overview() };
   try {
-    return { ok: true, command: spec.parse(new Words(rest, vocabulary)) };
+    return { ok: true, command: spec.parse(new Words(rest, vocabulary, now)) };
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, error: err.message, usage: `/azora ${spec.usage}` };
     throw err;

@@ -5,6 +5,17 @@ export type Command =
   | { verb: 'help'; topic?: string }
   | { verb: 'status'; environment: EnvironmentName }
   | { verb: 'oncall' }
+  | {
+      verb: 'maintenance';
+      action: 'schedule';
+      environment: EnvironmentName;
+      start: number;
+      durationMs: number;
+      reason: string;
+    }
+  | { verb: 'maintenance'; action: 'now'; environment: EnvironmentName; durationMs: number; reason: string }
+  | { verb: 'maintenance'; action: 'list' }
+  | { verb: 'maintenance'; action: 'cancel'; id: string }
   | { verb: 'scale'; environment: EnvironmentName; service: string; replicas: number; force: boolean }
   | { verb: 'switch'; environment: EnvironmentName; colour: Colour; service?: string }
   | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }

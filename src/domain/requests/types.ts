@@ -1,6 +1,6 @@
 import type { Colour, EnvironmentName } from '../commands/types';
 
-export type ChangeVerb = 'scale' | 'switch' | 'rollback';
+export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance';
 
 export type RequestStatus =
   | 'planning'
@@ -34,7 +34,8 @@ export type PlanStep =
       hpa?: { name: string; min: number; max: number };
     }
   | { kind: 'switch'; service: string; serviceName: string; from: Colour; to: Colour }
-  | ({ kind: 'rollback'; service: string } & RevisionTarget);
+  | ({ kind: 'rollback'; service: string } & RevisionTarget)
+  | { kind: 'maintenance'; service: string; durationMs: number; reason: string };
 
 /** A `kubectl rollout undo` target, pinned by ReplicaSet: revision numbers move on rollback, names do not. */
 export interface RevisionTarget {
@@ -51,6 +52,8 @@ export interface ChangeArgs {
   colour?: Colour;
   toRevision?: number;
   force?: boolean;
+  durationMs?: number;
+  reason?: string;
 }
 
 export interface Decision {

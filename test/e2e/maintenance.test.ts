@@ -1,0 +1,189 @@
+import type { Policy } from '../../src/config/policy';
+import { AlertmanagerClient } from '../../src/adapters/alertmanager';
+import type { MaintenanceWindow } from '../../src/domain/maintenance/window';
+import { createLogger } from '../../src/log';
+import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster } from '../kit/cluster';
+import { uniquePrefix } from '../kit/redis';
+import { sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+const ANNOUNCE = 'C0ANNOUNCE';
+
+describe('maintenance windows', () => {
+  let policy: Policy;
+  let am: TestAlertmanager;
+  const bots: TestBot[] = [];
+
+  beforeAll(async () => {
+    am = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' });
+    const cluster = await startTestCluster();
+    await cluster.sim.stop();
+    // Announcements 2 s and 1 s ahead instead of days: the same jobs, on a short clock.
+    policy = {
+      ...cluster.policy,
+      alerts: { ...cluster.policy.alerts, slackGap: 20 },
+      maintenance: { notices: [2_000, 1_000], silence: true },
+    };
+  });
+  afterAll(async () => {
+    for (const bot of bots) await bot.stop();
+    await am.stop();
+  });
+
+  const start = async (options: { prefix?: string; role?: 'all' | 'worker' } = {}) => {
+    const bot = await startTestBot({
+      policy,
+      role: options.role ?? 'all',
+      prefix: options.prefix,
+      env: { ALERTMANAGER_URL: am.url },
+    });
+    bots.push(bot);
+    return bot;
+  };
+  const shortWindow = (id: string, inMs: number, lastsMs: number): MaintenanceWindow => ({
+    id,
+    environment: 'production',
+    start: Date.now() + inMs,
+    end: Date.now() + inMs + lastsMs,
+    reason: 'PostgreSQL minor upgrade',
+    requester: 'U0ENGINEER',
+    status: 'scheduled',
+    recurring: false,
+    createdAt: Date.now(),
+  });
+  /** What the announcements channel received, across the given bots' Slacks, in the order it arrived. */
+  const announcements = (from: TestBot | TestBot[], id: string) =>
+    [from]
+      .flat()
+      .flatMap((bot) => bot.slack.callsOf('chat.postMessage'))
+      .filter((c) => c.args.channel === ANNOUNCE && String(c.args.text).includes(id))
+      .sort((a, b) => a.at - b.at)
+      .map((c) => String(c.args.text).split(' —')[0]);
+
+  it('announces ahead, at the start and at the end, once each and in order, with two workers', async () => {
+    const prefix = uniquePrefix();
+    const first = await start({ prefix });
+    const second = await start({ prefix, role: 'worker' });
+    await first.bot.services.maintenance.plan(shortWindow('m0001', 2_500, 1_500));
+    const posted = await waitFor(
+      () => announcements([first, second], 'm0001'),
+      (texts) => texts.includes(':white_check_mark: *Maintenance over*'),
+      { what: 'the end of the window', timeoutMs: 15_000 },
+    );
+    expect(posted).toEqual([
+      ':loudspeaker: *Maintenance in 2s*',
+      ':loudspeaker: *Maintenance in 1s*',
+      ':construction: *Maintenance started*',
+      ':white_check_mark: *Maintenance over*',
+    ]);
+    // Slack's date formatting, so everyone reads their own time zone.
+    expect(first.slack.messages.find((m) => m.text.startsWith(':construction:'))!.text).toMatch(
+      /<!date\^\d+\^\{date_long_pretty\} \{time\}\|/,
+    );
+  });
+
+  it('silences the environment in Alertmanager during the window, and lifts it after', async () => {
+    const bot = await start();
+    const client = new AlertmanagerClient(am.url, createLogger('silent'));
+    await bot.bot.services.maintenance.plan(shortWindow('m0002', 500, 2_500));
+    const silence = await waitFor(
+      async () => (await client.listSilences()).find((s) => s.comment.includes('m0002')),
+      (s) => s?.status.state === 'active',
+      { what: 'the maintenance silence' },
+    );
+    expect(silence!.matchers).toEqual([
+      expect.objectContaining({ name: 'namespace', value: 'azora-production', isEqual: true }),
+    ]);
+    await waitFor(
+      async () => (await client.listSilences()).find((s) => s.id === silence!.id)?.status.state,
+      (state) => state === 'expired',
+      { what: 'the silence to be lifted', timeoutMs: 10_000 },
+    );
+  });
+
+  it('posts nothing more after a cancellation, and says it was cancelled', async () => {
+    const bot = await start();
+    const user = 'U0ENGINEER';
+    const at = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 16);
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: `maintenance schedule ${at}Z 2h Redis cluster resize`,
+      user,
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', user),
+    });
+    const scheduled = await waitFor(
+      () =>
+        bot.slack.messages.find((m) => m.channel === ANNOUNCE && m.text.includes('Maintenance scheduled')),
+      (m) => m !== undefined,
+      { what: 'the scheduled announcement' },
+    );
+    const id = /`(m[0-9a-f]{6})`/.exec(scheduled!.text)![1]!;
+    const notify = bot.bot.queues.get('notify');
+    expect((await notify.getJob(`maint-${id}-start`))?.opts.delay).toBeGreaterThan(2 * 86_400_000);
+
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: `maintenance cancel ${id}`,
+      user,
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', user),
+    });
+    await waitFor(
+      () => announcements(bot, id),
+      (texts) => texts.includes(':x: *Maintenance cancelled*'),
+    );
+    for (const notice of ['before-2000', 'before-1000', 'start', 'end']) {
+      expect(await notify.getJob(`maint-${id}-${notice}`)).toBeUndefined();
+    }
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: 'maintenance list',
+      user,
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', user),
+    });
+    await waitFor(
+      () => bot.slack.messages.filter((m) => m.visibleTo === user).map((m) => m.text),
+      (texts) => texts.includes('No maintenance window is scheduled.'),
+    );
+  });
+
+  it('keeps announcing after the worker restarts between notices', async () => {
+    const prefix = uniquePrefix();
+    const first = await start({ prefix });
+    await first.bot.services.maintenance.plan(shortWindow('m0003', 2_500, 1_000));
+    await waitFor(
+      () => announcements(first, 'm0003'),
+      (texts) => texts.length >= 1,
+      { what: 'the first notice' },
+    );
+    await first.stop({ keepData: true });
+    bots.splice(bots.indexOf(first), 1);
+    const second = await start({ prefix });
+    const afterRestart = await waitFor(
+      () => announcements(second, 'm0003'),
+      (texts) => texts.includes(':white_check_mark: *Maintenance over*'),
+      { what: 'the remaining notices', timeoutMs: 15_000 },
+    );
+    expect(afterRestart.length).toBeGreaterThan(0);
+    expect(announcements([first, second], 'm0003')).toEqual([
+      ':loudspeaker: *Maintenance in 2s*',
+      ':loudspeaker: *Maintenance in 1s*',
+      ':construction: *Maintenance started*',
+      ':white_check_mark: *Maintenance over*',
+    ]);
+  });
+
+  it('refuses bad input with a clear reply and schedules nothing', async () => {
+    const bot = await start();
+    const user = 'U0ENGINEER';
+    for (const [text, reply] of [
+      ['maintenance schedule 2020-01-05T02:00Z 2h upgrade', '2020-01-05T02:00:00.000Z is in the past'],
+      ['maintenance schedule sun 02:00 0m upgrade', 'the duration needs a duration such as 30s, 15m or 2h'],
+      ['maintenance schedule sun 02:00 30h upgrade', 'the duration is at most 1440m'],
+      ['maintenance schedule sun 02:00 2h upgrade qa', "unknown environment 'qa'"],
+      ['maintenance schedule next-week 2h upgrade', "cannot read the start 'next-week 2h'"],
+    ]) {
+      const res = await sendSlashCommand(bot.url, bot.secret, { text: text!, user });
+      expect((res.json() as { text: string }).text).toContain(reply!);
+    }
+    expect(await bot.bot.services.maintenanceWindows.upcoming(Date.now())).toEqual([]);
+  });
+});

@@ -1,0 +1,116 @@
+import { parseCommand } from '../../src/domain/commands/parse';
+import type { Vocabulary } from '../../src/domain/commands/types';
+import { nextFirstSundays, parseStart } from '../../src/domain/maintenance/time';
+import { noticesFor, type MaintenanceWindow } from '../../src/domain/maintenance/window';
+
+// Thursday 26 November 2026, 10:00 UTC.
+const NOW = Date.UTC(2026, 10, 26, 10, 0);
+const vocabulary: Vocabulary = { environments: ['staging', 'production'], services: ['auth'] };
+const parse = (text: string) => parseCommand(text, vocabulary, NOW);
+
+describe('maintenance start times', () => {
+  it.each([
+    [['2026-12-06T02:00Z'], Date.UTC(2026, 11, 6, 2, 0), 1],
+    [['2026-12-06T02:00:00Z'], Date.UTC(2026, 11, 6, 2, 0), 1],
+    [['2026-12-06', '02:00'], Date.UTC(2026, 11, 6, 2, 0), 2],
+    [['sun', '02:00'], Date.UTC(2026, 10, 29, 2, 0), 2],
+    [['thu', '09:00'], Date.UTC(2026, 11, 3, 9, 0), 2],
+    [['thu', '11:00'], Date.UTC(2026, 10, 26, 11, 0), 2],
+  ])('%j', (words, at, consumed) => {
+    expect(parseStart(words, NOW)).toEqual({ ok: true, at, consumed });
+  });
+
+  it.each([
+    [['2026-11-01T02:00Z'], '2026-11-01T02:00:00.000Z is in the past'],
+    [
+      ['2026-12-06T02:00'],
+      "'2026-12-06T02:00' has no time zone; write it in UTC with a Z, e.g. 2026-12-06T02:00Z",
+    ],
+    [['2026-02-31T02:00Z'], "'2026-02-31T02:00Z' is not a real date"],
+    [
+      ['tomorrow'],
+      "cannot read the start 'tomorrow'; write 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00 (UTC)",
+    ],
+    [['2028-01-01T00:00Z'], 'the start is more than a year away'],
+  ])('refuses %j', (words, error) => {
+    expect(parseStart(words, NOW)).toEqual({ ok: false, error });
+  });
+
+  it('finds the first Sundays of the coming months', () => {
+    expect(nextFirstSundays(NOW, '02:00', 2).map((t) => new Date(t).toISOString())).toEqual([
+      '2026-12-06T02:00:00.000Z',
+      '2027-01-03T02:00:00.000Z',
+    ]);
+  });
+});
+
+describe('the maintenance command', () => {
+  it('reads a schedule with a multi-word start, a reason and an environment', () => {
+    expect(parse('maintenance schedule 2026-12-06 02:00 2h PostgreSQL 15.9 upgrade stg')).toEqual({
+      ok: true,
+      command: {
+        verb: 'maintenance',
+        action: 'schedule',
+        start: Date.UTC(2026, 11, 6, 2, 0),
+        durationMs: 7_200_000,
+        reason: 'PostgreSQL 15.9 upgrade',
+        environment: 'staging',
+      },
+    });
+    expect(parse('maintenance now 30m failover of postgres-0')).toMatchObject({
+      ok: true,
+      command: { action: 'now', environment: 'production', durationMs: 1_800_000 },
+    });
+    expect(parse('maintenance cancel m1a2b3')).toEqual({
+      ok: true,
+      command: { verb: 'maintenance', action: 'cancel', id: 'm1a2b3' },
+    });
+  });
+
+  it.each([
+    ['maintenance schedule 2026-11-01T02:00Z 2h upgrade', '2026-11-01T02:00:00.000Z is in the past'],
+    ['maintenance schedule sun 02:00 0m upgrade', 'the duration needs a duration such as 30s, 15m or 2h'],
+    ['maintenance schedule sun 02:00 30s upgrade', 'a maintenance window lasts at least 1m'],
+    ['maintenance schedule sun 02:00 25h upgrade', 'the duration is at most 1440m'],
+    ['maintenance schedule sun 02:00 2h', 'say why: the reason is announced to everyone'],
+    ['maintenance schedule sun 02:00 2h upgrade qa', "unknown environment 'qa': use staging or production"],
+    [
+      'maintenance schedule someday 2h upgrade',
+      "cannot read the start 'someday 2h'; write 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00 (UTC)",
+    ],
+    ['maintenance reboot', 'maintenance schedule, now, list or cancel?'],
+  ])('refuses %s', (text, error) => {
+    const result = parse(text);
+    expect(result.ok ? result.command : result.error).toBe(error);
+  });
+});
+
+describe('announcements of a window', () => {
+  const window: MaintenanceWindow = {
+    id: 'm1',
+    environment: 'production',
+    start: NOW + 10 * 86_400_000,
+    end: NOW + 10 * 86_400_000 + 7_200_000,
+    reason: 'upgrade',
+    requester: 'U0ENGINEER',
+    status: 'scheduled',
+    recurring: false,
+    createdAt: NOW,
+  };
+  const leads = [604_800_000, 86_400_000, 3_600_000];
+
+  it('comes 7 days, 24 hours and 1 hour ahead, at the start and at the end, in order', () => {
+    expect(noticesFor(window, leads, NOW).map((n) => n.name)).toEqual([
+      'before-604800000',
+      'before-86400000',
+      'before-3600000',
+      'start',
+      'end',
+    ]);
+  });
+
+  it('skips what is already past when a window is scheduled at short notice', () => {
+    const soon = { ...window, start: NOW + 7_200_000, end: NOW + 10_800_000 };
+    expect(noticesFor(soon, leads, NOW).map((n) => n.name)).toEqual(['before-3600000', 'start', 'end']);
+  });
+});
