@@ -127,7 +127,7 @@ export class SlackOutbox {
         this.k.due(channel),
         this.k.inflight(),
         channel,
-        String(now),
+        String(Date.now()),
         String(this.options.gapMs),
         String(this.lease),
         this.k.lock(),
@@ -211,12 +211,12 @@ export class SlackOutbox {
     await done();
   }
 
-  /** Puts a message back: first in line (score 0) after a failure, or at `score`; the channel reopens at `gate`. */
+  /** Puts a message back: first in line (score 0) after a failure, or at `score`; the channel reopens at `gate` at the soonest. */
   private async requeue(channel: string, key: string, score: number, gate: number): Promise<void> {
     await this.redis
       .multi()
       .zadd(this.k.due(channel), score, key)
-      .zadd(this.k.channels(), gate || Date.now() + 50, channel)
+      .zadd(this.k.channels(), 'GT', gate || Date.now() + 50, channel)
       .exec();
   }
 
