@@ -25,6 +25,8 @@ import { Queues } from './queue/queues';
 import { startWorkers, type WorkerPool } from './queue/workers';
 import { closeRedis, connectRedis, type RedisClient } from './redis';
 import { checkSlackToken, createSlackClient } from './web/slack-client';
+import { healthRoutes } from '../handlers/health';
+import { startOpsServer } from './web/ops-server';
 import { startWeb, type WebServer } from './web/server';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -105,6 +107,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const connections: RedisClient[] = [redis, outboxRedis];
   let web: WebServer | undefined;
   let workers: WorkerPool | undefined;
+  let ops: { stop(): Promise<void> } | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
     if (role !== 'worker') {
@@ -129,6 +132,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         stallMs: config.jobStallMs,
       });
       services.outbox.start();
+      if (role === 'worker') ops = await startOpsServer(healthRoutes({ redis, metrics }), config.port);
       // Idempotent: every worker upserts the same daily scheduler.
       await queues
         .get(maintenanceRecurringJob.queue)
@@ -154,6 +158,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await web?.stop();
       const result = workers ? await workers.close(deadlineMs) : { drained: true };
       await services.outbox.stop();
+      await ops?.stop();
       await queues.close();
       await Promise.all(connections.map(closeRedis));
       return result;

@@ -8,6 +8,7 @@ import { Queues } from '../../src/queue/queues';
 import { SimulatedSlack } from '../../src/sandbox/slack-api';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 import { runBot } from '../kit/process';
+import { freePort } from '../kit/redis-server';
 import { waitFor } from '../kit/wait';
 
 describe('start-up refuses bad configuration with one clear line', () => {
@@ -84,5 +85,41 @@ describe('SIGTERM while a job runs', () => {
     expect(code).toBe(0);
     expect(await job.getState()).toBe('completed');
     expect(slack.callsOf('chat.postMessage').map((c) => c.args.text)).toEqual(['deploy finished']);
+  });
+});
+
+describe('the worker role on its own', () => {
+  it('serves /healthz, /readyz and its job metrics for Kubernetes and Prometheus', async () => {
+    const slack = await new SimulatedSlack().start();
+    const port = await freePort();
+    const worker = runBot(
+      {
+        PORT: String(port),
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: 's',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_PREFIX: uniquePrefix(),
+      },
+      ['worker'],
+    );
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(
+        () =>
+          fetch(`${url}/readyz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (s) => s === 200,
+        { what: 'worker readiness' },
+      );
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^# HELP azora_jobs_total /m);
+      expect((await fetch(`${url}/slack/events`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect((await worker.exited).code).toBe(0);
+      await slack.stop();
+    }
   });
 });

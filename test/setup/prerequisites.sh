@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs from the machine: a Redis answering on REDIS_URL (default
-# 127.0.0.1:6379) and Debian's redis-server, kubectl and prometheus-alertmanager.
+# 127.0.0.1:6379) and Debian's redis-server, kubectl, prometheus-alertmanager, prometheus
+# (for promtool, which checks the chart's alert rules) and chromium (the sandbox's browser test).
 # Installs what is missing when it can (root with apt-get); otherwise says what to install.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ packages=()
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
 command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || packages+=(prometheus-alertmanager)
+command -v chromium >/dev/null || packages+=(chromium)
+command -v promtool >/dev/null || packages+=(prometheus)
 
 if ((${#packages[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then

@@ -77,7 +77,8 @@ export function selfSignedCertificate(hosts: string[], now = Date.now()): SelfSi
   const name = seq(set(seq(oid('2.5.4.3'), utf8('azora-sandbox'))));
   const algorithm = seq(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive, and never a leading zero byte, which strict DER readers (OpenSSL) refuse as padding.
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
   const altNames = [...new Set(hosts)].map((h) =>
     isIP(h) ? tlv(0x87, ipBytes(h)) : tlv(0x82, Buffer.from(h, 'ascii')),
   );

@@ -1,0 +1,104 @@
+{{/* Names, labels and shared pieces of the azora-chatops chart. */}}
+
+{{- define "azora-chatops.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "azora-chatops.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "azora-chatops.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "azora-chatops.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "azora-chatops.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "azora-chatops.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Selector labels of one role's pods; call with (dict "root" $ "role" "web"). */}}
+{{- define "azora-chatops.roleSelectorLabels" -}}
+{{ include "azora-chatops.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .role }}
+{{- end }}
+
+{{- define "azora-chatops.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "azora-chatops.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "azora-chatops.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The policy text: the values' own, or the shipped default (files/policy.yaml). */}}
+{{- define "azora-chatops.policy" -}}
+{{- if .Values.policy }}
+{{- .Values.policy }}
+{{- else }}
+{{- .Files.Get "files/policy.yaml" }}
+{{- end }}
+{{- end }}
+
+{{/* NetworkPolicy peers: pods by labels, in a namespace by name (empty: the release namespace). */}}
+{{- define "azora-chatops.podPeer" -}}
+{{- if .namespace -}}
+namespaceSelector:
+  matchLabels:
+    kubernetes.io/metadata.name: {{ .namespace }}
+{{ end -}}
+podSelector:
+  matchLabels:
+    {{- toYaml .podLabels | nindent 4 }}
+{{- end }}
+
+{{- define "azora-chatops.commonEgress" -}}
+{{- $np := .Values.networkPolicy -}}
+- to:
+    - {{- include "azora-chatops.podPeer" $np.dns | nindent 6 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+- to:
+    {{- if $np.redis.cidrs }}
+    {{- range $np.redis.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+    {{- else }}
+    - {{- include "azora-chatops.podPeer" $np.redis | nindent 6 }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: {{ $np.redis.port }}
+- to:
+    {{- range $np.https.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+        {{- with $np.https.except }}
+        except:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: 443
+{{- end }}

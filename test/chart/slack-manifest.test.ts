@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { readChartYaml, REPO } from './chart';
+
+/**
+ * The Slack app manifest asks for the scopes of the Web API methods the bot calls and no
+ * more. The bot's code is scanned for Web API calls, so a new method (and the scope it may
+ * need) cannot slip in without this table, and the manifest, being looked at again.
+ */
+
+interface Manifest {
+  features: {
+    slash_commands: { command: string; url: string; usage_hint?: string; should_escape?: boolean }[];
+    bot_user: { display_name: string };
+  };
+  oauth_config: { scopes: { bot: string[]; user?: string[] } };
+  settings: {
+    interactivity: { is_enabled: boolean; request_url: string };
+    event_subscriptions?: unknown;
+    socket_mode_enabled: boolean;
+  };
+}
+
+/** Each Web API method the bot calls, and the bot scope it needs (api.slack.com/methods). */
+const METHOD_SCOPES: Record<string, string[]> = {
+  'chat.postMessage': ['chat:write'],
+  'chat.update': ['chat:write'],
+  'usergroups.users.list': ['usergroups:read'],
+  'auth.test': [],
+};
+
+/**
+ * Scopes that no single call implies: `commands` for /azora, and `chat:write.public`, so
+ * a plan can be posted in the (often new) public channel a command was typed in without
+ * inviting the bot first.
+ */
+const BASE_SCOPES = ['commands', 'chat:write.public'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) return entry === 'sandbox' ? [] : sourceFiles(full);
+    return full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+const manifest = () => readChartYaml<Manifest>('files', 'slack-app-manifest.yaml');
+
+describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
+  it('knows every Web API method the bot calls (the simulated workspace aside)', () => {
+    // Kubernetes client calls (`apps.readNamespacedDeployment(`) look alike: no `apps.` family here.
+    const files = ['src', 'handlers', 'jobs'].flatMap((d) => sourceFiles(path.join(REPO, d)));
+    const called = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(
+        /\.((?:admin|api|auth|bookmarks|bots|calls|chat|conversations|dnd|emoji|files|pins|reactions|reminders|search|stars|team|usergroups|users|views|workflows)(?:\.[a-zA-Z]+)+)\(/g,
+      )) {
+        called.add(m[1]!);
+      }
+    }
+    expect(called.size).toBeGreaterThan(0);
+    expect([...called].filter((method) => !(method in METHOD_SCOPES))).toEqual([]);
+    expect([...called].sort()).toEqual(Object.keys(METHOD_SCOPES).sort());
+  });
+
+  it('asks for exactly the scopes those methods need, the slash command and posting in public channels', () => {
+    const needed = new Set([...BASE_SCOPES, ...Object.values(METHOD_SCOPES).flat()]);
+    expect([...manifest().oauth_config.scopes.bot].sort()).toEqual([...needed].sort());
+    expect(manifest().oauth_config.scopes.user).toBeUndefined();
+  });
+
+  it('sends /azora and button clicks to the bot over HTTP, and subscribes to no events', () => {
+    const m = manifest();
+    expect(m.features.slash_commands).toEqual([
+      expect.objectContaining({
+        command: '/azora',
+        url: 'https://chatops.azora.world/slack/events',
+        usage_hint: expect.stringContaining('staging|production'),
+        should_escape: false,
+      }),
+    ]);
+    expect(m.settings.interactivity).toEqual({
+      is_enabled: true,
+      request_url: 'https://chatops.azora.world/slack/events',
+    });
+    expect(m.settings.event_subscriptions).toBeUndefined();
+    expect(m.settings.socket_mode_enabled).toBe(false);
+    // The same host the chart's Ingress serves.
+    expect(readChartYaml<{ ingress: { host: string } }>('values.yaml').ingress.host).toBe(
+      'chatops.azora.world',
+    );
+  });
+});
