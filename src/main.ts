@@ -27,21 +27,26 @@ async function main(argv: string[]): Promise<number> {
   });
 
   let sandbox: Sandbox | undefined;
-  if (!config.slack) {
-    sandbox = await startSandbox(config);
-    logger.info({ slackApi: sandbox.config.slackApiUrl }, 'no Slack credentials: sandbox mode');
-  }
+  if (!config.slack) sandbox = await startSandbox({ config, policy, logger, env: process.env });
   const bot = await startBot({
     role,
     config: sandbox?.config ?? config,
     slack: sandbox?.slack ?? config.slack!,
-    policy,
+    policy: sandbox?.policy ?? policy,
     logger,
+    ...(sandbox ? { loadKubeConfig: sandbox.loadKubeConfig, extraRoutes: sandbox.routes } : {}),
+  }).catch(async (err: unknown) => {
+    // The sandbox's own redis-server and simulators must not outlive a failed start.
+    await sandbox?.stop();
+    throw err;
   });
   logger.info({ role, url: bot.web?.url, policy: config.policyPath }, 'azora-chatops started');
+  if (sandbox && bot.web) process.stdout.write(`${sandbox.banner(bot.web.port)}\n`);
 
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: finishing running jobs');
+  // Open browser tabs hold live streams; ended first, they cannot hold the HTTP server open.
+  sandbox?.closeStreams();
   const { drained } = await bot.stop();
   await sandbox?.stop();
   logger.info({ drained }, drained ? 'stopped cleanly' : 'stopped; unfinished jobs return to the queue');

@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { startSandboxProcess, type SandboxProcess } from './process';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = path.join(__dirname, 'screenshots', 'sandbox.png');
+const NAMESPACE = 'azora-production';
+const run = promisify(execFile);
+
+interface ServiceList {
+  items: Array<{ metadata: { name: string }; spec: { selector?: Record<string, string> } }>;
+}
+
+describe('the sandbox workspace in a browser, against the built entry point', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'azora-sandbox-ui-'));
+  const profile = mkdtempSync(path.join(tmpdir(), 'azora-chromium-'));
+  const prefix = uniquePrefix();
+  let sandbox: SandboxProcess;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    sandbox = startSandboxProcess({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      AZORA_SANDBOX_DIR: dir,
+    });
+    const url = await sandbox.url;
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1440, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(url);
+    await page.locator('#live.on').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    const exit = await sandbox?.stop();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    await dropPrefix(prefix);
+    expect(exit?.code).toBe(0);
+  }, 30_000);
+
+  const composer = () => page.locator('#composer-input');
+  const type = async (command: string) => {
+    await composer().fill(command);
+    await composer().press('Enter');
+  };
+  const actAs = (user: string) => page.selectOption('#user-switcher', user);
+  const channelMessages = () => page.locator('#messages .msg');
+  const alertMenu = async (alertname: string, action: 'Fire' | 'Resolve') => {
+    if (await page.locator('#alerts-menu').isHidden()) await page.locator('#alerts-button').click();
+    await page.locator(`[data-alert="${alertname}"]`).getByRole('button', { name: action }).click();
+  };
+  const requestTo = (fragment: string): Locator =>
+    channelMessages().filter({ hasText: 'asked to' }).filter({ hasText: fragment });
+
+  it('runs a production rollback: refused for the requester, approved by an approver, applied once', async () => {
+    await type('/azora rollback production');
+    const plan = requestTo('rollback production');
+    await plan.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
+    expect(await plan.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
+    expect(await plan.textContent()).toContain('traffic blue → green');
+
+    // The requester may not approve their own change; only they see the refusal.
+    await plan.getByRole('button', { name: 'Approve' }).click();
+    const refusal = channelMessages().filter({ hasText: 'someone else must approve it' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toContain('Only visible to you');
+
+    await actAs('U0APPROVER1');
+    await refusal.waitFor({ state: 'detached' });
+    await plan.getByRole('button', { name: 'Approve' }).click();
+    await plan.filter({ hasText: 'approved by @Approver Amara' }).waitFor({ timeout: 15_000 });
+    expect(await plan.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+
+    await plan.locator('.thread-summary').click();
+    const thread = page.locator('#thread-body');
+    await thread.locator('.msg', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    await thread.getByRole('button', { name: 'Switch back to blue' }).waitFor();
+
+    const { stdout } = await run('kubectl', [
+      '--kubeconfig',
+      path.join(dir, 'kubeconfig'),
+      'get',
+      'svc',
+      '-n',
+      NAMESPACE,
+      '-o',
+      'json',
+    ]);
+    const services = (JSON.parse(stdout) as ServiceList).items.filter((s) => s.spec.selector?.version);
+    expect(services.map((s) => s.metadata.name).sort()).toEqual([
+      'azora-api-gateway',
+      'azora-auth',
+      'azora-education',
+      'azora-payment',
+    ]);
+    for (const service of services) expect(service.spec.selector?.version).toBe('green');
+  }, 60_000);
+
+  it('fires an alert from the menu into #incidents, then resolves it', async () => {
+    await alertMenu('AzoraServiceDown', 'Fire');
+    // It lands in another channel: the sidebar says so while #ops stays open.
+    await page.locator('[data-channel-name="incidents"] .badge').waitFor({ timeout: 15_000 });
+    await page.locator('[data-channel-name="incidents"]').click();
+
+    const alert = channelMessages().filter({ hasText: 'AzoraServiceDown' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('FIRING:1');
+    for (const name of ['Acknowledge', 'Switch back', 'Logs', 'Runbook']) {
+      await alert.getByRole('button', { name }).waitFor();
+    }
+
+    await alertMenu('AzoraServiceDown', 'Resolve');
+    await alert.filter({ hasText: 'RESOLVED' }).waitFor({ timeout: 15_000 });
+    expect(await alert.getByRole('button').count()).toBe(0);
+    await alert.locator('.thread-summary').click();
+    await page.locator('#thread-body .msg', { hasText: 'All alerts of this group resolved' }).waitFor();
+  }, 60_000);
+
+  it('shows a workspace that reads like Slack (screenshot)', async () => {
+    // A warning for the sidebar's unread badge, a request waiting for approval, and the
+    // finished rollback's thread: the page with every kind of thing it shows.
+    await alertMenu('AzoraHighLatencyP95', 'Fire');
+    await page.locator('[data-channel-name="ops"]').click();
+    await page.locator('[data-channel-name="alerts"] .badge').waitFor({ timeout: 15_000 });
+    await actAs('U0ENGINEER');
+    await type('/azora scale production api-gateway 5');
+    await requestTo('scale production api-gateway 5').getByRole('button', { name: 'Approve' }).waitFor({
+      timeout: 15_000,
+    });
+    await requestTo('rollback production').locator('.thread-summary').click();
+    await page.locator('#thread-body .msg', { hasText: 'succeeded' }).waitFor();
+    await page.mouse.move(0, 0);
+    await page.locator('#toast').waitFor({ state: 'hidden' });
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+  }, 60_000);
+});
