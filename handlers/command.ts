@@ -88,9 +88,16 @@ async function dispatch(command: Command, slash: SlashCommand, services: Service
               durationMs: command.durationMs,
               reason: command.reason,
             }
-          : command.action === 'cancel'
-            ? { action: 'cancel' as const, id: command.id }
-            : { action: 'list' as const };
+          : command.action === 'move'
+            ? {
+                action: 'move' as const,
+                id: command.id,
+                start: command.start,
+                durationMs: command.durationMs,
+              }
+            : command.action === 'cancel'
+              ? { action: 'cancel' as const, id: command.id }
+              : { action: 'list' as const };
       await queues.enqueue(maintenanceCommandJob, {
         command: job,
         requester: slash.user_id,

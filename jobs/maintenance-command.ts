@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { newWindowId } from '../src/operations/maintenance';
 import { defineJob } from '../src/queue/define';
+import { liftWindow } from './maintenance-notice';
 import { environmentName, slackUser } from '../src/queue/payloads';
 import { noticeMessage, windowListMessage } from '../src/views/maintenance';
 
@@ -19,6 +20,12 @@ export const maintenanceCommandJob = defineJob({
       }),
       z.object({ action: z.literal('list') }),
       z.object({ action: z.literal('cancel'), id: z.string() }),
+      z.object({
+        action: z.literal('move'),
+        id: z.string(),
+        start: z.number().int(),
+        durationMs: z.number().int().positive(),
+      }),
     ]),
     requester: slackUser,
     responseUrl: z.url(),
@@ -40,7 +47,7 @@ export const maintenanceCommandJob = defineJob({
           await say(`:no_entry: no scheduled or running maintenance window \`${command.id}\``);
           return { cancelled: false };
         }
-        if (window.silenceId && ctx.alertmanager) await ctx.alertmanager.expireSilence(window.silenceId);
+        await liftWindow(ctx, window);
         await ctx.outbox.put(
           announce,
           `maintenance-${window.id}-cancelled`,
@@ -54,6 +61,28 @@ export const maintenanceCommandJob = defineJob({
         });
         await say(`:x: Maintenance \`${window.id}\` cancelled.`);
         return { cancelled: window.id };
+      }
+      case 'move': {
+        const window = await ctx.maintenance.move(command.id, command.start, command.durationMs);
+        if (!window) {
+          await say(`:no_entry: no maintenance window \`${command.id}\` that has not started yet`);
+          return { moved: false };
+        }
+        await ctx.outbox.put(
+          announce,
+          `maintenance-${window.id}-moved-${window.start}`,
+          noticeMessage(window, 'moved'),
+        );
+        await ctx.audit.record({
+          type: 'maintenance-moved',
+          actor: requester,
+          environment: window.environment,
+          detail: window.id,
+        });
+        await say(
+          `:calendar: Maintenance \`${window.id}\` moved; the change is announced in <#${announce}>.`,
+        );
+        return { moved: window.id };
       }
       case 'schedule': {
         const window = {

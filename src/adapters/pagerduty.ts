@@ -257,6 +257,38 @@ export class PagerDuty {
     return confirmed;
   }
 
+  /** A PagerDuty maintenance window on the given services: no incidents are opened on them meanwhile. */
+  async createMaintenanceWindow(window: {
+    start: number;
+    end: number;
+    description: string;
+    serviceIds: string[];
+  }): Promise<string> {
+    const data = await this.rest('PagerDuty maintenance window', 'POST', '/maintenance_windows', {
+      maintenance_window: {
+        type: 'maintenance_window',
+        start_time: new Date(window.start).toISOString(),
+        end_time: new Date(window.end).toISOString(),
+        description: window.description,
+        services: window.serviceIds.map((id) => ({ id, type: 'service_reference' })),
+      },
+    });
+    const id = (data as { maintenance_window?: { id?: unknown } } | undefined)?.maintenance_window?.id;
+    if (typeof id !== 'string') {
+      throw new PagerDutyError('PagerDuty maintenance window failed: the answer carried no id', false);
+    }
+    return id;
+  }
+
+  /** Ends a maintenance window early (PagerDuty deletes one that is running or future). */
+  async deleteMaintenanceWindow(id: string): Promise<void> {
+    await this.rest(
+      'PagerDuty maintenance window removal',
+      'DELETE',
+      `/maintenance_windows/${encodeURIComponent(id)}`,
+    );
+  }
+
   private async rest(what: string, method: string, path: string, data?: object): Promise<unknown> {
     const target: Target = { what, api: 'REST API', host: new URL(this.apiBase).host };
     if (!this.config.apiToken) {

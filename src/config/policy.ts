@@ -88,6 +88,8 @@ const maintenance = z
     notices: z.array(duration).default([7 * 24 * 60 * MINUTE, 24 * 60 * MINUTE, 60 * MINUTE]),
     /** Silence the environment's alerts in Alertmanager while a window runs. */
     silence: z.boolean().default(true),
+    /** PagerDuty service ids to put in a maintenance window while a window runs (needs the REST API token). */
+    pagerdutyServices: z.array(z.string().min(1)).default([]),
     recurring: z
       .object({
         environment: z.enum(['staging', 'production']),

@@ -120,6 +120,8 @@ export class SimulatedPagerDuty extends EventEmitter {
   readonly events: RecordedEvent[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly incidents: SimulatedIncident[] = [];
+  /** Maintenance windows by id, as the bot created them. */
+  readonly maintenanceWindows = new Map<string, Record<string, unknown>>();
   readonly routingKey: string;
   readonly apiToken: string;
   readonly fromEmail: string;
@@ -243,6 +245,7 @@ export class SimulatedPagerDuty extends EventEmitter {
       return send(res, fault.status, body, headers);
     }
     if (req.method === 'POST' && url.pathname === '/v2/enqueue') return this.enqueue(raw, res);
+    if (url.pathname.startsWith('/maintenance_windows')) return this.maintenanceWindow(req, url, raw, res);
     if (req.method === 'GET' && (url.pathname === '/oncalls' || url.pathname === '/incidents')) {
       if (req.headers.authorization !== `Token token=${this.apiToken}`) {
         this.recordRequest(req, url, 401);
@@ -250,6 +253,36 @@ export class SimulatedPagerDuty extends EventEmitter {
       }
       this.recordRequest(req, url, 200);
       return send(res, 200, url.pathname === '/oncalls' ? this.oncalls(url) : this.listIncidents(url));
+    }
+    this.recordRequest(req, url, 404);
+    return send(res, 404, { error: { message: 'Not Found', errors: [] } });
+  }
+
+  /** POST creates a window (answered 201 with its id), DELETE removes one (answered with an empty object). */
+  private maintenanceWindow(req: IncomingMessage, url: URL, raw: string, res: ServerResponse): void {
+    if (req.headers.authorization !== `Token token=${this.apiToken}`) {
+      this.recordRequest(req, url, 401);
+      return send(res, 401, { error: { message: 'Authentication failed', errors: [] } });
+    }
+    if (req.method === 'POST' && url.pathname === '/maintenance_windows') {
+      const body: unknown = JSON.parse(raw || '{}');
+      const window =
+        isRecord(body) && isRecord(body.maintenance_window) ? body.maintenance_window : undefined;
+      if (!window || typeof window.start_time !== 'string' || typeof window.end_time !== 'string') {
+        this.recordRequest(req, url, 400);
+        return send(res, 400, {
+          error: { message: 'Invalid Input Provided', errors: ['start_time and end_time'] },
+        });
+      }
+      const id = `PMW${String(this.maintenanceWindows.size + 1).padStart(4, '0')}`;
+      this.maintenanceWindows.set(id, { id, ...window });
+      this.recordRequest(req, url, 201);
+      return send(res, 201, { maintenance_window: { id, ...window } });
+    }
+    const id = decodeURIComponent(url.pathname.split('/')[2] ?? '');
+    if (req.method === 'DELETE' && this.maintenanceWindows.delete(id)) {
+      this.recordRequest(req, url, 200);
+      return send(res, 200, {});
     }
     this.recordRequest(req, url, 404);
     return send(res, 404, { error: { message: 'Not Found', errors: [] } });

@@ -19,6 +19,7 @@ export function noticeMessage(window: MaintenanceWindow, notice: string): SlackM
   if (notice === 'end') return message(`:white_check_mark: *Maintenance over* — ${describe(window)}.`);
   if (notice === 'scheduled')
     return message(`:calendar: *Maintenance scheduled* by <@${window.requester}> — ${describe(window)}.`);
+  if (notice === 'moved') return message(`:calendar: *Maintenance moved* — now ${describe(window)}.`);
   if (notice === 'cancelled') return message(`:x: *Maintenance cancelled* — ${describe(window)}.`);
   const lead = Number(notice.replace('before-', ''));
   return message(`:loudspeaker: *Maintenance in ${formatDuration(lead)}* — ${describe(window)}.`);

@@ -2,6 +2,7 @@ import type { Policy } from '../../src/config/policy';
 import { AlertmanagerClient } from '../../src/adapters/alertmanager';
 import type { MaintenanceWindow } from '../../src/domain/maintenance/window';
 import { createLogger } from '../../src/log';
+import { SimulatedPagerDuty } from '../../src/sandbox/pagerduty';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster } from '../kit/cluster';
@@ -14,22 +15,25 @@ const ANNOUNCE = 'C0ANNOUNCE';
 describe('maintenance windows', () => {
   let policy: Policy;
   let am: TestAlertmanager;
+  let pagerduty: SimulatedPagerDuty;
   const bots: TestBot[] = [];
 
   beforeAll(async () => {
     am = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' });
+    pagerduty = await new SimulatedPagerDuty().start();
     const cluster = await startTestCluster();
     await cluster.sim.stop();
     // Announcements 2 s and 1 s ahead instead of days: the same jobs, on a short clock.
     policy = {
       ...cluster.policy,
       alerts: { ...cluster.policy.alerts, slackGap: 20 },
-      maintenance: { notices: [2_000, 1_000], silence: true },
+      maintenance: { notices: [2_000, 1_000], silence: true, pagerdutyServices: ['PAZORA1'] },
     };
   });
   afterAll(async () => {
     for (const bot of bots) await bot.stop();
     await am.stop();
+    await pagerduty.stop();
   });
 
   const start = async (options: { prefix?: string; role?: 'all' | 'worker' } = {}) => {
@@ -37,7 +41,11 @@ describe('maintenance windows', () => {
       policy,
       role: options.role ?? 'all',
       prefix: options.prefix,
-      env: { ALERTMANAGER_URL: am.url },
+      env: {
+        ALERTMANAGER_URL: am.url,
+        PAGERDUTY_API_TOKEN: pagerduty.env().PAGERDUTY_API_TOKEN!,
+        PAGERDUTY_API_URL: pagerduty.apiUrl,
+      },
     });
     bots.push(bot);
     return bot;
@@ -85,7 +93,7 @@ describe('maintenance windows', () => {
     expect(started!.text).toMatch(/<!date\^\d+\^\{date_long_pretty\} \{time\}\|/);
   });
 
-  it('silences the environment in Alertmanager during the window, and lifts it after', async () => {
+  it('silences the environment in Alertmanager and PagerDuty during the window, and lifts both after', async () => {
     const bot = await start();
     const client = new AlertmanagerClient(am.url, createLogger('silent'));
     await bot.bot.services.maintenance.plan(shortWindow('m0002', 500, 2_500));
@@ -102,9 +110,14 @@ describe('maintenance windows', () => {
       (state) => state === 'expired',
       { what: 'the silence to be lifted', timeoutMs: 10_000 },
     );
+    await waitFor(
+      () => [...pagerduty.maintenanceWindows.values()].some((w) => String(w.description).includes('m0002')),
+      (open) => !open,
+      { what: 'the PagerDuty maintenance window to be removed' },
+    );
   });
 
-  it('posts nothing more after a cancellation, and says it was cancelled', async () => {
+  it('re-announces a moved window, and posts nothing more after a cancellation, saying it was cancelled', async () => {
     const bot = await start();
     const user = 'U0ENGINEER';
     const at = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 16);
@@ -122,6 +135,23 @@ describe('maintenance windows', () => {
     const id = /`(m[0-9a-f]{6})`/.exec(scheduled!.text)![1]!;
     const notify = bot.bot.queues.get('notify');
     expect((await notify.getJob(`maint-${id}-start`))?.opts.delay).toBeGreaterThan(2 * 86_400_000);
+
+    // Moving it re-posts the change and re-times every announcement.
+    const later = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 16);
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: `maintenance move ${id} ${later}Z 3h`,
+      user,
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', user),
+    });
+    await waitFor(
+      () => announcements(bot, id),
+      (texts) => texts.includes(':calendar: *Maintenance moved*'),
+    );
+    expect((await notify.getJob(`maint-${id}-start`))?.opts.delay).toBeGreaterThan(4 * 86_400_000);
+    expect(
+      (await bot.bot.services.maintenanceWindows.get(id))!.end -
+        (await bot.bot.services.maintenanceWindows.get(id))!.start,
+    ).toBe(3 * 3_600_000);
 
     await sendSlashCommand(bot.url, bot.secret, {
       text: `maintenance cancel ${id}`,

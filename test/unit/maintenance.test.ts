@@ -78,7 +78,7 @@ describe('the maintenance command', () => {
       'maintenance schedule someday 2h upgrade',
       "cannot read the start 'someday 2h'; write 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00 (UTC)",
     ],
-    ['maintenance reboot', 'maintenance schedule, now, list or cancel?'],
+    ['maintenance reboot', 'maintenance schedule, now, move, list or cancel?'],
   ])('refuses %s', (text, error) => {
     const result = parse(text);
     expect(result.ok ? result.command : result.error).toBe(error);

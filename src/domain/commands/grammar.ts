@@ -223,7 +223,7 @@ export const VERBS: readonly VerbSpec[] = [
   {
     verb: 'maintenance',
     usage:
-      'maintenance schedule <start> <duration> <reason> [environment] | now <duration> <reason> | list | cancel <id>',
+      'maintenance schedule <start> <duration> <reason> [environment] | now <duration> <reason> | move <id> <start> <duration> | list | cancel <id>',
     summary: 'announce a maintenance window (start in UTC: 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00)',
     examples: [
       '/azora maintenance schedule sun 02:00 2h PostgreSQL minor upgrade',
@@ -242,6 +242,18 @@ export const VERBS: readonly VerbSpec[] = [
         w.done();
         return { verb: 'maintenance', action: 'cancel', id };
       }
+      if (action === 'move') {
+        const id = w.next();
+        if (!id || !/^m[0-9a-z-]+$/.test(id))
+          throw new Refusal('move which window? give its id from `/azora maintenance list`');
+        const start = parseStart(w.remaining(), w.now);
+        if (!start.ok) throw new Refusal(start.error);
+        w.skip(start.consumed);
+        const durationMs = duration(w.next(), 'the duration', MAINTENANCE_MAX_MS);
+        if (durationMs < 60_000) throw new Refusal('a maintenance window lasts at least 1m');
+        w.done();
+        return { verb: 'maintenance', action: 'move', id, start: start.at, durationMs };
+      }
       if (action === 'now') return { verb: 'maintenance', action: 'now', ...windowTail(w) };
       if (action === 'schedule') {
         const start = parseStart(w.remaining(), w.now);
@@ -249,7 +261,7 @@ export const VERBS: readonly VerbSpec[] = [
         w.skip(start.consumed);
         return { verb: 'maintenance', action: 'schedule', start: start.at, ...windowTail(w) };
       }
-      throw new Refusal('maintenance schedule, now, list or cancel?');
+      throw new Refusal('maintenance schedule, now, move, list or cancel?');
     },
   },
   {

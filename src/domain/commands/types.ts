@@ -16,6 +16,7 @@ export type Command =
   | { verb: 'maintenance'; action: 'now'; environment: EnvironmentName; durationMs: number; reason: string }
   | { verb: 'maintenance'; action: 'list' }
   | { verb: 'maintenance'; action: 'cancel'; id: string }
+  | { verb: 'maintenance'; action: 'move'; id: string; start: number; durationMs: number }
   | { verb: 'scale'; environment: EnvironmentName; service: string; replicas: number; force: boolean }
   | { verb: 'switch'; environment: EnvironmentName; colour: Colour; service?: string }
   | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }

@@ -14,6 +14,8 @@ export interface MaintenanceWindow {
   createdAt: number;
   /** The Alertmanager silence that keeps alerts quiet during the window. */
   silenceId?: string;
+  /** The PagerDuty maintenance window opened for it. */
+  pagerdutyWindowId?: string;
 }
 
 /** An announcement: ahead of the window (by the policy's lead times), at its start, at its end. */
