@@ -91,13 +91,18 @@ export const planRequestJob = defineJob({
       ...(approval ? { expiresAt: now + ctx.policy.guards.approvalTtl } : {}),
       plan,
     };
-    request.messageTs = await ctx.messenger.post(channel, requestMessage(request, now), threadTs);
-    request.progressTs = await ctx.messenger.post(
+    // Stored before its buttons exist in Slack, so that no click can find it missing.
+    await ctx.requests.create(request);
+    const messageTs = await ctx.messenger.post(channel, requestMessage(request, now), threadTs);
+    const progressTs = await ctx.messenger.post(
       channel,
       progressMessage(request, now),
-      threadTs ?? request.messageTs,
+      threadTs ?? messageTs,
     );
-    await ctx.requests.create(request);
+    await ctx.requests.update(request.id, (current) => ({
+      next: { ...current, messageTs, progressTs },
+      value: null,
+    }));
     await ctx.audit.record(auditOf(request, 'requested', requester));
 
     if (approval) {

@@ -25,12 +25,15 @@ export async function executeRequest(
   const { requests, locks, policy, now } = services;
   const claimed = await requests.update(id, (current) =>
     current.status === 'approved' || current.status === 'running'
-      ? { next: { ...current, status: 'running', startedAt: current.startedAt ?? now() }, value: true }
-      : { value: false },
+      ? {
+          next: { ...current, status: 'running', startedAt: current.startedAt ?? now() },
+          value: current.status === 'approved' ? ('first' as const) : ('retry' as const),
+        }
+      : { value: undefined },
   );
   if (!claimed?.value) return 'skipped';
   let request = claimed.request;
-  if (claimed.changed && request.outcome === undefined) {
+  if (claimed.value === 'first') {
     await services.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
   }
 

@@ -61,12 +61,30 @@ export class ChangeLocks {
     await Promise.all(services.map((s) => this.release(env, s, holder)));
   }
 
+  /**
+   * When the service was last scaled, not counting a scale made by the request that holds
+   * its lock now: a job retried after a transient error must not be refused by the
+   * cooldown its own earlier attempt started.
+   */
   async lastScale(env: string, service: string): Promise<number | undefined> {
-    const value = await this.redis.get(this.keys.lastScale(env, service));
-    return value ? Number(value) : undefined;
+    const [value, holder] = await Promise.all([
+      this.redis.get(this.keys.lastScale(env, service)),
+      this.holder(env, service),
+    ]);
+    if (!value) return undefined;
+    const [at, by] = value.split(' ');
+    if (by !== undefined && by === holder) return undefined;
+    return Number(at);
   }
 
+  /** Called while the scaling request holds the service's lock; remembers which request it was. */
   async recordScale(env: string, service: string, at: number): Promise<void> {
-    await this.redis.set(this.keys.lastScale(env, service), String(at), 'PX', 86_400_000);
+    const by = await this.holder(env, service);
+    await this.redis.set(
+      this.keys.lastScale(env, service),
+      by ? `${at} ${by}` : String(at),
+      'PX',
+      86_400_000,
+    );
   }
 }

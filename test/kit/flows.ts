@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { SimulatedMessage, SimulatedSlack } from '../../src/sandbox/slack-api';
+import type { RequestStore } from '../../src/stores/requests';
+import { waitFor } from './wait';
+
+/** What a test needs to find a change request in a simulated Slack and follow it to its end. */
+export interface RequestRef {
+  id: string;
+  ts: string;
+  message: SimulatedMessage;
+}
+
+/** The parent message of the request whose text contains `fragment`, and its request id. */
+export async function requestIn(
+  slack: SimulatedSlack,
+  fragment: string,
+  timeoutMs = 10_000,
+): Promise<RequestRef> {
+  const message = (await waitFor(
+    () => slack.messages.find((m) => !m.visibleTo && m.text.startsWith('<@') && m.text.includes(fragment)),
+    (m) => m !== undefined,
+    { what: `a request message containing ${fragment}`, timeoutMs },
+  ))!;
+  const id = /Request `(r[0-9a-f]{8})`/.exec(JSON.stringify(message.blocks))?.[1];
+  if (!id) throw new Error(`no request id in ${JSON.stringify(message.blocks)}`);
+  return { id, ts: message.ts, message };
+}
+
+/**
+ * Waits until the request is stored and waiting for approval. plan-request posts the
+ * message with the buttons before it stores the request, and a click in between is
+ * refused as "not known", so a test that clicks at once must wait for the store first.
+ */
+export async function untilPendingApproval(requests: RequestStore, id: string): Promise<void> {
+  await waitFor(
+    async () => (await requests.get(id))?.status,
+    (status) => status === 'pending-approval',
+    { what: `request ${id} stored and waiting for approval` },
+  );
+}
+
+/** The progress reply of a request: the first bot reply in its thread that starts with an emoji. */
+export const progressOf = (slack: SimulatedSlack, parentTs: string): SimulatedMessage | undefined =>
+  slack.messages.find((m) => m.threadTs === parentTs && m.text.startsWith(':'));
+
+const FINAL = /^:(large_green_circle|red_circle|no_entry_sign|warning):/;
+
+/** Waits until the request's progress reply shows a final state; resolves to its text. */
+export function finalProgressOf(
+  slack: SimulatedSlack,
+  parentTs: string,
+  timeoutMs = 15_000,
+): Promise<string> {
+  return waitFor(
+    () => progressOf(slack, parentTs)?.text ?? '',
+    (text) => FINAL.test(text),
+    { what: 'the progress message to reach a final state', timeoutMs },
+  );
+}
+
+/** POSTs an Alertmanager notification to a bot's webhook; resolves to the HTTP status. */
+export async function postNotification(baseUrl: string, token: string, body: unknown): Promise<number> {
+  const res = await fetch(`${baseUrl}/alertmanager`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A version-4 Alertmanager notification of one firing alert, as its webhook sends it. */
+export function firingNotification(
+  alertname: string,
+  labels: Record<string, string>,
+  summary: string,
+  startsAt = new Date().toISOString(),
+) {
+  const all = { alertname, ...labels };
+  const groupKey = `{}:{alertname="${alertname}", service="${labels.service ?? ''}"}`;
+  return {
+    version: '4',
+    groupKey,
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'webhook',
+    groupLabels: { alertname, ...(labels.service ? { service: labels.service } : {}) },
+    commonLabels: all,
+    commonAnnotations: { summary },
+    externalURL: 'http://alertmanager.invalid',
+    alerts: [
+      {
+        status: 'firing',
+        labels: all,
+        annotations: { summary },
+        startsAt,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: createHash('sha256').update(groupKey).digest('hex').slice(0, 16),
+      },
+    ],
+  };
+}

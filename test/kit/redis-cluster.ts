@@ -1,0 +1,148 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './redis-server';
+import { waitFor } from './wait';
+
+const SLOTS = 16_384;
+
+export interface TestRedisCluster {
+  /** `host:port` of every master, as REDIS_CLUSTER_NODES lists them. */
+  nodes: string[];
+  /** The value for REDIS_CLUSTER_NODES. */
+  env: string;
+  /** How the cluster was formed: Debian's redis-cli, or CLUSTER ADDSLOTSRANGE/MEET when it is missing. */
+  createdWith: 'redis-cli' | 'commands';
+  stop(): Promise<void>;
+}
+
+interface Node {
+  port: number;
+  dir: string;
+  process: ChildProcess;
+}
+
+/**
+ * A throw-away Redis Cluster of three masters, no replicas, from Debian's redis-server:
+ * each node a process of its own on a free port with a temp dir for its nodes.conf.
+ */
+export async function startTestRedisCluster(masters = 3): Promise<TestRedisCluster> {
+  const nodes: Node[] = [];
+  const stop = async () => {
+    await Promise.all(
+      nodes.map(async (node) => {
+        const child = node.process;
+        if (child.exitCode === null && child.signalCode === null) {
+          const gone = once(child, 'exit');
+          child.kill('SIGKILL');
+          await gone;
+        }
+        await rm(node.dir, { recursive: true, force: true });
+      }),
+    );
+  };
+  try {
+    for (let i = 0; i < masters; i++) nodes.push(await startNode());
+    await Promise.all(nodes.map((n) => untilPing(n.port)));
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    const createdWith = (await createWithRedisCli(addresses)) ? 'redis-cli' : 'commands';
+    if (createdWith === 'commands') await createWithCommands(nodes.map((n) => n.port));
+    await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
+    return { nodes: addresses, env: addresses.join(','), createdWith, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startNode(): Promise<Node> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'azora-redis-cluster-'));
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      '5000',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { port, dir, process: child };
+}
+
+async function untilPing(port: number): Promise<void> {
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 50 });
+  try {
+    await client.ping();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** false when redis-cli is not installed; any other failure is the test's problem. */
+function createWithRedisCli(addresses: string[]): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(false);
+        else if (err)
+          reject(new Error(`redis-cli --cluster create failed: ${stderr || stdout || err.message}`));
+        else resolve(true);
+      },
+    );
+  });
+}
+
+/** What `redis-cli --cluster create` does, by hand: even slot ranges per node, then MEET. */
+async function createWithCommands(ports: number[]): Promise<void> {
+  const clients = ports.map((port) => new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 }));
+  try {
+    const share = Math.ceil(SLOTS / ports.length);
+    await Promise.all(
+      clients.map((client, i) =>
+        client.call('CLUSTER', 'ADDSLOTSRANGE', i * share, Math.min(SLOTS, (i + 1) * share) - 1),
+      ),
+    );
+    await Promise.all(
+      clients.slice(1).map((_, i) => clients[0]!.call('CLUSTER', 'MEET', '127.0.0.1', ports[i + 1]!)),
+    );
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+}
+
+async function untilClusterOk(port: number): Promise<void> {
+  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  try {
+    await waitFor(
+      async () => {
+        const info = String(await client.call('CLUSTER', 'INFO'));
+        const known = Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1] ?? 0);
+        return { ok: info.includes('cluster_state:ok'), known };
+      },
+      (s) => s.ok,
+      { what: `cluster_state:ok on node ${port}`, timeoutMs: 15_000, intervalMs: 100 },
+    );
+  } finally {
+    client.disconnect();
+  }
+}
