@@ -1,20 +1,15 @@
 import type { CustomRoute } from '@slack/bolt';
 import { timingSafeEqual } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { alertNotificationJob } from '../jobs/alert-notification';
 import { describeIssue } from '../src/config/errors';
 import { deliveryDigest, groupIdOf } from '../src/domain/alerts/group';
 import { notificationSchema } from '../src/domain/alerts/payload';
 import { BodyTooLarge, readBody } from '../src/http/body';
+import { sendJson } from '../src/http/json';
 import type { Services } from '../src/services';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
-
-function answer(res: ServerResponse, status: number, body: Record<string, unknown>): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 
 function bearerMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
@@ -34,21 +29,21 @@ export function alertmanagerRoute(services: Services, token: string | undefined)
     handler: async (req, res) => {
       try {
         if (!token)
-          return answer(res, 503, { error: 'ALERTMANAGER_WEBHOOK_TOKEN is not set; the webhook is off' });
+          return sendJson(res, 503, { error: 'ALERTMANAGER_WEBHOOK_TOKEN is not set; the webhook is off' });
         if (!bearerMatches(req.headers.authorization, token)) {
-          return answer(res, 401, { error: 'missing or wrong bearer token' });
+          return sendJson(res, 401, { error: 'missing or wrong bearer token' });
         }
         let raw: unknown;
         try {
           raw = JSON.parse((await readBody(req, WEBHOOK_BODY_LIMIT)).toString('utf8'));
         } catch (err) {
-          if (err instanceof BodyTooLarge) return answer(res, 413, { error: err.message });
-          return answer(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
+          if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
+          return sendJson(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
         }
         const parsed = notificationSchema.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
-          return answer(res, 400, {
+          return sendJson(res, 400, {
             error: `not an Alertmanager v4 notification: ${issue ? describeIssue(issue) : ''}`,
           });
         }
@@ -60,13 +55,13 @@ export function alertmanagerRoute(services: Services, token: string | undefined)
           });
         } catch (err) {
           services.logger.warn({ err: (err as Error).message }, 'alert not stored; Alertmanager will retry');
-          return answer(res, 503, { error: 'cannot store the notification right now; retry' });
+          return sendJson(res, 503, { error: 'cannot store the notification right now; retry' });
         }
         services.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
-        return answer(res, 202, { status: 'accepted', group: groupIdOf(notification.groupKey) });
+        return sendJson(res, 202, { status: 'accepted', group: groupIdOf(notification.groupKey) });
       } catch (err) {
         services.logger.error({ err: (err as Error).message }, 'alertmanager webhook failed');
-        if (!res.headersSent) answer(res, 500, { error: 'internal error' });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       }
     },
   };

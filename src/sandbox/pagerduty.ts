@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody } from '../http/body';
 import { selfSignedCertificate } from './cluster/tls';
 import { waitForRecorded } from './recorded';
+import { sendJson } from '../http/json';
 
 export type SimulatedEventAction = 'trigger' | 'acknowledge' | 'resolve';
 export type SimulatedIncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
@@ -222,7 +223,7 @@ export class SimulatedPagerDuty extends EventEmitter {
     } catch (err) {
       // Anything else is a client that went away mid-body: nobody is left to answer.
       if (!(err instanceof BodyTooLarge)) return void res.destroy();
-      return send(res, 413, { status: 'invalid event', message: err.message, errors: [] });
+      return sendJson(res, 413, { status: 'invalid event', message: err.message, errors: [] });
     }
     const fault = this.takeFault(url.pathname);
     if (fault?.delayMs) await this.pause(fault.delayMs);
@@ -242,27 +243,27 @@ export class SimulatedPagerDuty extends EventEmitter {
         url.pathname === '/v2/enqueue'
           ? { status: 'error', message: faultMessage(fault.status), errors: [] }
           : { error: { message: faultMessage(fault.status), errors: [] } };
-      return send(res, fault.status, body, headers);
+      return sendJson(res, fault.status, body, headers);
     }
     if (req.method === 'POST' && url.pathname === '/v2/enqueue') return this.enqueue(raw, res);
     if (url.pathname.startsWith('/maintenance_windows')) return this.maintenanceWindow(req, url, raw, res);
     if (req.method === 'GET' && (url.pathname === '/oncalls' || url.pathname === '/incidents')) {
       if (req.headers.authorization !== `Token token=${this.apiToken}`) {
         this.recordRequest(req, url, 401);
-        return send(res, 401, { error: { message: 'Authentication failed', errors: [] } });
+        return sendJson(res, 401, { error: { message: 'Authentication failed', errors: [] } });
       }
       this.recordRequest(req, url, 200);
-      return send(res, 200, url.pathname === '/oncalls' ? this.oncalls(url) : this.listIncidents(url));
+      return sendJson(res, 200, url.pathname === '/oncalls' ? this.oncalls(url) : this.listIncidents(url));
     }
     this.recordRequest(req, url, 404);
-    return send(res, 404, { error: { message: 'Not Found', errors: [] } });
+    return sendJson(res, 404, { error: { message: 'Not Found', errors: [] } });
   }
 
   /** POST creates a window (answered 201 with its id), DELETE removes one (answered with an empty object). */
   private maintenanceWindow(req: IncomingMessage, url: URL, raw: string, res: ServerResponse): void {
     if (req.headers.authorization !== `Token token=${this.apiToken}`) {
       this.recordRequest(req, url, 401);
-      return send(res, 401, { error: { message: 'Authentication failed', errors: [] } });
+      return sendJson(res, 401, { error: { message: 'Authentication failed', errors: [] } });
     }
     if (req.method === 'POST' && url.pathname === '/maintenance_windows') {
       const body: unknown = JSON.parse(raw || '{}');
@@ -270,22 +271,22 @@ export class SimulatedPagerDuty extends EventEmitter {
         isRecord(body) && isRecord(body.maintenance_window) ? body.maintenance_window : undefined;
       if (!window || typeof window.start_time !== 'string' || typeof window.end_time !== 'string') {
         this.recordRequest(req, url, 400);
-        return send(res, 400, {
+        return sendJson(res, 400, {
           error: { message: 'Invalid Input Provided', errors: ['start_time and end_time'] },
         });
       }
       const id = `PMW${String(this.maintenanceWindows.size + 1).padStart(4, '0')}`;
       this.maintenanceWindows.set(id, { id, ...window });
       this.recordRequest(req, url, 201);
-      return send(res, 201, { maintenance_window: { id, ...window } });
+      return sendJson(res, 201, { maintenance_window: { id, ...window } });
     }
     const id = decodeURIComponent(url.pathname.split('/')[2] ?? '');
     if (req.method === 'DELETE' && this.maintenanceWindows.delete(id)) {
       this.recordRequest(req, url, 200);
-      return send(res, 200, {});
+      return sendJson(res, 200, {});
     }
     this.recordRequest(req, url, 404);
-    return send(res, 404, { error: { message: 'Not Found', errors: [] } });
+    return sendJson(res, 404, { error: { message: 'Not Found', errors: [] } });
   }
 
   private enqueue(raw: string, res: ServerResponse): void {
@@ -295,7 +296,7 @@ export class SimulatedPagerDuty extends EventEmitter {
       body = isRecord(parsed) ? parsed : {};
     } catch {
       this.recordEvent({}, 400);
-      return send(res, 400, {
+      return sendJson(res, 400, {
         status: 'invalid event',
         message: 'Event object is invalid',
         errors: ['Malformed JSON'],
@@ -304,13 +305,13 @@ export class SimulatedPagerDuty extends EventEmitter {
     const errors = this.validate(body);
     if (errors.length > 0) {
       this.recordEvent(body, 400);
-      return send(res, 400, { status: 'invalid event', message: 'Event object is invalid', errors });
+      return sendJson(res, 400, { status: 'invalid event', message: 'Event object is invalid', errors });
     }
     const action = body.event_action as SimulatedEventAction;
     const dedupKey = typeof body.dedup_key === 'string' && body.dedup_key ? body.dedup_key : randomHex();
     this.apply(action, dedupKey, body);
     this.recordEvent({ ...body, dedup_key: dedupKey }, 202);
-    send(res, 202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
+    sendJson(res, 202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   }
 
   private validate(body: Record<string, unknown>): string[] {
@@ -532,14 +533,4 @@ function safeRecord(raw: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

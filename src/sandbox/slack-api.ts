@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../http/body';
 import { waitForRecorded } from './recorded';
+import { sendJson } from '../http/json';
 
 /** One Web API call or response_url post, as the simulated Slack received it. */
 export interface RecordedCall {
@@ -121,7 +122,7 @@ export class SimulatedSlack extends EventEmitter {
     if (url.pathname === '/respond') {
       const call = this.record('response_url', { ...Object.fromEntries(url.searchParams), ...args }, 200);
       this.respond(call.args);
-      return send(res, 200, { ok: true });
+      return sendJson(res, 200, { ok: true });
     }
     const method = url.pathname.replace(/^\/api\//, '');
     const fault = this.takeFault(method);
@@ -130,7 +131,7 @@ export class SimulatedSlack extends EventEmitter {
       this.record(method, args, fault.status);
       const headers: Record<string, string> =
         fault.status === 429 ? { 'retry-after': String(this.options.retryAfterSeconds ?? 1) } : {};
-      return send(
+      return sendJson(
         res,
         fault.status,
         { ok: false, error: fault.status === 429 ? 'ratelimited' : 'fatal_error' },
@@ -139,15 +140,15 @@ export class SimulatedSlack extends EventEmitter {
     }
     if (req.headers.authorization !== `Bearer ${this.botToken}` && typeof args.token !== 'string') {
       this.record(method, args, 200);
-      return send(res, 200, { ok: false, error: 'not_authed' });
+      return sendJson(res, 200, { ok: false, error: 'not_authed' });
     }
     if (WRITE_METHODS.has(method) && this.tooFast(String(args.channel ?? ''))) {
       this.record(method, args, 429);
       const retryAfter = String(this.options.retryAfterSeconds ?? 1);
-      return send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': retryAfter });
+      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': retryAfter });
     }
     this.record(method, args, 200);
-    return send(res, 200, this.answer(method, args));
+    return sendJson(res, 200, this.answer(method, args));
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -270,14 +271,4 @@ function safeJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }

@@ -30,17 +30,7 @@ interface Channel {
 }
 
 /** A message as the page gets it: what Slack holds, plus when the sandbox first saw it. */
-interface WireMessage {
-  channel: string;
-  ts: string;
-  threadTs?: string;
-  text: string;
-  blocks: unknown[];
-  user: string;
-  visibleTo?: string;
-  edited?: number;
-  postedAt: number;
-}
+type WireMessage = SimulatedMessage & { postedAt: number };
 
 const TOPICS: Record<string, string> = {
   ops: 'Deploys, scaling, switches and rollbacks. Type /azora help',
