@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-
-const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
+import type { ChildProcess } from 'node:child_process';
+import { runBot } from '../kit/process';
 
 export interface SandboxProcess {
   child: ChildProcess;
@@ -19,25 +16,16 @@ export interface SandboxProcess {
  * variables given here, so nothing from the developer's shell changes what it does.
  */
 export function startSandboxProcess(env: Record<string, string>): SandboxProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  // No REDIS_URL unless the test gives one: the sandbox then starts a redis-server of its own.
+  const { child, exited: ended, output } = runBot({ REDIS_URL: undefined, ...env });
+  const exited = ended.then(({ code, signal }) => ({ code, signal }));
   const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no start-up line within 30 s:\n${stdout}\n${stderr}`)),
+      () => reject(new Error(`no start-up line within 30 s:\n${output().stdout}\n${output().stderr}`)),
       30_000,
     );
     const look = () => {
-      const match = /open (http:\/\/\S+\/sandbox)/.exec(stdout);
+      const match = /open (http:\/\/\S+\/sandbox)/.exec(output().stdout);
       if (!match) return;
       clearTimeout(timer);
       child.stdout.off('data', look);
@@ -46,7 +34,7 @@ export function startSandboxProcess(env: Record<string, string>): SandboxProcess
     child.stdout.on('data', look);
     void exited.then(({ code }) => {
       clearTimeout(timer);
-      reject(new Error(`exited with ${code} before starting:\n${stdout}\n${stderr}`));
+      reject(new Error(`exited with ${code} before starting:\n${output().stdout}\n${output().stderr}`));
     });
   });
   // A start that fails is reported by whoever awaits `url`; the process can stop at any time after.
@@ -55,7 +43,7 @@ export function startSandboxProcess(env: Record<string, string>): SandboxProcess
     child,
     url,
     exited,
-    output: () => ({ stdout, stderr }),
+    output,
     async stop(graceMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
