@@ -5,12 +5,12 @@ import { planRequestJob } from '../jobs/plan-request';
 import { actionPattern, parseActionId, type ActionKind } from '../src/domain/actions';
 import type { AlertGroup } from '../src/domain/alerts/group';
 import { parentKey } from '../src/operations/alerts';
-import type { Services } from '../src/services';
+import type { CoreServices } from '../src/services';
 
 type RunbookKind = Extract<ActionKind, `runbook-${string}`>;
 
 /** The buttons of an alert thread: PagerDuty, Alertmanager, and runbook actions through the normal request path. */
-export function registerAlertActions(app: App, services: Services): void {
+export function registerAlertActions(app: App, services: CoreServices): void {
   for (const kind of ['ack', 'silence', 'unsilence'] as const) {
     app.action<BlockAction<ButtonAction>>(
       { action_id: actionPattern(kind) },
@@ -50,7 +50,7 @@ export function registerAlertActions(app: App, services: Services): void {
 }
 
 async function runbook(
-  services: Services,
+  services: CoreServices,
   kind: RunbookKind,
   group: AlertGroup,
   user: string,

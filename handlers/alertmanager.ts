@@ -6,7 +6,7 @@ import { deliveryDigest, groupIdOf } from '../src/domain/alerts/group';
 import { notificationSchema } from '../src/domain/alerts/payload';
 import { BodyTooLarge, readBody } from '../src/http/body';
 import { sendJson } from '../src/http/json';
-import type { Services } from '../src/services';
+import type { CoreServices } from '../src/services';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
@@ -22,7 +22,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * as a job, and only then answers 2xx; when Redis cannot take it, 503 makes Alertmanager
  * retry, so nothing is lost.
  */
-export function alertmanagerRoute(services: Services, token: string | undefined): CustomRoute {
+export function alertmanagerRoute(services: CoreServices, token: string | undefined): CustomRoute {
   return {
     path: '/alertmanager',
     method: 'POST',

@@ -5,7 +5,7 @@ import { actionPattern, parseActionId } from '../src/domain/actions';
 import { checkDecision, type Verdict } from '../src/domain/requests/guards';
 import type { OpsRequest } from '../src/domain/requests/types';
 import { auditOf } from '../src/operations/executor';
-import type { Services } from '../src/services';
+import type { CoreServices } from '../src/services';
 import { requestMessage } from '../src/views/request';
 
 type Click = { user: string; requestId: string; respond: RespondFn };
@@ -15,7 +15,7 @@ const refuse = async (respond: RespondFn, text: string): Promise<void> => {
 };
 
 /** Approve, Deny and Switch back: the buttons of a request's thread. */
-export function registerApprovals(app: App, services: Services): void {
+export function registerApprovals(app: App, services: CoreServices): void {
   const on = (kind: 'approve' | 'deny' | 'switch-back', handle: (click: Click) => Promise<void>) =>
     app.action<BlockAction<ButtonAction>>(
       { action_id: actionPattern(kind) },
@@ -34,7 +34,7 @@ export function registerApprovals(app: App, services: Services): void {
 }
 
 async function decide(
-  services: Services,
+  services: CoreServices,
   { user, requestId, respond }: Click,
   decision: 'approve' | 'deny',
 ): Promise<void> {
@@ -67,7 +67,7 @@ async function decide(
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
-async function switchBack(services: Services, { user, requestId, respond }: Click): Promise<void> {
+async function switchBack(services: CoreServices, { user, requestId, respond }: Click): Promise<void> {
   const original = await services.requests.get(requestId);
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
   const colour = steps[0]?.from;

@@ -8,7 +8,7 @@ import { parseCommand } from '../src/domain/commands/parse';
 import type { Command } from '../src/domain/commands/types';
 import { checkReplicaBounds, needsApproval } from '../src/domain/requests/guards';
 import { vocabularyOf } from '../src/domain/topology';
-import type { Services } from '../src/services';
+import type { CoreServices } from '../src/services';
 import { section, type SlackMessage } from '../src/views/blocks';
 import { helpMessage, refusalMessage } from '../src/views/help';
 
@@ -18,8 +18,22 @@ const reply = (text: string): SlackMessage & { response_type: 'ephemeral' } => (
   blocks: [section(text)],
 });
 
-/** `/azora …`: parse, refuse what is wrong at once, queue the rest, answer within Slack's 3 s. */
-export function registerCommand(app: App, services: Services): void {
+/** What a command answers at once, and the work it queues after answering. */
+interface Outcome {
+  answer: SlackMessage;
+  queue?: () => Promise<unknown>;
+}
+
+const UNQUEUED = reply(
+  ':x: The bot cannot queue work right now (its Redis is unreachable). Nothing was changed; try again shortly.',
+);
+
+/**
+ * `/azora …`: parse, refuse what is wrong, acknowledge, then queue. Acknowledging first
+ * keeps Slack's answer at the framework's own speed; if the queue cannot take the work,
+ * the acknowledgement is replaced through the response_url by an honest refusal.
+ */
+export function registerCommand(app: App, services: CoreServices): void {
   const vocabulary = vocabularyOf(services.policy);
   app.command('/azora', async ({ command, ack }) => {
     const parsed = parseCommand(command.text, vocabulary);
@@ -28,93 +42,53 @@ export function registerCommand(app: App, services: Services): void {
       await ack({ response_type: 'ephemeral', ...refusalMessage(parsed.error, parsed.usage) });
       return;
     }
-    let answer: SlackMessage;
-    try {
-      answer = await dispatch(parsed.command, command, services);
-    } catch (err) {
-      services.logger.error({ err: (err as Error).message }, 'could not queue a command');
-      answer = reply(
-        ':x: The bot cannot queue work right now (its Redis is unreachable). Nothing was changed; try again shortly.',
-      );
-    }
-    services.metrics.commands.inc({
-      verb: parsed.command.verb,
-      outcome: answer.text.startsWith(':no_entry') ? 'refused' : 'accepted',
-    });
+    const { answer, queue } = dispatch(parsed.command, command, services);
     await ack({ response_type: 'ephemeral', ...answer });
+    let outcome = answer.text.startsWith(':no_entry') ? 'refused' : 'accepted';
+    try {
+      await queue?.();
+    } catch (err) {
+      outcome = 'unqueued';
+      services.logger.error({ err: (err as Error).message }, 'could not queue a command');
+      await services.messenger
+        .respond(command.response_url, { ...UNQUEUED, replace_original: true })
+        .catch((e: unknown) => services.logger.warn({ err: (e as Error).message }, 'could not say so'));
+    }
+    services.metrics.commands.inc({ verb: parsed.command.verb, outcome });
   });
 }
 
-async function dispatch(command: Command, slash: SlashCommand, services: Services): Promise<SlackMessage> {
+function dispatch(command: Command, slash: SlashCommand, services: CoreServices): Outcome {
   const { queues } = services;
   switch (command.verb) {
     case 'help':
-      return helpMessage(command.topic);
+      return { answer: helpMessage(command.topic) };
     case 'status':
-      await queues.enqueue(statusJob, { environment: command.environment, responseUrl: slash.response_url });
-      return reply(`:hourglass: Reading ${command.environment}…`);
+      return {
+        answer: reply(`:hourglass: Reading ${command.environment}…`),
+        queue: () =>
+          queues.enqueue(statusJob, { environment: command.environment, responseUrl: slash.response_url }),
+      };
     case 'oncall':
-      await queues.enqueue(oncallJob, { responseUrl: slash.response_url });
-      return reply(':hourglass: Asking PagerDuty who is on call…');
-    case 'maintenance': {
-      if (command.action === 'now') {
-        const { environment, durationMs, reason } = command;
-        if (needsApproval(services.policy, environment)) {
-          await queues.enqueue(planRequestJob, {
-            command: { verb: 'maintenance', environment, durationMs, reason },
-            requester: slash.user_id,
-            channel: slash.channel_id,
-            responseUrl: slash.response_url,
-            source: 'command',
-          });
-          return reply(
-            ':hourglass: Emergency maintenance in production needs an approver; posting the request…',
-          );
-        }
-        const start = Date.now() + 1_000;
-        await queues.enqueue(maintenanceCommandJob, {
-          command: { action: 'schedule', environment, start, durationMs, reason },
-          requester: slash.user_id,
-          responseUrl: slash.response_url,
-        });
-        return reply(`:construction: Starting emergency maintenance in ${environment}…`);
-      }
-      const job =
-        command.action === 'schedule'
-          ? {
-              action: 'schedule' as const,
-              environment: command.environment,
-              start: command.start,
-              durationMs: command.durationMs,
-              reason: command.reason,
-            }
-          : command.action === 'move'
-            ? {
-                action: 'move' as const,
-                id: command.id,
-                start: command.start,
-                durationMs: command.durationMs,
-              }
-            : command.action === 'cancel'
-              ? { action: 'cancel' as const, id: command.id }
-              : { action: 'list' as const };
-      await queues.enqueue(maintenanceCommandJob, {
-        command: job,
-        requester: slash.user_id,
-        responseUrl: slash.response_url,
-      });
-      return reply(':hourglass: On it…');
-    }
+      return {
+        answer: reply(':hourglass: Asking PagerDuty who is on call…'),
+        queue: () => queues.enqueue(oncallJob, { responseUrl: slash.response_url }),
+      };
+    case 'maintenance':
+      return maintenance(command, slash, services);
     case 'logs':
-      await queues.enqueue(logsJob, {
-        ...command,
-        channel: slash.channel_id,
-        requester: slash.user_id,
-        responseUrl: slash.response_url,
-      });
-      return reply(
-        `:hourglass: Fetching logs of ${command.service} in ${command.environment}; they will appear in a thread here.`,
-      );
+      return {
+        answer: reply(
+          `:hourglass: Fetching logs of ${command.service} in ${command.environment}; they will appear in a thread here.`,
+        ),
+        queue: () =>
+          queues.enqueue(logsJob, {
+            ...command,
+            channel: slash.channel_id,
+            requester: slash.user_id,
+            responseUrl: slash.response_url,
+          }),
+      };
     default: {
       if (command.verb === 'scale') {
         const bounds = checkReplicaBounds(
@@ -123,21 +97,80 @@ async function dispatch(command: Command, slash: SlashCommand, services: Service
           command.service,
           command.replicas,
         );
-        if (!bounds.ok) return reply(`:no_entry: ${bounds.reason}. Nothing was changed.`);
+        if (!bounds.ok) return { answer: reply(`:no_entry: ${bounds.reason}. Nothing was changed.`) };
       }
-      // Slack may deliver one command twice; the trigger id makes the second add a no-op.
-      await queues.enqueue(
-        planRequestJob,
-        {
-          command,
-          requester: slash.user_id,
-          channel: slash.channel_id,
-          responseUrl: slash.response_url,
-          source: 'command',
-        },
-        { jobId: `plan-${slash.trigger_id.replace(/[^A-Za-z0-9._-]/g, '_')}` },
-      );
-      return reply(`:hourglass: Planning \`${slash.text.trim()}\` against the live cluster…`);
+      return {
+        answer: reply(`:hourglass: Planning \`${slash.text.trim()}\` against the live cluster…`),
+        // Slack may deliver one command twice; the trigger id makes the second add a no-op.
+        queue: () =>
+          queues.enqueue(
+            planRequestJob,
+            {
+              command,
+              requester: slash.user_id,
+              channel: slash.channel_id,
+              responseUrl: slash.response_url,
+              source: 'command',
+            },
+            { jobId: `plan-${slash.trigger_id.replace(/[^A-Za-z0-9._-]/g, '_')}` },
+          ),
+      };
     }
   }
+}
+
+function maintenance(
+  command: Extract<Command, { verb: 'maintenance' }>,
+  slash: SlashCommand,
+  services: CoreServices,
+): Outcome {
+  const { queues } = services;
+  const requester = slash.user_id;
+  const responseUrl = slash.response_url;
+  if (command.action === 'now') {
+    const { environment, durationMs, reason } = command;
+    if (needsApproval(services.policy, environment)) {
+      return {
+        answer: reply(
+          ':hourglass: Emergency maintenance in production needs an approver; posting the request…',
+        ),
+        queue: () =>
+          queues.enqueue(planRequestJob, {
+            command: { verb: 'maintenance', environment, durationMs, reason },
+            requester,
+            channel: slash.channel_id,
+            responseUrl,
+            source: 'command',
+          }),
+      };
+    }
+    const start = Date.now() + 1_000;
+    return {
+      answer: reply(`:construction: Starting emergency maintenance in ${environment}…`),
+      queue: () =>
+        queues.enqueue(maintenanceCommandJob, {
+          command: { action: 'schedule', environment, start, durationMs, reason },
+          requester,
+          responseUrl,
+        }),
+    };
+  }
+  const job =
+    command.action === 'schedule'
+      ? {
+          action: 'schedule' as const,
+          environment: command.environment,
+          start: command.start,
+          durationMs: command.durationMs,
+          reason: command.reason,
+        }
+      : command.action === 'move'
+        ? { action: 'move' as const, id: command.id, start: command.start, durationMs: command.durationMs }
+        : command.action === 'cancel'
+          ? { action: 'cancel' as const, id: command.id }
+          : { action: 'list' as const };
+  return {
+    answer: reply(':hourglass: On it…'),
+    queue: () => queues.enqueue(maintenanceCommandJob, { command: job, requester, responseUrl }),
+  };
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { PagerDutyError } from '../src/adapters/pagerduty';
+import { PagerDutyError } from '../src/adapters/pagerduty-error';
 import { defineJob } from '../src/queue/define';
 
 /**

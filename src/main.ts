@@ -4,7 +4,7 @@ import { ConfigError } from './config/errors';
 import { loadPolicy } from './config/policy';
 import { createLogger } from './log';
 import { startBot, type Role } from './runtime';
-import { startSandbox, type Sandbox } from './sandbox';
+import type { Sandbox } from './sandbox';
 
 const ROLES: readonly Role[] = ['web', 'worker', 'all'];
 const USAGE = 'usage: azora-chatops [web|worker|all]';
@@ -27,7 +27,11 @@ async function main(argv: string[]): Promise<number> {
   });
 
   let sandbox: Sandbox | undefined;
-  if (!config.slack) sandbox = await startSandbox({ config, policy, logger, env: process.env });
+  if (!config.slack) {
+    // Loaded only when used: a deployed bot does not carry the simulators in memory.
+    const { startSandbox } = await import('./sandbox');
+    sandbox = await startSandbox({ config, policy, logger, env: process.env });
+  }
   const bot = await startBot({
     role,
     config: sandbox?.config ?? config,

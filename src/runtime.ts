@@ -5,15 +5,12 @@ import { maintenanceNoticeJob } from '../jobs/maintenance-notice';
 import { maintenanceRecurringJob, RECURRING_SCHEDULER_ID } from '../jobs/maintenance-recurring';
 import { MaintenanceScheduler } from './operations/maintenance';
 import { MaintenanceStore } from './stores/maintenance';
-import { loadClusterClients } from './adapters/kubernetes/clients';
-import { Kubernetes } from './adapters/kubernetes/kubernetes';
 import { AlertmanagerClient } from './adapters/alertmanager';
-import { PagerDuty } from './adapters/pagerduty';
 import { ApproverDirectory } from './adapters/slack/approvers';
 import { SlackOutbox } from './adapters/slack/outbox';
 import { AlertStore } from './stores/alerts';
 import { SlackMessenger } from './adapters/slack/messenger';
-import type { Services } from './services';
+import type { CoreServices, Services } from './services';
 import { AuditLog } from './stores/audit';
 import { ChangeLocks } from './stores/locks';
 import { RequestStore } from './stores/requests';
@@ -27,7 +24,7 @@ import { closeRedis, connectRedis, type RedisClient } from './redis';
 import { checkSlackToken, createSlackClient } from './web/slack-client';
 import { healthRoutes } from '../handlers/health';
 import { startOpsServer } from './web/ops-server';
-import { startWeb, type WebServer } from './web/server';
+import type { WebServer } from './web/server';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -35,7 +32,7 @@ export interface Bot {
   web?: WebServer;
   metrics: Metrics;
   queues: Queues;
-  services: Services;
+  services: CoreServices;
   /** Graceful stop: no new HTTP requests or jobs, running jobs get `deadlineMs` to finish. */
   stop(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
@@ -79,7 +76,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     },
     Date.now,
   );
-  const services: Services = {
+  const services: CoreServices = {
     policy,
     logger,
     metrics,
@@ -89,8 +86,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
       gapMs: policy.alerts.slackGap,
     }),
-    kube: new Kubernetes(policy, loadClusterClients(policy, options.loadKubeConfig)),
-    pagerduty: new PagerDuty(config.pagerduty, logger),
     ...(config.alertmanager.url
       ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger) }
       : {}),
@@ -101,7 +96,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     locks: new ChangeLocks(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger),
     queues,
-    timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
     now: Date.now,
   };
   const connections: RedisClient[] = [redis, outboxRedis];
@@ -110,7 +104,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   let ops: { stop(): Promise<void> } | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
+    // Each role loads only its own side: a worker carries no Bolt, a web process no client-node.
     if (role !== 'worker') {
+      const { startWeb } = await import('./web/server');
       web = await startWeb({
         ...config,
         slack,
@@ -124,11 +120,16 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     if (role !== 'web') {
       const blocking = connectRedis(config, 'blocking', logger);
       connections.push(blocking);
+      const { workerAdapters } = await import('./worker-adapters');
       workers = await startWorkers({
         connection: blocking,
         prefix: config.redisPrefix,
         jobs: JOBS,
-        services,
+        services: {
+          ...services,
+          ...workerAdapters(policy, config, logger, options.loadKubeConfig),
+          timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
+        },
         stallMs: config.jobStallMs,
       });
       services.outbox.start();

@@ -16,8 +16,11 @@ import type { ChangeLocks } from './stores/locks';
 import type { MaintenanceStore } from './stores/maintenance';
 import type { RequestStore } from './stores/requests';
 
-/** Everything handlers and jobs may use, built once by the composition root. */
-export interface Services {
+/**
+ * What every role builds: stores, queues and Slack. The web role's handlers need no more,
+ * so a web process never loads the Kubernetes or PagerDuty clients.
+ */
+export interface CoreServices {
   policy: Policy;
   logger: Logger;
   metrics: Metrics;
@@ -26,8 +29,6 @@ export interface Services {
   approvers: ApproverDirectory;
   /** Paced, coalescing writes to Slack channels (alert threads, digests). */
   outbox: SlackOutbox;
-  kube: Kubernetes;
-  pagerduty: PagerDuty;
   /** Absent without ALERTMANAGER_URL: no silences then. */
   alertmanager?: AlertmanagerClient;
   alerts: AlertStore;
@@ -37,7 +38,13 @@ export interface Services {
   locks: ChangeLocks;
   audit: AuditLog;
   queues: Queues;
+  now(): number;
+}
+
+/** Everything jobs may use: the core plus the clients only worker processes load. */
+export interface Services extends CoreServices {
+  kube: Kubernetes;
+  pagerduty: PagerDuty;
   /** Deadlines for waits inside jobs; tests shorten them. */
   timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
-  now(): number;
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../config/env';
 import { ConfigError } from '../config/errors';
 import type { Logger } from '../log';
+import { PagerDutyError } from './pagerduty-error';
 
 const DEFAULT_EVENTS_SERVER = 'events.pagerduty.com';
 const DEFAULT_API_URL = 'https://api.pagerduty.com';
@@ -53,22 +54,6 @@ export interface PagerDutyOptions {
    * Retry-After. Its default of 20 s would outlive our deadline, so it is kept short.
    */
   rateLimitRetryMs?: number;
-}
-
-/**
- * A PagerDuty failure as the bot reports it: whether retrying later can help, and a
- * sentence that names what failed.
- */
-export class PagerDutyError extends Error {
-  override readonly name = 'PagerDutyError';
-  constructor(
-    message: string,
-    readonly transient: boolean,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
 }
 
 type EventData = Parameters<typeof event>[0]['data'];

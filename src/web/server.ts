@@ -8,7 +8,7 @@ import { registerAlertActions } from '../../handlers/alert-actions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
 import { registerApprovals } from '../../handlers/approval';
 import type { RedisClient } from '../redis';
-import type { Services } from '../services';
+import type { CoreServices } from '../services';
 import type { SlackIdentity } from './slack-client';
 import { slackLogger } from './slack-logger';
 
@@ -18,7 +18,7 @@ export interface WebDeps {
   slackApiUrl?: string;
   port: number;
   redis: RedisClient;
-  services: Services;
+  services: CoreServices;
   alertmanagerToken?: string;
   extraRoutes?: CustomRoute[];
 }

@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PagerDuty, PagerDutyError, type PagerDutyOptions } from '../../src/adapters/pagerduty';
+import { PagerDuty, type PagerDutyOptions } from '../../src/adapters/pagerduty';
+import { PagerDutyError } from '../../src/adapters/pagerduty-error';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { createLogger } from '../../src/log';

@@ -116,4 +116,30 @@ describe('readiness follows Redis', () => {
     });
     expect(back.body.redis).toBe('ok');
   });
+
+  it('acknowledges a command while Redis is down, then says it could not queue it; nothing is queued', async () => {
+    await redis.down();
+    try {
+      const res = await sendSlashCommand(t.url, t.secret, {
+        text: 'status production',
+        user: 'U0ENGINEER',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0ENGINEER'),
+      });
+      expect(res.status).toBe(200);
+      expect((res.json() as { text: string }).text).toContain('Reading production');
+      const said = await waitFor(
+        () => t.slack.messages.find((m) => m.text.includes('cannot queue work')),
+        (m) => m !== undefined,
+        { what: 'the follow-up saying nothing was queued' },
+      );
+      expect(said!.visibleTo).toBe('U0ENGINEER');
+      expect(said!.text).toContain('Nothing was changed');
+    } finally {
+      await redis.up();
+    }
+    await waitFor(readiness, (r) => r.status === 200, { what: 'readiness after Redis returned' });
+    expect(await t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed')).toBe(0);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_commands_total\{verb="status",outcome="unqueued"\} 1$/m);
+  });
 });

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { TEST_REDIS_URL } from './redis';
+import { freePort } from './redis-server';
+import { waitFor } from './wait';
 
 const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
 
@@ -26,4 +28,43 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
     stderr,
   }));
   return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+export interface RunningRole {
+  url: string;
+  pid: number;
+  /** SIGTERM, then the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One role of the built entry point on a port of its own, returned once its /readyz
+ * answers 200 (the worker role serves it too); fails with the process's output if it exits.
+ */
+export async function runRole(role: 'web' | 'worker' | 'all', env: NodeJS.ProcessEnv): Promise<RunningRole> {
+  const port = await freePort();
+  const bot = runBot({ ...env, PORT: String(port) }, [role]);
+  const url = `http://127.0.0.1:${port}`;
+  let ended = false;
+  void bot.exited.then(() => (ended = true));
+  await waitFor(
+    () =>
+      ended
+        ? -1
+        : fetch(`${url}/readyz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+    (status) => status === 200 || status === -1,
+    { what: `${role} ${url}/readyz`, timeoutMs: 20_000, intervalMs: 50 },
+  );
+  if (ended) throw new Error(`the ${role} process exited while starting: ${bot.output().stderr}`);
+  return {
+    url,
+    pid: bot.child.pid!,
+    async stop() {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGTERM');
+      await bot.exited;
+    },
+  };
 }

@@ -8,7 +8,8 @@ import type { Colour, EnvironmentName } from '../../domain/commands/types';
 import type { RevisionTarget } from '../../domain/requests/types';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
-import { KubeError, toKubeError } from './errors';
+import { KubeError } from './errors';
+import { toKubeError } from './translate-error';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
 import {
   assertNotPaused,
