@@ -1,52 +1,49 @@
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { alertActionJob } from '../jobs/alert-action';
 import { logsJob } from '../jobs/logs';
 import { planRequestJob } from '../jobs/plan-request';
-import { actionPattern, parseActionId, type ActionKind } from '../src/domain/actions';
+import type { ActionKind } from '../src/domain/actions';
 import type { AlertGroup } from '../src/domain/alerts/group';
 import { parentKey } from '../src/operations/alerts';
 import type { CoreServices } from '../src/services';
+import type { ClickHandler } from './click';
 
-type RunbookKind = Extract<ActionKind, `runbook-${string}`>;
+type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-link'>;
+type AlertKind = 'ack' | 'silence' | 'unsilence';
 
 /** The buttons of an alert thread: PagerDuty, Alertmanager, and runbook actions through the normal request path. */
-export function registerAlertActions(app: App, services: CoreServices): void {
-  for (const kind of ['ack', 'silence', 'unsilence'] as const) {
-    app.action<BlockAction<ButtonAction>>(
-      { action_id: actionPattern(kind) },
-      async ({ ack, action, body }) => {
-        await ack();
-        const groupId = parseActionId(action.action_id)!.subject;
-        await services.queues.enqueue(alertActionJob, { kind, groupId, user: body.user.id });
-      },
-    );
-  }
-  // A link button still sends a click; it only needs answering.
-  app.action({ action_id: actionPattern('runbook-link') }, async ({ ack }) => ack());
-
-  for (const kind of [
-    'runbook-rollback',
-    'runbook-switch-back',
-    'runbook-scale-up',
-    'runbook-logs',
-  ] as const) {
-    app.action<BlockAction<ButtonAction>>(
-      { action_id: actionPattern(kind) },
-      async ({ ack, action, body, respond }) => {
-        await ack();
-        const group = await services.alerts.get(parseActionId(action.action_id)!.subject);
-        if (!group?.environment || !group.service) {
-          await respond({
-            response_type: 'ephemeral',
-            replace_original: false,
-            text: ':no_entry: this alert names no service the bot knows',
-          });
-          return;
-        }
-        await runbook(services, kind, group, body.user.id, body.response_url);
-      },
-    );
-  }
+export function alertClicks(
+  services: CoreServices,
+): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
+  const alertAction =
+    (kind: AlertKind): ClickHandler =>
+    async ({ subject, user }) => {
+      await services.queues.enqueue(alertActionJob, { kind, groupId: subject, user });
+    };
+  const runbookAction =
+    (kind: RunbookKind): ClickHandler =>
+    async ({ subject, user, responseUrl, respond }) => {
+      const group = await services.alerts.get(subject);
+      if (!group?.environment || !group.service) {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: ':no_entry: this alert names no service the bot knows',
+        });
+        return;
+      }
+      await runbook(services, kind, group, user, responseUrl);
+    };
+  return {
+    ack: alertAction('ack'),
+    silence: alertAction('silence'),
+    unsilence: alertAction('unsilence'),
+    'runbook-rollback': runbookAction('runbook-rollback'),
+    'runbook-switch-back': runbookAction('runbook-switch-back'),
+    'runbook-scale-up': runbookAction('runbook-scale-up'),
+    'runbook-logs': runbookAction('runbook-logs'),
+    // A link button still sends a click; it only needs answering.
+    'runbook-link': async () => undefined,
+  };
 }
 
 async function runbook(

@@ -1,41 +1,31 @@
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { RespondFn } from '@slack/bolt';
 import { executeRequestJob } from '../jobs/execute-request';
 import { planRequestJob } from '../jobs/plan-request';
-import { actionPattern, parseActionId } from '../src/domain/actions';
 import { checkDecision, type Verdict } from '../src/domain/requests/guards';
 import type { OpsRequest } from '../src/domain/requests/types';
 import { auditOf } from '../src/operations/executor';
 import type { CoreServices } from '../src/services';
 import { requestMessage } from '../src/views/request';
-
-type Click = { user: string; requestId: string; respond: RespondFn };
+import type { Click, ClickHandler } from './click';
 
 const refuse = async (respond: RespondFn, text: string): Promise<void> => {
   await respond({ response_type: 'ephemeral', replace_original: false, text: `:no_entry: ${text}` });
 };
 
 /** Approve, Deny and Switch back: the buttons of a request's thread. */
-export function registerApprovals(app: App, services: CoreServices): void {
-  const on = (kind: 'approve' | 'deny' | 'switch-back', handle: (click: Click) => Promise<void>) =>
-    app.action<BlockAction<ButtonAction>>(
-      { action_id: actionPattern(kind) },
-      async ({ ack, action, body, respond }) => {
-        await ack();
-        const ref = parseActionId(action.action_id);
-        if (!ref) return;
-        services.metrics.slackRequests.inc({ kind: `action:${kind}`, outcome: 'received' });
-        await handle({ user: body.user.id, requestId: ref.subject, respond });
-      },
-    );
-
-  on('approve', (click) => decide(services, click, 'approve'));
-  on('deny', (click) => decide(services, click, 'deny'));
-  on('switch-back', (click) => switchBack(services, click));
+export function approvalClicks(
+  services: CoreServices,
+): Record<'approve' | 'deny' | 'switch-back', ClickHandler> {
+  return {
+    approve: (click) => decide(services, click, 'approve'),
+    deny: (click) => decide(services, click, 'deny'),
+    'switch-back': (click) => switchBack(services, click),
+  };
 }
 
 async function decide(
   services: CoreServices,
-  { user, requestId, respond }: Click,
+  { user, subject: requestId, respond }: Click,
   decision: 'approve' | 'deny',
 ): Promise<void> {
   const { requests, policy, now } = services;
@@ -67,7 +57,10 @@ async function decide(
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
-async function switchBack(services: CoreServices, { user, requestId, respond }: Click): Promise<void> {
+async function switchBack(
+  services: CoreServices,
+  { user, subject: requestId, respond }: Click,
+): Promise<void> {
   const original = await services.requests.get(requestId);
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
   const colour = steps[0]?.from;

@@ -36,5 +36,5 @@ export function parseActionId(id: string): ActionRef | undefined {
   return { kind: kind as ActionKind, subject };
 }
 
-/** What Bolt routes on: every action id of one kind. */
-export const actionPattern = (kind: ActionKind): RegExp => new RegExp(`^${PREFIX}:${kind}:`);
+/** What Bolt routes on: every action id of the bot. */
+export const ACTION_PATTERN = new RegExp(`^${PREFIX}:`);

@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
 import { healthRoutes } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
-import { registerAlertActions } from '../../handlers/alert-actions';
+import { registerActions } from '../../handlers/actions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
-import { registerApprovals } from '../../handlers/approval';
 import type { RedisClient } from '../redis';
 import type { CoreServices } from '../services';
 import type { SlackIdentity } from './slack-client';
@@ -50,14 +49,16 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
     botUserId: deps.identity.botUserId,
     receiver,
     logger,
+    // Nothing here keeps per-conversation state; Bolt's default store would look one up,
+    // and fail with a fresh Error, on every request.
+    convoStore: false,
     clientOptions: { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), logger },
   });
   app.error(async (err) => {
     services.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
   });
   registerCommand(app, services);
-  registerApprovals(app, services);
-  registerAlertActions(app, services);
+  registerActions(app, services);
 
   const server = (await app.start(deps.port)) as Server;
   const { port } = server.address() as AddressInfo;

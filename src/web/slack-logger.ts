@@ -1,18 +1,26 @@
 import { LogLevel, type Logger as SlackLogger } from '@slack/logger';
 import type { Logger } from '../log';
 
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
 /** Bolt and the Web API client log through this, so their lines are pino JSON like ours. */
 export function slackLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'slack' });
-  const join = (parts: unknown[]) =>
-    parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  // Bolt logs every request at debug with its whole body: formatting it only when the level
+  // is on keeps that garbage (and the GC pauses it causes) off the hot path.
+  const at =
+    (level: Level) =>
+    (...parts: unknown[]) => {
+      if (!child.isLevelEnabled(level)) return;
+      child[level](parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' '));
+    };
   return {
-    debug: (...msg) => child.debug(join(msg)),
-    info: (...msg) => child.info(join(msg)),
-    warn: (...msg) => child.warn(join(msg)),
-    error: (...msg) => child.error(join(msg)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     setLevel: () => undefined,
-    getLevel: () => LogLevel.INFO,
+    getLevel: () => (child.isLevelEnabled('debug') ? LogLevel.DEBUG : LogLevel.INFO),
     setName: () => undefined,
   };
 }

@@ -1,5 +1,6 @@
 import {
   postToSlackEndpoint,
+  sendButtonClick,
   sendSlashCommand,
   signedHeaders,
   slashCommandBody,
@@ -51,6 +52,17 @@ describe('the web role over real HTTP', () => {
     const res = await postToSlackEndpoint(t.url, body, signedHeaders(body, 'not-the-signing-secret'));
     expect(res.status).toBe(401);
     expect(res.text).not.toContain('/azora');
+    expect(t.slack.calls.length).toBe(callsBefore);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('acknowledges a button it does not know, and does nothing else', async () => {
+    const callsBefore = t.slack.calls.length;
+    const res = await sendButtonClick(t.url, t.secret, {
+      user: 'U0ENGINEER',
+      actionId: 'azora:reboot:r0000001',
+    });
+    expect(res.status).toBe(200);
     expect(t.slack.calls.length).toBe(callsBefore);
     expect(await queuedJobs()).toBe(0);
   });

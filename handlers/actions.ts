@@ -1,0 +1,28 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/domain/actions';
+import type { CoreServices } from '../src/services';
+import { alertClicks } from './alert-actions';
+import { approvalClicks } from './approval';
+import type { ClickHandler } from './click';
+
+/**
+ * Every button through one Bolt listener and a table with one handler per kind. Bolt runs
+ * each registered listener's matchers for every request it receives, so one listener
+ * instead of twelve keeps a slash command's cost at the framework's own.
+ */
+export function registerActions(app: App, services: CoreServices): void {
+  const handlers: Record<ActionKind, ClickHandler> = {
+    ...approvalClicks(services),
+    ...alertClicks(services),
+  };
+  app.action<BlockAction<ButtonAction>>(
+    { action_id: ACTION_PATTERN },
+    async ({ ack, action, body, respond }) => {
+      await ack();
+      const ref = parseActionId(action.action_id);
+      if (!ref) return;
+      services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
+      await handlers[ref.kind]({ ...ref, user: body.user.id, responseUrl: body.response_url, respond });
+    },
+  );
+}

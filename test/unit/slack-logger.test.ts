@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log';
+import { slackLogger } from '../../src/web/slack-logger';
+
+function capture(level: string) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: slackLogger(createLogger(level, sink)) };
+}
+
+/** A payload that counts how often it is serialised. */
+const payload = () => ({
+  serialised: 0,
+  toJSON() {
+    this.serialised += 1;
+    return { text: 'status production' };
+  },
+});
+
+describe('the logger Bolt and the Web API client write through', () => {
+  it('does not even format what is below the level', async () => {
+    const { lines, logger } = capture('warn');
+    const body = payload();
+    logger.debug('Received an event', body);
+    logger.info('Listening', body);
+    await new Promise((r) => setImmediate(r));
+    expect(body.serialised).toBe(0);
+    expect(lines).toEqual([]);
+  });
+
+  it('writes what is at or above the level as one pino line, objects as JSON', async () => {
+    const { lines, logger } = capture('debug');
+    logger.debug('Received an event', payload());
+    logger.error('failed');
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => [l.level, l.component, l.msg])).toEqual([
+      ['debug', 'slack', 'Received an event {"text":"status production"}'],
+      ['error', 'slack', 'failed'],
+    ]);
+  });
+});
