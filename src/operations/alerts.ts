@@ -6,6 +6,7 @@ import type { Services } from '../services';
 import {
   alertChangeReply,
   alertParentMessage,
+  DIGEST_LINES,
   digestLine,
   digestMessage,
   type AlertButtons,
@@ -51,8 +52,14 @@ export function buttonsFor(services: Services, group: AlertGroup): AlertButtons 
 /** Shows a group where it lives: its own thread's parent, or its line in the storm digest. */
 export async function showGroup(services: Services, group: AlertGroup): Promise<void> {
   if (group.digest) {
-    const lines = await services.alerts.setDigestLine(group.digest, group.id, digestLine(group));
-    await services.outbox.put(group.channel, group.digest, digestMessage(lines));
+    const view = await services.alerts.setDigestLine(
+      group.digest,
+      group.id,
+      digestLine(group),
+      group.status === 'firing',
+      DIGEST_LINES,
+    );
+    await services.outbox.put(group.channel, group.digest, digestMessage(view));
     return;
   }
   await services.outbox.put(

@@ -1,4 +1,10 @@
-import { applyNotification, groupIdOf, type AlertChange, type AlertGroup } from '../domain/alerts/group';
+import {
+  applyNotification,
+  groupIdOf,
+  type AlertChange,
+  type AlertGroup,
+  type DigestView,
+} from '../domain/alerts/group';
 import type { Notification } from '../domain/alerts/payload';
 import type { Policy } from '../config/policy';
 import type { RedisClient } from '../redis';
@@ -101,15 +107,52 @@ export class AlertStore {
     return (await this.redis.get(storm)) ?? undefined;
   }
 
-  /** A storm digest's lines, one per group. */
-  async setDigestLine(digest: string, groupId: string, line: string): Promise<string[]> {
+  /**
+   * Sets a group's line in a storm digest and returns what the digest shows: its counts
+   * and its first `shown` lines, firing first, then in code-point order. Redis keeps the
+   * order (a sorted set), so a storm of n groups costs O(shown) per group, not O(n).
+   */
+  async setDigestLine(
+    digest: string,
+    groupId: string,
+    line: string,
+    firing: boolean,
+    shown: number,
+  ): Promise<DigestView> {
     const key = `${this.prefix}:alerts:digest:${digest}`;
-    const [, , lines] = (await this.redis
-      .multi()
-      .hset(key, groupId, line)
-      .pexpire(key, RETENTION_MS)
-      .hvals(key)
-      .exec())!.map(([, value]) => value) as [unknown, unknown, string[]];
-    return lines;
+    const member = `${firing ? '0' : '1'}${line}${MEMBER_END}${groupId}`;
+    const [total, firingCount, first] = (await this.redis.eval(
+      SET_DIGEST_LINE,
+      2,
+      `${key}:order`,
+      `${key}:members`,
+      groupId,
+      member,
+      RETENTION_MS,
+      shown,
+    )) as [number, number, string[]];
+    return {
+      total,
+      firing: firingCount,
+      lines: first.map((m) => m.slice(1, m.lastIndexOf(MEMBER_END))),
+    };
   }
 }
+
+/** Ends a digest member's line, before its group id (which keeps equal lines apart). */
+const MEMBER_END = '\u0000';
+
+// KEYS: the order (sorted set, every score 0, so it is ordered by member bytes) and the
+// members by group id. ARGV: group id, member, retention in ms, how many lines to return.
+const SET_DIGEST_LINE = `
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then redis.call('ZREM', KEYS[1], old) end
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {
+  redis.call('ZCARD', KEYS[1]),
+  redis.call('ZLEXCOUNT', KEYS[1], '[0', '(1'),
+  redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+}`;

@@ -1,7 +1,7 @@
 import type { Button, KnownBlock } from '@slack/types';
 import type { RunbookAction } from '../config/policy';
 import { actionId, type ActionKind } from '../domain/actions';
-import { firingCount, type AlertChange, type AlertGroup } from '../domain/alerts/group';
+import { firingCount, type AlertChange, type AlertGroup, type DigestView } from '../domain/alerts/group';
 import { context, escapeText, section, type SlackMessage } from './blocks';
 
 const slackDate = (ms: number) =>
@@ -111,20 +111,16 @@ export function digestLine(group: AlertGroup): string {
   return `${alertTitle(group)}: ${escapeText(group.summary)}`;
 }
 
-const DIGEST_LINES = 40;
+/** How many groups a storm digest lists; the rest are counted. */
+export const DIGEST_LINES = 40;
 
 /** In a storm, one message lists the channel's new groups and is kept current. */
-export function digestMessage(lines: string[]): SlackMessage {
-  const sorted = [...lines].sort((a, b) =>
-    a.startsWith(':red') === b.startsWith(':red') ? a.localeCompare(b) : a.startsWith(':red') ? -1 : 1,
-  );
-  const firing = sorted.filter((l) => l.startsWith(':red')).length;
-  const head = `:rotating_light: *Alert storm*: ${lines.length} groups in this channel (${firing} firing); one digest instead of a thread each.`;
-  const shown = sorted.slice(0, DIGEST_LINES);
-  const more = sorted.length > shown.length ? `\n…and ${sorted.length - shown.length} more` : '';
+export function digestMessage({ total, firing, lines }: DigestView): SlackMessage {
+  const head = `:rotating_light: *Alert storm*: ${total} groups in this channel (${firing} firing); one digest instead of a thread each.`;
+  const more = total > lines.length ? `\n…and ${total - lines.length} more` : '';
   return {
-    text: `${head}\n${shown.join('\n')}${more}`,
-    blocks: [section(head), section(`${shown.join('\n')}${more}`.slice(0, 2_900))],
+    text: `${head}\n${lines.join('\n')}${more}`,
+    blocks: [section(head), section(`${lines.join('\n')}${more}`.slice(0, 2_900))],
   };
 }
 

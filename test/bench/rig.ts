@@ -2,15 +2,24 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RunningRole } from '../kit/process';
+import { IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
 import { freePort } from '../kit/redis-server';
 import { signedHeaders, slashCommandBody } from '../kit/slack-requests';
+import { percentile } from './load';
 
-/** Bolt alone, in a process of its own, answering `/azora` at once: the framework's floor. */
+/**
+ * Bolt alone, in a process of its own with the same Node flags as the bot, answering
+ * `/azora` at once: the framework's floor.
+ */
 export async function startBareBolt(secret: string): Promise<RunningRole> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, 'bare-bolt.js')], {
-    env: { PATH: process.env.PATH, PORT: String(port), SLACK_SIGNING_SECRET: secret },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      SLACK_SIGNING_SECRET: secret,
+      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');
@@ -45,16 +54,19 @@ export const slash = (url: string, secret: string, text: string) => () => {
   );
 };
 
-/** Alertmanager's notification for group `i` of the storm: 20 firing alerts of one service. */
-export function stormNotification(i: number): string {
+/**
+ * Alertmanager's notification for group `i` of the storm: 20 firing alerts of one service.
+ * The warm-up's is critical (another channel) and named apart, so it is not counted.
+ */
+export function stormNotification(i: number, alertname = 'AzoraHighCPU', severity = 'warning'): string {
   const service = `svc-${i}`;
-  const common = { alertname: 'AzoraHighCPU', severity: 'warning', namespace: 'azora-production', service };
+  const common = { alertname, severity, namespace: 'azora-production', service };
   return JSON.stringify({
     version: '4',
-    groupKey: `{}:{alertname="AzoraHighCPU", service="${service}"}`,
+    groupKey: `{}:{alertname="${alertname}", service="${service}"}`,
     status: 'firing',
     receiver: 'azora',
-    groupLabels: { alertname: 'AzoraHighCPU', service },
+    groupLabels: { alertname, service },
     commonLabels: common,
     commonAnnotations: { summary: `CPU above 70% on ${service}` },
     alerts: Array.from({ length: 20 }, (_, k) => ({
@@ -85,4 +97,29 @@ export function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/**
+ * The share of CPU time the hypervisor gave to other machines while `run` ran. Shared
+ * machines steal a lot at times; a figure measured then says more about the host than the bot.
+ */
+export async function measureSteal<T>(run: () => Promise<T>): Promise<{ result: T; steal: string }> {
+  const sample = () => {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
+  };
+  const before = sample();
+  const result = await run();
+  const after = sample();
+  const share = (after.steal - before.steal) / Math.max(1, after.total - before.total);
+  return { result, steal: `${(share * 100).toFixed(0)}%` };
+}
+
+/** The median of several rounds' percentiles: one noisy second cannot decide the figure. */
+export function medianOfRounds(rounds: number[][], p: number): number {
+  return percentile(
+    rounds.map((values) => percentile(values, p)),
+    50,
+  );
 }

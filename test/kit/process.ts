@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TEST_REDIS_URL } from './redis';
 import { freePort } from './redis-server';
@@ -7,12 +8,24 @@ import { waitFor } from './wait';
 
 const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
 
+/** The Node flags the image runs the bot with (its `ENV NODE_OPTIONS`), read from the Dockerfile. */
+export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
+  readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8'),
+)![1]!;
+
 /**
  * The built entry point as a real process, the way a container runs it, with only the
  * variables given here (a variable given as undefined is left out, e.g. REDIS_URL).
  */
 export function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const merged = { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'warn', REDIS_URL: TEST_REDIS_URL, ...env };
+  const merged = {
+    PATH: process.env.PATH,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    REDIS_URL: TEST_REDIS_URL,
+    NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+    ...env,
+  };
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -186,3 +186,10 @@ export const firingCount = (group: AlertGroup): number => firingOf(group.alerts)
 
 /** PagerDuty's dedup key: one incident per group and firing episode. */
 export const pagerDutyKey = (group: AlertGroup): string => `azora-${group.id}-${group.episode}`;
+
+/** What a storm digest shows: its counts, and its first lines (firing first). */
+export interface DigestView {
+  total: number;
+  firing: number;
+  lines: string[];
+}
