@@ -3,6 +3,7 @@ import { loadClusterClients } from './adapters/kubernetes/clients';
 import { Kubernetes } from './adapters/kubernetes/kubernetes';
 import { PagerDuty } from './adapters/pagerduty';
 import type { Config } from './config/env';
+import { ConfigError } from './config/errors';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
 import type { Services } from './services';
@@ -17,8 +18,15 @@ export function workerAdapters(
   logger: Logger,
   loadKubeConfig?: (config: KubeConfig) => void,
 ): Pick<Services, 'kube' | 'pagerduty'> {
+  let clusters: ReturnType<typeof loadClusterClients>;
+  try {
+    clusters = loadClusterClients(policy, loadKubeConfig);
+  } catch (err) {
+    // A missing or broken kubeconfig is the operator's to fix: one line, no stack.
+    throw new ConfigError(`kubeconfig: ${(err as Error).message}`);
+  }
   return {
-    kube: new Kubernetes(policy, loadClusterClients(policy, loadKubeConfig)),
+    kube: new Kubernetes(policy, clusters),
     pagerduty: new PagerDuty(config.pagerduty, logger),
   };
 }

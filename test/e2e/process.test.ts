@@ -34,6 +34,27 @@ describe('start-up refuses bad configuration with one clear line', () => {
     expect(stderr.trim()).toBe('azora-chatops: environment PORT: expected a port number between 0 and 65535');
   });
 
+  it('names a kubeconfig the worker cannot read', async () => {
+    const slack = await new SimulatedSlack().start();
+    try {
+      const missing = path.join(dir, 'no-such-kubeconfig');
+      const env = {
+        SLACK_BOT_TOKEN: slack.botToken,
+        SLACK_SIGNING_SECRET: 'secret',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_PREFIX: uniquePrefix(),
+        KUBECONFIG: missing,
+      };
+      const { code, stderr } = await runBot(env, ['worker']).exited;
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(
+        `azora-chatops: kubeconfig: ENOENT: no such file or directory, open '${missing}'`,
+      );
+    } finally {
+      await slack.stop();
+    }
+  });
+
   it('refuses an unknown role', async () => {
     const { code, stderr } = await runBot({}, ['janitor']).exited;
     expect(code).toBe(1);
