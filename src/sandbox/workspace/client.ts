@@ -370,6 +370,21 @@ export const WORKSPACE_JS = String.raw`
     return html;
   }
 
+  // Replaces only the children whose markup changed. Swapping a whole list on every live
+  // message would replace the element under the pointer between mousedown and mouseup, and
+  // the browser then drops the click: a channel or an Approve button would ignore the user.
+  function patch(box, html) {
+    var next = document.createElement('template');
+    next.innerHTML = html;
+    var fresh = Array.prototype.slice.call(next.content.childNodes);
+    fresh.forEach(function (node, i) {
+      var current = box.childNodes[i];
+      if (!current) box.appendChild(node);
+      else if (!current.isEqualNode(node)) box.replaceChild(node, current);
+    });
+    while (box.childNodes.length > fresh.length) box.removeChild(box.lastChild);
+  }
+
   function keepScroll(box, render) {
     var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
     var top = box.scrollTop;
@@ -390,7 +405,7 @@ export const WORKSPACE_JS = String.raw`
       var intro = '<div class="empty"><div class="intro-name"># ' + esc(ch.name) + '</div>' +
         (ch.topic ? esc(ch.topic) + '. ' : '') +
         'You are <b>' + esc(userName(S.me)) + '</b>; switch people at the top right.</div>';
-      box.innerHTML = intro + (list.length ? '<div class="day"><span>Today</span></div>' : '') + renderList(list, false);
+      patch(box, intro + (list.length ? '<div class="day"><span>Today</span></div>' : '') + renderList(list, false));
     });
   }
 
@@ -406,9 +421,9 @@ export const WORKSPACE_JS = String.raw`
     var replies = repliesOf(parent);
     var box = $('thread-body');
     keepScroll(box, function () {
-      box.innerHTML = renderMessage(parent, null, true) +
+      patch(box, renderMessage(parent, null, true) +
         (replies.length ? '<div class="replies-divider">' + replies.length + (replies.length === 1 ? ' reply' : ' replies') + '</div>' : '') +
-        renderList(replies, true);
+        renderList(replies, true));
     });
   }
 
@@ -418,18 +433,18 @@ export const WORKSPACE_JS = String.raw`
     S.messages.forEach(function (m) {
       if (!channels.some(function (c) { return c.id === m.channel; })) channels.push(channel(m.channel));
     });
-    $('channel-list').innerHTML = channels.map(function (c) {
+    patch($('channel-list'), channels.map(function (c) {
       var n = S.unread[c.id] || 0;
       return '<li class="side-item' + (c.id === S.channel ? ' active' : '') + (n ? ' unread' : '') + '"' +
         ' data-channel="' + esc(c.id) + '" data-channel-name="' + esc(c.name) + '">' +
         '<span class="hash">#</span><span class="name">' + esc(c.name) + '</span>' +
         (n ? '<span class="badge">' + n + '</span>' : '') + '</li>';
-    }).join('');
-    $('people-list').innerHTML = S.data.users.map(function (u) {
+    }).join(''));
+    patch($('people-list'), S.data.users.map(function (u) {
       return '<li class="side-item' + (u.id === S.me ? ' unread' : '') + '" data-user="' + esc(u.id) + '" title="' + esc(u.title) + '">' +
         avatar(u.id, 'xs') + '<span class="presence"></span><span class="name">' + esc(u.name) + '</span>' +
         (u.id === S.me ? '<span class="you">you</span>' : '') + '</li>';
-    }).join('');
+    }).join(''));
     var select = $('user-switcher');
     if (select.options.length !== S.data.users.length) {
       select.innerHTML = S.data.users.map(function (u) {
@@ -437,7 +452,9 @@ export const WORKSPACE_JS = String.raw`
       }).join('');
     }
     select.value = S.me;
-    $('me-avatar').outerHTML = avatar(S.me, 'sm').replace('<div class="', '<div id="me-avatar" class="');
+    if ($('me-avatar').getAttribute('data-me') !== S.me) {
+      $('me-avatar').outerHTML = avatar(S.me, 'sm').replace('<div class="', '<div id="me-avatar" data-me="' + esc(S.me) + '" class="');
+    }
   }
 
   function renderAlerts() {
@@ -445,7 +462,7 @@ export const WORKSPACE_JS = String.raw`
     var firing = S.data.alerts.filter(function (a) { return a.firing; }).length;
     $('alerts-count').hidden = firing === 0;
     $('alerts-count').textContent = String(firing);
-    $('alerts-list').innerHTML = S.data.alerts.map(function (a) {
+    patch($('alerts-list'), S.data.alerts.map(function (a) {
       var busy = S.pending['alert ' + a.alertname];
       return '<div class="alert-row' + (a.firing ? ' firing' : '') + '" data-alert="' + esc(a.alertname) + '">' +
         '<span class="dot"></span>' +
@@ -454,7 +471,7 @@ export const WORKSPACE_JS = String.raw`
         '<button class="btn sm ' + (a.firing ? 'primary' : 'danger') + '" data-alert-action="' + (a.firing ? 'resolve' : 'fire') + '"' +
         ' data-alertname="' + esc(a.alertname) + '"' + (busy ? ' disabled' : '') + '>' +
         (busy ? '<span class="spinner"></span>' : '') + (a.firing ? 'Resolve' : 'Fire') + '</button></div>';
-    }).join('');
+    }).join(''));
   }
 
   function render() {
