@@ -21,15 +21,20 @@ const reply = (text: string): SlackMessage & { response_type: 'ephemeral' } => (
 /** What a command answers at once, and the work it queues after answering. */
 interface Outcome {
   answer: SlackMessage;
+  /** The job, already validated: calling it only adds it to the queue. */
   queue?: () => Promise<unknown>;
+  refused?: true;
 }
 
 const UNQUEUED = reply(
   ':x: The bot cannot queue work right now (its Redis is unreachable). Nothing was changed; try again shortly.',
 );
+const BROKEN = reply(
+  ':x: The bot could not prepare this command (its log names the fault). Nothing was changed.',
+);
 
 /**
- * `/azora …`: parse, refuse what is wrong, acknowledge, then queue. Acknowledging first
+ * `/azora …`: parse, refuse what is wrong, validate the job, acknowledge, then queue. Acknowledging first
  * keeps Slack's answer at the framework's own speed; if the queue cannot take the work,
  * the acknowledgement is replaced through the response_url by an honest refusal.
  */
@@ -42,11 +47,20 @@ export function registerCommand(app: App, services: CoreServices): void {
       await ack({ response_type: 'ephemeral', ...refusalMessage(parsed.error, parsed.usage) });
       return;
     }
-    const { answer, queue } = dispatch(parsed.command, command, services);
-    await ack({ response_type: 'ephemeral', ...answer });
-    let outcome = answer.text.startsWith(':no_entry') ? 'refused' : 'accepted';
+    const { verb } = parsed.command;
+    let planned: Outcome;
     try {
-      await queue?.();
+      planned = dispatch(parsed.command, command, services);
+    } catch (err) {
+      services.logger.error({ err: (err as Error).message, verb }, 'could not prepare a command');
+      services.metrics.commands.inc({ verb, outcome: 'failed' });
+      await ack(BROKEN);
+      return;
+    }
+    await ack({ response_type: 'ephemeral', ...planned.answer });
+    let outcome = planned.refused ? 'refused' : 'accepted';
+    try {
+      await planned.queue?.();
     } catch (err) {
       outcome = 'unqueued';
       services.logger.error({ err: (err as Error).message }, 'could not queue a command');
@@ -54,7 +68,7 @@ export function registerCommand(app: App, services: CoreServices): void {
         .respond(command.response_url, { ...UNQUEUED, replace_original: true })
         .catch((e: unknown) => services.logger.warn({ err: (e as Error).message }, 'could not say so'));
     }
-    services.metrics.commands.inc({ verb: parsed.command.verb, outcome });
+    services.metrics.commands.inc({ verb, outcome });
   });
 }
 
@@ -66,13 +80,15 @@ function dispatch(command: Command, slash: SlashCommand, services: CoreServices)
     case 'status':
       return {
         answer: reply(`:hourglass: Reading ${command.environment}…`),
-        queue: () =>
-          queues.enqueue(statusJob, { environment: command.environment, responseUrl: slash.response_url }),
+        queue: queues.prepare(statusJob, {
+          environment: command.environment,
+          responseUrl: slash.response_url,
+        }),
       };
     case 'oncall':
       return {
         answer: reply(':hourglass: Asking PagerDuty who is on call…'),
-        queue: () => queues.enqueue(oncallJob, { responseUrl: slash.response_url }),
+        queue: queues.prepare(oncallJob, { responseUrl: slash.response_url }),
       };
     case 'maintenance':
       return maintenance(command, slash, services);
@@ -81,13 +97,12 @@ function dispatch(command: Command, slash: SlashCommand, services: CoreServices)
         answer: reply(
           `:hourglass: Fetching logs of ${command.service} in ${command.environment}; they will appear in a thread here.`,
         ),
-        queue: () =>
-          queues.enqueue(logsJob, {
-            ...command,
-            channel: slash.channel_id,
-            requester: slash.user_id,
-            responseUrl: slash.response_url,
-          }),
+        queue: queues.prepare(logsJob, {
+          ...command,
+          channel: slash.channel_id,
+          requester: slash.user_id,
+          responseUrl: slash.response_url,
+        }),
       };
     default: {
       if (command.verb === 'scale') {
@@ -97,23 +112,23 @@ function dispatch(command: Command, slash: SlashCommand, services: CoreServices)
           command.service,
           command.replicas,
         );
-        if (!bounds.ok) return { answer: reply(`:no_entry: ${bounds.reason}. Nothing was changed.`) };
+        if (!bounds.ok)
+          return { answer: reply(`:no_entry: ${bounds.reason}. Nothing was changed.`), refused: true };
       }
       return {
         answer: reply(`:hourglass: Planning \`${slash.text.trim()}\` against the live cluster…`),
         // Slack may deliver one command twice; the trigger id makes the second add a no-op.
-        queue: () =>
-          queues.enqueue(
-            planRequestJob,
-            {
-              command,
-              requester: slash.user_id,
-              channel: slash.channel_id,
-              responseUrl: slash.response_url,
-              source: 'command',
-            },
-            { jobId: `plan-${slash.trigger_id.replace(/[^A-Za-z0-9._-]/g, '_')}` },
-          ),
+        queue: queues.prepare(
+          planRequestJob,
+          {
+            command,
+            requester: slash.user_id,
+            channel: slash.channel_id,
+            responseUrl: slash.response_url,
+            source: 'command',
+          },
+          { jobId: `plan-${slash.trigger_id.replace(/[^A-Za-z0-9._-]/g, '_')}` },
+        ),
       };
     }
   }
@@ -134,25 +149,23 @@ function maintenance(
         answer: reply(
           ':hourglass: Emergency maintenance in production needs an approver; posting the request…',
         ),
-        queue: () =>
-          queues.enqueue(planRequestJob, {
-            command: { verb: 'maintenance', environment, durationMs, reason },
-            requester,
-            channel: slash.channel_id,
-            responseUrl,
-            source: 'command',
-          }),
+        queue: queues.prepare(planRequestJob, {
+          command: { verb: 'maintenance', environment, durationMs, reason },
+          requester,
+          channel: slash.channel_id,
+          responseUrl,
+          source: 'command',
+        }),
       };
     }
     const start = Date.now() + 1_000;
     return {
       answer: reply(`:construction: Starting emergency maintenance in ${environment}…`),
-      queue: () =>
-        queues.enqueue(maintenanceCommandJob, {
-          command: { action: 'schedule', environment, start, durationMs, reason },
-          requester,
-          responseUrl,
-        }),
+      queue: queues.prepare(maintenanceCommandJob, {
+        command: { action: 'schedule', environment, start, durationMs, reason },
+        requester,
+        responseUrl,
+      }),
     };
   }
   const job =
@@ -171,6 +184,6 @@ function maintenance(
           : { action: 'list' as const };
   return {
     answer: reply(':hourglass: On it…'),
-    queue: () => queues.enqueue(maintenanceCommandJob, { command: job, requester, responseUrl }),
+    queue: queues.prepare(maintenanceCommandJob, { command: job, requester, responseUrl }),
   };
 }

@@ -14,7 +14,7 @@ export function createMetrics() {
     }),
     commands: new Counter({
       name: 'azora_commands_total',
-      help: '/azora commands by verb and outcome (accepted, refused, unqueued: Redis could not take the work)',
+      help: '/azora commands by verb and outcome (accepted, refused, failed: its job could not be built, unqueued: Redis could not take the work)',
       labelNames: ['verb', 'outcome'] as const,
       registers: [registry],
     }),

@@ -39,6 +39,19 @@ export class Queues {
   }
 
   /**
+   * Validates now and adds when called: a command checks its job before it answers the
+   * user and touches Redis only after, so a failure then can only be the queue's.
+   */
+  prepare<S extends z.ZodType>(
+    definition: JobDefinition<S>,
+    payload: z.input<S>,
+    options: JobsOptions = {},
+  ): () => Promise<string> {
+    const data = definition.payload.parse(payload);
+    return () => this.enqueueParsed(definition, data, options);
+  }
+
+  /**
    * For a payload that already is the output of the job's own schema: the webhook parses
    * each notification to answer 400, and parsing 20 alerts twice is half its work.
    */

@@ -46,6 +46,33 @@ describe('the web role over real HTTP', () => {
     expect(await queuedJobs()).toBe(0);
   });
 
+  it('refuses a replica count out of bounds at once, queues nothing, and counts it as refused', async () => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text: 'scale production payment 99',
+      user: 'U0ENGINEER',
+    });
+    expect((res.json() as { text: string }).text).toMatch(/^:no_entry: .*Nothing was changed\.$/);
+    expect(await queuedJobs()).toBe(0);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_commands_total\{verb="scale",outcome="refused"\} 1$/m);
+  });
+
+  it('answers a command whose job cannot be built with "could not prepare", not a Redis outage', async () => {
+    // Signed, so only Slack could send it; a response_url that is no URL fails the job's schema.
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text: 'status production',
+      user: 'U0ENGINEER',
+      responseUrl: 'not a url',
+    });
+    expect(res.status).toBe(200);
+    const { text } = res.json() as { text: string };
+    expect(text).toContain('could not prepare this command');
+    expect(text).not.toContain('Redis');
+    expect(await queuedJobs()).toBe(0);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_commands_total\{verb="status",outcome="failed"\} 1$/m);
+  });
+
   it('refuses a forged signature with 401 and does nothing else', async () => {
     const body = slashCommandBody({ text: 'help', user: 'U0ENGINEER' });
     const callsBefore = t.slack.calls.length;
