@@ -189,6 +189,25 @@ describe('the templates', () => {
     expect(server).toContain("path: '/alertmanager'");
   });
 
+  it('scrape both roles: the web Service and the worker pods, which Prometheus alone may reach', () => {
+    const [service, pods] = template('servicemonitor.yaml').split(/^---$/m) as [string, string];
+    expect(service).toContain('kind: ServiceMonitor');
+    expect(service).toContain('app.kubernetes.io/component: web');
+    expect(pods).toContain('kind: PodMonitor');
+    expect(pods).toContain('include "azora-chatops.roleSelectorLabels" (dict "root" . "role" "worker")');
+    expect(pods).toMatch(/podMetricsEndpoints:\n\s+- port: http\n\s+path: \/metrics\n/);
+    for (const monitor of [service, pods]) expect(monitor).toContain('.Values.serviceMonitor.interval');
+
+    const worker = template('networkpolicy.yaml')
+      .split(/^---$/m)
+      .find((d) => d.includes('-worker\n'))!;
+    const ingress =
+      /\{\{- if \.Values\.serviceMonitor\.enabled \}\}\n\s+ingress:\n([\s\S]*?)\{\{- end \}\}/.exec(worker);
+    expect(ingress?.[1]).toContain('include "azora-chatops.podPeer" $np.prometheus');
+    expect(ingress?.[1]).toMatch(/port: http\n/);
+    expect(ingress?.[1]).not.toContain('ingressController');
+  });
+
   it('give the web role no Kubernetes token, because its code calls no cluster, PagerDuty or Alertmanager API', () => {
     expect(template('deployment.yaml')).toContain('automountServiceAccountToken: {{ eq $role "worker" }}');
     const webCode = ['handlers', 'src/web'].flatMap((dir) =>
