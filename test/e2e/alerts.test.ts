@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AlertmanagerClient } from '../../src/adapters/alertmanager';
@@ -30,14 +30,13 @@ describe('Alertmanager alerts as Slack threads', () => {
   let pagerduty: SimulatedPagerDuty;
   let am: TestAlertmanager;
   let t: TestBot;
+  const caDir = mkdtempSync(path.join(tmpdir(), 'azora-pd-'));
 
   beforeAll(async () => {
     redis = await TestRedisServer.start();
     cluster = await startTestCluster();
     pagerduty = await new SimulatedPagerDuty().start();
-    const caFile = await pagerduty.writeCa(
-      path.join(mkdtempSync(path.join(tmpdir(), 'azora-pd-')), 'ca.pem'),
-    );
+    const caFile = await pagerduty.writeCa(path.join(caDir, 'ca.pem'));
     const port = await freePort();
     am = await startAlertmanager({
       webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
@@ -62,7 +61,8 @@ describe('Alertmanager alerts as Slack threads', () => {
     await am.stop();
     await pagerduty.stop();
     await cluster.sim.stop();
-    await redis.down();
+    await redis.stop();
+    rmSync(caDir, { recursive: true, force: true });
   });
 
   const parentOf = (fragment: string) =>
@@ -320,7 +320,7 @@ describe('the webhook while Redis is away', () => {
   afterAll(async () => {
     await t.stop();
     await am.stop();
-    await redis.down();
+    await redis.stop();
   });
 
   it('answers 503 while Redis is down, and Alertmanager’s retry is posted once Redis is back', async () => {

@@ -57,7 +57,7 @@ describe('Redis restarted in the middle of an alert storm', () => {
   afterAll(async () => {
     await t?.stop();
     await am?.stop();
-    await redis?.down();
+    await redis?.stop();
   });
 
   const group = (i: number) => {

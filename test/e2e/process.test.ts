@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -13,6 +13,7 @@ import { waitFor } from '../kit/wait';
 
 describe('start-up refuses bad configuration with one clear line', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'azora-policy-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('names the policy file and field, exits 1, prints no stack', async () => {
     const broken = readFileSync(defaultPolicyPath(), 'utf8').replace(

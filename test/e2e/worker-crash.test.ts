@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBot, type TestBot } from '../kit/bot';
@@ -13,6 +13,7 @@ describe('a worker killed in the middle of a rollback', () => {
   let cluster: TestCluster;
   let web: TestBot;
   const workers: ReturnType<typeof runBot>[] = [];
+  const dirs: string[] = [];
 
   beforeAll(async () => {
     // Slow pods hold the job in its rollout wait, after the patch and before success.
@@ -23,10 +24,13 @@ describe('a worker killed in the middle of a rollback', () => {
     for (const w of workers) w.child.kill('SIGKILL');
     await web.stop();
     await cluster.sim.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   const startWorker = async () => {
-    const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'azora-kube-')), 'config');
+    const dir = mkdtempSync(path.join(tmpdir(), 'azora-kube-'));
+    dirs.push(dir);
+    const kubeconfig = path.join(dir, 'config');
     await cluster.sim.writeKubeconfig(kubeconfig);
     const worker = runBot(
       {

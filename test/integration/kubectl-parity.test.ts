@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,17 +16,20 @@ const PROD = 'azora-production';
 describe('the adapter against kubectl, from the same state', () => {
   let viaKubectl: TestCluster;
   let viaAdapter: TestCluster;
+  let dir: string;
   let kubeconfig: string;
 
   beforeEach(async () => {
     viaKubectl = await startTestCluster();
     viaAdapter = await startTestCluster();
-    kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'azora-parity-')), 'config');
+    dir = mkdtempSync(path.join(tmpdir(), 'azora-parity-'));
+    kubeconfig = path.join(dir, 'config');
     await viaKubectl.sim.writeKubeconfig(kubeconfig);
   });
   afterEach(async () => {
     await viaKubectl.sim.stop();
     await viaAdapter.sim.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const kubectl = (...args: string[]) =>

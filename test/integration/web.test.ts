@@ -133,7 +133,7 @@ describe('readiness follows Redis', () => {
   });
   afterAll(async () => {
     await t.stop();
-    await redis.down();
+    await redis.stop();
   });
 
   const readiness = async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer } from 'node:net';
@@ -62,6 +62,13 @@ export class TestRedisServer {
     }
   }
 
+  /** The end of the test: the process and its data directory go. */
+  async stop(): Promise<void> {
+    await this.down();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** An outage: the process dies, its data stays for `up`. */
   async down(): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
