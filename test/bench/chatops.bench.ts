@@ -11,12 +11,11 @@ import { runRole, type RunningRole } from '../kit/process';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-import { fixedRate, ms, percentile } from './load';
+import { fixedRate, fixedRateEach, ms, percentile } from './load';
 import {
   largestBurst,
   mb,
   measureSteal,
-  medianOfRounds,
   ratio,
   rssBytes,
   slash,
@@ -30,8 +29,7 @@ import {
 
 const SECRET = 'bench-signing-secret';
 const WEBHOOK_TOKEN = 'bench-webhook-token';
-const ROUNDS = 5;
-const SECONDS_PER_ROUND = 3;
+const SECONDS = 15;
 
 const rows: string[][] = [];
 const row = (...cells: string[]) => rows.push(cells);
@@ -67,9 +65,20 @@ describe('benchmarks', () => {
       ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
       KUBECONFIG: kubeconfig,
     };
-    const processes = await Promise.all(roles.map((role) => runRole(role, env)));
+    // BENCH_CPU_PROF=<dir>: each of the bot's processes writes a V8 CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF;
+    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+    const started = await Promise.allSettled(roles.map((role) => runRole(role, env, nodeArgs)));
+    const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(processes.map((p) => p.stop()));
+      await slack.stop();
+      throw failed.reason;
+    }
     return {
       slack,
+      processes,
       web: processes[roles.indexOf('web')]!,
       worker: processes[roles.indexOf('worker')],
       async stop() {
@@ -81,40 +90,34 @@ describe('benchmarks', () => {
   }
 
   it('1. slash-command ack latency against a bare Bolt app', async () => {
-    // The web role alone: in production the queued work runs in worker pods elsewhere.
-    const bot = await startBot(['web']);
+    // Web roles alone: in production the queued work runs in worker pods elsewhere. One web
+    // process per command, so each process takes the same rate as the bare app.
+    const bot = await startBot(['web', 'web']);
     const bare = await startBareBolt(SECRET);
-    const targets: [string, RunningRole, string][] = [
-      ['bare Bolt', bare, 'status production'],
-      ['status', bot.web, 'status production'],
-      ['rollback production', bot.web, 'rollback production payment'],
+    const [statusWeb, rollbackWeb] = bot.processes as [RunningRole, RunningRole];
+    const sends = [
+      slash(bare.url, SECRET, 'status production'),
+      slash(statusWeb.url, SECRET, 'status production'),
+      slash(rollbackWeb.url, SECRET, 'rollback production payment'),
     ];
+    const names = ['status', 'rollback production'];
     try {
       row(
         'resident memory, idle, web',
-        mb(rssBytes(bot.web.pid)),
+        mb(rssBytes(statusWeb.pid)),
         `bare Bolt: ${mb(rssBytes(bare.pid))}`,
         '',
         '',
       );
       for (const rate of [100, 200]) {
-        for (const [, target, text] of targets) await fixedRate(rate, 1, slash(target.url, SECRET, text));
-        // Interleaved rounds, so a noisy second on this machine falls on all three alike.
-        const rounds = new Map<string, number[][]>(targets.map(([name]) => [name, []]));
-        const { steal } = await measureSteal(async () => {
-          for (let round = 0; round < ROUNDS; round++) {
-            for (const [name, target, text] of targets) {
-              rounds
-                .get(name)!
-                .push(await fixedRate(rate, SECONDS_PER_ROUND, slash(target.url, SECRET, text)));
-            }
-          }
-        });
-        const floor = rounds.get('bare Bolt')!;
-        for (const [name] of targets.slice(1)) {
+        await fixedRateEach(rate, 1, sends);
+        // All three at once, so a noisy second on this machine falls on all three alike.
+        const { result, steal } = await measureSteal(() => fixedRateEach(rate, SECONDS, sends));
+        const [floor, ...bot] = result as [number[], ...number[][]];
+        for (const [i, name] of names.entries()) {
           for (const p of [50, 99]) {
-            const value = medianOfRounds(rounds.get(name)!, p);
-            const base = medianOfRounds(floor, p);
+            const value = percentile(bot[i]!, p);
+            const base = percentile(floor, p);
             row(
               `ack p${p} ${name} @${rate}/s`,
               ms(value),

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
 import { freePort } from '../kit/redis-server';
 import { signedHeaders, slashCommandBody } from '../kit/slack-requests';
-import { percentile } from './load';
 
 /**
  * Bolt alone, in a process of its own with the same Node flags as the bot, answering
@@ -114,12 +113,4 @@ export async function measureSteal<T>(run: () => Promise<T>): Promise<{ result: 
   const after = sample();
   const share = (after.steal - before.steal) / Math.max(1, after.total - before.total);
   return { result, steal: `${(share * 100).toFixed(0)}%` };
-}
-
-/** The median of several rounds' percentiles: one noisy second cannot decide the figure. */
-export function medianOfRounds(rounds: number[][], p: number): number {
-  return percentile(
-    rounds.map((values) => percentile(values, p)),
-    50,
-  );
 }

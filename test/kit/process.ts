@@ -17,7 +17,7 @@ export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
  * The built entry point as a real process, the way a container runs it, with only the
  * variables given here (a variable given as undefined is left out, e.g. REDIS_URL).
  */
-export function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
+export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = []) {
   const merged = {
     PATH: process.env.PATH,
     PORT: '0',
@@ -26,7 +26,7 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = []) {
     NODE_OPTIONS: IMAGE_NODE_OPTIONS,
     ...env,
   };
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], {
     env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -54,9 +54,13 @@ export interface RunningRole {
  * One role of the built entry point on a port of its own, returned once its /readyz
  * answers 200 (the worker role serves it too); fails with the process's output if it exits.
  */
-export async function runRole(role: 'web' | 'worker' | 'all', env: NodeJS.ProcessEnv): Promise<RunningRole> {
+export async function runRole(
+  role: 'web' | 'worker' | 'all',
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): Promise<RunningRole> {
   const port = await freePort();
-  const bot = runBot({ ...env, PORT: String(port) }, [role]);
+  const bot = runBot({ ...env, PORT: String(port) }, [role], nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   let ended = false;
   void bot.exited.then(() => (ended = true));
