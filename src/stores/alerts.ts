@@ -14,22 +14,29 @@ const RETENTION_MS = 14 * 86_400_000;
 const STORM_WINDOW_MS = 60_000;
 
 /**
- * How many groups opened in the channel in the window before this one, fixed the first
- * time it is asked (atomically, so simultaneous groups get distinct places).
- * KEYS: opened-at zset, places hash. ARGV: group id, now, window.
+ * The storm digest a new group belongs in, or nil. A group's place (how many groups opened
+ * in the channel in the window before it) is fixed the first time it is asked, atomically,
+ * so simultaneous groups get distinct places; from `threshold` on, every group of the storm
+ * shares one digest id, the first one proposed.
+ * KEYS: opened-at zset, places hash, the channel's current digest.
+ * ARGV: group id, now, window, threshold, proposed digest id.
  */
-const STORM_PLACE = `
-local known = redis.call('HGET', KEYS[2], ARGV[1])
-if known then return tonumber(known) end
-local now = tonumber(ARGV[2])
+const STORM_DIGEST = `
 local window = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local earlier = redis.call('ZCARD', KEYS[1])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], earlier)
-redis.call('PEXPIRE', KEYS[1], window * 2)
-redis.call('PEXPIRE', KEYS[2], window * 2)
-return earlier
+local earlier = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
+if not earlier then
+  local now = tonumber(ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  earlier = redis.call('ZCARD', KEYS[1])
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], earlier)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  redis.call('PEXPIRE', KEYS[2], window * 2)
+end
+if earlier < tonumber(ARGV[4]) then return false end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', window * 2, 'NX')
+redis.call('PEXPIRE', KEYS[3], window * 2)
+return redis.call('GET', KEYS[3])
 `;
 
 /** Alert groups in Redis, one document per groupKey, folded with optimistic concurrency. */
@@ -56,14 +63,19 @@ export class AlertStore {
     now: number,
     digestFor: () => Promise<string | undefined>,
   ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
-    const id = groupIdOf(notification.groupKey);
-    const existing = await this.get(id);
-    const digest = existing ? existing.digest : await digestFor();
-    const result = await this.store.update(this.key(id), (current) => {
-      const { group, changes } = applyNotification(current, notification, policy, now);
-      if (changes.length === 0) return { verdict: changes };
-      return { next: current || !digest ? group : { ...group, digest }, verdict: changes };
-    });
+    const key = this.key(groupIdOf(notification.groupKey));
+    const existing = await this.store.read(key);
+    const digest = existing ? existing.value.digest : await digestFor();
+    const result = await this.store.update(
+      key,
+      (current) => {
+        const { group, changes } = applyNotification(current, notification, policy, now);
+        if (changes.length === 0) return { verdict: changes };
+        return { next: current || !digest ? group : { ...group, digest }, verdict: changes };
+      },
+      // What was just read: if another worker wrote since, the compare-and-set fails and retries.
+      { current: existing },
+    );
     return { group: result.value!, changes: result.verdict };
   }
 
@@ -89,22 +101,19 @@ export class AlertStore {
     now: number,
     threshold: number,
   ): Promise<string | undefined> {
-    const earlier = Number(
-      await this.redis.eval(
-        STORM_PLACE,
-        2,
-        `${this.prefix}:alerts:new:${channel}`,
-        `${this.prefix}:alerts:place:${channel}`,
-        groupId,
-        String(now),
-        String(STORM_WINDOW_MS),
-      ),
-    );
-    if (earlier < threshold) return undefined;
-    const storm = `${this.prefix}:alerts:storm:${channel}`;
-    await this.redis.set(storm, `digest-${channel}-${now}`, 'PX', 2 * STORM_WINDOW_MS, 'NX');
-    await this.redis.pexpire(storm, 2 * STORM_WINDOW_MS);
-    return (await this.redis.get(storm)) ?? undefined;
+    const digest = (await this.redis.eval(
+      STORM_DIGEST,
+      3,
+      `${this.prefix}:alerts:new:${channel}`,
+      `${this.prefix}:alerts:place:${channel}`,
+      `${this.prefix}:alerts:storm:${channel}`,
+      groupId,
+      String(now),
+      String(STORM_WINDOW_MS),
+      String(threshold),
+      `digest-${channel}-${now}`,
+    )) as string | null;
+    return digest ?? undefined;
   }
 
   /**

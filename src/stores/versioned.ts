@@ -11,6 +11,12 @@ return 'OK'
 
 const MAX_CAS_ATTEMPTS = 10;
 
+/** A stored value with the version `update` compares against. */
+export interface Snapshot<T> {
+  value: T;
+  version: number;
+}
+
 export interface Updated<T, V> {
   changed: boolean;
   value: T;
@@ -35,21 +41,26 @@ export class VersionedStore<T extends object> {
   }
 
   async get(key: string): Promise<T | undefined> {
+    return (await this.read(key))?.value;
+  }
+
+  async read(key: string): Promise<Snapshot<T> | undefined> {
     const raw = await this.redis.get(key);
-    return raw ? strip<T>(raw).value : undefined;
+    return raw ? strip<T>(raw) : undefined;
   }
 
   /**
    * Applies `decide` to the current value (undefined when there is none). `decide`
-   * returns the value to store, or no `next` to leave it as it is.
+   * returns the value to store, or no `next` to leave it as it is. `read`, when the caller
+   * has just read the key, saves the first round trip; a stale one only costs a retry.
    */
   async update<V>(
     key: string,
     decide: (current: T | undefined) => { next?: T; verdict: V },
+    read?: { current: Snapshot<T> | undefined },
   ): Promise<Updated<T | undefined, V>> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const raw = await this.redis.get(key);
-      const current = raw ? strip<T>(raw) : undefined;
+      const current = attempt === 0 && read ? read.current : await this.read(key);
       const { next, verdict } = decide(current?.value);
       if (!next) return { changed: false, value: current?.value, verdict };
       const written = JSON.stringify({ ...next, version: (current?.version ?? 0) + 1 });
@@ -73,7 +84,7 @@ export class VersionedStore<T extends object> {
   }
 }
 
-function strip<T>(raw: string): { value: T; version: number } {
+function strip<T>(raw: string): Snapshot<T> {
   const { version, ...value } = JSON.parse(raw) as T & { version: number };
   return { value: value as T, version };
 }

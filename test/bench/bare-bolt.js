@@ -1,10 +1,26 @@
-// The framework's floor for `npm run bench`: Bolt's own HTTPReceiver, answering /azora at
-// once, as a process of its own like the bot's web role. Prints `ready` once it listens.
+// The framework's floor for `npm run bench`: Bolt's own HTTPReceiver, as a process of its
+// own like the bot's web role, answering /azora at once and taking an Alertmanager
+// notification by parsing it and answering 202. Prints `ready` once it listens.
 const { App, HTTPReceiver, LogLevel } = require('@slack/bolt');
 
+const alertmanager = {
+  path: '/alertmanager',
+  method: 'POST',
+  handler: (req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      JSON.parse(body);
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end('{"status":"accepted"}');
+    });
+  },
+};
 const receiver = new HTTPReceiver({
   signingSecret: process.env.SLACK_SIGNING_SECRET,
   logLevel: LogLevel.ERROR,
+  customRoutes: [alertmanager],
 });
 const app = new App({
   token: 'xoxb-bench',

@@ -1,14 +1,6 @@
-/** Sends `perSecond` requests a second for `seconds`, at fixed intervals (open loop), and times each. */
-export async function fixedRate(
-  perSecond: number,
-  seconds: number,
-  send: () => Promise<unknown>,
-): Promise<number[]> {
-  return (await fixedRateEach(perSecond, seconds, [send]))[0]!;
-}
-
 /**
- * `fixedRate` into several targets at once: at every tick one request to each, in an order
+ * Sends `perSecond` requests a second for `seconds` into each target, at fixed intervals
+ * (open loop), and times each. At every tick one request goes to each target, in an order
  * that rotates, so every target meets the same moments of a noisy machine and none is
  * always first. Returns each target's latencies.
  */
