@@ -13,6 +13,7 @@ import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 import { fixedRateEach, ms, percentile } from './load';
 import {
+  cpuMs,
   largestBurst,
   mb,
   measureSteal,
@@ -30,6 +31,8 @@ import {
 const SECRET = 'bench-signing-secret';
 const WEBHOOK_TOKEN = 'bench-webhook-token';
 const SECONDS = 15;
+/** The storm: notifications of 20 alerts each, one group each. */
+const GROUPS = 500;
 
 const rows: string[][] = [];
 const row = (...cells: string[]) => rows.push(cells);
@@ -203,13 +206,23 @@ describe('benchmarks', () => {
   });
 
   let webhookFloor: { p50: number; p99: number } | undefined;
+  let webhookCpuFloor: number | undefined;
 
   it('2a. webhook latency with the web role alone (no worker on these cores), against a bare Bolt app', async () => {
     const bot = await startBot(['web']);
     const bare = await startBareBolt(SECRET);
     try {
       // Both take the same storm at once: the bare app only parses each notification.
-      const { result, steal } = await measureSteal(() => webhookStorm([bare.url, bot.web.url], 500));
+      let cpuAtStart = [0, 0];
+      const { result, steal } = await measureSteal(() =>
+        webhookStorm(
+          [bare.url, bot.web.url],
+          GROUPS,
+          () => (cpuAtStart = [cpuMs(bare.pid), cpuMs(bot.web.pid)]),
+        ),
+      );
+      const [bareCpu, webCpu] = [cpuMs(bare.pid) - cpuAtStart[0]!, cpuMs(bot.web.pid) - cpuAtStart[1]!];
+      webhookCpuFloor = bareCpu / GROUPS;
       const [floor, latencies] = result.latencies as [number[], number[]];
       webhookFloor = { p50: percentile(floor, 50), p99: percentile(floor, 99) };
       for (const p of [50, 99] as const) {
@@ -223,6 +236,13 @@ describe('benchmarks', () => {
           p === 99 ? '≤ 25 ms' : '',
         );
       }
+      row(
+        'CPU per notification, web role',
+        ms(webCpu / GROUPS),
+        `bare Bolt: ${ms(webhookCpuFloor)}`,
+        ratio(webCpu, bareCpu),
+        '',
+      );
       row('CPU stolen by the host during it', steal, '', '', '');
     } finally {
       await bare.stop();
@@ -237,8 +257,11 @@ describe('benchmarks', () => {
     const bare = await startBareBolt(SECRET);
     try {
       const idle = { web: rssBytes(bot.web.pid), worker: rssBytes(worker.pid), bare: rssBytes(bare.pid) };
-      const groups = 500;
-      const { result, steal } = await measureSteal(() => webhookStorm([bot.web.url], groups));
+      const groups = GROUPS;
+      let cpuAtStart = [0, 0];
+      const { result, steal } = await measureSteal(() =>
+        webhookStorm([bot.web.url], groups, () => (cpuAtStart = [cpuMs(bot.web.pid), cpuMs(worker.pid)])),
+      );
       const [latencies] = result.latencies as [number[]];
       const t0 = result.startedAt;
       const threads = () =>
@@ -254,6 +277,8 @@ describe('benchmarks', () => {
         { timeoutMs: 120_000, intervalMs: 50, what: 'every group in a thread or the digest' },
       );
       const drained = performance.now() - t0;
+      const workerCpu = cpuMs(worker.pid) - cpuAtStart[1]!;
+      const webCpu = cpuMs(bot.web.pid) - cpuAtStart[0]!;
       const writes = bot.slack.calls.filter(
         (c) => c.method.startsWith('chat.') && c.args.channel === 'C0ALERTS',
       );
@@ -299,6 +324,13 @@ describe('benchmarks', () => {
         '0',
       );
       row('time to drain the storm', `${(drained / 1000).toFixed(1)} s`, '', '', '');
+      row(
+        'CPU per notification, web + worker',
+        `${ms(webCpu / groups)} + ${ms(workerCpu / groups)}`,
+        webhookCpuFloor === undefined ? '' : `bare Bolt (2a): ${ms(webhookCpuFloor)}`,
+        webhookCpuFloor === undefined ? '' : ratio((webCpu + workerCpu) / groups, webhookCpuFloor),
+        '',
+      );
       for (const [role, pid, base] of [
         ['web', bot.web.pid, `idle: ${mb(idle.web)}; bare Bolt idle: ${mb(idle.bare)}`],
         ['worker', worker.pid, `idle: ${mb(idle.worker)}`],
@@ -328,6 +360,7 @@ describe('benchmarks', () => {
 async function webhookStorm(
   urls: string[],
   groups: number,
+  onStart: () => void = () => undefined,
 ): Promise<{ latencies: number[][]; startedAt: number }> {
   const notify = (url: string, body: string) =>
     fetch(`${url}/alertmanager`, {
@@ -347,6 +380,7 @@ async function webhookStorm(
     let n = 0;
     return () => notify(url, stormNotification(n++));
   });
+  onStart();
   const startedAt = performance.now();
   const latencies = await fixedRateEach(200, groups / 200, storms);
   return { latencies, startedAt };

@@ -42,6 +42,18 @@ export function rssBytes(pid: number): number {
   return Number(kb) * 1024;
 }
 
+/** CPU time a process has used so far (user + system), in ms, as the kernel counts it. */
+export function cpuMs(pid: number): number {
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+// USER_HZ: 100 on every Linux build this runs on (sysconf(_SC_CLK_TCK)).
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** One signed slash command; signed fresh each time, as Slack does. */
 export const slash = (url: string, secret: string, text: string) => () => {
   const body = slashCommandBody({ text, user: 'U0ENGINEER', responseUrl: 'http://127.0.0.1:9/discard' });
