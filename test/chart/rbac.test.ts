@@ -4,6 +4,7 @@ import type { PolicyRule } from '../../src/sandbox/cluster/rbac';
 import { parseRoute, requestAttributes } from '../../src/sandbox/cluster/routes';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { defaultValues, rbacRules, readChartFile, type RoleRule } from './chart';
+import { STG } from '../kit/ids';
 
 /**
  * Least privilege, proved on the simulated API server: the worker's identity gets exactly
@@ -15,7 +16,6 @@ import { defaultValues, rbacRules, readChartFile, type RoleRule } from './chart'
 
 const TOKEN = 'azora-chatops-worker-token';
 const USER = 'system:serviceaccount:azora-chatops:azora-chatops';
-const STG = 'azora-staging';
 
 const namespaces = () => (defaultValues().rbac as { namespaces: string[] }).namespaces;
 

@@ -11,10 +11,7 @@ import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-
-const TOKEN = 'am-webhook-token';
-const INCIDENTS = 'C0INCIDENTS';
-const PROD = 'azora-production';
+import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 
 const errorRate = (service: string, pod: string) => ({
   labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
@@ -40,7 +37,7 @@ describe('Alertmanager alerts as Slack threads', () => {
     const port = await freePort();
     am = await startAlertmanager({
       webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
-      webhookToken: TOKEN,
+      webhookToken: WEBHOOK_TOKEN,
       groupInterval: '1s',
     });
     const policy = { ...cluster.policy, alerts: { ...cluster.policy.alerts, slackGap: 50 } };
@@ -50,7 +47,7 @@ describe('Alertmanager alerts as Slack threads', () => {
       env: {
         PORT: String(port),
         REDIS_URL: redis.url,
-        ALERTMANAGER_WEBHOOK_TOKEN: TOKEN,
+        ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
         ALERTMANAGER_URL: am.url,
         ...pagerduty.env(caFile),
       },
@@ -73,7 +70,7 @@ describe('Alertmanager alerts as Slack threads', () => {
     ).then((m) => m!);
   const repliesTo = (ts: string) => t.slack.messages.filter((m) => m.threadTs === ts).map((m) => m.text);
   const current = (ts: string) => t.slack.messages.find((m) => m.ts === ts)!;
-  const post = (body: unknown, token = TOKEN) =>
+  const post = (body: unknown, token = WEBHOOK_TOKEN) =>
     fetch(`${t.url}/alertmanager`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -311,10 +308,10 @@ describe('the webhook while Redis is away', () => {
     const port = await freePort();
     am = await startAlertmanager({
       webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
-      webhookToken: TOKEN,
+      webhookToken: WEBHOOK_TOKEN,
     });
     t = await startTestBot({
-      env: { PORT: String(port), REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      env: { PORT: String(port), REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
     });
   });
   afterAll(async () => {
@@ -330,7 +327,7 @@ describe('the webhook while Redis is away', () => {
     ]);
     const refused = await fetch(`${t.url}/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
       body: JSON.stringify({
         version: '4',
         groupKey: 'probe',
@@ -361,7 +358,7 @@ describe('an alert storm in one channel', () => {
     const port = await freePort();
     am = await startAlertmanager({
       webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
-      webhookToken: TOKEN,
+      webhookToken: WEBHOOK_TOKEN,
     });
     const cluster = await startTestCluster();
     await cluster.sim.stop();
@@ -373,7 +370,7 @@ describe('an alert storm in one channel', () => {
     t = await startTestBot({
       policy,
       slack: { minChannelGapMs: GAP_MS - 20, retryAfterSeconds: 1 },
-      env: { PORT: String(port), ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      env: { PORT: String(port), ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
     });
   });
   afterAll(async () => {

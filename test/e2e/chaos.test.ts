@@ -15,15 +15,7 @@ import {
 import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-
-const TOKEN = 'am-webhook-token';
-const ENGINEER = 'U0ENGINEER';
-const APPROVER = 'U0APPROVER1';
-const OPS = 'C0AZORAOPS';
-const ALERTS = 'C0ALERTS';
-const INCIDENTS = 'C0INCIDENTS';
-const STG = 'azora-staging';
-const PROD = 'azora-production';
+import { ALERTS, APPROVER, ENGINEER, INCIDENTS, OPS, PROD, STG, WEBHOOK_TOKEN } from '../kit/ids';
 
 const withAlerts = (policy: Policy, alerts: Partial<Policy['alerts']>): Policy => ({
   ...policy,
@@ -45,13 +37,13 @@ describe('Redis restarted in the middle of an alert storm', () => {
     const port = await freePort();
     am = await startAlertmanager({
       webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
-      webhookToken: TOKEN,
+      webhookToken: WEBHOOK_TOKEN,
     });
     const cluster = await startTestCluster();
     await cluster.sim.stop();
     t = await startTestBot({
       policy: withAlerts(cluster.policy, { slackGap: 50 }),
-      env: { PORT: String(port), REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      env: { PORT: String(port), REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
     });
   });
   afterAll(async () => {
@@ -138,7 +130,7 @@ describe('Slack answering 429 and 500 to the outbox', () => {
     t = await startTestBot({
       policy: withAlerts(cluster.policy, { slackGap: 100 }),
       slack: { retryAfterSeconds: RETRY_AFTER_S },
-      env: { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
     });
   });
   afterAll(async () => {
@@ -162,7 +154,7 @@ describe('Slack answering 429 and 500 to the outbox', () => {
         `CPU high on ${service}`,
       ),
     ]);
-    const statuses = await Promise.all(notifications.map((n) => postNotification(t.url, TOKEN, n)));
+    const statuses = await Promise.all(notifications.map((n) => postNotification(t.url, WEBHOOK_TOKEN, n)));
     expect(statuses.every((s) => s === 202)).toBe(true);
 
     const threads = () => [
@@ -298,7 +290,7 @@ describe('one notification delivered to two web processes at once', () => {
     const cluster = await startTestCluster();
     await cluster.sim.stop();
     const policy = withAlerts(cluster.policy, { slackGap: 50 });
-    const env = { ALERTMANAGER_WEBHOOK_TOKEN: TOKEN };
+    const env = { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN };
     worker = await startTestBot({ role: 'all', policy, env });
     web = await startTestBot({ role: 'web', policy, env, prefix: worker.prefix });
   });
@@ -317,7 +309,9 @@ describe('one notification delivered to two web processes at once', () => {
     );
     for (const notification of groups) {
       const statuses = await Promise.all(
-        [worker, web, worker, web, worker, web].map((bot) => postNotification(bot.url, TOKEN, notification)),
+        [worker, web, worker, web, worker, web].map((bot) =>
+          postNotification(bot.url, WEBHOOK_TOKEN, notification),
+        ),
       );
       expect(statuses).toEqual([202, 202, 202, 202, 202, 202]);
     }

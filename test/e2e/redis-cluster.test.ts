@@ -28,12 +28,7 @@ import { freePort } from '../kit/redis-server';
 import { startTestRedisCluster, type TestRedisCluster } from '../kit/redis-cluster';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-
-const TOKEN = 'am-webhook-token';
-const ENGINEER = 'U0ENGINEER';
-const OPS = 'C0AZORAOPS';
-const STG = 'azora-staging';
-const PROD = 'azora-production';
+import { ENGINEER, OPS, PROD, STG, WEBHOOK_TOKEN } from '../kit/ids';
 
 describe('the bot on a three-master Redis Cluster', () => {
   let redis: TestRedisCluster;
@@ -49,7 +44,7 @@ describe('the bot on a three-master Redis Cluster', () => {
       policy,
       // A hash-tagged prefix of this run's own, as `{azora}` is in production.
       prefix: uniquePrefix(),
-      env: { REDIS_CLUSTER_NODES: redis.env, ALERTMANAGER_WEBHOOK_TOKEN: TOKEN },
+      env: { REDIS_CLUSTER_NODES: redis.env, ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
     });
   });
   afterAll(async () => {
@@ -114,7 +109,9 @@ describe('the bot on a three-master Redis Cluster', () => {
       { severity: 'warning', namespace: STG, service: 'payment' },
       'CPU above 70% on payment',
     );
-    const statuses = await Promise.all([1, 2, 3].map(() => postNotification(t.url, TOKEN, notification)));
+    const statuses = await Promise.all(
+      [1, 2, 3].map(() => postNotification(t.url, WEBHOOK_TOKEN, notification)),
+    );
     expect(statuses).toEqual([202, 202, 202]);
     await waitFor(
       () => t.slack.messages.filter((m) => !m.threadTs && m.text.includes('*AzoraHighCPU* — payment')),
@@ -223,7 +220,7 @@ describe('scale-out: two web and two worker processes on one Redis', () => {
       SLACK_API_URL: slack.apiUrl,
       KUBECONFIG: kubeconfig,
       AZORA_POLICY: policyFile,
-      ALERTMANAGER_WEBHOOK_TOKEN: TOKEN,
+      ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     };
     for (const role of ['web', 'web', 'worker', 'worker']) {
       const port = role === 'web' ? await freePort() : 0;
@@ -342,7 +339,7 @@ describe('scale-out: two web and two worker processes on one Redis', () => {
       ),
     );
     const statuses = await Promise.all(
-      notifications.flatMap((n) => [0, 1, 0, 1].map((w) => postNotification(web(w), TOKEN, n))),
+      notifications.flatMap((n) => [0, 1, 0, 1].map((w) => postNotification(web(w), WEBHOOK_TOKEN, n))),
     );
     expect(statuses.every((s) => s === 202)).toBe(true);
     const parents = () => slack.messages.filter((m) => !m.threadTs && m.text.includes('*AzoraHighMemory*'));

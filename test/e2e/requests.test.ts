@@ -3,14 +3,7 @@ import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-
-const ENGINEER = 'U0ENGINEER';
-const APPROVER = 'U0APPROVER1';
-const SECOND_APPROVER = 'U0APPROVER2';
-const BYSTANDER = 'U0BYSTANDER';
-const CHANNEL = 'C0AZORAOPS';
-const PROD = 'azora-production';
-const STG = 'azora-staging';
+import { APPROVER, BYSTANDER, ENGINEER, OPS, PROD, SECOND_APPROVER, STG } from '../kit/ids';
 
 describe('/azora change requests, end to end', () => {
   let cluster: TestCluster;
@@ -33,8 +26,8 @@ describe('/azora change requests, end to end', () => {
     const res = await sendSlashCommand(t.url, t.secret, {
       text,
       user,
-      channel: CHANNEL,
-      responseUrl: t.slack.responseUrl(CHANNEL, user),
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, user),
     });
     expect(res.status).toBe(200);
     return (res.json() as { text: string }).text;
@@ -50,9 +43,9 @@ describe('/azora change requests, end to end', () => {
       user,
       actionId: actionId(kind, requestId),
       value: requestId,
-      channel: CHANNEL,
+      channel: OPS,
       messageTs,
-      responseUrl: t.slack.responseUrl(CHANNEL, user),
+      responseUrl: t.slack.responseUrl(OPS, user),
     });
 
   /** The parent message of the request whose text contains `fragment`, and its request id. */

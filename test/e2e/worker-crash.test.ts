@@ -6,8 +6,7 @@ import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { runBot } from '../kit/process';
 import { sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-
-const STG = 'azora-staging';
+import { STG } from '../kit/ids';
 
 describe('a worker killed in the middle of a rollback', () => {
   let cluster: TestCluster;

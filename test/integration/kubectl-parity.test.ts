@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { PROD, STG } from '../kit/ids';
 
 const run = promisify(execFile);
-const STG = 'azora-staging';
-const PROD = 'azora-production';
 
 /**
  * The adapter must do exactly what kubectl does: the same starting state changed once by

@@ -3,9 +3,7 @@ import { KubeError } from '../../src/adapters/kubernetes/errors';
 import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
 import type { Policy } from '../../src/config/policy';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
-
-const PROD = 'azora-production';
-const STG = 'azora-staging';
+import { PROD, STG } from '../kit/ids';
 
 type Obj = { spec?: Record<string, unknown>; metadata?: { annotations?: Record<string, string> } };
 const image = (obj: Obj | undefined) =>
