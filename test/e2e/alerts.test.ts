@@ -337,7 +337,11 @@ describe('the webhook while Redis is away', () => {
       }),
     });
     expect(refused.status).toBe(503);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Alertmanager's own delivery was refused too before Redis comes back.
+    await waitFor(() => /unexpected status code 503/.test(am.logs()), Boolean, {
+      what: 'Alertmanager to be answered 503',
+      timeoutMs: 10_000,
+    });
     await redis.up();
     const parent = await waitFor(
       () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraServiceDown')),

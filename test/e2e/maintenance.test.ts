@@ -188,12 +188,11 @@ describe('maintenance windows', () => {
     await first.stop({ keepData: true });
     bots.splice(bots.indexOf(first), 1);
     const second = await start({ prefix });
-    const afterRestart = await waitFor(
+    await waitFor(
       () => announcements(second, 'm0003'),
       (texts) => texts.includes(':white_check_mark: *Maintenance over*'),
       { what: 'the remaining notices', timeoutMs: 15_000 },
     );
-    expect(afterRestart.length).toBeGreaterThan(0);
     expect(announcements([first, second], 'm0003')).toEqual([
       ':loudspeaker: *Maintenance in 2s*',
       ':loudspeaker: *Maintenance in 1s*',

@@ -277,7 +277,7 @@ describe('/azora change requests, end to end', () => {
     );
     await click(ENGINEER, 'switch-back', request.id, request.ts);
     const back = await requestFor('switch production blue auth');
-    expect(back.message.threadTs ?? request.ts).toBe(request.ts);
+    expect(back.message.threadTs).toBe(request.ts);
     await click(SECOND_APPROVER, 'approve', back.id, back.ts);
     await waitFor(
       () => selector('azora-auth').version,

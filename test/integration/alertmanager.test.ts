@@ -156,13 +156,9 @@ describe("Debian's Alertmanager 0.25 against a stand-in webhook", () => {
     expect([first!.answered, second!.answered, third!.answered]).toEqual([503, 503, 200]);
     expect(second!.body).toEqual(first!.body);
     expect(third!.body).toEqual(first!.body);
-    // Measured with these settings: the first retry comes 0.33–0.53 s after the 503, the
-    // next ones 0.4–1.0 s, 1.1–1.5 s, … later: Alertmanager's exponential backoff (500 ms
-    // ± 50%, ×1.5 each time), independent of group_interval. It keeps retrying within one
-    // flush for max(group_interval, 10 s), then starts over at the next group_interval.
-    const gap = second!.at - first!.at;
-    expect(gap).toBeGreaterThanOrEqual(150);
-    expect(gap).toBeLessThan(2_000);
+    // Alertmanager retries with exponential backoff (500 ms ± 50%, ×1.5 each time; measured
+    // here: the first retry 0.33–0.53 s after the 503), within one flush for
+    // max(group_interval, 10 s), then starts over at the next group_interval.
     await sleep(300);
     expect(receiver.of('QueueBacklog')).toHaveLength(3);
   });
@@ -252,6 +248,8 @@ describe("Debian's Alertmanager 0.25 against a stand-in webhook", () => {
     expect(released!.body.alerts.map((a) => a.labels)).toEqual([silenced]);
     // Expiring again is not an error: a retried Slack click stays harmless.
     await expect(client.expireSilence(created.id)).resolves.toBeUndefined();
+    expect(await am.amtool(['silence', 'query', '--expired', '--quiet'])).toContain(created.id);
+    expect(await am.amtool(['silence', 'query', '--quiet'])).not.toContain(created.id);
   });
 
   it('reports the status and typed errors', async () => {

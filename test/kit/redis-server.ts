@@ -71,7 +71,8 @@ export class TestRedisServer {
   /** An outage: the process dies, its data stays for `up`. */
   async down(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    // Killed by a signal, a process has no exit code but a signal code: it is down already.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await once(child, 'exit');
   }

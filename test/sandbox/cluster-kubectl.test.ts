@@ -272,6 +272,7 @@ describe('simulated cluster through kubectl', () => {
       observedGeneration: deployment?.metadata.generation,
     });
     const pods = cluster.list('pods', STAGING).filter((p) => p.metadata.labels?.app === name);
+    expect(pods).toHaveLength(2);
     expect(pods.every((p) => JSON.stringify(p.spec).includes('education:v1.6.0'))).toBe(true);
   });
 
