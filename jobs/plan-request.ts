@@ -9,7 +9,6 @@ import { planChange, PlanRefusal, servicesOf } from '../src/operations/planner';
 import type { JobContext } from '../src/queue/context';
 import { defineJob } from '../src/queue/define';
 import { changeCommand, slackChannel, slackUser } from '../src/queue/payloads';
-import { RequestStore } from '../src/stores/requests';
 import { progressMessage, requestMessage } from '../src/views/request';
 import { executeRequestJob } from './execute-request';
 import { expireRequestJob } from './expire-request';
@@ -34,46 +33,87 @@ export const planRequestJob = defineJob({
     scaleBy: z.number().int().positive().optional(),
   }),
   async run(payload, ctx) {
-    const { requester, channel, threadTs } = payload;
-    let { command } = payload;
-    const refuse = async (reason: string) => {
-      const text = `:no_entry_sign: \`${command.verb} ${command.environment}\` refused: ${reason}`;
-      if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, { text, blocks: [] });
-      else await ctx.messenger.post(channel, { text, blocks: [] }, threadTs);
-      await ctx.audit.record({
-        type: 'refused',
-        actor: requester,
-        environment: command.environment,
-        detail: reason,
-      });
-      return { refused: reason };
-    };
+    // A retried attempt carries on with the request an earlier attempt stored, so that a
+    // Slack failure between the posts never makes a second request with its own buttons.
+    const id = await ctx.requests.idForJob(ctx.job.id);
+    let request = await ctx.requests.get(id);
+    if (!request) {
+      const planned = await planRequest(payload, ctx, id);
+      if (!('request' in planned)) return planned;
+      request = planned.request;
+      // Stored before its buttons exist in Slack, so that no click can find it missing.
+      await ctx.requests.create(request);
+      await ctx.audit.record(auditOf(request, 'requested', request.requester));
+    }
+    request = await postRequest(ctx, request, payload.threadTs);
 
-    if (payload.scaleBy && command.verb === 'scale') {
-      const target = await scaleUpTarget(ctx, command.environment, command.service, payload.scaleBy);
-      if (typeof target === 'string') return refuse(target);
-      command = { ...command, replicas: target };
+    // Queued under fixed ids, so a retry adds nothing twice; an approval request waits for its clicks.
+    if (request.expiresAt !== undefined) {
+      await ctx.queues.enqueue(
+        expireRequestJob,
+        { requestId: request.id },
+        { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - ctx.now()) },
+      );
+    } else {
+      await ctx.queues.enqueue(
+        executeRequestJob,
+        { requestId: request.id },
+        { jobId: `execute-${request.id}` },
+      );
     }
-    const services = servicesOf(ctx.policy, command, payload.services);
-    for (const service of services) {
-      const holder = await ctx.locks.holder(command.environment, service);
-      const holding = holder ? await ctx.requests.get(holder) : undefined;
-      if (holding)
-        return refuse(`${service} is being changed by request \`${holding.id}\` of <@${holding.requester}>`);
-    }
-    let plan;
-    try {
-      plan = await planChange(ctx.kube, ctx.policy, command, payload.services);
-    } catch (err) {
-      if (err instanceof PlanRefusal || (err instanceof KubeError && !err.transient))
-        return refuse(err.message);
-      throw err;
-    }
+    return { requestId: request.id };
+  },
+});
 
-    const approval = needsApproval(ctx.policy, command.environment);
-    const now = ctx.now();
-    const request: OpsRequest = {
-      id: RequestStore.newId(),
+type PlanPayload = z.output<typeof planRequestJob.payload>;
+
+/** The request a command asks for, planned against the live cluster, or why it is refused. */
+async function planRequest(
+  payload: PlanPayload,
+  ctx: JobContext,
+  id: string,
+): Promise<{ request: OpsRequest } | { refused: string }> {
+  const { requester, channel, threadTs } = payload;
+  let { command } = payload;
+  const refuse = async (reason: string) => {
+    const text = `:no_entry_sign: \`${command.verb} ${command.environment}\` refused: ${reason}`;
+    if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, { text, blocks: [] });
+    else await ctx.messenger.post(channel, { text, blocks: [] }, threadTs);
+    await ctx.audit.record({
+      type: 'refused',
+      actor: requester,
+      environment: command.environment,
+      detail: reason,
+    });
+    return { refused: reason };
+  };
+
+  if (payload.scaleBy && command.verb === 'scale') {
+    const target = await scaleUpTarget(ctx, command.environment, command.service, payload.scaleBy);
+    if (typeof target === 'string') return refuse(target);
+    command = { ...command, replicas: target };
+  }
+  const services = servicesOf(ctx.policy, command, payload.services);
+  for (const service of services) {
+    const holder = await ctx.locks.holder(command.environment, service);
+    const holding = holder ? await ctx.requests.get(holder) : undefined;
+    if (holding)
+      return refuse(`${service} is being changed by request \`${holding.id}\` of <@${holding.requester}>`);
+  }
+  let plan;
+  try {
+    plan = await planChange(ctx.kube, ctx.policy, command, payload.services);
+  } catch (err) {
+    if (err instanceof PlanRefusal || (err instanceof KubeError && !err.transient))
+      return refuse(err.message);
+    throw err;
+  }
+
+  const approval = needsApproval(ctx.policy, command.environment);
+  const now = ctx.now();
+  return {
+    request: {
+      id,
       verb: command.verb,
       environment: command.environment,
       services,
@@ -90,40 +130,36 @@ export const planRequestJob = defineJob({
       createdAt: now,
       ...(approval ? { expiresAt: now + ctx.policy.guards.approvalTtl } : {}),
       plan,
-    };
-    // Stored before its buttons exist in Slack, so that no click can find it missing.
-    await ctx.requests.create(request);
-    const messageTs = await ctx.messenger.post(channel, requestMessage(request, now), threadTs);
-    const progressTs = await ctx.messenger.post(
-      channel,
-      progressMessage(request, now),
-      threadTs ?? messageTs,
-    );
-    await ctx.requests.update(request.id, (current) => ({
-      next: { ...current, messageTs, progressTs },
+    },
+  };
+}
+
+/** Posts the request and its progress message, each remembered as soon as it is posted, so a retry posts only what is missing. */
+async function postRequest(ctx: JobContext, request: OpsRequest, threadTs?: string): Promise<OpsRequest> {
+  const remember = async (fields: Pick<OpsRequest, 'messageTs'> | Pick<OpsRequest, 'progressTs'>) => {
+    const updated = await ctx.requests.update(request.id, (current) => ({
+      next: { ...current, ...fields },
       value: null,
     }));
-    await ctx.audit.record(auditOf(request, 'requested', requester));
-
-    if (approval) {
-      await ctx.queues.enqueue(
-        expireRequestJob,
-        { requestId: request.id },
-        {
-          jobId: `expire-${request.id}`,
-          delay: ctx.policy.guards.approvalTtl,
-        },
-      );
-    } else {
-      await ctx.queues.enqueue(
-        executeRequestJob,
-        { requestId: request.id },
-        { jobId: `execute-${request.id}` },
-      );
-    }
-    return { requestId: request.id };
-  },
-});
+    return updated?.request ?? { ...request, ...fields };
+  };
+  const now = ctx.now();
+  if (!request.messageTs) {
+    request = await remember({
+      messageTs: await ctx.messenger.post(request.channel, requestMessage(request, now), threadTs),
+    });
+  }
+  if (!request.progressTs) {
+    request = await remember({
+      progressTs: await ctx.messenger.post(
+        request.channel,
+        progressMessage(request, now),
+        threadTs ?? request.messageTs,
+      ),
+    });
+  }
+  return request;
+}
 
 /** The replica count a scale-up button asks for: the live count plus the step, capped at the policy's maximum. */
 async function scaleUpTarget(

@@ -6,6 +6,7 @@ export function keys(prefix: string) {
   return {
     request: (id: string) => `${prefix}:request:${id}`,
     requestsOf: (env: string) => `${prefix}:requests:${env}`,
+    requestOfJob: (jobId: string) => `${prefix}:request-of-job:${jobId}`,
     lock: (env: string, service: string) => `${prefix}:lock:${env}:${service}`,
     lastScale: (env: string, service: string) => `${prefix}:last-scale:${env}:${service}`,
     audit: () => `${prefix}:audit`,

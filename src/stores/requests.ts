@@ -30,6 +30,13 @@ export class RequestStore {
     return `r${randomBytes(4).toString('hex')}`;
   }
 
+  /** The id of the request a job makes: new for its first attempt, the same for every retry. */
+  async idForJob(jobId: string): Promise<string> {
+    const key = this.keys.requestOfJob(jobId);
+    await this.redis.set(key, RequestStore.newId(), 'PX', RETENTION_MS, 'NX');
+    return (await this.redis.get(key))!;
+  }
+
   async create(request: OpsRequest): Promise<void> {
     if (!(await this.store.create(this.keys.request(request.id), request))) {
       throw new Error(`request ${request.id} exists already`);

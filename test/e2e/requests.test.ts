@@ -1,4 +1,5 @@
 import { actionId } from '../../src/domain/actions';
+import type { SimulatedMessage } from '../../src/sandbox/slack-api';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
@@ -83,6 +84,28 @@ describe('/azora change requests, end to end', () => {
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded in \d/);
     expect(progress(request.ts)!.text).toContain('auth: azora-auth scaled 2 → 4 · /api/auth/health healthy');
     expect(replicas(STG, 'azora-auth')).toBe(4);
+  });
+
+  it('makes one request when Slack fails between its two posts: the retried plan carries on with it', async () => {
+    await start();
+    // Slack takes the request's message, then rate-limits the progress post once.
+    const failAfterRequest = (m: SimulatedMessage) => {
+      if (!m.text.includes('asked to `scale staging auth 5`')) return;
+      t.slack.off('message', failAfterRequest);
+      t.slack.failNext('chat.postMessage', 429);
+    };
+    t.slack.on('message', failAfterRequest);
+    await slash(ENGINEER, 'scale staging auth 5');
+    const request = await requestFor('scale staging auth 5');
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+    expect(t.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.status === 429)).toHaveLength(1);
+    expect(t.slack.messages.filter((m) => m.text.includes('asked to `scale staging auth 5`'))).toHaveLength(
+      1,
+    );
+    const stored = await t.bot.services.requests.recent('staging');
+    expect(stored.map((r) => r.id)).toEqual([request.id]);
+    expect(stored[0]).toMatchObject({ status: 'succeeded', messageTs: request.ts });
+    expect(replicas(STG, 'azora-auth')).toBe(5);
   });
 
   it('holds a production rollback for approval; refuses the requester, a bystander; runs once when approved twice', async () => {
