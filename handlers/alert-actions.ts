@@ -5,7 +5,7 @@ import type { ActionKind } from '../src/domain/actions';
 import type { AlertGroup } from '../src/domain/alerts/group';
 import { parentKey } from '../src/operations/alerts';
 import type { CoreServices } from '../src/services';
-import type { ClickHandler } from './click';
+import { oncePerPress, type Click, type ClickHandler } from './click';
 
 type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-link'>;
 type AlertKind = 'ack' | 'silence' | 'unsilence';
@@ -16,43 +16,41 @@ export function alertClicks(
 ): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
   const alertAction =
     (kind: AlertKind): ClickHandler =>
-    async ({ subject, user }) => {
-      await services.queues.enqueue(alertActionJob, { kind, groupId: subject, user });
+    async (click) => {
+      await services.queues.enqueue(
+        alertActionJob,
+        { kind, groupId: click.subject, user: click.user },
+        oncePerPress(click),
+      );
     };
-  const runbookAction =
-    (kind: RunbookKind): ClickHandler =>
-    async ({ subject, user, responseUrl, respond }) => {
-      const group = await services.alerts.get(subject);
-      if (!group?.environment || !group.service) {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: ':no_entry: this alert names no service the bot knows',
-        });
-        return;
-      }
-      await runbook(services, kind, group, user, responseUrl);
-    };
+  const runbookAction: ClickHandler = async (click) => {
+    const group = await services.alerts.get(click.subject);
+    if (!group?.environment || !group.service) {
+      await click.respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: ':no_entry: this alert names no service the bot knows',
+      });
+      return;
+    }
+    await runbook(services, click, group);
+  };
   return {
     ack: alertAction('ack'),
     silence: alertAction('silence'),
     unsilence: alertAction('unsilence'),
-    'runbook-rollback': runbookAction('runbook-rollback'),
-    'runbook-switch-back': runbookAction('runbook-switch-back'),
-    'runbook-scale-up': runbookAction('runbook-scale-up'),
-    'runbook-logs': runbookAction('runbook-logs'),
+    'runbook-rollback': runbookAction,
+    'runbook-switch-back': runbookAction,
+    'runbook-scale-up': runbookAction,
+    'runbook-logs': runbookAction,
     // A link button still sends a click; it only needs answering.
     'runbook-link': async () => undefined,
   };
 }
 
-async function runbook(
-  services: CoreServices,
-  kind: RunbookKind,
-  group: AlertGroup,
-  user: string,
-  responseUrl: string,
-) {
+async function runbook(services: CoreServices, click: Click, group: AlertGroup) {
+  const { kind, user, responseUrl } = click;
+  const once = oncePerPress(click);
   const environment = group.environment!;
   const service = group.service!;
   const threadTs = await services.outbox.tsOf(parentKey(group));
@@ -65,31 +63,40 @@ async function runbook(
   };
   switch (kind) {
     case 'runbook-logs':
-      await services.queues.enqueue(logsJob, {
-        environment,
-        service,
-        lines: 100,
-        sinceMs: 15 * 60_000,
-        channel: group.channel,
-        requester: user,
-        responseUrl,
-        ...(threadTs ? { threadTs } : {}),
-      });
+      await services.queues.enqueue(
+        logsJob,
+        {
+          environment,
+          service,
+          lines: 100,
+          sinceMs: 15 * 60_000,
+          channel: group.channel,
+          requester: user,
+          responseUrl,
+          ...(threadTs ? { threadTs } : {}),
+        },
+        once,
+      );
       return;
     case 'runbook-scale-up':
-      await services.queues.enqueue(planRequestJob, {
-        command: { verb: 'scale', environment, service, replicas: 0, force: false },
-        scaleBy: services.policy.alerts.scaleUpStep,
-        ...where,
-      });
+      await services.queues.enqueue(
+        planRequestJob,
+        {
+          command: { verb: 'scale', environment, service, replicas: 0, force: false },
+          scaleBy: services.policy.alerts.scaleUpStep,
+          ...where,
+        },
+        once,
+      );
       return;
     case 'runbook-rollback':
     case 'runbook-switch-back':
       // On a blue/green service a rollback is the switch back to the other colour.
-      await services.queues.enqueue(planRequestJob, {
-        command: { verb: 'rollback', environment, service },
-        ...where,
-      });
+      await services.queues.enqueue(
+        planRequestJob,
+        { command: { verb: 'rollback', environment, service }, ...where },
+        once,
+      );
       return;
   }
 }

@@ -6,7 +6,7 @@ import type { OpsRequest } from '../src/domain/requests/types';
 import { auditOf } from '../src/operations/executor';
 import type { CoreServices } from '../src/services';
 import { requestMessage } from '../src/views/request';
-import type { Click, ClickHandler } from './click';
+import { oncePerPress, type Click, type ClickHandler } from './click';
 
 const refuse = async (respond: RespondFn, text: string): Promise<void> => {
   await respond({ response_type: 'ephemeral', replace_original: false, text: `:no_entry: ${text}` });
@@ -57,10 +57,8 @@ async function decide(
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
-async function switchBack(
-  services: CoreServices,
-  { user, subject: requestId, respond }: Click,
-): Promise<void> {
+async function switchBack(services: CoreServices, click: Click): Promise<void> {
+  const { user, subject: requestId, respond } = click;
   const original = await services.requests.get(requestId);
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
   const colour = steps[0]?.from;
@@ -75,6 +73,7 @@ async function switchBack(
       threadTs: original.messageTs,
       source: 'switch-back',
     },
-    { jobId: `switch-back-${requestId}-${user}` },
+    // Not a fixed job id: once this switch back is denied or done, it can be asked for again.
+    oncePerPress(click),
   );
 }

@@ -12,3 +12,14 @@ export interface Click {
 }
 
 export type ClickHandler = (click: Click) => Promise<void>;
+
+/** How long a second press of the same button on the same thing is taken for a double click. */
+export const DOUBLE_CLICK_MS = 3_000;
+
+/**
+ * Job options that make a second press of this button, by anyone, within DOUBLE_CLICK_MS
+ * add nothing: one silence, one runbook request, one switch-back request per press.
+ */
+export const oncePerPress = ({ kind, subject }: Pick<Click, 'kind' | 'subject'>) => ({
+  deduplication: { id: `click-${kind}-${subject}`, ttl: DOUBLE_CLICK_MS },
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlertmanagerError } from '../src/adapters/alertmanager';
 import { pagerDutyKey } from '../src/domain/alerts/group';
 import { formatDuration } from '../src/domain/duration';
 import { parentKey, showGroup } from '../src/operations/alerts';
@@ -33,20 +34,44 @@ export const alertActionJob = defineJob({
       await say(':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
       return { skipped: 'no alertmanager' };
     }
+    const alertmanager = ctx.alertmanager;
+    // Said in the thread when retrying cannot help, or this was the last attempt.
+    const failed = async (what: string, err: unknown) => {
+      const lastAttempt = ctx.job.attemptsMade + 1 >= ctx.job.attempts;
+      if (err instanceof AlertmanagerError && err.transient && !lastAttempt) throw err;
+      await say(`:warning: could not ${what}: ${(err as Error).message}`);
+      return { failed: (err as Error).message };
+    };
     if (kind === 'silence') {
+      const { silence: current } = group;
+      if (current && Date.parse(current.endsAt) > ctx.now()) {
+        await say(`:mute: already silenced by <@${current.by}> until ${current.endsAt}.`);
+        return { skipped: 'already silenced' };
+      }
       const duration = ctx.policy.alerts.silence;
-      const silence = await ctx.alertmanager.createSilence({
-        matchers: group.groupLabels,
-        durationMs: duration,
-        createdBy: `slack:${user}`,
-        comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
-      });
+      let silence;
+      try {
+        silence = await alertmanager.createSilence({
+          matchers: group.groupLabels,
+          durationMs: duration,
+          createdBy: `slack:${user}`,
+          comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
+        });
+      } catch (err) {
+        return failed('silence this group', err);
+      }
       const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
       if (updated) await showGroup(ctx, updated);
       await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
       return { silence: silence.id };
     }
-    if (group.silence) await ctx.alertmanager.expireSilence(group.silence.id);
+    if (group.silence) {
+      try {
+        await alertmanager.expireSilence(group.silence.id);
+      } catch (err) {
+        return failed('expire the silence', err);
+      }
+    }
     const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
     if (updated) await showGroup(ctx, updated);
     await say(`:loud_sound: <@${user}> expired the silence.`);

@@ -62,6 +62,16 @@ describe('Alertmanager alerts as Slack threads', () => {
     rmSync(caDir, { recursive: true, force: true });
   });
 
+  /** Until no job of this name waits or runs: what a double click queued has all run. */
+  const untilDone = (queue: 'ops' | 'notify', name: string) =>
+    waitFor(
+      async () =>
+        (await t.bot.queues.get(queue).getJobs(['wait', 'active', 'delayed'])).filter((j) => j.name === name)
+          .length,
+      (n) => n === 0,
+      { what: `every ${name} job done` },
+    );
+
   const parentOf = (fragment: string) =>
     waitFor(
       () => t.slack.messages.find((m) => !m.threadTs && m.text.includes(fragment)),
@@ -213,11 +223,16 @@ describe('Alertmanager alerts as Slack threads', () => {
     ]);
     const parent = await parentOf('AzoraDiskUsageHigh');
     const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
-    await sendButtonClick(t.url, t.secret, {
-      user: 'U0ONCALL',
-      actionId: actionId('silence', groupId),
-      channel: INCIDENTS,
-    });
+    // A double click, and a second person pressing at the same moment: one silence.
+    await Promise.all(
+      ['U0ONCALL', 'U0ONCALL', 'U0ENGINEER'].map((user) =>
+        sendButtonClick(t.url, t.secret, {
+          user,
+          actionId: actionId('silence', groupId),
+          channel: INCIDENTS,
+        }),
+      ),
+    );
     const client = new AlertmanagerClient(am.url, createLogger('silent'));
     const silence = await waitFor(
       async () => (await client.listSilences()).find((s) => s.createdBy === 'slack:U0ONCALL'),
@@ -233,6 +248,10 @@ describe('Alertmanager alerts as Slack threads', () => {
       () => repliesTo(parent.ts),
       (r) => r.some((x) => x.includes('<@U0ONCALL> silenced this group')),
     );
+    await untilDone('notify', 'alert-action');
+    const silences = (await client.listSilences()).filter((s) => s.createdBy.startsWith('slack:'));
+    expect(silences.filter((s) => s.status.state === 'active')).toHaveLength(1);
+    expect(repliesTo(parent.ts).filter((r) => r.includes('silenced this group'))).toHaveLength(1);
     await sendButtonClick(t.url, t.secret, {
       user: 'U0ONCALL',
       actionId: actionId('unsilence', groupId),
@@ -263,12 +282,15 @@ describe('Alertmanager alerts as Slack threads', () => {
     await am.fire([errorRate('education', 'education-1')]);
     const parent = await parentOf('— education in production');
     const groupId = /azora:ack:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
-    await sendButtonClick(t.url, t.secret, {
-      user: 'U0ONCALL',
-      actionId: actionId('runbook-switch-back', groupId),
-      channel: INCIDENTS,
-      responseUrl: t.slack.responseUrl(INCIDENTS, 'U0ONCALL'),
-    });
+    const press = () =>
+      sendButtonClick(t.url, t.secret, {
+        user: 'U0ONCALL',
+        actionId: actionId('runbook-switch-back', groupId),
+        channel: INCIDENTS,
+        responseUrl: t.slack.responseUrl(INCIDENTS, 'U0ONCALL'),
+      });
+    // A double click makes one request.
+    await Promise.all([press(), press()]);
     const request = await waitFor(
       () =>
         t.slack.messages.find(
@@ -278,6 +300,10 @@ describe('Alertmanager alerts as Slack threads', () => {
       { what: 'the request in the alert thread' },
     );
     const requestId = /Request `(r[0-9a-f]{8})`/.exec(JSON.stringify(request!.blocks))![1]!;
+    await untilDone('ops', 'plan-request');
+    expect(
+      t.slack.messages.filter((m) => m.text.includes('asked to `rollback production education`')),
+    ).toHaveLength(1);
     expect(
       (cluster.sim.get('services', PROD, 'azora-education')!.spec as { selector: { version: string } })
         .selector.version,
