@@ -252,6 +252,24 @@ describe('Alertmanager alerts as Slack threads', () => {
     const silences = (await client.listSilences()).filter((s) => s.createdBy.startsWith('slack:'));
     expect(silences.filter((s) => s.status.state === 'active')).toHaveLength(1);
     expect(repliesTo(parent.ts).filter((r) => r.includes('silenced this group'))).toHaveLength(1);
+    // Pressed again once the double-click window is over: it says so, and makes no second silence.
+    await waitFor(
+      async () => {
+        await sendButtonClick(t.url, t.secret, {
+          user: 'U0ENGINEER',
+          actionId: actionId('silence', groupId),
+          channel: INCIDENTS,
+        });
+        return repliesTo(parent.ts);
+      },
+      (r) => r.some((x) => x.includes('already silenced by <@U0ONCALL> until')),
+      { what: 'a later press to say the group is silenced', intervalMs: 500 },
+    );
+    expect(
+      (await client.listSilences()).filter(
+        (s) => s.createdBy.startsWith('slack:') && s.status.state === 'active',
+      ),
+    ).toHaveLength(1);
     await sendButtonClick(t.url, t.secret, {
       user: 'U0ONCALL',
       actionId: actionId('unsilence', groupId),
@@ -321,6 +339,29 @@ describe('Alertmanager alerts as Slack threads', () => {
       (v) => v === 'green',
       { what: 'the switch back to reach the cluster' },
     );
+  });
+  // Last in this block: it stops Alertmanager.
+  it('says in the thread when Alertmanager cannot take a silence', async () => {
+    await am.fire([
+      {
+        labels: { alertname: 'AzoraPodCrashLooping', severity: 'critical', namespace: PROD, service: 'auth' },
+      },
+    ]);
+    const parent = await parentOf('AzoraPodCrashLooping');
+    const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    await am.stop();
+    await sendButtonClick(t.url, t.secret, {
+      user: 'U0ONCALL',
+      actionId: actionId('silence', groupId),
+      channel: INCIDENTS,
+    });
+    const said = await waitFor(
+      () => repliesTo(parent.ts).find((r) => r.includes('could not silence this group')),
+      (r) => r !== undefined,
+      { what: 'the failure in the thread, after the retries', timeoutMs: 20_000 },
+    );
+    expect(said).toMatch(/Alertmanager at .* is unreachable/);
+    expect((await t.bot.services.alerts.get(groupId))?.silence).toBeUndefined();
   });
 });
 
