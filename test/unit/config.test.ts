@@ -40,7 +40,11 @@ describe('environment', () => {
     [{ SLACK_BOT_TOKEN: 'xoxp-user' }, 'environment SLACK_BOT_TOKEN: expected a bot token (xoxb-…)'],
     [
       { SLACK_BOT_TOKEN: 'xoxb-1' },
-      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (Socket Mode through SLACK_APP_TOKEN is not supported yet)',
+    ],
+    [
+      { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' },
+      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (Socket Mode through SLACK_APP_TOKEN is not supported yet)',
     ],
     [
       { SLACK_SIGNING_SECRET: 's' },

@@ -68,6 +68,21 @@ describe('the /azora grammar', () => {
         grep: 'token refresh',
       },
     ],
+    [
+      'logs prod auth grep timeout follow 60s',
+      {
+        verb: 'logs',
+        environment: 'production',
+        service: 'auth',
+        lines: 100,
+        followMs: 60_000,
+        grep: 'timeout',
+      },
+    ],
+    [
+      'logs prod auth grep "upstream follow 60s"',
+      { verb: 'logs', environment: 'production', service: 'auth', lines: 100, grep: 'upstream follow 60s' },
+    ],
   ])('%s', (text, expected) => {
     expect(command(text)).toEqual(expected);
   });

@@ -194,7 +194,7 @@ export const VERBS: readonly VerbSpec[] = [
   },
   {
     verb: 'logs',
-    usage: 'logs <environment> <service> [lines] [since <duration>] [grep <text>] [follow <duration>]',
+    usage: 'logs <environment> <service> [lines] [since <duration>] [follow <duration>] [grep <text>]',
     summary: `the last lines across the service's pods, in a thread (default ${LOG_LINES.default}, at most ${LOG_LINES.max})`,
     examples: ['/azora logs production payment', '/azora logs production payment 200 since 15m grep timeout'],
     parse: (w) => {
@@ -212,7 +212,13 @@ export const VERBS: readonly VerbSpec[] = [
         else if (keyword === 'since') command.sinceMs = duration(w.next(), 'since', 7 * 86_400_000);
         else if (keyword === 'follow') command.followMs = duration(w.next(), 'follow', LOG_FOLLOW_MAX_MS);
         else if (keyword === 'grep') {
-          const text = w.rest().join(' ');
+          const words = w.rest();
+          // `follow <duration>` after the text still means follow; quoted, the words are text.
+          if (words.length >= 3 && words[words.length - 2]!.toLowerCase() === 'follow') {
+            const [, length] = words.splice(-2);
+            command.followMs = duration(length, 'follow', LOG_FOLLOW_MAX_MS);
+          }
+          const text = words.join(' ');
           if (!text) throw new Refusal('grep needs the text to look for');
           command.grep = text;
         } else throw new Refusal(`unexpected '${word}'`);
