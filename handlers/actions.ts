@@ -5,6 +5,12 @@ import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
 import type { ClickHandler } from './click';
 
+const CLICK_FAILED = {
+  response_type: 'ephemeral',
+  replace_original: false,
+  text: ':x: The bot could not handle that click (its Redis may be unreachable; its log names the fault). If nothing happened in the thread, press again shortly.',
+} as const;
+
 /**
  * Every button through one Bolt listener and a table with one handler per kind. Bolt runs
  * each registered listener's matchers for every request it receives, so one listener
@@ -22,7 +28,15 @@ export function registerActions(app: App, services: CoreServices): void {
       const ref = parseActionId(action.action_id);
       if (!ref) return;
       services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
-      await handlers[ref.kind]({ ...ref, user: body.user.id, responseUrl: body.response_url, respond });
+      try {
+        await handlers[ref.kind]({ ...ref, user: body.user.id, responseUrl: body.response_url, respond });
+      } catch (err) {
+        services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'failed' });
+        services.logger.error({ err: (err as Error).message, kind: ref.kind }, 'a click failed');
+        await respond(CLICK_FAILED).catch((e: unknown) =>
+          services.logger.warn({ err: (e as Error).message }, 'could not say so'),
+        );
+      }
     },
   );
 }

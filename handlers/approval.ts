@@ -49,7 +49,16 @@ async function decide(
   }
   const { request } = result;
   if (decision === 'approve') {
-    await services.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+    try {
+      await services.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+    } catch (err) {
+      // Approved but not queued would be stuck: pending again, the approver can press again.
+      await requests.update(requestId, ({ approvedBy: _unqueued, ...current }) => ({
+        next: current.status === 'approved' ? { ...current, status: 'pending-approval' } : undefined,
+        value: null,
+      }));
+      throw err;
+    }
   }
   await services.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
   if (request.messageTs)

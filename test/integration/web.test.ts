@@ -124,7 +124,7 @@ describe('the web role over real HTTP', () => {
   });
 });
 
-describe('readiness follows Redis', () => {
+describe('the web role when Redis goes away', () => {
   let redis: TestRedisServer;
   let t: TestBot;
   beforeAll(async () => {
@@ -180,5 +180,28 @@ describe('readiness follows Redis', () => {
     expect(await t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed')).toBe(0);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^azora_commands_total\{verb="status",outcome="unqueued"\} 1$/m);
+  });
+
+  it('answers a button pressed while Redis is down: the clicker learns it did not go through', async () => {
+    await redis.down();
+    try {
+      const res = await sendButtonClick(t.url, t.secret, {
+        user: 'U0APPROVER1',
+        actionId: 'azora:approve:r00000001',
+        value: 'r00000001',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
+      });
+      expect(res.status).toBe(200);
+      const said = await waitFor(
+        () => t.slack.messages.find((m) => m.text.includes('could not handle that click')),
+        (m) => m !== undefined,
+        { what: 'the answer to the click' },
+      );
+      expect(said!.visibleTo).toBe('U0APPROVER1');
+    } finally {
+      await redis.up();
+    }
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_slack_requests_total\{kind="action:approve",outcome="failed"\} 1$/m);
   });
 });
