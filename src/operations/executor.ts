@@ -52,6 +52,7 @@ export async function executeRequest(
   let keepLock = false;
   try {
     await guardCooldowns(services, request);
+    await guardSwitchTargets(services, request);
     await showProgress(services, request);
     const outcome: string[] = [];
     for (const step of request.plan) {
@@ -97,6 +98,22 @@ async function guardCooldowns(services: Services, request: OpsRequest): Promise<
     );
     if (!verdict.ok) throw new Refused(verdict.reason);
   }
+}
+
+/**
+ * Every colour a request switches to must be ready before the first Service moves: a
+ * switch of several services never stops halfway with traffic split between colours.
+ */
+async function guardSwitchTargets(services: Services, request: OpsRequest): Promise<void> {
+  const switches = request.plan.filter((step) => step.kind === 'switch');
+  const problems = await Promise.all(
+    switches.map(async (step) => {
+      const problem = await services.kube.colourNotReady(request.environment, step.service, step.to);
+      return problem ? `${step.service} to ${step.to}: ${problem}` : undefined;
+    }),
+  );
+  const found = problems.filter((p): p is string => p !== undefined);
+  if (found.length > 0) throw new Refused(`not switching anything: ${found.join('; ')}`);
 }
 
 /** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */

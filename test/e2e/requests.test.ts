@@ -284,6 +284,23 @@ describe('/azora change requests, end to end', () => {
     expect(body).not.toMatch(/password=(?!\[redacted\])/);
   });
 
+  it('switches several services only when every target colour is ready: otherwise none moves', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green');
+    const request = await requestFor('switch production green');
+    // After the plan, the last service's green goes away.
+    await cluster.kube.clients('production').apps.patchNamespacedDeployment({
+      name: 'azora-payment-green',
+      namespace: PROD,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 0 }],
+    });
+    await click(APPROVER, 'approve', request.id, request.ts);
+    const final = await finalProgress(request.ts);
+    expect(final).toContain('not switching anything: payment to green: azora-payment-green has 0 replicas');
+    for (const service of ['azora-api-gateway', 'azora-auth', 'azora-education', 'azora-payment'])
+      expect(selector(service).version).toBe('blue');
+  });
+
   it('offers a switch back after a production switch, through the same approval', async () => {
     await start();
     await slash(ENGINEER, 'switch production green auth');

@@ -258,6 +258,13 @@ export class Kubernetes {
     };
   }
 
+  /** Why `colour` of a blue/green service cannot take traffic now; undefined when it can. */
+  async colourNotReady(env: EnvironmentName, service: string, colour: Colour): Promise<string | undefined> {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind !== 'blue-green') return `${service} in ${env} is not a blue/green service`;
+    return readinessProblem(await this.readDeployment(env, workload.namespace, workload.deployments[colour]));
+  }
+
   /**
    * Blue/green switch: only to a colour whose deployment is fully rolled out and
    * available, then the Service selector moves and the endpoints are watched until they
@@ -275,8 +282,7 @@ export class Kubernetes {
     }
     const { namespace, serviceName } = workload;
     const from = await this.activeColour(env, workload);
-    const deployment = await this.readDeployment(env, namespace, workload.deployments[to]);
-    const notReady = readinessProblem(deployment);
+    const notReady = await this.colourNotReady(env, service, to);
     if (notReady) throw new KubeError('refused', `not switching ${service} to ${to}: ${notReady}`);
 
     if (from !== to) {
