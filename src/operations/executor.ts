@@ -95,6 +95,7 @@ async function guardCooldowns(services: Services, request: OpsRequest): Promise<
       services.now(),
       step.service,
       forced,
+      request.args.force === true,
     );
     if (!verdict.ok) throw new Refused(verdict.reason);
   }

@@ -234,6 +234,13 @@ describe('/azora change requests, end to end', () => {
     expect(progress(second.ts)!.text).toMatch(/education was scaled \d+m?s ago; scale changes are 3m apart/);
     expect(replicas(STG, 'azora-education')).toBe(3);
 
+    // An engineer's force does not count in staging, and the refusal says so.
+    await slash(ENGINEER, 'scale staging education 5 force');
+    const unforced = await requestFor('scale staging education 5 force');
+    expect(await finalProgress(unforced.ts)).toMatch(/^:no_entry_sign: refused/);
+    expect(progress(unforced.ts)!.text).toContain('`force` did not count');
+    expect(replicas(STG, 'azora-education')).toBe(3);
+
     await slash(APPROVER, 'scale staging education 4 force');
     expect(await finalProgress((await requestFor('scale staging education 4 force')).ts)).toMatch(
       /succeeded/,

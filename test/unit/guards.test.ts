@@ -91,7 +91,13 @@ describe('replica bounds and cooldown', () => {
     expect(checkCooldown(NOW - 60_000, 180_000, NOW, 'auth', false)).toEqual({
       ok: false,
       reason:
-        'auth was scaled 1m ago; scale changes are 3m apart. Try again in 2m, or add `force` (an approver must approve it)',
+        'auth was scaled 1m ago; scale changes are 3m apart. Try again in 2m, or add `force` (it counts when an approver asks for it or approves the request)',
+    });
+    // Asked for by someone whose force does not count: the refusal does not tell them to add it.
+    expect(checkCooldown(NOW - 60_000, 180_000, NOW, 'auth', false, true)).toEqual({
+      ok: false,
+      reason:
+        'auth was scaled 1m ago; scale changes are 3m apart. Try again in 2m: `force` did not count, it counts when an approver asks for it or approves the request',
     });
   });
 });

@@ -76,18 +76,26 @@ export function alreadyDecided(request: OpsRequest): string {
 
 export const mention = (id: string): string => (id.startsWith('S') ? `!subteam^${id}` : `@${id}`);
 
+/**
+ * Scale changes of one service are `cooldownMs` apart. `force` lifts that only when it
+ * counts (an approver asked for it or approved it); `forceAsked` is whether the request
+ * carried it at all, so the refusal tells apart "add force" and "force did not count".
+ */
 export function checkCooldown(
   lastScaleAt: number | undefined,
   cooldownMs: number,
   now: number,
   service: string,
   force: boolean,
+  forceAsked = force,
 ): Verdict {
   if (force || lastScaleAt === undefined) return OK;
   const wait = lastScaleAt + cooldownMs - now;
   if (wait <= 0) return OK;
+  const FORCE_RULE = 'it counts when an approver asks for it or approves the request';
   return no(
     `${service} was scaled ${formatDuration(now - lastScaleAt)} ago; scale changes are ${formatDuration(cooldownMs)} apart. ` +
-      `Try again in ${formatDuration(wait)}, or add \`force\` (an approver must approve it)`,
+      `Try again in ${formatDuration(wait)}` +
+      (forceAsked ? `: \`force\` did not count, ${FORCE_RULE}` : `, or add \`force\` (${FORCE_RULE})`),
   );
 }
