@@ -56,6 +56,9 @@ export async function executeRequest(
     await showProgress(services, request);
     const outcome: string[] = [];
     for (const step of request.plan) {
+      // Each step renews the lease: a long change keeps its services however many steps it has.
+      const held = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+      if (!held.ok) throw new Refused(`the lock passed to request \`${held.holder}\` while this one ran`);
       outcome.push(await applyStep(services, request, step));
       request = (await requests.update(id, (current) => ({
         next: { ...current, outcome: [...outcome] },

@@ -308,6 +308,29 @@ describe('/azora change requests, end to end', () => {
       expect(selector(service).version).toBe('blue');
   });
 
+  it('keeps the lock of a change that outlasts the lease, renewing it at every step', async () => {
+    await cluster.sim.stop();
+    // Pods take 1 s to become ready, so each rollback step takes about as long; the lease is 1.5 s.
+    cluster = await startTestCluster({ readyDelayMs: 1_000 });
+    await start({ lockLease: 1_500 });
+    await slash(ENGINEER, 'rollback staging');
+    const request = await requestFor('rollback staging');
+    const stored = () => t.bot.services.requests.get(request.id);
+    const plan = (await stored())!.plan;
+    expect(plan.length).toBeGreaterThanOrEqual(3);
+    // Two steps done: more than a lease since the locks were taken, and the change goes on.
+    await waitFor(
+      async () => (await stored())?.outcome?.length ?? 0,
+      (n) => n >= 2,
+      {
+        what: 'two steps done',
+      },
+    );
+    const last = plan[plan.length - 1]!.service;
+    expect(await t.bot.services.locks.holder('staging', last)).toBe(request.id);
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+  });
+
   it('offers a switch back after a production switch, through the same approval', async () => {
     await start();
     await slash(ENGINEER, 'switch production green auth');
