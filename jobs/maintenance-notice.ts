@@ -7,8 +7,8 @@ import { noticeMessage } from '../src/views/maintenance';
 
 /**
  * One announcement of a maintenance window, run by BullMQ at its time. Posted once even
- * with several workers or a retry; the start and end also silence the environment's
- * alerts in Alertmanager and lift the silence.
+ * with several workers or a retry; the start also silences the environment in
+ * Alertmanager and PagerDuty, and the end lifts both.
  */
 export const maintenanceNoticeJob = defineJob({
   queue: 'notify',
@@ -18,7 +18,7 @@ export const maintenanceNoticeJob = defineJob({
     const window = await ctx.maintenanceWindows.get(windowId);
     if (!window || window.status === 'cancelled' || window.status === 'done')
       return { skipped: window?.status ?? 'gone' };
-    if (notice === 'start') await startSilence(ctx, windowId);
+    if (notice === 'start') await startWindow(ctx, windowId);
     if (notice === 'end') await endWindow(ctx, windowId);
     if (!(await ctx.maintenanceWindows.claimNotice(windowId, notice))) return { skipped: 'posted already' };
     const current = (await ctx.maintenanceWindows.get(windowId)) ?? window;
@@ -31,19 +31,37 @@ export const maintenanceNoticeJob = defineJob({
   },
 });
 
-async function startSilence(ctx: JobContext, windowId: string): Promise<void> {
+/**
+ * What a running window puts in place, each remembered on the window as soon as it exists
+ * (so a retried start adds neither twice): the environment's alerts silenced in
+ * Alertmanager, and a PagerDuty maintenance window on the policy's PagerDuty services.
+ */
+async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
   const { window } = await ctx.maintenanceWindows.update(windowId, (w) =>
     w.status === 'scheduled' ? { ...w, status: 'active' } : undefined,
   );
-  if (!window || !ctx.alertmanager || !ctx.policy.maintenance.silence || window.silenceId) return;
-  const { namespace } = environmentOf(ctx.policy, window.environment);
-  const silence = await ctx.alertmanager.createSilence({
-    matchers: { namespace },
-    durationMs: window.end - ctx.now(),
-    createdBy: 'azora-chatops',
-    comment: `Maintenance ${window.id}: ${window.reason}`,
-  });
-  await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, silenceId: silence.id }));
+  if (!window) return;
+  const { maintenance } = ctx.policy;
+  const comment = `Maintenance ${window.id}: ${window.reason}`;
+  if (ctx.alertmanager && maintenance.silence && !window.silenceId) {
+    const { namespace } = environmentOf(ctx.policy, window.environment);
+    const silence = await ctx.alertmanager.createSilence({
+      matchers: { namespace },
+      durationMs: window.end - ctx.now(),
+      createdBy: 'azora-chatops',
+      comment,
+    });
+    await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, silenceId: silence.id }));
+  }
+  if (ctx.pagerduty.restEnabled && maintenance.pagerdutyServices.length > 0 && !window.pagerdutyWindowId) {
+    const id = await ctx.pagerduty.createMaintenanceWindow({
+      start: ctx.now(),
+      end: window.end,
+      description: comment,
+      serviceIds: maintenance.pagerdutyServices,
+    });
+    await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, pagerdutyWindowId: id }));
+  }
 }
 
 async function endWindow(ctx: JobContext, windowId: string): Promise<void> {

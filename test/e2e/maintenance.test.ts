@@ -105,6 +105,15 @@ describe('maintenance windows', () => {
     expect(silence!.matchers).toEqual([
       expect.objectContaining({ name: 'namespace', value: 'azora-production', isEqual: true }),
     ]);
+    const pdWindow = await waitFor(
+      () => [...pagerduty.maintenanceWindows.values()].find((w) => String(w.description).includes('m0002')),
+      (w) => w !== undefined,
+      { what: 'the PagerDuty maintenance window' },
+    );
+    expect(pdWindow!.services).toEqual([{ id: 'PAZORA1', type: 'service_reference' }]);
+    expect(Date.parse(String(pdWindow!.end_time))).toBe(
+      (await bot.bot.services.maintenanceWindows.get('m0002'))!.end,
+    );
     await waitFor(
       async () => (await client.listSilences()).find((s) => s.id === silence!.id)?.status.state,
       (state) => state === 'expired',
