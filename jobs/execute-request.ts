@@ -17,7 +17,11 @@ export const executeRequestJob = defineJob({
     });
     const request = await ctx.requests.get(requestId);
     const switched = request?.plan.some((step) => step.kind === 'switch');
-    if (result === 'succeeded' && request && switched && needsApproval(ctx.policy, request.environment)) {
+    // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
+    const offer =
+      request !== undefined &&
+      (needsApproval(ctx.policy, request.environment) || (request.unhealthy?.length ?? 0) > 0);
+    if (result === 'succeeded' && request && switched && offer) {
       const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;
       const ts = await ctx.messenger.post(
         request.channel,

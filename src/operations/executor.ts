@@ -55,13 +55,20 @@ export async function executeRequest(
     await guardSwitchTargets(services, request);
     await showProgress(services, request);
     const outcome: string[] = [];
+    const unhealthy: string[] = [];
     for (const step of request.plan) {
       // Each step renews the lease: a long change keeps its services however many steps it has.
       const held = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
       if (!held.ok) throw new Refused(`the lock passed to request \`${held.holder}\` while this one ran`);
-      outcome.push(await applyStep(services, request, step));
+      const applied = await applyStep(services, request, step);
+      outcome.push(applied.line);
+      if (!applied.healthy) unhealthy.push(step.service);
       request = (await requests.update(id, (current) => ({
-        next: { ...current, outcome: [...outcome] },
+        next: {
+          ...current,
+          outcome: [...outcome],
+          ...(unhealthy.length ? { unhealthy: [...unhealthy] } : {}),
+        },
         value: null,
       })))!.request;
       await showProgress(services, request);
@@ -121,7 +128,11 @@ async function guardSwitchTargets(services: Services, request: OpsRequest): Prom
 }
 
 /** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */
-async function applyStep(services: Services, request: OpsRequest, step: PlanStep): Promise<string> {
+async function applyStep(
+  services: Services,
+  request: OpsRequest,
+  step: PlanStep,
+): Promise<{ line: string; healthy: boolean }> {
   const { kube, policy, timing } = services;
   const env = request.environment;
   let done: string;
@@ -163,7 +174,10 @@ async function applyStep(services: Services, request: OpsRequest, step: PlanStep
         recurring: false,
         createdAt: services.now(),
       });
-      return `emergency maintenance \`${id}\` started for ${formatDuration(step.durationMs)}: ${step.reason}`;
+      return {
+        line: `emergency maintenance \`${id}\` started for ${formatDuration(step.durationMs)}: ${step.reason}`,
+        healthy: true,
+      };
     }
     case 'rollback': {
       const workload = workloadOf(policy, env, step.service);
@@ -179,10 +193,10 @@ async function applyStep(services: Services, request: OpsRequest, step: PlanStep
     }
   }
   const health = await kube.health(env, step.service);
-  if (!health.path) return done;
+  if (!health.path) return { line: done, healthy: true };
   return health.ok
-    ? `${done} · ${health.path} healthy`
-    : `${done} · :warning: ${health.path} unhealthy: ${health.detail}`;
+    ? { line: `${done} · ${health.path} healthy`, healthy: true }
+    : { line: `${done} · :warning: ${health.path} unhealthy: ${health.detail}`, healthy: false };
 }
 
 async function finish(

@@ -132,13 +132,18 @@ export function switchBackMessage(request: OpsRequest, bakeUntil: number | undef
       blocks: [section(':hourglass: Bake window over; switch back with a new `/azora switch` if needed.')],
     };
   }
-  const text = `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
+  const approval = request.expiresAt !== undefined ? ' (needs approval)' : '';
+  const unhealthy = request.unhealthy?.filter((service) => steps.some((s) => s.service === service)) ?? [];
+  const text = unhealthy.length
+    ? `${unhealthy.join(', ')} unhealthy after the switch. Switch back to ${back}?`
+    : `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
+  const said = unhealthy.length
+    ? `:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
+    : `:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
   return {
     text,
     blocks: [
-      section(
-        `:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}* (needs approval).`,
-      ),
+      section(said),
       {
         type: 'actions',
         block_id: `switch-back-${request.id}`,

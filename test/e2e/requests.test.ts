@@ -331,6 +331,24 @@ describe('/azora change requests, end to end', () => {
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
   });
 
+  it('says at once when a switched service is unhealthy, with the switch back one click away', async () => {
+    await start();
+    cluster.sim.setHealthy(PROD, 'azora-auth-green', false);
+    await slash(ENGINEER, 'switch production green auth');
+    const request = await requestFor('switch production green auth');
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/:warning: \/api\/auth\/health unhealthy/);
+    const offer = await waitFor(
+      () =>
+        t.slack.messages.find((m) => JSON.stringify(m.blocks).includes(actionId('switch-back', request.id))),
+      (m) => m !== undefined,
+      { what: 'the switch-back offer' },
+    );
+    expect(offer!.threadTs).toBe(request.ts);
+    expect(offer!.text).toBe('auth unhealthy after the switch. Switch back to blue?');
+    expect((await t.bot.services.requests.get(request.id))!.unhealthy).toEqual(['auth']);
+  });
+
   it('offers a switch back after a production switch, through the same approval', async () => {
     await start();
     await slash(ENGINEER, 'switch production green auth');

@@ -86,5 +86,7 @@ export interface OpsRequest {
   finishedAt?: number;
   /** What happened, one line per step, for the thread and the audit trail. */
   outcome?: string[];
+  /** Services whose health check failed after their step. */
+  unhealthy?: string[];
   error?: string;
 }
