@@ -6,13 +6,25 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
-/** A port nothing listens on right now. */
+// Below Linux's ephemeral range (32768–60999): a port handed out by listen(0), or taken by an
+// outgoing connection, in another test worker cannot land here between the check and the bind.
+const PORTS = { low: 20_000, high: 32_000 };
+
+/** A port nothing listens on right now, on any address (as the bot binds it). */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORTS.low + Math.floor(Math.random() * (PORTS.high - PORTS.low));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${PORTS.low} and ${PORTS.high}`);
+}
+
+function bindable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, () => server.close(() => resolve(true)));
+  });
 }
 
 /**
