@@ -114,13 +114,14 @@ describe('the worker role on its own', () => {
   it('serves /healthz, /readyz and its job metrics for Kubernetes and Prometheus', async () => {
     const slack = await new SimulatedSlack().start();
     const port = await freePort();
+    const prefix = uniquePrefix();
     const worker = runBot(
       {
         PORT: String(port),
         SLACK_BOT_TOKEN: slack.botToken,
         SLACK_SIGNING_SECRET: 's',
         SLACK_API_URL: slack.apiUrl,
-        REDIS_PREFIX: uniquePrefix(),
+        REDIS_PREFIX: prefix,
       },
       ['worker'],
     );
@@ -142,6 +143,7 @@ describe('the worker role on its own', () => {
       worker.child.kill('SIGTERM');
       expect((await worker.exited).code).toBe(0);
       await slack.stop();
+      await dropPrefix(prefix);
     }
   });
 });

@@ -85,8 +85,11 @@ describe('the bot on a three-master Redis Cluster', () => {
       expect((blocking as Cluster).options.redisOptions?.maxRetriesPerRequest).toBeNull();
       expect((commands as Cluster).options.redisOptions?.maxRetriesPerRequest).toBe(1);
       const worker = new Worker('probe', async () => 'done', { connection: blocking, prefix: t.prefix });
-      await worker.waitUntilReady();
-      await worker.close();
+      try {
+        await worker.waitUntilReady();
+      } finally {
+        await worker.close();
+      }
     } finally {
       await closeRedis(blocking);
       await closeRedis(commands);

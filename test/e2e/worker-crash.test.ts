@@ -21,6 +21,8 @@ describe('a worker killed in the middle of a rollback', () => {
   });
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
+    // Dead before the prefix goes, so no killed worker writes into it afterwards.
+    await Promise.all(workers.map((w) => w.exited));
     await web.stop();
     await cluster.sim.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
