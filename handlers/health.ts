@@ -4,8 +4,30 @@ import { pingRedis, type RedisClient } from '../src/redis';
 
 const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });
 
-/** Liveness, readiness and metrics: the routes Kubernetes and Prometheus call. */
-export function healthRoutes(deps: { redis: RedisClient; metrics: Metrics }): CustomRoute[] {
+/** A readiness check answers within this, or counts as down: a hung dependency must not hang the probe. */
+const CHECK_DEADLINE_MS = 1_000;
+
+function withinDeadline(check: () => Promise<unknown>): Promise<'ok'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${CHECK_DEADLINE_MS} ms`)),
+      CHECK_DEADLINE_MS,
+    );
+  });
+  return Promise.race([check().then(() => 'ok' as const), deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Liveness, readiness and metrics: the routes Kubernetes and Prometheus call. Readiness
+ * asks Redis, and whatever else the role depends on (`checks`: the worker's cluster APIs).
+ */
+export function healthRoutes(deps: {
+  redis: RedisClient;
+  metrics: Metrics;
+  checks?: Record<string, () => Promise<unknown>>;
+}): CustomRoute[] {
+  const checks = { redis: () => pingRedis(deps.redis), ...deps.checks };
   return [
     {
       path: '/healthz',
@@ -19,10 +41,17 @@ export function healthRoutes(deps: { redis: RedisClient; metrics: Metrics }): Cu
       path: '/readyz',
       method: 'GET',
       handler: async (_req, res) => {
-        const { status, body } = await pingRedis(deps.redis).then(
-          () => json(200, { status: 'ready', redis: 'ok' }),
-          (err: Error) => json(503, { status: 'not ready', redis: `unreachable: ${err.message}` }),
+        const results = await Promise.all(
+          Object.entries(checks).map(async ([name, check]) => [
+            name,
+            await withinDeadline(check).catch((err: Error) => `unreachable: ${err.message}`),
+          ]),
         );
+        const ready = results.every(([, result]) => result === 'ok');
+        const { status, body } = json(ready ? 200 : 503, {
+          status: ready ? 'ready' : 'not ready',
+          ...Object.fromEntries(results),
+        });
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(body);
       },

@@ -121,19 +121,23 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const blocking = connectRedis(config, 'blocking', logger);
       connections.push(blocking);
       const { workerAdapters } = await import('./worker-adapters');
+      const adapters = workerAdapters(policy, config, logger, options.loadKubeConfig);
       workers = await startWorkers({
         connection: blocking,
         prefix: config.redisPrefix,
         jobs: JOBS,
         services: {
           ...services,
-          ...workerAdapters(policy, config, logger, options.loadKubeConfig),
+          ...adapters,
           timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
         },
         stallMs: config.jobStallMs,
       });
       services.outbox.start();
-      if (role === 'worker') ops = await startOpsServer(healthRoutes({ redis, metrics }), config.port);
+      if (role === 'worker') {
+        const checks = { kubernetes: () => adapters.kube.reachable() };
+        ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);
+      }
       // Idempotent: every worker upserts the same daily scheduler.
       await queues
         .get(maintenanceRecurringJob.queue)

@@ -7,6 +7,7 @@ import { defaultPolicyPath } from '../../src/config/policy';
 import { Queues } from '../../src/queue/queues';
 import { SimulatedSlack } from '../../src/sandbox/slack-api';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { startTestCluster } from '../kit/cluster';
 import { runBot } from '../kit/process';
 import { freePort } from '../kit/redis-server';
 import { waitFor } from '../kit/wait';
@@ -111,8 +112,11 @@ describe('SIGTERM while a job runs', () => {
 });
 
 describe('the worker role on its own', () => {
-  it('serves /healthz, /readyz and its job metrics for Kubernetes and Prometheus', async () => {
+  it('serves /healthz, /readyz (Redis and the cluster API) and its job metrics', async () => {
     const slack = await new SimulatedSlack().start();
+    const cluster = await startTestCluster();
+    const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'azora-worker-')), 'config');
+    await cluster.sim.writeKubeconfig(kubeconfig);
     const port = await freePort();
     const prefix = uniquePrefix();
     const worker = runBot(
@@ -122,27 +126,36 @@ describe('the worker role on its own', () => {
         SLACK_SIGNING_SECRET: 's',
         SLACK_API_URL: slack.apiUrl,
         REDIS_PREFIX: prefix,
+        KUBECONFIG: kubeconfig,
       },
       ['worker'],
     );
-    try {
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor(
-        () =>
-          fetch(`${url}/readyz`).then(
-            (r) => r.status,
-            () => 0,
-          ),
-        (s) => s === 200,
-        { what: 'worker readiness' },
+    const url = `http://127.0.0.1:${port}`;
+    const readiness = () =>
+      fetch(`${url}/readyz`).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }),
+        () => ({ status: 0, body: {} as Record<string, string> }),
       );
+    try {
+      const ready = await waitFor(readiness, (r) => r.status === 200, { what: 'worker readiness' });
+      expect(ready.body).toEqual({ status: 'ready', redis: 'ok', kubernetes: 'ok' });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^# HELP azora_jobs_total /m);
       expect((await fetch(`${url}/slack/events`, { method: 'POST' })).status).toBe(404);
+
+      // The cluster API going away makes the worker unready, naming it; it comes back with it.
+      await cluster.sim.faults.stopListening();
+      const down = await waitFor(readiness, (r) => r.status === 503, { what: 'unready without the API' });
+      expect(down.body.kubernetes).toMatch(/^unreachable: .*API is unreachable \(ECONNREFUSED\)/);
+      expect(down.body.redis).toBe('ok');
+      await cluster.sim.faults.startListening();
+      await waitFor(readiness, (r) => r.status === 200, { what: 'ready again with the API' });
     } finally {
       worker.child.kill('SIGTERM');
       expect((await worker.exited).code).toBe(0);
       await slack.stop();
+      await cluster.sim.stop();
+      rmSync(path.dirname(kubeconfig), { recursive: true, force: true });
       await dropPrefix(prefix);
     }
   });

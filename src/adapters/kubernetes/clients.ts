@@ -5,6 +5,7 @@ import {
   KubeConfig,
   Observable,
   PatchStrategy,
+  VersionApi,
   type ConfigurationOptions,
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
@@ -17,6 +18,7 @@ export interface ClusterClients {
   apps: AppsV1Api;
   core: CoreV1Api;
   autoscaling: AutoscalingV2Api;
+  version: VersionApi;
 }
 
 export function clientsFor(config: KubeConfig): ClusterClients {
@@ -25,6 +27,7 @@ export function clientsFor(config: KubeConfig): ClusterClients {
     apps: config.makeApiClient(AppsV1Api),
     core: config.makeApiClient(CoreV1Api),
     autoscaling: config.makeApiClient(AutoscalingV2Api),
+    version: config.makeApiClient(VersionApi),
   };
 }
 

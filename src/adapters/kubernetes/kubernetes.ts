@@ -93,6 +93,19 @@ export class Kubernetes {
     return this.clusters[env];
   }
 
+  /**
+   * Each environment's API server answers: for the worker's readiness. `/version` needs
+   * no RBAC rule (every identity may read it), so this checks the connection and the
+   * credentials, not the bot's permissions.
+   */
+  async reachable(): Promise<void> {
+    await Promise.all(
+      (Object.keys(this.clusters) as EnvironmentName[]).map((env) =>
+        this.call(`the ${env} cluster's API`, (options) => this.clusters[env].version.getCode(options)),
+      ),
+    );
+  }
+
   /** Runs one API call with the request deadline, mapping failures to KubeError. */
   private async call<T>(
     what: string,
