@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { VERBS } from '../../src/domain/commands/grammar';
 import { parseCommand, tokenize } from '../../src/domain/commands/parse';
 import type { ParseResult, Vocabulary } from '../../src/domain/commands/types';
@@ -118,7 +117,7 @@ describe('the /azora grammar', () => {
     const help = helpMessage();
     for (const spec of VERBS) expect(help.text).toContain(`/azora ${spec.usage}`);
     expect(helpMessage('logs').text).toBe(
-      `/azora ${VERBS.find((v) => v.verb === 'logs')!.usage}: ${VERBS.find((v) => v.verb === 'logs')!.summary}`,
+      "/azora logs <environment> <service> [lines] [since <duration>] [follow <duration>] [grep <text>]: the last lines across the service's pods, in a thread (default 100, at most 1000)",
     );
   });
 
@@ -157,6 +156,9 @@ describe('the /azora grammar', () => {
       ' ',
       '\n',
     ];
+    // Seeded, so a failure can be replayed with the FUZZ_SEED its message names.
+    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const randomInt = seededInts(seed);
     const results: ParseResult[] = [];
     for (let i = 0; i < 5_000; i++) {
       const words = Array.from({ length: randomInt(0, 8) }, () =>
@@ -165,16 +167,20 @@ describe('the /azora grammar', () => {
           : alphabet[randomInt(alphabet.length)]!,
       );
       const text = words.join(randomInt(2) ? ' ' : '  ');
-      const result = parse(text);
-      results.push(result);
-      if (result.ok && result.command.verb !== 'help') {
-        // Whatever parsed must name only known environments and services.
-        const c = result.command as { environment?: string; service?: string };
-        expect(vocabulary.environments).toContain(c.environment);
-        if (c.service !== undefined) expect(vocabulary.services).toContain(c.service);
-      } else if (!result.ok) {
-        expect(result.error.length).toBeGreaterThan(0);
-        expect(result.usage).toMatch(/^\/azora /);
+      try {
+        const result = parse(text);
+        results.push(result);
+        if (result.ok && result.command.verb !== 'help') {
+          // Whatever parsed must name only known environments and services.
+          const c = result.command as { environment?: string; service?: string };
+          expect(vocabulary.environments).toContain(c.environment);
+          if (c.service !== undefined) expect(vocabulary.services).toContain(c.service);
+        } else if (!result.ok) {
+          expect(result.error.length).toBeGreaterThan(0);
+          expect(result.usage).toMatch(/^\/azora /);
+        }
+      } catch (err) {
+        throw new Error(`FUZZ_SEED=${seed}, input ${JSON.stringify(text)}: ${(err as Error).message}`);
       }
     }
     expect(results.some((r) => !r.ok)).toBe(true);
@@ -186,3 +192,17 @@ describe('the /azora grammar', () => {
     );
   });
 });
+
+/** randomInt(max) and randomInt(min, max) like node:crypto's, from a seeded mulberry32. */
+function seededInts(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (a: number, b?: number) =>
+    b === undefined ? Math.floor(next() * a) : a + Math.floor(next() * (b - a));
+}
