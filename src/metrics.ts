@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The bot's own metrics; every name starts with `azora_` so dashboards can select them. */
 export function createMetrics() {
@@ -47,3 +47,18 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * `azora_slack_outbox_pending`, read from Redis when scraped: the Slack writes still due
+ * or in flight. The outbox is shared, so every worker reports the same figure.
+ */
+export function watchOutbox(metrics: Metrics, pending: () => Promise<number>): void {
+  new Gauge({
+    name: 'azora_slack_outbox_pending',
+    help: 'Slack writes waiting in the outbox or in flight (shared in Redis: every worker reports the same figure)',
+    registers: [metrics.registry],
+    async collect() {
+      this.set(await pending());
+    },
+  });
+}

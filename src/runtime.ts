@@ -17,7 +17,7 @@ import { RequestStore } from './stores/requests';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, watchOutbox, type Metrics } from './metrics';
 import { Queues } from './queue/queues';
 import { startWorkers, type WorkerPool } from './queue/workers';
 import { closeRedis, connectRedis, type RedisClient } from './redis';
@@ -134,6 +134,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         stallMs: config.jobStallMs,
       });
       services.outbox.start();
+      watchOutbox(metrics, () => services.outbox.pending());
       if (role === 'worker') {
         const checks = { kubernetes: () => adapters.kube.reachable() };
         ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);

@@ -12,6 +12,7 @@ import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import { untilSettled } from '../kit/flows';
 
 const errorRate = (service: string, pod: string) => ({
   labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
@@ -173,11 +174,11 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect((await post(notification)).status).toBe(202);
     const parent = await parentOf('AzoraHighCPU');
     expect(parent.channel).toBe('C0ALERTS');
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSettled(t.bot);
     const calls = t.slack.calls.length;
     expect((await post(notification)).status).toBe(202);
     expect((await post(notification)).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 500));
+    await untilSettled(t.bot);
     expect(t.slack.calls.length).toBe(calls);
   });
 

@@ -11,6 +11,7 @@ import {
   progressOf,
   requestIn,
   untilPendingApproval,
+  untilSettled,
 } from '../kit/flows';
 import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
@@ -100,8 +101,8 @@ describe('Redis restarted in the middle of an alert storm', () => {
       timeoutMs: 25_000,
       intervalMs: 100,
     });
-    // A moment for a duplicate on its way (a retried job, a re-sent delivery) to show up.
-    await new Promise((r) => setTimeout(r, 500));
+    // A duplicate on its way (a retried job, a re-sent delivery) would still be queued.
+    await untilSettled(t.bot);
     for (let i = 0; i < GROUPS; i++) {
       const places = placesOf(group(i).service);
       expect({ service: group(i).service, total: places.threads + places.digestLines }).toEqual({
@@ -156,6 +157,10 @@ describe('Slack answering 429 and 500 to the outbox', () => {
     ]);
     const statuses = await Promise.all(notifications.map((n) => postNotification(t.url, WEBHOOK_TOKEN, n)));
     expect(statuses.every((s) => s === 202)).toBe(true);
+    // While Slack refuses, the writes wait in the outbox, and the gauge says how many.
+    const pending = async () =>
+      Number(/^azora_slack_outbox_pending (\d+)$/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    await waitFor(pending, (n) => n > 0, { what: 'writes waiting in the outbox' });
 
     const threads = () => [
       ...services.map((s) => parentsWith(t, `*AzoraServiceDown* — ${s} in production`)),
@@ -166,7 +171,8 @@ describe('Slack answering 429 and 500 to the outbox', () => {
       (counts) => counts.every((n) => n >= 1),
       { what: 'a thread for every group', timeoutMs: 20_000 },
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await untilSettled(t.bot);
+    expect(await pending()).toBe(0);
     expect(threads().map((m) => m.length)).toEqual(notifications.map(() => 1));
     expect(
       threads()
@@ -323,7 +329,7 @@ describe('one notification delivered to two web processes at once', () => {
       (n) => n >= groups.length,
       { what: 'the alert threads' },
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await untilSettled(worker.bot);
     for (const service of ['auth', 'payment', 'education']) {
       expect(parentsWith(worker, `*AzoraHighErrorRate* — ${service} in production`)).toHaveLength(1);
     }

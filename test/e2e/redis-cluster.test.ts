@@ -21,6 +21,7 @@ import {
   progressOf,
   requestIn,
   untilPendingApproval,
+  untilSettled,
 } from '../kit/flows';
 import { runBot } from '../kit/process';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
@@ -121,7 +122,7 @@ describe('the bot on a three-master Redis Cluster', () => {
       (m) => m.length > 0,
       { what: 'the alert thread' },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSettled(t.bot);
     const parents = t.slack.messages.filter((m) => !m.threadTs && m.text.includes('*AzoraHighCPU*'));
     expect(parents).toHaveLength(1);
     expect(parents[0]!.channel).toBe('C0ALERTS');

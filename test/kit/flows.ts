@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SimulatedMessage, SimulatedSlack } from '../../src/sandbox/slack-api';
+import type { Bot } from '../../src/runtime';
 import type { RequestStore } from '../../src/stores/requests';
 import { waitFor } from './wait';
 
@@ -101,4 +102,19 @@ export function firingNotification(
       },
     ],
   };
+}
+
+/**
+ * Until the bot has done everything it was given for alerts: no alert job waiting or
+ * running, and no Slack write left in the outbox. A duplicate on its way would be one of
+ * these, so a test can then count threads and know nothing more is coming.
+ */
+export async function untilSettled(bot: Bot): Promise<void> {
+  await waitFor(
+    async () =>
+      (await bot.queues.get('alerts').getJobCountByTypes('wait', 'active', 'prioritized', 'delayed')) +
+      (await bot.services.outbox.pending()),
+    (left) => left === 0,
+    { what: 'the alert jobs and Slack writes to be done', timeoutMs: 20_000 },
+  );
 }

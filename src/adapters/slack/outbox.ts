@@ -110,6 +110,16 @@ export class SlackOutbox {
     return (await this.redis.exists(this.k.msg(key))) === 1;
   }
 
+  /** Writes not yet made: due in some channel, or in flight. Nothing pending means Slack shows everything asked for. */
+  async pending(): Promise<number> {
+    const channels = await this.redis.zrange(this.k.channels(), 0, -1);
+    const counts = await Promise.all([
+      this.redis.zcard(this.k.inflight()),
+      ...channels.map((channel) => this.redis.zcard(this.k.due(channel))),
+    ]);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   async tsOf(key: string): Promise<string | undefined> {
     return (await this.redis.hget(this.k.msg(key), 'ts')) ?? undefined;
   }
