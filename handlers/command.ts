@@ -168,20 +168,7 @@ function maintenance(
       }),
     };
   }
-  const job =
-    command.action === 'schedule'
-      ? {
-          action: 'schedule' as const,
-          environment: command.environment,
-          start: command.start,
-          durationMs: command.durationMs,
-          reason: command.reason,
-        }
-      : command.action === 'move'
-        ? { action: 'move' as const, id: command.id, start: command.start, durationMs: command.durationMs }
-        : command.action === 'cancel'
-          ? { action: 'cancel' as const, id: command.id }
-          : { action: 'list' as const };
+  const { verb: _verb, ...job } = command;
   return {
     answer: reply(':hourglass: On it…'),
     queue: queues.prepare(maintenanceCommandJob, { command: job, requester, responseUrl }),

@@ -1,6 +1,6 @@
 import type { CustomRoute } from '@slack/bolt';
 import type { Metrics } from '../src/metrics';
-import { pingRedis, type RedisClient } from '../src/redis';
+import type { RedisClient } from '../src/redis';
 
 const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });
 
@@ -27,7 +27,7 @@ export function healthRoutes(deps: {
   metrics: Metrics;
   checks?: Record<string, () => Promise<unknown>>;
 }): CustomRoute[] {
-  const checks = { redis: () => pingRedis(deps.redis), ...deps.checks };
+  const checks = { redis: () => deps.redis.ping(), ...deps.checks };
   return [
     {
       path: '/healthz',

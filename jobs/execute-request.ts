@@ -16,12 +16,12 @@ export const executeRequestJob = defineJob({
       finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
     });
     const request = await ctx.requests.get(requestId);
-    const switched = request?.plan.some((step) => step.kind === 'switch');
     // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
-    const offer =
-      request !== undefined &&
-      (needsApproval(ctx.policy, request.environment) || (request.unhealthy?.length ?? 0) > 0);
-    if (result === 'succeeded' && request && switched && offer) {
+    if (
+      result === 'succeeded' &&
+      request?.plan.some((step) => step.kind === 'switch') &&
+      (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)
+    ) {
       const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;
       const ts = await ctx.messenger.post(
         request.channel,

@@ -40,19 +40,6 @@ export function connectRedis(
   return client;
 }
 
-/** PING with a deadline, for readiness: a dead Redis must not hang the probe. */
-export async function pingRedis(client: RedisClient, timeoutMs = 1_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([client.ping(), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** QUIT when connected; otherwise stop the reconnect loop, which QUIT alone would leave running. */
 export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'ready') {

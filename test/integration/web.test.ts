@@ -156,9 +156,25 @@ describe('the web role when Redis goes away', () => {
     expect(back.body.redis).toBe('ok');
   });
 
-  it('acknowledges a command while Redis is down, then says it could not queue it; nothing is queued', async () => {
+  /** Runs `during` with Redis down, and brings it back whatever happens. */
+  const whileRedisIsDown = async (during: () => Promise<void>) => {
     await redis.down();
     try {
+      await during();
+    } finally {
+      await redis.up();
+    }
+  };
+  /** The ephemeral follow-up that contains `text`, once the simulated Slack has it. */
+  const followUp = (text: string) =>
+    waitFor(
+      () => t.slack.messages.find((m) => m.text.includes(text)),
+      (m) => m !== undefined,
+      { what: `a follow-up saying '${text}'` },
+    );
+
+  it('acknowledges a command while Redis is down, then says it could not queue it; nothing is queued', async () => {
+    await whileRedisIsDown(async () => {
       const res = await sendSlashCommand(t.url, t.secret, {
         text: 'status production',
         user: 'U0ENGINEER',
@@ -166,16 +182,10 @@ describe('the web role when Redis goes away', () => {
       });
       expect(res.status).toBe(200);
       expect((res.json() as { text: string }).text).toContain('Reading production');
-      const said = await waitFor(
-        () => t.slack.messages.find((m) => m.text.includes('cannot queue work')),
-        (m) => m !== undefined,
-        { what: 'the follow-up saying nothing was queued' },
-      );
+      const said = await followUp('cannot queue work');
       expect(said!.visibleTo).toBe('U0ENGINEER');
       expect(said!.text).toContain('Nothing was changed');
-    } finally {
-      await redis.up();
-    }
+    });
     await waitFor(readiness, (r) => r.status === 200, { what: 'readiness after Redis returned' });
     expect(await t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed')).toBe(0);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
@@ -183,8 +193,7 @@ describe('the web role when Redis goes away', () => {
   });
 
   it('answers a button pressed while Redis is down: the clicker learns it did not go through', async () => {
-    await redis.down();
-    try {
+    await whileRedisIsDown(async () => {
       const res = await sendButtonClick(t.url, t.secret, {
         user: 'U0APPROVER1',
         actionId: 'azora:approve:r00000001',
@@ -192,15 +201,9 @@ describe('the web role when Redis goes away', () => {
         responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
       });
       expect(res.status).toBe(200);
-      const said = await waitFor(
-        () => t.slack.messages.find((m) => m.text.includes('could not handle that click')),
-        (m) => m !== undefined,
-        { what: 'the answer to the click' },
-      );
+      const said = await followUp('could not handle that click');
       expect(said!.visibleTo).toBe('U0APPROVER1');
-    } finally {
-      await redis.up();
-    }
+    });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^azora_slack_requests_total\{kind="action:approve",outcome="failed"\} 1$/m);
   });
