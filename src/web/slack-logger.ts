@@ -1,9 +1,13 @@
 import { LogLevel, type Logger as SlackLogger } from '@slack/logger';
+import { redactSecrets } from '../domain/redact';
 import type { Logger } from '../log';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
-/** Bolt and the Web API client log through this, so their lines are pino JSON like ours. */
+/**
+ * Bolt and the Web API client log through this, so their lines are pino JSON like ours, and
+ * every line is redacted: Bolt's debug lines carry request bodies, tokens included.
+ */
 export function slackLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'slack' });
   // Bolt logs every request at debug with its whole body: formatting it only when the level
@@ -12,7 +16,9 @@ export function slackLogger(logger: Logger): SlackLogger {
     (level: Level) =>
     (...parts: unknown[]) => {
       if (!child.isLevelEnabled(level)) return;
-      child[level](parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' '));
+      child[level](
+        redactSecrets(parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')),
+      );
     };
   return {
     debug: at('debug'),

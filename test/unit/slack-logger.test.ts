@@ -43,4 +43,19 @@ describe('the logger Bolt and the Web API client write through', () => {
       ['error', 'slack', 'failed'],
     ]);
   });
+
+  it('redacts tokens in what Bolt and the Web API client write', async () => {
+    const { lines, logger } = capture('debug');
+    const token = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp';
+    logger.debug('ack() call begins (body:', { token, channel: 'C1', text: 'status' }, ')');
+    logger.debug(`Initializing with token ${token}`);
+    logger.warn('http request headers:', { Authorization: `Bearer ${token}` });
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.msg)).toEqual([
+      'ack() call begins (body: {"token":"[redacted]","channel":"C1","text":"status"} )',
+      'Initializing with token [redacted-slack-token]',
+      'http request headers: {"Authorization":"Bearer [redacted]"}',
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('xoxb-1234567890');
+  });
 });

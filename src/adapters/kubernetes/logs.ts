@@ -1,6 +1,9 @@
 import { Log, type KubeConfig } from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
-import { redactSecrets } from '../../domain/redact';
+import { createRedactor, redactLines, type Redactor } from '../../domain/redact';
+
+/** What one follow takes from one pod at most. */
+export const FOLLOW_BYTES_PER_POD = 1024 * 1024;
 
 export interface LogQuery {
   lines: number;
@@ -15,18 +18,24 @@ export interface LogLine {
   text: string;
 }
 
-/** Lines read with `timestamps=true` start with the kubelet's RFC 3339 time stamp. */
-export function parseLogLines(pod: string, raw: string): LogLine[] {
-  return raw
+/**
+ * Lines read with `timestamps=true` start with the kubelet's RFC 3339 time stamp. Secrets are
+ * redacted with the pod's `redact` when a stream passes one (a PEM key then stays hidden across
+ * its chunks), else as one batch.
+ */
+export function parseLogLines(pod: string, raw: string, redact?: Redactor): LogLine[] {
+  const lines = raw
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => {
       const space = line.indexOf(' ');
       const stamp = space > 0 ? line.slice(0, space) : '';
       return /^\d{4}-\d\d-\d\dT/.test(stamp)
-        ? { pod, time: stamp, text: redactSecrets(line.slice(space + 1)) }
-        : { pod, time: '', text: redactSecrets(line) };
+        ? { pod, time: stamp, text: line.slice(space + 1) }
+        : { pod, time: '', text: line };
     });
+  const texts = redact ? lines.map((line) => redact(line.text)) : redactLines(lines.map((line) => line.text));
+  return lines.map((line, i) => ({ ...line, text: texts[i]! }));
 }
 
 export const matchesGrep = (grep: string | undefined) => {
@@ -65,16 +74,23 @@ export async function followPods(
   const controllers = await Promise.all(
     pods.map((pod) => {
       let partial = '';
+      const redact = createRedactor();
       const sink = new Writable({
         write(chunk: Buffer, _encoding, done) {
           const text = partial + chunk.toString('utf8');
           const complete = text.slice(0, text.lastIndexOf('\n') + 1);
           partial = text.slice(complete.length);
-          for (const line of parseLogLines(pod, complete)) if (keep(line)) onLine(line);
+          for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
           done();
         },
       });
-      return log.log(namespace, pod, '', sink, { follow: true, tailLines: 0, timestamps: true });
+      return log.log(namespace, pod, '', sink, {
+        follow: true,
+        tailLines: 0,
+        timestamps: true,
+        // The API server ends a pod's stream past this, however chatty the pod.
+        limitBytes: FOLLOW_BYTES_PER_POD,
+      });
     }),
   );
   await new Promise<void>((resolve) => {
