@@ -1,17 +1,30 @@
+import { stringify } from 'yaml';
 import { KubeError } from '../../src/adapters/kubernetes/errors';
 import type { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import { loadPolicy, parsePolicy, type EnvironmentName } from '../../src/config/policy';
+import { workloadsOf } from '../../src/domain/topology';
 import type { PolicyRule } from '../../src/sandbox/cluster/rbac';
 import { parseRoute, requestAttributes } from '../../src/sandbox/cluster/routes';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
-import { defaultValues, rbacRules, readChartFile, type RoleRule } from './chart';
-import { STG } from '../kit/ids';
+import { PROD, STG } from '../kit/ids';
+import {
+  chartPath,
+  defaultValues,
+  rbacFileRules,
+  readChartFile,
+  readChartYaml,
+  renderedRoles,
+  type RoleRule,
+} from './chart';
 
 /**
  * Least privilege, proved on the simulated API server: the worker's identity gets exactly
- * the Role of the chart (files/rbac-rules.yaml in each of rbac.namespaces), runs every
- * cluster operation the bot has through the real adapter, and each of them succeeds; then
- * each verb of each rule is taken away in turn and an operation that needs it is refused
- * with a 403. A rule nobody needs, or an operation that needs more, fails here.
+ * the Roles the chart renders (templates/rbac.yaml, one per rbac.namespaces, with the
+ * resourceNames the policy gives each), runs every cluster operation the bot has through
+ * the real adapter, and each of them succeeds; writes to objects the policy does not name
+ * are refused; then each verb of each rule is taken away in turn and an operation that
+ * needs it is refused with a 403. A rule nobody needs, a name the bot does not use, or an
+ * operation that needs more, fails here.
  */
 
 const TOKEN = 'azora-chatops-worker-token';
@@ -19,17 +32,25 @@ const USER = 'system:serviceaccount:azora-chatops:azora-chatops';
 
 const namespaces = () => (defaultValues().rbac as { namespaces: string[] }).namespaces;
 
-/** The Role's rules as the simulated cluster applies them: one RoleBinding per namespace. */
-const bound = (rules: RoleRule[]): PolicyRule[] => rules.map((r) => ({ ...r, namespaces: namespaces() }));
+/** The chart's Roles with the default values, by namespace, as `helm template` renders them. */
+const ROLES = renderedRoles();
 
-async function clusterWith(rules: RoleRule[]): Promise<TestCluster> {
+type Roles = Record<string, RoleRule[]>;
+
+/** The Roles as the simulated cluster applies them: each rule where its RoleBinding is. */
+const bound = (roles: Roles): PolicyRule[] =>
+  Object.entries(roles).flatMap(([namespace, rules]) =>
+    rules.map((r) => ({ ...r, namespaces: [namespace] })),
+  );
+
+async function clusterWith(roles: Roles): Promise<TestCluster> {
   // A start can fail about once in 256: src/sandbox/cluster/tls.ts may draw a certificate
-  // serial whose DER encoding OpenSSL rejects ("illegal padding"). This file starts 17
+  // serial whose DER encoding OpenSSL rejects ("illegal padding"). This file starts many
   // clusters, so it tries again rather than fail for the simulator's certificate.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startTestCluster({
-        identities: { [TOKEN]: { name: USER, rules: bound(rules) } },
+        identities: { [TOKEN]: { name: USER, rules: bound(roles) } },
         token: TOKEN,
         logIntervalMs: 20,
       });
@@ -44,24 +65,29 @@ type Grant = string;
 const grant = (group: string, resource: string, verb: string): Grant =>
   `${group === '' ? 'core' : group} ${resource} ${verb}`;
 
-const grantsOf = (rules: RoleRule[]): Grant[] =>
+const grantsOfRules = (rules: RoleRule[]): Grant[] =>
   rules.flatMap((r) =>
     r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => grant(g, res, v)))),
   );
 
-/** Removes one verb on one resource from the rules, dropping what becomes empty. */
-function without(rules: RoleRule[], dropped: Grant): RoleRule[] {
-  return rules.flatMap((rule) => {
-    const split = rule.apiGroups.flatMap((g) =>
-      rule.resources.map((res) => ({
-        ...rule,
-        apiGroups: [g],
-        resources: [res],
-        verbs: rule.verbs.filter((v) => grant(g, res, v) !== dropped),
-      })),
-    );
-    return split.filter((r) => r.verbs.length > 0);
-  });
+/** What any of the Roles grants, whatever the namespace. */
+const grantsOf = (roles: Roles): Grant[] => [...new Set(Object.values(roles).flatMap(grantsOfRules))].sort();
+
+/** Removes one verb on one resource from every Role, dropping the rules that become empty. */
+function without(roles: Roles, dropped: Grant): Roles {
+  const strip = (rules: RoleRule[]) =>
+    rules.flatMap((rule) => {
+      const split = rule.apiGroups.flatMap((g) =>
+        rule.resources.map((res) => ({
+          ...rule,
+          apiGroups: [g],
+          resources: [res],
+          verbs: rule.verbs.filter((v) => grant(g, res, v) !== dropped),
+        })),
+      );
+      return split.filter((r) => r.verbs.length > 0);
+    });
+  return Object.fromEntries(Object.entries(roles).map(([ns, rules]) => [ns, strip(rules)]));
 }
 
 /** A rollback of a rolling service: planned (pinned), then applied. */
@@ -76,7 +102,7 @@ async function followFor(kube: Kubernetes, ms: number): Promise<number> {
   return lines;
 }
 
-/** Each verb the Role grants, and a bot operation that cannot work without it. */
+/** Each verb the Roles grant, and a bot operation that cannot work without it. */
 const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => Promise<unknown> }> = {
   'apps deployments get': { operation: '/azora status staging', run: (k) => k.status('staging') },
   'apps deployments patch': { operation: '/azora rollback staging payment', run: rollbackRevision },
@@ -134,29 +160,160 @@ const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => P
   },
 };
 
-describe('the chart Role (files/rbac-rules.yaml)', () => {
-  it('is plain least-privilege RBAC: no wildcards, no names, no cluster scope, nothing that creates, deletes or reads secrets', () => {
-    const rules = rbacRules();
-    expect(rules.length).toBeGreaterThan(0);
-    for (const rule of rules) {
-      expect(Object.keys(rule).sort()).toEqual(['apiGroups', 'resources', 'verbs']);
+/**
+ * The objects each named grant acts on in one environment, from the bot's own topology
+ * (src/domain/topology.ts) and what src/adapters/kubernetes/kubernetes.ts does with it: the
+ * chart's names must be these, worked out independently of the template.
+ */
+function namesTheBotUses(env: EnvironmentName, policy = loadPolicy(chartPath('files', 'policy.yaml'))) {
+  const workloads = workloadsOf(policy, env);
+  const deployments = workloads.flatMap((w) =>
+    w.kind === 'deployment' ? [w.deployment] : w.kind === 'blue-green' ? Object.values(w.deployments) : [],
+  );
+  const rolling = workloads.flatMap((w) => (w.kind === 'deployment' ? [w.deployment] : []));
+  const statefulsets = workloads.flatMap((w) => (w.kind === 'statefulset' ? [w.statefulset] : []));
+  const switched = workloads.flatMap((w) => (w.kind === 'blue-green' ? [w.serviceName] : []));
+  const byGrant: Record<Grant, string[]> = {
+    'apps deployments get': deployments, // status, readiness, rollout waits
+    'apps deployments patch': rolling, // revision rollback (blue/green rolls back by switching)
+    'apps deployments/scale patch': deployments, // scale without an HPA
+    'apps statefulsets get': statefulsets,
+    'apps statefulsets/scale get': statefulsets,
+    'apps statefulsets/scale patch': statefulsets,
+    // The HPA the bot moves is the one whose scaleTargetRef is the deployment; the chart
+    // can only name it by the convention that it is named after that deployment.
+    'autoscaling horizontalpodautoscalers patch': deployments,
+    'core services get': switched, // the live colour
+    'core services patch': switched, // the switch
+    'core endpoints get': switched, // the switch's endpoints wait
+  };
+  return Object.fromEntries(
+    Object.entries(byGrant)
+      .filter(([, names]) => names.length > 0)
+      .map(([g, names]) => [g, [...new Set(names)].sort()]),
+  );
+}
+
+/** A rendered Role's names by grant, for its named rules. */
+const namesInRole = (rules: RoleRule[]): Record<Grant, string[]> =>
+  Object.fromEntries(
+    rules.filter((r) => r.resourceNames).flatMap((r) => grantsOfRules([r]).map((g) => [g, r.resourceNames!])),
+  );
+
+const READ_VERBS = ['get', 'list', 'watch'];
+
+describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () => {
+  it('is plain least-privilege RBAC: no wildcards, no cluster scope, nothing that creates, deletes or reads secrets, and every write names its objects', () => {
+    for (const rule of rbacFileRules()) {
+      expect(['apiGroups', 'resources', 'verbs', 'resourceNamesFrom']).toEqual(
+        expect.arrayContaining(Object.keys(rule)),
+      );
       for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
         expect(value).not.toContain('*');
       for (const verb of rule.verbs) expect(['get', 'list', 'patch']).toContain(verb);
       expect(rule.resources).not.toContain('secrets');
+      if (rule.verbs.some((v) => !READ_VERBS.includes(v))) expect(rule.resourceNamesFrom).toBeDefined();
+    }
+
+    expect(Object.keys(ROLES).sort()).toEqual([...namespaces()].sort());
+    for (const [namespace, rules] of Object.entries(ROLES)) {
+      expect({ namespace, rules: rules.length }).toEqual({ namespace, rules: expect.any(Number) });
+      for (const rule of rules) {
+        expect(['apiGroups', 'resources', 'verbs', 'resourceNames']).toEqual(
+          expect.arrayContaining(Object.keys(rule)),
+        );
+        // An empty resourceNames would allow every name: the template leaves such a rule out.
+        if (rule.resourceNames) expect(rule.resourceNames.length).toBeGreaterThan(0);
+        if (rule.verbs.some((v) => !READ_VERBS.includes(v)))
+          expect({ namespace, rule, named: Boolean(rule.resourceNames) }).toMatchObject({ named: true });
+      }
     }
     const template = readChartFile('templates', 'rbac.yaml');
     expect(template).toMatch(/\.Files\.Get "files\/rbac-rules\.yaml" \| fromYaml/);
     expect(template).toMatch(/range \$namespace := \.Values\.rbac\.namespaces/);
+    expect(template).toContain('include "azora-chatops.rbacNames"');
     expect(template).not.toMatch(/Cluster(Role|RoleBinding)/);
   });
 
+  it.each([
+    ['staging', STG],
+    ['production', PROD],
+  ] as const)(
+    'names in %s exactly the objects the bot addresses there (src/domain/topology.ts)',
+    (env, namespace) => {
+      const rules = ROLES[namespace]!;
+      expect(namesInRole(rules)).toEqual(namesTheBotUses(env));
+      // The rest can name nothing: lists, objects named by hashes, and the service proxy.
+      const unnamed = grantsOfRules(rules.filter((r) => !r.resourceNames));
+      expect(unnamed.sort()).toEqual(
+        [
+          'apps replicasets get',
+          'apps replicasets list',
+          'autoscaling horizontalpodautoscalers list',
+          'core pods list',
+          'core pods/log get',
+          'core services/proxy get',
+        ].sort(),
+      );
+    },
+  );
+
+  it('follows the policy it is given (values.policy): names, and no rule where nothing is named', () => {
+    const shipped = readChartYaml<Record<string, unknown>>('files', 'policy.yaml');
+    const text = stringify({
+      environments: {
+        staging: { namespace: 'azora-qa', strategy: 'blue-green', approval: 'none' },
+        // On a cluster of its own: no Role here (rbac.namespaces), its kubeconfig context has one.
+        production: {
+          namespace: 'shop-live',
+          strategy: 'rolling',
+          approval: 'required',
+          approvers: ['U0APPROVER1'],
+          context: 'live',
+        },
+      },
+      channels: shipped.channels,
+      services: {
+        shop: { deployment: 'shop-web', port: 8080, health: '/healthz', replicas: { min: 1, max: 3 } },
+        cart: { deployment: 'cart', port: 8081, replicas: { min: 1, max: 3 } },
+      },
+    });
+    const policy = parsePolicy(text, 'the test policy');
+    const roles = renderedRoles({ values: { policy: text, rbac: { namespaces: ['azora-qa'] } } });
+    expect(Object.keys(roles)).toEqual(['azora-qa']);
+    expect(namesInRole(roles['azora-qa']!)).toEqual(namesTheBotUses('staging', policy));
+    expect(namesInRole(roles['azora-qa']!)).toMatchObject({
+      'apps deployments get': ['cart-blue', 'cart-green', 'shop-web-blue', 'shop-web-green'],
+      'core services patch': ['cart', 'shop-web'],
+    });
+    // No statefulset and no rolling environment: those rules are left out, not left unnamed.
+    const resources = grantsOfRules(roles['azora-qa']!);
+    expect(resources.filter((g) => /statefulsets|deployments patch/.test(g))).toEqual([]);
+  });
+
+  it('fails to render rather than grant by accident', () => {
+    expect(() => renderedRoles({ values: { rbac: { namespaces: ['azora-staging', 'azora-qa'] } } })).toThrow(
+      /rbac\.namespaces: azora-qa is the namespace of no environment in the policy/,
+    );
+    const rules = rbacFileRules();
+    const unnamedWrite = rules.map(({ resourceNamesFrom: _, ...rule }) => rule);
+    expect(() =>
+      renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: unnamedWrite }) } }),
+    ).toThrow(/patch on deployments names no objects \(resourceNamesFrom\); a rule that writes must/);
+    const misspelt = rules.map((r) => (r.resourceNamesFrom ? { ...r, resourceNamesFrom: 'deploymnets' } : r));
+    expect(() =>
+      renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: misspelt }) } }),
+    ).toThrow(
+      /resourceNamesFrom "deploymnets" is none of autoscalers, blueGreenServices, deployments, rollingDeployments, statefulsets/,
+    );
+  });
+
   it('has a proof for every verb it grants, and grants every verb the proofs use', () => {
-    expect(grantsOf(rbacRules()).sort()).toEqual(Object.keys(NEEDED_BY).sort());
+    expect(grantsOf(ROLES)).toEqual(Object.keys(NEEDED_BY).sort());
   });
 
   it('lets the bot do everything it does, and every grant is used (both environments)', async () => {
-    const t = await clusterWith(rbacRules());
+    const t = await clusterWith(ROLES);
     try {
       const kube = t.kube;
       for (const env of ['staging', 'production'] as const) {
@@ -192,7 +349,7 @@ describe('the chart Role (files/rbac-rules.yaml)', () => {
       expect((await kube.logs('production', 'payment', { lines: 20 })).lines.length).toBeGreaterThan(0);
       expect(await followFor(kube, 300)).toBeGreaterThan(0);
 
-      // What the bot asked the API server for, in RBAC terms: all allowed, and all of the Role used.
+      // What the bot asked the API server for, in RBAC terms: all allowed, and all of the Roles used.
       const mine = t.sim.requests.filter((r) => r.user === USER);
       expect(mine.filter((r) => r.status >= 400)).toEqual([]);
       const used = new Set<Grant>();
@@ -205,13 +362,211 @@ describe('the chart Role (files/rbac-rules.yaml)', () => {
         expect(namespaces()).toContain(attrs.namespace);
         used.add(grant(attrs.apiGroup, resource, attrs.verb));
       }
-      expect([...used].sort()).toEqual(grantsOf(rbacRules()).sort());
+      expect([...used].sort()).toEqual(grantsOf(ROLES));
     } finally {
       await t.sim.stop();
     }
   });
 
-  describe.each(grantsOf(rbacRules()).map((g) => [g]))('without %s', (dropped) => {
+  describe('against objects the policy does not name', () => {
+    const INTRUDER = 'azora-intruder';
+    const labels = { app: INTRUDER };
+    const ANNOTATE = { metadata: { annotations: { 'azora.world/touched': 'yes' } } };
+
+    /** The API server over HTTP with a bearer token: the worker's, or the admin's to set the scene. */
+    async function call(t: TestCluster, token: string, method: string, path: string, body?: unknown) {
+      const res = await fetch(`${t.sim.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const json = (await res.json()) as { message?: string } & Record<string, unknown>;
+      return { status: res.status, message: json.message ?? '', json };
+    }
+
+    async function createIntruders(t: TestCluster, namespace: string) {
+      const objects: Array<[string, unknown]> = [
+        [
+          `/apis/apps/v1/namespaces/${namespace}/deployments`,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: INTRUDER, labels },
+            spec: {
+              replicas: 1,
+              selector: { matchLabels: labels },
+              template: {
+                metadata: { labels },
+                spec: { containers: [{ name: 'app', image: 'registry.azora.world/other/intruder:1' }] },
+              },
+            },
+          },
+        ],
+        [
+          `/api/v1/namespaces/${namespace}/services`,
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: INTRUDER },
+            spec: { selector: labels, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+          },
+        ],
+        [
+          `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`,
+          {
+            apiVersion: 'autoscaling/v2',
+            kind: 'HorizontalPodAutoscaler',
+            metadata: { name: INTRUDER },
+            spec: {
+              scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: INTRUDER },
+              minReplicas: 1,
+              maxReplicas: 3,
+            },
+          },
+        ],
+      ];
+      for (const [path, body] of objects)
+        expect((await call(t, t.sim.adminToken, 'POST', path, body)).status).toBe(201);
+    }
+
+    /** The worker's writes, each with an object of the policy it may make it on in that namespace. */
+    const WRITES = [
+      {
+        what: 'a Deployment (rollback patch)',
+        resource: 'deployments',
+        group: 'apps',
+        path: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+        body: ANNOTATE,
+        ours: { [STG]: 'azora-payment' } as Record<string, string>,
+      },
+      {
+        what: "a Deployment's scale",
+        resource: 'deployments/scale',
+        group: 'apps',
+        path: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}/scale`,
+        body: { spec: { replicas: 3 } },
+        ours: { [STG]: 'azora-auth', [PROD]: 'azora-auth-green' } as Record<string, string>,
+      },
+      {
+        what: "a Service (the colour switch's selector patch)",
+        resource: 'services',
+        group: '',
+        path: (ns: string, name: string) => `/api/v1/namespaces/${ns}/services/${name}`,
+        body: { spec: { selector: { app: 'azora-payment', version: 'green' } } },
+        ours: { [PROD]: 'azora-payment' } as Record<string, string>,
+      },
+      {
+        what: "an HPA (the scale's bounds patch)",
+        resource: 'horizontalpodautoscalers',
+        group: 'autoscaling',
+        path: (ns: string, name: string) =>
+          `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/${name}`,
+        body: { spec: { minReplicas: 3, maxReplicas: 10 } },
+        ours: { [PROD]: 'azora-payment-green' } as Record<string, string>,
+      },
+    ];
+
+    it('refuses every write to a Deployment, its scale, a Service and an HPA outside the policy with 403, in each namespace, while the same write on a policy object passes', async () => {
+      const t = await clusterWith(ROLES);
+      try {
+        for (const namespace of namespaces()) {
+          await createIntruders(t, namespace);
+          for (const write of WRITES) {
+            const refused = await call(t, TOKEN, 'PATCH', write.path(namespace, INTRUDER), write.body);
+            const qualified = write.group ? `${write.resource.split('/')[0]}.${write.group}` : write.resource;
+            expect({ what: write.what, namespace, status: refused.status, message: refused.message }).toEqual(
+              {
+                what: write.what,
+                namespace,
+                status: 403,
+                message:
+                  `${qualified} "${INTRUDER}" is forbidden: User "${USER}" cannot patch resource ` +
+                  `"${write.resource}" in API group "${write.group}" in the namespace "${namespace}"`,
+              },
+            );
+            const ours = write.ours[namespace];
+            if (ours) {
+              const allowed = await call(t, TOKEN, 'PATCH', write.path(namespace, ours), write.body);
+              expect({ what: write.what, namespace, ours, status: allowed.status }).toEqual({
+                what: write.what,
+                namespace,
+                ours,
+                status: 200,
+              });
+            }
+          }
+          // Reads by name are named too: the worker cannot even read the intruder's spec.
+          const read = await call(
+            t,
+            TOKEN,
+            'GET',
+            `/apis/apps/v1/namespaces/${namespace}/deployments/${INTRUDER}`,
+          );
+          expect(read.status).toBe(403);
+        }
+        // Nothing reached the intruders.
+        for (const namespace of namespaces()) {
+          const deployment = t.sim.get('Deployment', namespace, INTRUDER)!;
+          expect(deployment.metadata.annotations?.['azora.world/touched']).toBeUndefined();
+          expect((deployment.spec as { replicas: number }).replicas).toBe(1);
+          expect((t.sim.get('Service', namespace, INTRUDER)!.spec as { selector: unknown }).selector).toEqual(
+            labels,
+          );
+          expect(
+            (t.sim.get('HorizontalPodAutoscaler', namespace, INTRUDER)!.spec as { maxReplicas: number })
+              .maxReplicas,
+          ).toBe(3);
+        }
+      } finally {
+        await t.sim.stop();
+      }
+    });
+
+    it('covers what the seeded cluster lacks: an HPA in staging, a production deployment without one, and refuses an HPA not named after its Deployment', async () => {
+      const t = await clusterWith(ROLES);
+      try {
+        const admin = (method: string, path: string, body?: unknown) =>
+          call(t, t.sim.adminToken, method, path, body);
+        const hpa = (name: string, target: string) => ({
+          apiVersion: 'autoscaling/v2',
+          kind: 'HorizontalPodAutoscaler',
+          metadata: { name },
+          spec: {
+            scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+            minReplicas: 2,
+            maxReplicas: 6,
+          },
+        });
+        const hpas = (ns: string) => `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`;
+        expect((await admin('POST', hpas(STG), hpa('azora-education', 'azora-education'))).status).toBe(201);
+        expect((await admin('DELETE', `${hpas(PROD)}/azora-auth-blue`)).status).toBe(200);
+
+        // Staging's HPA is moved; production's auth, now without one, is scaled directly.
+        const staging = await t.kube.scale('staging', 'education', 4);
+        expect(staging.hpa).toMatchObject({ name: 'azora-education', after: { min: 4, max: 6 } });
+        const production = await t.kube.scale('production', 'auth', 4);
+        expect(production).toMatchObject({ target: 'azora-auth-blue', kind: 'deployment' });
+        expect(production.hpa).toBeUndefined();
+        expect(t.sim.requests.filter((r) => r.user === USER && r.status >= 400)).toEqual([]);
+
+        // The Role can name an HPA only by its Deployment's name (kubectl autoscale's default).
+        expect((await admin('POST', hpas(STG), hpa('auth-autoscaler', 'azora-auth'))).status).toBe(201);
+        const failure = await t.kube.scale('staging', 'auth', 3).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(KubeError);
+        expect(failure).toMatchObject({ kind: 'forbidden', status: 403 });
+        expect((failure as KubeError).message).toContain(
+          `horizontalpodautoscalers.autoscaling "auth-autoscaler" is forbidden`,
+        );
+      } finally {
+        await t.sim.stop();
+      }
+    });
+  });
+
+  describe.each(grantsOf(ROLES).map((g) => [g]))('without %s', (dropped) => {
     const [group, resource, verb] = dropped.split(' ') as [string, string, string];
     const need = NEEDED_BY[dropped];
     if (!need) {
@@ -222,7 +577,7 @@ describe('the chart Role (files/rbac-rules.yaml)', () => {
     }
 
     it(`refuses ${need.operation} with 403`, async () => {
-      const t = await clusterWith(without(rbacRules(), dropped));
+      const t = await clusterWith(without(ROLES, dropped));
       try {
         let failure: unknown;
         await need.run(t.kube).catch((err: unknown) => (failure = err));

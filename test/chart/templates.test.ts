@@ -2,13 +2,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { chartPath, defaultValues, readChartFile, readChartYaml, REPO } from './chart';
+import {
+  chartPath,
+  defaultValues,
+  manifestsOf,
+  readChartFile,
+  readChartYaml,
+  renderChart,
+  REPO,
+  type Manifest,
+  type RenderOptions,
+  type Values,
+} from './chart';
 
 /**
- * There is no helm binary here, so the templates are not rendered (the chart README says how
- * to render and lint them where helm exists). What is checked is what can be checked
- * honestly without Go templates: the files the templates read, the names they use against
- * values.yaml and the bot's own configuration, and the template actions' nesting.
+ * There is no helm binary here. The templates are rendered by test/chart/gotemplate.ts, an
+ * interpreter of the Go-template subset the chart uses (renderChart in ./chart.ts), and
+ * the rest is checked on the files: the files the templates read, the names they use against
+ * values.yaml and the bot's own configuration, and the template actions' nesting. The chart
+ * README says how to render and lint with helm where it exists.
  */
 
 const TEMPLATES = [
@@ -37,10 +49,61 @@ const SECRET_KEYS = [
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
   'REDIS_URL',
+  'REDIS_USERNAME',
+  'REDIS_PASSWORD',
+  'REDIS_TLS_CA',
   'ALERTMANAGER_WEBHOOK_TOKEN',
   'PAGERDUTY_ROUTING_KEY',
   'PAGERDUTY_API_TOKEN',
+  'ALERTMANAGER_URL',
 ];
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+}
+interface PodSpec {
+  containers: Array<{
+    env: EnvVar[];
+    volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  }>;
+  volumes: Array<{
+    name: string;
+    secret?: { secretName: string; optional?: boolean; items?: Array<{ key: string; path: string }> };
+  }>;
+}
+
+/** The web and worker pod specs as the chart renders them. */
+function pods(options: RenderOptions = {}): Record<'web' | 'worker', PodSpec> {
+  const deployments = manifestsOf(renderChart(options), 'Deployment');
+  const spec = (role: string) =>
+    (
+      deployments.find((d) => d.metadata.name === `azora-chatops-${role}`) as Manifest & {
+        spec: { template: { spec: PodSpec } };
+      }
+    ).spec.template.spec;
+  return { web: spec('web'), worker: spec('worker') };
+}
+
+/** name → where its value comes from: a Secret key (`secret:KEY`, `?` when optional) or the value itself. */
+const envOf = (pod: PodSpec): Record<string, string> =>
+  Object.fromEntries(
+    pod.containers[0]!.env.map((e) => {
+      const ref = e.valueFrom?.secretKeyRef;
+      return [e.name, ref ? `secret:${ref.key}${ref.optional ? '?' : ''}` : (e.value ?? '')];
+    }),
+  );
+
+/** The Secret keys a pod reads: by environment variable and as files. */
+const secretKeysOf = (pod: PodSpec): string[] => [
+  ...pod.containers[0]!.env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : [])),
+  ...pod.volumes.flatMap((v) =>
+    v.secret?.secretName === 'azora-chatops' ? (v.secret.items ?? []).map((i) => i.key) : [],
+  ),
+];
+
+const WITH_REDIS_CA: Values = { config: { redisTlsCa: true } };
 
 describe('the chart files', () => {
   it('has exactly the expected templates', () => {
@@ -135,13 +198,18 @@ describe('the templates', () => {
     // client-node reads KUBECONFIG itself (loadFromDefault), not src/config/env.ts.
     known.add('KUBECONFIG');
     expect(known).toContain('SLACK_BOT_TOKEN');
-    const deployment = template('deployment.yaml');
-    const named = [
-      ...[...deployment.matchAll(/- name: ([A-Z][A-Z0-9_]+)$/gm)].map((m) => m[1]!),
-      ...[...deployment.matchAll(/list ((?:"[A-Z0-9_]+"\s*)+)/g)].flatMap((m) => m[1]!.match(/[A-Z0-9_]+/g)!),
-    ];
-    expect(named.filter((name) => !known.has(name))).toEqual([]);
-    for (const key of SECRET_KEYS) expect(named).toContain(key);
+    // Every optional variable on.
+    const everything: Values = {
+      kubeconfigSecret: 'azora-kubeconfig',
+      config: { redisTlsCa: true, redisClusterNodes: 'redis-0:6379', pagerdutyFromEmail: 'sre@azora.world' },
+    };
+    const read = new Set<string>();
+    for (const pod of Object.values(pods({ values: everything }))) {
+      for (const name of Object.keys(envOf(pod)))
+        expect({ name, readByTheBot: known.has(name) }).toEqual({ name, readByTheBot: true });
+      for (const key of secretKeysOf(pod)) read.add(key);
+    }
+    expect([...read].sort()).toEqual([...SECRET_KEYS].sort());
 
     const schema = readChartYaml<{
       properties: { sealedSecret: { properties: { encryptedData: { properties: object } } } };
@@ -149,6 +217,67 @@ describe('the templates', () => {
     expect(Object.keys(schema.properties.sealedSecret.properties.encryptedData.properties).sort()).toEqual(
       [...SECRET_KEYS].sort(),
     );
+  });
+
+  it('pass each role its credentials from the Secret only: required keys required, the rest optional', () => {
+    const { web, worker } = pods();
+    const shared = {
+      SLACK_BOT_TOKEN: 'secret:SLACK_BOT_TOKEN',
+      SLACK_SIGNING_SECRET: 'secret:SLACK_SIGNING_SECRET',
+      REDIS_URL: 'secret:REDIS_URL',
+      REDIS_USERNAME: 'secret:REDIS_USERNAME?',
+      REDIS_PASSWORD: 'secret:REDIS_PASSWORD?',
+    };
+    expect(envOf(web)).toMatchObject({
+      ...shared,
+      ALERTMANAGER_WEBHOOK_TOKEN: 'secret:ALERTMANAGER_WEBHOOK_TOKEN?',
+    });
+    expect(envOf(worker)).toMatchObject({
+      ...shared,
+      PAGERDUTY_ROUTING_KEY: 'secret:PAGERDUTY_ROUTING_KEY?',
+      PAGERDUTY_API_TOKEN: 'secret:PAGERDUTY_API_TOKEN?',
+      // It may hold user:password, so never a plain value.
+      ALERTMANAGER_URL: 'secret:ALERTMANAGER_URL?',
+    });
+    // Each role only what its code uses.
+    for (const key of ['ALERTMANAGER_URL', 'PAGERDUTY_ROUTING_KEY', 'PAGERDUTY_API_TOKEN'])
+      expect(envOf(web)).not.toHaveProperty(key);
+    expect(envOf(worker)).not.toHaveProperty('ALERTMANAGER_WEBHOOK_TOKEN');
+    // REDIS_URL may be absent only when the cluster nodes replace it.
+    expect(envOf(pods({ values: { config: { redisClusterNodes: 'redis-0:6379' } } }).worker).REDIS_URL).toBe(
+      'secret:REDIS_URL?',
+    );
+    // No value of a Secret key is ever written into the pod spec.
+    for (const pod of [web, worker])
+      for (const e of pod.containers[0]!.env)
+        if (SECRET_KEYS.includes(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+  });
+
+  it('mount the Redis CA from the Secret as a file for both roles, only when the Secret has it', () => {
+    for (const pod of Object.values(pods())) {
+      expect(envOf(pod)).not.toHaveProperty('REDIS_TLS_CA_FILE');
+      expect(pod.volumes.map((v) => v.name)).not.toContain('redis-tls');
+    }
+    const sealed: Values = { sealedSecret: { encryptedData: { REDIS_TLS_CA: 'AgB…' } } };
+    for (const values of [WITH_REDIS_CA, sealed]) {
+      for (const pod of Object.values(pods({ values }))) {
+        expect(envOf(pod).REDIS_TLS_CA_FILE).toBe('/var/run/azora/redis-tls/ca.crt');
+        expect(pod.containers[0]!.volumeMounts).toContainEqual({
+          name: 'redis-tls',
+          mountPath: '/var/run/azora/redis-tls',
+          readOnly: true,
+        });
+        // Not optional: the values say the key is there, and the bot reads the file at start-up.
+        expect(pod.volumes.find((v) => v.name === 'redis-tls')).toEqual({
+          name: 'redis-tls',
+          secret: {
+            secretName: 'azora-chatops',
+            defaultMode: 0o440,
+            items: [{ key: 'REDIS_TLS_CA', path: 'ca.crt' }],
+          },
+        });
+      }
+    }
   });
 
   it('run the image as the Dockerfile user, locked down, with the guide resources', () => {
@@ -219,5 +348,61 @@ describe('the templates', () => {
       [...text.matchAll(/\.(kube|pagerduty|alertmanager)\b\s*[.?]/g)].map((m) => `${file}: ${m[0]}`),
     );
     expect(calls).toEqual([]);
+  });
+});
+
+describe('the rendered chart (renderChart: helm template without helm)', () => {
+  const production = () => readChartYaml<Values>('ci', 'production-values.yaml');
+
+  it.each([
+    ['the default values', {}],
+    ['ci/production-values.yaml', null],
+  ])('renders with %s into well-formed objects, each once', (_what, values) => {
+    const rendered = renderChart({ values: values ?? production() });
+    const ids = rendered.manifests.map((m) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const m of rendered.manifests) {
+      expect(m).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String) });
+      expect(m.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    }
+    const kinds = [...new Set(rendered.manifests.map((m) => m.kind))].sort();
+    expect(kinds).toEqual(
+      [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Ingress',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'PodMonitor',
+        'PrometheusRule',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+        'ServiceMonitor',
+        ...(values === null ? ['SealedSecret'] : []),
+      ].sort(),
+    );
+    expect(rendered.outputs['NOTES.txt']).toContain('kubectl auth can-i --list -n azora-staging');
+  });
+
+  it('seals what the production example gives it, ALERTMANAGER_URL included, for the Secret the pods read', () => {
+    const rendered = renderChart({ values: production() });
+    const [sealed] = manifestsOf(rendered, 'SealedSecret') as Array<
+      Manifest & { spec: { encryptedData: Record<string, string>; template: { metadata: { name: string } } } }
+    >;
+    expect(sealed!.metadata.name).toBe('azora-chatops');
+    expect(sealed!.spec.template.metadata.name).toBe('azora-chatops');
+    expect(Object.keys(sealed!.spec.encryptedData)).toContain('ALERTMANAGER_URL');
+    expect(envOf(pods({ values: production() }).worker).ALERTMANAGER_URL).toBe('secret:ALERTMANAGER_URL?');
+  });
+
+  it('refuses values the schema refuses, as helm does', () => {
+    expect(() =>
+      renderChart({ values: { config: { alertmanagerUrl: 'http://user:pw@alertmanager:9093' } } }),
+    ).toThrow(
+      /values don't meet the specifications of the schema: \/config must NOT have additional properties/,
+    );
   });
 });

@@ -56,6 +56,53 @@ app.kubernetes.io/component: {{ .role }}
 {{- end }}
 {{- end }}
 
+{{/*
+  The objects the bot acts on by name in one namespace, from the policy, as YAML (read it back
+  with fromYaml); call with (dict "root" $ "namespace" "azora-production"). Each environment
+  whose namespace this is adds, per service, the names src/domain/topology.ts gives the bot
+  (files/rbac-rules.yaml lists them; test/chart/rbac.test.ts compares the two):
+    a statefulset: statefulsets
+    a deployment, rolling: deployments and rollingDeployments
+    a deployment, blue-green: deployments (`-blue`, `-green`) and blueGreenServices (the Service)
+  autoscalers are the deployments: an HPA must be named after the Deployment it scales.
+  A namespace with no environment fails: its Role would have nothing to name.
+*/}}
+{{- define "azora-chatops.rbacNames" -}}
+{{- $policy := include "azora-chatops.policy" .root | fromYaml }}
+{{- if hasKey $policy "Error" }}
+{{- fail (printf "the policy is not YAML: %s" $policy.Error) }}
+{{- end }}
+{{- $names := dict "deployments" (list) "rollingDeployments" (list) "blueGreenServices" (list) "statefulsets" (list) }}
+{{- $found := false }}
+{{- range $env := $policy.environments }}
+{{- if eq $env.namespace $.namespace }}
+{{- $found = true }}
+{{- range $service := $policy.services }}
+{{- $deployment := $service.deployment }}
+{{- if $service.statefulset }}
+{{- $_ := set $names "statefulsets" (append $names.statefulsets $service.statefulset) }}
+{{- else if eq $env.strategy "blue-green" }}
+{{- $colours := list (printf "%s-blue" $deployment) (printf "%s-green" $deployment) }}
+{{- $_ := set $names "deployments" (concat $names.deployments $colours) }}
+{{- $_ := set $names "blueGreenServices" (append $names.blueGreenServices $deployment) }}
+{{- else }}
+{{- $_ := set $names "deployments" (append $names.deployments $deployment) }}
+{{- $_ := set $names "rollingDeployments" (append $names.rollingDeployments $deployment) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $found }}
+{{- fail (printf "rbac.namespaces: %s is the namespace of no environment in the policy" .namespace) }}
+{{- end }}
+{{- $_ := set $names "autoscalers" $names.deployments }}
+{{- $sorted := dict }}
+{{- range $kind, $list := $names }}
+{{- $_ := set $sorted $kind ($list | sortAlpha | uniq) }}
+{{- end }}
+{{- toYaml $sorted }}
+{{- end }}
+
 {{/* NetworkPolicy peers: pods by labels, in a namespace by name (empty: the release namespace). */}}
 {{- define "azora-chatops.podPeer" -}}
 {{- if .namespace -}}
