@@ -9,6 +9,7 @@ import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../redis';
 import type { CoreServices } from '../services';
 import type { SlackIdentity } from './slack-client';
+import { answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
 import { slackLogger } from './slack-logger';
 
 export interface WebDeps {
@@ -32,8 +33,11 @@ export interface WebServer {
 export async function startWeb(deps: WebDeps): Promise<WebServer> {
   const { services } = deps;
   const logger = slackLogger(services.logger);
+  const endpoints = ['/slack/events'];
   const receiver = new HTTPReceiver({
     signingSecret: deps.slack.signingSecret,
+    endpoints,
+    bodyLimit: SLACK_BODY_LIMIT,
     customRoutes: [
       ...healthRoutes({ redis: deps.redis, metrics: services.metrics }),
       alertmanagerRoute(services, deps.alertmanagerToken),
@@ -41,6 +45,8 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
     ],
     logger,
     logLevel: LogLevel.WARN,
+    // Bolt failing on a body it let through answers 400: a 500 would make Slack send it again.
+    processEventErrorHandler: answerUnprocessable(services.logger),
   });
   const app = new App({
     token: deps.slack.botToken,
@@ -59,6 +65,14 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
   });
   registerCommand(app, services);
   registerActions(app, services);
+  // Malformed signed bodies get 400 at once, unclaimed ones an ack at once: never a hang, never a retried 500.
+  guardSlackEndpoint(receiver, app, {
+    signingSecret: deps.slack.signingSecret,
+    endpoints,
+    bodyLimit: SLACK_BODY_LIMIT,
+    logger: services.logger,
+    metrics: services.metrics,
+  });
 
   const server = (await app.start(deps.port)) as Server;
   const { port } = server.address() as AddressInfo;
