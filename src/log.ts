@@ -14,6 +14,8 @@ const REDACT_PATHS = [
   'config.pagerdutyApiToken',
   'config.alertmanagerWebhookToken',
   'config.redisUrl',
+  'config.redisAuth.password',
+  'config.redisTls.key',
   '*.authorization',
   '*.Authorization',
   'headers.authorization',

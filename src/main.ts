@@ -49,6 +49,12 @@ async function main(argv: string[]): Promise<number> {
 
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: finishing running jobs');
+  // bot.stop gives up on Redis a second after SHUTDOWN_TIMEOUT; should anything else still
+  // hold on after that, the process goes all the same, its jobs left to stall recovery.
+  setTimeout(() => {
+    logger.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown overran; exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs + 5_000).unref();
   // Open browser tabs hold live streams; ended first, they cannot hold the HTTP server open.
   sandbox?.closeStreams();
   const { drained } = await bot.stop();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, describeIssue } from './errors';
 import { defaultPolicyPath } from './policy';
@@ -10,6 +11,26 @@ const optionalText = z
 const optionalUrl = optionalText.pipe(z.url({ message: 'expected an http(s) URL' }).optional());
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+
+/** A PEM file read at start-up, so a wrong path stops the bot there, naming the variable. */
+function pemFile(label: string, what: RegExp) {
+  return optionalText.transform((file, ctx) => {
+    if (file === undefined) return undefined;
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      ctx.addIssue({ code: 'custom', message: `cannot read ${file} (${code ?? String(err)})` });
+      return z.NEVER;
+    }
+    if (!what.test(pem)) {
+      ctx.addIssue({ code: 'custom', message: `${file} holds no PEM ${label}` });
+      return z.NEVER;
+    }
+    return pem;
+  });
+}
 
 const envSchema = z
   .object({
@@ -39,6 +60,15 @@ const envSchema = z
       return nodes;
     }),
     REDIS_PREFIX: optionalText.pipe(z.string().default('{azora}')),
+    REDIS_USERNAME: optionalText,
+    // Only a line break is cut off (a secret written with `echo`): a password may hold spaces.
+    REDIS_PASSWORD: z
+      .string()
+      .optional()
+      .transform((v) => v?.replace(/[\r\n]+$/, '') || undefined),
+    REDIS_TLS_CA_FILE: pemFile('certificate', /-----BEGIN CERTIFICATE-----/),
+    REDIS_TLS_CERT_FILE: pemFile('certificate', /-----BEGIN CERTIFICATE-----/),
+    REDIS_TLS_KEY_FILE: pemFile('private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
     PAGERDUTY_ROUTING_KEY: optionalText,
     PAGERDUTY_API_TOKEN: optionalText,
     PAGERDUTY_FROM_EMAIL: optionalText.pipe(z.email({ message: 'expected an e-mail address' }).optional()),
@@ -88,6 +118,16 @@ const envSchema = z
         message: 'required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set',
       });
     }
+    if (Boolean(e.REDIS_TLS_CERT_FILE) !== Boolean(e.REDIS_TLS_KEY_FILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [e.REDIS_TLS_CERT_FILE ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE'],
+        message: 'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together (a client certificate and its key)',
+      });
+    }
+    if (!URL.canParse(e.REDIS_URL)) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'not a valid URL' });
+    }
   });
 
 export interface SlackCredentials {
@@ -96,12 +136,33 @@ export interface SlackCredentials {
   appToken?: string;
 }
 
+export interface RedisAuth {
+  username?: string;
+  password?: string;
+}
+
+/** PEM contents, read from their files at start-up. */
+export interface RedisTls {
+  /** The CAs to trust instead of Node's bundled ones (a private CA); absent: Node's. */
+  ca?: string;
+  /** A client certificate and its key, for a server that asks for one (`tls-auth-clients yes`). */
+  cert?: string;
+  key?: string;
+}
+
 export interface Config {
   /** Absent: sandbox mode, with a simulated workspace. */
   slack?: SlackCredentials;
   slackApiUrl?: string;
   redisUrl: string;
   redisClusterNodes?: string[];
+  /**
+   * ACL user and password, for a single node and for every cluster node alike:
+   * REDIS_USERNAME and REDIS_PASSWORD, else the ones in REDIS_URL.
+   */
+  redisAuth?: RedisAuth;
+  /** TLS to Redis: set for a `rediss://` REDIS_URL or any REDIS_TLS_* file, on cluster nodes too. */
+  redisTls?: RedisTls;
   /** BullMQ key prefix; the braces make one hash slot on Redis Cluster. */
   redisPrefix: string;
   pagerduty: {
@@ -140,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackApiUrl: e.SLACK_API_URL,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    ...redisSecurity(e),
     redisPrefix: e.REDIS_PREFIX,
     pagerduty: {
       routingKey: e.PAGERDUTY_ROUTING_KEY,
@@ -156,4 +218,37 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     jobStallMs: e.JOB_STALL_SECONDS * 1000,
   };
+}
+
+/**
+ * Credentials and TLS from REDIS_URL, overridden by the REDIS_* variables. The URL's scheme
+ * and credentials count for REDIS_CLUSTER_NODES as well: its host is the only part a cluster ignores.
+ */
+function redisSecurity(e: z.output<typeof envSchema>): Pick<Config, 'redisAuth' | 'redisTls'> {
+  const url = new URL(e.REDIS_URL);
+  const username = e.REDIS_USERNAME ?? (decoded(url.username) || undefined);
+  const password = e.REDIS_PASSWORD ?? (decoded(url.password) || undefined);
+  const files = { ca: e.REDIS_TLS_CA_FILE, cert: e.REDIS_TLS_CERT_FILE, key: e.REDIS_TLS_KEY_FILE };
+  const tls = url.protocol === 'rediss:' || Object.values(files).some(Boolean);
+  return {
+    ...(username || password
+      ? { redisAuth: { ...(username ? { username } : {}), ...(password ? { password } : {}) } }
+      : {}),
+    ...(tls
+      ? {
+          redisTls: Object.fromEntries(
+            Object.entries(files).filter((entry): entry is [string, string] => Boolean(entry[1])),
+          ),
+        }
+      : {}),
+  };
+}
+
+/** A URL's user or password as written: percent-escapes decoded, a stray `%` left alone. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }

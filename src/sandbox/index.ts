@@ -3,7 +3,8 @@ import type { CustomRoute } from '@slack/bolt';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { connectRedis } from '../redis';
 import type { Config, SlackCredentials } from '../config/env';
 import type { Policy } from '../config/policy';
 import type { Logger } from '../log';
@@ -81,7 +82,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     // On somebody else's Redis the sandbox keeps to keys of its own and removes them when done.
     const ownPrefix = externalRedis && !env.REDIS_PREFIX?.trim();
     const redisPrefix = ownPrefix ? `{azora-sandbox-${randomBytes(4).toString('hex')}}` : config.redisPrefix;
-    if (ownPrefix) stops.push(() => dropKeys(config, redisPrefix));
+    if (ownPrefix) stops.push(() => dropKeys(config, redisPrefix, options.logger));
 
     const simulatedSlack = await new SimulatedSlack({ userGroups: sandboxUserGroups(policy) }).start();
     stops.push(() => simulatedSlack.stop());
@@ -176,17 +177,9 @@ function displayPath(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-async function dropKeys(config: Config, prefix: string): Promise<void> {
-  const client = config.redisClusterNodes
-    ? new Cluster(
-        config.redisClusterNodes.map((node) => {
-          const [host, port] = node.split(':');
-          return { host, port: Number(port) };
-        }),
-        { redisOptions: { maxRetriesPerRequest: 1 } },
-      )
-    : new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
+async function dropKeys(config: Config, prefix: string, logger: Logger): Promise<void> {
+  // The bot's own connection settings: credentials and TLS apply to the clean-up too.
+  const client = connectRedis(config, 'commands', logger);
   try {
     // A cluster client knows its nodes only once connected.
     if (client instanceof Cluster) await client.ping();

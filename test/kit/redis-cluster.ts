@@ -1,10 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort } from './redis-server';
+import { Redis, type RedisOptions } from 'ioredis';
+import { freePort, tlsServerArgs, untilListening, type TestCertificates } from './redis-server';
 import { waitFor } from './wait';
 
 const SLOTS = 16_384;
@@ -25,6 +26,21 @@ interface Node {
   process: ChildProcess;
 }
 
+/** Kills the nodes still running and removes their dirs. */
+async function stopNodes(nodes: readonly Node[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async (node) => {
+      const child = node.process;
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      }
+      await rm(node.dir, { recursive: true, force: true });
+    }),
+  );
+}
+
 /**
  * A throw-away Redis Cluster of three masters, no replicas, from Debian's redis-server:
  * each node a process of its own on a free port with a temp dir for its nodes.conf.
@@ -32,17 +48,7 @@ interface Node {
 export async function startTestRedisCluster(masters = 3): Promise<TestRedisCluster> {
   const nodes: Node[] = [];
   const stop = async () => {
-    await Promise.all(
-      nodes.map(async (node) => {
-        const child = node.process;
-        if (child.exitCode === null && child.signalCode === null) {
-          const gone = once(child, 'exit');
-          child.kill('SIGKILL');
-          await gone;
-        }
-        await rm(node.dir, { recursive: true, force: true });
-      }),
-    );
+    await stopNodes(nodes);
   };
   try {
     for (let i = 0; i < masters; i++) nodes.push(await startNode());
@@ -144,5 +150,91 @@ async function untilClusterOk(port: number): Promise<void> {
     );
   } finally {
     client.disconnect();
+  }
+}
+
+export interface SecuredTestRedisClusterOptions {
+  masters?: number;
+  /** More arguments for every node: `--requirepass`, `--user` … */
+  args?: string[];
+  /** How the kit's own clients log in to form the cluster. */
+  auth?: { username?: string; password?: string };
+  /** TLS only, the cluster bus included (`--tls-cluster yes`). */
+  tls?: TestCertificates;
+}
+
+/**
+ * `startTestRedisCluster` with a password or ACL users and TLS. Formed with CLUSTER
+ * ADDSLOTSRANGE and MEET over the kit's own (authenticated, TLS) connections, each node
+ * with a cluster bus port of its own from `freePort`.
+ */
+export async function startSecuredTestRedisCluster(
+  options: SecuredTestRedisClusterOptions = {},
+): Promise<TestRedisCluster> {
+  const nodes: Array<Node & { busPort: number }> = [];
+  const stop = async () => {
+    await stopNodes(nodes);
+  };
+  const client: RedisOptions = {
+    host: '127.0.0.1',
+    maxRetriesPerRequest: 1,
+    ...options.auth,
+    ...(options.tls ? { tls: { ca: [readFileSync(options.tls.ca, 'utf8')] } } : {}),
+  };
+  try {
+    for (let i = 0; i < (options.masters ?? 3); i++) {
+      const port = await freePort();
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
+      const dir = await mkdtemp(path.join(tmpdir(), 'azora-redis-cluster-'));
+      const transport = options.tls
+        ? [...tlsServerArgs(port, options.tls), '--tls-cluster', 'yes', '--tls-replication', 'yes']
+        : ['--port', String(port)];
+      const child = spawn(
+        'redis-server',
+        [
+          ...transport,
+          ...['--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-port', String(busPort)],
+          ...['--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'],
+          ...['--save', '', '--appendonly', 'no', '--dir', dir],
+          ...(options.args ?? []),
+        ],
+        { stdio: 'ignore' },
+      );
+      nodes.push({ port, busPort, dir, process: child });
+    }
+    await Promise.all(nodes.map((n) => untilListening(n.port)));
+    const clients = nodes.map((n) => new Redis({ ...client, port: n.port }));
+    try {
+      const share = Math.ceil(SLOTS / nodes.length);
+      await Promise.all(
+        clients.map((c, i) =>
+          c.call('CLUSTER', 'ADDSLOTSRANGE', i * share, Math.min(SLOTS, (i + 1) * share) - 1),
+        ),
+      );
+      await Promise.all(
+        nodes.slice(1).map((n) => clients[0]!.call('CLUSTER', 'MEET', '127.0.0.1', n.port, n.busPort)),
+      );
+      await Promise.all(
+        clients.map((c, i) =>
+          waitFor(
+            async () => {
+              const info = String(await c.call('CLUSTER', 'INFO'));
+              const known = Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1] ?? 0);
+              return { ok: info.includes('cluster_state:ok'), known };
+            },
+            (s) => s.ok && s.known === nodes.length,
+            { what: `cluster_state:ok on node ${nodes[i]!.port}`, timeoutMs: 20_000, intervalMs: 100 },
+          ),
+        ),
+      );
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    return { nodes: addresses, env: addresses.join(','), createdWith: 'commands', stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }

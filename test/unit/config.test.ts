@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { defaultPolicyPath, loadPolicy, parsePolicy } from '../../src/config/policy';
@@ -62,6 +64,90 @@ describe('environment', () => {
     [{ SLACK_API_URL: 'not a url' }, 'environment SLACK_API_URL: expected an http(s) URL'],
   ])('refuses %j', (env, message) => {
     expect(configError(() => loadConfig(env))).toBe(message);
+  });
+});
+
+describe('Redis credentials and TLS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'azora-config-'));
+  const ca = path.join(dir, 'ca.pem');
+  const cert = path.join(dir, 'client.pem');
+  const key = path.join(dir, 'client.key');
+  const notPem = path.join(dir, 'notes.txt');
+  const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const KEY = '-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n';
+  beforeAll(() => {
+    writeFileSync(ca, CERT);
+    writeFileSync(cert, CERT);
+    writeFileSync(key, KEY);
+    writeFileSync(notPem, 'hello');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has neither by default', () => {
+    const config = loadConfig({});
+    expect(config.redisAuth).toBeUndefined();
+    expect(config.redisTls).toBeUndefined();
+  });
+
+  it('takes credentials from REDIS_URL, decoded', () => {
+    const config = loadConfig({ REDIS_URL: 'redis://azora:s%40cret%3A1@redis:6379' });
+    expect(config.redisAuth).toEqual({ username: 'azora', password: 's@cret:1' });
+    expect(config.redisUrl).toBe('redis://azora:s%40cret%3A1@redis:6379');
+  });
+
+  it('lets REDIS_USERNAME and REDIS_PASSWORD override the URL’s, one at a time', () => {
+    const url = 'redis://azora:old@redis:6379';
+    expect(loadConfig({ REDIS_URL: url, REDIS_PASSWORD: 'new' }).redisAuth).toEqual({
+      username: 'azora',
+      password: 'new',
+    });
+    expect(loadConfig({ REDIS_URL: url, REDIS_USERNAME: 'bot' }).redisAuth).toEqual({
+      username: 'bot',
+      password: 'old',
+    });
+    expect(loadConfig({ REDIS_PASSWORD: ' spaced ' }).redisAuth).toEqual({ password: ' spaced ' });
+    expect(loadConfig({ REDIS_PASSWORD: 'from-echo\n' }).redisAuth).toEqual({ password: 'from-echo' });
+    expect(loadConfig({ REDIS_PASSWORD: '' }).redisAuth).toBeUndefined();
+  });
+
+  it('turns TLS on for rediss:// and for any REDIS_TLS_* file, reading the files', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://redis:6380' }).redisTls).toEqual({});
+    expect(loadConfig({ REDIS_TLS_CA_FILE: ca }).redisTls).toEqual({ ca: CERT });
+    expect(
+      loadConfig({
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000',
+        REDIS_TLS_CA_FILE: ca,
+        REDIS_TLS_CERT_FILE: cert,
+        REDIS_TLS_KEY_FILE: key,
+      }).redisTls,
+    ).toEqual({ ca: CERT, cert: CERT, key: KEY });
+  });
+
+  it.each([
+    [
+      'a CA file that is not there',
+      { REDIS_TLS_CA_FILE: '/no/such/ca.pem' },
+      'REDIS_TLS_CA_FILE: cannot read /no/such/ca.pem (ENOENT)',
+    ],
+    ['a directory for the CA file', { REDIS_TLS_CA_FILE: '/' }, 'REDIS_TLS_CA_FILE: cannot read / (EISDIR)'],
+    [
+      'a CA file with no certificate',
+      { REDIS_TLS_CA_FILE: notPem },
+      `REDIS_TLS_CA_FILE: ${notPem} holds no PEM certificate`,
+    ],
+    [
+      'a certificate for a key',
+      { REDIS_TLS_CERT_FILE: cert, REDIS_TLS_KEY_FILE: cert },
+      `REDIS_TLS_KEY_FILE: ${cert} holds no PEM private key`,
+    ],
+    [
+      'a client certificate without its key',
+      { REDIS_TLS_CERT_FILE: cert },
+      'REDIS_TLS_KEY_FILE: REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together (a client certificate and its key)',
+    ],
+    ['a REDIS_URL that is no URL', { REDIS_URL: 'redis://[::1' }, 'REDIS_URL: not a valid URL'],
+  ])('refuses %s in one line naming the variable', (_what, env, message) => {
+    expect(configError(() => loadConfig(env))).toBe(`environment ${message}`);
   });
 });
 
