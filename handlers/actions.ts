@@ -3,7 +3,16 @@ import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/domain/ac
 import type { CoreServices } from '../src/services';
 import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
-import type { ClickHandler } from './click';
+import { slowDown } from '../src/views/access';
+import { tellPresser, type ClickHandler } from './click';
+
+/** Buttons that ask for a change: counted against the presser's change requests per minute. */
+const CHANGE_KINDS: readonly ActionKind[] = [
+  'switch-back',
+  'runbook-rollback',
+  'runbook-switch-back',
+  'runbook-scale-up',
+];
 
 const CLICK_FAILED = {
   response_type: 'ephemeral',
@@ -28,14 +37,38 @@ export function registerActions(app: App, services: CoreServices): void {
       const ref = parseActionId(action.action_id);
       if (!ref) return;
       services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
+      // Bolt gives no respond() to a click without a response_url (modals, App Home): say nothing then.
+      const click = {
+        ...ref,
+        user: body.user.id,
+        responseUrl: body.response_url,
+        respond: respond ?? (async () => undefined),
+      };
       try {
-        await handlers[ref.kind]({ ...ref, user: body.user.id, responseUrl: body.response_url, respond });
+        // The same signed click delivered again (a replay, a retry) changes nothing.
+        const gate = await services.gate.admit(
+          `click:${click.user}:${action.action_id}:${action.action_ts}`,
+          click.user,
+          CHANGE_KINDS.includes(ref.kind)
+            ? [{ name: 'changes', perMinute: services.policy.limits.changesPerMinute }]
+            : [],
+        );
+        if (!gate.ok && gate.replay) {
+          services.metrics.replays.inc({ kind: 'click' });
+          return;
+        }
+        if (!gate.ok) {
+          services.metrics.rateLimited.inc({ limit: gate.limit });
+          await tellPresser(click, slowDown(gate.limit, gate.retryInMs));
+          return;
+        }
+        await handlers[ref.kind](click);
       } catch (err) {
         services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'failed' });
         services.logger.error({ err: (err as Error).message, kind: ref.kind }, 'a click failed');
-        await respond(CLICK_FAILED).catch((e: unknown) =>
-          services.logger.warn({ err: (e as Error).message }, 'could not say so'),
-        );
+        await click
+          .respond(CLICK_FAILED)
+          .catch((e: unknown) => services.logger.warn({ err: (e as Error).message }, 'could not say so'));
       }
     },
   );

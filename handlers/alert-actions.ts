@@ -5,7 +5,10 @@ import type { ActionKind } from '../src/domain/actions';
 import type { AlertGroup } from '../src/domain/alerts/group';
 import { parentKey } from '../src/operations/alerts';
 import type { CoreServices } from '../src/services';
-import { oncePerPress, type Click, type ClickHandler } from './click';
+import type { EnvironmentName } from '../src/domain/commands/types';
+import { refusalFor } from '../src/operations/access';
+import { note } from '../src/views/blocks';
+import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
 type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-link'>;
 type AlertKind = 'ack' | 'silence' | 'unsilence';
@@ -17,6 +20,23 @@ export function alertClicks(
   const alertAction =
     (kind: AlertKind): ClickHandler =>
     async (click) => {
+      const group = await services.alerts.get(click.subject);
+      if (!group)
+        return void (await tellPresser(click, note(':no_entry: this alert is not known (any more)')));
+      // An alert that names no environment is answered only by those who respond in all of them.
+      const environments = group.environment
+        ? [group.environment]
+        : (Object.keys(services.policy.environments) as EnvironmentName[]);
+      for (const environment of environments) {
+        const what = `${kind} on alert ${group.alertname} (${group.id})`;
+        const refusal = await refusalFor(services, {
+          environment,
+          capability: 'respond',
+          user: click.user,
+          what,
+        });
+        if (refusal) return void (await tellPresser(click, refusal));
+      }
       await services.queues.enqueue(
         alertActionJob,
         { kind, groupId: click.subject, user: click.user },
@@ -26,13 +46,20 @@ export function alertClicks(
   const runbookAction: ClickHandler = async (click) => {
     const group = await services.alerts.get(click.subject);
     if (!group?.environment || !group.service) {
-      await click.respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: ':no_entry: this alert names no service the bot knows',
-      });
+      await tellPresser(click, note(':no_entry: this alert names no service the bot knows'));
       return;
     }
+    const what = `${click.kind} on alert ${group.alertname} (${group.id})`;
+    const logs = click.kind === 'runbook-logs';
+    const refusal = await refusalFor(services, {
+      environment: group.environment,
+      capability: logs ? 'view' : 'request',
+      user: click.user,
+      // Logs go into the alert's thread: only where the environment's commands are accepted.
+      ...(logs ? { channel: group.channel } : {}),
+      what,
+    });
+    if (refusal) return void (await tellPresser(click, refusal));
     await runbook(services, click, group);
   };
   return {
@@ -59,6 +86,8 @@ async function runbook(services: CoreServices, click: Click, group: AlertGroup) 
     channel: group.channel,
     responseUrl,
     source: 'alert' as const,
+    // One runbook change per group episode at a time: the plan job refuses a second.
+    alertGroup: { id: group.id, episode: group.episode },
     ...(threadTs ? { threadTs } : {}),
   };
   switch (kind) {
@@ -73,7 +102,7 @@ async function runbook(services: CoreServices, click: Click, group: AlertGroup) 
           channel: group.channel,
           requester: user,
           responseUrl,
-          ...(threadTs ? { threadTs } : {}),
+          threadKey: parentKey(group),
         },
         once,
       );

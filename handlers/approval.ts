@@ -5,11 +5,17 @@ import { checkDecision, type Verdict } from '../src/domain/requests/guards';
 import type { OpsRequest } from '../src/domain/requests/types';
 import { auditOf } from '../src/operations/executor';
 import type { CoreServices } from '../src/services';
-import { requestMessage } from '../src/views/request';
-import { oncePerPress, type Click, type ClickHandler } from './click';
+import { md, note, withMentions } from '../src/views/blocks';
+import { progressMessage, requestMessage } from '../src/views/request';
+import { refusalFor } from '../src/operations/access';
+import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
 const refuse = async (respond: RespondFn, text: string): Promise<void> => {
-  await respond({ response_type: 'ephemeral', replace_original: false, text: `:no_entry: ${text}` });
+  await respond({
+    response_type: 'ephemeral',
+    replace_original: false,
+    ...note(md`:no_entry: ${withMentions(text)}`),
+  });
 };
 
 /** Approve, Deny and Switch back: the buttons of a request's thread. */
@@ -31,7 +37,7 @@ async function decide(
   const { requests, policy, now } = services;
   const known = await requests.get(requestId);
   if (!known) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
-  const isApprover = await services.approvers.isApprover(known.environment, user);
+  const isApprover = await services.access.isApprover(known.environment, user);
   const at = now();
   const result = await requests.update<Verdict>(requestId, (current) => {
     const verdict = checkDecision(policy, current, decision, user, isApprover, at);
@@ -62,7 +68,10 @@ async function decide(
   }
   await services.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
   if (request.messageTs)
-    await services.messenger.update(request.channel, request.messageTs, requestMessage(request));
+    await services.messenger.update(request.channel, request.messageTs, requestMessage(request, now()));
+  // A denial ends the request here: its progress reply must stop saying it waits.
+  if (decision === 'deny' && request.progressTs)
+    await services.messenger.update(request.channel, request.progressTs, progressMessage(request, now()));
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
@@ -72,6 +81,13 @@ async function switchBack(services: CoreServices, click: Click): Promise<void> {
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
   const colour = steps[0]?.from;
   if (!original || !colour) return refuse(respond, 'there is nothing to switch back');
+  const refusal = await refusalFor(services, {
+    environment: original.environment,
+    capability: 'request',
+    user,
+    what: `switch back of request ${original.id}`,
+  });
+  if (refusal) return void (await tellPresser(click, refusal));
   await services.queues.enqueue(
     planRequestJob,
     {

@@ -1,5 +1,6 @@
 import type { RespondFn } from '@slack/bolt';
 import type { ActionKind } from '../src/domain/actions';
+import type { SlackMessage } from '../src/views/blocks';
 
 /** A button press, already acknowledged: what was pressed, on what, by whom. */
 export interface Click {
@@ -10,6 +11,10 @@ export interface Click {
   responseUrl: string;
   respond: RespondFn;
 }
+
+/** Answers the presser alone; the thread stays as it is. */
+export const tellPresser = (click: Pick<Click, 'respond'>, message: SlackMessage): Promise<unknown> =>
+  click.respond({ response_type: 'ephemeral', replace_original: false, ...message });
 
 export type ClickHandler = (click: Click) => Promise<void>;
 

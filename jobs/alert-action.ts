@@ -6,6 +6,7 @@ import { parentKey, showGroup } from '../src/operations/alerts';
 import { defineJob } from '../src/queue/define';
 import { slackUser } from '../src/queue/payloads';
 import { noteReply, silenceReply } from '../src/views/alerts';
+import { md, mention, type Text } from '../src/views/blocks';
 import { pagerDutyEventJob } from './pagerduty-event';
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
@@ -16,7 +17,7 @@ export const alertActionJob = defineJob({
   async run({ kind, groupId, user }, ctx) {
     const group = await ctx.alerts.get(groupId);
     if (!group) return { skipped: 'unknown group' };
-    const say = (text: string) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
+    const say = (text: Text) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
 
     if (kind === 'ack') {
       const dedupKey = pagerDutyKey(group);
@@ -27,7 +28,7 @@ export const alertActionJob = defineJob({
       );
       const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
       if (updated) await showGroup(ctx, updated);
-      await say(`:eyes: <@${user}> acknowledged this in PagerDuty.`);
+      await say(md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
       return { acknowledged: dedupKey };
     }
     if (!ctx.alertmanager) {
@@ -39,13 +40,13 @@ export const alertActionJob = defineJob({
     const failed = async (what: string, err: unknown) => {
       const lastAttempt = ctx.job.attemptsMade + 1 >= ctx.job.attempts;
       if (err instanceof AlertmanagerError && err.transient && !lastAttempt) throw err;
-      await say(`:warning: could not ${what}: ${(err as Error).message}`);
+      await say(md`:warning: could not ${what}: ${(err as Error).message}`);
       return { failed: (err as Error).message };
     };
     if (kind === 'silence') {
       const { silence: current } = group;
       if (current && Date.parse(current.endsAt) > ctx.now()) {
-        await say(`:mute: already silenced by <@${current.by}> until ${current.endsAt}.`);
+        await say(md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`);
         return { skipped: 'already silenced' };
       }
       const duration = ctx.policy.alerts.silence;
@@ -74,7 +75,7 @@ export const alertActionJob = defineJob({
     }
     const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
     if (updated) await showGroup(ctx, updated);
-    await say(`:loud_sound: <@${user}> expired the silence.`);
+    await say(md`:loud_sound: ${mention(user)} expired the silence.`);
     return { unsilenced: true };
   },
 });

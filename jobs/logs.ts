@@ -2,71 +2,96 @@ import { z } from 'zod';
 import type { LogLine } from '../src/adapters/kubernetes/logs';
 import { defineJob } from '../src/queue/define';
 import { environmentName, slackChannel, slackUser } from '../src/queue/payloads';
+import { md, note } from '../src/views/blocks';
 import { logChunks, logsHeader } from '../src/views/logs';
 
 const FOLLOW_FLUSH_MS = 2_000;
+/** A follow stops after this many lines: Slack is no place for a firehose. */
+export const MAX_FOLLOW_LINES = 2_000;
 
-/** `/azora logs …`: the lines go into a thread, so the channel shows one message. */
+/**
+ * `/azora logs …`: a header in the channel (or the alert's thread) and the lines in its
+ * thread, all through the paced outbox. Logs run on their own queue, so a follow never
+ * delays a change.
+ */
 export const logsJob = defineJob({
-  queue: 'ops',
+  queue: 'logs',
   name: 'logs',
   payload: z.object({
     environment: environmentName,
     service: z.string(),
     lines: z.number().int().min(1).max(1000),
     sinceMs: z.number().int().positive().optional(),
-    grep: z.string().optional(),
+    grep: z.string().max(200).optional(),
     followMs: z.number().int().positive().max(300_000).optional(),
     channel: slackChannel,
     requester: slackUser,
     responseUrl: z.url(),
-    /** Post into this thread (an alert's) rather than start one in the channel. */
-    threadTs: z.string().optional(),
+    /** Post into this thread (an alert's outbox key) rather than start one in the channel. */
+    threadKey: z.string().max(100).optional(),
+    /** The requester's follow slot, given back when the follow ends. */
+    followSlot: z.string().max(100).optional(),
   }),
   options: { attempts: 1 },
   async run(query, ctx) {
     const { environment, service, channel } = query;
-    try {
-      if (query.followMs) {
-        const { pods } = await ctx.kube.podsOf(environment, service);
-        const ts = await ctx.messenger.post(
-          channel,
-          logsHeader(service, environment, pods, query, 0),
-          query.threadTs,
-        );
-        const buffered: LogLine[] = [];
-        let total = 0;
-        const flush = async () => {
-          const batch = buffered.splice(0);
-          total += batch.length;
-          for (const chunk of logChunks(batch))
-            await ctx.messenger.post(channel, chunk, query.threadTs ?? ts);
-        };
-        const timer = setInterval(() => void flush(), FOLLOW_FLUSH_MS);
-        try {
-          await ctx.kube.followLogs(
-            environment,
-            service,
-            { durationMs: query.followMs, grep: query.grep },
-            (l) => buffered.push(l),
-          );
-        } finally {
-          clearInterval(timer);
-        }
-        await flush();
-        return { lines: total };
-      }
-      const { pods, lines } = await ctx.kube.logs(environment, service, query);
-      const ts = await ctx.messenger.post(
+    const key = `logs-${ctx.job.id}`;
+    const thread = query.threadKey ?? key;
+    let replies = 0;
+    let skipped = 0;
+    const header = (pods: string[], found: number, capped = false) =>
+      ctx.outbox.put(
         channel,
-        logsHeader(service, environment, pods, query, lines.length),
+        key,
+        logsHeader(service, environment, pods, query, found, { capped, skipped }),
+        query.threadKey,
       );
-      for (const chunk of logChunks(lines)) await ctx.messenger.post(channel, chunk, query.threadTs ?? ts);
-      return { lines: lines.length };
+    const post = async (lines: LogLine[], keepPace = false) => {
+      const chunks = logChunks(lines);
+      // A follow posts one message per flush, the newest lines: the channel's pace is Slack's, not the pods'.
+      const shown = keepPace ? chunks.slice(-1) : chunks;
+      skipped += chunks.slice(0, chunks.length - shown.length).reduce((n, c) => n + c.lines, 0);
+      for (const { lines: _count, ...chunk } of shown)
+        await ctx.outbox.reply(channel, thread, chunk, `${key}-${replies++}`);
+    };
+    try {
+      if (!query.followMs) {
+        const { pods, lines } = await ctx.kube.logs(environment, service, query);
+        await header(pods, lines.length);
+        await post(lines);
+        return { lines: lines.length };
+      }
+      const { pods } = await ctx.kube.podsOf(environment, service);
+      await header(pods, 0);
+      const buffered: LogLine[] = [];
+      const stop = new AbortController();
+      let total = 0;
+      const timer = setInterval(() => void post(buffered.splice(0), true), FOLLOW_FLUSH_MS);
+      try {
+        await ctx.kube.followLogs(
+          environment,
+          service,
+          { durationMs: query.followMs, grep: query.grep, signal: stop.signal },
+          (line) => {
+            if (total >= MAX_FOLLOW_LINES) return stop.abort();
+            total += 1;
+            buffered.push(line);
+          },
+        );
+      } finally {
+        clearInterval(timer);
+      }
+      await post(buffered.splice(0), true);
+      await header(pods, total, total >= MAX_FOLLOW_LINES);
+      return { lines: total };
     } catch (err) {
-      const text = `:x: could not read logs of ${service} in ${environment}: ${(err as Error).message}`;
-      await ctx.messenger.respond(query.responseUrl, { text, blocks: [] });
-      return { error: text };
+      await ctx.messenger.respond(
+        query.responseUrl,
+        note(md`:x: could not read logs of ${service} in ${environment}: ${(err as Error).message}`),
+      );
+      return { error: (err as Error).message };
+    } finally {
+      if (query.followSlot) await ctx.gate.releaseFollow(query.requester, query.followSlot);
     }
   },
 });

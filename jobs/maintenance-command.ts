@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { newWindowId } from '../src/operations/maintenance';
+import { needsApproval } from '../src/domain/requests/guards';
+import { refusalFor } from '../src/operations/access';
+import { cancelWindow, moveWindow, scheduleWindow } from '../src/operations/maintenance-actions';
 import { defineJob } from '../src/queue/define';
-import { liftWindow } from './maintenance-notice';
-import { environmentName, slackUser } from '../src/queue/payloads';
-import { noticeMessage, windowListMessage } from '../src/views/maintenance';
+import { environmentName, slackChannel, slackUser } from '../src/queue/payloads';
+import { channelRef, code, md, note } from '../src/views/blocks';
+import { windowListMessage } from '../src/views/maintenance';
+import { planRequestJob } from './plan-request';
 
-/** `/azora maintenance schedule|list|cancel` (and `now` where no approval is due). */
+/**
+ * `/azora maintenance schedule|list|move|cancel` (and `now` where no approval is due). A
+ * move or cancel of a window in an environment that requires approval becomes a request.
+ */
 export const maintenanceCommandJob = defineJob({
   queue: 'notify',
   name: 'maintenance-command',
@@ -16,101 +22,95 @@ export const maintenanceCommandJob = defineJob({
         environment: environmentName,
         start: z.number().int(),
         durationMs: z.number().int().positive(),
-        reason: z.string().min(1),
+        reason: z.string().min(1).max(500),
       }),
       z.object({ action: z.literal('list') }),
-      z.object({ action: z.literal('cancel'), id: z.string() }),
+      z.object({ action: z.literal('cancel'), id: z.string().max(64) }),
       z.object({
         action: z.literal('move'),
-        id: z.string(),
+        id: z.string().max(64),
         start: z.number().int(),
         durationMs: z.number().int().positive(),
       }),
     ]),
     requester: slackUser,
+    channel: slackChannel,
     responseUrl: z.url(),
   }),
   options: { attempts: 1 },
-  async run({ command, requester, responseUrl }, ctx) {
-    const announce = ctx.policy.channels.announcements;
-    const say = (text: string) => ctx.messenger.respond(responseUrl, { text, blocks: [] });
-    switch (command.action) {
-      case 'list':
-        await ctx.messenger.respond(
-          responseUrl,
-          windowListMessage(await ctx.maintenanceWindows.upcoming(ctx.now())),
-        );
-        return { listed: true };
-      case 'cancel': {
-        const window = await ctx.maintenance.cancelWindow(command.id);
-        if (!window) {
-          await say(`:no_entry: no scheduled or running maintenance window \`${command.id}\``);
-          return { cancelled: false };
-        }
-        await liftWindow(ctx, window);
-        await ctx.outbox.put(
-          announce,
-          `maintenance-${window.id}-cancelled`,
-          noticeMessage(window, 'cancelled'),
-        );
-        await ctx.audit.record({
-          type: 'maintenance-cancelled',
-          actor: requester,
-          environment: window.environment,
-          detail: window.id,
-        });
-        await say(`:x: Maintenance \`${window.id}\` cancelled.`);
-        return { cancelled: window.id };
-      }
-      case 'move': {
-        const window = await ctx.maintenance.move(command.id, command.start, command.durationMs);
-        if (!window) {
-          await say(`:no_entry: no maintenance window \`${command.id}\` that has not started yet`);
-          return { moved: false };
-        }
-        await ctx.outbox.put(
-          announce,
-          `maintenance-${window.id}-moved-${window.start}`,
-          noticeMessage(window, 'moved'),
-        );
-        await ctx.audit.record({
-          type: 'maintenance-moved',
-          actor: requester,
-          environment: window.environment,
-          detail: window.id,
-        });
-        await say(
-          `:calendar: Maintenance \`${window.id}\` moved; the change is announced in <#${announce}>.`,
-        );
-        return { moved: window.id };
-      }
-      case 'schedule': {
-        const window = {
-          id: newWindowId(),
-          environment: command.environment,
-          start: command.start,
-          end: command.start + command.durationMs,
-          reason: command.reason,
-          requester,
-          status: 'scheduled' as const,
-          recurring: false,
-          createdAt: ctx.now(),
-        };
-        await ctx.maintenance.plan(window);
-        await ctx.outbox.put(
-          announce,
-          `maintenance-${window.id}-scheduled`,
-          noticeMessage(window, 'scheduled'),
-        );
-        await ctx.audit.record({
-          type: 'maintenance-scheduled',
-          actor: requester,
-          environment: window.environment,
-          detail: `${window.id}: ${window.reason}`,
-        });
-        await say(`:calendar: Maintenance \`${window.id}\` scheduled; it is announced in <#${announce}>.`);
-        return { scheduled: window.id };
-      }
+  async run({ command, requester, channel, responseUrl }, ctx) {
+    const announced = channelRef(ctx.policy.channels.announcements);
+    const say = (text: Parameters<typeof note>[0]) => ctx.messenger.respond(responseUrl, note(text));
+    if (command.action === 'list') {
+      await ctx.messenger.respond(
+        responseUrl,
+        windowListMessage(await ctx.maintenanceWindows.upcoming(ctx.now())),
+      );
+      return { listed: true };
     }
+    if (command.action === 'schedule') {
+      const window = await scheduleWindow(ctx, { ...command, requester });
+      await say(md`:calendar: Maintenance ${code(window.id)} scheduled; it is announced in ${announced}.`);
+      return { scheduled: window.id };
+    }
+    const known = await ctx.maintenanceWindows.get(command.id);
+    if (!known) {
+      await say(md`:no_entry: no maintenance window ${code(command.id)}`);
+      return { [command.action]: false };
+    }
+    const refusal = await refusalFor(ctx, {
+      environment: known.environment,
+      capability: 'request',
+      user: requester,
+      channel,
+      what: `maintenance ${command.action} ${known.id}`,
+    });
+    if (refusal) {
+      await ctx.messenger.respond(responseUrl, refusal);
+      return { refused: true };
+    }
+    if (needsApproval(ctx.policy, known.environment)) {
+      const { action } = command;
+      const times = action === 'move' ? { start: command.start, durationMs: command.durationMs } : undefined;
+      await ctx.queues.enqueue(
+        planRequestJob,
+        {
+          command: {
+            verb: 'maintenance',
+            action,
+            environment: known.environment,
+            windowId: known.id,
+            durationMs: times?.durationMs ?? known.end - known.start,
+            reason: known.reason,
+            ...(times ? { start: times.start } : {}),
+          },
+          requester,
+          channel,
+          responseUrl,
+          source: 'command',
+        },
+        { jobId: `plan-${ctx.job.id}` },
+      );
+      await say(
+        md`:hourglass: A ${action} of a ${known.environment} window needs an approver; posting the request…`,
+      );
+      return { requested: action };
+    }
+    if (command.action === 'cancel') {
+      const window = await cancelWindow(ctx, command.id, requester);
+      await say(
+        window
+          ? md`:x: Maintenance ${code(command.id)} cancelled.`
+          : md`:no_entry: maintenance ${code(command.id)} has ended or was cancelled`,
+      );
+      return { cancelled: window?.id ?? false };
+    }
+    const window = await moveWindow(ctx, command.id, command.start, command.durationMs, requester);
+    await say(
+      window
+        ? md`:calendar: Maintenance ${code(window.id)} moved; the change is announced in ${announced}.`
+        : md`:no_entry: no maintenance window ${code(command.id)} that has not started yet`,
+    );
+    return { moved: window?.id ?? false };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { environmentOf } from '../src/domain/topology';
 import { defineJob } from '../src/queue/define';
-import type { MaintenanceWindow } from '../src/domain/maintenance/window';
+import { liftWindow } from '../src/operations/maintenance-actions';
 import type { JobContext } from '../src/queue/context';
 import { noticeMessage } from '../src/views/maintenance';
 
@@ -67,10 +67,4 @@ async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
 async function endWindow(ctx: JobContext, windowId: string): Promise<void> {
   const { window } = await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, status: 'done' }));
   await liftWindow(ctx, window);
-}
-
-/** Ends what a running window put in place: the Alertmanager silence and the PagerDuty maintenance window. */
-export async function liftWindow(ctx: JobContext, window: MaintenanceWindow | undefined): Promise<void> {
-  if (window?.silenceId && ctx.alertmanager) await ctx.alertmanager.expireSilence(window.silenceId);
-  if (window?.pagerdutyWindowId) await ctx.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
 }

@@ -9,6 +9,7 @@ import { planChange, PlanRefusal, servicesOf } from '../src/operations/planner';
 import type { JobContext } from '../src/queue/context';
 import { defineJob } from '../src/queue/define';
 import { changeCommand, slackChannel, slackUser } from '../src/queue/payloads';
+import { code, md, note, withMentions } from '../src/views/blocks';
 import { progressMessage, requestMessage } from '../src/views/request';
 import { executeRequestJob } from './execute-request';
 import { expireRequestJob } from './expire-request';
@@ -31,6 +32,8 @@ export const planRequestJob = defineJob({
     source: z.enum(['command', 'alert', 'switch-back']),
     /** Scale up from the live replica count by this many (a runbook button), instead of to `replicas`. */
     scaleBy: z.number().int().positive().optional(),
+    /** A runbook button's alert group and episode: one runbook change for it at a time. */
+    alertGroup: z.object({ id: z.string().max(64), episode: z.number().int().positive() }).optional(),
   }),
   async run(payload, ctx) {
     // A retried attempt carries on with the request an earlier attempt stored, so that a
@@ -76,9 +79,11 @@ async function planRequest(
   const { requester, channel, threadTs } = payload;
   let { command } = payload;
   const refuse = async (reason: string) => {
-    const text = `:no_entry_sign: \`${command.verb} ${command.environment}\` refused: ${reason}`;
-    if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, { text, blocks: [] });
-    else await ctx.messenger.post(channel, { text, blocks: [] }, threadTs);
+    const text = note(
+      md`:no_entry_sign: ${code(`${command.verb} ${command.environment}`)} refused: ${withMentions(reason)}`,
+    );
+    if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, text);
+    else await ctx.messenger.post(channel, text, threadTs);
     await ctx.audit.record({
       type: 'refused',
       actor: requester,
@@ -92,6 +97,10 @@ async function planRequest(
     const target = await scaleUpTarget(ctx, command.environment, command.service, payload.scaleBy);
     if (typeof target === 'string') return refuse(target);
     command = { ...command, replicas: target };
+  }
+  if (payload.alertGroup) {
+    const first = await ctx.runbooks.claim(payload.alertGroup.id, payload.alertGroup.episode, id);
+    if (first) return refuse(`a runbook change for this alert is already ${first}`);
   }
   const services = servicesOf(ctx.policy, command, payload.services);
   for (const service of services) {
@@ -121,7 +130,15 @@ async function planRequest(
         ...(command.verb === 'scale' ? { replicas: command.replicas, force: command.force } : {}),
         ...(command.verb === 'switch' ? { colour: command.colour } : {}),
         ...(command.verb === 'rollback' && command.toRevision ? { toRevision: command.toRevision } : {}),
-        ...(command.verb === 'maintenance' ? { durationMs: command.durationMs, reason: command.reason } : {}),
+        ...(command.verb === 'maintenance'
+          ? {
+              durationMs: command.durationMs,
+              reason: command.reason,
+              maintenance: command.action,
+              ...(command.start !== undefined ? { start: command.start } : {}),
+              ...(command.windowId ? { windowId: command.windowId } : {}),
+            }
+          : {}),
       },
       requester,
       channel,

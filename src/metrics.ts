@@ -36,6 +36,24 @@ export function createMetrics() {
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    refusals: new Counter({
+      name: 'azora_access_refusals_total',
+      help: 'Commands and clicks refused by the access policy, by what was missing (view, request, respond, approve, channel)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'azora_rate_limited_total',
+      help: 'Commands and clicks refused by a per-user rate limit, by limit (commands, changes, follows)',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    replays: new Counter({
+      name: 'azora_slack_replays_total',
+      help: 'Slack deliveries seen before (same user and trigger id or action_ts) and ignored, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     jobDuration: new Histogram({
       name: 'azora_job_duration_seconds',
       help: 'Time a job spent running, by queue and name',

@@ -6,21 +6,23 @@ import { maintenanceRecurringJob, RECURRING_SCHEDULER_ID } from '../jobs/mainten
 import { MaintenanceScheduler } from './operations/maintenance';
 import { MaintenanceStore } from './stores/maintenance';
 import { AlertmanagerClient } from './adapters/alertmanager';
-import { ApproverDirectory } from './adapters/slack/approvers';
+import { AccessDirectory } from './adapters/slack/access';
 import { SlackOutbox } from './adapters/slack/outbox';
 import { AlertStore } from './stores/alerts';
 import { SlackMessenger } from './adapters/slack/messenger';
 import type { CoreServices, Services } from './services';
 import { AuditLog } from './stores/audit';
+import { RequestGate } from './stores/gate';
 import { ChangeLocks } from './stores/locks';
 import { RequestStore } from './stores/requests';
+import { RunbookClaims } from './stores/runbooks';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
 import type { Logger } from './log';
 import { createMetrics, watchOutbox, type Metrics } from './metrics';
 import { Queues } from './queue/queues';
 import { startWorkers, type WorkerPool } from './queue/workers';
-import { closeRedis, connectRedis, type RedisClient } from './redis';
+import { closeRedis, connectRedis, disconnectRedis, type RedisClient } from './redis';
 import { checkSlackToken, createSlackClient } from './web/slack-client';
 import { healthRoutes } from '../handlers/health';
 import { startOpsServer } from './web/ops-server';
@@ -76,13 +78,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     },
     Date.now,
   );
+  const requests = new RequestStore(redis, config.redisPrefix);
   const services: CoreServices = {
     policy,
     logger,
     metrics,
     slack: slackClient,
     messenger: new SlackMessenger(slackClient),
-    approvers: new ApproverDirectory(policy, slackClient),
+    access: new AccessDirectory(policy, slackClient),
     outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
       gapMs: policy.alerts.slackGap,
     }),
@@ -92,8 +95,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     alerts: new AlertStore(redis, config.redisPrefix),
     maintenance,
     maintenanceWindows,
-    requests: new RequestStore(redis, config.redisPrefix),
+    requests,
+    runbooks: new RunbookClaims(redis, config.redisPrefix, requests, policy.guards.bakeWindow, Date.now),
     locks: new ChangeLocks(redis, config.redisPrefix),
+    gate: new RequestGate(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger),
     queues,
     now: Date.now,
@@ -161,13 +166,33 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     queues,
     services,
     async stop(deadlineMs = config.shutdownTimeoutMs) {
-      await web?.stop();
-      const result = workers ? await workers.close(deadlineMs) : { drained: true };
-      await services.outbox.stop();
-      await ops?.stop();
-      await queues.close();
-      await Promise.all(connections.map(closeRedis));
-      return result;
+      // With Redis away any step here can wait for ever. Jobs get deadlineMs from now and
+      // closing the rest a second more; then every connection is cut and the stop returns.
+      const jobsDue = Date.now() + deadlineMs;
+      let jobs: { drained: boolean } | undefined;
+      const steps = (async () => {
+        await web?.stop();
+        jobs = workers ? await workers.close(Math.max(0, jobsDue - Date.now())) : { drained: true };
+        await services.outbox.stop();
+        await ops?.stop();
+        await queues.close();
+        await Promise.all(connections.map(closeRedis));
+        return jobs;
+      })();
+      let cutoff: NodeJS.Timeout | undefined;
+      const cut = new Promise<{ drained: boolean }>((resolve) => {
+        cutoff = setTimeout(() => {
+          connections.forEach(disconnectRedis);
+          // What waited on Redis fails now: a moment to finish (and log) before giving up on it.
+          const given = () => resolve(jobs ?? { drained: false });
+          void Promise.race([steps, new Promise((done) => setTimeout(done, 250).unref())]).then(given, given);
+        }, deadlineMs + 750);
+      });
+      try {
+        return await Promise.race([steps, cut]);
+      } finally {
+        clearTimeout(cutoff);
+      }
     },
   };
 }

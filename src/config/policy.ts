@@ -27,6 +27,26 @@ const bounds = z
   .strict()
   .refine((b) => b.min <= b.max, { message: 'min must not exceed max' });
 
+const channelPurpose = z.enum(['ops', 'incidents', 'alerts', 'announcements']);
+
+/** Who: `everyone` in the workspace, or Slack user (U…, W…) and user-group (S…) ids. */
+const audience = z.union([z.literal('everyone'), z.array(slackId('UWS'))]);
+
+/**
+ * Who may do what in one environment, and where its commands are accepted. Unset fields
+ * take the environment's default: open (`everyone`, any channel) where no approval is
+ * required, strict (the approvers only; the ops and incidents channels) where it is.
+ */
+const access = z
+  .object({
+    view: audience.optional(),
+    request: audience.optional(),
+    respond: audience.optional(),
+    /** `any`, or channel purposes (ops, incidents, …) and channel ids (C…, G…). */
+    channels: z.union([z.literal('any'), z.array(z.union([channelPurpose, slackId('CG')]))]).optional(),
+  })
+  .strict();
+
 const environment = z
   .object({
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name'),
@@ -34,6 +54,7 @@ const environment = z
     approval: z.enum(['none', 'required']),
     approvers: z.array(slackId('UWS')).default([]),
     context: z.string().min(1).optional(),
+    access: access.default({}),
   })
   .strict()
   .refine((e) => e.approval === 'none' || e.approvers.length > 0, {
@@ -60,8 +81,6 @@ const MINUTE = 60_000;
 export const RUNBOOK_ACTIONS = ['rollback', 'switch-back', 'scale-up', 'logs'] as const;
 export type RunbookAction = (typeof RUNBOOK_ACTIONS)[number];
 
-const channelPurpose = z.enum(['ops', 'incidents', 'alerts', 'announcements']);
-
 const alerts = z
   .object({
     /** Which channel (by purpose) an alert group goes to, by its severity label. */
@@ -77,6 +96,8 @@ const alerts = z
     scaleUpStep: z.number().int().min(1).default(2),
     /** The runbook buttons an alert gets, by alertname. */
     runbooks: z.record(z.string(), z.array(z.enum(RUNBOOK_ACTIONS))).default({}),
+    /** When set, a runbook_url becomes a link button only on these hosts (it must be https anyway). */
+    runbookHosts: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name')).optional(),
   })
   .strict();
 
@@ -86,6 +107,11 @@ const maintenance = z
   .object({
     /** Announcements ahead of a window, besides the ones at its start and end. */
     notices: z.array(duration).default([7 * 24 * 60 * MINUTE, 24 * 60 * MINUTE, 60 * MINUTE]),
+    /**
+     * The guide's notice: a window in an environment that requires approval, starting
+     * sooner than this, is emergency maintenance and needs an approver.
+     */
+    minNotice: duration.default(7 * 24 * 60 * MINUTE),
     /** Silence the environment's alerts in Alertmanager while a window runs. */
     silence: z.boolean().default(true),
     /** PagerDuty service ids to put in a maintenance window while a window runs (needs the REST API token). */
@@ -104,6 +130,19 @@ const maintenance = z
   .strict();
 
 const MAINTENANCE_DEFAULTS = maintenance.parse({});
+
+/** Per user, counted in Redis across every web process. */
+const limits = z
+  .object({
+    commandsPerMinute: z.number().int().min(1).default(20),
+    /** Change requests (typed or by runbook button) per minute. */
+    changesPerMinute: z.number().int().min(1).default(5),
+    /** `logs … follow` running at once. */
+    followsAtOnce: z.number().int().min(1).default(2),
+  })
+  .strict();
+
+const LIMIT_DEFAULTS = limits.parse({});
 
 export const policySchema = z
   .object({
@@ -136,6 +175,7 @@ export const policySchema = z
       }),
     alerts: alerts.default(ALERT_DEFAULTS),
     maintenance: maintenance.default(MAINTENANCE_DEFAULTS),
+    limits: limits.default(LIMIT_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -1,4 +1,5 @@
 import type { RunbookAction } from '../config/policy';
+import { checkChannel } from '../domain/access';
 import { channelFor, groupIdOf, severityOf, type AlertChange, type AlertGroup } from '../domain/alerts/group';
 import type { Notification } from '../domain/alerts/payload';
 import { workloadOf } from '../domain/topology';
@@ -37,8 +38,30 @@ export function runbooksFor(services: Services, group: AlertGroup): RunbookActio
   return wanted.filter((action) => {
     if (action === 'switch-back') return workload.kind === 'blue-green';
     if (action === 'rollback') return workload.kind === 'deployment';
+    // Logs are posted in the alert's thread: not offered where the policy keeps them out.
+    if (action === 'logs') return checkChannel(policy, group.environment!, group.channel).ok;
     return true;
   });
+}
+
+/** A runbook_url may be a link button only over https (http on loopback), and on the policy's hosts when it lists any. */
+export function safeRunbookUrl(
+  url: string | undefined,
+  hosts: readonly string[] | undefined,
+): string | undefined {
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  // http only for this machine's own pages (the sandbox serves its runbooks on localhost).
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  const scheme = parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback);
+  if (!scheme || parsed.username || parsed.password) return undefined;
+  if (hosts && !hosts.includes(parsed.host.toLowerCase())) return undefined;
+  return parsed.href;
 }
 
 export function buttonsFor(services: Services, group: AlertGroup): AlertButtons {
@@ -46,6 +69,7 @@ export function buttonsFor(services: Services, group: AlertGroup): AlertButtons 
     acknowledge: services.pagerduty.enabled && services.policy.alerts.page.includes(group.severity),
     silence: services.alertmanager !== undefined,
     runbooks: runbooksFor(services, group),
+    runbookLink: safeRunbookUrl(group.runbookUrl, services.policy.alerts.runbookHosts),
   };
 }
 

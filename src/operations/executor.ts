@@ -1,10 +1,12 @@
 import { KubeError } from '../adapters/kubernetes/errors';
 import { formatDuration } from '../domain/duration';
-import { checkCooldown } from '../domain/requests/guards';
+import { checkCooldown, needsApproval, type Verdict } from '../domain/requests/guards';
+import { checkPlanAgainstPolicy } from '../domain/requests/validate';
 import { FINAL_STATUSES, type OpsRequest, type PlanStep } from '../domain/requests/types';
 import { workloadOf } from '../domain/topology';
 import type { Services } from '../services';
-import { commandText, describeStep, progressMessage, requestMessage } from '../views/request';
+import { commandText, planText, progressMessage, requestMessage } from '../views/request';
+import { cancelWindow, moveWindow, scheduleWindow } from './maintenance-actions';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
@@ -36,6 +38,8 @@ export async function executeRequest(
   if (claimed.value === 'first') {
     await services.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
   }
+  const allowed = await checkStillAllowed(services, request);
+  if (!allowed.ok) return finish(services, request, 'refused', allowed.reason);
 
   const lock = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
   if (!lock.ok) {
@@ -91,11 +95,31 @@ export async function executeRequest(
 
 class Refused extends Error {}
 
+/**
+ * The request as stored is checked again before anything changes: the plan against the
+ * policy as it is now, the requester still a requester, and, where approval is required,
+ * an approver now who is not the requester.
+ */
+async function checkStillAllowed(services: Services, request: OpsRequest): Promise<Verdict> {
+  const plan = checkPlanAgainstPolicy(services.policy, request);
+  if (!plan.ok) return plan;
+  const env = request.environment;
+  if (!(await services.access.check(env, 'request', request.requester)).ok)
+    return { ok: false, reason: `<@${request.requester}> may no longer request ${env} changes (policy)` };
+  if (!needsApproval(services.policy, env)) return { ok: true };
+  const approver = request.approvedBy?.user;
+  if (!approver) return { ok: false, reason: 'it was never approved' };
+  if (approver === request.requester) return { ok: false, reason: 'the requester approved it themselves' };
+  if (!(await services.access.isApprover(env, approver)))
+    return { ok: false, reason: `<@${approver}> is no longer an approver of ${env} (policy)` };
+  return { ok: true };
+}
+
 async function guardCooldowns(services: Services, request: OpsRequest): Promise<void> {
   const forced =
     request.args.force === true &&
     (request.approvedBy !== undefined ||
-      (await services.approvers.isApprover(request.environment, request.requester)));
+      (await services.access.isApprover(request.environment, request.requester)));
   for (const step of request.plan) {
     if (step.kind !== 'scale') continue;
     const last = await services.locks.lastScale(request.environment, step.service);
@@ -160,25 +184,8 @@ async function applyStep(
       done = `${step.service}: traffic ${step.from} → ${step.to}`;
       break;
     }
-    case 'maintenance': {
-      const start = services.now() + 1_000;
-      const id = `m${request.id.slice(1)}`;
-      await services.maintenance.plan({
-        id,
-        environment: env,
-        start,
-        end: start + step.durationMs,
-        reason: step.reason,
-        requester: request.requester,
-        status: 'scheduled',
-        recurring: false,
-        createdAt: services.now(),
-      });
-      return {
-        line: `emergency maintenance \`${id}\` started for ${formatDuration(step.durationMs)}: ${step.reason}`,
-        healthy: true,
-      };
-    }
+    case 'maintenance':
+      return { line: await applyMaintenance(services, request, step), healthy: true };
     case 'rollback': {
       const workload = workloadOf(policy, env, step.service);
       const deployment = await kube.readDeployment(env, workload.namespace, step.deployment);
@@ -197,6 +204,49 @@ async function applyStep(
   return health.ok
     ? { line: `${done} · ${health.path} healthy`, healthy: true }
     : { line: `${done} · :warning: ${health.path} unhealthy: ${health.detail}`, healthy: false };
+}
+
+/** An approved maintenance step: the window it makes, moves or cancels. */
+async function applyMaintenance(
+  services: Services,
+  request: OpsRequest,
+  step: Extract<PlanStep, { kind: 'maintenance' }>,
+): Promise<string> {
+  const soonest = services.now() + 1_000;
+  const span = formatDuration(step.durationMs);
+  switch (step.action ?? 'now') {
+    case 'now':
+    case 'schedule': {
+      // Approved after the start it asked for: it starts now rather than in the past.
+      const start = step.action === 'schedule' ? Math.max(step.start ?? soonest, soonest) : soonest;
+      const window = await scheduleWindow(services, {
+        id: `m${request.id.slice(1)}`,
+        environment: request.environment,
+        start,
+        durationMs: step.durationMs,
+        reason: step.reason,
+        requester: request.requester,
+      });
+      const when = start === soonest ? 'starts now' : `starts ${new Date(start).toISOString()}`;
+      return `maintenance ${window.id} ${when} for ${span}: ${step.reason}`;
+    }
+    case 'move': {
+      const moved = await moveWindow(
+        services,
+        step.windowId ?? '',
+        Math.max(step.start ?? soonest, soonest),
+        step.durationMs,
+        request.requester,
+      );
+      if (!moved) throw new Refused(`maintenance ${step.windowId} has started, ended or was cancelled since`);
+      return `maintenance ${moved.id} moved to ${new Date(moved.start).toISOString()} for ${span}`;
+    }
+    case 'cancel': {
+      const cancelled = await cancelWindow(services, step.windowId ?? '', request.requester);
+      if (!cancelled) throw new Refused(`maintenance ${step.windowId} has ended or was cancelled already`);
+      return `maintenance ${cancelled.id} cancelled`;
+    }
+  }
 }
 
 async function finish(
@@ -244,6 +294,6 @@ export function auditOf(request: OpsRequest, type: string, actor: string, detail
     actor,
     environment: request.environment,
     services: request.services,
-    detail: detail ?? request.plan.map(describeStep).join('; '),
+    detail: detail ?? planText(request.plan),
   };
 }

@@ -2,12 +2,20 @@ import type { Kubernetes } from '../adapters/kubernetes/kubernetes';
 import type { Policy } from '../config/policy';
 import type { Command, EnvironmentName } from '../domain/commands/types';
 import { checkReplicaBounds } from '../domain/requests/guards';
-import type { PlanStep } from '../domain/requests/types';
+import type { MaintenanceAction, PlanStep } from '../domain/requests/types';
 import { workloadOf, workloadsOf } from '../domain/topology';
 
 export type ChangeCommand =
   | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' }>
-  | { verb: 'maintenance'; environment: EnvironmentName; durationMs: number; reason: string };
+  | {
+      verb: 'maintenance';
+      action: MaintenanceAction;
+      environment: EnvironmentName;
+      start?: number;
+      durationMs: number;
+      reason: string;
+      windowId?: string;
+    };
 
 /** The change cannot be planned; the message goes to the requester as it is. */
 export class PlanRefusal extends Error {}
@@ -33,7 +41,18 @@ export async function planChange(
 ): Promise<PlanStep[]> {
   const env = command.environment;
   if (command.verb === 'maintenance') {
-    return [{ kind: 'maintenance', service: env, durationMs: command.durationMs, reason: command.reason }];
+    const { action, start, durationMs, reason, windowId } = command;
+    return [
+      {
+        kind: 'maintenance',
+        service: env,
+        durationMs,
+        reason,
+        ...(action !== 'now' ? { action } : {}),
+        ...(start !== undefined ? { start } : {}),
+        ...(windowId ? { windowId } : {}),
+      },
+    ];
   }
   const services = servicesOf(policy, command, only);
   if (services.length === 0) throw new PlanRefusal(`${env} has no service that ${command.verb} applies to`);

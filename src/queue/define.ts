@@ -2,7 +2,8 @@ import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { JobContext } from './context';
 
-export const QUEUE_NAMES = ['ops', 'notify', 'alerts'] as const;
+/** `logs` apart from `ops`: a minute-long follow never holds up an approved change. */
+export const QUEUE_NAMES = ['ops', 'notify', 'alerts', 'logs'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**

@@ -28,9 +28,16 @@ export const changeCommand = z.discriminatedUnion('verb', [
   }),
   z.object({
     verb: z.literal('maintenance'),
+    /** now: from approval; schedule: at `start` on short notice; move or cancel the window `windowId`. */
+    action: z.enum(['now', 'schedule', 'move', 'cancel']).default('now'),
     environment: environmentName,
+    start: z.number().int().optional(),
     durationMs: z.number().int().positive(),
-    reason: z.string().min(1),
+    reason: z.string().min(1).max(500),
+    windowId: z
+      .string()
+      .regex(/^m[a-z0-9-]+$/)
+      .optional(),
   }),
 ]);
 

@@ -1,13 +1,16 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Metrics } from '../metrics';
-import type { RedisClient } from '../redis';
+import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
 import type { Services } from '../services';
 import type { JobDefinition, QueueName } from './define';
 
-const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8 };
+const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4 };
 
 export interface WorkerPool {
-  /** Stops taking jobs and lets running ones finish; after `deadlineMs` they are abandoned to BullMQ's stall recovery. */
+  /**
+   * Stops taking jobs and lets running ones finish; after `deadlineMs` they are abandoned
+   * to BullMQ's stall recovery: the workers' connection is cut, and nothing waits for it.
+   */
   close(deadlineMs: number): Promise<{ drained: boolean }>;
 }
 
@@ -22,6 +25,7 @@ export async function startWorkers(options: {
   const { connection, prefix, jobs, services, stallMs } = options;
   const { metrics } = services;
   const queues = [...new Set(jobs.map((j) => j.queue))];
+  const outage = redisOutageOf(connection);
   const workers = queues.map(
     (queue) =>
       new Worker(queue, (job) => runJob(job, queue, jobs, services, metrics), {
@@ -40,9 +44,12 @@ export async function startWorkers(options: {
         'job failed',
       ),
     );
-    worker.on('error', (err) =>
-      services.logger.error({ queue: worker.name, err: err.message }, 'worker error'),
-    );
+    worker.on('error', (err) => {
+      // While Redis is away BullMQ passes on every reconnect attempt's error: the outage
+      // counts them and reports once, at its start and at its end.
+      if (outage?.counted(err)) return;
+      services.logger.error({ queue: worker.name, err: err.message }, 'worker error');
+    });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
@@ -54,7 +61,13 @@ export async function startWorkers(options: {
       );
       const drained = await Promise.race([graceful, deadline]);
       clearTimeout(timer);
-      if (!drained) await Promise.all(workers.map((w) => w.close(true)));
+      if (!drained) {
+        // worker.close(true) now would only return the graceful close still under way.
+        // Cut instead: lock renewals stop, so BullMQ hands the jobs to another worker once
+        // their locks lapse, and a close waiting on an unreachable Redis fails at once.
+        graceful.catch(() => undefined);
+        disconnectRedis(connection);
+      }
       return { drained };
     },
   };

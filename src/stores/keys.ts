@@ -10,6 +10,10 @@ export function keys(prefix: string) {
     lock: (env: string, service: string) => `${prefix}:lock:${env}:${service}`,
     lastScale: (env: string, service: string) => `${prefix}:last-scale:${env}:${service}`,
     audit: () => `${prefix}:audit`,
+    seen: (digest: string) => `${prefix}:seen:${digest}`,
+    rate: (limit: string, user: string) => `${prefix}:rate:${limit}:${user}`,
+    follows: (user: string) => `${prefix}:follows:${user}`,
+    runbookOf: (group: string, episode: number) => `${prefix}:runbook:${group}:${episode}`,
   };
 }
 

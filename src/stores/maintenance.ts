@@ -3,6 +3,8 @@ import type { RedisClient } from '../redis';
 import { VersionedStore } from './versioned';
 
 const RETENTION_MS = 400 * 86_400_000;
+/** The start index keeps the latest this many windows (and none ended past retention). */
+export const MAX_INDEXED = 2_000;
 
 /** Maintenance windows in Redis, indexed by start time. */
 export class MaintenanceStore {
@@ -21,7 +23,13 @@ export class MaintenanceStore {
   /** Stores a new window; false when one with this id exists (a recurring window already planned). */
   async create(window: MaintenanceWindow): Promise<boolean> {
     if (!(await this.store.create(this.key(window.id), window))) return false;
-    await this.redis.zadd(this.index(), window.start, window.id);
+    await this.redis
+      .multi()
+      .zadd(this.index(), window.start, window.id)
+      .zremrangebyscore(this.index(), '-inf', window.createdAt - RETENTION_MS)
+      .zremrangebyrank(this.index(), 0, -(MAX_INDEXED + 1))
+      .pexpire(this.index(), RETENTION_MS)
+      .exec();
     return true;
   }
 

@@ -6,6 +6,8 @@ import { keys, type Keys } from './keys';
 import { VersionedStore } from './versioned';
 
 const RETENTION_MS = 30 * 86_400_000;
+/** The index of an environment's requests keeps the newest this many (and none past retention). */
+export const MAX_INDEXED = 1_000;
 
 export interface Update<T> {
   changed: boolean;
@@ -41,7 +43,14 @@ export class RequestStore {
     if (!(await this.store.create(this.keys.request(request.id), request))) {
       throw new Error(`request ${request.id} exists already`);
     }
-    await this.redis.zadd(this.keys.requestsOf(request.environment), request.createdAt, request.id);
+    const index = this.keys.requestsOf(request.environment);
+    await this.redis
+      .multi()
+      .zadd(index, request.createdAt, request.id)
+      .zremrangebyscore(index, '-inf', request.createdAt - RETENTION_MS)
+      .zremrangebyrank(index, 0, -(MAX_INDEXED + 1))
+      .pexpire(index, RETENTION_MS)
+      .exec();
   }
 
   get(id: string): Promise<OpsRequest | undefined> {

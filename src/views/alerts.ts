@@ -2,10 +2,21 @@ import type { Button, KnownBlock } from '@slack/types';
 import type { RunbookAction } from '../config/policy';
 import { actionId, type ActionKind } from '../domain/actions';
 import { firingCount, type AlertChange, type AlertGroup, type DigestView } from '../domain/alerts/group';
-import { context, escapeText, section, type SlackMessage } from './blocks';
-
-const slackDate = (ms: number) =>
-  `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
+import {
+  bold,
+  context,
+  joinText,
+  md,
+  mention,
+  message,
+  note,
+  render,
+  section,
+  slackDate,
+  link,
+  Mrkdwn,
+  type SlackMessage,
+} from './blocks';
 
 const RUNBOOK_LABEL: Record<RunbookAction, string> = {
   rollback: 'Roll back',
@@ -18,13 +29,15 @@ export interface AlertButtons {
   acknowledge: boolean;
   silence: boolean;
   runbooks: RunbookAction[];
+  /** The runbook URL when it may be a link button (https, an allowed host); otherwise shown as text. */
+  runbookLink?: string;
 }
 
-export function alertTitle(group: AlertGroup): string {
+export function alertTitle(group: AlertGroup): Mrkdwn {
   const where = [group.service, group.environment].filter(Boolean).join(' in ');
   const state =
     group.status === 'firing' ? `:red_circle: FIRING:${firingCount(group)}` : ':large_green_circle: RESOLVED';
-  return `${state} *${escapeText(group.alertname)}*${where ? ` — ${where}` : ''}`;
+  return md`${state} ${bold(group.alertname)}${where ? ` — ${where}` : ''}`;
 }
 
 const button = (kind: ActionKind, subject: string, text: string, style?: 'primary' | 'danger'): Button => ({
@@ -38,17 +51,23 @@ const button = (kind: ActionKind, subject: string, text: string, style?: 'primar
 /** The parent message of an alert group's thread, edited as the group changes. */
 export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): SlackMessage {
   const since = slackDate(group.openedAt);
-  const lines = [
+  const resolved =
+    group.status === 'resolved' && group.resolvedAt ? md` · *Resolved* ${slackDate(group.resolvedAt)}` : '';
+  const lines: Mrkdwn[] = [
     alertTitle(group),
-    escapeText(group.summary),
-    `*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length} · *Since* ${since}` +
-      (group.status === 'resolved' && group.resolvedAt ? ` · *Resolved* ${slackDate(group.resolvedAt)}` : ''),
+    md`${group.summary}`,
+    md`*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length} · *Since* ${since}${resolved}`,
   ];
-  const notes: string[] = [];
-  if (group.acknowledgedBy) notes.push(`:eyes: acknowledged by <@${group.acknowledgedBy}>`);
-  if (group.silence) notes.push(`:mute: silenced by <@${group.silence.by}> until ${group.silence.endsAt}`);
-  if (group.maintenance) notes.push(`:construction: during maintenance: ${escapeText(group.maintenance)}`);
-  const blocks: KnownBlock[] = [section(lines.join('\n'))];
+  const notes: Mrkdwn[] = [];
+  if (group.acknowledgedBy) notes.push(md`:eyes: acknowledged by ${mention(group.acknowledgedBy)}`);
+  if (group.silence)
+    notes.push(md`:mute: silenced by ${mention(group.silence.by)} until ${group.silence.endsAt}`);
+  if (group.maintenance) notes.push(md`:construction: during maintenance: ${group.maintenance}`);
+  if (group.runbookUrl && !buttons.runbookLink)
+    notes.push(
+      md`:book: runbook (not a link: only https runbooks on allowed hosts are): ${group.runbookUrl}`,
+    );
+  const blocks: KnownBlock[] = [section(joinText(lines, '\n'))];
   if (notes.length > 0) blocks.push(context(...notes));
   if (group.status === 'firing') {
     const elements: Button[] = [
@@ -63,19 +82,19 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
         ),
       ),
     ];
-    if (group.runbookUrl) {
+    if (buttons.runbookLink) {
       elements.push({
         type: 'button',
         action_id: actionId('runbook-link', group.id),
         text: { type: 'plain_text', text: 'Runbook' },
-        url: group.runbookUrl,
+        url: buttons.runbookLink,
       });
     }
     if (elements.length > 0) blocks.push({ type: 'actions', block_id: `alert-${group.id}`, elements });
-  } else if (group.runbookUrl) {
-    blocks.push(context(`<${group.runbookUrl}|Runbook>`));
+  } else if (buttons.runbookLink) {
+    blocks.push(context(link(buttons.runbookLink, 'Runbook')));
   }
-  return { text: `${alertTitle(group)}: ${group.summary}`, blocks };
+  return message(md`${alertTitle(group)}: ${group.summary}`, blocks);
 }
 
 /** The thread reply that says what a notification changed. */
@@ -86,13 +105,13 @@ export function alertChangeReply(group: AlertGroup, change: AlertChange): SlackM
       .map((a) => a?.labels.pod ?? a?.labels.instance ?? a?.labels.alertname ?? '?')
       .slice(0, 10)
       .join(', ');
-  let text: string | undefined;
+  let text: Mrkdwn | string;
   switch (change.kind) {
     case 'firing':
-      text = `:red_circle: ${change.fingerprints.length} more firing: ${names(change.fingerprints)}`;
+      text = md`:red_circle: ${change.fingerprints.length} more firing: ${names(change.fingerprints)}`;
       break;
     case 'alerts-resolved':
-      text = `:large_green_circle: ${change.fingerprints.length} resolved: ${names(change.fingerprints)}; ${firingCount(group)} still firing`;
+      text = md`:large_green_circle: ${change.fingerprints.length} resolved: ${names(change.fingerprints)}; ${firingCount(group)} still firing`;
       break;
     case 'resolved':
       text = ':large_green_circle: All alerts of this group resolved.';
@@ -103,12 +122,12 @@ export function alertChangeReply(group: AlertGroup, change: AlertChange): SlackM
     case 'opened':
       return undefined;
   }
-  return { text, blocks: [section(text)] };
+  return note(text);
 }
 
-/** One line of a storm digest. */
+/** One line of a storm digest, as markup (it is stored, then shown as it is). */
 export function digestLine(group: AlertGroup): string {
-  return `${alertTitle(group)}: ${escapeText(group.summary)}`;
+  return render(md`${alertTitle(group)}: ${group.summary}`);
 }
 
 /** How many groups a storm digest lists; the rest are counted. */
@@ -118,17 +137,17 @@ export const DIGEST_LINES = 40;
 export function digestMessage({ total, firing, lines }: DigestView): SlackMessage {
   const head = `:rotating_light: *Alert storm*: ${total} groups in this channel (${firing} firing); one digest instead of a thread each.`;
   const more = total > lines.length ? `\n…and ${total - lines.length} more` : '';
-  return {
-    text: `${head}\n${lines.join('\n')}${more}`,
-    blocks: [section(head), section(`${lines.join('\n')}${more}`.slice(0, 2_900))],
-  };
+  // The lines are markup made by digestLine; cut at a line end so no entity is split.
+  const body = `${lines.join('\n')}${more}`;
+  const shown = body.length > 2_900 ? body.slice(0, body.lastIndexOf('\n', 2_900)) : body;
+  return message(Mrkdwn.trusted(`${head}\n${body}`), [section(head), section(Mrkdwn.trusted(shown))]);
 }
 
 /** Said in the thread when someone silences the group; Expire lifts the silence early. */
 export function silenceReply(group: AlertGroup, user: string, endsAt: string): SlackMessage {
-  const text = `:mute: <@${user}> silenced this group in Alertmanager until ${endsAt}.`;
+  const text = md`:mute: ${mention(user)} silenced this group in Alertmanager until ${endsAt}.`;
   return {
-    text,
+    text: render(text),
     blocks: [
       section(text),
       {
@@ -140,4 +159,4 @@ export function silenceReply(group: AlertGroup, user: string, endsAt: string): S
   };
 }
 
-export const noteReply = (text: string): SlackMessage => ({ text, blocks: [section(text)] });
+export const noteReply = note;

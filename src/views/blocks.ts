@@ -6,19 +6,102 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
-export const section = (markdown: string): KnownBlock => ({
+/**
+ * Slack mrkdwn the bot wrote itself. Everything else that goes into a message (alert
+ * labels, log lines, reasons, echoed commands, PagerDuty names, error texts) is a plain
+ * string, and the builders below escape plain strings: `<!channel>` or `<https://x|Approve>`
+ * from outside shows literally, and a new view cannot forget to escape.
+ */
+export class Mrkdwn {
+  private constructor(readonly markup: string) {}
+
+  /** Only for markup the bot composes from values it checked (ids, its own URLs). */
+  static trusted(markup: string): Mrkdwn {
+    return new Mrkdwn(markup);
+  }
+
+  toString(): string {
+    return this.markup;
+  }
+}
+
+/** What a message may be built from: markup the bot made, or text that gets escaped. */
+export type Text = string | number | Mrkdwn;
+
+/** Slack escapes only these three in mrkdwn; `<` and `>` are what links and mentions need. */
+export function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export const render = (text: Text): string =>
+  text instanceof Mrkdwn ? text.markup : escapeText(String(text));
+
+/** A template whose literal parts are markup and whose values are escaped unless they are Mrkdwn. */
+export function md(strings: TemplateStringsArray, ...values: Text[]): Mrkdwn {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += render(value) + (strings[i + 1] ?? '');
+  });
+  return Mrkdwn.trusted(out);
+}
+
+/**
+ * Text the bot composed from outside parts that names people as `<@U…>` or
+ * `<!subteam^S…>` (refusal reasons, errors): escaped, then only those mentions restored.
+ * `<!channel>`, `<!here>` and links stay literal.
+ */
+export const withMentions = (text: string): Mrkdwn =>
+  Mrkdwn.trusted(escapeText(text).replace(/&lt;(@[UW][A-Z0-9]{2,}|!subteam\^S[A-Z0-9]{2,})&gt;/g, '<$1>'));
+
+export const joinText = (parts: readonly Text[], separator: string): Mrkdwn =>
+  Mrkdwn.trusted(parts.map(render).join(separator));
+
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+/** A mention of a user (`<@U…>`) or user group (`<!subteam^S…>`); anything else is shown as text. */
+export function mention(id: string): Mrkdwn {
+  if (USER_ID.test(id)) return Mrkdwn.trusted(`<@${id}>`);
+  if (GROUP_ID.test(id)) return Mrkdwn.trusted(`<!subteam^${id}>`);
+  return md`${id}`;
+}
+
+export function channelRef(id: string): Mrkdwn {
+  return CHANNEL_ID.test(id) ? Mrkdwn.trusted(`<#${id}>`) : md`${id}`;
+}
+
+/** Slack shows dates in each reader's own time zone; the fallback is UTC. */
+export function slackDate(ms: number, format = '{date_short_pretty} {time}'): Mrkdwn {
+  const iso = new Date(ms).toISOString().replace('.000Z', 'Z');
+  return Mrkdwn.trusted(`<!date^${Math.floor(ms / 1000)}^${format}|${iso}>`);
+}
+
+/** `code`: the text escaped, backticks (which would end it) replaced. */
+export const code = (text: Text): Mrkdwn => Mrkdwn.trusted(`\`${render(text).replace(/`/g, "'") || ' '}\``);
+
+export const bold = (text: Text): Mrkdwn => Mrkdwn.trusted(`*${render(text)}*`);
+
+/** A link only for an http(s) URL without the characters that end Slack's link syntax; else the text. */
+export function link(url: string, label: Text): Mrkdwn {
+  if (!/^https?:\/\/[^\s<>|]+$/.test(url)) return md`${label}`;
+  return Mrkdwn.trusted(`<${url.replace(/&/g, '&amp;')}|${render(label)}>`);
+}
+
+export const section = (text: Text): KnownBlock => ({
   type: 'section',
-  text: { type: 'mrkdwn', text: markdown },
+  text: { type: 'mrkdwn', text: render(text) },
 });
 
-export const context = (...markdown: string[]): KnownBlock => ({
+export const context = (...texts: Text[]): KnownBlock => ({
   type: 'context',
-  elements: markdown.map((text) => ({ type: 'mrkdwn', text })),
+  elements: texts.map((text) => ({ type: 'mrkdwn', text: render(text) })),
 });
 
 export const divider = (): KnownBlock => ({ type: 'divider' });
 
-/** Slack escapes only these three in mrkdwn; anything a user typed goes through here. */
-export function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** A message of one section; its notification text is the same words. */
+export const note = (text: Text): SlackMessage => ({ text: render(text), blocks: [section(text)] });
+
+/** A message whose fallback text is built like its blocks. */
+export const message = (text: Text, blocks: KnownBlock[]): SlackMessage => ({ text: render(text), blocks });

@@ -1,5 +1,5 @@
 import { findVerb, VERBS } from '../domain/commands/grammar';
-import { context, escapeText, section, type SlackMessage } from './blocks';
+import { code, context, md, render, section, type SlackMessage } from './blocks';
 
 export function helpMessage(topic?: string): SlackMessage {
   const spec = topic ? findVerb(topic) : undefined;
@@ -7,8 +7,8 @@ export function helpMessage(topic?: string): SlackMessage {
     return {
       text: `/azora ${spec.usage}: ${spec.summary}`,
       blocks: [
-        section(`*\`/azora ${spec.usage}\`*\n${spec.summary}`),
-        context(...spec.examples.map((example) => `\`${example}\``)),
+        section(md`*${code(`/azora ${spec.usage}`)}*\n${spec.summary}`),
+        context(...spec.examples.map((example) => code(example))),
       ],
     };
   }
@@ -17,7 +17,7 @@ export function helpMessage(topic?: string): SlackMessage {
     text: `Azora chat-ops commands:\n${VERBS.map((s) => `/azora ${s.usage}`).join('\n')}`,
     blocks: [
       section(
-        `${topic ? `No command '${escapeText(topic)}'. ` : ''}*Azora chat-ops* — environments \`staging\` (\`stg\`) and \`production\` (\`prod\`)`,
+        md`${topic ? `No command '${topic}'. ` : ''}*Azora chat-ops* — environments \`staging\` (\`stg\`) and \`production\` (\`prod\`)`,
       ),
       section(lines.join('\n')),
       context(
@@ -33,7 +33,7 @@ export function helpMessage(topic?: string): SlackMessage {
 /** The ephemeral reply to input that is not a command: what was wrong and the right form. */
 export function refusalMessage(error: string, usage: string): SlackMessage {
   return {
-    text: `${error}. Usage: ${usage}`,
-    blocks: [section(`:warning: ${escapeText(error)}`), section(`Usage:\n\`\`\`${usage}\`\`\``)],
+    text: render(`${error}. Usage: ${usage}`),
+    blocks: [section(md`:warning: ${error}`), section(md`Usage:\n\`\`\`${usage}\`\`\``)],
   };
 }

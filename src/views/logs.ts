@@ -1,6 +1,6 @@
 import type { LogLine } from '../adapters/kubernetes/logs';
 import { formatDuration } from '../domain/duration';
-import { section, type SlackMessage } from './blocks';
+import { bold, md, note, render, section, type SlackMessage } from './blocks';
 
 /** Slack cuts a message's text near 40k characters and a section near 3k; stay well below. */
 const CHUNK_CHARS = 2_800;
@@ -11,8 +11,8 @@ export function formatLogLine(line: LogLine): string {
   return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${line.text}`;
 }
 
-/** Log lines as code blocks, split so that no message is too long for Slack. */
-export function logChunks(lines: LogLine[]): SlackMessage[] {
+/** Log lines as code blocks, split so that no message is too long for Slack; each says how many lines it holds. */
+export function logChunks(lines: LogLine[]): Array<SlackMessage & { lines: number }> {
   const chunks: string[][] = [[]];
   let size = 0;
   for (const text of lines.map(formatLogLine)) {
@@ -24,9 +24,15 @@ export function logChunks(lines: LogLine[]): SlackMessage[] {
     chunks[chunks.length - 1]!.push(clipped.replace(/```/g, "'''"));
     size += clipped.length + 1;
   }
+  // Log lines come from the pods: escaped like any outside text, inside a code block.
   return chunks
     .filter((c) => c.length > 0)
-    .map((c) => ({ text: c.join('\n'), blocks: [section(`\`\`\`${c.join('\n')}\`\`\``)] }));
+    .map((c) => ({ body: c.join('\n'), lines: c.length }))
+    .map(({ body, lines: count }) => ({
+      text: render(body),
+      blocks: [section(md`\`\`\`${body}\`\`\``)],
+      lines: count,
+    }));
 }
 
 export function logsHeader(
@@ -35,12 +41,16 @@ export function logsHeader(
   pods: string[],
   query: { lines: number; sinceMs?: number; grep?: string; followMs?: number },
   found: number,
+  follow: { capped?: boolean; skipped?: number } = {},
 ): SlackMessage {
   const filters = [
     query.followMs ? `following for ${formatDuration(query.followMs)}` : `last ${query.lines} lines`,
     query.sinceMs ? `since ${formatDuration(query.sinceMs)} ago` : '',
     query.grep ? `matching “${query.grep}”` : '',
+    follow.capped ? `stopped at ${found} lines (the cap)` : '',
+    follow.skipped ? `${follow.skipped} skipped to keep Slack's pace` : '',
   ].filter(Boolean);
-  const text = `:scroll: Logs of *${service}* in ${environment}: ${filters.join(', ')} across ${pods.length} pods (${found} lines)`;
-  return { text, blocks: [section(text)] };
+  return note(
+    md`:scroll: Logs of ${bold(service)} in ${environment}: ${filters.join(', ')} across ${pods.length} pods (${found} lines)`,
+  );
 }

@@ -2,30 +2,59 @@ import type { KnownBlock } from '@slack/types';
 import { actionId } from '../domain/actions';
 import { formatDuration } from '../domain/duration';
 import type { OpsRequest, PlanStep } from '../domain/requests/types';
-import { context, section, type SlackMessage } from './blocks';
+import {
+  code,
+  context,
+  joinText,
+  md,
+  mention,
+  message,
+  note,
+  render,
+  section,
+  slackDate,
+  withMentions,
+  type Mrkdwn,
+  type SlackMessage,
+} from './blocks';
 
-const ts = (ms: number) =>
-  `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${new Date(ms).toISOString()}>`;
+const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
 
-export function describeStep(step: PlanStep): string {
+/** One step of a plan, as the thread shows it. */
+export function describeStep(step: PlanStep): Mrkdwn {
   switch (step.kind) {
     case 'scale': {
       const hpa = step.hpa
         ? ` (autoscaler ${step.hpa.name} ${step.hpa.min}–${step.hpa.max} gets its bounds moved)`
         : '';
-      return `*${step.service}*: \`${step.target}\` replicas ${step.from} → *${step.to}*${hpa}`;
+      return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${hpa}`;
     }
     case 'switch':
-      return `*${step.service}*: service \`${step.serviceName}\` traffic ${step.from} → *${step.to}*`;
+      return md`*${step.service}*: service ${code(step.serviceName)} traffic ${step.from} → *${step.to}*`;
     case 'maintenance':
-      return `*${step.service}*: emergency maintenance for ${formatDuration(step.durationMs)} from approval: ${step.reason}`;
+      return md`*${step.service}*: ${maintenanceStepText(step)}`;
     case 'rollback':
-      return (
-        `*${step.service}*: \`${step.deployment}\` revision ${step.fromRevision} → *${step.toRevision}* ` +
-        `(\`${step.fromImage}\` → \`${step.toImage}\`)`
-      );
+      return md`*${step.service}*: ${code(step.deployment)} revision ${step.fromRevision} → *${step.toRevision}* (${code(step.fromImage)} → ${code(step.toImage)})`;
   }
 }
+
+function maintenanceStepText(step: Extract<PlanStep, { kind: 'maintenance' }>): Mrkdwn {
+  const span = formatDuration(step.durationMs);
+  switch (step.action ?? 'now') {
+    case 'now':
+      return md`emergency maintenance for ${span} from approval: ${step.reason}`;
+    case 'schedule':
+      return md`maintenance on short notice, ${slackDate(step.start ?? 0)} for ${span}: ${step.reason}`;
+    case 'move':
+      return md`move maintenance ${code(step.windowId ?? '?')} to ${slackDate(step.start ?? 0)} for ${span}: ${step.reason}`;
+    case 'cancel':
+      return md`cancel maintenance ${code(step.windowId ?? '?')}: ${step.reason}`;
+  }
+}
+
+/** The plan as plain text, for the audit trail. */
+export const planText = (plan: PlanStep[]): string =>
+  plan.map((step) => render(describeStep(step))).join('; ');
 
 export function commandText(request: OpsRequest): string {
   const { verb, environment, args } = request;
@@ -38,7 +67,7 @@ export function commandText(request: OpsRequest): string {
     case 'rollback':
       return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
     case 'maintenance':
-      return `maintenance now ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''} ${environment}`;
+      return `maintenance ${args.maintenance ?? 'now'} ${environment}${args.windowId ? ` ${args.windowId}` : ''} ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''}`.trim();
   }
 }
 
@@ -57,11 +86,13 @@ const STATUS_LINE: Record<OpsRequest['status'], string> = {
 
 /** The request's parent message: plan, requester, and Approve/Deny while it waits. */
 export function requestMessage(request: OpsRequest, now = Date.now()): SlackMessage {
-  const title = `<@${request.requester}> asked to \`${commandText(request)}\``;
+  const title = md`${mention(request.requester)} asked to ${code(commandText(request))}`;
+  const steps = joinText(
+    request.plan.map((s) => md`• ${describeStep(s)}`),
+    '\n',
+  );
   const blocks: KnownBlock[] = [
-    section(
-      `${title}\n${request.plan.map((s) => `• ${describeStep(s)}`).join('\n') || '• nothing to change'}`,
-    ),
+    section(md`${title}\n${request.plan.length ? steps : '• nothing to change'}`),
   ];
   if (request.status === 'pending-approval') {
     const left = request.expiresAt
@@ -69,7 +100,7 @@ export function requestMessage(request: OpsRequest, now = Date.now()): SlackMess
       : '';
     blocks.push(
       context(
-        `Request \`${request.id}\` · ${request.environment} needs an approver other than the requester${left}`,
+        md`Request ${code(request.id)} · ${request.environment} needs an approver other than the requester${left}`,
       ),
       {
         type: 'actions',
@@ -93,15 +124,16 @@ export function requestMessage(request: OpsRequest, now = Date.now()): SlackMess
       },
     );
   } else {
-    blocks.push(context(`Request \`${request.id}\` · ${decisionLine(request)}`));
+    blocks.push(context(md`Request ${code(request.id)} · ${decisionLine(request)}`));
   }
-  return { text: `${title}: ${STATUS_LINE[request.status]}`, blocks };
+  return message(md`${title}: ${STATUS_LINE[request.status]}`, blocks);
 }
 
-function decisionLine(request: OpsRequest): string {
-  if (request.approvedBy) return `approved by <@${request.approvedBy.user}> ${ts(request.approvedBy.at)}`;
-  if (request.deniedBy) return `denied by <@${request.deniedBy.user}> ${ts(request.deniedBy.at)}`;
-  if (request.status === 'expired' && request.expiresAt) return `expired ${ts(request.expiresAt)}`;
+function decisionLine(request: OpsRequest): Mrkdwn | string {
+  if (request.approvedBy)
+    return md`approved by ${mention(request.approvedBy.user)} ${ts(request.approvedBy.at)}`;
+  if (request.deniedBy) return md`denied by ${mention(request.deniedBy.user)} ${ts(request.deniedBy.at)}`;
+  if (request.status === 'expired' && request.expiresAt) return md`expired ${ts(request.expiresAt)}`;
   if (request.status === 'stale' || request.status === 'refused') return STATUS_LINE[request.status];
   return request.environment === 'production'
     ? STATUS_LINE[request.status]
@@ -114,12 +146,20 @@ export function progressMessage(request: OpsRequest, now = Date.now()): SlackMes
     request.startedAt && request.finishedAt
       ? ` in ${formatDuration(request.finishedAt - request.startedAt)}`
       : '';
-  const lines = [`${STATUS_LINE[request.status]}${took}`];
-  if (request.status === 'running' && request.startedAt)
-    lines[0] += ` for ${formatDuration(now - request.startedAt)}`;
-  for (const line of request.outcome ?? []) lines.push(`• ${line}`);
-  if (request.error) lines.push(`:x: ${request.error}`);
-  return { text: lines.join('\n'), blocks: [section(lines.join('\n'))] };
+  const running =
+    request.status === 'running' && request.startedAt
+      ? ` for ${formatDuration(now - request.startedAt)}`
+      : '';
+  const decided = request.deniedBy
+    ? md` by ${mention(request.deniedBy.user)} ${ts(request.deniedBy.at)}`
+    : request.status !== 'pending-approval' && request.approvedBy && !request.startedAt
+      ? md` by ${mention(request.approvedBy.user)}`
+      : '';
+  const lines: Array<Mrkdwn | string> = [md`${STATUS_LINE[request.status]}${decided}${took}${running}`];
+  // Outcome lines and errors carry cluster and Slack texts: plain strings, escaped.
+  for (const line of request.outcome ?? []) lines.push(md`• ${withMentions(line)}`);
+  if (request.error) lines.push(md`:x: ${withMentions(request.error)}`);
+  return note(joinText(lines, '\n'));
 }
 
 /** Offered in the thread after a production switch, for the bake window. */
@@ -138,8 +178,8 @@ export function switchBackMessage(request: OpsRequest, bakeUntil: number | undef
     ? `${unhealthy.join(', ')} unhealthy after the switch. Switch back to ${back}?`
     : `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
   const said = unhealthy.length
-    ? `:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
-    : `:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
+    ? md`:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
+    : md`:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
   return {
     text,
     blocks: [

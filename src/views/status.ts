@@ -3,7 +3,7 @@ import type { ServiceState, WorkloadState } from '../adapters/kubernetes/kuberne
 import type { EnvironmentName } from '../domain/commands/types';
 import type { OpsRequest } from '../domain/requests/types';
 import type { AuditEvent } from '../stores/audit';
-import { context, divider, section, type SlackMessage } from './blocks';
+import { code, context, divider, joinText, md, mention, message, section, type SlackMessage } from './blocks';
 import { commandText } from './request';
 
 function workloadLine(w: WorkloadState, active?: string): string {
@@ -13,7 +13,8 @@ function workloadLine(w: WorkloadState, active?: string): string {
   const hpa = w.hpa ? ` · HPA ${w.hpa.min}–${w.hpa.max}` : '';
   const revision = w.revision ? ` · rev ${w.revision}` : '';
   const paused = w.paused ? ' · *paused*' : '';
-  return `${health} \`${w.name}\`${live} ${w.ready}/${w.desired} ready${hpa}${revision} · \`${w.image}\`${paused}`;
+  return md`${health} ${code(w.name)}${live} ${w.ready}/${w.desired} ready${hpa}${revision} · ${code(w.image)}${paused}`
+    .markup;
 }
 
 /** `/azora status <env>`: the services, what waits for approval or runs, and the latest audit events. */
@@ -24,22 +25,20 @@ export function statusMessage(
   open: OpsRequest[],
   audit: AuditEvent[],
 ): SlackMessage {
-  const blocks: KnownBlock[] = [section(`*${environment}* (\`${namespace}\`)`)];
+  const blocks: KnownBlock[] = [section(md`*${environment}* (${code(namespace)})`)];
   for (const svc of services) {
     const colour = svc.activeColour ? ` — traffic on *${svc.activeColour}*` : '';
-    blocks.push(
-      section(
-        `*${svc.service}*${colour}\n${svc.workloads.map((w) => workloadLine(w, svc.activeColour)).join('\n')}`,
-      ),
-    );
+    const lines = svc.workloads.map((w) => workloadLine(w, svc.activeColour));
+    blocks.push(section(md`*${svc.service}*${colour}\n${joinText(lines, '\n')}`));
   }
   blocks.push(divider());
   const pending = open.filter((r) => r.status === 'pending-approval');
   const running = open.filter((r) => r.status === 'running' || r.status === 'approved');
+  const waiting = pending.map((r) => md`${code(r.id)} ${commandText(r)} by ${mention(r.requester)}`);
+  const runningNow = running.map((r) => md`${code(r.id)} ${commandText(r)}`);
   blocks.push(
     section(
-      `*Waiting for approval:* ${pending.map((r) => `\`${r.id}\` ${commandText(r)} by <@${r.requester}>`).join(' · ') || 'none'}\n` +
-        `*Running:* ${running.map((r) => `\`${r.id}\` ${commandText(r)}`).join(' · ') || 'none'}`,
+      md`*Waiting for approval:* ${waiting.length ? joinText(waiting, ' · ') : 'none'}\n*Running:* ${runningNow.length ? joinText(runningNow, ' · ') : 'none'}`,
     ),
   );
   if (audit.length > 0) {
@@ -49,7 +48,7 @@ export function statusMessage(
           .slice(0, 8)
           .map(
             (e) =>
-              `${new Date(e.at).toISOString().slice(11, 19)} ${e.type} ${e.request ?? ''} by ${e.actor === 'bot' ? 'bot' : `<@${e.actor}>`}`,
+              md`${new Date(e.at).toISOString().slice(11, 19)} ${e.type} ${e.request ?? ''} by ${mention(e.actor)}`,
           ),
       ),
     );
@@ -60,5 +59,5 @@ export function statusMessage(
         `${s.service}: ${s.workloads.map((w) => `${w.name} ${w.ready}/${w.desired}`).join(', ')}${s.activeColour ? ` (live ${s.activeColour})` : ''}`,
     )
     .join('; ');
-  return { text: `${environment} status: ${summary}`, blocks };
+  return message(`${environment} status: ${summary}`, blocks);
 }

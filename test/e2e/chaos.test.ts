@@ -252,7 +252,13 @@ describe('the Kubernetes API failing during a staging scale', () => {
       ...cluster.policy,
       environments: {
         ...cluster.policy.environments,
-        staging: { ...cluster.policy.environments.staging!, approval: 'required', approvers: [APPROVER] },
+        staging: {
+          ...cluster.policy.environments.staging!,
+          approval: 'required',
+          approvers: [APPROVER],
+          // Still open to the workspace: approval alone would make staging's access strict.
+          access: { view: 'everyone', request: 'everyone', respond: 'everyone', channels: 'any' },
+        },
       },
     };
     t = await startTestBot({ cluster: { ...cluster, policy }, policy });

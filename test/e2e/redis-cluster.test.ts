@@ -202,10 +202,16 @@ describe('scale-out: two web and two worker processes on one Redis', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'azora-scale-out-'));
-    // The shipped policy with a short Slack pacing gap, so the alert threads do not take seconds each.
+    // The shipped policy with a short Slack pacing gap, so the alert threads do not take seconds
+    // each, and the engineer among those who may request production changes.
     const policyFile = path.join(dir, 'policy.yaml');
     const text = await readFile(defaultPolicyPath(), 'utf8');
-    await writeFile(policyFile, text.replace('slackGap: 1100ms', 'slackGap: 100ms'));
+    await writeFile(
+      policyFile,
+      text
+        .replace('slackGap: 1100ms', 'slackGap: 100ms')
+        .replace('request: [S0SREGROUP]', `request: [S0SREGROUP, ${ENGINEER}]`),
+    );
     const policy = loadPolicy(policyFile);
     expect(policy.alerts.slackGap).toBe(100);
     cluster = await startTestCluster({ policy });

@@ -291,6 +291,43 @@ describe('/azora change requests, end to end', () => {
     expect(body).not.toMatch(/password=(?!\[redacted\])/);
   });
 
+  it('follows logs on their own queue, into the thread through the paced outbox, and gives the slot back', async () => {
+    await start();
+    expect(await slash(ENGINEER, 'logs production payment follow 3s')).toMatch(/appear in a thread/);
+    const header = await waitFor(
+      () => t.slack.messages.find((m) => m.text.startsWith(':scroll: Logs of *payment*')),
+      (m) => m !== undefined,
+      { what: 'the follow header' },
+    );
+    expect(header!.text).toContain('following for 3s');
+    await waitFor(
+      async () =>
+        (await t.bot.queues.get('logs').getJobs(['completed'])).map(
+          (j) => j.returnvalue as { lines: number },
+        ),
+      (done) => done.length === 1,
+      { what: 'the follow to end', timeoutMs: 15_000 },
+    );
+    const ops = await t.bot.queues.get('ops').getJobs(['completed', 'wait', 'active', 'delayed']);
+    expect(ops.filter((j) => j.name === 'logs')).toEqual([]);
+    await waitFor(
+      () => t.bot.services.outbox.pending(),
+      (left) => left === 0,
+      { what: 'the follow output to be posted' },
+    );
+    const lines = t.slack.messages.filter((m) => m.threadTs === header!.ts);
+    expect(lines.length).toBeGreaterThan(0);
+    // One message per 2 s flush at most: a 3 s follow is never a flood.
+    expect(lines.length).toBeLessThanOrEqual(3);
+    // Through the outbox: every write to the channel after the header, at the pacing gap.
+    const writes = t.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === OPS);
+    expect(writes.filter((c) => c.status === 429)).toEqual([]);
+    // The follow slot was given back: the same user can follow again at once.
+    expect(
+      await t.bot.services.gate.reserveFollow(ENGINEER, 'probe', Date.now(), Date.now() + 1_000, 1),
+    ).toBe(0);
+  });
+
   it('switches several services only when every target colour is ready: otherwise none moves', async () => {
     await start();
     await slash(ENGINEER, 'switch production green');

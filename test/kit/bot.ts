@@ -1,6 +1,7 @@
+import { testPolicy } from './policy';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/env';
-import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
+import type { Policy } from '../../src/config/policy';
 import { createLogger } from '../../src/log';
 import { startBot, type Bot, type Role } from '../../src/runtime';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../src/sandbox/slack-api';
@@ -42,7 +43,7 @@ export async function startTestBot(
     SLACK_API_URL: slack.apiUrl,
     ...options.env,
   });
-  const policy = options.policy ?? options.cluster?.policy ?? loadPolicy(defaultPolicyPath());
+  const policy = options.policy ?? options.cluster?.policy ?? testPolicy();
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const bot = await startBot({
     role: options.role ?? 'all',

@@ -1,7 +1,8 @@
+import { testPolicy } from './policy';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadClusterClients } from '../../src/adapters/kubernetes/clients';
 import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
-import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
+import type { Policy } from '../../src/config/policy';
 import {
   startSimulatedCluster,
   type SimulatedCluster,
@@ -20,7 +21,7 @@ export interface TestCluster {
 export async function startTestCluster(
   options: Partial<SimulatedClusterOptions> & { token?: string; requestTimeoutMs?: number } = {},
 ): Promise<TestCluster> {
-  const policy = options.policy ?? loadPolicy(defaultPolicyPath());
+  const policy = options.policy ?? testPolicy();
   const sim = await startSimulatedCluster({ readyDelayMs: 0, ...options, policy });
   const yaml = sim.kubeconfig(options.token ? { token: options.token } : undefined);
   const load = (config: KubeConfig) => config.loadFromString(yaml);

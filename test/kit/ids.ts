@@ -6,6 +6,8 @@ export const ENGINEER = 'U0ENGINEER';
 export const APPROVER = 'U0APPROVER1';
 export const SECOND_APPROVER = 'U0APPROVER2';
 export const BYSTANDER = 'U0BYSTANDER';
+/** Responds to alerts and presses runbook buttons in production (test/kit/policy.ts). */
+export const ONCALL = 'U0ONCALL';
 
 export const OPS = 'C0AZORAOPS';
 export const ALERTS = 'C0ALERTS';

@@ -139,6 +139,18 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
     await page.locator('#thread-body .msg', { hasText: 'All alerts of this group resolved' }).waitFor();
   }, 60_000);
 
+  it('shows Erin a refusal when she asks for production where the policy does not take it', async () => {
+    await actAs('U0ENGINEER');
+    await page.locator('[data-channel-name="alerts"]').click();
+    await type('/azora status production');
+    const refusal = channelMessages().filter({
+      hasText: 'production commands are not accepted in this channel',
+    });
+    await refusal.waitFor({ timeout: 15_000 });
+    expect(await refusal.textContent()).toContain('Only visible to you');
+    await page.locator('[data-channel-name="ops"]').click();
+  }, 30_000);
+
   it('shows a workspace that reads like Slack (screenshot)', async () => {
     // A warning for the sidebar's unread badge, a request waiting for approval, and the
     // finished rollback's thread: the page with every kind of thing it shows.

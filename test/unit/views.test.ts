@@ -1,5 +1,8 @@
 import type { OpsRequest } from '../../src/domain/requests/types';
-import { helpMessage } from '../../src/views/help';
+import { safeRunbookUrl } from '../../src/operations/alerts';
+import { alertParentMessage } from '../../src/views/alerts';
+import { helpMessage, refusalMessage } from '../../src/views/help';
+import { oncallMessage } from '../../src/views/oncall';
 import { logChunks } from '../../src/views/logs';
 import { progressMessage, requestMessage, switchBackMessage } from '../../src/views/request';
 
@@ -71,6 +74,80 @@ describe('Block Kit views', () => {
     expect(chunks.flatMap((c) => c.text.split('\n'))).toHaveLength(200);
     expect(chunks[0]!.text.split('\n')[0]).toBe(
       `03:00:00.000 7c9d-x2k4p | request 0 ${'x'.repeat(40)} '''fence`,
+    );
+  });
+});
+
+describe('outside text in views', () => {
+  const hostile = '<!channel> <https://evil.example|Approve> <@U0APPROVER1> & more';
+  const group = {
+    id: '0123456789abcdef',
+    groupKey: '{}:{}',
+    status: 'firing' as const,
+    alertname: hostile,
+    severity: '<!here>',
+    summary: hostile,
+    runbookUrl: 'javascript:alert(1)',
+    groupLabels: {},
+    channel: 'C0ALERTS',
+    alerts: {},
+    openedAt: NOW,
+    episode: 1,
+    lastDelivery: 'x',
+    updatedAt: NOW,
+  };
+
+  it('shows alert labels and annotations literally: no channel ping, no spoofed link', () => {
+    const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
+    const rendered = JSON.stringify(message);
+    expect(rendered).not.toContain('<!channel>');
+    expect(rendered).not.toContain('<!here>');
+    expect(rendered).not.toContain('<https://evil.example');
+    expect(rendered).not.toContain('<@U0APPROVER1>');
+    expect(rendered).toContain('&lt;!channel&gt; &lt;https://evil.example|Approve&gt;');
+    expect(message.text).toContain('&lt;!channel&gt;');
+    // A runbook that is not an https link on an allowed host is text, not a button.
+    expect(rendered).not.toContain('"url"');
+    expect(rendered).toContain('javascript:alert(1)');
+  });
+
+  it('makes a runbook link only of https URLs, and only on listed hosts when the policy lists any', () => {
+    expect(safeRunbookUrl('https://runbooks.azora.example/high-errors', undefined)).toBe(
+      'https://runbooks.azora.example/high-errors',
+    );
+    expect(safeRunbookUrl('http://runbooks.azora.example/x', undefined)).toBeUndefined();
+    // The sandbox serves its runbooks over http on this machine.
+    expect(safeRunbookUrl('http://localhost:3000/sandbox/runbooks/x', undefined)).toBe(
+      'http://localhost:3000/sandbox/runbooks/x',
+    );
+    expect(safeRunbookUrl('javascript:alert(1)', undefined)).toBeUndefined();
+    expect(safeRunbookUrl('https://user:pw@runbooks.azora.example/x', undefined)).toBeUndefined();
+    expect(safeRunbookUrl('https://evil.example/x', ['runbooks.azora.example'])).toBeUndefined();
+    expect(safeRunbookUrl('https://runbooks.azora.example/x', ['runbooks.azora.example'])).toBe(
+      'https://runbooks.azora.example/x',
+    );
+  });
+
+  it('escapes log lines, reasons and cluster errors, keeping only the bot’s own mentions', () => {
+    const chunk = logChunks([{ pod: 'payment-7d9-abc', time: '2026-12-02T03:00:00.000Z', text: hostile }]);
+    expect(JSON.stringify(chunk)).not.toContain('<!channel>');
+    const failed = progressMessage({
+      ...pending,
+      status: 'failed',
+      error: 'held by request `r1` of <@U0ENGINEER>: <!channel> <https://evil.example|x>',
+    });
+    expect(failed.text).toContain('<@U0ENGINEER>');
+    expect(failed.text).not.toContain('<!channel>');
+    expect(failed.text).toContain('&lt;https://evil.example|x&gt;');
+  });
+
+  it('escapes on-call names from PagerDuty and echoed refusals', () => {
+    const oncall = oncallMessage([
+      { escalationPolicy: '<!channel>', level: 1, user: '<@U0X>', schedule: '' },
+    ]);
+    expect(JSON.stringify(oncall)).not.toMatch(/<!channel>|<@U0X>/);
+    expect(JSON.stringify(refusalMessage("unknown command '<!here>'", '/azora help'))).not.toContain(
+      '<!here>',
     );
   });
 });

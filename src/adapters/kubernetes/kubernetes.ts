@@ -21,6 +21,8 @@ import {
   sameTemplate,
 } from './rollout-undo';
 
+/** What one log read takes from one pod at most, whatever the line window. */
+export const LOG_BYTES_PER_POD = 512 * 1024;
 export interface WorkloadState {
   kind: 'deployment' | 'statefulset';
   name: string;
@@ -487,7 +489,7 @@ export class Kubernetes {
     return { namespace, pods };
   }
 
-  /** The last lines across the service's pods, merged in time order, secrets redacted. */
+  /** The last lines across the service's pods, merged in time order, secrets redacted (at most LOG_BYTES_PER_POD a pod). */
   async logs(
     env: EnvironmentName,
     service: string,
@@ -504,6 +506,8 @@ export class Kubernetes {
               namespace,
               timestamps: true,
               tailLines: tailWindow(query),
+              // A grep widens the window to thousands of lines: bytes are capped too.
+              limitBytes: LOG_BYTES_PER_POD,
               ...(sinceSeconds ? { sinceSeconds } : {}),
             },
             o,

@@ -126,6 +126,7 @@ export function applyNotification(
       annotations: a.annotations,
     };
   }
+  pruneAlerts(alerts);
   const wasFiring = new Set(previous ? firingOf(previous.alerts) : []);
   const nowFiring = firingOf(alerts);
   const status: AlertGroup['status'] = nowFiring.length > 0 ? 'firing' : 'resolved';
@@ -171,6 +172,26 @@ export function applyNotification(
     updatedAt: now,
   };
   return { group, changes };
+}
+
+/** A group remembers at most this many alerts: resolved ones go first, oldest first. */
+export const MAX_ALERTS_PER_GROUP = 500;
+
+/** Keeps a long-lived group's document bounded: Alertmanager keeps sending alerts it has resolved. */
+function pruneAlerts(alerts: Record<string, AlertState>): void {
+  const entries = Object.entries(alerts);
+  if (entries.length <= MAX_ALERTS_PER_GROUP) return;
+  const order = (a: AlertState) => (a.status === 'resolved' ? 0 : 1);
+  entries
+    .sort(
+      ([, a], [, b]) =>
+        order(a) - order(b) ||
+        (a.status === 'resolved' ? a.endsAt : a.startsAt).localeCompare(
+          b.status === 'resolved' ? b.endsAt : b.startsAt,
+        ),
+    )
+    .slice(0, entries.length - MAX_ALERTS_PER_GROUP)
+    .forEach(([fp]) => delete alerts[fp]);
 }
 
 export function severityOf(notification: Notification): string {

@@ -35,7 +35,19 @@ export type PlanStep =
     }
   | { kind: 'switch'; service: string; serviceName: string; from: Colour; to: Colour }
   | ({ kind: 'rollback'; service: string } & RevisionTarget)
-  | { kind: 'maintenance'; service: string; durationMs: number; reason: string };
+  | {
+      kind: 'maintenance';
+      service: string;
+      durationMs: number;
+      reason: string;
+      /** `now` (the default) starts at approval; the others act on a window at `start` or named `windowId`. */
+      action?: MaintenanceAction;
+      start?: number;
+      windowId?: string;
+    };
+
+/** What an approved maintenance request does: start now, schedule on short notice, or move or cancel a window. */
+export type MaintenanceAction = 'now' | 'schedule' | 'move' | 'cancel';
 
 /** A `kubectl rollout undo` target, pinned by ReplicaSet: revision numbers move on rollback, names do not. */
 export interface RevisionTarget {
@@ -54,6 +66,9 @@ export interface ChangeArgs {
   force?: boolean;
   durationMs?: number;
   reason?: string;
+  maintenance?: MaintenanceAction;
+  start?: number;
+  windowId?: string;
 }
 
 export interface Decision {

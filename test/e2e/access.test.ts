@@ -1,0 +1,262 @@
+import { actionId } from '../../src/domain/actions';
+import { groupIdOf } from '../../src/domain/alerts/group';
+import type { Policy } from '../../src/config/policy';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import {
+  finalProgressOf,
+  firingNotification,
+  postNotification,
+  requestIn,
+  untilPendingApproval,
+} from '../kit/flows';
+import { ALERTS, APPROVER, BYSTANDER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import {
+  postToSlackEndpoint,
+  sendButtonClick,
+  sendSlashCommand,
+  signedHeaders,
+  slashCommandBody,
+} from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+/**
+ * Who may do what, where, how often and how many times: the access model of the policy,
+ * rate limits, replays and the executor's second look, through signed Slack requests
+ * against the real bot, the simulated cluster and a real Redis.
+ */
+describe('access, limits and replays', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+  });
+  afterAll(async () => {
+    await cluster.sim.stop();
+  });
+  afterEach(async () => {
+    await t?.stop();
+  });
+
+  const start = async (change: (policy: Policy) => Policy = (p) => p) => {
+    const policy = change(structuredClone(cluster.policy));
+    t = await startTestBot({
+      cluster: { ...cluster, policy },
+      policy,
+      env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
+    });
+  };
+
+  const slash = async (user: string, text: string, channel = OPS) => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text,
+      user,
+      channel,
+      responseUrl: t.slack.responseUrl(channel, user),
+    });
+    expect(res.status).toBe(200);
+    return res.text ? (res.json() as { text: string }).text : '';
+  };
+
+  /** A critical production alert of `service`, through the webhook; resolves to its stored group. */
+  const fire = async (alertname: string, service: string) => {
+    const notification = firingNotification(
+      alertname,
+      { namespace: PROD, service, severity: 'critical' },
+      `${alertname} on ${service}`,
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, notification)).toBe(202);
+    return (await waitFor(
+      () => t.bot.services.alerts.get(groupIdOf(notification.groupKey)),
+      (g) => g !== undefined,
+      { what: 'the alert group' },
+    ))!;
+  };
+
+  /** The approver presses Approve or Deny on a request. */
+  const decide = (kind: 'approve' | 'deny', request: { id: string; ts: string }) =>
+    sendButtonClick(t.url, t.secret, {
+      user: APPROVER,
+      actionId: actionId(kind, request.id),
+      value: request.id,
+      messageTs: request.ts,
+      responseUrl: t.slack.responseUrl(OPS, APPROVER),
+    });
+
+  /** Windows people asked for, not the policy's recurring one. */
+  const windows = async () =>
+    (await t.bot.services.maintenanceWindows.upcoming(Date.now())).filter((w) => !w.recurring);
+  const audit = async (type: string) =>
+    (await t.bot.services.audit.recent(50)).filter((e) => e.type === type);
+
+  it('refuses a production change to someone the policy does not list, naming who can; nothing is planned', async () => {
+    await start();
+    const answer = await slash(BYSTANDER, 'scale production api-gateway 5');
+    expect(answer).toContain('Not allowed: you may not request changes in production');
+    expect(answer).toContain('<@U0APPROVER1>');
+    expect(answer).toContain('Nothing was changed');
+    expect(await t.bot.queues.get('ops').getJobCounts('wait', 'active', 'completed')).toEqual({
+      wait: 0,
+      active: 0,
+      completed: 0,
+    });
+    const refused = await audit('access-refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.actor).toBe(BYSTANDER);
+    // Staging is open to the workspace.
+    expect(await slash(BYSTANDER, 'status staging')).toContain('Reading staging');
+  });
+
+  it('accepts production commands only in the policy channels, and logs only for viewers', async () => {
+    await start();
+    const answer = await slash(ENGINEER, 'logs production payment', ALERTS);
+    expect(answer).toContain('Not here: production commands are not accepted in this channel');
+    expect(answer).toContain('<#C0AZORAOPS>');
+    expect(await slash(BYSTANDER, 'logs production payment')).toContain('you may not view production');
+    expect(await t.bot.queues.get('logs').getJobCounts('wait', 'active', 'completed')).toEqual({
+      wait: 0,
+      active: 0,
+      completed: 0,
+    });
+    expect(await slash(ENGINEER, 'logs production payment')).toContain('Fetching logs');
+  });
+
+  it('answers Silence and Acknowledge on a production alert only for responders', async () => {
+    await start();
+    const group = await fire('AzoraServiceDown', 'payment');
+    await sendButtonClick(t.url, t.secret, {
+      user: BYSTANDER,
+      actionId: actionId('ack', group.id),
+      channel: group.channel,
+      responseUrl: t.slack.responseUrl(group.channel, BYSTANDER),
+    });
+    const refusal = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === BYSTANDER),
+      (m) => m !== undefined,
+      { what: 'the refusal to the bystander' },
+    );
+    expect(refusal!.text).toContain('you may not respond to alerts of production');
+    expect((await t.bot.services.alerts.get(group.id))!.acknowledgedBy).toBeUndefined();
+    const actions = await t.bot.queues.get('notify').getJobs(['wait', 'active', 'completed', 'delayed']);
+    expect(actions.filter((j) => j.name === 'alert-action')).toEqual([]);
+  });
+
+  it('refuses a second runbook change for one alert episode while the first waits, naming it', async () => {
+    await start();
+    const group = await fire('AzoraHighErrorRate', 'education');
+    const press = (kind: 'runbook-switch-back' | 'runbook-rollback') =>
+      sendButtonClick(t.url, t.secret, {
+        user: ONCALL,
+        actionId: actionId(kind, group.id),
+        channel: group.channel,
+        responseUrl: t.slack.responseUrl(group.channel, ONCALL),
+      });
+    await press('runbook-switch-back');
+    const first = await requestIn(t.slack, 'rollback production education');
+    await untilPendingApproval(t.bot.services.requests, first.id);
+    await press('runbook-rollback');
+    const refused = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === ONCALL && m.text.includes('refused')),
+      (m) => m !== undefined,
+      { what: 'the second runbook change refused' },
+    );
+    expect(refused!.text).toContain(
+      `a runbook change for this alert is already waiting for approval: request \`${first.id}\``,
+    );
+    const requests = await t.bot.services.requests.recent('production');
+    expect(requests.map((r) => r.id)).toEqual([first.id]);
+  });
+
+  it('slows a user down past the commands per minute, saying when to try again', async () => {
+    await start((p) => ({ ...p, limits: { ...p.limits, commandsPerMinute: 3 } }));
+    for (let i = 0; i < 3; i++) expect(await slash(BYSTANDER, 'help')).toContain('Azora chat-ops');
+    const slowed = await slash(BYSTANDER, 'help');
+    expect(slowed).toMatch(
+      /Slow down: you reached your limit of commands \(policy: limits\)\. Try again in (\d+[ms])+\./,
+    );
+    // Another user is not held back by the first.
+    expect(await slash(ENGINEER, 'help')).toContain('Azora chat-ops');
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^azora_rate_limited_total\{limit="commands"\} 1$/m);
+  });
+
+  it('changes nothing when the same signed command is delivered again', async () => {
+    await start();
+    const body = slashCommandBody({
+      text: 'scale staging api-gateway 3',
+      user: ENGINEER,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    });
+    const first = await postToSlackEndpoint(t.url, body, signedHeaders(body, t.secret));
+    expect(first.status).toBe(200);
+    const again = await postToSlackEndpoint(t.url, body, signedHeaders(body, t.secret));
+    expect(again.status).toBe(200);
+    expect(again.text).toBe('');
+    const plans = await t.bot.queues.get('ops').getJobs(['wait', 'active', 'completed', 'delayed']);
+    expect(plans.filter((j) => j.name === 'plan-request')).toHaveLength(1);
+  });
+
+  it('sends production maintenance on less than the notice through an approver; with it, schedules at once', async () => {
+    await start();
+    const soon = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 16);
+    expect(await slash(ENGINEER, `maintenance schedule ${soon}Z 2h Database failover drill`)).toContain(
+      'Maintenance on less than 7d notice in production needs an approver',
+    );
+    const request = await requestIn(t.slack, 'maintenance schedule production');
+    expect(await windows()).toEqual([]);
+    await untilPendingApproval(t.bot.services.requests, request.id);
+    await decide('approve', request);
+    expect(await finalProgressOf(t.slack, request.ts)).toContain('succeeded');
+    const [window] = await windows();
+    expect(window).toMatchObject({ environment: 'production', reason: 'Database failover drill' });
+
+    const later = new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 16);
+    expect(await slash(ENGINEER, `maintenance schedule ${later}Z 2h Planned upgrade`)).toContain(
+      'Scheduling',
+    );
+    await waitFor(windows, (found) => found.length === 2, { what: 'the window scheduled with notice' });
+
+    // Cancelling a production window is a change like any other: it waits for an approver.
+    await slash(ENGINEER, `maintenance cancel ${window!.id}`);
+    await requestIn(t.slack, `maintenance cancel production ${window!.id}`);
+    expect((await t.bot.services.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
+  });
+
+  it('re-checks an approved plan against the policy as it is now, and ends it refused with the reason', async () => {
+    await start();
+    expect(await slash(ENGINEER, 'scale production api-gateway 5')).toContain('Planning');
+    const request = await requestIn(t.slack, 'scale production api-gateway 5');
+    await untilPendingApproval(t.bot.services.requests, request.id);
+    // The policy tightens while the request waits.
+    t.policy.services['api-gateway']!.replicas.max = 4;
+    await decide('approve', request);
+    const final = await finalProgressOf(t.slack, request.ts);
+    expect(final).toContain('refused');
+    expect(final).toContain('the policy no longer allows it');
+    const scaled = await cluster.kube.serviceState('production', {
+      kind: 'blue-green',
+      namespace: PROD,
+      service: 'api-gateway',
+      app: 'azora-api-gateway',
+      serviceName: 'azora-api-gateway',
+      deployments: { blue: 'azora-api-gateway-blue', green: 'azora-api-gateway-green' },
+    });
+    expect(scaled.workloads.every((w) => w.desired !== 5)).toBe(true);
+    expect((await audit('refused')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('says denied, and by whom, in the progress reply of a denied request', async () => {
+    await start();
+    await slash(ENGINEER, 'scale production auth 4');
+    const request = await requestIn(t.slack, 'scale production auth 4');
+    await untilPendingApproval(t.bot.services.requests, request.id);
+    await decide('deny', request);
+    const progress = await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === request.ts && m.text.startsWith(':no_entry: denied')),
+      (m) => m !== undefined,
+      { what: 'the progress reply to say denied' },
+    );
+    expect(progress!.text).toContain(':no_entry: denied by <@U0APPROVER1>');
+  });
+});
