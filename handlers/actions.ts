@@ -1,9 +1,9 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/domain/actions';
-import type { CoreServices } from '../src/services';
+import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/kernel/slack/actions';
+import type { CoreServices } from '../src/deps';
 import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
-import { slowDown } from '../src/views/access';
+import { slowDown } from '../src/access/views';
 import { tellPresser, type ClickHandler } from './click';
 
 /** Buttons that ask for a change: counted against the presser's change requests per minute. */

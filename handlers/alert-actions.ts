@@ -1,13 +1,13 @@
 import { alertActionJob } from '../jobs/alert-action';
 import { logsJob } from '../jobs/logs';
 import { planRequestJob } from '../jobs/plan-request';
-import type { ActionKind } from '../src/domain/actions';
-import type { AlertGroup } from '../src/domain/alerts/group';
-import { parentKey } from '../src/operations/alerts';
-import type { CoreServices } from '../src/services';
-import type { EnvironmentName } from '../src/domain/commands/types';
-import { refusalFor } from '../src/operations/access';
-import { note } from '../src/views/blocks';
+import type { ActionKind } from '../src/kernel/slack/actions';
+import type { AlertGroup } from '../src/alerts/domain/group';
+import { parentKey } from '../src/alerts/notify';
+import type { CoreServices } from '../src/deps';
+import type { EnvironmentName } from '../src/commands/domain/types';
+import { refusalFor } from '../src/access/check';
+import { note } from '../src/kernel/slack/blocks';
 import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
 type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-link'>;

@@ -2,10 +2,10 @@ import type { CustomRoute } from '@slack/bolt';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { alertNotificationJob } from '../jobs/alert-notification';
 import { describeIssue } from '../src/config/errors';
-import { deliveryDigest, groupIdOf } from '../src/domain/alerts/group';
-import { BodyTooLarge, readBody } from '../src/http/body';
-import { sendJson } from '../src/http/json';
-import type { CoreServices } from '../src/services';
+import { deliveryDigest, groupIdOf } from '../src/alerts/domain/group';
+import { BodyTooLarge, readBody } from '../src/kernel/http/body';
+import { sendJson } from '../src/kernel/http/json';
+import type { CoreServices } from '../src/deps';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
 const DUPLICATE_WINDOW_MS = 10 * 60_000;

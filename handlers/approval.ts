@@ -1,13 +1,13 @@
 import type { RespondFn } from '@slack/bolt';
 import { executeRequestJob } from '../jobs/execute-request';
 import { planRequestJob } from '../jobs/plan-request';
-import { checkDecision, type Verdict } from '../src/domain/requests/guards';
-import type { OpsRequest } from '../src/domain/requests/types';
-import { auditOf } from '../src/operations/executor';
-import type { CoreServices } from '../src/services';
-import { md, note, withMentions } from '../src/views/blocks';
-import { progressMessage, requestMessage } from '../src/views/request';
-import { refusalFor } from '../src/operations/access';
+import { checkDecision, type Verdict } from '../src/requests/domain/guards';
+import type { OpsRequest } from '../src/requests/domain/types';
+import { auditOf } from '../src/requests/executor';
+import type { CoreServices } from '../src/deps';
+import { md, note, withMentions } from '../src/kernel/slack/blocks';
+import { progressMessage, requestMessage } from '../src/requests/views';
+import { refusalFor } from '../src/access/check';
 import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
 const refuse = async (respond: RespondFn, text: string): Promise<void> => {

@@ -1,6 +1,6 @@
 import type { CustomRoute } from '@slack/bolt';
-import type { Metrics } from '../src/metrics';
-import type { RedisClient } from '../src/redis';
+import type { Metrics } from '../src/kernel/metrics';
+import type { RedisClient } from '../src/kernel/redis';
 
 const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { AlertmanagerError } from '../src/adapters/alertmanager';
-import { pagerDutyKey } from '../src/domain/alerts/group';
-import { formatDuration } from '../src/domain/duration';
-import { parentKey, showGroup } from '../src/operations/alerts';
-import { defineJob } from '../src/queue/define';
-import { slackUser } from '../src/queue/payloads';
-import { noteReply, silenceReply } from '../src/views/alerts';
-import { md, mention, type Text } from '../src/views/blocks';
+import { AlertmanagerError } from '../src/kernel/alertmanager';
+import { pagerDutyKey } from '../src/alerts/domain/group';
+import { formatDuration } from '../src/kernel/domain/duration';
+import { parentKey, showGroup } from '../src/alerts/notify';
+import { defineJob } from '../src/kernel/queue/define';
+import { slackUser } from '../src/kernel/queue/payloads';
+import { noteReply, silenceReply } from '../src/alerts/views';
+import { md, mention, type Text } from '../src/kernel/slack/blocks';
 import { pagerDutyEventJob } from './pagerduty-event';
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */

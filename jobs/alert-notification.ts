@@ -1,7 +1,7 @@
-import { pagerDutyKey } from '../src/domain/alerts/group';
-import { notificationSchema } from '../src/domain/alerts/payload';
-import { handleNotification } from '../src/operations/alerts';
-import { defineJob } from '../src/queue/define';
+import { pagerDutyKey } from '../src/alerts/domain/group';
+import { notificationSchema } from '../src/alerts/domain/payload';
+import { handleNotification } from '../src/alerts/notify';
+import { defineJob } from '../src/kernel/queue/define';
 import { pagerDutyEventJob } from './pagerduty-event';
 
 /** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineJob } from '../src/queue/define';
-import { requestRef } from '../src/queue/payloads';
-import { switchBackMessage } from '../src/views/request';
+import { defineJob } from '../src/kernel/queue/define';
+import { requestRef } from '../src/kernel/queue/payloads';
+import { switchBackMessage } from '../src/requests/views';
 
 /** The bake window after a production switch is over: the switch-back button goes away. */
 export const endBakeJob = defineJob({

@@ -1,8 +1,8 @@
-import { needsApproval } from '../src/domain/requests/guards';
-import { executeRequest } from '../src/operations/executor';
-import { defineJob } from '../src/queue/define';
-import { requestRef } from '../src/queue/payloads';
-import { switchBackMessage } from '../src/views/request';
+import { needsApproval } from '../src/requests/domain/guards';
+import { executeRequest } from '../src/requests/executor';
+import { defineJob } from '../src/kernel/queue/define';
+import { requestRef } from '../src/kernel/queue/payloads';
+import { switchBackMessage } from '../src/requests/views';
 import { endBakeJob } from './end-bake';
 
 /** Runs an approved request once; retried on transient cluster errors with backoff. */

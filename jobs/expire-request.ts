@@ -1,7 +1,7 @@
-import { auditOf } from '../src/operations/executor';
-import { defineJob } from '../src/queue/define';
-import { requestRef } from '../src/queue/payloads';
-import { progressMessage, requestMessage } from '../src/views/request';
+import { auditOf } from '../src/requests/executor';
+import { defineJob } from '../src/kernel/queue/define';
+import { requestRef } from '../src/kernel/queue/payloads';
+import { progressMessage, requestMessage } from '../src/requests/views';
 
 /** Runs when an approval's time is up: a request still waiting becomes expired, and its buttons go. */
 export const expireRequestJob = defineJob({

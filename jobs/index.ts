@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../src/queue/define';
+import type { JobDefinition } from '../src/kernel/queue/define';
 import { alertActionJob } from './alert-action';
 import { alertNotificationJob } from './alert-notification';
 import { pagerDutyEventJob } from './pagerduty-event';

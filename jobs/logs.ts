@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { LogLine } from '../src/adapters/kubernetes/logs';
-import { defineJob } from '../src/queue/define';
-import { environmentName, slackChannel, slackUser } from '../src/queue/payloads';
-import { md, note } from '../src/views/blocks';
-import { logChunks, logsHeader } from '../src/views/logs';
+import type { LogLine } from '../src/kernel/kubernetes/logs';
+import { defineJob } from '../src/kernel/queue/define';
+import { environmentName, slackChannel, slackUser } from '../src/kernel/queue/payloads';
+import { md, note } from '../src/kernel/slack/blocks';
+import { logChunks, logsHeader } from '../src/logs/views';
 
 const FOLLOW_FLUSH_MS = 2_000;
 /** A follow stops after this many lines: Slack is no place for a firehose. */

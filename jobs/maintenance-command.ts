@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { needsApproval } from '../src/domain/requests/guards';
-import { refusalFor } from '../src/operations/access';
-import { cancelWindow, moveWindow, scheduleWindow } from '../src/operations/maintenance-actions';
-import { defineJob } from '../src/queue/define';
-import { environmentName, slackChannel, slackUser } from '../src/queue/payloads';
-import { channelRef, code, md, note } from '../src/views/blocks';
-import { windowListMessage } from '../src/views/maintenance';
+import { needsApproval } from '../src/requests/domain/guards';
+import { refusalFor } from '../src/access/check';
+import { cancelWindow, moveWindow, scheduleWindow } from '../src/maintenance/actions';
+import { defineJob } from '../src/kernel/queue/define';
+import { environmentName, slackChannel, slackUser } from '../src/kernel/queue/payloads';
+import { channelRef, code, md, note } from '../src/kernel/slack/blocks';
+import { windowListMessage } from '../src/maintenance/views';
 import { planRequestJob } from './plan-request';
 
 /**

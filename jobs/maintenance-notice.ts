@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { environmentOf } from '../src/domain/topology';
-import { defineJob } from '../src/queue/define';
-import { liftWindow } from '../src/operations/maintenance-actions';
-import type { JobContext } from '../src/queue/context';
-import { noticeMessage } from '../src/views/maintenance';
+import { environmentOf } from '../src/kernel/domain/topology';
+import { defineJob } from '../src/kernel/queue/define';
+import { liftWindow } from '../src/maintenance/actions';
+import type { JobContext } from '../src/kernel/queue/context';
+import { noticeMessage } from '../src/maintenance/views';
 
 /**
  * One announcement of a maintenance window, run by BullMQ at its time. Posted once even

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJob } from '../src/queue/define';
+import { defineJob } from '../src/kernel/queue/define';
 
 export const RECURRING_SCHEDULER_ID = 'maintenance-recurring';
 

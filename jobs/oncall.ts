@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineJob } from '../src/queue/define';
-import { oncallMessage } from '../src/views/oncall';
+import { defineJob } from '../src/kernel/queue/define';
+import { oncallMessage } from '../src/oncall/views';
 
 /** `/azora oncall`: asks PagerDuty who is on call and answers the person who asked. */
 export const oncallJob = defineJob({

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { PagerDutyError } from '../src/adapters/pagerduty-error';
-import { defineJob } from '../src/queue/define';
+import { PagerDutyError } from '../src/kernel/pagerduty/errors';
+import { defineJob } from '../src/kernel/queue/define';
 
 /**
  * One PagerDuty Events v2 event. Its own job, so a PagerDuty outage is retried with

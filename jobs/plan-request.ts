@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { KubeError } from '../src/adapters/kubernetes/errors';
-import type { EnvironmentName } from '../src/domain/commands/types';
-import { needsApproval } from '../src/domain/requests/guards';
-import { replicaBounds, workloadOf } from '../src/domain/topology';
-import type { OpsRequest } from '../src/domain/requests/types';
-import { auditOf } from '../src/operations/executor';
-import { planChange, PlanRefusal, servicesOf } from '../src/operations/planner';
-import type { JobContext } from '../src/queue/context';
-import { defineJob } from '../src/queue/define';
-import { changeCommand, slackChannel, slackUser } from '../src/queue/payloads';
-import { code, md, note, withMentions } from '../src/views/blocks';
-import { progressMessage, requestMessage } from '../src/views/request';
+import { KubeError } from '../src/kernel/kubernetes/errors';
+import type { EnvironmentName } from '../src/commands/domain/types';
+import { needsApproval } from '../src/requests/domain/guards';
+import { replicaBounds, workloadOf } from '../src/kernel/domain/topology';
+import type { OpsRequest } from '../src/requests/domain/types';
+import { auditOf } from '../src/requests/executor';
+import { planChange, PlanRefusal, servicesOf } from '../src/requests/planner';
+import type { JobContext } from '../src/kernel/queue/context';
+import { defineJob } from '../src/kernel/queue/define';
+import { changeCommand, slackChannel, slackUser } from '../src/kernel/queue/payloads';
+import { code, md, note, withMentions } from '../src/kernel/slack/blocks';
+import { progressMessage, requestMessage } from '../src/requests/views';
 import { executeRequestJob } from './execute-request';
 import { expireRequestJob } from './expire-request';
 

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
-import { defineJob } from '../src/queue/define';
+import { defineJob } from '../src/kernel/queue/define';
 
 /** Posts or edits a message in Slack on behalf of any other part of the bot. */
 export const postMessageJob = defineJob({

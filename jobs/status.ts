@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { environmentOf } from '../src/domain/topology';
-import { defineJob } from '../src/queue/define';
-import { environmentName } from '../src/queue/payloads';
-import { statusMessage } from '../src/views/status';
+import { environmentOf } from '../src/kernel/domain/topology';
+import { defineJob } from '../src/kernel/queue/define';
+import { environmentName } from '../src/kernel/queue/payloads';
+import { statusMessage } from '../src/status/views';
 
 const OPEN = new Set(['pending-approval', 'approved', 'running']);
 

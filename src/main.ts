@@ -2,9 +2,9 @@
 import { loadConfig } from './config/env';
 import { ConfigError } from './config/errors';
 import { loadPolicy } from './config/policy';
-import { createLogger } from './log';
+import { createLogger } from './kernel/log';
 import { startBot, type Role } from './runtime';
-import type { Sandbox } from './sandbox';
+import type { Sandbox } from '../sandbox';
 
 const ROLES: readonly Role[] = ['web', 'worker', 'all'];
 const USAGE = 'usage: azora-chatops [web|worker|all]';
@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   let sandbox: Sandbox | undefined;
   if (!config.slack) {
     // Loaded only when used: a deployed bot does not carry the simulators in memory.
-    const { startSandbox } = await import('./sandbox');
+    const { startSandbox } = await import('../sandbox');
     sandbox = await startSandbox({ config, policy, logger, env: process.env });
   }
   const bot = await startBot({

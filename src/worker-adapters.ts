@@ -1,12 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadClusterClients } from './adapters/kubernetes/clients';
-import { Kubernetes } from './adapters/kubernetes/kubernetes';
-import { PagerDuty } from './adapters/pagerduty';
+import { loadClusterClients } from './kernel/kubernetes/clients';
+import { Kubernetes } from './kernel/kubernetes/kubernetes';
+import { PagerDuty } from './kernel/pagerduty/pagerduty';
 import type { Config } from './config/env';
 import { ConfigError } from './config/errors';
 import type { Policy } from './config/policy';
-import type { Logger } from './log';
-import type { Services } from './services';
+import type { Logger } from './kernel/log';
+import type { Services } from './deps';
 
 /**
  * The clients only jobs use. The composition root imports this module on demand, so

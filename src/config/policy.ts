@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration';
+import { parseDuration } from '../kernel/domain/duration';
 import { ConfigError, describeIssue } from './errors';
 
 const duration = z.string().transform((text, ctx) => {

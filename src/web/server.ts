@@ -6,11 +6,11 @@ import { healthRoutes } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
 import { registerActions } from '../../handlers/actions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
-import type { RedisClient } from '../redis';
-import type { CoreServices } from '../services';
-import type { SlackIdentity } from './slack-client';
+import type { RedisClient } from '../kernel/redis';
+import type { CoreServices } from '../deps';
+import type { SlackIdentity } from '../kernel/slack/client';
 import { answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
-import { slackLogger } from './slack-logger';
+import { slackLogger } from '../kernel/slack/logger';
 
 export interface WebDeps {
   slack: SlackCredentials;

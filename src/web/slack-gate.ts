@@ -7,9 +7,9 @@ import {
   type ReceiverProcessEventErrorHandlerArgs,
 } from '@slack/bolt';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http/json';
-import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import { sendJson } from '../kernel/http/json';
+import type { Logger } from '../kernel/log';
+import type { Metrics } from '../kernel/metrics';
 import { checkSlackBody } from './slack-shape';
 
 /** Bolt's own limit, named so that the receiver and the gate in front of it read the same amount. */

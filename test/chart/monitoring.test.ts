@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { createMetrics } from '../../src/metrics';
+import { createMetrics } from '../../src/kernel/metrics';
 import { readChartFile, readChartYaml, runTool } from './chart';
 
 /**

@@ -1,10 +1,10 @@
 import { stringify } from 'yaml';
-import { KubeError } from '../../src/adapters/kubernetes/errors';
-import type { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import { KubeError } from '../../src/kernel/kubernetes/errors';
+import type { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
 import { loadPolicy, parsePolicy, type EnvironmentName } from '../../src/config/policy';
-import { workloadsOf } from '../../src/domain/topology';
-import type { PolicyRule } from '../../src/sandbox/cluster/rbac';
-import { parseRoute, requestAttributes } from '../../src/sandbox/cluster/routes';
+import { workloadsOf } from '../../src/kernel/domain/topology';
+import type { PolicyRule } from '../../sandbox/cluster/rbac';
+import { parseRoute, requestAttributes } from '../../sandbox/cluster/routes';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { PROD, STG } from '../kit/ids';
 import {
@@ -44,7 +44,7 @@ const bound = (roles: Roles): PolicyRule[] =>
   );
 
 async function clusterWith(roles: Roles): Promise<TestCluster> {
-  // A start can fail about once in 256: src/sandbox/cluster/tls.ts may draw a certificate
+  // A start can fail about once in 256: sandbox/cluster/tls.ts may draw a certificate
   // serial whose DER encoding OpenSSL rejects ("illegal padding"). This file starts many
   // clusters, so it tries again rather than fail for the simulator's certificate.
   for (let attempt = 1; ; attempt++) {
@@ -162,7 +162,7 @@ const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => P
 
 /**
  * The objects each named grant acts on in one environment, from the bot's own topology
- * (src/domain/topology.ts) and what src/adapters/kubernetes/kubernetes.ts does with it: the
+ * (src/kernel/domain/topology.ts) and what src/kernel/kubernetes/kubernetes.ts does with it: the
  * chart's names must be these, worked out independently of the template.
  */
 function namesTheBotUses(env: EnvironmentName, policy = loadPolicy(chartPath('files', 'policy.yaml'))) {
@@ -239,7 +239,7 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
     ['staging', STG],
     ['production', PROD],
   ] as const)(
-    'names in %s exactly the objects the bot addresses there (src/domain/topology.ts)',
+    'names in %s exactly the objects the bot addresses there (src/kernel/domain/topology.ts)',
     (env, namespace) => {
       const rules = ROLES[namespace]!;
       expect(namesInRole(rules)).toEqual(namesTheBotUses(env));
@@ -292,19 +292,28 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
   });
 
   it('fails to render rather than grant by accident', () => {
+    // helm's `fail`, with the template it comes from.
+    const fromRbac = (message: string) =>
+      new RegExp(`execution error at \\(azora-chatops/templates/rbac\\.yaml:\\d+:\\d+\\): ${message}`);
     expect(() => renderedRoles({ values: { rbac: { namespaces: ['azora-staging', 'azora-qa'] } } })).toThrow(
-      /rbac\.namespaces: azora-qa is the namespace of no environment in the policy/,
+      fromRbac('rbac\\.namespaces: azora-qa is the namespace of no environment in the policy'),
     );
     const rules = rbacFileRules();
     const unnamedWrite = rules.map(({ resourceNamesFrom: _, ...rule }) => rule);
     expect(() =>
       renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: unnamedWrite }) } }),
-    ).toThrow(/patch on deployments names no objects \(resourceNamesFrom\); a rule that writes must/);
+    ).toThrow(
+      fromRbac(
+        'files/rbac-rules\\.yaml: patch on deployments names no objects \\(resourceNamesFrom\\); a rule that writes must',
+      ),
+    );
     const misspelt = rules.map((r) => (r.resourceNamesFrom ? { ...r, resourceNamesFrom: 'deploymnets' } : r));
     expect(() =>
       renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: misspelt }) } }),
     ).toThrow(
-      /resourceNamesFrom "deploymnets" is none of autoscalers, blueGreenServices, deployments, rollingDeployments, statefulsets/,
+      fromRbac(
+        'files/rbac-rules\\.yaml: resourceNamesFrom "deploymnets" is none of autoscalers, blueGreenServices, deployments, rollingDeployments, statefulsets',
+      ),
     );
   });
 

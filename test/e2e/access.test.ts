@@ -1,5 +1,5 @@
-import { actionId } from '../../src/domain/actions';
-import { groupIdOf } from '../../src/domain/alerts/group';
+import { actionId } from '../../src/kernel/slack/actions';
+import { groupIdOf } from '../../src/alerts/domain/group';
 import type { Policy } from '../../src/config/policy';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AlertmanagerClient } from '../../src/adapters/alertmanager';
-import { actionId } from '../../src/domain/actions';
-import { createLogger } from '../../src/log';
-import { SimulatedPagerDuty } from '../../src/sandbox/pagerduty';
+import { AlertmanagerClient } from '../../src/kernel/alertmanager';
+import { actionId } from '../../src/kernel/slack/actions';
+import { createLogger } from '../../src/kernel/log';
+import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';

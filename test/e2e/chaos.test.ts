@@ -1,6 +1,6 @@
-import { actionId } from '../../src/domain/actions';
+import { actionId } from '../../src/kernel/slack/actions';
 import type { Policy } from '../../src/config/policy';
-import type { RecordedCall } from '../../src/sandbox/slack-api';
+import type { RecordedCall } from '../../sandbox/slack-api';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';

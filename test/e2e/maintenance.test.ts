@@ -1,8 +1,8 @@
 import type { Policy } from '../../src/config/policy';
-import { AlertmanagerClient } from '../../src/adapters/alertmanager';
-import type { MaintenanceWindow } from '../../src/domain/maintenance/window';
-import { createLogger } from '../../src/log';
-import { SimulatedPagerDuty } from '../../src/sandbox/pagerduty';
+import { AlertmanagerClient } from '../../src/kernel/alertmanager';
+import type { MaintenanceWindow } from '../../src/maintenance/domain/window';
+import { createLogger } from '../../src/kernel/log';
+import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster } from '../kit/cluster';

@@ -1,4 +1,4 @@
-import { SimulatedSlack } from '../../src/sandbox/slack-api';
+import { SimulatedSlack } from '../../sandbox/slack-api';
 import { runBot } from '../kit/process';
 import { uniquePrefix } from '../kit/redis';
 import { startTestRedisCluster, type TestRedisCluster } from '../kit/redis-cluster';

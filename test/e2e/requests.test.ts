@@ -1,5 +1,5 @@
-import { actionId } from '../../src/domain/actions';
-import type { SimulatedMessage } from '../../src/sandbox/slack-api';
+import { actionId } from '../../src/kernel/slack/actions';
+import type { SimulatedMessage } from '../../sandbox/slack-api';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';

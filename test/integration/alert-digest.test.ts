@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { AlertStore } from '../../src/stores/alerts';
-import { digestMessage } from '../../src/views/alerts';
+import { AlertStore } from '../../src/alerts/store';
+import { digestMessage } from '../../src/alerts/views';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 
 describe('a storm digest in Redis', () => {

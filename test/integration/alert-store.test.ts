@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { notificationSchema, type Notification } from '../../src/domain/alerts/payload';
-import { AlertStore } from '../../src/stores/alerts';
+import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
+import { AlertStore } from '../../src/alerts/store';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 
 const policy = loadPolicy(defaultPolicyPath());

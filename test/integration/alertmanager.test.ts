@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { AlertmanagerClient, AlertmanagerError } from '../../src/adapters/alertmanager';
+import { AlertmanagerClient, AlertmanagerError } from '../../src/kernel/alertmanager';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { freePort } from '../kit/redis-server';
 import { waitFor } from '../kit/wait';

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
-import type { MaintenanceWindow } from '../../src/domain/maintenance/window';
-import { MAX_ALERTS_PER_GROUP } from '../../src/domain/alerts/group';
-import type { OpsRequest } from '../../src/domain/requests/types';
-import { AlertStore } from '../../src/stores/alerts';
-import { MaintenanceStore, MAX_INDEXED as MAX_WINDOWS } from '../../src/stores/maintenance';
-import { MAX_INDEXED as MAX_REQUESTS, RequestStore } from '../../src/stores/requests';
-import { actionId } from '../../src/domain/actions';
+import type { MaintenanceWindow } from '../../src/maintenance/domain/window';
+import { MAX_ALERTS_PER_GROUP } from '../../src/alerts/domain/group';
+import type { OpsRequest } from '../../src/requests/domain/types';
+import { AlertStore } from '../../src/alerts/store';
+import { MaintenanceStore, MAX_INDEXED as MAX_WINDOWS } from '../../src/maintenance/store';
+import { MAX_INDEXED as MAX_REQUESTS, RequestStore } from '../../src/requests/store';
+import { actionId } from '../../src/kernel/slack/actions';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, requestIn, untilSettled } from '../kit/flows';

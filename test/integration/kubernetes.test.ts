@@ -1,6 +1,6 @@
-import { loadClusterClients } from '../../src/adapters/kubernetes/clients';
-import { KubeError } from '../../src/adapters/kubernetes/errors';
-import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import { loadClusterClients } from '../../src/kernel/kubernetes/clients';
+import { KubeError } from '../../src/kernel/kubernetes/errors';
+import { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
 import type { Policy } from '../../src/config/policy';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { PROD, STG } from '../kit/ids';

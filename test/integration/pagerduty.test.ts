@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PagerDuty, type PagerDutyOptions } from '../../src/adapters/pagerduty';
-import { PagerDutyError } from '../../src/adapters/pagerduty-error';
+import { PagerDuty, type PagerDutyOptions } from '../../src/kernel/pagerduty/pagerduty';
+import { PagerDutyError } from '../../src/kernel/pagerduty/errors';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
-import { createLogger } from '../../src/log';
-import { SimulatedPagerDuty, type SimulatedPagerDutyOptions } from '../../src/sandbox/pagerduty';
+import { createLogger } from '../../src/kernel/log';
+import { SimulatedPagerDuty, type SimulatedPagerDutyOptions } from '../../sandbox/pagerduty';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 

@@ -2,9 +2,9 @@ import { testPolicy } from './policy';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/env';
 import type { Policy } from '../../src/config/policy';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/kernel/log';
 import { startBot, type Bot, type Role } from '../../src/runtime';
-import { SimulatedSlack, type SimulatedSlackOptions } from '../../src/sandbox/slack-api';
+import { SimulatedSlack, type SimulatedSlackOptions } from '../../sandbox/slack-api';
 import type { TestCluster } from './cluster';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
 

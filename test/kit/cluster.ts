@@ -1,13 +1,13 @@
 import { testPolicy } from './policy';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadClusterClients } from '../../src/adapters/kubernetes/clients';
-import { Kubernetes } from '../../src/adapters/kubernetes/kubernetes';
+import { loadClusterClients } from '../../src/kernel/kubernetes/clients';
+import { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
 import type { Policy } from '../../src/config/policy';
 import {
   startSimulatedCluster,
   type SimulatedCluster,
   type SimulatedClusterOptions,
-} from '../../src/sandbox/cluster/server';
+} from '../../sandbox/cluster/server';
 
 export interface TestCluster {
   sim: SimulatedCluster;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { SimulatedMessage, SimulatedSlack } from '../../src/sandbox/slack-api';
+import type { SimulatedMessage, SimulatedSlack } from '../../sandbox/slack-api';
 import type { Bot } from '../../src/runtime';
-import type { RequestStore } from '../../src/stores/requests';
+import type { RequestStore } from '../../src/requests/store';
 import { waitFor } from './wait';
 
 /** What a test needs to find a change request in a simulated Slack and follow it to its end. */

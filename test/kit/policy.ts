@@ -1,5 +1,5 @@
 import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
-import { sandboxPolicy } from '../../src/sandbox/users';
+import { sandboxPolicy } from '../../sandbox/users';
 import { ONCALL } from './ids';
 
 /**

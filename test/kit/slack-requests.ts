@@ -2,7 +2,7 @@ import {
   blockActionBody,
   signedHeaders,
   slashCommandBody as sandboxSlashCommandBody,
-} from '../../src/sandbox/slack-requests';
+} from '../../sandbox/slack-requests';
 
 // The sandbox builds exactly what Slack sends; tests use the same builders with terse defaults.
 export { signedHeaders };

@@ -13,7 +13,7 @@ import {
   Watch,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import type { SimulatedCluster } from '../../src/sandbox/cluster';
+import type { SimulatedCluster } from '../../sandbox/cluster';
 import {
   annotation,
   apiFailure,

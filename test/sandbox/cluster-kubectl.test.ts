@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { KubeObject, SimulatedCluster } from '../../src/sandbox/cluster';
+import type { KubeObject, SimulatedCluster } from '../../sandbox/cluster';
 import {
   annotation,
   containerImage,

@@ -5,15 +5,15 @@ import {
   applyMergePatch,
   applyStrategicMergePatch,
   PatchError,
-} from '../../src/sandbox/cluster/patch';
-import { buildKubeconfig } from '../../src/sandbox/cluster/kubeconfig';
-import { forbiddenMessage, isAllowed, ruleAllows, type PolicyRule } from '../../src/sandbox/cluster/rbac';
-import { seedTopology } from '../../src/sandbox/cluster/seed';
-import { matchesSelector, parseLabelSelector, selectorToString } from '../../src/sandbox/cluster/selectors';
-import { selfSignedCertificate } from '../../src/sandbox/cluster/tls';
-import { logLine } from '../../src/sandbox/cluster/logs';
-import { humanDuration } from '../../src/sandbox/cluster/table';
-import { templateHash, templatesEqual } from '../../src/sandbox/cluster/workload';
+} from '../../sandbox/cluster/patch';
+import { buildKubeconfig } from '../../sandbox/cluster/kubeconfig';
+import { forbiddenMessage, isAllowed, ruleAllows, type PolicyRule } from '../../sandbox/cluster/rbac';
+import { seedTopology } from '../../sandbox/cluster/seed';
+import { matchesSelector, parseLabelSelector, selectorToString } from '../../sandbox/cluster/selectors';
+import { selfSignedCertificate } from '../../sandbox/cluster/tls';
+import { logLine } from '../../sandbox/cluster/logs';
+import { humanDuration } from '../../sandbox/cluster/table';
+import { templateHash, templatesEqual } from '../../sandbox/cluster/workload';
 import { containerImage, defaultPolicy, PRODUCTION, STAGING } from './helpers';
 
 describe('JSON patch (RFC 6902)', () => {

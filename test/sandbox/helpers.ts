@@ -4,8 +4,8 @@ import {
   startSimulatedCluster,
   type SimulatedCluster,
   type SimulatedClusterOptions,
-} from '../../src/sandbox/cluster';
-import type { KubeObject } from '../../src/sandbox/cluster';
+} from '../../sandbox/cluster';
+import type { KubeObject } from '../../sandbox/cluster';
 
 export const STAGING = 'azora-staging';
 export const PRODUCTION = 'azora-production';

@@ -1,7 +1,7 @@
 import { parsePolicy, defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
-import { audienceOf, channelsOf, checkAccess, checkChannel } from '../../src/domain/access';
-import { checkPlanAgainstPolicy } from '../../src/domain/requests/validate';
-import type { OpsRequest } from '../../src/domain/requests/types';
+import { audienceOf, channelsOf, checkAccess, checkChannel } from '../../src/access/domain/rules';
+import { checkPlanAgainstPolicy } from '../../src/requests/domain/validate';
+import type { OpsRequest } from '../../src/requests/domain/types';
 import { ConfigError } from '../../src/config/errors';
 import { readFileSync } from 'node:fs';
 

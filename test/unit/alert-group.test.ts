@@ -1,6 +1,6 @@
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { applyNotification, deliveryDigest, serviceOfLabels } from '../../src/domain/alerts/group';
-import { notificationSchema, type Notification } from '../../src/domain/alerts/payload';
+import { applyNotification, deliveryDigest, serviceOfLabels } from '../../src/alerts/domain/group';
+import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
 
 const policy = loadPolicy(defaultPolicyPath());
 const alert = (fingerprint: string, status: 'firing' | 'resolved', pod: string) => ({

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { defaultPolicyPath, loadPolicy, parsePolicy } from '../../src/config/policy';
-import { formatDuration, parseDuration } from '../../src/domain/duration';
+import { formatDuration, parseDuration } from '../../src/kernel/domain/duration';
 
 const shipped = readFileSync(defaultPolicyPath(), 'utf8');
 const configError = (fn: () => unknown) => {

@@ -1,7 +1,7 @@
-import { VERBS } from '../../src/domain/commands/grammar';
-import { parseCommand, tokenize } from '../../src/domain/commands/parse';
-import type { ParseResult, Vocabulary } from '../../src/domain/commands/types';
-import { helpMessage } from '../../src/views/help';
+import { VERBS } from '../../src/commands/domain/grammar';
+import { parseCommand, tokenize } from '../../src/commands/domain/parse';
+import type { ParseResult, Vocabulary } from '../../src/commands/domain/types';
+import { helpMessage } from '../../src/commands/help';
 
 const vocabulary: Vocabulary = {
   environments: ['staging', 'production'],

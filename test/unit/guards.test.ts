@@ -1,7 +1,7 @@
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { actionId, parseActionId } from '../../src/domain/actions';
-import { checkCooldown, checkDecision, checkReplicaBounds } from '../../src/domain/requests/guards';
-import type { OpsRequest } from '../../src/domain/requests/types';
+import { actionId, parseActionId } from '../../src/kernel/slack/actions';
+import { checkCooldown, checkDecision, checkReplicaBounds } from '../../src/requests/domain/guards';
+import type { OpsRequest } from '../../src/requests/domain/types';
 
 const policy = loadPolicy(defaultPolicyPath());
 const NOW = 1_790_000_000_000;

@@ -1,7 +1,7 @@
-import { parseCommand } from '../../src/domain/commands/parse';
-import type { Vocabulary } from '../../src/domain/commands/types';
-import { nextFirstSundays, parseStart } from '../../src/domain/maintenance/time';
-import { noticesFor, type MaintenanceWindow } from '../../src/domain/maintenance/window';
+import { parseCommand } from '../../src/commands/domain/parse';
+import type { Vocabulary } from '../../src/commands/domain/types';
+import { nextFirstSundays, parseStart } from '../../src/maintenance/domain/time';
+import { noticesFor, type MaintenanceWindow } from '../../src/maintenance/domain/window';
 
 // Thursday 26 November 2026, 10:00 UTC.
 const NOW = Date.UTC(2026, 10, 26, 10, 0);

@@ -5,7 +5,7 @@ import {
   passesLuhn,
   redactLines,
   redactSecrets,
-} from '../../src/domain/redact';
+} from '../../src/kernel/domain/redact';
 
 /** [line, redacted line, a part of the secret that must be gone]. */
 const SECRETS: Array<[string, string, string]> = [

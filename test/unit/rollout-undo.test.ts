@@ -4,8 +4,8 @@ import {
   ownedReplicaSets,
   rollbackPatch,
   sameTemplate,
-} from '../../src/adapters/kubernetes/rollout-undo';
-import { mergeLogs, parseLogLines } from '../../src/adapters/kubernetes/logs';
+} from '../../src/kernel/kubernetes/rollout-undo';
+import { mergeLogs, parseLogLines } from '../../src/kernel/kubernetes/logs';
 
 const template = (image: string, hash?: string) => ({
   metadata: { labels: { app: 'azora-payment', ...(hash ? { 'pod-template-hash': hash } : {}) } },

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log';
-import { slackLogger } from '../../src/web/slack-logger';
+import { createLogger } from '../../src/kernel/log';
+import { slackLogger } from '../../src/kernel/slack/logger';
 
 function capture(level: string) {
   const lines: Record<string, unknown>[] = [];

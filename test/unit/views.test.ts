@@ -1,10 +1,10 @@
-import type { OpsRequest } from '../../src/domain/requests/types';
-import { safeRunbookUrl } from '../../src/operations/alerts';
-import { alertParentMessage } from '../../src/views/alerts';
-import { helpMessage, refusalMessage } from '../../src/views/help';
-import { oncallMessage } from '../../src/views/oncall';
-import { logChunks } from '../../src/views/logs';
-import { progressMessage, requestMessage, switchBackMessage } from '../../src/views/request';
+import type { OpsRequest } from '../../src/requests/domain/types';
+import { safeRunbookUrl } from '../../src/alerts/notify';
+import { alertParentMessage } from '../../src/alerts/views';
+import { helpMessage, refusalMessage } from '../../src/commands/help';
+import { oncallMessage } from '../../src/oncall/views';
+import { logChunks } from '../../src/logs/views';
+import { progressMessage, requestMessage, switchBackMessage } from '../../src/requests/views';
 
 // Views are pure functions of domain state; these golden files pin the Block Kit they produce.
 const NOW = Date.UTC(2026, 10, 26, 3, 0, 0);

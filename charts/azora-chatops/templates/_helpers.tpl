@@ -59,7 +59,7 @@ app.kubernetes.io/component: {{ .role }}
 {{/*
   The objects the bot acts on by name in one namespace, from the policy, as YAML (read it back
   with fromYaml); call with (dict "root" $ "namespace" "azora-production"). Each environment
-  whose namespace this is adds, per service, the names src/domain/topology.ts gives the bot
+  whose namespace this is adds, per service, the names src/kernel/domain/topology.ts gives the bot
   (files/rbac-rules.yaml lists them; test/chart/rbac.test.ts compares the two):
     a statefulset: statefulsets
     a deployment, rolling: deployments and rollingDeployments

@@ -1,0 +1,69 @@
+import type { Policy } from '../src/config/policy';
+
+/** The people of the simulated workspace: one who asks for changes and two who may approve them. */
+export interface SandboxUser {
+  id: string;
+  name: string;
+  handle: string;
+  title: string;
+  /** Avatar colour in the workspace page. */
+  color: string;
+}
+
+export const SANDBOX_USERS: readonly SandboxUser[] = [
+  {
+    id: 'U0ENGINEER',
+    name: 'Engineer Erin',
+    handle: 'erin',
+    title: 'SRE, asks for changes',
+    color: '#2b7a78',
+  },
+  {
+    id: 'U0APPROVER1',
+    name: 'Approver Amara',
+    handle: 'amara',
+    title: 'SRE lead, approves production',
+    color: '#8e44ad',
+  },
+  {
+    id: 'U0APPROVER2',
+    name: 'Approver Jonas',
+    handle: 'jonas',
+    title: 'SRE, approves production',
+    color: '#c0392b',
+  },
+];
+
+export const SANDBOX_APPROVERS = ['U0APPROVER1', 'U0APPROVER2'] as const;
+export const SANDBOX_ENGINEER = 'U0ENGINEER';
+
+/**
+ * The policy the sandbox runs with: the operator's, with the sandbox's approvers added to
+ * every environment that needs approval, and Erin allowed to view, request and respond
+ * there, so the approval flow works out of the box (she still cannot approve, nor use
+ * production from a channel the policy does not list).
+ */
+export function sandboxPolicy(policy: Policy): Policy {
+  const copy = structuredClone(policy);
+  for (const env of Object.values(copy.environments)) {
+    if (!env || env.approval !== 'required') continue;
+    for (const id of SANDBOX_APPROVERS) if (!env.approvers.includes(id)) env.approvers.push(id);
+    for (const field of ['view', 'request', 'respond'] as const) {
+      const listed = env.access[field] ?? [];
+      if (listed !== 'everyone' && !listed.includes(SANDBOX_ENGINEER))
+        env.access[field] = [...listed, SANDBOX_ENGINEER];
+    }
+  }
+  return copy;
+}
+
+/** User groups the policy names are answered with the sandbox's approvers as their members. */
+export function sandboxUserGroups(policy: Policy): Record<string, string[]> {
+  const groups: Record<string, string[]> = {};
+  for (const env of Object.values(policy.environments)) {
+    const access = env ? [env.access.view, env.access.request, env.access.respond] : [];
+    const named = [...(env?.approvers ?? []), ...access.flatMap((a) => (Array.isArray(a) ? a : []))];
+    for (const id of named) if (id.startsWith('S')) groups[id] = [...SANDBOX_APPROVERS];
+  }
+  return groups;
+}

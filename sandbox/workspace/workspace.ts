@@ -1,0 +1,441 @@
+import type { CustomRoute } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
+import type { Policy } from '../../src/config/policy';
+import type { Logger } from '../../src/kernel/log';
+import { alertNotification, sandboxAlerts, type AlertEpisode, type SandboxAlert } from '../alerts';
+import { SIMULATED_BOT_USER, type SimulatedMessage, type SimulatedSlack } from '../slack-api';
+import {
+  blockActionBody,
+  signedHeaders,
+  slashCommandBody,
+  SANDBOX_TEAM,
+  type ClickedButton,
+} from '../slack-requests';
+import { SANDBOX_USERS, type SandboxUser } from '../users';
+import { runbookPage, workspacePage } from './page';
+
+export interface WorkspaceOptions {
+  slack: SimulatedSlack;
+  signingSecret: string;
+  alertmanagerToken: string;
+  policy: Policy;
+  logger: Logger;
+}
+
+interface Channel {
+  id: string;
+  name: string;
+  topic: string;
+}
+
+/** A message as the page gets it: what Slack holds, plus when the sandbox first saw it. */
+type WireMessage = SimulatedMessage & { postedAt: number };
+
+const TOPICS: Record<string, string> = {
+  ops: 'Deploys, scaling, switches and rollbacks. Type /azora help',
+  incidents: 'Critical alerts; they page the on-call through PagerDuty',
+  alerts: 'Warnings from Alertmanager',
+  announcements: 'Maintenance windows and other notices',
+};
+
+const BODY_LIMIT = 64 * 1024;
+const HEARTBEAT_MS = 20_000;
+// Slack gives up on a slash command or click after 3 s; so does the simulated workspace, with a margin.
+const FORWARD_TIMEOUT_MS = 5_000;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The simulated Slack workspace people use in a browser: it renders what the bot posted
+ * to the simulated Slack, and turns typed commands, clicks and fired alerts into the same
+ * signed requests and webhooks the bot gets in production, sent to the bot's own port.
+ */
+export class Workspace {
+  private readonly channels: Channel[];
+  private readonly users = new Map<string, SandboxUser>(SANDBOX_USERS.map((u) => [u.id, u]));
+  private readonly alerts: SandboxAlert[];
+  private readonly episodes = new Map<string, AlertEpisode>();
+  private readonly postedAt = new Map<string, number>();
+  private readonly streams = new Set<ServerResponse>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: WorkspaceOptions) {
+    this.channels = Object.entries(options.policy.channels).map(([name, id]) => ({
+      id,
+      name,
+      topic: TOPICS[name] ?? '',
+    }));
+    this.alerts = sandboxAlerts(options.policy);
+    options.slack.on('message', this.onMessage);
+    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  routes(): CustomRoute[] {
+    const page = (html: () => string) => (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(html());
+    };
+    return [
+      {
+        path: '/',
+        method: 'GET',
+        handler: (_req, res) => {
+          res.writeHead(302, { location: '/sandbox' });
+          res.end();
+        },
+      },
+      { path: '/sandbox', method: 'GET', handler: page(() => workspacePage()) },
+      {
+        path: '/sandbox/runbooks/:alertname',
+        method: 'GET',
+        handler: (req, res) => {
+          const name = String(req.params?.alertname ?? '');
+          const alert = this.alerts.find((a) => a.alertname === name);
+          if (!alert) return sendJson(res, 404, { error: `no alert named ${name}` });
+          const actions = this.options.policy.alerts.runbooks[name] ?? [];
+          return page(() => runbookPage(alert, actions, this.namespace))(req, res);
+        },
+      },
+      { path: '/sandbox/api/events', method: 'GET', handler: (req, res) => this.subscribe(req, res) },
+      {
+        path: '/sandbox/api/command',
+        method: 'POST',
+        handler: this.api((req, body) => this.command(req, body)),
+      },
+      { path: '/sandbox/api/click', method: 'POST', handler: this.api((req, body) => this.click(req, body)) },
+      { path: '/sandbox/api/alert', method: 'POST', handler: this.api((req, body) => this.alert(req, body)) },
+    ];
+  }
+
+  /** Ends every live stream and refuses new ones: the server can then close at once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.options.slack.off('message', this.onMessage);
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+
+  private get namespace(): string {
+    return this.options.policy.environments.production?.namespace ?? 'azora-production';
+  }
+
+  private snapshot(): Record<string, unknown> {
+    return {
+      team: { name: 'Azora', domain: SANDBOX_TEAM.domain },
+      users: SANDBOX_USERS,
+      bot: { id: SIMULATED_BOT_USER, name: 'Azora ChatOps' },
+      userGroups: Object.fromEntries(
+        Object.values(this.options.policy.environments)
+          .flatMap((e) => e?.approvers ?? [])
+          .filter((id) => id.startsWith('S'))
+          .map((id) => [id, 'sre-approvers']),
+      ),
+      channels: this.channels,
+      alerts: this.alertStates(),
+      messages: this.options.slack.messages.map((m) => this.wire(m)),
+    };
+  }
+
+  private alertStates() {
+    return this.alerts.map((a) => {
+      const episode = this.episodes.get(a.alertname);
+      return {
+        ...a,
+        channel: this.channelFor(a),
+        firing: Boolean(episode && !episode.endsAt),
+      };
+    });
+  }
+
+  private channelFor(alert: SandboxAlert): string {
+    const { alerts, channels } = this.options.policy;
+    return channels[alerts.channels[alert.severity] ?? alerts.defaultChannel];
+  }
+
+  private wire(m: SimulatedMessage): WireMessage {
+    const key = `${m.channel}/${m.ts}`;
+    let at = this.postedAt.get(key);
+    if (at === undefined) {
+      at = Date.now();
+      this.postedAt.set(key, at);
+    }
+    return {
+      channel: m.channel,
+      ts: m.ts,
+      ...(m.threadTs ? { threadTs: m.threadTs } : {}),
+      text: m.text,
+      blocks: m.blocks,
+      user: m.user,
+      ...(m.visibleTo ? { visibleTo: m.visibleTo } : {}),
+      ...(m.edited ? { edited: m.edited } : {}),
+      postedAt: at,
+    };
+  }
+
+  private readonly onMessage = (m: SimulatedMessage): void => {
+    this.broadcast(event('message', this.wire(m)));
+  };
+
+  private broadcast(chunk: string): void {
+    for (const res of this.streams) res.write(chunk);
+  }
+
+  /** Server-Sent Events: a snapshot first, then every new or edited message as it happens. */
+  private subscribe(_req: IncomingMessage, res: ServerResponse): void {
+    if (this.closed) return sendJson(res, 503, { error: 'the sandbox is stopping' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 2000\n\n');
+    res.write(event('snapshot', this.snapshot()));
+    this.streams.add(res);
+    res.on('close', () => this.streams.delete(res));
+  }
+
+  private api(handle: (req: IncomingMessage, body: Record<string, unknown>) => Promise<unknown>) {
+    return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      try {
+        let body: unknown;
+        try {
+          body = JSON.parse((await readBody(req, BODY_LIMIT)).toString('utf8') || '{}');
+        } catch (err) {
+          throw new HttpError(
+            err instanceof BodyTooLarge ? 413 : 400,
+            `bad request: ${(err as Error).message}`,
+          );
+        }
+        if (typeof body !== 'object' || body === null || Array.isArray(body))
+          throw new HttpError(400, 'bad request: expected a JSON object');
+        sendJson(res, 200, await handle(req, body as Record<string, unknown>));
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status === 500)
+          this.options.logger.error({ err: (err as Error).message, url: req.url }, 'sandbox request failed');
+        if (!res.headersSent) sendJson(res, status, { ok: false, error: (err as Error).message });
+      }
+    };
+  }
+
+  private user(body: Record<string, unknown>): SandboxUser {
+    const user = this.users.get(String(body.user ?? ''));
+    if (!user) throw new HttpError(400, `unknown user '${String(body.user ?? '')}'`);
+    return user;
+  }
+
+  private channel(body: Record<string, unknown>): Channel {
+    const id = String(body.channel ?? '');
+    const channel = this.channels.find((c) => c.id === id) ?? this.otherChannel(id);
+    if (!channel) throw new HttpError(400, `unknown channel '${id}'`);
+    return channel;
+  }
+
+  /** A channel outside the policy that the bot has posted to anyway. */
+  private otherChannel(id: string): Channel | undefined {
+    if (!this.options.slack.messages.some((m) => m.channel === id)) return undefined;
+    return { id, name: id.toLowerCase(), topic: '' };
+  }
+
+  /** `/azora …` typed in a channel: the slash command Slack would send, signed. */
+  private async command(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
+    const user = this.user(body);
+    const channel = this.channel(body);
+    const typed = String(body.text ?? '').trim();
+    const match = /^\/(\S+)\s*([\s\S]*)$/.exec(typed);
+    if (!match) throw new HttpError(400, 'type a slash command, for example /azora help');
+    if (match[1] !== 'azora') {
+      throw new HttpError(
+        400,
+        `/${match[1]} is not a valid command; in this workspace only /azora reaches a bot`,
+      );
+    }
+    const responseUrl = this.options.slack.responseUrl(channel.id, user.id);
+    const form = slashCommandBody({
+      command: '/azora',
+      text: match[2] ?? '',
+      user: user.id,
+      userName: user.handle,
+      channel: channel.id,
+      channelName: channel.name,
+      responseUrl,
+    });
+    const answer = await this.toSlackEndpoint(req, form);
+    // Bolt's ack() body is Slack's immediate answer to the person who typed the command.
+    const ackMessage = parseAck(answer.text);
+    if (ackMessage) await this.postToResponseUrl(responseUrl, ackMessage);
+    return { ok: true, status: answer.status };
+  }
+
+  /** A button pressed: the block_actions payload Slack would send, signed. */
+  private async click(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
+    const user = this.user(body);
+    const channel = this.channel(body);
+    const ts = String(body.messageTs ?? '');
+    const actionId = String(body.actionId ?? '');
+    const message = this.options.slack.messages.find((m) => m.channel === channel.id && m.ts === ts);
+    if (!message || (message.visibleTo && message.visibleTo !== user.id))
+      throw new HttpError(404, `no message ${ts} in #${channel.name}`);
+    // A page that has not caught up yet still shows the old button, and Slack sends such a
+    // click all the same: the bot must cope, so the sandbox sends it too.
+    const button = findButton(message.blocks, actionId) ?? {
+      actionId,
+      blockId: String(body.blockId ?? 'b'),
+      text: String(body.text ?? 'button'),
+      ...(typeof body.value === 'string' ? { value: body.value } : {}),
+    };
+    const responseUrl = `${this.options.slack.responseUrl(channel.id, user.id, message.threadTs)}&message_ts=${encodeURIComponent(message.ts)}`;
+    const form = blockActionBody({
+      user: user.id,
+      userName: user.handle,
+      channel: channel.id,
+      channelName: channel.name,
+      message: {
+        ts: message.ts,
+        ...(message.threadTs ? { threadTs: message.threadTs } : {}),
+        text: message.text,
+        blocks: message.blocks,
+        ephemeral: Boolean(message.visibleTo),
+      },
+      button,
+      responseUrl,
+    });
+    const answer = await this.toSlackEndpoint(req, form);
+    return { ok: true, status: answer.status };
+  }
+
+  /** Fires or resolves one alert through the bot's real Alertmanager webhook. */
+  private async alert(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
+    const name = String(body.alertname ?? '');
+    const alert = this.alerts.find((a) => a.alertname === name);
+    if (!alert) throw new HttpError(400, `unknown alert '${name}'`);
+    const action = String(body.action ?? '');
+    const current = this.episodes.get(name);
+    const now = new Date().toISOString();
+    let next: AlertEpisode;
+    if (action === 'fire') {
+      // Firing while it fires is Alertmanager's repeat: the same alert again, which changes nothing.
+      next = current && !current.endsAt ? current : { startsAt: now };
+    } else if (action === 'resolve') {
+      if (!current || current.endsAt) throw new HttpError(409, `${name} is not firing`);
+      next = { ...current, endsAt: now };
+    } else {
+      throw new HttpError(400, "action must be 'fire' or 'resolve'");
+    }
+    const origin = `http://${req.headers.host ?? `127.0.0.1:${req.socket.localPort}`}`;
+    const notification = alertNotification(
+      alert,
+      this.namespace,
+      next,
+      `${origin}/sandbox/runbooks/${encodeURIComponent(name)}`,
+      `${origin}/sandbox`,
+    );
+    const res = await fetch(`${botUrl(req)}/alertmanager`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${this.options.alertmanagerToken}`,
+      },
+      body: JSON.stringify(notification),
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new HttpError(502, `the bot's /alertmanager answered ${res.status}: ${text}`);
+    this.episodes.set(name, next);
+    this.broadcast(event('alerts', this.alertStates()));
+    return { ok: true, status: res.status, channel: this.channelFor(alert) };
+  }
+
+  private async toSlackEndpoint(
+    req: IncomingMessage,
+    form: string,
+  ): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${botUrl(req)}/slack/events`, {
+      method: 'POST',
+      headers: signedHeaders(form, this.options.signingSecret),
+      body: form,
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new HttpError(502, `the bot's /slack/events answered ${res.status}`);
+    return { status: res.status, text };
+  }
+
+  private async postToResponseUrl(url: string, message: Record<string, unknown>): Promise<void> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', ...message }),
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`the simulated Slack answered ${res.status}`);
+  }
+}
+
+/** The bot itself: the port this request came in on, which is the bot's web port. */
+function botUrl(req: IncomingMessage): string {
+  return `http://127.0.0.1:${req.socket.localPort}`;
+}
+
+/** An ack() with a message carries it as JSON (or, from some apps, as plain text). */
+function parseAck(text: string): Record<string, unknown> | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const message = parsed as Record<string, unknown>;
+      return message.text !== undefined || message.blocks !== undefined ? message : undefined;
+    }
+  } catch {
+    // not JSON: a plain-text answer
+  }
+  return { text };
+}
+
+export function findButton(blocks: unknown[], actionId: string): ClickedButton | undefined {
+  for (const block of blocks) {
+    if (!isRecord(block)) continue;
+    const elements = [
+      ...(Array.isArray(block.elements) ? block.elements : []),
+      ...(block.accessory !== undefined ? [block.accessory] : []),
+    ];
+    for (const element of elements) {
+      if (!isRecord(element) || element.type !== 'button' || element.action_id !== actionId) continue;
+      const text = isRecord(element.text) ? String(element.text.text ?? '') : '';
+      return {
+        actionId,
+        blockId: typeof block.block_id === 'string' ? block.block_id : 'b',
+        text,
+        ...(typeof element.value === 'string' ? { value: element.value } : {}),
+        ...(typeof element.url === 'string' ? { url: element.url } : {}),
+        ...(typeof element.style === 'string' ? { style: element.style } : {}),
+      };
+    }
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function event(name: string, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,37 @@
+import { channelsOf, checkChannel, type Capability } from './domain/rules';
+import type { EnvironmentName } from '../commands/domain/types';
+import type { CoreServices } from '../deps';
+import { accessRefusal, channelRefusal } from './views';
+import type { SlackMessage } from '../kernel/slack/blocks';
+
+export interface AccessAsk {
+  environment: EnvironmentName;
+  capability: Capability;
+  user: string;
+  /** Where a command was typed: checked against the environment's channels. Clicks have none. */
+  channel?: string;
+  /** What was tried, for the audit trail. */
+  what: string;
+}
+
+/**
+ * The one place a person's right to act is decided, for commands, clicks and jobs alike:
+ * undefined when allowed, else the ephemeral refusal to show. Every refusal is audited.
+ */
+export async function refusalFor(services: CoreServices, ask: AccessAsk): Promise<SlackMessage | undefined> {
+  const { policy } = services;
+  const where =
+    ask.channel === undefined ? { ok: true as const } : checkChannel(policy, ask.environment, ask.channel);
+  const verdict = where.ok ? await services.access.check(ask.environment, ask.capability, ask.user) : where;
+  if (verdict.ok) return undefined;
+  services.metrics.refusals.inc({ reason: where.ok ? ask.capability : 'channel' });
+  await services.audit.record({
+    type: 'access-refused',
+    actor: ask.user,
+    environment: ask.environment,
+    detail: `${ask.what}: ${verdict.reason}`,
+  });
+  if (where.ok) return accessRefusal(verdict);
+  const channels = channelsOf(policy, ask.environment);
+  return channelRefusal(verdict, channels === 'any' ? [] : channels);
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type { Policy } from '../../config/policy';
+import type { EnvironmentName } from '../../commands/domain/types';
+import type { Alert, Notification } from './payload';
+
+export interface AlertState {
+  status: Alert['status'];
+  startsAt: string;
+  endsAt: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** One Alertmanager group (one `groupKey`), which lives in one Slack thread from firing to resolved. */
+export interface AlertGroup {
+  /** Short, stable id of the groupKey, safe in Redis keys and button ids. */
+  id: string;
+  groupKey: string;
+  status: 'firing' | 'resolved';
+  alertname: string;
+  severity: string;
+  summary: string;
+  runbookUrl?: string;
+  /** The group's own labels (Alertmanager's group_by): a silence matches exactly these. */
+  groupLabels: Record<string, string>;
+  environment?: EnvironmentName;
+  service?: string;
+  channel: string;
+  alerts: Record<string, AlertState>;
+  openedAt: number;
+  resolvedAt?: number;
+  /** Counts firings: 1 when opened, +1 each time it fires again after being resolved. */
+  episode: number;
+  /** Digest of the last notification applied, so that a repeated delivery changes nothing. */
+  lastDelivery: string;
+  updatedAt: number;
+  /** Set when the group arrived during a storm and is shown in the channel's digest. */
+  digest?: string;
+  silence?: { id: string; endsAt: string; by: string };
+  acknowledgedBy?: string;
+  /** During a maintenance window, said in the thread (set by the maintenance feature). */
+  maintenance?: string;
+}
+
+export type AlertChange =
+  | { kind: 'opened' }
+  | { kind: 'reopened'; episode: number }
+  | { kind: 'firing'; fingerprints: string[] }
+  | { kind: 'alerts-resolved'; fingerprints: string[] }
+  | { kind: 'resolved' };
+
+export const groupIdOf = (groupKey: string): string =>
+  createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
+
+/**
+ * What a delivery says, independent of how often it is delivered: Alertmanager HA peers
+ * and retries send the same content again, and a repeat_interval resend adds nothing.
+ */
+export function deliveryDigest(notification: Notification): string {
+  const alerts = notification.alerts
+    .map((a) => `${a.fingerprint}|${a.status}|${a.startsAt}|${a.status === 'resolved' ? a.endsAt : ''}`)
+    .sort();
+  return createHash('sha256')
+    .update(JSON.stringify([notification.groupKey, notification.status, alerts]))
+    .digest('hex')
+    .slice(0, 24);
+}
+
+/** The environment an alert is about: its namespace label, or an `environment` label. */
+export function environmentOfLabels(
+  policy: Policy,
+  labels: Record<string, string>,
+): EnvironmentName | undefined {
+  for (const [name, env] of Object.entries(policy.environments)) {
+    if (env && (labels.namespace === env.namespace || labels.environment === name || labels.env === name)) {
+      return name as EnvironmentName;
+    }
+  }
+  return undefined;
+}
+
+/** The policy service an alert is about: its `service` label, or a deployment/app label naming one. */
+export function serviceOfLabels(policy: Policy, labels: Record<string, string>): string | undefined {
+  if (labels.service && policy.services[labels.service]) return labels.service;
+  const workload = labels.deployment ?? labels.app ?? labels.statefulset;
+  if (!workload) return undefined;
+  const base = workload.replace(/-(blue|green)$/, '');
+  return Object.entries(policy.services).find(
+    ([, s]) => s.deployment === base || s.statefulset === base,
+  )?.[0];
+}
+
+export function channelFor(policy: Policy, severity: string): string {
+  const purpose = policy.alerts.channels[severity] ?? policy.alerts.defaultChannel;
+  return policy.channels[purpose];
+}
+
+const firingOf = (alerts: Record<string, AlertState>) =>
+  Object.entries(alerts)
+    .filter(([, a]) => a.status === 'firing')
+    .map(([fp]) => fp);
+
+/**
+ * Folds a notification into the group's state and says what changed. A notification
+ * carries the group's current alerts, so alerts missing from it keep their last state.
+ */
+export function applyNotification(
+  previous: AlertGroup | undefined,
+  notification: Notification,
+  policy: Policy,
+  now: number,
+): { group: AlertGroup; changes: AlertChange[] } {
+  const delivery = deliveryDigest(notification);
+  if (previous && previous.lastDelivery === delivery) return { group: previous, changes: [] };
+
+  const labels = { ...notification.commonLabels, ...notification.groupLabels };
+  const first = notification.alerts[0]!;
+  const severity = severityOf(notification);
+  const alerts: Record<string, AlertState> = { ...previous?.alerts };
+  for (const a of notification.alerts) {
+    alerts[a.fingerprint] = {
+      status: a.status,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      labels: a.labels,
+      annotations: a.annotations,
+    };
+  }
+  pruneAlerts(alerts);
+  const wasFiring = new Set(previous ? firingOf(previous.alerts) : []);
+  const nowFiring = firingOf(alerts);
+  const status: AlertGroup['status'] = nowFiring.length > 0 ? 'firing' : 'resolved';
+
+  const changes: AlertChange[] = [];
+  let episode = previous?.episode ?? 1;
+  if (!previous) changes.push({ kind: 'opened' });
+  else if (previous.status === 'resolved' && status === 'firing') {
+    episode += 1;
+    changes.push({ kind: 'reopened', episode });
+  }
+  const newlyFiring = nowFiring.filter((fp) => !wasFiring.has(fp));
+  const newlyResolved = [...wasFiring].filter((fp) => alerts[fp]?.status === 'resolved');
+  if (previous && newlyFiring.length > 0 && previous.status === 'firing') {
+    changes.push({ kind: 'firing', fingerprints: newlyFiring });
+  }
+  if (newlyResolved.length > 0 && status === 'firing')
+    changes.push({ kind: 'alerts-resolved', fingerprints: newlyResolved });
+  if (status === 'resolved' && (!previous || previous.status === 'firing'))
+    changes.push({ kind: 'resolved' });
+
+  const annotations = { ...first.annotations, ...notification.commonAnnotations };
+  const environment = environmentOfLabels(policy, labels) ?? environmentOfLabels(policy, first.labels);
+  const service = serviceOfLabels(policy, labels) ?? serviceOfLabels(policy, first.labels);
+  const group: AlertGroup = {
+    ...previous,
+    id: groupIdOf(notification.groupKey),
+    groupKey: notification.groupKey,
+    status,
+    alertname: labels.alertname ?? first.labels.alertname ?? 'alert',
+    severity,
+    summary: annotations.summary ?? annotations.description ?? labels.alertname ?? 'alert',
+    ...(annotations.runbook_url ? { runbookUrl: annotations.runbook_url } : {}),
+    groupLabels: notification.groupLabels,
+    ...(environment ? { environment } : {}),
+    ...(service ? { service } : {}),
+    channel: previous?.channel ?? channelFor(policy, severity),
+    alerts,
+    openedAt: previous?.openedAt ?? now,
+    ...(status === 'resolved' ? { resolvedAt: now } : { resolvedAt: undefined }),
+    episode,
+    lastDelivery: delivery,
+    updatedAt: now,
+  };
+  return { group, changes };
+}
+
+/** A group remembers at most this many alerts: resolved ones go first, oldest first. */
+export const MAX_ALERTS_PER_GROUP = 500;
+
+/** Keeps a long-lived group's document bounded: Alertmanager keeps sending alerts it has resolved. */
+function pruneAlerts(alerts: Record<string, AlertState>): void {
+  const entries = Object.entries(alerts);
+  if (entries.length <= MAX_ALERTS_PER_GROUP) return;
+  const order = (a: AlertState) => (a.status === 'resolved' ? 0 : 1);
+  entries
+    .sort(
+      ([, a], [, b]) =>
+        order(a) - order(b) ||
+        (a.status === 'resolved' ? a.endsAt : a.startsAt).localeCompare(
+          b.status === 'resolved' ? b.endsAt : b.startsAt,
+        ),
+    )
+    .slice(0, entries.length - MAX_ALERTS_PER_GROUP)
+    .forEach(([fp]) => delete alerts[fp]);
+}
+
+export function severityOf(notification: Notification): string {
+  return (
+    notification.groupLabels.severity ??
+    notification.commonLabels.severity ??
+    notification.alerts[0]?.labels.severity ??
+    'warning'
+  );
+}
+
+export const firingCount = (group: AlertGroup): number => firingOf(group.alerts).length;
+
+/** PagerDuty's dedup key: one incident per group and firing episode. */
+export const pagerDutyKey = (group: AlertGroup): string => `azora-${group.id}-${group.episode}`;
+
+/** What a storm digest shows: its counts, and its first lines (firing first). */
+export interface DigestView {
+  total: number;
+  firing: number;
+  lines: string[];
+}

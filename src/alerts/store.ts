@@ -1,0 +1,167 @@
+import {
+  applyNotification,
+  groupIdOf,
+  type AlertChange,
+  type AlertGroup,
+  type DigestView,
+} from './domain/group';
+import type { Notification } from './domain/payload';
+import type { Policy } from '../config/policy';
+import type { RedisClient } from '../kernel/redis';
+import { VersionedStore } from '../kernel/versioned';
+
+const RETENTION_MS = 14 * 86_400_000;
+const STORM_WINDOW_MS = 60_000;
+
+/**
+ * The storm digest a new group belongs in, or nil. A group's place (how many groups opened
+ * in the channel in the window before it) is fixed the first time it is asked, atomically,
+ * so simultaneous groups get distinct places; from `threshold` on, every group of the storm
+ * shares one digest id, the first one proposed.
+ * KEYS: opened-at zset, places hash, the channel's current digest.
+ * ARGV: group id, now, window, threshold, proposed digest id.
+ */
+const STORM_DIGEST = `
+local window = tonumber(ARGV[3])
+local earlier = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
+if not earlier then
+  local now = tonumber(ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  earlier = redis.call('ZCARD', KEYS[1])
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], earlier)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  redis.call('PEXPIRE', KEYS[2], window * 2)
+end
+if earlier < tonumber(ARGV[4]) then return false end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', window * 2, 'NX')
+redis.call('PEXPIRE', KEYS[3], window * 2)
+return redis.call('GET', KEYS[3])
+`;
+
+/** Alert groups in Redis, one document per groupKey, folded with optimistic concurrency. */
+export class AlertStore {
+  private readonly store: VersionedStore<AlertGroup>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+  ) {
+    this.store = new VersionedStore(redis, RETENTION_MS);
+  }
+
+  private key = (id: string) => `${this.prefix}:alert:${id}`;
+
+  get(id: string): Promise<AlertGroup | undefined> {
+    return this.store.get(this.key(id));
+  }
+
+  /** Folds a notification into its group; `digest` is fixed when the group is first seen. */
+  async apply(
+    notification: Notification,
+    policy: Policy,
+    now: number,
+    digestFor: () => Promise<string | undefined>,
+  ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
+    const key = this.key(groupIdOf(notification.groupKey));
+    const existing = await this.store.read(key);
+    const digest = existing ? existing.value.digest : await digestFor();
+    const result = await this.store.update(
+      key,
+      (current) => {
+        const { group, changes } = applyNotification(current, notification, policy, now);
+        if (changes.length === 0) return { verdict: changes };
+        return { next: current || !digest ? group : { ...group, digest }, verdict: changes };
+      },
+      // What was just read: if another worker wrote since, the compare-and-set fails and retries.
+      { current: existing },
+    );
+    return { group: result.value!, changes: result.verdict };
+  }
+
+  async update(
+    id: string,
+    change: (group: AlertGroup) => AlertGroup | undefined,
+  ): Promise<AlertGroup | undefined> {
+    const result = await this.store.update(this.key(id), (current) => {
+      const next = current ? change(current) : undefined;
+      return { next, verdict: null };
+    });
+    return result.value;
+  }
+
+  /**
+   * The storm digest this new group belongs in, if more than `threshold` groups opened in
+   * its channel within the minute before it; all groups of one storm share one digest.
+   * Idempotent for a retried job: a group's place is fixed by when it was first seen.
+   */
+  async stormDigest(
+    channel: string,
+    groupId: string,
+    now: number,
+    threshold: number,
+  ): Promise<string | undefined> {
+    const digest = (await this.redis.eval(
+      STORM_DIGEST,
+      3,
+      `${this.prefix}:alerts:new:${channel}`,
+      `${this.prefix}:alerts:place:${channel}`,
+      `${this.prefix}:alerts:storm:${channel}`,
+      groupId,
+      String(now),
+      String(STORM_WINDOW_MS),
+      String(threshold),
+      `digest-${channel}-${now}`,
+    )) as string | null;
+    return digest ?? undefined;
+  }
+
+  /**
+   * Sets a group's line in a storm digest and returns what the digest shows: its counts
+   * and its first `shown` lines, firing first, then in code-point order. Redis keeps the
+   * order (a sorted set), so a storm of n groups costs O(shown) per group, not O(n).
+   */
+  async setDigestLine(
+    digest: string,
+    groupId: string,
+    line: string,
+    firing: boolean,
+    shown: number,
+  ): Promise<DigestView> {
+    const key = `${this.prefix}:alerts:digest:${digest}`;
+    const member = `${firing ? '0' : '1'}${line}${MEMBER_END}${groupId}`;
+    const [total, firingCount, first] = (await this.redis.eval(
+      SET_DIGEST_LINE,
+      2,
+      `${key}:order`,
+      `${key}:members`,
+      groupId,
+      member,
+      RETENTION_MS,
+      shown,
+    )) as [number, number, string[]];
+    return {
+      total,
+      firing: firingCount,
+      lines: first.map((m) => m.slice(1, m.lastIndexOf(MEMBER_END))),
+    };
+  }
+}
+
+/** Ends a digest member's line, before its group id (which keeps equal lines apart). */
+const MEMBER_END = '\u0000';
+
+// KEYS: the order (sorted set, every score 0, so it is ordered by member bytes) and the
+// members by group id. ARGV: group id, member, retention in ms, how many lines to return.
+const SET_DIGEST_LINE = `
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then redis.call('ZREM', KEYS[1], old) end
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {
+  redis.call('ZCARD', KEYS[1]),
+  redis.call('ZLEXCOUNT', KEYS[1], '[0', '(1'),
+  redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+}`;

@@ -1,0 +1,56 @@
+import type { WebClient } from '@slack/web-api';
+import type { AlertmanagerClient } from './kernel/alertmanager';
+import type { Kubernetes } from './kernel/kubernetes/kubernetes';
+import type { PagerDuty } from './kernel/pagerduty/pagerduty';
+import type { SlackOutbox } from './kernel/slack/outbox';
+import type { AccessDirectory } from './access/directory';
+import type { SlackMessenger } from './kernel/slack/messenger';
+import type { Policy } from './config/policy';
+import type { Logger } from './kernel/log';
+import type { MaintenanceScheduler } from './maintenance/scheduler';
+import type { Metrics } from './kernel/metrics';
+import type { Queues } from './kernel/queue/queues';
+import type { AlertStore } from './alerts/store';
+import type { AuditLog } from './kernel/audit';
+import type { RequestGate } from './access/gate';
+import type { ChangeLocks } from './requests/locks';
+import type { MaintenanceStore } from './maintenance/store';
+import type { RequestStore } from './requests/store';
+import type { RunbookClaims } from './requests/runbooks';
+
+/**
+ * What every role builds: stores, queues and Slack. The web role's handlers need no more,
+ * so a web process never loads the Kubernetes or PagerDuty clients.
+ */
+export interface CoreServices {
+  policy: Policy;
+  logger: Logger;
+  metrics: Metrics;
+  slack: WebClient;
+  messenger: SlackMessenger;
+  /** Who may view, request, respond and approve, per environment (the policy, with Slack's user groups). */
+  access: AccessDirectory;
+  /** Paced, coalescing writes to Slack channels (alert threads, digests). */
+  outbox: SlackOutbox;
+  /** Absent without ALERTMANAGER_URL: no silences then. */
+  alertmanager?: AlertmanagerClient;
+  alerts: AlertStore;
+  maintenance: MaintenanceScheduler;
+  maintenanceWindows: MaintenanceStore;
+  requests: RequestStore;
+  locks: ChangeLocks;
+  /** Replays, per-user rate limits and log-follow slots. */
+  gate: RequestGate;
+  runbooks: RunbookClaims;
+  audit: AuditLog;
+  queues: Queues;
+  now(): number;
+}
+
+/** Everything jobs may use: the core plus the clients only worker processes load. */
+export interface Services extends CoreServices {
+  kube: Kubernetes;
+  pagerduty: PagerDuty;
+  /** Deadlines for waits inside jobs; tests shorten them. */
+  timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
+}

@@ -1,0 +1,42 @@
+import type { Logger } from './log';
+import type { RedisClient } from './redis';
+import { keys } from './keys';
+
+export interface AuditEvent {
+  type: string;
+  request?: string;
+  actor: string;
+  environment?: string;
+  services?: string[];
+  detail: string;
+  at: number;
+}
+
+const MAX_EVENTS = 10_000;
+
+/** Every request, decision, start and result: a Redis stream for `/azora status`, and a log line. */
+export class AuditLog {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.key = keys(prefix).audit();
+  }
+
+  async record(event: Omit<AuditEvent, 'at'>, at = Date.now()): Promise<void> {
+    const full: AuditEvent = { ...event, at };
+    this.logger.info({ audit: full }, `audit: ${event.type}`);
+    await this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'event', JSON.stringify(full));
+  }
+
+  async recent(count: number, environment?: string): Promise<AuditEvent[]> {
+    const entries = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', environment ? count * 10 : count);
+    return entries
+      .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEvent)
+      .filter((e) => environment === undefined || e.environment === environment)
+      .slice(0, count);
+  }
+}

@@ -1,0 +1,620 @@
+import type {
+  V1Deployment,
+  V1HorizontalPodAutoscaler,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
+import type { Policy } from '../../config/policy';
+import type { Colour, EnvironmentName } from '../../commands/domain/types';
+import type { RevisionTarget } from '../../requests/domain/types';
+import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
+import { callOptions, type ClusterClients } from './clients';
+import { KubeError } from './errors';
+import { toKubeError } from './translate-error';
+import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
+import {
+  assertNotPaused,
+  chooseRollbackReplicaSet,
+  imagesOf,
+  ownedReplicaSets,
+  revisionOf,
+  rollbackPatch,
+  sameTemplate,
+} from './rollout-undo';
+
+/** What one log read takes from one pod at most, whatever the line window. */
+export const LOG_BYTES_PER_POD = 512 * 1024;
+export interface WorkloadState {
+  kind: 'deployment' | 'statefulset';
+  name: string;
+  desired: number;
+  ready: number;
+  available: number;
+  updated: number;
+  revision?: number;
+  image: string;
+  paused: boolean;
+  colour?: Colour;
+  hpa?: { name: string; min: number; max: number };
+}
+
+export interface ServiceState {
+  service: string;
+  kind: Workload['kind'];
+  /** Blue/green: the colour the Service sends traffic to. */
+  activeColour?: Colour;
+  workloads: WorkloadState[];
+}
+
+export interface ScaleResult {
+  target: string;
+  kind: 'deployment' | 'statefulset';
+  before: number;
+  after: number;
+  /** With an HPA the bounds move, and the HPA then sets the replicas. */
+  hpa?: { name: string; before: { min: number; max: number }; after: { min: number; max: number } };
+}
+
+/** A rollback target fixed before anything changes, so a retried job cannot roll back twice. */
+export type RollbackTarget =
+  ({ kind: 'revision' } & RevisionTarget) | { kind: 'colour'; serviceName: string; from: Colour; to: Colour };
+
+export interface SwitchResult {
+  serviceName: string;
+  from: Colour;
+  to: Colour;
+  changed: boolean;
+  endpoints: number;
+}
+
+export interface KubernetesOptions {
+  requestTimeoutMs?: number;
+  /** How often a wait re-reads the cluster. */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Every cluster operation the bot performs, over @kubernetes/client-node. Each method
+ * takes policy names (environment, service) and does what kubectl would do.
+ */
+export class Kubernetes {
+  private readonly timeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly policy: Policy,
+    private readonly clusters: Record<EnvironmentName, ClusterClients>,
+    options: KubernetesOptions = {},
+  ) {
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.pollMs = options.pollMs ?? 250;
+  }
+
+  clients(env: EnvironmentName): ClusterClients {
+    return this.clusters[env];
+  }
+
+  /**
+   * Each environment's API server answers: for the worker's readiness. `/version` needs
+   * no RBAC rule (every identity may read it), so this checks the connection and the
+   * credentials, not the bot's permissions.
+   */
+  async reachable(): Promise<void> {
+    await Promise.all(
+      (Object.keys(this.clusters) as EnvironmentName[]).map((env) =>
+        this.call(`the ${env} cluster's API`, (options) => this.clusters[env].version.getCode(options)),
+      ),
+    );
+  }
+
+  /** Runs one API call with the request deadline, mapping failures to KubeError. */
+  private async call<T>(
+    what: string,
+    fn: (options: ReturnType<typeof callOptions>) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await fn(callOptions(this.timeoutMs));
+    } catch (err) {
+      throw toKubeError(err, what);
+    }
+  }
+
+  private patchOptions(kind: 'merge' | 'strategic' | 'json') {
+    return callOptions(this.timeoutMs, kind);
+  }
+
+  async status(env: EnvironmentName): Promise<ServiceState[]> {
+    return Promise.all(workloadsOf(this.policy, env).map((w) => this.serviceState(env, w)));
+  }
+
+  async serviceState(env: EnvironmentName, workload: Workload): Promise<ServiceState> {
+    const { apps } = this.clusters[env];
+    const { namespace } = workload;
+    if (workload.kind === 'statefulset') {
+      const sts = await this.call(`reading statefulset ${workload.statefulset}`, (o) =>
+        apps.readNamespacedStatefulSet({ name: workload.statefulset, namespace }, o),
+      );
+      return {
+        service: workload.service,
+        kind: workload.kind,
+        workloads: [
+          {
+            kind: 'statefulset',
+            name: workload.statefulset,
+            desired: sts.spec?.replicas ?? 0,
+            ready: sts.status?.readyReplicas ?? 0,
+            available: sts.status?.availableReplicas ?? 0,
+            updated: sts.status?.updatedReplicas ?? 0,
+            image: imagesOf(sts.spec?.template),
+            paused: false,
+          },
+        ],
+      };
+    }
+    const hpas = await this.hpasByTarget(env, namespace);
+    if (workload.kind === 'deployment') {
+      const deployment = await this.readDeployment(env, namespace, workload.deployment);
+      return {
+        service: workload.service,
+        kind: workload.kind,
+        workloads: [deploymentState(deployment, hpas)],
+      };
+    }
+    const [activeColour, blue, green] = await Promise.all([
+      this.activeColour(env, workload),
+      this.readDeployment(env, namespace, workload.deployments.blue),
+      this.readDeployment(env, namespace, workload.deployments.green),
+    ]);
+    return {
+      service: workload.service,
+      kind: workload.kind,
+      activeColour,
+      workloads: [
+        { ...deploymentState(blue, hpas), colour: 'blue' },
+        { ...deploymentState(green, hpas), colour: 'green' },
+      ],
+    };
+  }
+
+  async readDeployment(env: EnvironmentName, namespace: string, name: string): Promise<V1Deployment> {
+    return this.call(`reading deployment ${name} in ${namespace}`, (o) =>
+      this.clusters[env].apps.readNamespacedDeployment({ name, namespace }, o),
+    );
+  }
+
+  private async hpasByTarget(
+    env: EnvironmentName,
+    namespace: string,
+  ): Promise<Map<string, V2HorizontalPodAutoscaler>> {
+    const list = await this.call(`listing autoscalers in ${namespace}`, (o) =>
+      this.clusters[env].autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace }, o),
+    );
+    return new Map(
+      list.items
+        .filter((h) => h.spec?.scaleTargetRef.kind === 'Deployment')
+        .map((h) => [h.spec!.scaleTargetRef.name, h]),
+    );
+  }
+
+  async activeColour(
+    env: EnvironmentName,
+    workload: Extract<Workload, { kind: 'blue-green' }>,
+  ): Promise<Colour> {
+    const service = await this.call(`reading service ${workload.serviceName}`, (o) =>
+      this.clusters[env].core.readNamespacedService(
+        { name: workload.serviceName, namespace: workload.namespace },
+        o,
+      ),
+    );
+    const version = service.spec?.selector?.version;
+    if (version !== 'blue' && version !== 'green') {
+      throw new KubeError(
+        'refused',
+        `service ${workload.serviceName} selects version '${version ?? '(none)'}', not blue or green`,
+      );
+    }
+    return version;
+  }
+
+  /** The deployment a replica change applies to: for blue/green, the live colour's. */
+  private async scaleTarget(env: EnvironmentName, workload: Workload): Promise<string> {
+    if (workload.kind === 'deployment') return workload.deployment;
+    if (workload.kind === 'statefulset') return workload.statefulset;
+    return workload.deployments[await this.activeColour(env, workload)];
+  }
+
+  async scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult> {
+    const workload = workloadOf(this.policy, env, service);
+    const { apps, autoscaling } = this.clusters[env];
+    const { namespace } = workload;
+    const target = await this.scaleTarget(env, workload);
+    const body = { spec: { replicas } };
+
+    if (workload.kind === 'statefulset') {
+      const before = await this.call(`reading statefulset ${target}`, (o) =>
+        apps.readNamespacedStatefulSetScale({ name: target, namespace }, o),
+      );
+      await this.call(`scaling statefulset ${target}`, () =>
+        apps.patchNamespacedStatefulSetScale({ name: target, namespace, body }, this.patchOptions('merge')),
+      );
+      return { target, kind: 'statefulset', before: before.spec?.replicas ?? 0, after: replicas };
+    }
+
+    const deployment = await this.readDeployment(env, namespace, target);
+    const before = deployment.spec?.replicas ?? 0;
+    const hpa = (await this.hpasByTarget(env, namespace)).get(target);
+    if (!hpa) {
+      await this.call(`scaling deployment ${target}`, () =>
+        apps.patchNamespacedDeploymentScale({ name: target, namespace, body }, this.patchOptions('merge')),
+      );
+      return { target, kind: 'deployment', before, after: replicas };
+    }
+    // The HPA owns the replica count; move its bounds so it settles on the requested number.
+    const min = hpa.spec?.minReplicas ?? 1;
+    const max = hpa.spec?.maxReplicas ?? min;
+    const bounds =
+      replicas >= before
+        ? { min: replicas, max: Math.max(max, replicas) }
+        : { min: Math.min(min, replicas), max: replicas };
+    const name = hpa.metadata!.name!;
+    await this.call(`adjusting autoscaler ${name}`, () =>
+      autoscaling.patchNamespacedHorizontalPodAutoscaler(
+        { name, namespace, body: { spec: { minReplicas: bounds.min, maxReplicas: bounds.max } } },
+        this.patchOptions('merge'),
+      ),
+    );
+    return {
+      target,
+      kind: 'deployment',
+      before,
+      after: replicas,
+      hpa: { name, before: { min, max }, after: bounds },
+    };
+  }
+
+  /** Why `colour` of a blue/green service cannot take traffic now; undefined when it can. */
+  async colourNotReady(env: EnvironmentName, service: string, colour: Colour): Promise<string | undefined> {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind !== 'blue-green') return `${service} in ${env} is not a blue/green service`;
+    return readinessProblem(await this.readDeployment(env, workload.namespace, workload.deployments[colour]));
+  }
+
+  /**
+   * Blue/green switch: only to a colour whose deployment is fully rolled out and
+   * available, then the Service selector moves and the endpoints are watched until they
+   * follow.
+   */
+  async switchColour(
+    env: EnvironmentName,
+    service: string,
+    to: Colour,
+    endpointsDeadlineMs = 30_000,
+  ): Promise<SwitchResult> {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind !== 'blue-green') {
+      throw new KubeError('refused', `${service} in ${env} is not a blue/green service`);
+    }
+    const { namespace, serviceName } = workload;
+    const from = await this.activeColour(env, workload);
+    const notReady = await this.colourNotReady(env, service, to);
+    if (notReady) throw new KubeError('refused', `not switching ${service} to ${to}: ${notReady}`);
+
+    if (from !== to) {
+      await this.call(`switching service ${serviceName} to ${to}`, () =>
+        this.clusters[env].core.patchNamespacedService(
+          { name: serviceName, namespace, body: { spec: { selector: { version: to } } } },
+          this.patchOptions('strategic'),
+        ),
+      );
+    }
+    const endpoints = await this.waitForEndpoints(env, namespace, serviceName, to, endpointsDeadlineMs);
+    return { serviceName, from, to, changed: from !== to, endpoints };
+  }
+
+  /** Waits until every endpoint address of the Service is a pod of `colour`. */
+  private async waitForEndpoints(
+    env: EnvironmentName,
+    namespace: string,
+    name: string,
+    colour: Colour,
+    deadlineMs: number,
+  ): Promise<number> {
+    const { core } = this.clusters[env];
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const [endpoints, pods] = await Promise.all([
+        this.call(`reading endpoints ${name}`, (o) => core.readNamespacedEndpoints({ name, namespace }, o)),
+        this.call(`listing ${colour} pods`, (o) =>
+          core.listNamespacedPod({ namespace, labelSelector: `app=${name},version=${colour}` }, o),
+        ),
+      ]);
+      const colourPods = new Set(pods.items.map((p) => p.metadata?.name));
+      const addresses = (endpoints.subsets ?? []).flatMap((s) => s.addresses ?? []);
+      if (addresses.length > 0 && addresses.every((a) => colourPods.has(a.targetRef?.name)))
+        return addresses.length;
+      if (Date.now() > deadline) {
+        throw new KubeError(
+          'timeout',
+          `service ${name} selects ${colour} but its endpoints did not follow within ${Math.round(deadlineMs / 1000)}s`,
+        );
+      }
+      await sleep(this.pollMs);
+    }
+  }
+
+  /** Fixes what a rollback will go back to, from the live cluster, before any approval or change. */
+  async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind === 'statefulset') {
+      throw new KubeError('refused', `${service} is a statefulset; the bot rolls back deployments only`);
+    }
+    if (workload.kind === 'blue-green') {
+      if (toRevision !== undefined) {
+        throw new KubeError(
+          'refused',
+          `${service} in ${env} is blue/green: a rollback switches colour, it has no revisions`,
+        );
+      }
+      const from = await this.activeColour(env, workload);
+      return { kind: 'colour', serviceName: workload.serviceName, from, to: otherColour(from) };
+    }
+    const { namespace, deployment: name } = workload;
+    const deployment = await this.readDeployment(env, namespace, name);
+    const owned = ownedReplicaSets(deployment, await this.replicaSets(env, deployment));
+    const target = chooseRollbackReplicaSet(deployment, owned, toRevision);
+    const current = owned.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));
+    return {
+      kind: 'revision',
+      deployment: name,
+      replicaSet: target.metadata!.name!,
+      fromRevision: current ? revisionOf(current) : revisionOf(deployment),
+      toRevision: revisionOf(target),
+      fromImage: imagesOf(deployment.spec?.template),
+      toImage: imagesOf(target.spec?.template),
+    };
+  }
+
+  /**
+   * Applies a pinned rollback. Idempotent: when the deployment already runs the pinned
+   * template (a retried job after a crash), nothing is sent and `changed` is false.
+   */
+  async applyRollback(
+    env: EnvironmentName,
+    service: string,
+    target: RollbackTarget,
+  ): Promise<{ changed: boolean }> {
+    if (target.kind === 'colour') {
+      const result = await this.switchColour(env, service, target.to);
+      return { changed: result.changed };
+    }
+    const { namespace } = workloadOf(this.policy, env, service);
+    const deployment = await this.readDeployment(env, namespace, target.deployment);
+    assertNotPaused(deployment);
+    const replicaSet = await this.call(`reading replicaset ${target.replicaSet}`, (o) =>
+      this.clusters[env].apps.readNamespacedReplicaSet({ name: target.replicaSet, namespace }, o),
+    );
+    if (sameTemplate(replicaSet.spec?.template, deployment.spec?.template)) return { changed: false };
+    await this.call(`rolling back deployment ${target.deployment}`, () =>
+      this.clusters[env].apps.patchNamespacedDeployment(
+        { name: target.deployment, namespace, body: rollbackPatch(deployment, replicaSet) },
+        this.patchOptions('json'),
+      ),
+    );
+    return { changed: true };
+  }
+
+  private async replicaSets(env: EnvironmentName, deployment: V1Deployment) {
+    const namespace = deployment.metadata!.namespace!;
+    const labels = deployment.spec?.selector.matchLabels ?? {};
+    const labelSelector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const list = await this.call(`listing replicasets of ${deployment.metadata?.name}`, (o) =>
+      this.clusters[env].apps.listNamespacedReplicaSet({ namespace, labelSelector }, o),
+    );
+    return list.items;
+  }
+
+  /** `kubectl rollout status`: waits until the deployment's newest template is fully rolled out. */
+  async waitForRollout(
+    env: EnvironmentName,
+    namespace: string,
+    name: string,
+    deadlineMs: number,
+  ): Promise<V1Deployment> {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const deployment = await this.readDeployment(env, namespace, name);
+      const problem = rolloutProblem(deployment);
+      if (!problem) return deployment;
+      if (Date.now() > deadline) {
+        throw new KubeError(
+          'timeout',
+          `rollout of ${name} did not finish within ${Math.round(deadlineMs / 1000)}s: ${problem}`,
+        );
+      }
+      await sleep(this.pollMs);
+    }
+  }
+
+  /** Waits until the scaled workload runs `replicas` ready replicas (an HPA first has to act on its new bounds). */
+  async waitForScale(
+    env: EnvironmentName,
+    service: string,
+    target: string,
+    replicas: number,
+    deadlineMs: number,
+  ): Promise<void> {
+    const workload = workloadOf(this.policy, env, service);
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const state = await this.serviceState(env, workload);
+      const live = state.workloads.find((w) => w.name === target);
+      if (live && live.desired === replicas && live.ready === replicas && live.updated >= replicas) return;
+      if (Date.now() > deadline) {
+        throw new KubeError(
+          'timeout',
+          `${target} did not reach ${replicas} ready replicas within ${Math.round(deadlineMs / 1000)}s ` +
+            `(desired ${live?.desired ?? '?'}, ready ${live?.ready ?? '?'})`,
+        );
+      }
+      await sleep(this.pollMs);
+    }
+  }
+
+  /** The pods that serve `service` now: for blue/green, the live colour's. */
+  async podsOf(env: EnvironmentName, service: string): Promise<{ namespace: string; pods: string[] }> {
+    const workload = workloadOf(this.policy, env, service);
+    const { apps, core } = this.clusters[env];
+    const { namespace } = workload;
+    const selector =
+      workload.kind === 'statefulset'
+        ? (
+            await this.call(`reading statefulset ${workload.statefulset}`, (o) =>
+              apps.readNamespacedStatefulSet({ name: workload.statefulset, namespace }, o),
+            )
+          ).spec?.selector.matchLabels
+        : (await this.readDeployment(env, namespace, await this.scaleTarget(env, workload))).spec?.selector
+            .matchLabels;
+    const labelSelector = Object.entries(selector ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const list = await this.call(`listing pods of ${service}`, (o) =>
+      core.listNamespacedPod({ namespace, labelSelector }, o),
+    );
+    const pods = list.items.map((p) => p.metadata!.name!).sort();
+    if (pods.length === 0)
+      throw new KubeError('not-found', `${service} in ${env} has no pods (selector ${labelSelector})`);
+    return { namespace, pods };
+  }
+
+  /** The last lines across the service's pods, merged in time order, secrets redacted (at most LOG_BYTES_PER_POD a pod). */
+  async logs(
+    env: EnvironmentName,
+    service: string,
+    query: LogQuery,
+  ): Promise<{ pods: string[]; lines: LogLine[] }> {
+    const { namespace, pods } = await this.podsOf(env, service);
+    const sinceSeconds = query.sinceMs ? Math.max(1, Math.round(query.sinceMs / 1000)) : undefined;
+    const perPod = await Promise.all(
+      pods.map(async (pod) => {
+        const raw = await this.call(`reading logs of ${pod}`, (o) =>
+          this.clusters[env].core.readNamespacedPodLog(
+            {
+              name: pod,
+              namespace,
+              timestamps: true,
+              tailLines: tailWindow(query),
+              // A grep widens the window to thousands of lines: bytes are capped too.
+              limitBytes: LOG_BYTES_PER_POD,
+              ...(sinceSeconds ? { sinceSeconds } : {}),
+            },
+            o,
+          ),
+        );
+        return parseLogLines(pod, raw);
+      }),
+    );
+    return { pods, lines: mergeLogs(perPod, query) };
+  }
+
+  /** New lines of the service's pods for `durationMs`, as they come. */
+  async followLogs(
+    env: EnvironmentName,
+    service: string,
+    options: { durationMs: number; grep?: string; signal?: AbortSignal },
+    onLine: (line: LogLine) => void,
+  ): Promise<{ pods: string[] }> {
+    const { namespace, pods } = await this.podsOf(env, service);
+    try {
+      await followPods(this.clusters[env].config, namespace, pods, options, onLine);
+    } catch (err) {
+      throw toKubeError(err, `following logs of ${service}`);
+    }
+    return { pods };
+  }
+
+  /** GETs the service's health path through the API server's service proxy. */
+  async health(
+    env: EnvironmentName,
+    service: string,
+  ): Promise<{ ok: boolean; path: string; detail: string }> {
+    const workload = workloadOf(this.policy, env, service);
+    const policyService = this.policy.services[service]!;
+    const path = policyService.health;
+    if (!path || workload.kind === 'statefulset')
+      return { ok: true, path: '', detail: 'no health path in the policy' };
+    const serviceName = workload.kind === 'blue-green' ? workload.serviceName : workload.deployment;
+    try {
+      const body = await this.clusters[env].core.connectGetNamespacedServiceProxyWithPath(
+        {
+          name: `${serviceName}:${policyService.port}`,
+          namespace: workload.namespace,
+          path: path.replace(/^\//, ''),
+        },
+        callOptions(this.timeoutMs),
+      );
+      return { ok: true, path, detail: String(body).slice(0, 200) };
+    } catch (err) {
+      const failure = toKubeError(err, `checking ${path} of ${serviceName}`);
+      return { ok: false, path, detail: failure.message };
+    }
+  }
+
+  /** The names of the deployments a change to `service` touches, for rollout waits. */
+  deploymentsOf(env: EnvironmentName, service: string): string[] {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind === 'deployment') return [workload.deployment];
+    if (workload.kind === 'blue-green') return [workload.deployments.blue, workload.deployments.green];
+    return [];
+  }
+}
+
+function deploymentState(
+  deployment: V1Deployment,
+  hpas: Map<string, V2HorizontalPodAutoscaler | V1HorizontalPodAutoscaler>,
+): WorkloadState {
+  const name = deployment.metadata?.name ?? '?';
+  const hpa = hpas.get(name);
+  return {
+    kind: 'deployment',
+    name,
+    desired: deployment.spec?.replicas ?? 0,
+    ready: deployment.status?.readyReplicas ?? 0,
+    available: deployment.status?.availableReplicas ?? 0,
+    updated: deployment.status?.updatedReplicas ?? 0,
+    revision: revisionOf(deployment) || undefined,
+    image: imagesOf(deployment.spec?.template),
+    paused: deployment.spec?.paused === true,
+    ...(hpa
+      ? { hpa: { name: hpa.metadata!.name!, min: hpa.spec!.minReplicas ?? 1, max: hpa.spec!.maxReplicas } }
+      : {}),
+  };
+}
+
+/** Why a rollout is not finished, in kubectl's words, or undefined when it is. */
+export function rolloutProblem(d: V1Deployment): string | undefined {
+  const desired = d.spec?.replicas ?? 1;
+  const status = d.status ?? {};
+  if ((status.observedGeneration ?? 0) < (d.metadata?.generation ?? 0))
+    return 'waiting for the rollout to be observed';
+  if ((status.updatedReplicas ?? 0) < desired)
+    return `${status.updatedReplicas ?? 0} of ${desired} new replicas updated`;
+  if ((status.replicas ?? 0) > (status.updatedReplicas ?? 0)) {
+    return `${(status.replicas ?? 0) - (status.updatedReplicas ?? 0)} old replicas pending termination`;
+  }
+  if ((status.availableReplicas ?? 0) < (status.updatedReplicas ?? 0)) {
+    return `${status.availableReplicas ?? 0} of ${status.updatedReplicas ?? 0} updated replicas available`;
+  }
+  return undefined;
+}
+
+/** Why a colour cannot take traffic, or undefined when it is fully ready. */
+function readinessProblem(d: V1Deployment): string | undefined {
+  const desired = d.spec?.replicas ?? 0;
+  if (desired === 0) return `${d.metadata?.name} has 0 replicas`;
+  const available = d.status?.availableReplicas ?? 0;
+  if (available < desired) return `${d.metadata?.name} has ${available} of ${desired} replicas available`;
+  return rolloutProblem(d);
+}

@@ -1,0 +1,104 @@
+import { Log, type KubeConfig } from '@kubernetes/client-node';
+import { Writable } from 'node:stream';
+import { createRedactor, redactLines, type Redactor } from '../domain/redact';
+
+/** What one follow takes from one pod at most. */
+export const FOLLOW_BYTES_PER_POD = 1024 * 1024;
+
+export interface LogQuery {
+  lines: number;
+  sinceMs?: number;
+  grep?: string;
+}
+
+export interface LogLine {
+  pod: string;
+  /** RFC 3339 time stamp the kubelet put in front of the line. */
+  time: string;
+  text: string;
+}
+
+/**
+ * Lines read with `timestamps=true` start with the kubelet's RFC 3339 time stamp. Secrets are
+ * redacted with the pod's `redact` when a stream passes one (a PEM key then stays hidden across
+ * its chunks), else as one batch.
+ */
+export function parseLogLines(pod: string, raw: string, redact?: Redactor): LogLine[] {
+  const lines = raw
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const space = line.indexOf(' ');
+      const stamp = space > 0 ? line.slice(0, space) : '';
+      return /^\d{4}-\d\d-\d\dT/.test(stamp)
+        ? { pod, time: stamp, text: line.slice(space + 1) }
+        : { pod, time: '', text: line };
+    });
+  const texts = redact ? lines.map((line) => redact(line.text)) : redactLines(lines.map((line) => line.text));
+  return lines.map((line, i) => ({ ...line, text: texts[i]! }));
+}
+
+export const matchesGrep = (grep: string | undefined) => {
+  const needle = grep?.toLowerCase();
+  return (line: LogLine) => needle === undefined || line.text.toLowerCase().includes(needle);
+};
+
+/** The pods' lines as one time-ordered stream, filtered, then the last `lines` of it. */
+export function mergeLogs(perPod: LogLine[][], query: LogQuery): LogLine[] {
+  const keep = matchesGrep(query.grep);
+  return perPod
+    .flat()
+    .filter(keep)
+    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
+    .slice(-query.lines);
+}
+
+/** How many lines to ask each pod for: a grep needs a wider window to find enough matches. */
+export function tailWindow(query: LogQuery): number {
+  return query.grep ? Math.min(Math.max(query.lines * 20, 2_000), 10_000) : query.lines;
+}
+
+/**
+ * Streams new lines of several pods for a bounded time (`kubectl logs -f` with a stop),
+ * handing each complete, redacted line to `onLine`.
+ */
+export async function followPods(
+  config: KubeConfig,
+  namespace: string,
+  pods: string[],
+  options: { durationMs: number; grep?: string; signal?: AbortSignal },
+  onLine: (line: LogLine) => void,
+): Promise<void> {
+  const keep = matchesGrep(options.grep);
+  const log = new Log(config);
+  const controllers = await Promise.all(
+    pods.map((pod) => {
+      let partial = '';
+      const redact = createRedactor();
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          const text = partial + chunk.toString('utf8');
+          const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+          partial = text.slice(complete.length);
+          for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
+          done();
+        },
+      });
+      return log.log(namespace, pod, '', sink, {
+        follow: true,
+        tailLines: 0,
+        timestamps: true,
+        // The API server ends a pod's stream past this, however chatty the pod.
+        limitBytes: FOLLOW_BYTES_PER_POD,
+      });
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, options.durationMs);
+    options.signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  for (const controller of controllers) controller.abort();
+}

@@ -1,0 +1,104 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Metrics } from '../metrics';
+import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
+import type { Services } from '../../deps';
+import type { JobDefinition, QueueName } from './define';
+
+const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4 };
+
+export interface WorkerPool {
+  /**
+   * Stops taking jobs and lets running ones finish; after `deadlineMs` they are abandoned
+   * to BullMQ's stall recovery: the workers' connection is cut, and nothing waits for it.
+   */
+  close(deadlineMs: number): Promise<{ drained: boolean }>;
+}
+
+/** The consumer side: one BullMQ worker per queue, dispatching by job name to its definition. */
+export async function startWorkers(options: {
+  connection: RedisClient;
+  prefix: string;
+  jobs: readonly JobDefinition[];
+  services: Services;
+  stallMs: number;
+}): Promise<WorkerPool> {
+  const { connection, prefix, jobs, services, stallMs } = options;
+  const { metrics } = services;
+  const queues = [...new Set(jobs.map((j) => j.queue))];
+  const outage = redisOutageOf(connection);
+  const workers = queues.map(
+    (queue) =>
+      new Worker(queue, (job) => runJob(job, queue, jobs, services, metrics), {
+        connection,
+        prefix,
+        concurrency: CONCURRENCY[queue],
+        // A crashed worker's job returns to the queue once its lock lapses.
+        lockDuration: stallMs,
+        stalledInterval: stallMs,
+      }),
+  );
+  for (const worker of workers) {
+    worker.on('failed', (job, err) =>
+      services.logger.warn(
+        { queue: worker.name, job: job?.id, name: job?.name, err: err.message },
+        'job failed',
+      ),
+    );
+    worker.on('error', (err) => {
+      // While Redis is away BullMQ passes on every reconnect attempt's error: the outage
+      // counts them and reports once, at its start and at its end.
+      if (outage?.counted(err)) return;
+      services.logger.error({ queue: worker.name, err: err.message }, 'worker error');
+    });
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    async close(deadlineMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => true);
+      const deadline = new Promise<false>(
+        (resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)),
+      );
+      const drained = await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      if (!drained) {
+        // worker.close(true) now would only return the graceful close still under way.
+        // Cut instead: lock renewals stop, so BullMQ hands the jobs to another worker once
+        // their locks lapse, and a close waiting on an unreachable Redis fails at once.
+        graceful.catch(() => undefined);
+        disconnectRedis(connection);
+      }
+      return { drained };
+    },
+  };
+}
+
+async function runJob(
+  job: Job,
+  queue: QueueName,
+  jobs: readonly JobDefinition[],
+  services: Services,
+  metrics: Metrics,
+): Promise<unknown> {
+  const definition = jobs.find((d) => d.queue === queue && d.name === job.name);
+  if (!definition) throw new UnrecoverableError(`no job '${job.name}' on queue '${queue}'`);
+  const payload = definition.payload.safeParse(job.data);
+  if (!payload.success)
+    throw new UnrecoverableError(`job ${job.id} has a malformed payload: ${payload.error.message}`);
+  const logger = services.logger.child({ queue, job: job.id, name: job.name });
+  const stopTimer = metrics.jobDuration.startTimer({ queue, name: job.name });
+  try {
+    const result = await definition.run(payload.data, {
+      ...services,
+      logger,
+      job: { id: job.id!, attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
+    });
+    metrics.jobs.inc({ queue, name: job.name, outcome: 'succeeded' });
+    return result;
+  } catch (err) {
+    metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
+    throw err;
+  } finally {
+    stopTimer();
+  }
+}

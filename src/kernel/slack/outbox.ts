@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { RedisClient } from '../redis';
+import type { SlackMessage } from './blocks';
+
+/**
+ * Takes the next message due in a channel, if the channel's pacing gate is open and no
+ * other sender holds that message: pops it, marks it in flight (with a lease, so a crashed
+ * sender's message comes back), and closes the gate for `gap`.
+ * KEYS: channels, due:<channel>, inflight. ARGV: channel, now, gap, lease, lockPrefix.
+ */
+const CLAIM = `
+local gate = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[2])
+if gate and tonumber(gate) > now then return false end
+local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+if #first == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return false
+end
+local key = first[1]
+if redis.call('SET', ARGV[5] .. key, '1', 'NX', 'PX', ARGV[4]) == false then
+  redis.call('ZADD', KEYS[1], now + 100, ARGV[1])
+  return false
+end
+redis.call('ZREM', KEYS[2], key)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[1] .. '|' .. key)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+return key
+`;
+
+export interface OutboxOptions {
+  /** Minimum time between two calls that write to one channel. */
+  gapMs: number;
+  leaseMs?: number;
+  pollMs?: number;
+  maxAttempts?: number;
+}
+
+/**
+ * Everything the bot writes to Slack channels goes through here, so that no channel ever
+ * gets more than one call per `gapMs`, however many processes send:
+ * - a managed message (`put`) has a desired state in Redis; edits made while it waits are
+ *   coalesced into one chat.update;
+ * - a thread reply (`reply`) is posted once, after its parent;
+ * - a 429 closes the channel for Retry-After and the message waits, so nothing is lost.
+ */
+export class SlackOutbox {
+  private timer?: NodeJS.Timeout;
+  private pumping?: Promise<void>;
+  private readonly lease: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly client: WebClient,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly options: OutboxOptions,
+  ) {
+    this.lease = options.leaseMs ?? 30_000;
+    this.maxAttempts = options.maxAttempts ?? 6;
+  }
+
+  private k = {
+    msg: (key: string) => `${this.prefix}:outbox:msg:${key}`,
+    due: (channel: string) => `${this.prefix}:outbox:due:${channel}`,
+    channels: () => `${this.prefix}:outbox:channels`,
+    inflight: () => `${this.prefix}:outbox:inflight`,
+    lock: () => `${this.prefix}:outbox:lock:`,
+  };
+
+  /** Sets what the managed message `key` should say; it is posted, or edited, in its turn. */
+  async put(channel: string, key: string, message: SlackMessage, threadOf?: string): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.k.msg(key), {
+        channel,
+        text: message.text,
+        blocks: JSON.stringify(message.blocks),
+        ...(threadOf ? { threadOf } : {}),
+      })
+      .hincrby(this.k.msg(key), 'rev', 1)
+      .pexpire(this.k.msg(key), 30 * 86_400_000)
+      .zadd(this.k.due(channel), 'NX', Date.now(), key)
+      .zadd(this.k.channels(), 'NX', Date.now(), channel)
+      .exec();
+  }
+
+  /**
+   * Adds a reply to the thread of `parentKey`. With an `id`, the same reply is added only
+   * once however often it is asked for (a retried job).
+   */
+  async reply(
+    channel: string,
+    parentKey: string,
+    message: SlackMessage,
+    id: string = randomUUID(),
+  ): Promise<void> {
+    const key = `reply:${id}`;
+    const created = await this.redis.hsetnx(this.k.msg(key), 'channel', channel);
+    if (!created) return;
+    await this.put(channel, key, message, parentKey);
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.redis.exists(this.k.msg(key))) === 1;
+  }
+
+  /** Writes not yet made: due in some channel, or in flight. Nothing pending means Slack shows everything asked for. */
+  async pending(): Promise<number> {
+    const channels = await this.redis.zrange(this.k.channels(), 0, -1);
+    const counts = await Promise.all([
+      this.redis.zcard(this.k.inflight()),
+      ...channels.map((channel) => this.redis.zcard(this.k.due(channel))),
+    ]);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async tsOf(key: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.k.msg(key), 'ts')) ?? undefined;
+  }
+
+  /** Sends what is due now, in every channel whose gate is open; returns how many calls it made. */
+  async pumpOnce(now = Date.now()): Promise<number> {
+    await this.recoverLapsed(now);
+    const channels = await this.redis.zrangebyscore(this.k.channels(), '-inf', now, 'LIMIT', 0, 50);
+    let sent = 0;
+    for (const channel of channels) {
+      const key = (await this.redis.eval(
+        CLAIM,
+        3,
+        this.k.channels(),
+        this.k.due(channel),
+        this.k.inflight(),
+        channel,
+        String(Date.now()),
+        String(this.options.gapMs),
+        String(this.lease),
+        this.k.lock(),
+      )) as string | null;
+      if (!key) continue;
+      sent += 1;
+      await this.send(channel, key);
+    }
+    return sent;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.pollMs ?? 100);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.pumping;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = this.pumpOnce().then(
+      () => undefined,
+      (err: Error) => this.logger.warn({ err: err.message }, 'slack outbox pump failed; retrying'),
+    );
+    await this.pumping;
+    this.pumping = undefined;
+  }
+
+  private async send(channel: string, key: string): Promise<void> {
+    const msgKey = this.k.msg(key);
+    const done = async () => {
+      await this.redis
+        .multi()
+        .zrem(this.k.inflight(), `${channel}|${key}`)
+        .del(`${this.k.lock()}${key}`)
+        .exec();
+    };
+    const stored = await this.redis.hgetall(msgKey);
+    if (!stored.text && !stored.blocks) return done();
+    const message = {
+      text: stored.text ?? '',
+      blocks: JSON.parse(stored.blocks ?? '[]') as SlackMessage['blocks'],
+    };
+    let method = stored.ts ? 'chat.update' : 'chat.postMessage';
+    try {
+      if (stored.ts) {
+        await this.client.chat.update({ channel, ts: stored.ts, ...message });
+      } else {
+        const parentTs = stored.threadOf ? await this.tsOf(stored.threadOf) : undefined;
+        if (stored.threadOf && !parentTs) {
+          method = 'waiting-for-parent';
+          await this.requeue(channel, key, Date.now(), 0);
+          return done();
+        }
+        const result = await this.client.chat.postMessage({
+          channel,
+          ...message,
+          ...(parentTs ? { thread_ts: parentTs } : {}),
+        });
+        await this.redis.hset(msgKey, 'ts', result.ts!);
+      }
+      this.metrics.slackCalls.inc({ method, outcome: 'ok' });
+      await this.redis.hdel(msgKey, 'attempts');
+    } catch (err) {
+      const retryAfter = rateLimitedFor(err);
+      const attempts = await this.redis.hincrby(msgKey, 'attempts', 1);
+      this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
+      if (retryAfter === undefined && attempts >= this.maxAttempts) {
+        this.logger.error(
+          { channel, key, err: (err as Error).message },
+          'slack message given up after retries',
+        );
+        return done();
+      }
+      const wait = retryAfter ?? Math.min(30_000, 500 * 2 ** attempts);
+      this.logger.warn({ channel, key, wait, err: (err as Error).message }, 'slack call failed; will retry');
+      await this.requeue(channel, key, 0, Date.now() + wait);
+    }
+    await done();
+  }
+
+  /** Puts a message back: first in line (score 0) after a failure, or at `score`; the channel reopens at `gate` at the soonest. */
+  private async requeue(channel: string, key: string, score: number, gate: number): Promise<void> {
+    await this.redis
+      .multi()
+      .zadd(this.k.due(channel), score, key)
+      .zadd(this.k.channels(), 'GT', gate || Date.now() + 50, channel)
+      .exec();
+  }
+
+  /** Messages whose sender died mid-call go back to their channel's queue. */
+  private async recoverLapsed(now: number): Promise<void> {
+    const lapsed = await this.redis.zrangebyscore(this.k.inflight(), '-inf', now, 'LIMIT', 0, 100);
+    for (const entry of lapsed) {
+      const [channel, key] = [entry.slice(0, entry.indexOf('|')), entry.slice(entry.indexOf('|') + 1)];
+      if ((await this.redis.zrem(this.k.inflight(), entry)) === 1) await this.requeue(channel, key, 0, now);
+    }
+  }
+}
+
+/** Seconds → ms from a Web API rate-limit error (rejectRateLimitedCalls), else undefined. */
+function rateLimitedFor(err: unknown): number | undefined {
+  const e = err as { code?: string; retryAfter?: number };
+  if (e.code === 'slack_webapi_rate_limited_error') return (e.retryAfter ?? 1) * 1000;
+  return undefined;
+}

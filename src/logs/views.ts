@@ -1,0 +1,56 @@
+import type { LogLine } from '../kernel/kubernetes/logs';
+import { formatDuration } from '../kernel/domain/duration';
+import { bold, md, note, render, section, type SlackMessage } from '../kernel/slack/blocks';
+
+/** Slack cuts a message's text near 40k characters and a section near 3k; stay well below. */
+const CHUNK_CHARS = 2_800;
+
+const shortPod = (pod: string) => pod.split('-').slice(-2).join('-');
+
+export function formatLogLine(line: LogLine): string {
+  return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${line.text}`;
+}
+
+/** Log lines as code blocks, split so that no message is too long for Slack; each says how many lines it holds. */
+export function logChunks(lines: LogLine[]): Array<SlackMessage & { lines: number }> {
+  const chunks: string[][] = [[]];
+  let size = 0;
+  for (const text of lines.map(formatLogLine)) {
+    const clipped = text.length > CHUNK_CHARS ? `${text.slice(0, CHUNK_CHARS - 1)}…` : text;
+    if (size + clipped.length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks[chunks.length - 1]!.push(clipped.replace(/```/g, "'''"));
+    size += clipped.length + 1;
+  }
+  // Log lines come from the pods: escaped like any outside text, inside a code block.
+  return chunks
+    .filter((c) => c.length > 0)
+    .map((c) => ({ body: c.join('\n'), lines: c.length }))
+    .map(({ body, lines: count }) => ({
+      text: render(body),
+      blocks: [section(md`\`\`\`${body}\`\`\``)],
+      lines: count,
+    }));
+}
+
+export function logsHeader(
+  service: string,
+  environment: string,
+  pods: string[],
+  query: { lines: number; sinceMs?: number; grep?: string; followMs?: number },
+  found: number,
+  follow: { capped?: boolean; skipped?: number } = {},
+): SlackMessage {
+  const filters = [
+    query.followMs ? `following for ${formatDuration(query.followMs)}` : `last ${query.lines} lines`,
+    query.sinceMs ? `since ${formatDuration(query.sinceMs)} ago` : '',
+    query.grep ? `matching “${query.grep}”` : '',
+    follow.capped ? `stopped at ${found} lines (the cap)` : '',
+    follow.skipped ? `${follow.skipped} skipped to keep Slack's pace` : '',
+  ].filter(Boolean);
+  return note(
+    md`:scroll: Logs of ${bold(service)} in ${environment}: ${filters.join(', ')} across ${pods.length} pods (${found} lines)`,
+  );
+}

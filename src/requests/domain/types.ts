@@ -1,0 +1,107 @@
+import type { Colour, EnvironmentName } from '../../commands/domain/types';
+
+export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance';
+
+export type RequestStatus =
+  | 'planning'
+  | 'pending-approval'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'stale'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'refused';
+
+export const FINAL_STATUSES: readonly RequestStatus[] = [
+  'denied',
+  'expired',
+  'stale',
+  'succeeded',
+  'failed',
+  'refused',
+];
+
+/** One change to one service, with what it was when planned and what it will be: pinned at approval. */
+export type PlanStep =
+  | {
+      kind: 'scale';
+      service: string;
+      target: string;
+      from: number;
+      to: number;
+      hpa?: { name: string; min: number; max: number };
+    }
+  | { kind: 'switch'; service: string; serviceName: string; from: Colour; to: Colour }
+  | ({ kind: 'rollback'; service: string } & RevisionTarget)
+  | {
+      kind: 'maintenance';
+      service: string;
+      durationMs: number;
+      reason: string;
+      /** `now` (the default) starts at approval; the others act on a window at `start` or named `windowId`. */
+      action?: MaintenanceAction;
+      start?: number;
+      windowId?: string;
+    };
+
+/** What an approved maintenance request does: start now, schedule on short notice, or move or cancel a window. */
+export type MaintenanceAction = 'now' | 'schedule' | 'move' | 'cancel';
+
+/** A `kubectl rollout undo` target, pinned by ReplicaSet: revision numbers move on rollback, names do not. */
+export interface RevisionTarget {
+  deployment: string;
+  replicaSet: string;
+  fromRevision: number;
+  toRevision: number;
+  fromImage: string;
+  toImage: string;
+}
+
+export interface ChangeArgs {
+  replicas?: number;
+  colour?: Colour;
+  toRevision?: number;
+  force?: boolean;
+  durationMs?: number;
+  reason?: string;
+  maintenance?: MaintenanceAction;
+  start?: number;
+  windowId?: string;
+}
+
+export interface Decision {
+  user: string;
+  at: number;
+}
+
+/** A change someone asked for, from request to result; kept in Redis, told in one Slack thread. */
+export interface OpsRequest {
+  id: string;
+  verb: ChangeVerb;
+  environment: EnvironmentName;
+  /** The services named, or every service the verb applies to. */
+  services: string[];
+  args: ChangeArgs;
+  requester: string;
+  channel: string;
+  /** The parent message of the request's thread. */
+  messageTs?: string;
+  /** The progress reply in that thread. */
+  progressTs?: string;
+  source: 'command' | 'alert' | 'switch-back';
+  status: RequestStatus;
+  createdAt: number;
+  expiresAt?: number;
+  plan: PlanStep[];
+  approvedBy?: Decision;
+  deniedBy?: Decision;
+  startedAt?: number;
+  finishedAt?: number;
+  /** What happened, one line per step, for the thread and the audit trail. */
+  outcome?: string[];
+  /** Services whose health check failed after their step. */
+  unhealthy?: string[];
+  error?: string;
+}

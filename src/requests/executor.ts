@@ -1,0 +1,299 @@
+import { KubeError } from '../kernel/kubernetes/errors';
+import { formatDuration } from '../kernel/domain/duration';
+import { checkCooldown, needsApproval, type Verdict } from './domain/guards';
+import { checkPlanAgainstPolicy } from './domain/validate';
+import { FINAL_STATUSES, type OpsRequest, type PlanStep } from './domain/types';
+import { workloadOf } from '../kernel/domain/topology';
+import type { Services } from '../deps';
+import { commandText, planText, progressMessage, requestMessage } from './views';
+import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance/actions';
+
+export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
+
+/** A step's live state matches neither its plan's start nor its end: someone else changed it. */
+class StalePlan extends Error {}
+
+/**
+ * Runs an approved request: claims it, takes the change locks, re-checks every guard
+ * against the live cluster, applies the pinned plan step by step and tells the thread.
+ * Safe to run again after a crash: finished requests are skipped and every step is a
+ * no-op once applied.
+ */
+export async function executeRequest(
+  services: Services,
+  id: string,
+  retry: { finalAttempt: boolean },
+): Promise<ExecutionResult> {
+  const { requests, locks, policy, now } = services;
+  const claimed = await requests.update(id, (current) =>
+    current.status === 'approved' || current.status === 'running'
+      ? {
+          next: { ...current, status: 'running', startedAt: current.startedAt ?? now() },
+          value: current.status === 'approved' ? ('first' as const) : ('retry' as const),
+        }
+      : { value: undefined },
+  );
+  if (!claimed?.value) return 'skipped';
+  let request = claimed.request;
+  if (claimed.value === 'first') {
+    await services.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
+  }
+  const allowed = await checkStillAllowed(services, request);
+  if (!allowed.ok) return finish(services, request, 'refused', allowed.reason);
+
+  const lock = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+  if (!lock.ok) {
+    const holder = await requests.get(lock.holder);
+    const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
+    return finish(
+      services,
+      request,
+      'refused',
+      `another change holds the lock: request \`${lock.holder}\`${who}`,
+    );
+  }
+
+  let keepLock = false;
+  try {
+    await guardCooldowns(services, request);
+    await guardSwitchTargets(services, request);
+    await showProgress(services, request);
+    const outcome: string[] = [];
+    const unhealthy: string[] = [];
+    for (const step of request.plan) {
+      // Each step renews the lease: a long change keeps its services however many steps it has.
+      const held = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+      if (!held.ok) throw new Refused(`the lock passed to request \`${held.holder}\` while this one ran`);
+      const applied = await applyStep(services, request, step);
+      outcome.push(applied.line);
+      if (!applied.healthy) unhealthy.push(step.service);
+      request = (await requests.update(id, (current) => ({
+        next: {
+          ...current,
+          outcome: [...outcome],
+          ...(unhealthy.length ? { unhealthy: [...unhealthy] } : {}),
+        },
+        value: null,
+      })))!.request;
+      await showProgress(services, request);
+    }
+    return await finish(services, request, 'succeeded');
+  } catch (err) {
+    if (err instanceof StalePlan) return finish(services, request, 'stale', err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof KubeError && err.transient && !retry.finalAttempt) {
+      keepLock = true;
+      services.logger.warn({ request: id, err: message }, 'transient failure; the job will be retried');
+      throw err;
+    }
+    if (err instanceof Refused) return finish(services, request, 'refused', message);
+    return finish(services, request, 'failed', message);
+  } finally {
+    if (!keepLock) await locks.releaseAll(request.environment, request.services, id);
+  }
+}
+
+class Refused extends Error {}
+
+/**
+ * The request as stored is checked again before anything changes: the plan against the
+ * policy as it is now, the requester still a requester, and, where approval is required,
+ * an approver now who is not the requester.
+ */
+async function checkStillAllowed(services: Services, request: OpsRequest): Promise<Verdict> {
+  const plan = checkPlanAgainstPolicy(services.policy, request);
+  if (!plan.ok) return plan;
+  const env = request.environment;
+  if (!(await services.access.check(env, 'request', request.requester)).ok)
+    return { ok: false, reason: `<@${request.requester}> may no longer request ${env} changes (policy)` };
+  if (!needsApproval(services.policy, env)) return { ok: true };
+  const approver = request.approvedBy?.user;
+  if (!approver) return { ok: false, reason: 'it was never approved' };
+  if (approver === request.requester) return { ok: false, reason: 'the requester approved it themselves' };
+  if (!(await services.access.isApprover(env, approver)))
+    return { ok: false, reason: `<@${approver}> is no longer an approver of ${env} (policy)` };
+  return { ok: true };
+}
+
+async function guardCooldowns(services: Services, request: OpsRequest): Promise<void> {
+  const forced =
+    request.args.force === true &&
+    (request.approvedBy !== undefined ||
+      (await services.access.isApprover(request.environment, request.requester)));
+  for (const step of request.plan) {
+    if (step.kind !== 'scale') continue;
+    const last = await services.locks.lastScale(request.environment, step.service);
+    const verdict = checkCooldown(
+      last,
+      services.policy.guards.scaleCooldown,
+      services.now(),
+      step.service,
+      forced,
+      request.args.force === true,
+    );
+    if (!verdict.ok) throw new Refused(verdict.reason);
+  }
+}
+
+/**
+ * Every colour a request switches to must be ready before the first Service moves: a
+ * switch of several services never stops halfway with traffic split between colours.
+ */
+async function guardSwitchTargets(services: Services, request: OpsRequest): Promise<void> {
+  const switches = request.plan.filter((step) => step.kind === 'switch');
+  const problems = await Promise.all(
+    switches.map(async (step) => {
+      const problem = await services.kube.colourNotReady(request.environment, step.service, step.to);
+      return problem ? `${step.service} to ${step.to}: ${problem}` : undefined;
+    }),
+  );
+  const found = problems.filter((p): p is string => p !== undefined);
+  if (found.length > 0) throw new Refused(`not switching anything: ${found.join('; ')}`);
+}
+
+/** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */
+async function applyStep(
+  services: Services,
+  request: OpsRequest,
+  step: PlanStep,
+): Promise<{ line: string; healthy: boolean }> {
+  const { kube, policy, timing } = services;
+  const env = request.environment;
+  let done: string;
+  switch (step.kind) {
+    case 'scale': {
+      const state = await kube.serviceState(env, workloadOf(policy, env, step.service));
+      const live = state.workloads.find((w) => w.name === step.target);
+      if (!live || ![step.from, step.to].includes(live.desired)) {
+        throw new StalePlan(
+          `${step.target} runs ${live?.desired ?? 'no'} replicas now, not ${step.from} as planned`,
+        );
+      }
+      if (live.desired !== step.to) await kube.scale(env, step.service, step.to);
+      await services.locks.recordScale(env, step.service, services.now());
+      await kube.waitForScale(env, step.service, step.target, step.to, timing.rolloutDeadlineMs);
+      done = `${step.service}: ${step.target} scaled ${step.from} → ${step.to}`;
+      break;
+    }
+    case 'switch': {
+      const workload = workloadOf(policy, env, step.service);
+      if (workload.kind !== 'blue-green') throw new StalePlan(`${step.service} is no longer blue/green`);
+      const active = await kube.activeColour(env, workload);
+      if (![step.from, step.to].includes(active)) throw new StalePlan(`${step.service} serves ${active} now`);
+      await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs);
+      done = `${step.service}: traffic ${step.from} → ${step.to}`;
+      break;
+    }
+    case 'maintenance':
+      return { line: await applyMaintenance(services, request, step), healthy: true };
+    case 'rollback': {
+      const workload = workloadOf(policy, env, step.service);
+      const deployment = await kube.readDeployment(env, workload.namespace, step.deployment);
+      const image = (deployment.spec?.template.spec?.containers ?? []).map((c) => c.image).join(', ');
+      if (![step.fromImage, step.toImage].includes(image)) {
+        throw new StalePlan(`${step.deployment} runs ${image} now, not ${step.fromImage} as planned`);
+      }
+      await kube.applyRollback(env, step.service, { ...step, kind: 'revision' });
+      await kube.waitForRollout(env, workload.namespace, step.deployment, timing.rolloutDeadlineMs);
+      done = `${step.service}: ${step.deployment} rolled back to revision ${step.toRevision} (${step.toImage})`;
+      break;
+    }
+  }
+  const health = await kube.health(env, step.service);
+  if (!health.path) return { line: done, healthy: true };
+  return health.ok
+    ? { line: `${done} · ${health.path} healthy`, healthy: true }
+    : { line: `${done} · :warning: ${health.path} unhealthy: ${health.detail}`, healthy: false };
+}
+
+/** An approved maintenance step: the window it makes, moves or cancels. */
+async function applyMaintenance(
+  services: Services,
+  request: OpsRequest,
+  step: Extract<PlanStep, { kind: 'maintenance' }>,
+): Promise<string> {
+  const soonest = services.now() + 1_000;
+  const span = formatDuration(step.durationMs);
+  switch (step.action ?? 'now') {
+    case 'now':
+    case 'schedule': {
+      // Approved after the start it asked for: it starts now rather than in the past.
+      const start = step.action === 'schedule' ? Math.max(step.start ?? soonest, soonest) : soonest;
+      const window = await scheduleWindow(services, {
+        id: `m${request.id.slice(1)}`,
+        environment: request.environment,
+        start,
+        durationMs: step.durationMs,
+        reason: step.reason,
+        requester: request.requester,
+      });
+      const when = start === soonest ? 'starts now' : `starts ${new Date(start).toISOString()}`;
+      return `maintenance ${window.id} ${when} for ${span}: ${step.reason}`;
+    }
+    case 'move': {
+      const moved = await moveWindow(
+        services,
+        step.windowId ?? '',
+        Math.max(step.start ?? soonest, soonest),
+        step.durationMs,
+        request.requester,
+      );
+      if (!moved) throw new Refused(`maintenance ${step.windowId} has started, ended or was cancelled since`);
+      return `maintenance ${moved.id} moved to ${new Date(moved.start).toISOString()} for ${span}`;
+    }
+    case 'cancel': {
+      const cancelled = await cancelWindow(services, step.windowId ?? '', request.requester);
+      if (!cancelled) throw new Refused(`maintenance ${step.windowId} has ended or was cancelled already`);
+      return `maintenance ${cancelled.id} cancelled`;
+    }
+  }
+}
+
+async function finish(
+  services: Services,
+  request: OpsRequest,
+  status: Extract<OpsRequest['status'], 'succeeded' | 'failed' | 'refused' | 'stale'>,
+  error?: string,
+): Promise<ExecutionResult> {
+  const updated = await services.requests.update(request.id, (current) =>
+    FINAL_STATUSES.includes(current.status)
+      ? { value: null }
+      : {
+          next: { ...current, status, finishedAt: services.now(), ...(error ? { error } : {}) },
+          value: null,
+        },
+  );
+  const final = updated?.request ?? request;
+  await services.audit.record(auditOf(final, status, 'bot', error));
+  await showProgress(services, final);
+  if (final.messageTs) await services.messenger.update(final.channel, final.messageTs, requestMessage(final));
+  return status;
+}
+
+async function showProgress(services: Services, request: OpsRequest): Promise<void> {
+  if (!request.progressTs) return;
+  try {
+    await services.messenger.update(
+      request.channel,
+      request.progressTs,
+      progressMessage(request, services.now()),
+    );
+  } catch (err) {
+    // The cluster change matters more than its report; a failed edit must not fail the job.
+    services.logger.warn(
+      { request: request.id, err: (err as Error).message },
+      'could not update the progress message',
+    );
+  }
+}
+
+export function auditOf(request: OpsRequest, type: string, actor: string, detail?: string) {
+  return {
+    type,
+    request: request.id,
+    actor,
+    environment: request.environment,
+    services: request.services,
+    detail: detail ?? planText(request.plan),
+  };
+}

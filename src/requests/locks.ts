@@ -1,0 +1,90 @@
+import type { RedisClient } from '../kernel/redis';
+import { keys, type Keys } from '../kernel/keys';
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+export type LockResult = { ok: true } | { ok: false; holder: string };
+
+/**
+ * One change at a time per (environment, service): a Redis key holding the request id,
+ * with a lease so a crashed worker cannot hold it for ever.
+ */
+export class ChangeLocks {
+  private readonly keys: Keys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+  ) {
+    this.keys = keys(prefix);
+  }
+
+  /** Takes the lock, or renews it when `holder` has it already (a retried job). */
+  async acquire(env: string, service: string, holder: string, leaseMs: number): Promise<LockResult> {
+    const key = this.keys.lock(env, service);
+    if ((await this.redis.set(key, holder, 'PX', leaseMs, 'NX')) === 'OK') return { ok: true };
+    const current = await this.redis.get(key);
+    if (current === holder) {
+      await this.redis.pexpire(key, leaseMs);
+      return { ok: true };
+    }
+    if (current === null) return this.acquire(env, service, holder, leaseMs);
+    return { ok: false, holder: current };
+  }
+
+  /** Takes every lock or none. */
+  async acquireAll(env: string, services: string[], holder: string, leaseMs: number): Promise<LockResult> {
+    const taken: string[] = [];
+    for (const service of services) {
+      const result = await this.acquire(env, service, holder, leaseMs);
+      if (!result.ok) {
+        await Promise.all(taken.map((s) => this.release(env, s, holder)));
+        return result;
+      }
+      taken.push(service);
+    }
+    return { ok: true };
+  }
+
+  async holder(env: string, service: string): Promise<string | null> {
+    return this.redis.get(this.keys.lock(env, service));
+  }
+
+  async release(env: string, service: string, holder: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys.lock(env, service), holder);
+  }
+
+  async releaseAll(env: string, services: string[], holder: string): Promise<void> {
+    await Promise.all(services.map((s) => this.release(env, s, holder)));
+  }
+
+  /**
+   * When the service was last scaled, not counting a scale made by the request that holds
+   * its lock now: a job retried after a transient error must not be refused by the
+   * cooldown its own earlier attempt started.
+   */
+  async lastScale(env: string, service: string): Promise<number | undefined> {
+    const [value, holder] = await Promise.all([
+      this.redis.get(this.keys.lastScale(env, service)),
+      this.holder(env, service),
+    ]);
+    if (!value) return undefined;
+    const [at, by] = value.split(' ');
+    if (by !== undefined && by === holder) return undefined;
+    return Number(at);
+  }
+
+  /** Called while the scaling request holds the service's lock; remembers which request it was. */
+  async recordScale(env: string, service: string, at: number): Promise<void> {
+    const by = await this.holder(env, service);
+    await this.redis.set(
+      this.keys.lastScale(env, service),
+      by ? `${at} ${by}` : String(at),
+      'PX',
+      86_400_000,
+    );
+  }
+}

@@ -1,0 +1,106 @@
+import type { Kubernetes } from '../kernel/kubernetes/kubernetes';
+import type { Policy } from '../config/policy';
+import type { Command, EnvironmentName } from '../commands/domain/types';
+import { checkReplicaBounds } from './domain/guards';
+import type { MaintenanceAction, PlanStep } from './domain/types';
+import { workloadOf, workloadsOf } from '../kernel/domain/topology';
+
+export type ChangeCommand =
+  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' }>
+  | {
+      verb: 'maintenance';
+      action: MaintenanceAction;
+      environment: EnvironmentName;
+      start?: number;
+      durationMs: number;
+      reason: string;
+      windowId?: string;
+    };
+
+/** The change cannot be planned; the message goes to the requester as it is. */
+export class PlanRefusal extends Error {}
+
+/** The services a command touches: the one named, or every service the verb applies to. */
+export function servicesOf(policy: Policy, command: ChangeCommand, only?: string[]): string[] {
+  if (only && only.length > 0) return only;
+  if (command.verb === 'maintenance') return [];
+  if (command.verb === 'scale') return [command.service];
+  if (command.service) return [command.service];
+  const kinds = command.verb === 'switch' ? ['blue-green'] : ['blue-green', 'deployment'];
+  return workloadsOf(policy, command.environment)
+    .filter((w) => kinds.includes(w.kind))
+    .map((w) => w.service);
+}
+
+/** What the change will do, per service, computed from the live cluster. */
+export async function planChange(
+  kube: Kubernetes,
+  policy: Policy,
+  command: ChangeCommand,
+  only?: string[],
+): Promise<PlanStep[]> {
+  const env = command.environment;
+  if (command.verb === 'maintenance') {
+    const { action, start, durationMs, reason, windowId } = command;
+    return [
+      {
+        kind: 'maintenance',
+        service: env,
+        durationMs,
+        reason,
+        ...(action !== 'now' ? { action } : {}),
+        ...(start !== undefined ? { start } : {}),
+        ...(windowId ? { windowId } : {}),
+      },
+    ];
+  }
+  const services = servicesOf(policy, command, only);
+  if (services.length === 0) throw new PlanRefusal(`${env} has no service that ${command.verb} applies to`);
+
+  if (command.verb === 'scale') {
+    const bounds = checkReplicaBounds(policy, env, command.service, command.replicas);
+    if (!bounds.ok) throw new PlanRefusal(bounds.reason);
+    const state = await kube.serviceState(env, workloadOf(policy, env, command.service));
+    const live = state.workloads.find((w) => !state.activeColour || w.colour === state.activeColour)!;
+    if (live.desired === command.replicas) {
+      throw new PlanRefusal(`${command.service} in ${env} already runs ${command.replicas} replicas`);
+    }
+    return [
+      {
+        kind: 'scale',
+        service: command.service,
+        target: live.name,
+        from: live.desired,
+        to: command.replicas,
+        ...(live.hpa ? { hpa: live.hpa } : {}),
+      },
+    ];
+  }
+
+  if (command.verb === 'switch') {
+    const steps: PlanStep[] = [];
+    for (const service of services) {
+      const workload = workloadOf(policy, env, service);
+      if (workload.kind !== 'blue-green')
+        throw new PlanRefusal(`${service} in ${env} is not deployed blue/green`);
+      const from = await kube.activeColour(env, workload);
+      if (from !== command.colour) {
+        steps.push({ kind: 'switch', service, serviceName: workload.serviceName, from, to: command.colour });
+      }
+    }
+    if (steps.length === 0)
+      throw new PlanRefusal(`${services.join(', ')} already serve ${command.colour} in ${env}`);
+    return steps;
+  }
+
+  return Promise.all(
+    services.map(async (service): Promise<PlanStep> => {
+      const target = await kube.planRollback(env, service, command.toRevision);
+      if (target.kind === 'colour') {
+        return { kind: 'switch', service, serviceName: target.serviceName, from: target.from, to: target.to };
+      }
+      const { kind: _revision, ...revision } = target;
+      return { kind: 'rollback', service, ...revision };
+    }),
+  );
+}

@@ -1,0 +1,202 @@
+import type { KnownBlock } from '@slack/types';
+import { actionId } from '../kernel/slack/actions';
+import { formatDuration } from '../kernel/domain/duration';
+import type { OpsRequest, PlanStep } from './domain/types';
+import {
+  code,
+  context,
+  joinText,
+  md,
+  mention,
+  message,
+  note,
+  render,
+  section,
+  slackDate,
+  withMentions,
+  type Mrkdwn,
+  type SlackMessage,
+} from '../kernel/slack/blocks';
+
+const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
+
+/** One step of a plan, as the thread shows it. */
+export function describeStep(step: PlanStep): Mrkdwn {
+  switch (step.kind) {
+    case 'scale': {
+      const hpa = step.hpa
+        ? ` (autoscaler ${step.hpa.name} ${step.hpa.min}–${step.hpa.max} gets its bounds moved)`
+        : '';
+      return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${hpa}`;
+    }
+    case 'switch':
+      return md`*${step.service}*: service ${code(step.serviceName)} traffic ${step.from} → *${step.to}*`;
+    case 'maintenance':
+      return md`*${step.service}*: ${maintenanceStepText(step)}`;
+    case 'rollback':
+      return md`*${step.service}*: ${code(step.deployment)} revision ${step.fromRevision} → *${step.toRevision}* (${code(step.fromImage)} → ${code(step.toImage)})`;
+  }
+}
+
+function maintenanceStepText(step: Extract<PlanStep, { kind: 'maintenance' }>): Mrkdwn {
+  const span = formatDuration(step.durationMs);
+  switch (step.action ?? 'now') {
+    case 'now':
+      return md`emergency maintenance for ${span} from approval: ${step.reason}`;
+    case 'schedule':
+      return md`maintenance on short notice, ${slackDate(step.start ?? 0)} for ${span}: ${step.reason}`;
+    case 'move':
+      return md`move maintenance ${code(step.windowId ?? '?')} to ${slackDate(step.start ?? 0)} for ${span}: ${step.reason}`;
+    case 'cancel':
+      return md`cancel maintenance ${code(step.windowId ?? '?')}: ${step.reason}`;
+  }
+}
+
+/** The plan as plain text, for the audit trail. */
+export const planText = (plan: PlanStep[]): string =>
+  plan.map((step) => render(describeStep(step))).join('; ');
+
+export function commandText(request: OpsRequest): string {
+  const { verb, environment, args } = request;
+  const services = request.services.join(', ');
+  switch (verb) {
+    case 'scale':
+      return `scale ${environment} ${services} ${args.replicas}${args.force ? ' force' : ''}`;
+    case 'switch':
+      return `switch ${environment} ${args.colour} ${services}`;
+    case 'rollback':
+      return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
+    case 'maintenance':
+      return `maintenance ${args.maintenance ?? 'now'} ${environment}${args.windowId ? ` ${args.windowId}` : ''} ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''}`.trim();
+  }
+}
+
+const STATUS_LINE: Record<OpsRequest['status'], string> = {
+  planning: ':hourglass: planning',
+  'pending-approval': ':raised_hand: waiting for approval',
+  approved: ':white_check_mark: approved, queued',
+  denied: ':no_entry: denied',
+  expired: ':hourglass_flowing_sand: expired without approval',
+  stale: ':warning: the cluster changed since the plan; not run',
+  running: ':gear: running',
+  succeeded: ':large_green_circle: succeeded',
+  failed: ':red_circle: failed',
+  refused: ':no_entry_sign: refused',
+};
+
+/** The request's parent message: plan, requester, and Approve/Deny while it waits. */
+export function requestMessage(request: OpsRequest, now = Date.now()): SlackMessage {
+  const title = md`${mention(request.requester)} asked to ${code(commandText(request))}`;
+  const steps = joinText(
+    request.plan.map((s) => md`• ${describeStep(s)}`),
+    '\n',
+  );
+  const blocks: KnownBlock[] = [
+    section(md`${title}\n${request.plan.length ? steps : '• nothing to change'}`),
+  ];
+  if (request.status === 'pending-approval') {
+    const left = request.expiresAt
+      ? ` · expires in ${formatDuration(Math.max(0, request.expiresAt - now))}`
+      : '';
+    blocks.push(
+      context(
+        md`Request ${code(request.id)} · ${request.environment} needs an approver other than the requester${left}`,
+      ),
+      {
+        type: 'actions',
+        block_id: `request-${request.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: actionId('approve', request.id),
+            text: { type: 'plain_text', text: 'Approve' },
+            style: 'primary',
+            value: request.id,
+          },
+          {
+            type: 'button',
+            action_id: actionId('deny', request.id),
+            text: { type: 'plain_text', text: 'Deny' },
+            style: 'danger',
+            value: request.id,
+          },
+        ],
+      },
+    );
+  } else {
+    blocks.push(context(md`Request ${code(request.id)} · ${decisionLine(request)}`));
+  }
+  return message(md`${title}: ${STATUS_LINE[request.status]}`, blocks);
+}
+
+function decisionLine(request: OpsRequest): Mrkdwn | string {
+  if (request.approvedBy)
+    return md`approved by ${mention(request.approvedBy.user)} ${ts(request.approvedBy.at)}`;
+  if (request.deniedBy) return md`denied by ${mention(request.deniedBy.user)} ${ts(request.deniedBy.at)}`;
+  if (request.status === 'expired' && request.expiresAt) return md`expired ${ts(request.expiresAt)}`;
+  if (request.status === 'stale' || request.status === 'refused') return STATUS_LINE[request.status];
+  return request.environment === 'production'
+    ? STATUS_LINE[request.status]
+    : 'no approval needed in this environment';
+}
+
+/** The one progress reply in the request's thread, edited as the job moves on. */
+export function progressMessage(request: OpsRequest, now = Date.now()): SlackMessage {
+  const took =
+    request.startedAt && request.finishedAt
+      ? ` in ${formatDuration(request.finishedAt - request.startedAt)}`
+      : '';
+  const running =
+    request.status === 'running' && request.startedAt
+      ? ` for ${formatDuration(now - request.startedAt)}`
+      : '';
+  const decided = request.deniedBy
+    ? md` by ${mention(request.deniedBy.user)} ${ts(request.deniedBy.at)}`
+    : request.status !== 'pending-approval' && request.approvedBy && !request.startedAt
+      ? md` by ${mention(request.approvedBy.user)}`
+      : '';
+  const lines: Array<Mrkdwn | string> = [md`${STATUS_LINE[request.status]}${decided}${took}${running}`];
+  // Outcome lines and errors carry cluster and Slack texts: plain strings, escaped.
+  for (const line of request.outcome ?? []) lines.push(md`• ${withMentions(line)}`);
+  if (request.error) lines.push(md`:x: ${withMentions(request.error)}`);
+  return note(joinText(lines, '\n'));
+}
+
+/** Offered in the thread after a production switch, for the bake window. */
+export function switchBackMessage(request: OpsRequest, bakeUntil: number | undefined): SlackMessage {
+  const steps = request.plan.filter((s): s is Extract<PlanStep, { kind: 'switch' }> => s.kind === 'switch');
+  const back = steps[0]?.from ?? 'the previous colour';
+  if (bakeUntil === undefined) {
+    return {
+      text: 'Bake window over.',
+      blocks: [section(':hourglass: Bake window over; switch back with a new `/azora switch` if needed.')],
+    };
+  }
+  const approval = request.expiresAt !== undefined ? ' (needs approval)' : '';
+  const unhealthy = request.unhealthy?.filter((service) => steps.some((s) => s.service === service)) ?? [];
+  const text = unhealthy.length
+    ? `${unhealthy.join(', ')} unhealthy after the switch. Switch back to ${back}?`
+    : `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
+  const said = unhealthy.length
+    ? md`:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
+    : md`:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
+  return {
+    text,
+    blocks: [
+      section(said),
+      {
+        type: 'actions',
+        block_id: `switch-back-${request.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: actionId('switch-back', request.id),
+            text: { type: 'plain_text', text: `Switch back to ${back}` },
+            style: 'danger',
+            value: request.id,
+          },
+        ],
+      },
+    ],
+  };
+}

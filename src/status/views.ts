@@ -1,0 +1,73 @@
+import type { KnownBlock } from '@slack/types';
+import type { ServiceState, WorkloadState } from '../kernel/kubernetes/kubernetes';
+import type { EnvironmentName } from '../commands/domain/types';
+import type { OpsRequest } from '../requests/domain/types';
+import type { AuditEvent } from '../kernel/audit';
+import {
+  code,
+  context,
+  divider,
+  joinText,
+  md,
+  mention,
+  message,
+  section,
+  type SlackMessage,
+} from '../kernel/slack/blocks';
+import { commandText } from '../requests/views';
+
+function workloadLine(w: WorkloadState, active?: string): string {
+  const health =
+    w.ready >= w.desired ? ':large_green_circle:' : w.ready === 0 ? ':red_circle:' : ':large_yellow_circle:';
+  const live = w.colour ? (w.colour === active ? ' *live*' : ' idle') : '';
+  const hpa = w.hpa ? ` · HPA ${w.hpa.min}–${w.hpa.max}` : '';
+  const revision = w.revision ? ` · rev ${w.revision}` : '';
+  const paused = w.paused ? ' · *paused*' : '';
+  return md`${health} ${code(w.name)}${live} ${w.ready}/${w.desired} ready${hpa}${revision} · ${code(w.image)}${paused}`
+    .markup;
+}
+
+/** `/azora status <env>`: the services, what waits for approval or runs, and the latest audit events. */
+export function statusMessage(
+  environment: EnvironmentName,
+  namespace: string,
+  services: ServiceState[],
+  open: OpsRequest[],
+  audit: AuditEvent[],
+): SlackMessage {
+  const blocks: KnownBlock[] = [section(md`*${environment}* (${code(namespace)})`)];
+  for (const svc of services) {
+    const colour = svc.activeColour ? ` — traffic on *${svc.activeColour}*` : '';
+    const lines = svc.workloads.map((w) => workloadLine(w, svc.activeColour));
+    blocks.push(section(md`*${svc.service}*${colour}\n${joinText(lines, '\n')}`));
+  }
+  blocks.push(divider());
+  const pending = open.filter((r) => r.status === 'pending-approval');
+  const running = open.filter((r) => r.status === 'running' || r.status === 'approved');
+  const waiting = pending.map((r) => md`${code(r.id)} ${commandText(r)} by ${mention(r.requester)}`);
+  const runningNow = running.map((r) => md`${code(r.id)} ${commandText(r)}`);
+  blocks.push(
+    section(
+      md`*Waiting for approval:* ${waiting.length ? joinText(waiting, ' · ') : 'none'}\n*Running:* ${runningNow.length ? joinText(runningNow, ' · ') : 'none'}`,
+    ),
+  );
+  if (audit.length > 0) {
+    blocks.push(
+      context(
+        ...audit
+          .slice(0, 8)
+          .map(
+            (e) =>
+              md`${new Date(e.at).toISOString().slice(11, 19)} ${e.type} ${e.request ?? ''} by ${mention(e.actor)}`,
+          ),
+      ),
+    );
+  }
+  const summary = services
+    .map(
+      (s) =>
+        `${s.service}: ${s.workloads.map((w) => `${w.name} ${w.ready}/${w.desired}`).join(', ')}${s.activeColour ? ` (live ${s.activeColour})` : ''}`,
+    )
+    .join('; ');
+  return message(`${environment} status: ${summary}`, blocks);
+}
