@@ -1,6 +1,6 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/kernel/slack/actions';
-import type { CoreServices } from '../src/deps';
+import type { CoreDeps } from '../src/deps';
 import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
 import { slowDown } from '../src/access/views';
@@ -25,7 +25,7 @@ const CLICK_FAILED = {
  * each registered listener's matchers for every request it receives, so one listener
  * instead of twelve keeps a slash command's cost at the framework's own.
  */
-export function registerActions(app: App, services: CoreServices): void {
+export function registerActions(app: App, services: CoreDeps): void {
   const handlers: Record<ActionKind, ClickHandler> = {
     ...approvalClicks(services),
     ...alertClicks(services),

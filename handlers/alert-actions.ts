@@ -1,10 +1,10 @@
-import { alertActionJob } from '../jobs/alert-action';
-import { logsJob } from '../jobs/logs';
-import { planRequestJob } from '../jobs/plan-request';
+import { alertActionJob } from '../src/alerts/contracts';
+import { logsJob } from '../src/logs/contracts';
+import { planRequestJob } from '../src/requests/contracts';
 import type { ActionKind } from '../src/kernel/slack/actions';
 import type { AlertGroup } from '../src/alerts/domain/group';
 import { parentKey } from '../src/alerts/notify';
-import type { CoreServices } from '../src/deps';
+import type { CoreDeps } from '../src/deps';
 import type { EnvironmentName } from '../src/commands/domain/types';
 import { refusalFor } from '../src/access/check';
 import { note } from '../src/kernel/slack/blocks';
@@ -15,7 +15,7 @@ type AlertKind = 'ack' | 'silence' | 'unsilence';
 
 /** The buttons of an alert thread: PagerDuty, Alertmanager, and runbook actions through the normal request path. */
 export function alertClicks(
-  services: CoreServices,
+  services: CoreDeps,
 ): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
   const alertAction =
     (kind: AlertKind): ClickHandler =>
@@ -75,7 +75,7 @@ export function alertClicks(
   };
 }
 
-async function runbook(services: CoreServices, click: Click, group: AlertGroup) {
+async function runbook(services: CoreDeps, click: Click, group: AlertGroup) {
   const { kind, user, responseUrl } = click;
   const once = oncePerPress(click);
   const environment = group.environment!;

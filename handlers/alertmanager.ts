@@ -1,11 +1,11 @@
 import type { CustomRoute } from '@slack/bolt';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { alertNotificationJob } from '../jobs/alert-notification';
+import { alertNotificationJob } from '../src/alerts/contracts';
 import { describeIssue } from '../src/config/errors';
 import { deliveryDigest, groupIdOf } from '../src/alerts/domain/group';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { sendJson } from '../src/kernel/http/json';
-import type { CoreServices } from '../src/deps';
+import type { CoreDeps } from '../src/deps';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
@@ -25,7 +25,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * as a job, and only then answers 2xx; when Redis cannot take it, 503 makes Alertmanager
  * retry, so nothing is lost.
  */
-export function alertmanagerRoute(services: CoreServices, token: string | undefined): CustomRoute {
+export function alertmanagerRoute(services: CoreDeps, token: string | undefined): CustomRoute {
   return {
     path: '/alertmanager',
     method: 'POST',

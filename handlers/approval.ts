@@ -1,10 +1,10 @@
 import type { RespondFn } from '@slack/bolt';
-import { executeRequestJob } from '../jobs/execute-request';
-import { planRequestJob } from '../jobs/plan-request';
+import { executeRequestJob } from '../src/requests/contracts';
+import { planRequestJob } from '../src/requests/contracts';
 import { checkDecision, type Verdict } from '../src/requests/domain/guards';
 import type { OpsRequest } from '../src/requests/domain/types';
 import { auditOf } from '../src/requests/executor';
-import type { CoreServices } from '../src/deps';
+import type { CoreDeps } from '../src/deps';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
 import { progressMessage, requestMessage } from '../src/requests/views';
 import { refusalFor } from '../src/access/check';
@@ -19,9 +19,7 @@ const refuse = async (respond: RespondFn, text: string): Promise<void> => {
 };
 
 /** Approve, Deny and Switch back: the buttons of a request's thread. */
-export function approvalClicks(
-  services: CoreServices,
-): Record<'approve' | 'deny' | 'switch-back', ClickHandler> {
+export function approvalClicks(services: CoreDeps): Record<'approve' | 'deny' | 'switch-back', ClickHandler> {
   return {
     approve: (click) => decide(services, click, 'approve'),
     deny: (click) => decide(services, click, 'deny'),
@@ -30,7 +28,7 @@ export function approvalClicks(
 }
 
 async function decide(
-  services: CoreServices,
+  services: CoreDeps,
   { user, subject: requestId, respond }: Click,
   decision: 'approve' | 'deny',
 ): Promise<void> {
@@ -75,7 +73,7 @@ async function decide(
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
-async function switchBack(services: CoreServices, click: Click): Promise<void> {
+async function switchBack(services: CoreDeps, click: Click): Promise<void> {
   const { user, subject: requestId, respond } = click;
   const original = await services.requests.get(requestId);
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];

@@ -1,18 +1,18 @@
 import type { App, SlashCommand } from '@slack/bolt';
 import type { z } from 'zod';
-import { logsJob } from '../jobs/logs';
-import { maintenanceCommandJob } from '../jobs/maintenance-command';
-import { oncallJob } from '../jobs/oncall';
-import { planRequestJob } from '../jobs/plan-request';
-import { statusJob } from '../jobs/status';
+import { logsJob } from '../src/logs/contracts';
+import { maintenanceCommandJob } from '../src/maintenance/contracts';
+import { oncallJob } from '../src/oncall/contracts';
+import { planRequestJob } from '../src/requests/contracts';
+import { statusJob } from '../src/status/contracts';
 import type { Capability } from '../src/access/domain/rules';
 import { parseCommand } from '../src/commands/domain/parse';
 import type { Command, EnvironmentName } from '../src/commands/domain/types';
 import { checkReplicaBounds, needsApproval } from '../src/requests/domain/guards';
 import { formatDuration } from '../src/kernel/domain/duration';
-import { vocabularyOf } from '../src/kernel/domain/topology';
+import { vocabularyOf } from '../src/commands/domain/vocabulary';
 import { refusalFor } from '../src/access/check';
-import type { CoreServices } from '../src/deps';
+import type { CoreDeps } from '../src/deps';
 import type { GateVerdict } from '../src/access/gate';
 import { slowDown } from '../src/access/views';
 import { code, md, note, type SlackMessage } from '../src/kernel/slack/blocks';
@@ -49,7 +49,7 @@ const FOLLOW_SLOT_MARGIN_MS = 60_000;
  * answer at the framework's own speed; if the queue cannot take the work, the
  * acknowledgement is replaced through the response_url by an honest refusal.
  */
-export function registerCommand(app: App, services: CoreServices): void {
+export function registerCommand(app: App, services: CoreDeps): void {
   const vocabulary = vocabularyOf(services.policy);
   app.command('/azora', async ({ command, ack }) => {
     const parsed = parseCommand(command.text, vocabulary, services.now());
@@ -111,7 +111,7 @@ const isChange = (command: Command): boolean =>
 async function admit(
   command: Command,
   slash: SlashCommand,
-  services: CoreServices,
+  services: CoreDeps,
 ): Promise<Outcome | undefined> {
   const ask = accessOf(command);
   if (ask) {
@@ -160,7 +160,7 @@ async function admit(
   return undefined;
 }
 
-function dispatch(command: Command, slash: SlashCommand, services: CoreServices): Outcome {
+function dispatch(command: Command, slash: SlashCommand, services: CoreDeps): Outcome {
   const { queues } = services;
   switch (command.verb) {
     case 'help':
@@ -216,7 +216,7 @@ function dispatch(command: Command, slash: SlashCommand, services: CoreServices)
 function planRequest(
   command: z.input<typeof planRequestJob.payload>['command'],
   slash: SlashCommand,
-  services: CoreServices,
+  services: CoreDeps,
 ): () => Promise<unknown> {
   return services.queues.prepare(
     planRequestJob,
@@ -234,7 +234,7 @@ function planRequest(
 function maintenance(
   command: Extract<Command, { verb: 'maintenance' }>,
   slash: SlashCommand,
-  services: CoreServices,
+  services: CoreDeps,
 ): Outcome {
   const { queues, policy } = services;
   const requester = slash.user_id;

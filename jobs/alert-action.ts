@@ -1,81 +1,75 @@
-import { z } from 'zod';
 import { AlertmanagerError } from '../src/kernel/alertmanager';
 import { pagerDutyKey } from '../src/alerts/domain/group';
 import { formatDuration } from '../src/kernel/domain/duration';
 import { parentKey, showGroup } from '../src/alerts/notify';
-import { defineJob } from '../src/kernel/queue/define';
-import { slackUser } from '../src/kernel/queue/payloads';
+import { defineJob } from '../src/deps';
+import { alertActionJob, pagerDutyEventJob } from '../src/alerts/contracts';
+
 import { noteReply, silenceReply } from '../src/alerts/views';
 import { md, mention, type Text } from '../src/kernel/slack/blocks';
-import { pagerDutyEventJob } from './pagerduty-event';
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
-export const alertActionJob = defineJob({
-  queue: 'notify',
-  name: 'alert-action',
-  payload: z.object({ kind: z.enum(['ack', 'silence', 'unsilence']), groupId: z.string(), user: slackUser }),
-  async run({ kind, groupId, user }, ctx) {
-    const group = await ctx.alerts.get(groupId);
-    if (!group) return { skipped: 'unknown group' };
-    const say = (text: Text) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
+export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, groupId, user }, ctx) => {
+  const group = await ctx.alerts.get(groupId);
+  if (!group) return { skipped: 'unknown group' };
+  const say = (text: Text) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
 
-    if (kind === 'ack') {
-      const dedupKey = pagerDutyKey(group);
-      await ctx.queues.enqueue(
-        pagerDutyEventJob,
-        { action: 'acknowledge', dedupKey },
-        { jobId: `pd-ack-${dedupKey}` },
-      );
-      const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
-      if (updated) await showGroup(ctx, updated);
-      await say(md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
-      return { acknowledged: dedupKey };
-    }
-    if (!ctx.alertmanager) {
-      await say(':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
-      return { skipped: 'no alertmanager' };
-    }
-    const alertmanager = ctx.alertmanager;
-    // Said in the thread when retrying cannot help, or this was the last attempt.
-    const failed = async (what: string, err: unknown) => {
-      const lastAttempt = ctx.job.attemptsMade + 1 >= ctx.job.attempts;
-      if (err instanceof AlertmanagerError && err.transient && !lastAttempt) throw err;
-      await say(md`:warning: could not ${what}: ${(err as Error).message}`);
-      return { failed: (err as Error).message };
-    };
-    if (kind === 'silence') {
-      const { silence: current } = group;
-      if (current && Date.parse(current.endsAt) > ctx.now()) {
-        await say(md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`);
-        return { skipped: 'already silenced' };
-      }
-      const duration = ctx.policy.alerts.silence;
-      let silence;
-      try {
-        silence = await alertmanager.createSilence({
-          matchers: group.groupLabels,
-          durationMs: duration,
-          createdBy: `slack:${user}`,
-          comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
-        });
-      } catch (err) {
-        return failed('silence this group', err);
-      }
-      const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
-      if (updated) await showGroup(ctx, updated);
-      await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
-      return { silence: silence.id };
-    }
-    if (group.silence) {
-      try {
-        await alertmanager.expireSilence(group.silence.id);
-      } catch (err) {
-        return failed('expire the silence', err);
-      }
-    }
-    const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
+  if (kind === 'ack') {
+    const dedupKey = pagerDutyKey(group);
+    await ctx.queues.enqueue(
+      pagerDutyEventJob,
+      { action: 'acknowledge', dedupKey },
+      { jobId: `pd-ack-${dedupKey}` },
+    );
+    const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
     if (updated) await showGroup(ctx, updated);
-    await say(md`:loud_sound: ${mention(user)} expired the silence.`);
-    return { unsilenced: true };
-  },
+    await say(md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
+    return { acknowledged: dedupKey };
+  }
+  if (!ctx.alertmanager) {
+    await say(':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
+    return { skipped: 'no alertmanager' };
+  }
+  const alertmanager = ctx.alertmanager;
+  // Said in the thread when retrying cannot help, or this was the last attempt.
+  const failed = async (what: string, err: unknown) => {
+    const lastAttempt = ctx.job.attemptsMade + 1 >= ctx.job.attempts;
+    if (err instanceof AlertmanagerError && err.transient && !lastAttempt) throw err;
+    await say(md`:warning: could not ${what}: ${(err as Error).message}`);
+    return { failed: (err as Error).message };
+  };
+  if (kind === 'silence') {
+    const { silence: current } = group;
+    if (current && Date.parse(current.endsAt) > ctx.now()) {
+      await say(md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`);
+      return { skipped: 'already silenced' };
+    }
+    const duration = ctx.policy.alerts.silence;
+    let silence;
+    try {
+      silence = await alertmanager.createSilence({
+        matchers: group.groupLabels,
+        durationMs: duration,
+        createdBy: `slack:${user}`,
+        comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
+      });
+    } catch (err) {
+      return failed('silence this group', err);
+    }
+    const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
+    if (updated) await showGroup(ctx, updated);
+    await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
+    return { silence: silence.id };
+  }
+  if (group.silence) {
+    try {
+      await alertmanager.expireSilence(group.silence.id);
+    } catch (err) {
+      return failed('expire the silence', err);
+    }
+  }
+  const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
+  if (updated) await showGroup(ctx, updated);
+  await say(md`:loud_sound: ${mention(user)} expired the silence.`);
+  return { unsilenced: true };
 });

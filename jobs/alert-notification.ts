@@ -1,37 +1,31 @@
 import { pagerDutyKey } from '../src/alerts/domain/group';
-import { notificationSchema } from '../src/alerts/domain/payload';
+
 import { handleNotification } from '../src/alerts/notify';
-import { defineJob } from '../src/kernel/queue/define';
-import { pagerDutyEventJob } from './pagerduty-event';
+import { defineJob } from '../src/deps';
+import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
 
 /** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
-export const alertNotificationJob = defineJob({
-  queue: 'alerts',
-  name: 'alert-notification',
-  payload: notificationSchema,
-  options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
-  async run(notification, ctx) {
-    const { group, changes } = await handleNotification(ctx, notification);
-    const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
-    if (pages) {
-      const dedupKey = pagerDutyKey(group);
-      if (changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) {
-        const summary = `${group.alertname}: ${group.summary}`;
-        const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
-        await ctx.queues.enqueue(
-          pagerDutyEventJob,
-          { action: 'trigger', dedupKey, summary, source, severity: 'critical' },
-          { jobId: `pd-trigger-${dedupKey}` },
-        );
-      }
-      if (changes.some((c) => c.kind === 'resolved')) {
-        await ctx.queues.enqueue(
-          pagerDutyEventJob,
-          { action: 'resolve', dedupKey },
-          { jobId: `pd-resolve-${dedupKey}` },
-        );
-      }
+export const alertNotificationProcessor = defineJob(alertNotificationJob, async (notification, ctx) => {
+  const { group, changes } = await handleNotification(ctx, notification);
+  const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
+  if (pages) {
+    const dedupKey = pagerDutyKey(group);
+    if (changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) {
+      const summary = `${group.alertname}: ${group.summary}`;
+      const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
+      await ctx.queues.enqueue(
+        pagerDutyEventJob,
+        { action: 'trigger', dedupKey, summary, source, severity: 'critical' },
+        { jobId: `pd-trigger-${dedupKey}` },
+      );
     }
-    return { group: group.id, changes: changes.map((c) => c.kind) };
-  },
+    if (changes.some((c) => c.kind === 'resolved')) {
+      await ctx.queues.enqueue(
+        pagerDutyEventJob,
+        { action: 'resolve', dedupKey },
+        { jobId: `pd-resolve-${dedupKey}` },
+      );
+    }
+  }
+  return { group: group.id, changes: changes.map((c) => c.kind) };
 });

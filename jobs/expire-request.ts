@@ -1,26 +1,22 @@
 import { auditOf } from '../src/requests/executor';
-import { defineJob } from '../src/kernel/queue/define';
-import { requestRef } from '../src/kernel/queue/payloads';
+import { defineJob } from '../src/deps';
+import { expireRequestJob } from '../src/requests/contracts';
+
 import { progressMessage, requestMessage } from '../src/requests/views';
 
 /** Runs when an approval's time is up: a request still waiting becomes expired, and its buttons go. */
-export const expireRequestJob = defineJob({
-  queue: 'ops',
-  name: 'expire-request',
-  payload: requestRef,
-  async run({ requestId }, ctx) {
-    const result = await ctx.requests.update(requestId, (current) =>
-      current.status === 'pending-approval'
-        ? { next: { ...current, status: 'expired' }, value: true }
-        : { value: false },
-    );
-    if (!result?.changed) return { expired: false };
-    const { request } = result;
-    await ctx.audit.record(auditOf(request, 'expired', 'bot'));
-    if (request.messageTs)
-      await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request));
-    if (request.progressTs)
-      await ctx.messenger.update(request.channel, request.progressTs, progressMessage(request));
-    return { expired: true };
-  },
+export const expireRequestProcessor = defineJob(expireRequestJob, async ({ requestId }, ctx) => {
+  const result = await ctx.requests.update(requestId, (current) =>
+    current.status === 'pending-approval'
+      ? { next: { ...current, status: 'expired' }, value: true }
+      : { value: false },
+  );
+  if (!result?.changed) return { expired: false };
+  const { request } = result;
+  await ctx.audit.record(auditOf(request, 'expired', 'bot'));
+  if (request.messageTs)
+    await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request));
+  if (request.progressTs)
+    await ctx.messenger.update(request.channel, request.progressTs, progressMessage(request));
+  return { expired: true };
 });

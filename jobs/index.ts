@@ -1,33 +1,35 @@
+import type { z } from 'zod';
 import type { JobDefinition } from '../src/kernel/queue/define';
-import { alertActionJob } from './alert-action';
-import { alertNotificationJob } from './alert-notification';
-import { pagerDutyEventJob } from './pagerduty-event';
-import { endBakeJob } from './end-bake';
-import { executeRequestJob } from './execute-request';
-import { expireRequestJob } from './expire-request';
-import { logsJob } from './logs';
-import { maintenanceCommandJob } from './maintenance-command';
-import { maintenanceNoticeJob } from './maintenance-notice';
-import { maintenanceRecurringJob } from './maintenance-recurring';
-import { oncallJob } from './oncall';
-import { planRequestJob } from './plan-request';
-import { postMessageJob } from './post-message';
-import { statusJob } from './status';
+import type { JobContext } from '../src/deps';
+import { alertActionProcessor } from './alert-action';
+import { alertNotificationProcessor } from './alert-notification';
+import { pagerDutyEventProcessor } from './pagerduty-event';
+import { endBakeProcessor } from './end-bake';
+import { executeRequestProcessor } from './execute-request';
+import { expireRequestProcessor } from './expire-request';
+import { logsProcessor } from './logs';
+import { maintenanceCommandProcessor } from './maintenance-command';
+import { maintenanceNoticeProcessor } from './maintenance-notice';
+import { maintenanceRecurringProcessor } from './maintenance-recurring';
+import { oncallProcessor } from './oncall';
+import { planRequestProcessor } from './plan-request';
+import { postMessageProcessor } from './post-message';
+import { statusProcessor } from './status';
 
 /** Every job the worker role runs. */
-export const JOBS: readonly JobDefinition[] = [
-  postMessageJob,
-  planRequestJob,
-  executeRequestJob,
-  expireRequestJob,
-  endBakeJob,
-  statusJob,
-  logsJob,
-  alertNotificationJob,
-  alertActionJob,
-  pagerDutyEventJob,
-  oncallJob,
-  maintenanceCommandJob,
-  maintenanceNoticeJob,
-  maintenanceRecurringJob,
+export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
+  postMessageProcessor,
+  planRequestProcessor,
+  executeRequestProcessor,
+  expireRequestProcessor,
+  endBakeProcessor,
+  statusProcessor,
+  logsProcessor,
+  alertNotificationProcessor,
+  alertActionProcessor,
+  pagerDutyEventProcessor,
+  oncallProcessor,
+  maintenanceCommandProcessor,
+  maintenanceNoticeProcessor,
+  maintenanceRecurringProcessor,
 ];

@@ -1,44 +1,20 @@
-import { z } from 'zod';
 import { needsApproval } from '../src/requests/domain/guards';
 import { refusalFor } from '../src/access/check';
 import { cancelWindow, moveWindow, scheduleWindow } from '../src/maintenance/actions';
-import { defineJob } from '../src/kernel/queue/define';
-import { environmentName, slackChannel, slackUser } from '../src/kernel/queue/payloads';
+import { defineJob } from '../src/deps';
+import { maintenanceCommandJob } from '../src/maintenance/contracts';
+import { planRequestJob } from '../src/requests/contracts';
+
 import { channelRef, code, md, note } from '../src/kernel/slack/blocks';
 import { windowListMessage } from '../src/maintenance/views';
-import { planRequestJob } from './plan-request';
 
 /**
  * `/azora maintenance schedule|list|move|cancel` (and `now` where no approval is due). A
  * move or cancel of a window in an environment that requires approval becomes a request.
  */
-export const maintenanceCommandJob = defineJob({
-  queue: 'notify',
-  name: 'maintenance-command',
-  payload: z.object({
-    command: z.discriminatedUnion('action', [
-      z.object({
-        action: z.literal('schedule'),
-        environment: environmentName,
-        start: z.number().int(),
-        durationMs: z.number().int().positive(),
-        reason: z.string().min(1).max(500),
-      }),
-      z.object({ action: z.literal('list') }),
-      z.object({ action: z.literal('cancel'), id: z.string().max(64) }),
-      z.object({
-        action: z.literal('move'),
-        id: z.string().max(64),
-        start: z.number().int(),
-        durationMs: z.number().int().positive(),
-      }),
-    ]),
-    requester: slackUser,
-    channel: slackChannel,
-    responseUrl: z.url(),
-  }),
-  options: { attempts: 1 },
-  async run({ command, requester, channel, responseUrl }, ctx) {
+export const maintenanceCommandProcessor = defineJob(
+  maintenanceCommandJob,
+  async ({ command, requester, channel, responseUrl }, ctx) => {
     const announced = channelRef(ctx.policy.channels.announcements);
     const say = (text: Parameters<typeof note>[0]) => ctx.messenger.respond(responseUrl, note(text));
     if (command.action === 'list') {
@@ -113,4 +89,4 @@ export const maintenanceCommandJob = defineJob({
     );
     return { moved: window?.id ?? false };
   },
-});
+);

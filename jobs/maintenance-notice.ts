@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import { environmentOf } from '../src/kernel/domain/topology';
-import { defineJob } from '../src/kernel/queue/define';
+import { defineJob } from '../src/deps';
+import { maintenanceNoticeJob } from '../src/maintenance/contracts';
 import { liftWindow } from '../src/maintenance/actions';
-import type { JobContext } from '../src/kernel/queue/context';
+import type { JobContext } from '../src/deps';
 import { noticeMessage } from '../src/maintenance/views';
 
 /**
@@ -10,11 +10,9 @@ import { noticeMessage } from '../src/maintenance/views';
  * with several workers or a retry; the start also silences the environment in
  * Alertmanager and PagerDuty, and the end lifts both.
  */
-export const maintenanceNoticeJob = defineJob({
-  queue: 'notify',
-  name: 'maintenance-notice',
-  payload: z.object({ windowId: z.string(), notice: z.string() }),
-  async run({ windowId, notice }, ctx) {
+export const maintenanceNoticeProcessor = defineJob(
+  maintenanceNoticeJob,
+  async ({ windowId, notice }, ctx) => {
     const window = await ctx.maintenanceWindows.get(windowId);
     if (!window || window.status === 'cancelled' || window.status === 'done')
       return { skipped: window?.status ?? 'gone' };
@@ -29,7 +27,7 @@ export const maintenanceNoticeJob = defineJob({
     );
     return { posted: notice };
   },
-});
+);
 
 /**
  * What a running window puts in place, each remembered on the window as soon as it exists

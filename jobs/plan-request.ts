@@ -6,66 +6,47 @@ import { replicaBounds, workloadOf } from '../src/kernel/domain/topology';
 import type { OpsRequest } from '../src/requests/domain/types';
 import { auditOf } from '../src/requests/executor';
 import { planChange, PlanRefusal, servicesOf } from '../src/requests/planner';
-import type { JobContext } from '../src/kernel/queue/context';
-import { defineJob } from '../src/kernel/queue/define';
-import { changeCommand, slackChannel, slackUser } from '../src/kernel/queue/payloads';
+import type { JobContext } from '../src/deps';
+import { defineJob } from '../src/deps';
+import { executeRequestJob, expireRequestJob, planRequestJob } from '../src/requests/contracts';
+
 import { code, md, note, withMentions } from '../src/kernel/slack/blocks';
 import { progressMessage, requestMessage } from '../src/requests/views';
-import { executeRequestJob } from './execute-request';
-import { expireRequestJob } from './expire-request';
 
 /**
  * Turns a change command into a request: plans it against the live cluster, posts the
  * plan (with Approve/Deny where the policy asks), and queues it when no approval is due.
  */
-export const planRequestJob = defineJob({
-  queue: 'ops',
-  name: 'plan-request',
-  payload: z.object({
-    command: changeCommand,
-    /** Overrides the command's services (a switch back of several services). */
-    services: z.array(z.string()).optional(),
-    requester: slackUser,
-    channel: slackChannel,
-    responseUrl: z.url().optional(),
-    threadTs: z.string().optional(),
-    source: z.enum(['command', 'alert', 'switch-back']),
-    /** Scale up from the live replica count by this many (a runbook button), instead of to `replicas`. */
-    scaleBy: z.number().int().positive().optional(),
-    /** A runbook button's alert group and episode: one runbook change for it at a time. */
-    alertGroup: z.object({ id: z.string().max(64), episode: z.number().int().positive() }).optional(),
-  }),
-  async run(payload, ctx) {
-    // A retried attempt carries on with the request an earlier attempt stored, so that a
-    // Slack failure between the posts never makes a second request with its own buttons.
-    const id = await ctx.requests.idForJob(ctx.job.id);
-    let request = await ctx.requests.get(id);
-    if (!request) {
-      const planned = await planRequest(payload, ctx, id);
-      if (!('request' in planned)) return planned;
-      request = planned.request;
-      // Stored before its buttons exist in Slack, so that no click can find it missing.
-      await ctx.requests.create(request);
-      await ctx.audit.record(auditOf(request, 'requested', request.requester));
-    }
-    request = await postRequest(ctx, request, payload.threadTs);
+export const planRequestProcessor = defineJob(planRequestJob, async (payload, ctx) => {
+  // A retried attempt carries on with the request an earlier attempt stored, so that a
+  // Slack failure between the posts never makes a second request with its own buttons.
+  const id = await ctx.requests.idForJob(ctx.job.id);
+  let request = await ctx.requests.get(id);
+  if (!request) {
+    const planned = await planRequest(payload, ctx, id);
+    if (!('request' in planned)) return planned;
+    request = planned.request;
+    // Stored before its buttons exist in Slack, so that no click can find it missing.
+    await ctx.requests.create(request);
+    await ctx.audit.record(auditOf(request, 'requested', request.requester));
+  }
+  request = await postRequest(ctx, request, payload.threadTs);
 
-    // Queued under fixed ids, so a retry adds nothing twice; an approval request waits for its clicks.
-    if (request.expiresAt !== undefined) {
-      await ctx.queues.enqueue(
-        expireRequestJob,
-        { requestId: request.id },
-        { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - ctx.now()) },
-      );
-    } else {
-      await ctx.queues.enqueue(
-        executeRequestJob,
-        { requestId: request.id },
-        { jobId: `execute-${request.id}` },
-      );
-    }
-    return { requestId: request.id };
-  },
+  // Queued under fixed ids, so a retry adds nothing twice; an approval request waits for its clicks.
+  if (request.expiresAt !== undefined) {
+    await ctx.queues.enqueue(
+      expireRequestJob,
+      { requestId: request.id },
+      { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - ctx.now()) },
+    );
+  } else {
+    await ctx.queues.enqueue(
+      executeRequestJob,
+      { requestId: request.id },
+      { jobId: `execute-${request.id}` },
+    );
+  }
+  return { requestId: request.id };
 });
 
 type PlanPayload = z.output<typeof planRequestJob.payload>;

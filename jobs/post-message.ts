@@ -1,20 +1,10 @@
-import type { KnownBlock } from '@slack/types';
-import { z } from 'zod';
-import { defineJob } from '../src/kernel/queue/define';
+import { defineJob } from '../src/deps';
+import { postMessageJob } from '../src/kernel/slack/contracts';
 
 /** Posts or edits a message in Slack on behalf of any other part of the bot. */
-export const postMessageJob = defineJob({
-  queue: 'notify',
-  name: 'post-message',
-  payload: z.object({
-    channel: z.string().min(1),
-    text: z.string(),
-    blocks: z
-      .array(z.custom<KnownBlock>((b) => typeof b === 'object' && b !== null && 'type' in b))
-      .optional(),
-    threadTs: z.string().optional(),
-  }),
-  async run({ channel, text, blocks, threadTs }, { slack }) {
+export const postMessageProcessor = defineJob(
+  postMessageJob,
+  async ({ channel, text, blocks, threadTs }, { slack }) => {
     const result = await slack.chat.postMessage({
       channel,
       text,
@@ -23,4 +13,4 @@ export const postMessageJob = defineJob({
     });
     return { ts: result.ts };
   },
-});
+);

@@ -1,32 +1,26 @@
-import { z } from 'zod';
 import { environmentOf } from '../src/kernel/domain/topology';
-import { defineJob } from '../src/kernel/queue/define';
-import { environmentName } from '../src/kernel/queue/payloads';
+import { defineJob } from '../src/deps';
+import { statusJob } from '../src/status/contracts';
+
 import { statusMessage } from '../src/status/views';
 
 const OPEN = new Set(['pending-approval', 'approved', 'running']);
 
 /** `/azora status <env>`: reads the cluster and the request store, answers the person who asked. */
-export const statusJob = defineJob({
-  queue: 'ops',
-  name: 'status',
-  payload: z.object({ environment: environmentName, responseUrl: z.url() }),
-  options: { attempts: 1 },
-  async run({ environment, responseUrl }, ctx) {
-    try {
-      const [services, recent, audit] = await Promise.all([
-        ctx.kube.status(environment),
-        ctx.requests.recent(environment, 50),
-        ctx.audit.recent(8, environment),
-      ]);
-      const open = recent.filter((r) => OPEN.has(r.status));
-      const { namespace } = environmentOf(ctx.policy, environment);
-      await ctx.messenger.respond(responseUrl, statusMessage(environment, namespace, services, open, audit));
-      return { services: services.length };
-    } catch (err) {
-      const text = `:x: could not read ${environment}: ${(err as Error).message}`;
-      await ctx.messenger.respond(responseUrl, { text, blocks: [] });
-      return { error: text };
-    }
-  },
+export const statusProcessor = defineJob(statusJob, async ({ environment, responseUrl }, ctx) => {
+  try {
+    const [services, recent, audit] = await Promise.all([
+      ctx.kube.status(environment),
+      ctx.requests.recent(environment, 50),
+      ctx.audit.recent(8, environment),
+    ]);
+    const open = recent.filter((r) => OPEN.has(r.status));
+    const { namespace } = environmentOf(ctx.policy, environment);
+    await ctx.messenger.respond(responseUrl, statusMessage(environment, namespace, services, open, audit));
+    return { services: services.length };
+  } catch (err) {
+    const text = `:x: could not read ${environment}: ${(err as Error).message}`;
+    await ctx.messenger.respond(responseUrl, { text, blocks: [] });
+    return { error: text };
+  }
 });

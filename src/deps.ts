@@ -10,6 +10,7 @@ import type { Logger } from './kernel/log';
 import type { MaintenanceScheduler } from './maintenance/scheduler';
 import type { Metrics } from './kernel/metrics';
 import type { Queues } from './kernel/queue/queues';
+import { implement, type JobInfo } from './kernel/queue/define';
 import type { AlertStore } from './alerts/store';
 import type { AuditLog } from './kernel/audit';
 import type { RequestGate } from './access/gate';
@@ -22,7 +23,7 @@ import type { RunbookClaims } from './requests/runbooks';
  * What every role builds: stores, queues and Slack. The web role's handlers need no more,
  * so a web process never loads the Kubernetes or PagerDuty clients.
  */
-export interface CoreServices {
+export interface CoreDeps {
   policy: Policy;
   logger: Logger;
   metrics: Metrics;
@@ -48,9 +49,15 @@ export interface CoreServices {
 }
 
 /** Everything jobs may use: the core plus the clients only worker processes load. */
-export interface Services extends CoreServices {
+export interface Deps extends CoreDeps {
   kube: Kubernetes;
   pagerduty: PagerDuty;
   /** Deadlines for waits inside jobs; tests shorten them. */
   timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
 }
+
+/** What a processor gets: the worker's dependencies, and which attempt of which job this is. */
+export type JobContext = Deps & { job: JobInfo };
+
+/** Implements a job contract with the worker's context. */
+export const defineJob = implement<JobContext>();

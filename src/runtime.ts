@@ -1,8 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { JOBS } from '../jobs';
-import { maintenanceNoticeJob } from '../jobs/maintenance-notice';
-import { maintenanceRecurringJob, RECURRING_SCHEDULER_ID } from '../jobs/maintenance-recurring';
+import {
+  maintenanceNoticeJob,
+  maintenanceRecurringJob,
+  RECURRING_SCHEDULER_ID,
+} from './maintenance/contracts';
 import { MaintenanceScheduler } from './maintenance/scheduler';
 import { MaintenanceStore } from './maintenance/store';
 import { AlertmanagerClient } from './kernel/alertmanager';
@@ -10,7 +13,7 @@ import { AccessDirectory } from './access/directory';
 import { SlackOutbox } from './kernel/slack/outbox';
 import { AlertStore } from './alerts/store';
 import { SlackMessenger } from './kernel/slack/messenger';
-import type { CoreServices, Services } from './deps';
+import type { CoreDeps, Deps } from './deps';
 import { AuditLog } from './kernel/audit';
 import { RequestGate } from './access/gate';
 import { ChangeLocks } from './requests/locks';
@@ -34,7 +37,7 @@ export interface Bot {
   web?: WebServer;
   metrics: Metrics;
   queues: Queues;
-  services: CoreServices;
+  services: CoreDeps;
   /** Graceful stop: no new HTTP requests or jobs, running jobs get `deadlineMs` to finish. */
   stop(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
@@ -47,7 +50,7 @@ export interface BotOptions {
   logger: Logger;
   /** How each environment's KubeConfig is loaded; by default KUBECONFIG or the pod's service account. */
   loadKubeConfig?: (config: KubeConfig) => void;
-  timing?: Partial<Services['timing']>;
+  timing?: Partial<Deps['timing']>;
   /** More HTTP routes on the web port (the sandbox's simulated workspace). */
   extraRoutes?: CustomRoute[];
 }
@@ -79,7 +82,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     Date.now,
   );
   const requests = new RequestStore(redis, config.redisPrefix);
-  const services: CoreServices = {
+  const services: CoreDeps = {
     policy,
     logger,
     metrics,

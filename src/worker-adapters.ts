@@ -6,7 +6,7 @@ import type { Config } from './config/env';
 import { ConfigError } from './config/errors';
 import type { Policy } from './config/policy';
 import type { Logger } from './kernel/log';
-import type { Services } from './deps';
+import type { Deps } from './deps';
 
 /**
  * The clients only jobs use. The composition root imports this module on demand, so
@@ -17,7 +17,7 @@ export function workerAdapters(
   config: Config,
   logger: Logger,
   loadKubeConfig?: (config: KubeConfig) => void,
-): Pick<Services, 'kube' | 'pagerduty'> {
+): Pick<Deps, 'kube' | 'pagerduty'> {
   let clusters: ReturnType<typeof loadClusterClients>;
   try {
     clusters = loadClusterClients(policy, loadKubeConfig);

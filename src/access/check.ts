@@ -1,6 +1,6 @@
 import { channelsOf, checkChannel, type Capability } from './domain/rules';
 import type { EnvironmentName } from '../commands/domain/types';
-import type { CoreServices } from '../deps';
+import type { CoreDeps } from '../deps';
 import { accessRefusal, channelRefusal } from './views';
 import type { SlackMessage } from '../kernel/slack/blocks';
 
@@ -18,7 +18,7 @@ export interface AccessAsk {
  * The one place a person's right to act is decided, for commands, clicks and jobs alike:
  * undefined when allowed, else the ephemeral refusal to show. Every refusal is audited.
  */
-export async function refusalFor(services: CoreServices, ask: AccessAsk): Promise<SlackMessage | undefined> {
+export async function refusalFor(services: CoreDeps, ask: AccessAsk): Promise<SlackMessage | undefined> {
   const { policy } = services;
   const where =
     ask.channel === undefined ? { ok: true as const } : checkChannel(policy, ask.environment, ask.channel);

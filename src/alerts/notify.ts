@@ -3,7 +3,7 @@ import { checkChannel } from '../access/domain/rules';
 import { channelFor, groupIdOf, severityOf, type AlertChange, type AlertGroup } from './domain/group';
 import type { Notification } from './domain/payload';
 import { workloadOf } from '../kernel/domain/topology';
-import type { Services } from '../deps';
+import type { Deps } from '../deps';
 import {
   alertChangeReply,
   alertParentMessage,
@@ -15,7 +15,7 @@ import {
 
 /** A group that opens during a maintenance window says so in its thread. */
 async function noteMaintenance(
-  services: Services,
+  services: Deps,
   group: AlertGroup,
   changes: AlertChange[],
   at: number,
@@ -30,7 +30,7 @@ async function noteMaintenance(
 export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
 
 /** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
-export function runbooksFor(services: Services, group: AlertGroup): RunbookAction[] {
+export function runbooksFor(services: Deps, group: AlertGroup): RunbookAction[] {
   const { policy } = services;
   const wanted = policy.alerts.runbooks[group.alertname] ?? [];
   if (!group.environment || !group.service) return [];
@@ -64,7 +64,7 @@ export function safeRunbookUrl(
   return parsed.href;
 }
 
-export function buttonsFor(services: Services, group: AlertGroup): AlertButtons {
+export function buttonsFor(services: Deps, group: AlertGroup): AlertButtons {
   return {
     acknowledge: services.pagerduty.enabled && services.policy.alerts.page.includes(group.severity),
     silence: services.alertmanager !== undefined,
@@ -74,7 +74,7 @@ export function buttonsFor(services: Services, group: AlertGroup): AlertButtons 
 }
 
 /** Shows a group where it lives: its own thread's parent, or its line in the storm digest. */
-export async function showGroup(services: Services, group: AlertGroup): Promise<void> {
+export async function showGroup(services: Deps, group: AlertGroup): Promise<void> {
   if (group.digest) {
     const view = await services.alerts.setDigestLine(
       group.digest,
@@ -99,7 +99,7 @@ export async function showGroup(services: Services, group: AlertGroup): Promise<
  * Slack and PagerDuty effects idempotently.
  */
 export async function handleNotification(
-  services: Services,
+  services: Deps,
   notification: Notification,
 ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
   const { policy, alerts, now } = services;

@@ -4,6 +4,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../kernel/domain/duration';
 import { ConfigError, describeIssue } from './errors';
+import { ENVIRONMENTS, type EnvironmentName } from '../kernel/domain/environment';
+
+export type { EnvironmentName };
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -118,7 +121,7 @@ const maintenance = z
     pagerdutyServices: z.array(z.string().min(1)).default([]),
     recurring: z
       .object({
-        environment: z.enum(['staging', 'production']),
+        environment: z.enum(ENVIRONMENTS),
         /** First Sunday of each month at this time (UTC), as the guide schedules it. */
         time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM'),
         duration,
@@ -146,7 +149,7 @@ const LIMIT_DEFAULTS = limits.parse({});
 
 export const policySchema = z
   .object({
-    environments: z.record(z.enum(['staging', 'production']), environment),
+    environments: z.record(z.enum(ENVIRONMENTS), environment),
     channels: z
       .object({
         ops: slackId('CG'),
@@ -193,7 +196,6 @@ export const policySchema = z
   });
 
 export type Policy = z.infer<typeof policySchema>;
-export type EnvironmentName = 'staging' | 'production';
 export type EnvironmentPolicy = Policy['environments'][EnvironmentName] & {};
 export type ServicePolicy = Policy['services'][string] & {};
 

@@ -1,5 +1,5 @@
 import type { MaintenanceWindow } from './domain/window';
-import type { CoreServices, Services } from '../deps';
+import type { CoreDeps, Deps } from '../deps';
 import { noticeMessage } from './views';
 import { newWindowId } from './scheduler';
 
@@ -21,7 +21,7 @@ export interface NewWindow {
 
 /** Announces what happened to the window and leaves its audit event. */
 async function tell(
-  services: CoreServices,
+  services: CoreDeps,
   window: MaintenanceWindow,
   notice: 'scheduled' | 'cancelled' | 'moved',
   actor: string,
@@ -37,7 +37,7 @@ async function tell(
   });
 }
 
-export async function scheduleWindow(services: CoreServices, input: NewWindow): Promise<MaintenanceWindow> {
+export async function scheduleWindow(services: CoreDeps, input: NewWindow): Promise<MaintenanceWindow> {
   const window: MaintenanceWindow = {
     id: input.id ?? newWindowId(),
     environment: input.environment,
@@ -56,14 +56,14 @@ export async function scheduleWindow(services: CoreServices, input: NewWindow): 
 }
 
 /** Ends what a running window put in place: the Alertmanager silence and the PagerDuty maintenance window. */
-export async function liftWindow(services: Services, window: MaintenanceWindow | undefined): Promise<void> {
+export async function liftWindow(services: Deps, window: MaintenanceWindow | undefined): Promise<void> {
   if (window?.silenceId && services.alertmanager) await services.alertmanager.expireSilence(window.silenceId);
   if (window?.pagerdutyWindowId) await services.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
 }
 
 /** Cancels a window that has not ended; undefined when there is none to cancel. */
 export async function cancelWindow(
-  services: Services,
+  services: Deps,
   id: string,
   actor: string,
 ): Promise<MaintenanceWindow | undefined> {
@@ -76,7 +76,7 @@ export async function cancelWindow(
 
 /** Moves a window that has not started; undefined when there is none to move. */
 export async function moveWindow(
-  services: CoreServices,
+  services: CoreDeps,
   id: string,
   start: number,
   durationMs: number,

@@ -4,9 +4,10 @@ import { checkCooldown, needsApproval, type Verdict } from './domain/guards';
 import { checkPlanAgainstPolicy } from './domain/validate';
 import { FINAL_STATUSES, type OpsRequest, type PlanStep } from './domain/types';
 import { workloadOf } from '../kernel/domain/topology';
-import type { Services } from '../deps';
-import { commandText, planText, progressMessage, requestMessage } from './views';
-import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance/actions';
+import type { Deps } from '../deps';
+import { commandText } from './domain/describe';
+import { planText, progressMessage, requestMessage } from './views';
+import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
@@ -20,7 +21,7 @@ class StalePlan extends Error {}
  * no-op once applied.
  */
 export async function executeRequest(
-  services: Services,
+  services: Deps,
   id: string,
   retry: { finalAttempt: boolean },
 ): Promise<ExecutionResult> {
@@ -100,7 +101,7 @@ class Refused extends Error {}
  * policy as it is now, the requester still a requester, and, where approval is required,
  * an approver now who is not the requester.
  */
-async function checkStillAllowed(services: Services, request: OpsRequest): Promise<Verdict> {
+async function checkStillAllowed(services: Deps, request: OpsRequest): Promise<Verdict> {
   const plan = checkPlanAgainstPolicy(services.policy, request);
   if (!plan.ok) return plan;
   const env = request.environment;
@@ -115,7 +116,7 @@ async function checkStillAllowed(services: Services, request: OpsRequest): Promi
   return { ok: true };
 }
 
-async function guardCooldowns(services: Services, request: OpsRequest): Promise<void> {
+async function guardCooldowns(services: Deps, request: OpsRequest): Promise<void> {
   const forced =
     request.args.force === true &&
     (request.approvedBy !== undefined ||
@@ -139,7 +140,7 @@ async function guardCooldowns(services: Services, request: OpsRequest): Promise<
  * Every colour a request switches to must be ready before the first Service moves: a
  * switch of several services never stops halfway with traffic split between colours.
  */
-async function guardSwitchTargets(services: Services, request: OpsRequest): Promise<void> {
+async function guardSwitchTargets(services: Deps, request: OpsRequest): Promise<void> {
   const switches = request.plan.filter((step) => step.kind === 'switch');
   const problems = await Promise.all(
     switches.map(async (step) => {
@@ -153,7 +154,7 @@ async function guardSwitchTargets(services: Services, request: OpsRequest): Prom
 
 /** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */
 async function applyStep(
-  services: Services,
+  services: Deps,
   request: OpsRequest,
   step: PlanStep,
 ): Promise<{ line: string; healthy: boolean }> {
@@ -208,7 +209,7 @@ async function applyStep(
 
 /** An approved maintenance step: the window it makes, moves or cancels. */
 async function applyMaintenance(
-  services: Services,
+  services: Deps,
   request: OpsRequest,
   step: Extract<PlanStep, { kind: 'maintenance' }>,
 ): Promise<string> {
@@ -250,7 +251,7 @@ async function applyMaintenance(
 }
 
 async function finish(
-  services: Services,
+  services: Deps,
   request: OpsRequest,
   status: Extract<OpsRequest['status'], 'succeeded' | 'failed' | 'refused' | 'stale'>,
   error?: string,
@@ -270,7 +271,7 @@ async function finish(
   return status;
 }
 
-async function showProgress(services: Services, request: OpsRequest): Promise<void> {
+async function showProgress(services: Deps, request: OpsRequest): Promise<void> {
   if (!request.progressTs) return;
   try {
     await services.messenger.update(

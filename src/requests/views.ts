@@ -17,6 +17,7 @@ import {
   type Mrkdwn,
   type SlackMessage,
 } from '../kernel/slack/blocks';
+import { commandText } from './domain/describe';
 
 const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
 
@@ -55,21 +56,6 @@ function maintenanceStepText(step: Extract<PlanStep, { kind: 'maintenance' }>): 
 /** The plan as plain text, for the audit trail. */
 export const planText = (plan: PlanStep[]): string =>
   plan.map((step) => render(describeStep(step))).join('; ');
-
-export function commandText(request: OpsRequest): string {
-  const { verb, environment, args } = request;
-  const services = request.services.join(', ');
-  switch (verb) {
-    case 'scale':
-      return `scale ${environment} ${services} ${args.replicas}${args.force ? ' force' : ''}`;
-    case 'switch':
-      return `switch ${environment} ${args.colour} ${services}`;
-    case 'rollback':
-      return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
-    case 'maintenance':
-      return `maintenance ${args.maintenance ?? 'now'} ${environment}${args.windowId ? ` ${args.windowId}` : ''} ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''}`.trim();
-  }
-}
 
 const STATUS_LINE: Record<OpsRequest['status'], string> = {
   planning: ':hourglass: planning',

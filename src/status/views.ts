@@ -14,7 +14,7 @@ import {
   section,
   type SlackMessage,
 } from '../kernel/slack/blocks';
-import { commandText } from '../requests/views';
+import { commandText } from '../requests/domain/describe';
 
 function workloadLine(w: WorkloadState, active?: string): string {
   const health =

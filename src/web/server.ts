@@ -7,7 +7,7 @@ import type { SlackCredentials } from '../config/env';
 import { registerActions } from '../../handlers/actions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../kernel/redis';
-import type { CoreServices } from '../deps';
+import type { CoreDeps } from '../deps';
 import type { SlackIdentity } from '../kernel/slack/client';
 import { answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
 import { slackLogger } from '../kernel/slack/logger';
@@ -18,7 +18,7 @@ export interface WebDeps {
   slackApiUrl?: string;
   port: number;
   redis: RedisClient;
-  services: CoreServices;
+  services: CoreDeps;
   alertmanagerToken?: string;
   extraRoutes?: CustomRoute[];
 }

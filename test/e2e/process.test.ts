@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { postMessageJob } from '../../jobs/post-message';
+import { postMessageJob } from '../../src/kernel/slack/contracts';
 import { defaultPolicyPath } from '../../src/config/policy';
 import { Queues } from '../../src/kernel/queue/queues';
 import { SimulatedSlack } from '../../sandbox/slack-api';
@@ -55,6 +55,14 @@ describe('start-up refuses bad configuration with one clear line', () => {
     } finally {
       await slack.stop();
     }
+  });
+
+  it('says what to set when the product runs without Slack credentials: the simulators are not in it', async () => {
+    const { code, stderr } = await runBot({}).exited;
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      'azora-chatops: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set: set them from the Slack app (see the README), or run the offline sandbox with `npm start` in a checkout',
+    );
   });
 
   it('refuses an unknown role', async () => {

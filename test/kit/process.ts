@@ -7,6 +7,8 @@ import { freePort } from './redis-server';
 import { waitFor } from './wait';
 
 const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
+/** `npm start`'s entry point: the sandbox around the same bot. */
+export const SANDBOX_MAIN = path.resolve(__dirname, '../../dist/sandbox/main.js');
 
 /** The Node flags the image runs the bot with (its `ENV NODE_OPTIONS`), read from the Dockerfile. */
 export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
@@ -17,7 +19,7 @@ export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
  * The built entry point as a real process, the way a container runs it, with only the
  * variables given here (a variable given as undefined is left out, e.g. REDIS_URL).
  */
-export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = []) {
+export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = [], entry = MAIN) {
   const merged = {
     PATH: process.env.PATH,
     PORT: '0',
@@ -26,7 +28,7 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: st
     NODE_OPTIONS: IMAGE_NODE_OPTIONS,
     ...env,
   };
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { runBot } from '../kit/process';
+import { runBot, SANDBOX_MAIN } from '../kit/process';
 
 export interface SandboxProcess {
   child: ChildProcess;
@@ -12,12 +12,12 @@ export interface SandboxProcess {
 }
 
 /**
- * `node dist/src/main.js` with no Slack credentials, as `npm start` runs it: only the
+ * `node dist/sandbox/main.js` with no Slack credentials, as `npm start` runs it: only the
  * variables given here, so nothing from the developer's shell changes what it does.
  */
 export function startSandboxProcess(env: Record<string, string>): SandboxProcess {
   // No REDIS_URL unless the test gives one: the sandbox then starts a redis-server of its own.
-  const { child, exited: ended, output } = runBot({ REDIS_URL: undefined, ...env });
+  const { child, exited: ended, output } = runBot({ REDIS_URL: undefined, ...env }, [], [], SANDBOX_MAIN);
   const exited = ended.then(({ code, signal }) => ({ code, signal }));
   const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(

@@ -1,5 +1,6 @@
-export type EnvironmentName = 'staging' | 'production';
-export type Colour = 'blue' | 'green';
+import type { Colour, EnvironmentName } from '../../kernel/domain/environment';
+
+export type { Colour, EnvironmentName };
 
 export type Command =
   | { verb: 'help'; topic?: string }

@@ -1,7 +1,7 @@
 import type { EnvironmentPolicy, Policy, ServicePolicy } from '../../config/policy';
-import type { Colour, EnvironmentName, Vocabulary } from '../../commands/domain/types';
+import type { Colour, EnvironmentName } from './environment';
 
-export const COLOURS: readonly Colour[] = ['blue', 'green'];
+export { COLOURS } from './environment';
 export const otherColour = (colour: Colour): Colour => (colour === 'blue' ? 'green' : 'blue');
 
 /**
@@ -69,12 +69,4 @@ export function replicaBounds(
 ): { min: number; max: number } {
   const svc = serviceOf(policy, service);
   return svc.environments[env]?.replicas ?? svc.replicas;
-}
-
-/** The names the command parser accepts, from the policy. */
-export function vocabularyOf(policy: Policy): Vocabulary {
-  return {
-    environments: Object.keys(policy.environments) as EnvironmentName[],
-    services: Object.keys(policy.services),
-  };
 }

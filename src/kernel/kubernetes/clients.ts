@@ -10,7 +10,7 @@ import {
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
 import type { Policy } from '../../config/policy';
-import type { EnvironmentName } from '../../commands/domain/types';
+import type { EnvironmentName } from '../domain/environment';
 
 /** The API clients of one environment's cluster. */
 export interface ClusterClients {

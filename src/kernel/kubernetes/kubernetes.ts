@@ -4,8 +4,8 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { Policy } from '../../config/policy';
-import type { Colour, EnvironmentName } from '../../commands/domain/types';
-import type { RevisionTarget } from '../../requests/domain/types';
+import type { Colour, EnvironmentName } from '../domain/environment';
+import type { RevisionTarget } from '../domain/revision';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
 import { KubeError } from './errors';

@@ -1,23 +1,54 @@
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
-import type { JobContext } from './context';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 
 /** `logs` apart from `ops`: a minute-long follow never holds up an approved change. */
 export const QUEUE_NAMES = ['ops', 'notify', 'alerts', 'logs'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**
- * A job's payload schema is shared by whoever enqueues it and the processor that runs it,
- * so the two cannot drift apart.
+ * What a job is, seen from outside: its queue, name and payload schema. Whoever enqueues
+ * it (a handler, another job) imports only this, so the web role loads no processor and
+ * the two sides cannot drift apart.
  */
-export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+export interface JobContract<S extends z.ZodType = z.ZodType> {
   queue: QueueName;
   name: string;
   payload: S;
   options?: JobsOptions;
-  run(payload: z.output<S>, ctx: JobContext): Promise<unknown>;
 }
 
-export function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
-  return definition;
+export function defineContract<S extends z.ZodType>(contract: JobContract<S>): JobContract<S> {
+  return contract;
+}
+
+/** Which attempt of which job a processor runs. */
+export interface JobInfo {
+  id: string;
+  attemptsMade: number;
+  attempts: number;
+}
+
+/** What every processor's context has, whatever else the composition root puts in it. */
+export interface BaseJobContext {
+  logger: Logger;
+  metrics: Metrics;
+  job: JobInfo;
+}
+
+/** A contract with its processor: `run` gets the parsed payload and the worker's context. */
+export interface JobDefinition<
+  S extends z.ZodType = z.ZodType,
+  C extends BaseJobContext = BaseJobContext,
+> extends JobContract<S> {
+  run(payload: z.output<S>, ctx: C): Promise<unknown>;
+}
+
+/** Implements a contract; the context type comes from the composition root (src/deps.ts). */
+export function implement<C extends BaseJobContext>() {
+  return <S extends z.ZodType>(
+    contract: JobContract<S>,
+    run: (payload: z.output<S>, ctx: C) => Promise<unknown>,
+  ): JobDefinition<S, C> => ({ ...contract, run });
 }

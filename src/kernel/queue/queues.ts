@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { RedisClient } from '../redis';
-import { QUEUE_NAMES, type JobDefinition, type QueueName } from './define';
+import { QUEUE_NAMES, type JobContract, type QueueName } from './define';
 
 const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 3,
@@ -31,7 +31,7 @@ export class Queues {
 
   /** Validates the payload against the job's schema before it ever reaches Redis. */
   enqueue<S extends z.ZodType>(
-    definition: JobDefinition<S>,
+    definition: JobContract<S>,
     payload: z.input<S>,
     options: JobsOptions = {},
   ): Promise<string> {
@@ -43,7 +43,7 @@ export class Queues {
    * user and touches Redis only after, so a failure then can only be the queue's.
    */
   prepare<S extends z.ZodType>(
-    definition: JobDefinition<S>,
+    definition: JobContract<S>,
     payload: z.input<S>,
     options: JobsOptions = {},
   ): () => Promise<string> {
@@ -56,7 +56,7 @@ export class Queues {
    * each notification to answer 400, and parsing 20 alerts twice is half its work.
    */
   async enqueueParsed<S extends z.ZodType>(
-    definition: JobDefinition<S>,
+    definition: JobContract<S>,
     data: z.output<S>,
     options: JobsOptions = {},
   ): Promise<string> {

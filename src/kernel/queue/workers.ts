@@ -1,8 +1,9 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { z } from 'zod';
 import type { Metrics } from '../metrics';
 import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
-import type { Services } from '../../deps';
-import type { JobDefinition, QueueName } from './define';
+import type { Logger } from '../log';
+import type { BaseJobContext, JobDefinition, QueueName } from './define';
 
 const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4 };
 
@@ -15,11 +16,12 @@ export interface WorkerPool {
 }
 
 /** The consumer side: one BullMQ worker per queue, dispatching by job name to its definition. */
-export async function startWorkers(options: {
+export async function startWorkers<D extends { logger: Logger; metrics: Metrics }>(options: {
   connection: RedisClient;
   prefix: string;
-  jobs: readonly JobDefinition[];
-  services: Services;
+  // Each definition's own schema types its run(); the pool only dispatches by name.
+  jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[];
+  services: D;
   stallMs: number;
 }): Promise<WorkerPool> {
   const { connection, prefix, jobs, services, stallMs } = options;
@@ -73,11 +75,11 @@ export async function startWorkers(options: {
   };
 }
 
-async function runJob(
+async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   job: Job,
   queue: QueueName,
-  jobs: readonly JobDefinition[],
-  services: Services,
+  jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[],
+  services: D,
   metrics: Metrics,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);

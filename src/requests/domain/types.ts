@@ -1,4 +1,7 @@
-import type { Colour, EnvironmentName } from '../../commands/domain/types';
+import type { Colour, EnvironmentName } from '../../kernel/domain/environment';
+import type { RevisionTarget } from '../../kernel/domain/revision';
+
+export type { RevisionTarget };
 
 export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance';
 
@@ -48,16 +51,6 @@ export type PlanStep =
 
 /** What an approved maintenance request does: start now, schedule on short notice, or move or cancel a window. */
 export type MaintenanceAction = 'now' | 'schedule' | 'move' | 'cancel';
-
-/** A `kubectl rollout undo` target, pinned by ReplicaSet: revision numbers move on rollback, names do not. */
-export interface RevisionTarget {
-  deployment: string;
-  replicaSet: string;
-  fromRevision: number;
-  toRevision: number;
-  fromImage: string;
-  toImage: string;
-}
 
 export interface ChangeArgs {
   replicas?: number;

@@ -1,0 +1,39 @@
+import { notificationSchema } from './domain/payload';
+import { slackUser } from '../kernel/queue/payloads';
+import { z } from 'zod';
+import { defineContract } from '../kernel/queue/define';
+
+/** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
+export const alertNotificationJob = defineContract({
+  queue: 'alerts',
+  name: 'alert-notification',
+  payload: notificationSchema,
+  options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
+});
+
+/** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
+export const alertActionJob = defineContract({
+  queue: 'notify',
+  name: 'alert-action',
+  payload: z.object({ kind: z.enum(['ack', 'silence', 'unsilence']), groupId: z.string(), user: slackUser }),
+});
+
+/**
+ * One PagerDuty Events v2 event. Its own job, so a PagerDuty outage is retried with
+ * backoff for a long while and never holds up Slack.
+ */
+export const pagerDutyEventJob = defineContract({
+  queue: 'notify',
+  name: 'pagerduty-event',
+  payload: z.discriminatedUnion('action', [
+    z.object({
+      action: z.literal('trigger'),
+      dedupKey: z.string(),
+      summary: z.string(),
+      source: z.string(),
+      severity: z.enum(['critical', 'error', 'warning', 'info']),
+    }),
+    z.object({ action: z.enum(['acknowledge', 'resolve']), dedupKey: z.string() }),
+  ]),
+  options: { attempts: 10, backoff: { type: 'exponential', delay: 2_000 } },
+});

@@ -1,0 +1,49 @@
+import { changeCommand, slackChannel, slackUser } from '../kernel/queue/payloads';
+import { requestRef } from '../kernel/queue/payloads';
+import { z } from 'zod';
+import { defineContract } from '../kernel/queue/define';
+
+/**
+ * Turns a change command into a request: plans it against the live cluster, posts the
+ * plan (with Approve/Deny where the policy asks), and queues it when no approval is due.
+ */
+export const planRequestJob = defineContract({
+  queue: 'ops',
+  name: 'plan-request',
+  payload: z.object({
+    command: changeCommand,
+    /** Overrides the command's services (a switch back of several services). */
+    services: z.array(z.string()).optional(),
+    requester: slackUser,
+    channel: slackChannel,
+    responseUrl: z.url().optional(),
+    threadTs: z.string().optional(),
+    source: z.enum(['command', 'alert', 'switch-back']),
+    /** Scale up from the live replica count by this many (a runbook button), instead of to `replicas`. */
+    scaleBy: z.number().int().positive().optional(),
+    /** A runbook button's alert group and episode: one runbook change for it at a time. */
+    alertGroup: z.object({ id: z.string().max(64), episode: z.number().int().positive() }).optional(),
+  }),
+});
+
+/** Runs an approved request once; retried on transient cluster errors with backoff. */
+export const executeRequestJob = defineContract({
+  queue: 'ops',
+  name: 'execute-request',
+  payload: requestRef,
+  options: { attempts: 4, backoff: { type: 'exponential', delay: 2_000 } },
+});
+
+/** Runs when an approval's time is up: a request still waiting becomes expired, and its buttons go. */
+export const expireRequestJob = defineContract({
+  queue: 'ops',
+  name: 'expire-request',
+  payload: requestRef,
+});
+
+/** The bake window after a production switch is over: the switch-back button goes away. */
+export const endBakeJob = defineContract({
+  queue: 'ops',
+  name: 'end-bake',
+  payload: requestRef.extend({ channel: z.string(), ts: z.string() }),
+});
