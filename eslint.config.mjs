@@ -14,8 +14,39 @@ export default tseslint.config(
     },
   },
   {
+    // One injected clock: guards, expiry and waits are testable without sleeping.
+    files: ['src/**/*.ts', 'handlers/**/*.ts', 'jobs/**/*.ts'],
+    ignores: ['src/kernel/clock.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the injected clock (src/kernel/clock.ts).' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The sandbox workspace page's script: an ES module run by the browser, not by Node.
+    files: ['sandbox/workspace/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        module: 'off',
+        require: 'off',
+        process: 'off',
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        Element: 'readonly',
+        HTMLButtonElement: 'readonly',
+      },
+    },
+    rules: { 'no-console': 'error', '@typescript-eslint/no-require-imports': 'error' },
   },
 );

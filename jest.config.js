@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // client-node 1.x and its auth dependencies ship ESM only; Jest 30 on Node 20 cannot
-  // require() ESM, so those packages are transpiled to CommonJS like our own code.
+  // client-node 2.x and some of its dependencies ship ESM only. Node 24 can require() ESM,
+  // but Jest's module loader does so only with --experimental-vm-modules, so those packages
+  // are transpiled to CommonJS like our own code.
   transform: {
     '^.+\\.ts$': ['ts-jest', {}],
     '^.+\\.js$': [
@@ -12,7 +13,9 @@ module.exports = {
       { tsconfig: { allowJs: true, module: 'commonjs', esModuleInterop: true, isolatedModules: true } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|socks-proxy-agent|agent-base)/)',
+  ],
   testTimeout: 30000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],

@@ -25,10 +25,10 @@ const CLICK_FAILED = {
  * each registered listener's matchers for every request it receives, so one listener
  * instead of twelve keeps a slash command's cost at the framework's own.
  */
-export function registerActions(app: App, services: CoreDeps): void {
+export function registerActions(app: App, deps: CoreDeps): void {
   const handlers: Record<ActionKind, ClickHandler> = {
-    ...approvalClicks(services),
-    ...alertClicks(services),
+    ...approvalClicks(deps),
+    ...alertClicks(deps),
   };
   app.action<BlockAction<ButtonAction>>(
     { action_id: ACTION_PATTERN },
@@ -36,7 +36,7 @@ export function registerActions(app: App, services: CoreDeps): void {
       await ack();
       const ref = parseActionId(action.action_id);
       if (!ref) return;
-      services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
+      deps.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
       // Bolt gives no respond() to a click without a response_url (modals, App Home): say nothing then.
       const click = {
         ...ref,
@@ -46,29 +46,29 @@ export function registerActions(app: App, services: CoreDeps): void {
       };
       try {
         // The same signed click delivered again (a replay, a retry) changes nothing.
-        const gate = await services.gate.admit(
+        const gate = await deps.gate.admit(
           `click:${click.user}:${action.action_id}:${action.action_ts}`,
           click.user,
           CHANGE_KINDS.includes(ref.kind)
-            ? [{ name: 'changes', perMinute: services.policy.limits.changesPerMinute }]
+            ? [{ name: 'changes', perMinute: deps.policy.limits.changesPerMinute }]
             : [],
         );
         if (!gate.ok && gate.replay) {
-          services.metrics.replays.inc({ kind: 'click' });
+          deps.metrics.replays.inc({ kind: 'click' });
           return;
         }
         if (!gate.ok) {
-          services.metrics.rateLimited.inc({ limit: gate.limit });
+          deps.metrics.rateLimited.inc({ limit: gate.limit });
           await tellPresser(click, slowDown(gate.limit, gate.retryInMs));
           return;
         }
         await handlers[ref.kind](click);
       } catch (err) {
-        services.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'failed' });
-        services.logger.error({ err: (err as Error).message, kind: ref.kind }, 'a click failed');
+        deps.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'failed' });
+        deps.logger.error({ err: (err as Error).message, kind: ref.kind }, 'a click failed');
         await click
           .respond(CLICK_FAILED)
-          .catch((e: unknown) => services.logger.warn({ err: (e as Error).message }, 'could not say so'));
+          .catch((e: unknown) => deps.logger.warn({ err: (e as Error).message }, 'could not say so'));
       }
     },
   );

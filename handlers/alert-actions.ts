@@ -14,22 +14,20 @@ type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-li
 type AlertKind = 'ack' | 'silence' | 'unsilence';
 
 /** The buttons of an alert thread: PagerDuty, Alertmanager, and runbook actions through the normal request path. */
-export function alertClicks(
-  services: CoreDeps,
-): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
+export function alertClicks(deps: CoreDeps): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
   const alertAction =
     (kind: AlertKind): ClickHandler =>
     async (click) => {
-      const group = await services.alerts.get(click.subject);
+      const group = await deps.alerts.get(click.subject);
       if (!group)
         return void (await tellPresser(click, note(':no_entry: this alert is not known (any more)')));
       // An alert that names no environment is answered only by those who respond in all of them.
       const environments = group.environment
         ? [group.environment]
-        : (Object.keys(services.policy.environments) as EnvironmentName[]);
+        : (Object.keys(deps.policy.environments) as EnvironmentName[]);
       for (const environment of environments) {
         const what = `${kind} on alert ${group.alertname} (${group.id})`;
-        const refusal = await refusalFor(services, {
+        const refusal = await refusalFor(deps, {
           environment,
           capability: 'respond',
           user: click.user,
@@ -37,21 +35,21 @@ export function alertClicks(
         });
         if (refusal) return void (await tellPresser(click, refusal));
       }
-      await services.queues.enqueue(
+      await deps.queues.enqueue(
         alertActionJob,
         { kind, groupId: click.subject, user: click.user },
         oncePerPress(click),
       );
     };
   const runbookAction: ClickHandler = async (click) => {
-    const group = await services.alerts.get(click.subject);
+    const group = await deps.alerts.get(click.subject);
     if (!group?.environment || !group.service) {
       await tellPresser(click, note(':no_entry: this alert names no service the bot knows'));
       return;
     }
     const what = `${click.kind} on alert ${group.alertname} (${group.id})`;
     const logs = click.kind === 'runbook-logs';
-    const refusal = await refusalFor(services, {
+    const refusal = await refusalFor(deps, {
       environment: group.environment,
       capability: logs ? 'view' : 'request',
       user: click.user,
@@ -60,7 +58,7 @@ export function alertClicks(
       what,
     });
     if (refusal) return void (await tellPresser(click, refusal));
-    await runbook(services, click, group);
+    await runbook(deps, click, group);
   };
   return {
     ack: alertAction('ack'),
@@ -75,12 +73,12 @@ export function alertClicks(
   };
 }
 
-async function runbook(services: CoreDeps, click: Click, group: AlertGroup) {
+async function runbook(deps: CoreDeps, click: Click, group: AlertGroup) {
   const { kind, user, responseUrl } = click;
   const once = oncePerPress(click);
   const environment = group.environment!;
   const service = group.service!;
-  const threadTs = await services.outbox.tsOf(parentKey(group));
+  const threadTs = await deps.outbox.tsOf(parentKey(group));
   const where = {
     requester: user,
     channel: group.channel,
@@ -92,7 +90,7 @@ async function runbook(services: CoreDeps, click: Click, group: AlertGroup) {
   };
   switch (kind) {
     case 'runbook-logs':
-      await services.queues.enqueue(
+      await deps.queues.enqueue(
         logsJob,
         {
           environment,
@@ -108,11 +106,11 @@ async function runbook(services: CoreDeps, click: Click, group: AlertGroup) {
       );
       return;
     case 'runbook-scale-up':
-      await services.queues.enqueue(
+      await deps.queues.enqueue(
         planRequestJob,
         {
           command: { verb: 'scale', environment, service, replicas: 0, force: false },
-          scaleBy: services.policy.alerts.scaleUpStep,
+          scaleBy: deps.policy.alerts.scaleUpStep,
           ...where,
         },
         once,
@@ -121,7 +119,7 @@ async function runbook(services: CoreDeps, click: Click, group: AlertGroup) {
     case 'runbook-rollback':
     case 'runbook-switch-back':
       // On a blue/green service a rollback is the switch back to the other colour.
-      await services.queues.enqueue(
+      await deps.queues.enqueue(
         planRequestJob,
         { command: { verb: 'rollback', environment, service }, ...where },
         once,

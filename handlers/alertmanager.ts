@@ -25,7 +25,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * as a job, and only then answers 2xx; when Redis cannot take it, 503 makes Alertmanager
  * retry, so nothing is lost.
  */
-export function alertmanagerRoute(services: CoreDeps, token: string | undefined): CustomRoute {
+export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): CustomRoute {
   return {
     path: '/alertmanager',
     method: 'POST',
@@ -53,17 +53,17 @@ export function alertmanagerRoute(services: CoreDeps, token: string | undefined)
         const notification = parsed.data;
         const delivery = `${groupIdOf(notification.groupKey)}-${deliveryDigest(notification)}`;
         try {
-          await services.queues.enqueueParsed(alertNotificationJob, notification, {
+          await deps.queues.enqueueParsed(alertNotificationJob, notification, {
             deduplication: { id: delivery, ttl: DUPLICATE_WINDOW_MS },
           });
         } catch (err) {
-          services.logger.warn({ err: (err as Error).message }, 'alert not stored; Alertmanager will retry');
+          deps.logger.warn({ err: (err as Error).message }, 'alert not stored; Alertmanager will retry');
           return sendJson(res, 503, { error: 'cannot store the notification right now; retry' });
         }
-        services.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
+        deps.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
         return sendJson(res, 202, { status: 'accepted', group: groupIdOf(notification.groupKey) });
       } catch (err) {
-        services.logger.error({ err: (err as Error).message }, 'alertmanager webhook failed');
+        deps.logger.error({ err: (err as Error).message }, 'alertmanager webhook failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       }
     },

@@ -19,23 +19,23 @@ const refuse = async (respond: RespondFn, text: string): Promise<void> => {
 };
 
 /** Approve, Deny and Switch back: the buttons of a request's thread. */
-export function approvalClicks(services: CoreDeps): Record<'approve' | 'deny' | 'switch-back', ClickHandler> {
+export function approvalClicks(deps: CoreDeps): Record<'approve' | 'deny' | 'switch-back', ClickHandler> {
   return {
-    approve: (click) => decide(services, click, 'approve'),
-    deny: (click) => decide(services, click, 'deny'),
-    'switch-back': (click) => switchBack(services, click),
+    approve: (click) => decide(deps, click, 'approve'),
+    deny: (click) => decide(deps, click, 'deny'),
+    'switch-back': (click) => switchBack(deps, click),
   };
 }
 
 async function decide(
-  services: CoreDeps,
+  deps: CoreDeps,
   { user, subject: requestId, respond }: Click,
   decision: 'approve' | 'deny',
 ): Promise<void> {
-  const { requests, policy, now } = services;
+  const { requests, policy, now } = deps;
   const known = await requests.get(requestId);
   if (!known) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
-  const isApprover = await services.access.isApprover(known.environment, user);
+  const isApprover = await deps.access.isApprover(known.environment, user);
   const at = now();
   const result = await requests.update<Verdict>(requestId, (current) => {
     const verdict = checkDecision(policy, current, decision, user, isApprover, at);
@@ -48,13 +48,13 @@ async function decide(
   });
   if (!result) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
   if (!result.value.ok) {
-    await services.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));
+    await deps.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));
     return refuse(respond, result.value.reason);
   }
   const { request } = result;
   if (decision === 'approve') {
     try {
-      await services.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+      await deps.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
     } catch (err) {
       // Approved but not queued would be stuck: pending again, the approver can press again.
       await requests.update(requestId, ({ approvedBy: _unqueued, ...current }) => ({
@@ -64,29 +64,29 @@ async function decide(
       throw err;
     }
   }
-  await services.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
+  await deps.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
   if (request.messageTs)
-    await services.messenger.update(request.channel, request.messageTs, requestMessage(request, now()));
+    await deps.messenger.update(request.channel, request.messageTs, requestMessage(request, now()));
   // A denial ends the request here: its progress reply must stop saying it waits.
   if (decision === 'deny' && request.progressTs)
-    await services.messenger.update(request.channel, request.progressTs, progressMessage(request, now()));
+    await deps.messenger.update(request.channel, request.progressTs, progressMessage(request, now()));
 }
 
 /** A one-click switch back after a production switch: a new request, through the same approval. */
-async function switchBack(services: CoreDeps, click: Click): Promise<void> {
+async function switchBack(deps: CoreDeps, click: Click): Promise<void> {
   const { user, subject: requestId, respond } = click;
-  const original = await services.requests.get(requestId);
+  const original = await deps.requests.get(requestId);
   const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
   const colour = steps[0]?.from;
   if (!original || !colour) return refuse(respond, 'there is nothing to switch back');
-  const refusal = await refusalFor(services, {
+  const refusal = await refusalFor(deps, {
     environment: original.environment,
     capability: 'request',
     user,
     what: `switch back of request ${original.id}`,
   });
   if (refusal) return void (await tellPresser(click, refusal));
-  await services.queues.enqueue(
+  await deps.queues.enqueue(
     planRequestJob,
     {
       command: { verb: 'switch', environment: original.environment, colour },

@@ -19,8 +19,15 @@ function withinDeadline(check: () => Promise<unknown>): Promise<'ok'> {
 }
 
 /**
+ * A check's own account of why the role is not ready (`disconnected since …`), shown as it
+ * is; any other failure reads `unreachable: <why>`.
+ */
+export class NotReady extends Error {}
+
+/**
  * Liveness, readiness and metrics: the routes Kubernetes and Prometheus call. Readiness
- * asks Redis, and whatever else the role depends on (`checks`: the worker's cluster APIs).
+ * asks Redis, and whatever else the role depends on (`checks`: the worker's cluster APIs, the
+ * web role's Slack socket in Socket Mode).
  */
 export function healthRoutes(deps: {
   redis: RedisClient;
@@ -44,7 +51,9 @@ export function healthRoutes(deps: {
         const results = await Promise.all(
           Object.entries(checks).map(async ([name, check]) => [
             name,
-            await withinDeadline(check).catch((err: Error) => `unreachable: ${err.message}`),
+            await withinDeadline(check).catch((err: Error) =>
+              err instanceof NotReady ? err.message : `unreachable: ${err.message}`,
+            ),
           ]),
         );
         const ready = results.every(([, result]) => result === 'ok');

@@ -15,8 +15,8 @@ export const expireRequestProcessor = defineJob(expireRequestJob, async ({ reque
   const { request } = result;
   await ctx.audit.record(auditOf(request, 'expired', 'bot'));
   if (request.messageTs)
-    await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request));
+    await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request, ctx.now()));
   if (request.progressTs)
-    await ctx.messenger.update(request.channel, request.progressTs, progressMessage(request));
+    await ctx.messenger.update(request.channel, request.progressTs, progressMessage(request, ctx.now()));
   return { expired: true };
 });

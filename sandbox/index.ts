@@ -1,15 +1,22 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { connectRedis } from '../src/kernel/redis';
 import type { Config, SlackCredentials } from '../src/config/env';
 import type { Policy } from '../src/config/policy';
 import type { Logger } from '../src/kernel/log';
+import {
+  alertmanagerChoice,
+  startSandboxAlertmanager,
+  type AlertmanagerChoice,
+  type SandboxAlertmanager,
+} from './alertmanager';
 import { startSimulatedCluster, type SimulatedCluster } from './cluster';
 import { SimulatedPagerDuty } from './pagerduty';
+import { projectRoot } from './paths';
 import { startLocalRedis, type LocalRedis } from './redis';
 import { SimulatedSlack } from './slack-api';
 import { sandboxPolicy, sandboxUserGroups } from './users';
@@ -22,6 +29,12 @@ export interface SandboxOptions {
   logger: Logger;
   /** Read for what Config cannot tell: whether REDIS_URL and REDIS_PREFIX were set at all. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Without ALERTMANAGER_URL the sandbox runs an Alertmanager for the bot's silences:
+   * Debian's prometheus-alertmanager when installed ('auto'), or its own ('builtin').
+   * Defaults to AZORA_SANDBOX_ALERTMANAGER=builtin|auto, else 'auto'.
+   */
+  alertmanager?: AlertmanagerChoice;
 }
 
 export interface Sandbox {
@@ -33,7 +46,9 @@ export interface Sandbox {
   simulatedSlack: SimulatedSlack;
   cluster: SimulatedCluster;
   pagerduty: SimulatedPagerDuty;
-  /** Where the sandbox keeps its files (kubeconfig, PagerDuty CA, Redis). */
+  /** The sandbox's own Alertmanager; absent when ALERTMANAGER_URL names one. */
+  alertmanager?: SandboxAlertmanager;
+  /** Where the sandbox keeps its files (kubeconfig, PagerDuty CA, Redis, Alertmanager). */
   dir: string;
   kubeconfigPath: string;
   loadKubeConfig: (config: KubeConfig) => void;
@@ -43,7 +58,7 @@ export interface Sandbox {
   banner(port: number): string;
   /** Ends the workspace's live streams, which would otherwise hold the HTTP server open on stop. */
   closeStreams(): void;
-  /** Stops the simulators and the sandbox's Redis; call after the bot has stopped. */
+  /** Stops the simulators, the sandbox's Redis and Alertmanager; call after the bot has stopped. */
   stop(): Promise<void>;
 }
 
@@ -84,6 +99,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const redisPrefix = ownPrefix ? `{azora-sandbox-${randomBytes(4).toString('hex')}}` : config.redisPrefix;
     if (ownPrefix) stops.push(() => dropKeys(config, redisPrefix, options.logger));
 
+    let alertmanager: SandboxAlertmanager | undefined;
+    if (!config.alertmanager.url) {
+      const started = await startSandboxAlertmanager({
+        dir: path.join(dir, 'alertmanager'),
+        use: options.alertmanager ?? alertmanagerChoice(env),
+        logger,
+      });
+      stops.push(() => started.stop());
+      alertmanager = started;
+    }
+
     const simulatedSlack = await new SimulatedSlack({ userGroups: sandboxUserGroups(policy) }).start();
     stops.push(() => simulatedSlack.stop());
 
@@ -111,7 +137,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     stops.push(async () => workspace.close());
 
     logger.info(
-      { dir, redis: local ? `own redis-server on port ${local.port}` : 'REDIS_URL', prefix: redisPrefix },
+      {
+        dir,
+        redis: local ? `own redis-server on port ${local.port}` : 'REDIS_URL',
+        prefix: redisPrefix,
+        alertmanager: alertmanager ? `${alertmanager.kind} on port ${alertmanager.port}` : 'ALERTMANAGER_URL',
+      },
       'no Slack credentials: sandbox mode',
     );
     return {
@@ -128,13 +159,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           apiUrl: pagerduty.apiUrl,
           caFile,
         },
-        alertmanager: { ...config.alertmanager, webhookToken },
+        alertmanager: {
+          ...config.alertmanager,
+          ...(alertmanager ? { url: alertmanager.url } : {}),
+          webhookToken,
+        },
       },
       slack,
       policy,
       simulatedSlack,
       cluster,
       pagerduty,
+      ...(alertmanager ? { alertmanager } : {}),
       dir,
       kubeconfigPath,
       loadKubeConfig: (kc) => kc.loadFromFile(kubeconfigPath),
@@ -159,16 +195,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 function atLeastWarn(logger: Logger): string {
   const { values } = logger.levels;
   return (values[logger.level] ?? 0) >= (values.warn ?? 40) ? logger.level : 'warn';
-}
-
-/** The directory with package.json above this file, from src/ and from dist/ alike. */
-function projectRoot(): string {
-  let dir = __dirname;
-  while (dir !== path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
 }
 
 /** Short when it is below the working directory, so the line can be pasted as it is. */

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../src/config/errors';
+import { findOnPath, freePort, lastLine, portIsFree } from './local-process';
 
 /** The sandbox's own port, so a second terminal can find it; taken, any free one will do. */
 export const PREFERRED_PORT = 6390;
@@ -16,17 +17,7 @@ export interface LocalRedis {
 
 /** Where `redis-server` is on PATH, or undefined. */
 export function findRedisServer(searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  return findOnPath(['redis-server'], searchPath);
 }
 
 /**
@@ -141,28 +132,4 @@ function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
   });
-}
-
-function lastLine(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '';
-  } catch {
-    return 'no log';
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

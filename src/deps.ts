@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { AlertmanagerClient } from './kernel/alertmanager';
-import type { Kubernetes } from './kernel/kubernetes/kubernetes';
+import type { ClusterPort } from './kernel/kubernetes/port';
 import type { PagerDuty } from './kernel/pagerduty/pagerduty';
 import type { SlackOutbox } from './kernel/slack/outbox';
 import type { AccessDirectory } from './access/directory';
@@ -50,7 +50,7 @@ export interface CoreDeps {
 
 /** Everything jobs may use: the core plus the clients only worker processes load. */
 export interface Deps extends CoreDeps {
-  kube: Kubernetes;
+  kube: ClusterPort;
   pagerduty: PagerDuty;
   /** Deadlines for waits inside jobs; tests shorten them. */
   timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };

@@ -9,7 +9,7 @@ import { ConfigError } from './config/errors';
 runMain(process.argv.slice(2), async ({ config, policy }) => {
   if (!config.slack) {
     throw new ConfigError(
-      'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set: set them from the Slack app (see the README), or run the offline sandbox with `npm start` in a checkout',
+      'SLACK_BOT_TOKEN is not set: set it and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) from the Slack app (see the README), or run the offline sandbox with `npm start` in a checkout',
     );
   }
   return { config, slack: config.slack, policy };

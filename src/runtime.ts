@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { JOBS } from '../jobs';
+import { systemClock, type Clock } from './kernel/clock';
 import {
   maintenanceNoticeJob,
   maintenanceRecurringJob,
@@ -37,7 +38,7 @@ export interface Bot {
   web?: WebServer;
   metrics: Metrics;
   queues: Queues;
-  services: CoreDeps;
+  deps: CoreDeps;
   /** Graceful stop: no new HTTP requests or jobs, running jobs get `deadlineMs` to finish. */
   stop(deadlineMs?: number): Promise<{ drained: boolean }>;
 }
@@ -51,6 +52,8 @@ export interface BotOptions {
   /** How each environment's KubeConfig is loaded; by default KUBECONFIG or the pod's service account. */
   loadKubeConfig?: (config: KubeConfig) => void;
   timing?: Partial<Deps['timing']>;
+  /** The bot's only clock; tests may give their own. */
+  clock?: Clock;
   /** More HTTP routes on the web port (the sandbox's simulated workspace). */
   extraRoutes?: CustomRoute[];
 }
@@ -58,6 +61,7 @@ export interface BotOptions {
 /** The composition root: every adapter is built here and handed to the handlers and jobs. */
 export async function startBot(options: BotOptions): Promise<Bot> {
   const { role, config, slack, policy, logger } = options;
+  const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const redis = connectRedis(config, 'commands', logger);
   // The outbox waits out a Redis outage instead of failing fast: nothing there answers an HTTP caller.
@@ -79,32 +83,33 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     async (windowId, notice) => {
       await notices.remove(`maint-${windowId}-${notice}`);
     },
-    Date.now,
+    clock.now,
   );
   const requests = new RequestStore(redis, config.redisPrefix);
-  const services: CoreDeps = {
+  const deps: CoreDeps = {
     policy,
     logger,
     metrics,
     slack: slackClient,
     messenger: new SlackMessenger(slackClient),
-    access: new AccessDirectory(policy, slackClient),
+    access: new AccessDirectory(policy, slackClient, clock),
     outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
       gapMs: policy.alerts.slackGap,
+      clock,
     }),
     ...(config.alertmanager.url
-      ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger) }
+      ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger, clock) }
       : {}),
     alerts: new AlertStore(redis, config.redisPrefix),
     maintenance,
     maintenanceWindows,
     requests,
-    runbooks: new RunbookClaims(redis, config.redisPrefix, requests, policy.guards.bakeWindow, Date.now),
+    runbooks: new RunbookClaims(redis, config.redisPrefix, requests, policy.guards.bakeWindow, clock.now),
     locks: new ChangeLocks(redis, config.redisPrefix),
     gate: new RequestGate(redis, config.redisPrefix),
-    audit: new AuditLog(redis, config.redisPrefix, logger),
+    audit: new AuditLog(redis, config.redisPrefix, logger, clock),
     queues,
-    now: Date.now,
+    now: clock.now,
   };
   const connections: RedisClient[] = [redis, outboxRedis];
   let web: WebServer | undefined;
@@ -120,7 +125,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         slack,
         identity,
         redis,
-        services,
+        deps,
         alertmanagerToken: config.alertmanager.webhookToken,
         extraRoutes: options.extraRoutes ?? [],
       });
@@ -129,20 +134,20 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const blocking = connectRedis(config, 'blocking', logger);
       connections.push(blocking);
       const { workerAdapters } = await import('./worker-adapters');
-      const adapters = workerAdapters(policy, config, logger, options.loadKubeConfig);
+      const adapters = workerAdapters(policy, config, logger, clock, options.loadKubeConfig);
       workers = await startWorkers({
         connection: blocking,
         prefix: config.redisPrefix,
         jobs: JOBS,
-        services: {
-          ...services,
+        deps: {
+          ...deps,
           ...adapters,
           timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
         },
         stallMs: config.jobStallMs,
       });
-      services.outbox.start();
-      watchOutbox(metrics, () => services.outbox.pending());
+      deps.outbox.start();
+      watchOutbox(metrics, () => deps.outbox.pending());
       if (role === 'worker') {
         const checks = { kubernetes: () => adapters.kube.reachable() };
         ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);
@@ -167,16 +172,16 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     web,
     metrics,
     queues,
-    services,
+    deps,
     async stop(deadlineMs = config.shutdownTimeoutMs) {
       // With Redis away any step here can wait for ever. Jobs get deadlineMs from now and
       // closing the rest a second more; then every connection is cut and the stop returns.
-      const jobsDue = Date.now() + deadlineMs;
+      const jobsDue = clock.now() + deadlineMs;
       let jobs: { drained: boolean } | undefined;
       const steps = (async () => {
         await web?.stop();
-        jobs = workers ? await workers.close(Math.max(0, jobsDue - Date.now())) : { drained: true };
-        await services.outbox.stop();
+        jobs = workers ? await workers.close(Math.max(0, jobsDue - clock.now())) : { drained: true };
+        await deps.outbox.stop();
         await ops?.stop();
         await queues.close();
         await Promise.all(connections.map(closeRedis));

@@ -7,6 +7,7 @@ import { ConfigError } from './config/errors';
 import type { Policy } from './config/policy';
 import type { Logger } from './kernel/log';
 import type { Deps } from './deps';
+import type { Clock } from './kernel/clock';
 
 /**
  * The clients only jobs use. The composition root imports this module on demand, so
@@ -16,6 +17,7 @@ export function workerAdapters(
   policy: Policy,
   config: Config,
   logger: Logger,
+  clock: Clock,
   loadKubeConfig?: (config: KubeConfig) => void,
 ): Pick<Deps, 'kube' | 'pagerduty'> {
   let clusters: ReturnType<typeof loadClusterClients>;
@@ -26,7 +28,7 @@ export function workerAdapters(
     throw new ConfigError(`kubeconfig: ${(err as Error).message}`);
   }
   return {
-    kube: new Kubernetes(policy, clusters),
+    kube: new Kubernetes(policy, clusters, { clock }),
     pagerduty: new PagerDuty(config.pagerduty, logger),
   };
 }

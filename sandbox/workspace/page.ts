@@ -1,12 +1,13 @@
 import type { RunbookAction } from '../../src/config/policy';
 import type { SandboxAlert } from '../alerts';
-import { WORKSPACE_JS } from './client';
-import { WORKSPACE_CSS } from './styles';
 
 const FAVICON =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='4' fill='%234a154b'/%3E%3Ctext x='8' y='11.5' font-size='9' font-family='Arial' font-weight='700' text-anchor='middle' fill='white'%3EAz%3C/text%3E%3C/svg%3E";
 
-/** The simulated Slack workspace: one page, its script and styles inline, no build step. */
+/** Where the page's script and styles are served (from public/, by the workspace's routes). */
+export const ASSET_PATH = '/sandbox/assets';
+
+/** The simulated Slack workspace: one page; its script and styles are files of their own in public/. */
 export function workspacePage(): string {
   return `<!doctype html>
 <html lang="en">
@@ -15,7 +16,7 @@ export function workspacePage(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Azora · simulated Slack</title>
 <link rel="icon" href="${FAVICON}">
-<style>${WORKSPACE_CSS}</style>
+<link rel="stylesheet" href="${ASSET_PATH}/styles.css">
 </head>
 <body>
 <header id="topbar">
@@ -26,7 +27,8 @@ export function workspacePage(): string {
       <button id="alerts-button" class="tb-button" aria-haspopup="true" aria-expanded="false">Alertmanager <span id="alerts-count" class="count" hidden></span> ▾</button>
       <div id="alerts-menu" class="menu" hidden>
         <div class="menu-head"><b>Alertmanager (simulated)</b>
-          <div>Fire or resolve the guide's alerts: a version-4 webhook to the bot's <code>POST /alertmanager</code>.</div></div>
+          <div>Fire or resolve the guide's alerts: a version-4 webhook to the bot's <code>POST /alertmanager</code>.
+          Silence 1h in an alert's thread goes to the sandbox's own Alertmanager.</div></div>
         <div id="alerts-list"></div>
       </div>
     </div>
@@ -61,7 +63,7 @@ export function workspacePage(): string {
   <div id="thread-body" class="thread-body"></div>
 </aside>
 <div id="toast" class="toast" role="status" hidden></div>
-<script>${WORKSPACE_JS}</script>
+<script type="module" src="${ASSET_PATH}/client.js"></script>
 </body>
 </html>
 `;

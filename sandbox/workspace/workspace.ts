@@ -1,5 +1,8 @@
 import type { CustomRoute } from '@slack/bolt';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
 import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
 import type { Policy } from '../../src/config/policy';
 import type { Logger } from '../../src/kernel/log';
@@ -12,8 +15,10 @@ import {
   SANDBOX_TEAM,
   type ClickedButton,
 } from '../slack-requests';
+import { workspaceAssetsDir } from '../paths';
 import { SANDBOX_USERS, type SandboxUser } from '../users';
-import { runbookPage, workspacePage } from './page';
+import { ASSET_PATH, runbookPage, workspacePage } from './page';
+import type { AlertState, Snapshot, WireChannel, WireMessage } from './wire';
 
 export interface WorkspaceOptions {
   slack: SimulatedSlack;
@@ -21,16 +26,17 @@ export interface WorkspaceOptions {
   alertmanagerToken: string;
   policy: Policy;
   logger: Logger;
+  /** Where the page's script and styles are; the sandbox's public/ folder by default. */
+  assetsDir?: string;
 }
 
-interface Channel {
-  id: string;
-  name: string;
-  topic: string;
-}
+type Channel = WireChannel;
 
-/** A message as the page gets it: what Slack holds, plus when the sandbox first saw it. */
-type WireMessage = SimulatedMessage & { postedAt: number };
+/** The page's files, served as they are, with their content types. */
+const ASSETS: Record<string, string> = {
+  'client.js': 'text/javascript; charset=utf-8',
+  'styles.css': 'text/css; charset=utf-8',
+};
 
 const TOPICS: Record<string, string> = {
   ops: 'Deploys, scaling, switches and rollbacks. Type /azora help',
@@ -66,9 +72,15 @@ export class Workspace {
   private readonly postedAt = new Map<string, number>();
   private readonly streams = new Set<ServerResponse>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly assetsDir: string;
   private closed = false;
 
   constructor(private readonly options: WorkspaceOptions) {
+    this.assetsDir = options.assetsDir ?? workspaceAssetsDir();
+    const missing = Object.keys(ASSETS).filter((name) => !existsSync(path.join(this.assetsDir, name)));
+    if (missing.length > 0) {
+      throw new Error(`the sandbox workspace page needs ${missing.join(' and ')} in ${this.assetsDir}`);
+    }
     this.channels = Object.entries(options.policy.channels).map(([name, id]) => ({
       id,
       name,
@@ -95,6 +107,11 @@ export class Workspace {
         },
       },
       { path: '/sandbox', method: 'GET', handler: page(() => workspacePage()) },
+      ...Object.entries(ASSETS).map(([name, contentType]): CustomRoute => ({
+        path: `${ASSET_PATH}/${name}`,
+        method: 'GET',
+        handler: (_req, res) => void this.asset(res, name, contentType),
+      })),
       {
         path: '/sandbox/runbooks/:alertname',
         method: 'GET',
@@ -131,7 +148,25 @@ export class Workspace {
     return this.options.policy.environments.production?.namespace ?? 'azora-production';
   }
 
-  private snapshot(): Record<string, unknown> {
+  /** Read at each request, so an edited script or style shows on the next reload. */
+  private async asset(res: ServerResponse, name: string, contentType: string): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await readFile(path.join(this.assetsDir, name));
+    } catch (err) {
+      this.options.logger.error({ err: (err as Error).message, name }, 'sandbox asset unreadable');
+      return sendJson(res, 404, { error: `no ${name} in ${this.assetsDir}` });
+    }
+    res.writeHead(200, {
+      'content-type': contentType,
+      'content-length': body.length,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  }
+
+  private snapshot(): Snapshot {
     return {
       team: { name: 'Azora', domain: SANDBOX_TEAM.domain },
       users: SANDBOX_USERS,
@@ -148,7 +183,7 @@ export class Workspace {
     };
   }
 
-  private alertStates() {
+  private alertStates(): AlertState[] {
     return this.alerts.map((a) => {
       const episode = this.episodes.get(a.alertname);
       return {

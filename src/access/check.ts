@@ -18,14 +18,14 @@ export interface AccessAsk {
  * The one place a person's right to act is decided, for commands, clicks and jobs alike:
  * undefined when allowed, else the ephemeral refusal to show. Every refusal is audited.
  */
-export async function refusalFor(services: CoreDeps, ask: AccessAsk): Promise<SlackMessage | undefined> {
-  const { policy } = services;
+export async function refusalFor(deps: CoreDeps, ask: AccessAsk): Promise<SlackMessage | undefined> {
+  const { policy } = deps;
   const where =
     ask.channel === undefined ? { ok: true as const } : checkChannel(policy, ask.environment, ask.channel);
-  const verdict = where.ok ? await services.access.check(ask.environment, ask.capability, ask.user) : where;
+  const verdict = where.ok ? await deps.access.check(ask.environment, ask.capability, ask.user) : where;
   if (verdict.ok) return undefined;
-  services.metrics.refusals.inc({ reason: where.ok ? ask.capability : 'channel' });
-  await services.audit.record({
+  deps.metrics.refusals.inc({ reason: where.ok ? ask.capability : 'channel' });
+  await deps.audit.record({
     type: 'access-refused',
     actor: ask.user,
     environment: ask.environment,

@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { systemClock, type Clock } from '../kernel/clock';
 import type { Policy } from '../config/policy';
 import { audienceOf, checkAccess, groupsOf, type AccessVerdict, type Capability } from './domain/rules';
 import type { EnvironmentName } from '../commands/domain/types';
@@ -15,7 +16,7 @@ export class AccessDirectory {
   constructor(
     private readonly policy: Policy,
     private readonly client: WebClient,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async check(env: EnvironmentName, capability: Capability, user: string): Promise<AccessVerdict> {
@@ -34,10 +35,10 @@ export class AccessDirectory {
 
   private async members(group: string): Promise<Set<string>> {
     const cached = this.groups.get(group);
-    if (cached && cached.until > this.now()) return cached.members;
+    if (cached && cached.until > this.clock.now()) return cached.members;
     const result = await this.client.usergroups.users.list({ usergroup: group });
     const members = new Set(result.users ?? []);
-    this.groups.set(group, { members, until: this.now() + GROUP_TTL_MS });
+    this.groups.set(group, { members, until: this.clock.now() + GROUP_TTL_MS });
     return members;
   }
 }

@@ -3,24 +3,24 @@ import { formatDuration } from '../kernel/domain/duration';
 import type { RateLimit } from './gate';
 import { channelRef, joinText, md, mention, note, type SlackMessage } from '../kernel/slack/blocks';
 
-type Refused = Extract<AccessVerdict, { ok: false }>;
+type Denied = Extract<AccessVerdict, { ok: false }>;
 
 /** Who can, as mentions: the person refused knows whom to ask. */
-function whoCan(verdict: Refused): string | ReturnType<typeof md> {
+function whoCan(verdict: Denied): string | ReturnType<typeof md> {
   if (verdict.who.everyone) return 'everyone';
   if (verdict.who.ids.length === 0) return 'nobody (the policy lists no one)';
   return joinText(verdict.who.ids.map(mention), ', ');
 }
 
 /** An access refusal: what is missing, who can, and that nothing changed. */
-export function accessRefusal(verdict: Refused): SlackMessage {
+export function accessRefusal(verdict: Denied): SlackMessage {
   return note(
     md`:no_entry: Not allowed: ${verdict.reason}. Who can: ${whoCan(verdict)}. Nothing was changed.`,
   );
 }
 
 /** A command for an environment from a channel its policy does not list. */
-export function channelRefusal(verdict: Refused, channels: string[]): SlackMessage {
+export function channelRefusal(verdict: Denied, channels: string[]): SlackMessage {
   const where = channels.length ? joinText(channels.map(channelRef), ', ') : 'no channel';
   return note(md`:no_entry: Not here: ${verdict.reason}; use ${where}. Nothing was changed.`);
 }

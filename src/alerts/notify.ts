@@ -15,23 +15,23 @@ import {
 
 /** A group that opens during a maintenance window says so in its thread. */
 async function noteMaintenance(
-  services: Deps,
+  deps: Deps,
   group: AlertGroup,
   changes: AlertChange[],
   at: number,
 ): Promise<AlertGroup> {
   if (!group.environment || !changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) return group;
-  const window = await services.maintenanceWindows.activeIn(group.environment, at);
+  const window = await deps.maintenanceWindows.activeIn(group.environment, at);
   if (!window) return group;
   const note = `${window.reason} (\`${window.id}\`)`;
-  return (await services.alerts.update(group.id, (g) => ({ ...g, maintenance: note }))) ?? group;
+  return (await deps.alerts.update(group.id, (g) => ({ ...g, maintenance: note }))) ?? group;
 }
 
 export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
 
 /** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
-export function runbooksFor(services: Deps, group: AlertGroup): RunbookAction[] {
-  const { policy } = services;
+export function runbooksFor(deps: Deps, group: AlertGroup): RunbookAction[] {
+  const { policy } = deps;
   const wanted = policy.alerts.runbooks[group.alertname] ?? [];
   if (!group.environment || !group.service) return [];
   const workload = workloadOf(policy, group.environment, group.service);
@@ -64,33 +64,29 @@ export function safeRunbookUrl(
   return parsed.href;
 }
 
-export function buttonsFor(services: Deps, group: AlertGroup): AlertButtons {
+export function buttonsFor(deps: Deps, group: AlertGroup): AlertButtons {
   return {
-    acknowledge: services.pagerduty.enabled && services.policy.alerts.page.includes(group.severity),
-    silence: services.alertmanager !== undefined,
-    runbooks: runbooksFor(services, group),
-    runbookLink: safeRunbookUrl(group.runbookUrl, services.policy.alerts.runbookHosts),
+    acknowledge: deps.pagerduty.enabled && deps.policy.alerts.page.includes(group.severity),
+    silence: deps.alertmanager !== undefined,
+    runbooks: runbooksFor(deps, group),
+    runbookLink: safeRunbookUrl(group.runbookUrl, deps.policy.alerts.runbookHosts),
   };
 }
 
 /** Shows a group where it lives: its own thread's parent, or its line in the storm digest. */
-export async function showGroup(services: Deps, group: AlertGroup): Promise<void> {
+export async function showGroup(deps: Deps, group: AlertGroup): Promise<void> {
   if (group.digest) {
-    const view = await services.alerts.setDigestLine(
+    const view = await deps.alerts.setDigestLine(
       group.digest,
       group.id,
       digestLine(group),
       group.status === 'firing',
       DIGEST_LINES,
     );
-    await services.outbox.put(group.channel, group.digest, digestMessage(view));
+    await deps.outbox.put(group.channel, group.digest, digestMessage(view));
     return;
   }
-  await services.outbox.put(
-    group.channel,
-    parentKey(group),
-    alertParentMessage(group, buttonsFor(services, group)),
-  );
+  await deps.outbox.put(group.channel, parentKey(group), alertParentMessage(group, buttonsFor(deps, group)));
 }
 
 /**
@@ -99,10 +95,10 @@ export async function showGroup(services: Deps, group: AlertGroup): Promise<void
  * Slack and PagerDuty effects idempotently.
  */
 export async function handleNotification(
-  services: Deps,
+  deps: Deps,
   notification: Notification,
 ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
-  const { policy, alerts, now } = services;
+  const { policy, alerts, now } = deps;
   const at = now();
   const channel = channelFor(policy, severityOf(notification));
   const id = groupIdOf(notification.groupKey);
@@ -110,17 +106,17 @@ export async function handleNotification(
     alerts.stormDigest(channel, id, at, policy.alerts.stormGroupsPerMinute),
   );
   const { changes } = applied;
-  const group = await noteMaintenance(services, applied.group, changes, at);
+  const group = await noteMaintenance(deps, applied.group, changes, at);
   if (changes.length === 0) {
-    if (!(await services.outbox.has(group.digest ?? parentKey(group)))) await showGroup(services, group);
+    if (!(await deps.outbox.has(group.digest ?? parentKey(group)))) await showGroup(deps, group);
     return { group, changes };
   }
-  await showGroup(services, group);
+  await showGroup(deps, group);
   if (!group.digest) {
     for (const [index, change] of changes.entries()) {
       const reply = alertChangeReply(group, change);
       if (reply)
-        await services.outbox.reply(
+        await deps.outbox.reply(
           group.channel,
           parentKey(group),
           reply,

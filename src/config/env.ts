@@ -103,12 +103,13 @@ const envSchema = z
     ),
   })
   .superRefine((e, ctx) => {
-    // Socket Mode is not built yet: an app token alone would leave Slack nothing to verify.
-    if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    // Over HTTP, Slack's requests are verified with the signing secret; in Socket Mode
+    // (SLACK_APP_TOKEN) they arrive on a connection the bot opened itself, and nothing is signed.
+    if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
       ctx.addIssue({
         code: 'custom',
         path: ['SLACK_SIGNING_SECRET'],
-        message: 'required with SLACK_BOT_TOKEN (Socket Mode through SLACK_APP_TOKEN is not supported yet)',
+        message: 'required with SLACK_BOT_TOKEN, unless SLACK_APP_TOKEN (xapp-…) is set for Socket Mode',
       });
     }
     if (!e.SLACK_BOT_TOKEN && (e.SLACK_SIGNING_SECRET || e.SLACK_APP_TOKEN)) {
@@ -130,11 +131,14 @@ const envSchema = z
     }
   });
 
-export interface SlackCredentials {
-  botToken: string;
-  signingSecret: string;
-  appToken?: string;
-}
+/**
+ * The bot token, and how Slack reaches the bot: over HTTP (requests signed with the signing
+ * secret) or, with an app-level token, over Socket Mode (a WebSocket the bot opens; a signing
+ * secret given as well goes unused).
+ */
+export type SlackCredentials = { botToken: string } & (
+  { signingSecret: string; appToken?: undefined } | { appToken: string; signingSecret?: string }
+);
 
 export interface RedisAuth {
   username?: string;
@@ -191,13 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const e = result.data;
   return {
-    slack: e.SLACK_BOT_TOKEN
-      ? {
-          botToken: e.SLACK_BOT_TOKEN,
-          signingSecret: e.SLACK_SIGNING_SECRET ?? '',
-          ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
-        }
-      : undefined,
+    slack: e.SLACK_BOT_TOKEN ? slackCredentials(e.SLACK_BOT_TOKEN, e) : undefined,
     slackApiUrl: e.SLACK_API_URL,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
@@ -218,6 +216,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     jobStallMs: e.JOB_STALL_SECONDS * 1000,
   };
+}
+
+function slackCredentials(botToken: string, e: z.output<typeof envSchema>): SlackCredentials {
+  const signing = e.SLACK_SIGNING_SECRET ? { signingSecret: e.SLACK_SIGNING_SECRET } : {};
+  if (e.SLACK_APP_TOKEN) return { botToken, appToken: e.SLACK_APP_TOKEN, ...signing };
+  // The schema refuses a bot token with neither.
+  return { botToken, signingSecret: e.SLACK_SIGNING_SECRET ?? '' };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock';
 import { z } from 'zod';
 import type { Logger } from './log';
 import { errorCode } from './http/error-code';
@@ -124,7 +125,11 @@ export class AlertmanagerClient {
   private readonly authorization?: string;
   private readonly log: Logger;
 
-  constructor(baseUrl: string, logger: Logger) {
+  constructor(
+    baseUrl: string,
+    logger: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {
     ({ base: this.base, authorization: this.authorization } = splitCredentials(baseUrl));
     this.log = logger.child({ component: 'alertmanager' });
   }
@@ -144,7 +149,7 @@ export class AlertmanagerClient {
     if (!(silence.durationMs > 0)) {
       throw new AlertmanagerError('rejected', `${what}: the duration must be above zero`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const endsAt = new Date(now + silence.durationMs).toISOString();
     const body = await this.request('POST', '/api/v2/silences', what, {
       matchers,

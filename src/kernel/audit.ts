@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock';
 import type { Logger } from './log';
 import type { RedisClient } from './redis';
 import { keys } from './keys';
@@ -22,11 +23,12 @@ export class AuditLog {
     private readonly redis: RedisClient,
     prefix: string,
     private readonly logger: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.key = keys(prefix).audit();
   }
 
-  async record(event: Omit<AuditEvent, 'at'>, at = Date.now()): Promise<void> {
+  async record(event: Omit<AuditEvent, 'at'>, at = this.clock.now()): Promise<void> {
     const full: AuditEvent = { ...event, at };
     this.logger.info({ audit: full }, `audit: ${event.type}`);
     await this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'event', JSON.stringify(full));

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/env';
+import { systemClock } from './clock';
 import type { Logger } from './log';
 
 export type RedisClient = Redis | Cluster;
@@ -190,7 +191,7 @@ export class RedisOutage {
     this.open.add(client);
     this.down.add(client);
     if (!this.ongoing) {
-      this.since = Date.now();
+      this.since = systemClock.now();
       this.errors = 0;
       this.retries = 0;
       const cause = causeOf(err);
@@ -244,7 +245,7 @@ export class RedisOutage {
   }
 
   private end(message: string, level: 'info' | 'warn'): void {
-    const downMs = Date.now() - this.since!;
+    const downMs = systemClock.now() - this.since!;
     this.since = undefined;
     this.logger[level]({ errors: this.errors, retries: this.retries, downMs }, message);
   }

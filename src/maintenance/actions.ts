@@ -21,15 +21,15 @@ export interface NewWindow {
 
 /** Announces what happened to the window and leaves its audit event. */
 async function tell(
-  services: CoreDeps,
+  deps: CoreDeps,
   window: MaintenanceWindow,
   notice: 'scheduled' | 'cancelled' | 'moved',
   actor: string,
   detail = window.id,
 ): Promise<void> {
   const key = `maintenance-${window.id}-${notice}${notice === 'moved' ? `-${window.start}` : ''}`;
-  await services.outbox.put(services.policy.channels.announcements, key, noticeMessage(window, notice));
-  await services.audit.record({
+  await deps.outbox.put(deps.policy.channels.announcements, key, noticeMessage(window, notice));
+  await deps.audit.record({
     type: `maintenance-${notice}`,
     actor,
     environment: window.environment,
@@ -37,7 +37,7 @@ async function tell(
   });
 }
 
-export async function scheduleWindow(services: CoreDeps, input: NewWindow): Promise<MaintenanceWindow> {
+export async function scheduleWindow(deps: CoreDeps, input: NewWindow): Promise<MaintenanceWindow> {
   const window: MaintenanceWindow = {
     id: input.id ?? newWindowId(),
     environment: input.environment,
@@ -47,43 +47,42 @@ export async function scheduleWindow(services: CoreDeps, input: NewWindow): Prom
     requester: input.requester,
     status: 'scheduled',
     recurring: false,
-    createdAt: services.now(),
+    createdAt: deps.now(),
   };
-  if (!(await services.maintenance.plan(window)))
-    return (await services.maintenanceWindows.get(window.id)) ?? window;
-  await tell(services, window, 'scheduled', input.requester, `${window.id}: ${window.reason}`);
+  if (!(await deps.maintenance.plan(window))) return (await deps.maintenanceWindows.get(window.id)) ?? window;
+  await tell(deps, window, 'scheduled', input.requester, `${window.id}: ${window.reason}`);
   return window;
 }
 
 /** Ends what a running window put in place: the Alertmanager silence and the PagerDuty maintenance window. */
-export async function liftWindow(services: Deps, window: MaintenanceWindow | undefined): Promise<void> {
-  if (window?.silenceId && services.alertmanager) await services.alertmanager.expireSilence(window.silenceId);
-  if (window?.pagerdutyWindowId) await services.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
+export async function liftWindow(deps: Deps, window: MaintenanceWindow | undefined): Promise<void> {
+  if (window?.silenceId && deps.alertmanager) await deps.alertmanager.expireSilence(window.silenceId);
+  if (window?.pagerdutyWindowId) await deps.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
 }
 
 /** Cancels a window that has not ended; undefined when there is none to cancel. */
 export async function cancelWindow(
-  services: Deps,
+  deps: Deps,
   id: string,
   actor: string,
 ): Promise<MaintenanceWindow | undefined> {
-  const window = await services.maintenance.cancelWindow(id);
+  const window = await deps.maintenance.cancelWindow(id);
   if (!window) return undefined;
-  await liftWindow(services, window);
-  await tell(services, window, 'cancelled', actor);
+  await liftWindow(deps, window);
+  await tell(deps, window, 'cancelled', actor);
   return window;
 }
 
 /** Moves a window that has not started; undefined when there is none to move. */
 export async function moveWindow(
-  services: CoreDeps,
+  deps: CoreDeps,
   id: string,
   start: number,
   durationMs: number,
   actor: string,
 ): Promise<MaintenanceWindow | undefined> {
-  const window = await services.maintenance.move(id, start, durationMs);
+  const window = await deps.maintenance.move(id, start, durationMs);
   if (!window) return undefined;
-  await tell(services, window, 'moved', actor);
+  await tell(deps, window, 'moved', actor);
   return window;
 }

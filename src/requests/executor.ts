@@ -1,3 +1,4 @@
+import { Refusal } from '../kernel/domain/refusal';
 import { KubeError } from '../kernel/kubernetes/errors';
 import { formatDuration } from '../kernel/domain/duration';
 import { checkCooldown, needsApproval, type Verdict } from './domain/guards';
@@ -21,11 +22,11 @@ class StalePlan extends Error {}
  * no-op once applied.
  */
 export async function executeRequest(
-  services: Deps,
+  deps: Deps,
   id: string,
   retry: { finalAttempt: boolean },
 ): Promise<ExecutionResult> {
-  const { requests, locks, policy, now } = services;
+  const { requests, locks, policy, now } = deps;
   const claimed = await requests.update(id, (current) =>
     current.status === 'approved' || current.status === 'running'
       ? {
@@ -37,17 +38,17 @@ export async function executeRequest(
   if (!claimed?.value) return 'skipped';
   let request = claimed.request;
   if (claimed.value === 'first') {
-    await services.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
+    await deps.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
   }
-  const allowed = await checkStillAllowed(services, request);
-  if (!allowed.ok) return finish(services, request, 'refused', allowed.reason);
+  const allowed = await checkStillAllowed(deps, request);
+  if (!allowed.ok) return finish(deps, request, 'refused', allowed.reason);
 
   const lock = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
   if (!lock.ok) {
     const holder = await requests.get(lock.holder);
     const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
     return finish(
-      services,
+      deps,
       request,
       'refused',
       `another change holds the lock: request \`${lock.holder}\`${who}`,
@@ -56,16 +57,17 @@ export async function executeRequest(
 
   let keepLock = false;
   try {
-    await guardCooldowns(services, request);
-    await guardSwitchTargets(services, request);
-    await showProgress(services, request);
+    await guardCooldowns(deps, request);
+    await guardSwitchTargets(deps, request);
+    await showProgress(deps, request);
     const outcome: string[] = [];
     const unhealthy: string[] = [];
     for (const step of request.plan) {
       // Each step renews the lease: a long change keeps its services however many steps it has.
       const held = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
-      if (!held.ok) throw new Refused(`the lock passed to request \`${held.holder}\` while this one ran`);
-      const applied = await applyStep(services, request, step);
+      if (!held.ok)
+        throw new Refusal('guard', `the lock passed to request \`${held.holder}\` while this one ran`);
+      const applied = await applyStep(deps, request, step);
       outcome.push(applied.line);
       if (!applied.healthy) unhealthy.push(step.service);
       request = (await requests.update(id, (current) => ({
@@ -76,63 +78,61 @@ export async function executeRequest(
         },
         value: null,
       })))!.request;
-      await showProgress(services, request);
+      await showProgress(deps, request);
     }
-    return await finish(services, request, 'succeeded');
+    return await finish(deps, request, 'succeeded');
   } catch (err) {
-    if (err instanceof StalePlan) return finish(services, request, 'stale', err.message);
+    if (err instanceof StalePlan) return finish(deps, request, 'stale', err.message);
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof KubeError && err.transient && !retry.finalAttempt) {
       keepLock = true;
-      services.logger.warn({ request: id, err: message }, 'transient failure; the job will be retried');
+      deps.logger.warn({ request: id, err: message }, 'transient failure; the job will be retried');
       throw err;
     }
-    if (err instanceof Refused) return finish(services, request, 'refused', message);
-    return finish(services, request, 'failed', message);
+    if (err instanceof Refusal) return finish(deps, request, 'refused', message);
+    return finish(deps, request, 'failed', message);
   } finally {
     if (!keepLock) await locks.releaseAll(request.environment, request.services, id);
   }
 }
-
-class Refused extends Error {}
 
 /**
  * The request as stored is checked again before anything changes: the plan against the
  * policy as it is now, the requester still a requester, and, where approval is required,
  * an approver now who is not the requester.
  */
-async function checkStillAllowed(services: Deps, request: OpsRequest): Promise<Verdict> {
-  const plan = checkPlanAgainstPolicy(services.policy, request);
+async function checkStillAllowed(deps: Deps, request: OpsRequest): Promise<Verdict> {
+  const plan = checkPlanAgainstPolicy(deps.policy, request);
   if (!plan.ok) return plan;
   const env = request.environment;
-  if (!(await services.access.check(env, 'request', request.requester)).ok)
+  if (!(await deps.access.check(env, 'request', request.requester)).ok)
     return { ok: false, reason: `<@${request.requester}> may no longer request ${env} changes (policy)` };
-  if (!needsApproval(services.policy, env)) return { ok: true };
+  if (!needsApproval(deps.policy, env)) return { ok: true };
   const approver = request.approvedBy?.user;
   if (!approver) return { ok: false, reason: 'it was never approved' };
   if (approver === request.requester) return { ok: false, reason: 'the requester approved it themselves' };
-  if (!(await services.access.isApprover(env, approver)))
+  if (!(await deps.access.isApprover(env, approver)))
     return { ok: false, reason: `<@${approver}> is no longer an approver of ${env} (policy)` };
   return { ok: true };
 }
 
-async function guardCooldowns(services: Deps, request: OpsRequest): Promise<void> {
+async function guardCooldowns(deps: Deps, request: OpsRequest): Promise<void> {
   const forced =
     request.args.force === true &&
     (request.approvedBy !== undefined ||
-      (await services.access.isApprover(request.environment, request.requester)));
+      (await deps.access.isApprover(request.environment, request.requester)));
   for (const step of request.plan) {
     if (step.kind !== 'scale') continue;
-    const last = await services.locks.lastScale(request.environment, step.service);
+    const last = await deps.locks.lastScale(request.environment, step.service);
     const verdict = checkCooldown(
       last,
-      services.policy.guards.scaleCooldown,
-      services.now(),
+      deps.policy.guards.scaleCooldown,
+      deps.now(),
       step.service,
       forced,
       request.args.force === true,
     );
-    if (!verdict.ok) throw new Refused(verdict.reason);
+    if (!verdict.ok) throw new Refusal('guard', verdict.reason);
   }
 }
 
@@ -140,25 +140,25 @@ async function guardCooldowns(services: Deps, request: OpsRequest): Promise<void
  * Every colour a request switches to must be ready before the first Service moves: a
  * switch of several services never stops halfway with traffic split between colours.
  */
-async function guardSwitchTargets(services: Deps, request: OpsRequest): Promise<void> {
+async function guardSwitchTargets(deps: Deps, request: OpsRequest): Promise<void> {
   const switches = request.plan.filter((step) => step.kind === 'switch');
   const problems = await Promise.all(
     switches.map(async (step) => {
-      const problem = await services.kube.colourNotReady(request.environment, step.service, step.to);
+      const problem = await deps.kube.colourNotReady(request.environment, step.service, step.to);
       return problem ? `${step.service} to ${step.to}: ${problem}` : undefined;
     }),
   );
   const found = problems.filter((p): p is string => p !== undefined);
-  if (found.length > 0) throw new Refused(`not switching anything: ${found.join('; ')}`);
+  if (found.length > 0) throw new Refusal('guard', `not switching anything: ${found.join('; ')}`);
 }
 
 /** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */
 async function applyStep(
-  services: Deps,
+  deps: Deps,
   request: OpsRequest,
   step: PlanStep,
 ): Promise<{ line: string; healthy: boolean }> {
-  const { kube, policy, timing } = services;
+  const { kube, policy, timing } = deps;
   const env = request.environment;
   let done: string;
   switch (step.kind) {
@@ -171,7 +171,7 @@ async function applyStep(
         );
       }
       if (live.desired !== step.to) await kube.scale(env, step.service, step.to);
-      await services.locks.recordScale(env, step.service, services.now());
+      await deps.locks.recordScale(env, step.service, deps.now());
       await kube.waitForScale(env, step.service, step.target, step.to, timing.rolloutDeadlineMs);
       done = `${step.service}: ${step.target} scaled ${step.from} → ${step.to}`;
       break;
@@ -186,7 +186,7 @@ async function applyStep(
       break;
     }
     case 'maintenance':
-      return { line: await applyMaintenance(services, request, step), healthy: true };
+      return { line: await applyMaintenance(deps, request, step), healthy: true };
     case 'rollback': {
       const workload = workloadOf(policy, env, step.service);
       const deployment = await kube.readDeployment(env, workload.namespace, step.deployment);
@@ -209,18 +209,18 @@ async function applyStep(
 
 /** An approved maintenance step: the window it makes, moves or cancels. */
 async function applyMaintenance(
-  services: Deps,
+  deps: Deps,
   request: OpsRequest,
   step: Extract<PlanStep, { kind: 'maintenance' }>,
 ): Promise<string> {
-  const soonest = services.now() + 1_000;
+  const soonest = deps.now() + 1_000;
   const span = formatDuration(step.durationMs);
   switch (step.action ?? 'now') {
     case 'now':
     case 'schedule': {
       // Approved after the start it asked for: it starts now rather than in the past.
       const start = step.action === 'schedule' ? Math.max(step.start ?? soonest, soonest) : soonest;
-      const window = await scheduleWindow(services, {
+      const window = await scheduleWindow(deps, {
         id: `m${request.id.slice(1)}`,
         environment: request.environment,
         start,
@@ -233,55 +233,54 @@ async function applyMaintenance(
     }
     case 'move': {
       const moved = await moveWindow(
-        services,
+        deps,
         step.windowId ?? '',
         Math.max(step.start ?? soonest, soonest),
         step.durationMs,
         request.requester,
       );
-      if (!moved) throw new Refused(`maintenance ${step.windowId} has started, ended or was cancelled since`);
+      if (!moved)
+        throw new Refusal('guard', `maintenance ${step.windowId} has started, ended or was cancelled since`);
       return `maintenance ${moved.id} moved to ${new Date(moved.start).toISOString()} for ${span}`;
     }
     case 'cancel': {
-      const cancelled = await cancelWindow(services, step.windowId ?? '', request.requester);
-      if (!cancelled) throw new Refused(`maintenance ${step.windowId} has ended or was cancelled already`);
+      const cancelled = await cancelWindow(deps, step.windowId ?? '', request.requester);
+      if (!cancelled)
+        throw new Refusal('guard', `maintenance ${step.windowId} has ended or was cancelled already`);
       return `maintenance ${cancelled.id} cancelled`;
     }
   }
 }
 
 async function finish(
-  services: Deps,
+  deps: Deps,
   request: OpsRequest,
   status: Extract<OpsRequest['status'], 'succeeded' | 'failed' | 'refused' | 'stale'>,
   error?: string,
 ): Promise<ExecutionResult> {
-  const updated = await services.requests.update(request.id, (current) =>
+  const updated = await deps.requests.update(request.id, (current) =>
     FINAL_STATUSES.includes(current.status)
       ? { value: null }
       : {
-          next: { ...current, status, finishedAt: services.now(), ...(error ? { error } : {}) },
+          next: { ...current, status, finishedAt: deps.now(), ...(error ? { error } : {}) },
           value: null,
         },
   );
   const final = updated?.request ?? request;
-  await services.audit.record(auditOf(final, status, 'bot', error));
-  await showProgress(services, final);
-  if (final.messageTs) await services.messenger.update(final.channel, final.messageTs, requestMessage(final));
+  await deps.audit.record(auditOf(final, status, 'bot', error));
+  await showProgress(deps, final);
+  if (final.messageTs)
+    await deps.messenger.update(final.channel, final.messageTs, requestMessage(final, deps.now()));
   return status;
 }
 
-async function showProgress(services: Deps, request: OpsRequest): Promise<void> {
+async function showProgress(deps: Deps, request: OpsRequest): Promise<void> {
   if (!request.progressTs) return;
   try {
-    await services.messenger.update(
-      request.channel,
-      request.progressTs,
-      progressMessage(request, services.now()),
-    );
+    await deps.messenger.update(request.channel, request.progressTs, progressMessage(request, deps.now()));
   } catch (err) {
     // The cluster change matters more than its report; a failed edit must not fail the job.
-    services.logger.warn(
+    deps.logger.warn(
       { request: request.id, err: (err as Error).message },
       'could not update the progress message',
     );

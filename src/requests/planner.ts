@@ -1,4 +1,5 @@
-import type { Kubernetes } from '../kernel/kubernetes/kubernetes';
+import { Refusal } from '../kernel/domain/refusal';
+import type { ClusterPort } from '../kernel/kubernetes/port';
 import type { Policy } from '../config/policy';
 import type { Command, EnvironmentName } from '../commands/domain/types';
 import { checkReplicaBounds } from './domain/guards';
@@ -17,9 +18,6 @@ export type ChangeCommand =
       windowId?: string;
     };
 
-/** The change cannot be planned; the message goes to the requester as it is. */
-export class PlanRefusal extends Error {}
-
 /** The services a command touches: the one named, or every service the verb applies to. */
 export function servicesOf(policy: Policy, command: ChangeCommand, only?: string[]): string[] {
   if (only && only.length > 0) return only;
@@ -34,7 +32,7 @@ export function servicesOf(policy: Policy, command: ChangeCommand, only?: string
 
 /** What the change will do, per service, computed from the live cluster. */
 export async function planChange(
-  kube: Kubernetes,
+  kube: ClusterPort,
   policy: Policy,
   command: ChangeCommand,
   only?: string[],
@@ -55,15 +53,16 @@ export async function planChange(
     ];
   }
   const services = servicesOf(policy, command, only);
-  if (services.length === 0) throw new PlanRefusal(`${env} has no service that ${command.verb} applies to`);
+  if (services.length === 0)
+    throw new Refusal('plan', `${env} has no service that ${command.verb} applies to`);
 
   if (command.verb === 'scale') {
     const bounds = checkReplicaBounds(policy, env, command.service, command.replicas);
-    if (!bounds.ok) throw new PlanRefusal(bounds.reason);
+    if (!bounds.ok) throw new Refusal('plan', bounds.reason);
     const state = await kube.serviceState(env, workloadOf(policy, env, command.service));
     const live = state.workloads.find((w) => !state.activeColour || w.colour === state.activeColour)!;
     if (live.desired === command.replicas) {
-      throw new PlanRefusal(`${command.service} in ${env} already runs ${command.replicas} replicas`);
+      throw new Refusal('plan', `${command.service} in ${env} already runs ${command.replicas} replicas`);
     }
     return [
       {
@@ -82,14 +81,14 @@ export async function planChange(
     for (const service of services) {
       const workload = workloadOf(policy, env, service);
       if (workload.kind !== 'blue-green')
-        throw new PlanRefusal(`${service} in ${env} is not deployed blue/green`);
+        throw new Refusal('plan', `${service} in ${env} is not deployed blue/green`);
       const from = await kube.activeColour(env, workload);
       if (from !== command.colour) {
         steps.push({ kind: 'switch', service, serviceName: workload.serviceName, from, to: command.colour });
       }
     }
     if (steps.length === 0)
-      throw new PlanRefusal(`${services.join(', ')} already serve ${command.colour} in ${env}`);
+      throw new Refusal('plan', `${services.join(', ')} already serve ${command.colour} in ${env}`);
     return steps;
   }
 

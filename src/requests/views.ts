@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { actionId } from '../kernel/slack/actions';
 import { formatDuration } from '../kernel/domain/duration';
 import type { OpsRequest, PlanStep } from './domain/types';
+import { systemClock } from '../kernel/clock';
 import {
   code,
   context,
@@ -71,7 +72,7 @@ const STATUS_LINE: Record<OpsRequest['status'], string> = {
 };
 
 /** The request's parent message: plan, requester, and Approve/Deny while it waits. */
-export function requestMessage(request: OpsRequest, now = Date.now()): SlackMessage {
+export function requestMessage(request: OpsRequest, now = systemClock.now()): SlackMessage {
   const title = md`${mention(request.requester)} asked to ${code(commandText(request))}`;
   const steps = joinText(
     request.plan.map((s) => md`• ${describeStep(s)}`),
@@ -127,7 +128,7 @@ function decisionLine(request: OpsRequest): Mrkdwn | string {
 }
 
 /** The one progress reply in the request's thread, edited as the job moves on. */
-export function progressMessage(request: OpsRequest, now = Date.now()): SlackMessage {
+export function progressMessage(request: OpsRequest, now = systemClock.now()): SlackMessage {
   const took =
     request.startedAt && request.finishedAt
       ? ` in ${formatDuration(request.finishedAt - request.startedAt)}`

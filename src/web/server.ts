@@ -1,16 +1,19 @@
-import { App, HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute, type Receiver } from '@slack/bolt';
+import type { Logger as SlackLogger } from '@slack/logger';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
-import { healthRoutes } from '../../handlers/health';
+import { healthRoutes, NotReady } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
 import { registerActions } from '../../handlers/actions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../kernel/redis';
 import type { CoreDeps } from '../deps';
 import type { SlackIdentity } from '../kernel/slack/client';
-import { answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
+import { ackUnclaimed, answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
 import { slackLogger } from '../kernel/slack/logger';
+import { startOpsServer } from './ops-server';
+import { connectSocket, createSocketReceiver, disconnectSocket, guardSocket } from './socket-mode';
 
 export interface WebDeps {
   slack: SlackCredentials;
@@ -18,7 +21,7 @@ export interface WebDeps {
   slackApiUrl?: string;
   port: number;
   redis: RedisClient;
-  services: CoreDeps;
+  deps: CoreDeps;
   alertmanagerToken?: string;
   extraRoutes?: CustomRoute[];
 }
@@ -26,59 +29,88 @@ export interface WebDeps {
 export interface WebServer {
   port: number;
   url: string;
+  /** How Slack reaches this process: signed HTTP requests, or the Socket Mode WebSocket it opened. */
+  slackTransport: 'http' | 'socket';
   stop(): Promise<void>;
 }
 
-/** The web role: Bolt's HTTP receiver for Slack, plus health and metrics on the same port. */
-export async function startWeb(deps: WebDeps): Promise<WebServer> {
-  const { services } = deps;
-  const logger = slackLogger(services.logger);
-  const endpoints = ['/slack/events'];
-  const receiver = new HTTPReceiver({
-    signingSecret: deps.slack.signingSecret,
-    endpoints,
-    bodyLimit: SLACK_BODY_LIMIT,
-    customRoutes: [
-      ...healthRoutes({ redis: deps.redis, metrics: services.metrics }),
-      alertmanagerRoute(services, deps.alertmanagerToken),
-      ...(deps.extraRoutes ?? []),
-    ],
-    logger,
-    logLevel: LogLevel.WARN,
-    // Bolt failing on a body it let through answers 400: a 500 would make Slack send it again.
-    processEventErrorHandler: answerUnprocessable(services.logger),
-  });
+/**
+ * The web role: Slack (over HTTP, or over Socket Mode when the credentials carry an app
+ * token), plus the Alertmanager webhook, health and metrics on the HTTP port either way.
+ */
+export function startWeb(web: WebDeps): Promise<WebServer> {
+  return web.slack.appToken !== undefined
+    ? startSocketMode(web, web.slack.appToken)
+    : startHttp(web, web.slack.signingSecret);
+}
+
+/** The routes served on the HTTP port whatever the transport; `slackSocket` joins /readyz in Socket Mode. */
+function opsRoutes(web: WebDeps, slackSocket?: () => Promise<void>): CustomRoute[] {
+  const { deps: core } = web;
+  return [
+    ...healthRoutes({
+      redis: web.redis,
+      metrics: core.metrics,
+      ...(slackSocket ? { checks: { slackSocket } } : {}),
+    }),
+    alertmanagerRoute(core, web.alertmanagerToken),
+    ...(web.extraRoutes ?? []),
+  ];
+}
+
+/** The Bolt app with the bot's listeners, on either receiver. */
+function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
+  const { deps: core } = web;
   const app = new App({
-    token: deps.slack.botToken,
+    token: web.slack.botToken,
     // Known from the start-up check, so Bolt makes no auth.test call of its own that could reject unobserved.
-    botId: deps.identity.botId,
-    botUserId: deps.identity.botUserId,
+    botId: web.identity.botId,
+    botUserId: web.identity.botUserId,
     receiver,
     logger,
     // Nothing here keeps per-conversation state; Bolt's default store would look one up,
     // and fail with a fresh Error, on every request.
     convoStore: false,
-    clientOptions: { ...(deps.slackApiUrl ? { slackApiUrl: deps.slackApiUrl } : {}), logger },
+    clientOptions: { ...(web.slackApiUrl ? { slackApiUrl: web.slackApiUrl } : {}), logger },
   });
   app.error(async (err) => {
-    services.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
+    core.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
   });
-  registerCommand(app, services);
-  registerActions(app, services);
-  // Malformed signed bodies get 400 at once, unclaimed ones an ack at once: never a hang, never a retried 500.
-  guardSlackEndpoint(receiver, app, {
-    signingSecret: deps.slack.signingSecret,
+  registerCommand(app, core);
+  registerActions(app, core);
+  return app;
+}
+
+async function startHttp(web: WebDeps, signingSecret: string): Promise<WebServer> {
+  const { deps: core } = web;
+  const logger = slackLogger(core.logger);
+  const endpoints = ['/slack/events'];
+  const receiver = new HTTPReceiver({
+    signingSecret,
     endpoints,
     bodyLimit: SLACK_BODY_LIMIT,
-    logger: services.logger,
-    metrics: services.metrics,
+    customRoutes: opsRoutes(web),
+    logger,
+    logLevel: LogLevel.WARN,
+    // Bolt failing on a body it let through answers 400: a 500 would make Slack send it again.
+    processEventErrorHandler: answerUnprocessable(core.logger),
+  });
+  const app = boltApp(web, receiver, logger);
+  // Malformed signed bodies get 400 at once, unclaimed ones an ack at once: never a hang, never a retried 500.
+  guardSlackEndpoint(receiver, app, {
+    signingSecret,
+    endpoints,
+    bodyLimit: SLACK_BODY_LIMIT,
+    logger: core.logger,
+    metrics: core.metrics,
   });
 
-  const server = (await app.start(deps.port)) as Server;
+  const server = (await app.start(web.port)) as Server;
   const { port } = server.address() as AddressInfo;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    slackTransport: 'http',
     stop: async () => {
       const stopped = app.stop();
       // Keep-alive clients (Alertmanager, load balancers) would hold the server open for ever:
@@ -87,6 +119,55 @@ export async function startWeb(deps: WebDeps): Promise<WebServer> {
       const cutoff = setTimeout(() => server.closeAllConnections(), 2_000);
       await stopped;
       clearTimeout(cutoff);
+    },
+  };
+}
+
+/**
+ * Socket Mode: Slack's envelopes come over a WebSocket the bot opens (src/web/socket-mode.ts),
+ * so nothing is signed and no Slack URL needs to be reachable; the HTTP port serves the
+ * webhook, the probes and the metrics on a server of its own. With several replicas, each
+ * opens its own connection and Slack hands every envelope to one of them.
+ */
+async function startSocketMode(web: WebDeps, appToken: string): Promise<WebServer> {
+  const { deps: core } = web;
+  const logger = slackLogger(core.logger);
+  const socket = createSocketReceiver(
+    {
+      appToken,
+      ...(web.slackApiUrl ? { slackApiUrl: web.slackApiUrl } : {}),
+      slackLogger: logger,
+      logger: core.logger,
+    },
+    core.now,
+  );
+  const app = boltApp(web, socket.receiver, logger);
+  // As over HTTP: what no listener acknowledged is acknowledged once they are done.
+  ackUnclaimed(app, { logger: core.logger, metrics: core.metrics });
+  const guard = guardSocket(socket, app, { logger: core.logger, metrics: core.metrics });
+  const slackSocket = async () => {
+    const problem = socket.link.problem();
+    if (problem) throw new NotReady(problem);
+  };
+  const ops = await startOpsServer(opsRoutes(web, slackSocket), web.port, core.logger);
+  try {
+    await connectSocket(socket, core.logger);
+  } catch (err) {
+    await disconnectSocket(socket, 1_000);
+    await ops.stop();
+    throw err;
+  }
+  return {
+    port: ops.port,
+    url: `http://127.0.0.1:${ops.port}`,
+    slackTransport: 'socket',
+    stop: async () => {
+      // Envelopes in hand get their ack before the socket closes; what Slack sends after
+      // the close goes to another replica's connection.
+      await guard.idle(3_000);
+      await disconnectSocket(socket, 2_000);
+      await guard.idle(2_000);
+      await ops.stop();
     },
   };
 }

@@ -124,8 +124,11 @@ async function screen(
   return true;
 }
 
-/** Acknowledges, once the listeners are done, every request none of them acknowledged. */
-function ackUnclaimed(app: App, options: Pick<SlackGateOptions, 'logger' | 'metrics'>): void {
+/**
+ * Acknowledges, once the listeners are done, every request none of them acknowledged; for
+ * either receiver (over HTTP and in Socket Mode alike).
+ */
+export function ackUnclaimed(app: App, options: Pick<SlackGateOptions, 'logger' | 'metrics'>): void {
   const processEvent = app.processEvent.bind(app);
   app.processEvent = async (event: ReceiverEvent) => {
     let acknowledged = false;

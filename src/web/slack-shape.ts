@@ -111,9 +111,17 @@ function checkForm(fields: ParsedUrlQuery): SlackBodyCheck {
   for (const [key, value] of Object.entries(fields)) {
     need(typeof value === 'string', `field ${named(key)} is given more than once`);
   }
+  return checkCommand(fields);
+}
+
+/** A slash command's fields, from a form or a Socket Mode payload. */
+function checkCommand(fields: Json): SlackBodyCheck {
   // Bolt files any body with an `event` as an Events API event, before it looks for `command`.
   need(fields.event === undefined, 'a slash command carries no event field');
-  for (const key of COMMAND_FIELDS) need(fields[key] !== undefined, `${key} is missing`);
+  for (const key of COMMAND_FIELDS) {
+    need(fields[key] !== undefined, `${key} is missing`);
+    need(typeof fields[key] === 'string', `${key} must be a string`);
+  }
   const command = fields.command as string;
   need(command.startsWith('/'), 'command must start with /');
   return { ok: true, kind: 'command', type: command.slice(0, 40) };
@@ -193,6 +201,11 @@ function checkJson(rawBody: string): SlackBodyCheck {
   } catch {
     throw new Malformed('the body is neither a form nor JSON');
   }
+  return checkEventsBody(body);
+}
+
+/** An Events API body: over HTTP the whole request, in Socket Mode an events_api envelope's payload. */
+function checkEventsBody(body: unknown): SlackBodyCheck {
   need(isRecord(body), 'the body is not a JSON object');
   const type = body.type;
   need(typeof type === 'string', 'type must be a string');
@@ -231,5 +244,68 @@ function checkEvent(body: Json): void {
     const authorizations = body.authorizations;
     need(Array.isArray(authorizations), 'authorizations must be an array');
     need(authorizations.every(isRecord), 'authorizations[] must be objects');
+  }
+}
+
+/**
+ * A Socket Mode frame, as Slack sends it on the app's WebSocket: a control message
+ * (`hello`, `disconnect`), or an envelope `{envelope_id, type, payload, accepts_response_payload}`
+ * whose payload is what Slack would have POSTed over HTTP (a slash command's fields, an
+ * interaction payload, an event_callback). The socket client dereferences these without
+ * looking (`payload.event.type`: a TypeError nobody observes), and emits any `type` as an
+ * event on itself, where its own events live (`ws_message` feeds it its parsed frame back,
+ * and fails the same way; `connected`, `disconnected` and `error` are its lifecycle), so
+ * only the types below go on.
+ */
+export type SocketFrameCheck =
+  | { ok: true; kind: 'control'; type: 'hello' | 'disconnect' }
+  | {
+      ok: true;
+      /** `ack`: nothing routes it; Slack only needs the envelope acknowledged. */
+      kind: RoutedKind;
+      type: string;
+      envelopeId: string;
+    }
+  /** `envelopeId` when the frame has one: acknowledging it keeps Slack from sending it again. */
+  | { ok: false; reason: string; envelopeId?: string };
+
+type RoutedKind = 'command' | 'interaction' | 'event' | 'ack';
+
+const ENVELOPES = {
+  slash_commands: (payload: unknown) => {
+    need(isRecord(payload), 'payload is not a JSON object');
+    return checkCommand(payload);
+  },
+  interactive: checkInteraction,
+  events_api: (payload: unknown) => {
+    const check = checkEventsBody(payload);
+    need(check.ok && (check.kind === 'event' || check.kind === 'ack'), 'payload is not an event_callback');
+    return check;
+  },
+} as const;
+
+export function checkSocketFrame(text: string): SocketFrameCheck {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'the frame is not JSON' };
+  }
+  if (!isRecord(frame)) return { ok: false, reason: 'the frame is not a JSON object' };
+  const { type, envelope_id: id } = frame;
+  if (type === 'hello' || type === 'disconnect') return { ok: true, kind: 'control', type };
+  const envelopeId = typeof id === 'string' && id !== '' && id.length <= 200 ? id : undefined;
+  try {
+    need(typeof type === 'string', 'type must be a string');
+    need(Object.hasOwn(ENVELOPES, type), `envelope type ${named(type)} is not one this app takes`);
+    need(envelopeId !== undefined, 'envelope_id must be a non-empty string');
+    const check = ENVELOPES[type as keyof typeof ENVELOPES](frame.payload);
+    // The checks throw Malformed rather than answer ok: false, and give only these kinds.
+    if (!check.ok) return { ...check, envelopeId };
+    return { ok: true, kind: check.kind as RoutedKind, type: check.type, envelopeId };
+  } catch (err) {
+    if (err instanceof Malformed)
+      return { ok: false, reason: err.message, ...(envelopeId ? { envelopeId } : {}) };
+    throw err;
   }
 }

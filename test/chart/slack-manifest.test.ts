@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readChartYaml, REPO } from './chart';
+import { readChartFile, readChartYaml, REPO } from './chart';
 
 /**
  * The Slack app manifest asks for the scopes of the Web API methods the bot calls and no
@@ -9,13 +9,14 @@ import { readChartYaml, REPO } from './chart';
  */
 
 interface Manifest {
+  display_information: Record<string, string>;
   features: {
-    slash_commands: { command: string; url: string; usage_hint?: string; should_escape?: boolean }[];
+    slash_commands: { command: string; url?: string; usage_hint?: string; should_escape?: boolean }[];
     bot_user: { display_name: string };
   };
   oauth_config: { scopes: { bot: string[]; user?: string[] } };
   settings: {
-    interactivity: { is_enabled: boolean; request_url: string };
+    interactivity: { is_enabled: boolean; request_url?: string };
     event_subscriptions?: unknown;
     socket_mode_enabled: boolean;
   };
@@ -45,6 +46,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 const manifest = () => readChartYaml<Manifest>('files', 'slack-app-manifest.yaml');
+const socketManifest = () => readChartYaml<Manifest>('files', 'slack-app-manifest.socket-mode.yaml');
 
 describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
   it('knows every Web API method the bot calls (the simulated workspace aside)', () => {
@@ -89,6 +91,25 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
     // The same host the chart's Ingress serves.
     expect(readChartYaml<{ ingress: { host: string } }>('values.yaml').ingress.host).toBe(
       'chatops.azora.world',
+    );
+  });
+
+  it('has a Socket Mode variant: the same app, command and scopes, Socket Mode on and no request URL', () => {
+    const http = manifest();
+    const socket = socketManifest();
+    expect(socket.display_information).toEqual(http.display_information);
+    expect(socket.features.bot_user).toEqual(http.features.bot_user);
+    expect(socket.oauth_config).toEqual(http.oauth_config);
+    const { url: _url, ...command } = http.features.slash_commands[0]!;
+    expect(socket.features.slash_commands).toEqual([command]);
+    expect(socket.settings).toEqual({
+      ...http.settings,
+      interactivity: { is_enabled: true },
+      socket_mode_enabled: true,
+    });
+    // The app-level token a manifest cannot create: its scope is named where to generate it.
+    expect(readChartFile('files', 'slack-app-manifest.socket-mode.yaml')).toMatch(
+      /App-Level Tokens[\s\S]*connections:write[\s\S]*SLACK_APP_TOKEN/,
     );
   });
 });

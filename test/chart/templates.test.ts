@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/env';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
 import {
   chartPath,
@@ -48,6 +49,7 @@ const allTemplates = () => TEMPLATES.map((name) => ({ name, text: template(name)
 const SECRET_KEYS = [
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
   'REDIS_URL',
   'REDIS_USERNAME',
   'REDIS_PASSWORD',
@@ -126,7 +128,9 @@ describe('the chart files', () => {
     'files/prometheus-rules.test.yaml',
     'files/alertmanager.yaml',
     'files/slack-app-manifest.yaml',
+    'files/slack-app-manifest.socket-mode.yaml',
     'ci/production-values.yaml',
+    'ci/socket-mode-values.yaml',
     'values.yaml',
   ])('%s is YAML', (file) => {
     expect(parse(readChartFile(file))).toEqual(expect.any(Object));
@@ -198,8 +202,9 @@ describe('the templates', () => {
     // client-node reads KUBECONFIG itself (loadFromDefault), not src/config/env.ts.
     known.add('KUBECONFIG');
     expect(known).toContain('SLACK_BOT_TOKEN');
-    // Every optional variable on.
+    // Every optional variable on (Socket Mode reads the app token, and the signing secret if there).
     const everything: Values = {
+      slack: { socketMode: true },
       kubeconfigSecret: 'azora-kubeconfig',
       config: { redisTlsCa: true, redisClusterNodes: 'redis-0:6379', pagerdutyFromEmail: 'sre@azora.world' },
     };
@@ -251,6 +256,39 @@ describe('the templates', () => {
     for (const pod of [web, worker])
       for (const e of pod.containers[0]!.env)
         if (SECRET_KEYS.includes(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+  });
+
+  it('in Socket Mode pass the app token, required, and the signing secret only if the Secret has it; over HTTP no app token', () => {
+    const http = pods();
+    const socket = pods({ values: { slack: { socketMode: true } } });
+    for (const role of ['web', 'worker'] as const) {
+      expect(envOf(http[role])).not.toHaveProperty('SLACK_APP_TOKEN');
+      expect(envOf(http[role]).SLACK_SIGNING_SECRET).toBe('secret:SLACK_SIGNING_SECRET');
+      // The worker too: the bot's start-up check wants a signing secret or an app token.
+      expect(envOf(socket[role])).toMatchObject({
+        SLACK_BOT_TOKEN: 'secret:SLACK_BOT_TOKEN',
+        SLACK_APP_TOKEN: 'secret:SLACK_APP_TOKEN',
+        SLACK_SIGNING_SECRET: 'secret:SLACK_SIGNING_SECRET?',
+      });
+    }
+    // What the bot makes of those variables: Socket Mode with the app token, no secret needed.
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slack).toEqual({
+      botToken: 'xoxb-1',
+      appToken: 'xapp-1',
+    });
+  });
+
+  it('refuse more web replicas in Socket Mode than Slack allows connections (10 per app)', () => {
+    expect(() =>
+      renderChart({ values: { slack: { socketMode: true }, web: { autoscaling: { maxReplicas: 11 } } } }),
+    ).toThrow(/slack\.socketMode: Slack allows 10 Socket Mode connections per app.*\(11\)/);
+    expect(() =>
+      renderChart({
+        values: { slack: { socketMode: true }, web: { replicas: 12, autoscaling: { enabled: false } } },
+      }),
+    ).toThrow(/at most 10 web replicas \(12\)/);
+    // Over HTTP there is no such limit.
+    expect(() => renderChart({ values: { web: { autoscaling: { maxReplicas: 11 } } } })).not.toThrow();
   });
 
   it('mount the Redis CA from the Secret as a file for both roles, only when the Secret has it', () => {
@@ -312,10 +350,36 @@ describe('the templates', () => {
   it('expose through the Ingress only the paths the bot serves to Slack and Alertmanager, with cert-manager TLS', () => {
     const ingress = template('ingress.yaml');
     expect(ingress).toContain('cert-manager.io/cluster-issuer: {{ .Values.ingress.clusterIssuer | quote }}');
-    expect(ingress).toContain('range $path := list "/slack/events" "/alertmanager"');
     expect(ingress).toContain('pathType: Exact');
     const server = readFileSync(path.join(REPO, 'handlers/alertmanager.ts'), 'utf8');
     expect(server).toContain("path: '/alertmanager'");
+    const paths = (values?: Values) =>
+      (
+        manifestsOf(renderChart({ values }), 'Ingress')[0] as Manifest & {
+          spec: { rules: Array<{ http: { paths: Array<{ path: string; pathType: string }> } }> };
+        }
+      ).spec.rules[0]!.http.paths.map((p) => `${p.pathType} ${p.path}`);
+    expect(paths()).toEqual(['Exact /slack/events', 'Exact /alertmanager']);
+    // In Socket Mode Slack comes over the web pods' WebSocket: the webhook alone.
+    expect(paths({ slack: { socketMode: true } })).toEqual(['Exact /alertmanager']);
+  });
+
+  it('let Alertmanager reach the web pods itself when there is no Ingress, and only then', () => {
+    const webIngress = (values?: Values) =>
+      (
+        manifestsOf(renderChart({ values }), 'NetworkPolicy').find((n) =>
+          n.metadata.name.endsWith('-web'),
+        ) as Manifest & {
+          spec: { ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }> };
+        }
+      ).spec.ingress[0]!.from.map((peer) => peer.podSelector.matchLabels['app.kubernetes.io/name']);
+    expect(webIngress()).toEqual(['ingress-nginx', 'prometheus']);
+    expect(webIngress({ ingress: { enabled: false } })).toEqual([
+      'ingress-nginx',
+      'prometheus',
+      'alertmanager',
+    ]);
+    expect(manifestsOf(renderChart({ valuesFile: 'ci/socket-mode-values.yaml' }), 'Ingress')).toEqual([]);
   });
 
   it('scrape both roles: the web Service and the worker pods, which Prometheus alone may reach', () => {
@@ -385,6 +449,18 @@ describe('the rendered chart (helm template)', () => {
       ].sort(),
     );
     expect(renderNotes({ valuesFile })).toContain('kubectl auth can-i --list -n azora-staging');
+  });
+
+  it('tells in its notes where Slack and Alertmanager reach the bot, over HTTP and in Socket Mode', () => {
+    const http = renderNotes();
+    expect(http).toContain(
+      'Slack app: slash command /azora and interactivity → https://chatops.azora.world/slack/events',
+    );
+    expect(http).toContain('Alertmanager webhook → https://chatops.azora.world/alertmanager');
+    const socket = renderNotes({ valuesFile: 'ci/socket-mode-values.yaml' });
+    expect(socket).toContain('Slack app: Socket Mode (files/slack-app-manifest.socket-mode.yaml)');
+    expect(socket).not.toContain('/slack/events');
+    expect(socket).toContain('Alertmanager webhook → http://azora-chatops.azora-chatops.svc:80/alertmanager');
   });
 
   it('seals what the production example gives it, ALERTMANAGER_URL included, for the Secret the pods read', () => {

@@ -46,6 +46,12 @@ describe('values.schema.json', () => {
     expect(errorsOf(mergeValues(defaultValues(), production))).toEqual([]);
   });
 
+  it('accepts the Socket Mode example as Helm merges it onto values.yaml', () => {
+    const socketMode = readChartYaml<Values>('ci', 'socket-mode-values.yaml');
+    expect(errorsOf(mergeValues(defaultValues(), socketMode))).toEqual([]);
+    expect(errorsOf(withChange('sealedSecret.encryptedData.SLACK_APP_TOKEN', 'AgB…'))).toEqual([]);
+  });
+
   it.each([
     ['a misspelt top-level key', 'ingres', { enabled: true }, 'additionalProperties'],
     ['a misspelt nested key', 'web.autoscalling', { enabled: false }, 'additionalProperties'],
@@ -64,6 +70,13 @@ describe('values.schema.json', () => {
       'additionalProperties',
     ],
     ['the Redis CA switch as a string', 'config.redisTlsCa', 'true', 'type'],
+    ['the Socket Mode switch as a string', 'slack.socketMode', 'true', 'type'],
+    [
+      'the app token as a plain value (it is the Secret key SLACK_APP_TOKEN)',
+      'slack.appToken',
+      'xapp-1',
+      'additionalProperties',
+    ],
     ['an empty sealed Redis password', 'sealedSecret.encryptedData.REDIS_PASSWORD', '', 'minLength'],
     ['a CPU quantity with a unit typo', 'web.resources.limits.cpu', '500mc', 'pattern'],
     ['a scrape interval without a unit', 'serviceMonitor.interval', '15', 'pattern'],

@@ -68,7 +68,7 @@ describe('access, limits and replays', () => {
     );
     expect(await postNotification(t.url, WEBHOOK_TOKEN, notification)).toBe(202);
     return (await waitFor(
-      () => t.bot.services.alerts.get(groupIdOf(notification.groupKey)),
+      () => t.bot.deps.alerts.get(groupIdOf(notification.groupKey)),
       (g) => g !== undefined,
       { what: 'the alert group' },
     ))!;
@@ -86,9 +86,8 @@ describe('access, limits and replays', () => {
 
   /** Windows people asked for, not the policy's recurring one. */
   const windows = async () =>
-    (await t.bot.services.maintenanceWindows.upcoming(Date.now())).filter((w) => !w.recurring);
-  const audit = async (type: string) =>
-    (await t.bot.services.audit.recent(50)).filter((e) => e.type === type);
+    (await t.bot.deps.maintenanceWindows.upcoming(Date.now())).filter((w) => !w.recurring);
+  const audit = async (type: string) => (await t.bot.deps.audit.recent(50)).filter((e) => e.type === type);
 
   it('refuses a production change to someone the policy does not list, naming who can; nothing is planned', async () => {
     await start();
@@ -137,7 +136,7 @@ describe('access, limits and replays', () => {
       { what: 'the refusal to the bystander' },
     );
     expect(refusal!.text).toContain('you may not respond to alerts of production');
-    expect((await t.bot.services.alerts.get(group.id))!.acknowledgedBy).toBeUndefined();
+    expect((await t.bot.deps.alerts.get(group.id))!.acknowledgedBy).toBeUndefined();
     const actions = await t.bot.queues.get('notify').getJobs(['wait', 'active', 'completed', 'delayed']);
     expect(actions.filter((j) => j.name === 'alert-action')).toEqual([]);
   });
@@ -154,7 +153,7 @@ describe('access, limits and replays', () => {
       });
     await press('runbook-switch-back');
     const first = await requestIn(t.slack, 'rollback production education');
-    await untilPendingApproval(t.bot.services.requests, first.id);
+    await untilPendingApproval(t.bot.deps.requests, first.id);
     await press('runbook-rollback');
     const refused = await waitFor(
       () => t.slack.messages.find((m) => m.visibleTo === ONCALL && m.text.includes('refused')),
@@ -164,7 +163,7 @@ describe('access, limits and replays', () => {
     expect(refused!.text).toContain(
       `a runbook change for this alert is already waiting for approval: request \`${first.id}\``,
     );
-    const requests = await t.bot.services.requests.recent('production');
+    const requests = await t.bot.deps.requests.recent('production');
     expect(requests.map((r) => r.id)).toEqual([first.id]);
   });
 
@@ -205,7 +204,7 @@ describe('access, limits and replays', () => {
     );
     const request = await requestIn(t.slack, 'maintenance schedule production');
     expect(await windows()).toEqual([]);
-    await untilPendingApproval(t.bot.services.requests, request.id);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
     await decide('approve', request);
     expect(await finalProgressOf(t.slack, request.ts)).toContain('succeeded');
     const [window] = await windows();
@@ -220,14 +219,14 @@ describe('access, limits and replays', () => {
     // Cancelling a production window is a change like any other: it waits for an approver.
     await slash(ENGINEER, `maintenance cancel ${window!.id}`);
     await requestIn(t.slack, `maintenance cancel production ${window!.id}`);
-    expect((await t.bot.services.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
+    expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
   });
 
   it('re-checks an approved plan against the policy as it is now, and ends it refused with the reason', async () => {
     await start();
     expect(await slash(ENGINEER, 'scale production api-gateway 5')).toContain('Planning');
     const request = await requestIn(t.slack, 'scale production api-gateway 5');
-    await untilPendingApproval(t.bot.services.requests, request.id);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
     // The policy tightens while the request waits.
     t.policy.services['api-gateway']!.replicas.max = 4;
     await decide('approve', request);
@@ -250,7 +249,7 @@ describe('access, limits and replays', () => {
     await start();
     await slash(ENGINEER, 'scale production auth 4');
     const request = await requestIn(t.slack, 'scale production auth 4');
-    await untilPendingApproval(t.bot.services.requests, request.id);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
     await decide('deny', request);
     const progress = await waitFor(
       () => t.slack.messages.find((m) => m.threadTs === request.ts && m.text.startsWith(':no_entry: denied')),

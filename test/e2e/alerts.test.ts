@@ -362,7 +362,7 @@ describe('Alertmanager alerts as Slack threads', () => {
       { what: 'the failure in the thread, after the retries', timeoutMs: 20_000 },
     );
     expect(said).toMatch(/Alertmanager at .* is unreachable/);
-    expect((await t.bot.services.alerts.get(groupId))?.silence).toBeUndefined();
+    expect((await t.bot.deps.alerts.get(groupId))?.silence).toBeUndefined();
   });
 });
 

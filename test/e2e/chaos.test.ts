@@ -239,7 +239,7 @@ describe('the Kubernetes API failing during a staging scale', () => {
     expect(replicas('azora-auth')).toBe(4);
     expect(patchesOf('azora-auth', false)).toHaveLength(1);
     expect(patchesOf('azora-auth', true)).toHaveLength(1);
-    const events = (await t.bot.services.audit.recent(50)).filter((e) => e.request === request.id);
+    const events = (await t.bot.deps.audit.recent(50)).filter((e) => e.request === request.id);
     expect(events.filter((e) => ['succeeded', 'failed', 'refused', 'stale'].includes(e.type))).toEqual([
       expect.objectContaining({ type: 'succeeded' }),
     ]);
@@ -268,7 +268,7 @@ describe('the Kubernetes API failing during a staging scale', () => {
       channel: OPS,
     });
     const request = await requestIn(t.slack, 'scale staging payment 5');
-    await untilPendingApproval(t.bot.services.requests, request.id);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
 
     await cluster.sim.faults.stopListening();
     await sendButtonClick(t.url, t.secret, {
@@ -289,11 +289,11 @@ describe('the Kubernetes API failing during a staging scale', () => {
       { what: 'the execute job to finish' },
     );
     expect(job!.attemptsStarted).toBe(4);
-    expect((await t.bot.services.requests.get(request.id))!.status).toBe('failed');
+    expect((await t.bot.deps.requests.get(request.id))!.status).toBe('failed');
     await cluster.sim.faults.startListening();
     expect(replicas('azora-payment')).toBe(2);
     expect(patchesOf('azora-payment', true)).toHaveLength(0);
-    expect(await t.bot.services.locks.holder('staging', 'payment')).toBeNull();
+    expect(await t.bot.deps.locks.holder('staging', 'payment')).toBeNull();
   }, 45_000);
 });
 

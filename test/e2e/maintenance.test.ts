@@ -75,7 +75,7 @@ describe('maintenance windows', () => {
     const prefix = uniquePrefix();
     const first = await start({ prefix });
     const second = await start({ prefix, role: 'worker' });
-    await first.bot.services.maintenance.plan(shortWindow('m0001', 2_500, 1_500));
+    await first.bot.deps.maintenance.plan(shortWindow('m0001', 2_500, 1_500));
     const posted = await waitFor(
       () => announcements([first, second], 'm0001'),
       (texts) => texts.includes(':white_check_mark: *Maintenance over*'),
@@ -97,7 +97,7 @@ describe('maintenance windows', () => {
   it('silences the environment in Alertmanager and PagerDuty during the window, and lifts both after', async () => {
     const bot = await start();
     const client = new AlertmanagerClient(am.url, createLogger('silent'));
-    await bot.bot.services.maintenance.plan(shortWindow('m0002', 500, 2_500));
+    await bot.bot.deps.maintenance.plan(shortWindow('m0002', 500, 2_500));
     const silence = await waitFor(
       async () => (await client.listSilences()).find((s) => s.comment.includes('m0002')),
       (s) => s?.status.state === 'active',
@@ -113,7 +113,7 @@ describe('maintenance windows', () => {
     );
     expect(pdWindow!.services).toEqual([{ id: 'PAZORA1', type: 'service_reference' }]);
     expect(Date.parse(String(pdWindow!.end_time))).toBe(
-      (await bot.bot.services.maintenanceWindows.get('m0002'))!.end,
+      (await bot.bot.deps.maintenanceWindows.get('m0002'))!.end,
     );
     await waitFor(
       async () => (await client.listSilences()).find((s) => s.id === silence!.id)?.status.state,
@@ -160,8 +160,8 @@ describe('maintenance windows', () => {
     );
     expect((await notify.getJob(`maint-${id}-start`))?.opts.delay).toBeGreaterThan(4 * 86_400_000);
     expect(
-      (await bot.bot.services.maintenanceWindows.get(id))!.end -
-        (await bot.bot.services.maintenanceWindows.get(id))!.start,
+      (await bot.bot.deps.maintenanceWindows.get(id))!.end -
+        (await bot.bot.deps.maintenanceWindows.get(id))!.start,
     ).toBe(3 * 3_600_000);
 
     await sendSlashCommand(bot.url, bot.secret, {
@@ -190,7 +190,7 @@ describe('maintenance windows', () => {
   it('keeps announcing after the worker restarts between notices', async () => {
     const prefix = uniquePrefix();
     const first = await start({ prefix });
-    await first.bot.services.maintenance.plan(shortWindow('m0003', 2_500, 1_000));
+    await first.bot.deps.maintenance.plan(shortWindow('m0003', 2_500, 1_000));
     await waitFor(
       () => announcements(first, 'm0003'),
       (texts) => texts.length >= 1,
@@ -225,6 +225,6 @@ describe('maintenance windows', () => {
       const res = await sendSlashCommand(bot.url, bot.secret, { text: text!, user });
       expect((res.json() as { text: string }).text).toContain(reply!);
     }
-    expect(await bot.bot.services.maintenanceWindows.upcoming(Date.now())).toEqual([]);
+    expect(await bot.bot.deps.maintenanceWindows.upcoming(Date.now())).toEqual([]);
   });
 });

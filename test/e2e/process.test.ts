@@ -61,7 +61,7 @@ describe('start-up refuses bad configuration with one clear line', () => {
     const { code, stderr } = await runBot({}).exited;
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(
-      'azora-chatops: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set: set them from the Slack app (see the README), or run the offline sandbox with `npm start` in a checkout',
+      'azora-chatops: SLACK_BOT_TOKEN is not set: set it and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) from the Slack app (see the README), or run the offline sandbox with `npm start` in a checkout',
     );
   });
 
@@ -148,7 +148,10 @@ describe('the worker role on its own', () => {
       const ready = await waitFor(readiness, (r) => r.status === 200, { what: 'worker readiness' });
       expect(ready.body).toEqual({ status: 'ready', redis: 'ok', kubernetes: 'ok' });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^# HELP azora_jobs_total /m);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^# HELP azora_jobs_total /m);
+      // The bot runs on Node 24 LTS (npm scripts: node_modules/.bin/node; the image: node:24).
+      expect(metrics).toMatch(/^azora_nodejs_version_info\{version="v24\.\d+\.\d+",major="24",/m);
       expect((await fetch(`${url}/slack/events`, { method: 'POST' })).status).toBe(404);
 
       // The cluster API going away makes the worker unready, naming it; it comes back with it.

@@ -137,7 +137,7 @@ describe('the bot on a three-master Redis Cluster', () => {
   it('runs a production switch once when two approvers click at once', async () => {
     await slash(ENGINEER, 'switch production green payment');
     const request = await requestIn(t.slack, 'switch production green payment');
-    await untilPendingApproval(t.bot.services.requests, request.id);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
     await Promise.all([
       approve('U0APPROVER1', request.id, request.ts),
       approve('U0APPROVER2', request.id, request.ts),
@@ -150,7 +150,7 @@ describe('the bot on a three-master Redis Cluster', () => {
       }
     ).selector;
     expect(selector.version).toBe('green');
-    const audit = (await t.bot.services.audit.recent(50)).filter((e) => e.request === request.id);
+    const audit = (await t.bot.deps.audit.recent(50)).filter((e) => e.request === request.id);
     expect(audit.filter((e) => e.type === 'approved')).toHaveLength(1);
     expect(audit.filter((e) => e.type === 'succeeded')).toHaveLength(1);
     const jobs = await t.bot.queues

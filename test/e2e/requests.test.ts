@@ -102,7 +102,7 @@ describe('/azora change requests, end to end', () => {
     expect(t.slack.messages.filter((m) => m.text.includes('asked to `scale staging auth 5`'))).toHaveLength(
       1,
     );
-    const stored = await t.bot.services.requests.recent('staging');
+    const stored = await t.bot.deps.requests.recent('staging');
     expect(stored.map((r) => r.id)).toEqual([request.id]);
     expect(stored[0]).toMatchObject({ status: 'succeeded', messageTs: request.ts });
     expect(replicas(STG, 'azora-auth')).toBe(5);
@@ -136,7 +136,7 @@ describe('/azora change requests, end to end', () => {
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
     expect(selector('azora-payment').version).toBe('green');
 
-    const approvals = (await t.bot.services.audit.recent(50, 'production')).filter(
+    const approvals = (await t.bot.deps.audit.recent(50, 'production')).filter(
       (e) => e.request === request.id,
     );
     expect(approvals.filter((e) => e.type === 'approved')).toHaveLength(1);
@@ -176,7 +176,7 @@ describe('/azora change requests, end to end', () => {
       (texts) => texts.some((x) => x.includes('this request is expired')),
     );
     expect(selector('azora-auth').version).toBe('blue');
-    expect((await t.bot.services.requests.get(request.id))!.status).toBe('expired');
+    expect((await t.bot.deps.requests.get(request.id))!.status).toBe('expired');
   });
 
   it('lets the requester withdraw with Deny', async () => {
@@ -311,7 +311,7 @@ describe('/azora change requests, end to end', () => {
     const ops = await t.bot.queues.get('ops').getJobs(['completed', 'wait', 'active', 'delayed']);
     expect(ops.filter((j) => j.name === 'logs')).toEqual([]);
     await waitFor(
-      () => t.bot.services.outbox.pending(),
+      () => t.bot.deps.outbox.pending(),
       (left) => left === 0,
       { what: 'the follow output to be posted' },
     );
@@ -323,9 +323,7 @@ describe('/azora change requests, end to end', () => {
     const writes = t.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === OPS);
     expect(writes.filter((c) => c.status === 429)).toEqual([]);
     // The follow slot was given back: the same user can follow again at once.
-    expect(
-      await t.bot.services.gate.reserveFollow(ENGINEER, 'probe', Date.now(), Date.now() + 1_000, 1),
-    ).toBe(0);
+    expect(await t.bot.deps.gate.reserveFollow(ENGINEER, 'probe', Date.now(), Date.now() + 1_000, 1)).toBe(0);
   });
 
   it('switches several services only when every target colour is ready: otherwise none moves', async () => {
@@ -352,7 +350,7 @@ describe('/azora change requests, end to end', () => {
     await start({ lockLease: 1_500 });
     await slash(ENGINEER, 'rollback staging');
     const request = await requestFor('rollback staging');
-    const stored = () => t.bot.services.requests.get(request.id);
+    const stored = () => t.bot.deps.requests.get(request.id);
     const plan = (await stored())!.plan;
     expect(plan.length).toBeGreaterThanOrEqual(3);
     // Two steps done: more than a lease since the locks were taken, and the change goes on.
@@ -364,7 +362,7 @@ describe('/azora change requests, end to end', () => {
       },
     );
     const last = plan[plan.length - 1]!.service;
-    expect(await t.bot.services.locks.holder('staging', last)).toBe(request.id);
+    expect(await t.bot.deps.locks.holder('staging', last)).toBe(request.id);
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
   });
 
@@ -383,7 +381,7 @@ describe('/azora change requests, end to end', () => {
     );
     expect(offer!.threadTs).toBe(request.ts);
     expect(offer!.text).toBe('auth unhealthy after the switch. Switch back to blue?');
-    expect((await t.bot.services.requests.get(request.id))!.unhealthy).toEqual(['auth']);
+    expect((await t.bot.deps.requests.get(request.id))!.unhealthy).toEqual(['auth']);
   });
 
   it('offers a switch back after a production switch, through the same approval', async () => {

@@ -147,7 +147,7 @@ describe('every key a running bot writes has a TTL or a bound', () => {
     await say(ENGINEER, 'scale production auth 4');
     const request = await requestIn(t.slack, 'scale production auth 4');
     await waitFor(
-      async () => (await t.bot.services.requests.get(request.id))?.status,
+      async () => (await t.bot.deps.requests.get(request.id))?.status,
       (s) => s === 'pending-approval',
     );
     await sendButtonClick(t.url, t.secret, {
@@ -157,7 +157,7 @@ describe('every key a running bot writes has a TTL or a bound', () => {
       messageTs: request.ts,
     });
     await waitFor(
-      async () => (await t.bot.services.requests.get(request.id))?.status,
+      async () => (await t.bot.deps.requests.get(request.id))?.status,
       (s) => s === 'succeeded' || s === 'failed',
       { what: 'the change to finish' },
     );
@@ -172,7 +172,7 @@ describe('every key a running bot writes has a TTL or a bound', () => {
     }
     await untilSettled(t.bot);
     await waitFor(
-      async () => (await t.bot.services.maintenanceWindows.upcoming(Date.now())).filter((w) => !w.recurring),
+      async () => (await t.bot.deps.maintenanceWindows.upcoming(Date.now())).filter((w) => !w.recurring),
       (w) => w.length === 1,
     );
 

@@ -103,7 +103,7 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
       body: [{ op: 'replace', path: '/spec/replicas', value: 0 }],
     });
     const err = await kubeError(t.kube.switchColour('production', 'auth', 'green'));
-    expect(err.kind).toBe('refused');
+    expect(err.kind).toBe('precondition');
     expect(err.message).toBe('not switching auth to green: azora-auth-green has 0 replicas');
     expect(spec(t.sim.get('services', PROD, 'azora-auth')).selector).toMatchObject({ version: 'blue' });
   });

@@ -7,6 +7,7 @@ import { startBot, type Bot, type Role } from '../../src/runtime';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../sandbox/slack-api';
 import type { TestCluster } from './cluster';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { SlackSocketServer } from './slack-socket';
 
 export interface TestBot {
   bot: Bot;
@@ -16,6 +17,8 @@ export interface TestBot {
   prefix: string;
   policy: Policy;
   config: Config;
+  /** In Socket Mode: Slack's side of the socket, in front of `slack`. */
+  socket?: SlackSocketServer;
   /** Stops the bot; its Redis keys go too, unless another bot of the test takes over. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -29,9 +32,18 @@ export async function startTestBot(
     policy?: Policy;
     cluster?: TestCluster;
     prefix?: string;
+    /**
+     * Socket Mode (SLACK_APP_TOKEN, no signing secret): `true` starts a Socket Mode server of
+     * the bot's own; a running one (with its SimulatedSlack upstream) is shared, and left
+     * running when the bot stops, so several bots can connect to one app.
+     */
+    socketMode?: true | SlackSocketServer;
   } = {},
 ): Promise<TestBot> {
-  const slack = await new SimulatedSlack(options.slack).start();
+  const shared = options.socketMode instanceof SlackSocketServer ? options.socketMode : undefined;
+  const slack = shared?.upstream ?? (await new SimulatedSlack(options.slack).start());
+  const socket =
+    shared ?? (options.socketMode ? await new SlackSocketServer({ upstream: slack }).start() : undefined);
   const secret = randomBytes(16).toString('hex');
   const prefix = options.prefix ?? uniquePrefix();
   const config = loadConfig({
@@ -39,8 +51,9 @@ export async function startTestBot(
     REDIS_PREFIX: prefix,
     PORT: '0',
     SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: secret,
-    SLACK_API_URL: slack.apiUrl,
+    ...(socket
+      ? { SLACK_APP_TOKEN: socket.appToken, SLACK_API_URL: socket.apiUrl }
+      : { SLACK_SIGNING_SECRET: secret, SLACK_API_URL: slack.apiUrl }),
     ...options.env,
   });
   const policy = options.policy ?? options.cluster?.policy ?? testPolicy();
@@ -62,9 +75,13 @@ export async function startTestBot(
     prefix,
     policy,
     config,
+    ...(socket ? { socket } : {}),
     async stop({ keepData = false } = {}) {
       await bot.stop(5_000);
-      await slack.stop();
+      if (!shared) {
+        await socket?.stop();
+        await slack.stop();
+      }
       if (!keepData) await dropPrefix(prefix);
     },
   };

@@ -113,7 +113,7 @@ export async function untilSettled(bot: Bot): Promise<void> {
   await waitFor(
     async () =>
       (await bot.queues.get('alerts').getJobCountByTypes('wait', 'active', 'prioritized', 'delayed')) +
-      (await bot.services.outbox.pending()),
+      (await bot.deps.outbox.pending()),
     (left) => left === 0,
     { what: 'the alert jobs and Slack writes to be done', timeoutMs: 20_000 },
   );

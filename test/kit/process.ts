@@ -48,6 +48,8 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: st
 export interface RunningRole {
   url: string;
   pid: number;
+  /** The process's exit, with its output (runRole's processes). */
+  exited?: ReturnType<typeof runBot>['exited'];
   /** SIGTERM, then the exit. */
   stop(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function runRole(
   return {
     url,
     pid: bot.child.pid!,
+    exited: bot.exited,
     async stop() {
       if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGTERM');
       await bot.exited;

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { findAlertmanager } from '../../sandbox/alertmanager/debian';
 import { waitFor } from '../kit/wait';
 import { startSandboxProcess } from './process';
 
@@ -26,6 +27,11 @@ describe('the sandbox without REDIS_URL', () => {
       const pid = Number(readFileSync(path.join(dir, 'redis', 'redis.pid'), 'utf8'));
       expect(alive(pid)).toBe(true);
       expect(existsSync(path.join(dir, 'kubeconfig'))).toBe(true);
+      // So does Debian's prometheus-alertmanager, for the bot's silences, when it is installed.
+      const amPid = findAlertmanager()
+        ? Number(readFileSync(path.join(dir, 'alertmanager', 'alertmanager.pid'), 'utf8'))
+        : undefined;
+      if (amPid !== undefined) expect(alive(amPid)).toBe(true);
 
       const { code } = await sandbox.stop();
       expect(code).toBe(0);
@@ -34,6 +40,13 @@ describe('the sandbox without REDIS_URL', () => {
         (up) => !up,
         { what: 'the sandbox redis-server to stop' },
       );
+      if (amPid !== undefined) {
+        await waitFor(
+          () => alive(amPid),
+          (up) => !up,
+          { what: 'the sandbox prometheus-alertmanager to stop' },
+        );
+      }
     } finally {
       await sandbox.stop();
     }

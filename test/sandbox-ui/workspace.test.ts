@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -75,6 +75,20 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
   const requestTo = (fragment: string): Locator =>
     channelMessages().filter({ hasText: 'asked to' }).filter({ hasText: fragment });
 
+  it("serves the page's script and styles from sandbox/workspace/public, as the built sandbox runs", async () => {
+    const url = await sandbox.url;
+    const publicDir = path.resolve(__dirname, '../../sandbox/workspace/public');
+    for (const [file, type] of [
+      ['client.js', 'text/javascript; charset=utf-8'],
+      ['styles.css', 'text/css; charset=utf-8'],
+    ] as const) {
+      const res = await fetch(new URL(`/sandbox/assets/${file}`, url));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(type);
+      expect(await res.text()).toBe(readFileSync(path.join(publicDir, file), 'utf8'));
+    }
+  });
+
   it('runs a production rollback: refused for the requester, approved by an approver, applied once', async () => {
     await type('/azora rollback production');
     const plan = requestTo('rollback production');
@@ -119,7 +133,7 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
     for (const service of services) expect(service.spec.selector?.version).toBe('green');
   }, 60_000);
 
-  it('fires an alert from the menu into #incidents, then resolves it', async () => {
+  it('fires an alert from the menu into #incidents, silences it in Alertmanager, then resolves it', async () => {
     await alertMenu('AzoraServiceDown', 'Fire');
     // It lands in another channel: the sidebar says so while #ops stays open.
     await page.locator('[data-channel-name="incidents"] .badge').waitFor({ timeout: 15_000 });
@@ -128,9 +142,18 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
     const alert = channelMessages().filter({ hasText: 'AzoraServiceDown' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('FIRING:1');
-    for (const name of ['Acknowledge', 'Switch back', 'Logs', 'Runbook']) {
+    for (const name of ['Acknowledge', 'Silence 1h', 'Switch back', 'Logs', 'Runbook']) {
       await alert.getByRole('button', { name }).waitFor();
     }
+
+    // The sandbox's own Alertmanager (ALERTMANAGER_URL) takes the silence; the thread says so.
+    await alert.getByRole('button', { name: 'Silence 1h' }).click();
+    await alert.locator('.thread-summary').click();
+    const thread = page.locator('#thread-body');
+    const silenced = thread.locator('.msg', { hasText: 'silenced this group in Alertmanager' });
+    await silenced.waitFor({ timeout: 15_000 });
+    // Pressing it is the same click through the same job; the integration test expires silences.
+    await silenced.getByRole('button', { name: 'Expire silence' }).waitFor();
 
     await alertMenu('AzoraServiceDown', 'Resolve');
     await alert.filter({ hasText: 'RESOLVED' }).waitFor({ timeout: 15_000 });

@@ -670,6 +670,8 @@ describe('simulated cluster through @kubernetes/client-node', () => {
 
     it('follows new lines until the client aborts', async () => {
       const sink = new PassThrough();
+      // client-node 2 pipes the response with no error handler: an abort would be uncaught.
+      sink.on('pipe', (source) => source.on('error', () => undefined));
       const lines: string[] = [];
       sink.on('data', (c: Buffer) => lines.push(...c.toString('utf8').split('\n').filter(Boolean)));
       const controller = await new Log(logKc).log(STAGING, pod, 'payment', sink, {

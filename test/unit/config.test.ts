@@ -37,16 +37,35 @@ describe('environment', () => {
     expect(config.redisClusterNodes).toEqual(['10.0.0.1:7000', '10.0.0.2:7000']);
   });
 
+  it('reads Socket Mode credentials: an app token and no signing secret', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: ' xapp-1-A0-1-x ' }).slack).toEqual({
+      botToken: 'xoxb-1',
+      appToken: 'xapp-1-A0-1-x',
+    });
+    // With both, the app token decides (Socket Mode); the secret is kept, unused.
+    expect(
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_SIGNING_SECRET: 's' }).slack,
+    ).toEqual({ botToken: 'xoxb-1', appToken: 'xapp-1', signingSecret: 's' });
+    // An empty app token is no app token.
+    expect(
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: ' ' }).slack,
+    ).toEqual({ botToken: 'xoxb-1', signingSecret: 's' });
+  });
+
   it.each([
     [{ PORT: 'http' }, 'environment PORT: expected a port number'],
     [{ SLACK_BOT_TOKEN: 'xoxp-user' }, 'environment SLACK_BOT_TOKEN: expected a bot token (xoxb-…)'],
     [
       { SLACK_BOT_TOKEN: 'xoxb-1' },
-      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (Socket Mode through SLACK_APP_TOKEN is not supported yet)',
+      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN, unless SLACK_APP_TOKEN (xapp-…) is set for Socket Mode',
     ],
     [
-      { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' },
-      'environment SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (Socket Mode through SLACK_APP_TOKEN is not supported yet)',
+      { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xoxb-2' },
+      'environment SLACK_APP_TOKEN: expected an app token (xapp-…)',
+    ],
+    [
+      { SLACK_APP_TOKEN: 'xapp-1' },
+      'environment SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set',
     ],
     [
       { SLACK_SIGNING_SECRET: 's' },

@@ -7,7 +7,7 @@ const vocabulary: Vocabulary = {
   environments: ['staging', 'production'],
   services: ['api-gateway', 'auth', 'education', 'payment', 'postgres-replica'],
 };
-const parse = (text: string) => parseCommand(text, vocabulary);
+const parse = (text: string) => parseCommand(text, vocabulary, Date.now());
 const command = (text: string) => {
   const result = parse(text);
   if (!result.ok) throw new Error(`expected '${text}' to parse, got: ${result.error}`);

@@ -1,3 +1,4 @@
+import { Refusal } from '../../kernel/domain/refusal';
 import { parseDuration } from '../../kernel/domain/duration';
 import { parseStart } from '../../maintenance/domain/time';
 import type { Colour, Command, EnvironmentName, Verb, Vocabulary } from './types';
@@ -26,7 +27,6 @@ const ENV_ALIASES: Record<string, EnvironmentName> = {
 };
 
 /** A parse step failed; the message says what was wrong in the user's words. */
-export class Refusal extends Error {}
 
 /** The words after the verb, consumed left to right by one verb's parser. */
 export class Words {
@@ -34,7 +34,7 @@ export class Words {
   constructor(
     private readonly words: readonly string[],
     readonly vocabulary: Vocabulary,
-    readonly now: number = Date.now(),
+    readonly now: number,
   ) {}
 
   peek(): string | undefined {
@@ -62,19 +62,23 @@ export class Words {
 
   environment(): EnvironmentName {
     const word = this.next();
-    if (word === undefined) throw new Refusal('which environment? staging or production');
+    if (word === undefined) throw new Refusal('input', 'which environment? staging or production');
     const env = ENV_ALIASES[word.toLowerCase()];
     if (!env || !this.vocabulary.environments.includes(env)) {
-      throw new Refusal(`unknown environment '${word}': use ${this.vocabulary.environments.join(' or ')}`);
+      throw new Refusal(
+        'input',
+        `unknown environment '${word}': use ${this.vocabulary.environments.join(' or ')}`,
+      );
     }
     return env;
   }
 
   service(word = this.next()): string {
-    if (word === undefined) throw new Refusal('which service?');
+    if (word === undefined) throw new Refusal('input', 'which service?');
     const name = word.toLowerCase();
     if (!this.vocabulary.services.includes(name)) {
       throw new Refusal(
+        'input',
         `unknown service '${word}': known services are ${this.vocabulary.services.join(', ')}`,
       );
     }
@@ -83,22 +87,23 @@ export class Words {
 
   done(): void {
     const extra = this.rest();
-    if (extra.length > 0) throw new Refusal(`unexpected '${extra.join(' ')}'`);
+    if (extra.length > 0) throw new Refusal('input', `unexpected '${extra.join(' ')}'`);
   }
 }
 
 function wholeNumber(word: string | undefined, what: string, min: number, max: number): number {
-  if (word === undefined || !/^\d+$/.test(word)) throw new Refusal(`${what} must be a whole number`);
+  if (word === undefined || !/^\d+$/.test(word)) throw new Refusal('input', `${what} must be a whole number`);
   const value = Number(word);
   if (value < min || value > max)
-    throw new Refusal(`${what} must be between ${min} and ${max}, got ${value}`);
+    throw new Refusal('input', `${what} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
 function duration(word: string | undefined, what: string, maxMs: number): number {
   const ms = word === undefined ? undefined : parseDuration(word);
-  if (ms === undefined || ms <= 0) throw new Refusal(`${what} needs a duration such as 30s, 15m or 2h`);
-  if (ms > maxMs) throw new Refusal(`${what} is at most ${maxMs / 60_000}m`);
+  if (ms === undefined || ms <= 0)
+    throw new Refusal('input', `${what} needs a duration such as 30s, 15m or 2h`);
+  if (ms > maxMs) throw new Refusal('input', `${what} is at most ${maxMs / 60_000}m`);
   return ms;
 }
 
@@ -161,7 +166,8 @@ export const VERBS: readonly VerbSpec[] = [
     parse: (w) => {
       const environment = w.environment();
       const colour = w.next()?.toLowerCase();
-      if (colour !== 'blue' && colour !== 'green') throw new Refusal('switch to which colour? blue or green');
+      if (colour !== 'blue' && colour !== 'green')
+        throw new Refusal('input', 'switch to which colour? blue or green');
       const service = w.peek() === undefined ? undefined : w.service();
       w.done();
       return { verb: 'switch', environment, colour: colour as Colour, ...(service ? { service } : {}) };
@@ -180,7 +186,7 @@ export const VERBS: readonly VerbSpec[] = [
       let toRevision: number | undefined;
       if (w.peek()?.toLowerCase() === 'to') {
         w.next();
-        if (!service) throw new Refusal('rolling back to a revision needs a service');
+        if (!service) throw new Refusal('input', 'rolling back to a revision needs a service');
         toRevision = wholeNumber(w.next(), 'the revision', 1, 1_000_000);
       }
       w.done();
@@ -219,9 +225,9 @@ export const VERBS: readonly VerbSpec[] = [
             command.followMs = duration(length, 'follow', LOG_FOLLOW_MAX_MS);
           }
           const text = words.join(' ');
-          if (!text) throw new Refusal('grep needs the text to look for');
+          if (!text) throw new Refusal('input', 'grep needs the text to look for');
           command.grep = text;
-        } else throw new Refusal(`unexpected '${word}'`);
+        } else throw new Refusal('input', `unexpected '${word}'`);
       }
       return command;
     },
@@ -244,30 +250,30 @@ export const VERBS: readonly VerbSpec[] = [
       if (action === 'cancel') {
         const id = w.next();
         if (!id || !/^m[0-9a-z-]+$/.test(id))
-          throw new Refusal('cancel which window? give its id from `/azora maintenance list`');
+          throw new Refusal('input', 'cancel which window? give its id from `/azora maintenance list`');
         w.done();
         return { verb: 'maintenance', action: 'cancel', id };
       }
       if (action === 'move') {
         const id = w.next();
         if (!id || !/^m[0-9a-z-]+$/.test(id))
-          throw new Refusal('move which window? give its id from `/azora maintenance list`');
+          throw new Refusal('input', 'move which window? give its id from `/azora maintenance list`');
         const start = parseStart(w.remaining(), w.now);
-        if (!start.ok) throw new Refusal(start.error);
+        if (!start.ok) throw new Refusal('input', start.error);
         w.skip(start.consumed);
         const durationMs = duration(w.next(), 'the duration', MAINTENANCE_MAX_MS);
-        if (durationMs < 60_000) throw new Refusal('a maintenance window lasts at least 1m');
+        if (durationMs < 60_000) throw new Refusal('input', 'a maintenance window lasts at least 1m');
         w.done();
         return { verb: 'maintenance', action: 'move', id, start: start.at, durationMs };
       }
       if (action === 'now') return { verb: 'maintenance', action: 'now', ...windowTail(w) };
       if (action === 'schedule') {
         const start = parseStart(w.remaining(), w.now);
-        if (!start.ok) throw new Refusal(start.error);
+        if (!start.ok) throw new Refusal('input', start.error);
         w.skip(start.consumed);
         return { verb: 'maintenance', action: 'schedule', start: start.at, ...windowTail(w) };
       }
-      throw new Refusal('maintenance schedule, now, move, list or cancel?');
+      throw new Refusal('input', 'maintenance schedule, now, move, list or cancel?');
     },
   },
   {
@@ -285,17 +291,17 @@ export const VERBS: readonly VerbSpec[] = [
 /** `… <duration> <reason words> [environment]`: the tail shared by `maintenance schedule` and `now`. */
 function windowTail(w: Words): { durationMs: number; reason: string; environment: EnvironmentName } {
   const durationMs = duration(w.next(), 'the duration', MAINTENANCE_MAX_MS);
-  if (durationMs < 60_000) throw new Refusal('a maintenance window lasts at least 1m');
+  if (durationMs < 60_000) throw new Refusal('input', 'a maintenance window lasts at least 1m');
   const rest = w.rest();
   const last = rest.at(-1)?.toLowerCase();
   if (last && ENVIRONMENT_LIKE.has(last))
-    throw new Refusal(`unknown environment '${rest.at(-1)}': use staging or production`);
+    throw new Refusal('input', `unknown environment '${rest.at(-1)}': use staging or production`);
   const environment = last && ENV_ALIASES[last] ? ENV_ALIASES[last]! : 'production';
   if (last && ENV_ALIASES[last]) rest.pop();
   if (!w.vocabulary.environments.includes(environment))
-    throw new Refusal(`unknown environment '${environment}'`);
+    throw new Refusal('input', `unknown environment '${environment}'`);
   const reason = rest.join(' ').trim();
-  if (!reason) throw new Refusal('say why: the reason is announced to everyone');
+  if (!reason) throw new Refusal('input', 'say why: the reason is announced to everyone');
   return { durationMs, reason, environment };
 }
 

@@ -1,4 +1,5 @@
-import { findVerb, Refusal, VERBS, Words } from './grammar';
+import { Refusal } from '../../kernel/domain/refusal';
+import { findVerb, VERBS, Words } from './grammar';
 import type { ParseResult, Vocabulary } from './types';
 
 const MAX_TEXT = 500;
@@ -11,7 +12,8 @@ export function tokenize(text: string): string[] {
 }
 
 /** `/azora <verb> …` text to a command, or the reason it is not one and the right form. */
-export function parseCommand(text: string, vocabulary: Vocabulary, now = Date.now()): ParseResult {
+/** `now` places relative times (`sun 02:00`): the caller's clock, so the parser stays pure. */
+export function parseCommand(text: string, vocabulary: Vocabulary, now: number): ParseResult {
   if (text.length > MAX_TEXT) {
     return { ok: false, error: `that command is over ${MAX_TEXT} characters`, usage: overview() };
   }

@@ -1,5 +1,5 @@
 export type KubeErrorKind =
-  'not-found' | 'forbidden' | 'conflict' | 'invalid' | 'refused' | 'timeout' | 'unavailable';
+  'not-found' | 'forbidden' | 'conflict' | 'invalid' | 'precondition' | 'timeout' | 'unavailable';
 
 /**
  * A Kubernetes failure as the bot reports it: a kind the jobs decide on (retry or not)

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import type {
   V1Deployment,
   V1HorizontalPodAutoscaler,
@@ -9,6 +10,7 @@ import type { RevisionTarget } from '../domain/revision';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
 import { KubeError } from './errors';
+import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
 import {
@@ -67,6 +69,8 @@ export interface SwitchResult {
 }
 
 export interface KubernetesOptions {
+  /** Deadlines of waits read this clock. */
+  clock?: Clock;
   requestTimeoutMs?: number;
   /** How often a wait re-reads the cluster. */
   pollMs?: number;
@@ -78,9 +82,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Every cluster operation the bot performs, over @kubernetes/client-node. Each method
  * takes policy names (environment, service) and does what kubectl would do.
  */
-export class Kubernetes {
+export class Kubernetes implements ClusterPort {
   private readonly timeoutMs: number;
   private readonly pollMs: number;
+
+  private readonly clock: Clock;
 
   constructor(
     private readonly policy: Policy,
@@ -89,6 +95,7 @@ export class Kubernetes {
   ) {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.pollMs = options.pollMs ?? 250;
+    this.clock = options.clock ?? systemClock;
   }
 
   clients(env: EnvironmentName): ClusterClients {
@@ -210,7 +217,7 @@ export class Kubernetes {
     const version = service.spec?.selector?.version;
     if (version !== 'blue' && version !== 'green') {
       throw new KubeError(
-        'refused',
+        'precondition',
         `service ${workload.serviceName} selects version '${version ?? '(none)'}', not blue or green`,
       );
     }
@@ -293,12 +300,12 @@ export class Kubernetes {
   ): Promise<SwitchResult> {
     const workload = workloadOf(this.policy, env, service);
     if (workload.kind !== 'blue-green') {
-      throw new KubeError('refused', `${service} in ${env} is not a blue/green service`);
+      throw new KubeError('precondition', `${service} in ${env} is not a blue/green service`);
     }
     const { namespace, serviceName } = workload;
     const from = await this.activeColour(env, workload);
     const notReady = await this.colourNotReady(env, service, to);
-    if (notReady) throw new KubeError('refused', `not switching ${service} to ${to}: ${notReady}`);
+    if (notReady) throw new KubeError('precondition', `not switching ${service} to ${to}: ${notReady}`);
 
     if (from !== to) {
       await this.call(`switching service ${serviceName} to ${to}`, () =>
@@ -321,7 +328,7 @@ export class Kubernetes {
     deadlineMs: number,
   ): Promise<number> {
     const { core } = this.clusters[env];
-    const deadline = Date.now() + deadlineMs;
+    const deadline = this.clock.now() + deadlineMs;
     for (;;) {
       const [endpoints, pods] = await Promise.all([
         this.call(`reading endpoints ${name}`, (o) => core.readNamespacedEndpoints({ name, namespace }, o)),
@@ -333,7 +340,7 @@ export class Kubernetes {
       const addresses = (endpoints.subsets ?? []).flatMap((s) => s.addresses ?? []);
       if (addresses.length > 0 && addresses.every((a) => colourPods.has(a.targetRef?.name)))
         return addresses.length;
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         throw new KubeError(
           'timeout',
           `service ${name} selects ${colour} but its endpoints did not follow within ${Math.round(deadlineMs / 1000)}s`,
@@ -347,12 +354,12 @@ export class Kubernetes {
   async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
     const workload = workloadOf(this.policy, env, service);
     if (workload.kind === 'statefulset') {
-      throw new KubeError('refused', `${service} is a statefulset; the bot rolls back deployments only`);
+      throw new KubeError('precondition', `${service} is a statefulset; the bot rolls back deployments only`);
     }
     if (workload.kind === 'blue-green') {
       if (toRevision !== undefined) {
         throw new KubeError(
-          'refused',
+          'precondition',
           `${service} in ${env} is blue/green: a rollback switches colour, it has no revisions`,
         );
       }
@@ -423,12 +430,12 @@ export class Kubernetes {
     name: string,
     deadlineMs: number,
   ): Promise<V1Deployment> {
-    const deadline = Date.now() + deadlineMs;
+    const deadline = this.clock.now() + deadlineMs;
     for (;;) {
       const deployment = await this.readDeployment(env, namespace, name);
       const problem = rolloutProblem(deployment);
       if (!problem) return deployment;
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         throw new KubeError(
           'timeout',
           `rollout of ${name} did not finish within ${Math.round(deadlineMs / 1000)}s: ${problem}`,
@@ -447,12 +454,12 @@ export class Kubernetes {
     deadlineMs: number,
   ): Promise<void> {
     const workload = workloadOf(this.policy, env, service);
-    const deadline = Date.now() + deadlineMs;
+    const deadline = this.clock.now() + deadlineMs;
     for (;;) {
       const state = await this.serviceState(env, workload);
       const live = state.workloads.find((w) => w.name === target);
       if (live && live.desired === replicas && live.ready === replicas && live.updated >= replicas) return;
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         throw new KubeError(
           'timeout',
           `${target} did not reach ${replicas} ready replicas within ${Math.round(deadlineMs / 1000)}s ` +

@@ -84,6 +84,9 @@ export async function followPods(
           done();
         },
       });
+      // client-node 2 pipes the response into the sink without an error listener on it,
+      // so the abort below would be an uncaught exception; a pod's stream just ends.
+      sink.on('pipe', (source) => source.on('error', () => undefined));
       return log.log(namespace, pod, '', sink, {
         follow: true,
         tailLines: 0,

@@ -29,7 +29,7 @@ export function assertNotPaused(deployment: V1Deployment): void {
   const name = deployment.metadata?.name ?? '?';
   if (deployment.spec?.paused) {
     throw new KubeError(
-      'refused',
+      'precondition',
       `deployment ${name} is paused; resume it (kubectl rollout resume deployment/${name}) before rolling back`,
     );
   }
@@ -51,14 +51,15 @@ export function chooseRollbackReplicaSet(
     if (!exact) {
       const known = owned.map(revisionOf).join(', ') || 'none';
       throw new KubeError(
-        'refused',
+        'precondition',
         `deployment ${name} has no revision ${toRevision} (revisions: ${known})`,
       );
     }
     return exact;
   }
   const previous = owned[1];
-  if (!previous) throw new KubeError('refused', `deployment ${name} has no earlier revision to roll back to`);
+  if (!previous)
+    throw new KubeError('precondition', `deployment ${name} has no earlier revision to roll back to`);
   return previous;
 }
 

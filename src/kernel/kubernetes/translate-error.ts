@@ -52,7 +52,9 @@ export function toKubeError(err: unknown, what: string): KubeError {
         );
     }
   }
-  const name = err instanceof Error ? err.name : '';
+  // Not `instanceof Error`: client-node 2 aborts through undici, whose AbortError and
+  // TimeoutError are DOMExceptions from Node's own realm (not this module's under Jest).
+  const name = err && typeof err === 'object' ? String((err as { name?: unknown }).name ?? '') : '';
   if (name === 'AbortError' || name === 'TimeoutError' || errorCode(err) === 'ETIMEDOUT') {
     return new KubeError('timeout', `${what}: the Kubernetes API did not answer in time`);
   }

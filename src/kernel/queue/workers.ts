@@ -21,16 +21,16 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   prefix: string;
   // Each definition's own schema types its run(); the pool only dispatches by name.
   jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[];
-  services: D;
+  deps: D;
   stallMs: number;
 }): Promise<WorkerPool> {
-  const { connection, prefix, jobs, services, stallMs } = options;
-  const { metrics } = services;
+  const { connection, prefix, jobs, deps, stallMs } = options;
+  const { metrics } = deps;
   const queues = [...new Set(jobs.map((j) => j.queue))];
   const outage = redisOutageOf(connection);
   const workers = queues.map(
     (queue) =>
-      new Worker(queue, (job) => runJob(job, queue, jobs, services, metrics), {
+      new Worker(queue, (job) => runJob(job, queue, jobs, deps, metrics), {
         connection,
         prefix,
         concurrency: CONCURRENCY[queue],
@@ -41,16 +41,13 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   );
   for (const worker of workers) {
     worker.on('failed', (job, err) =>
-      services.logger.warn(
-        { queue: worker.name, job: job?.id, name: job?.name, err: err.message },
-        'job failed',
-      ),
+      deps.logger.warn({ queue: worker.name, job: job?.id, name: job?.name, err: err.message }, 'job failed'),
     );
     worker.on('error', (err) => {
       // While Redis is away BullMQ passes on every reconnect attempt's error: the outage
       // counts them and reports once, at its start and at its end.
       if (outage?.counted(err)) return;
-      services.logger.error({ queue: worker.name, err: err.message }, 'worker error');
+      deps.logger.error({ queue: worker.name, err: err.message }, 'worker error');
     });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -79,7 +76,7 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   job: Job,
   queue: QueueName,
   jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[],
-  services: D,
+  deps: D,
   metrics: Metrics,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);
@@ -87,11 +84,11 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   const payload = definition.payload.safeParse(job.data);
   if (!payload.success)
     throw new UnrecoverableError(`job ${job.id} has a malformed payload: ${payload.error.message}`);
-  const logger = services.logger.child({ queue, job: job.id, name: job.name });
+  const logger = deps.logger.child({ queue, job: job.id, name: job.name });
   const stopTimer = metrics.jobDuration.startTimer({ queue, name: job.name });
   try {
     const result = await definition.run(payload.data, {
-      ...services,
+      ...deps,
       logger,
       job: { id: job.id!, attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
     });

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log';
@@ -37,6 +38,7 @@ export interface OutboxOptions {
   leaseMs?: number;
   pollMs?: number;
   maxAttempts?: number;
+  clock?: Clock;
 }
 
 /**
@@ -52,6 +54,7 @@ export class SlackOutbox {
   private pumping?: Promise<void>;
   private readonly lease: number;
   private readonly maxAttempts: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly redis: RedisClient,
@@ -63,6 +66,7 @@ export class SlackOutbox {
   ) {
     this.lease = options.leaseMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 6;
+    this.clock = options.clock ?? systemClock;
   }
 
   private k = {
@@ -85,8 +89,8 @@ export class SlackOutbox {
       })
       .hincrby(this.k.msg(key), 'rev', 1)
       .pexpire(this.k.msg(key), 30 * 86_400_000)
-      .zadd(this.k.due(channel), 'NX', Date.now(), key)
-      .zadd(this.k.channels(), 'NX', Date.now(), channel)
+      .zadd(this.k.due(channel), 'NX', this.clock.now(), key)
+      .zadd(this.k.channels(), 'NX', this.clock.now(), channel)
       .exec();
   }
 
@@ -125,7 +129,7 @@ export class SlackOutbox {
   }
 
   /** Sends what is due now, in every channel whose gate is open; returns how many calls it made. */
-  async pumpOnce(now = Date.now()): Promise<number> {
+  async pumpOnce(now = this.clock.now()): Promise<number> {
     await this.recoverLapsed(now);
     const channels = await this.redis.zrangebyscore(this.k.channels(), '-inf', now, 'LIMIT', 0, 50);
     let sent = 0;
@@ -137,7 +141,7 @@ export class SlackOutbox {
         this.k.due(channel),
         this.k.inflight(),
         channel,
-        String(Date.now()),
+        String(this.clock.now()),
         String(this.options.gapMs),
         String(this.lease),
         this.k.lock(),
@@ -191,7 +195,7 @@ export class SlackOutbox {
         const parentTs = stored.threadOf ? await this.tsOf(stored.threadOf) : undefined;
         if (stored.threadOf && !parentTs) {
           method = 'waiting-for-parent';
-          await this.requeue(channel, key, Date.now(), 0);
+          await this.requeue(channel, key, this.clock.now(), 0);
           return done();
         }
         const result = await this.client.chat.postMessage({
@@ -216,7 +220,7 @@ export class SlackOutbox {
       }
       const wait = retryAfter ?? Math.min(30_000, 500 * 2 ** attempts);
       this.logger.warn({ channel, key, wait, err: (err as Error).message }, 'slack call failed; will retry');
-      await this.requeue(channel, key, 0, Date.now() + wait);
+      await this.requeue(channel, key, 0, this.clock.now() + wait);
     }
     await done();
   }
@@ -226,7 +230,7 @@ export class SlackOutbox {
     await this.redis
       .multi()
       .zadd(this.k.due(channel), score, key)
-      .zadd(this.k.channels(), 'GT', gate || Date.now() + 50, channel)
+      .zadd(this.k.channels(), 'GT', gate || this.clock.now() + 50, channel)
       .exec();
   }
 

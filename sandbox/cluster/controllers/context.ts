@@ -1,0 +1,118 @@
+import type { Logger } from '../../../src/kernel/log';
+import { byKind, type ResourceDef } from '../resources';
+import type { ObjectStore } from '../store';
+import { arr, canonicalJson, clone, isoSeconds, rec, type JsonRecord, type KubeObject } from '../types';
+import { specReplicas } from '../workload';
+
+export const DEPLOYMENTS = byKind('Deployment');
+export const REPLICASETS = byKind('ReplicaSet');
+export const STATEFULSETS = byKind('StatefulSet');
+export const PODS = byKind('Pod');
+export const SERVICES = byKind('Service');
+export const ENDPOINTS = byKind('Endpoints');
+export const HPAS = byKind('HorizontalPodAutoscaler');
+
+/** The kinds that own ReplicaSets and pods through a controller reference. */
+export const OWNER_KINDS = [DEPLOYMENTS, REPLICASETS, STATEFULSETS];
+
+export interface ContextOptions {
+  store: ObjectStore;
+  clock: () => number;
+  logger: Logger;
+}
+
+/**
+ * What every reconciler shares: the store, the clock, the bootstrapping flag, and the
+ * copy-on-write helpers that leave the store untouched when the stored part is already right.
+ */
+export class ControllerContext {
+  readonly store: ObjectStore;
+  readonly logger: Logger;
+  /** While bootstrapping a seeded cluster, pods start Ready and as old as their owner. */
+  bootstrapping = false;
+  private readonly clock: () => number;
+
+  constructor(options: ContextOptions) {
+    this.store = options.store;
+    this.logger = options.logger;
+    this.clock = options.clock;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  write(res: ResourceDef, obj: KubeObject): KubeObject {
+    return this.store.update(res, obj);
+  }
+
+  /** The stored version of `obj`, if it still exists. */
+  current(res: ResourceDef, obj: KubeObject): KubeObject | undefined {
+    return this.store.peek(res, obj.metadata.namespace, obj.metadata.name);
+  }
+
+  setStatus(res: ResourceDef, obj: KubeObject, status: unknown): KubeObject {
+    if (sameJson(obj.status, status)) return obj;
+    return this.write(res, { ...clone(obj), status });
+  }
+
+  setReplicas(
+    res: ResourceDef,
+    obj: KubeObject,
+    replicas: number,
+    annotations?: Record<string, string>,
+  ): KubeObject {
+    const merged = annotations ? { ...obj.metadata.annotations, ...annotations } : obj.metadata.annotations;
+    if (specReplicas(obj) === replicas && sameJson(merged, obj.metadata.annotations)) return obj;
+    const copy = clone(obj);
+    copy.spec = { ...rec(copy.spec), replicas };
+    if (merged) copy.metadata.annotations = { ...merged };
+    return this.write(res, copy);
+  }
+
+  setAnnotations(res: ResourceDef, obj: KubeObject, annotations: Record<string, string>): KubeObject {
+    if (sameJson(annotations, obj.metadata.annotations)) return obj;
+    const copy = clone(obj);
+    copy.metadata.annotations = { ...annotations };
+    return this.write(res, copy);
+  }
+
+  deleteQuietly(res: ResourceDef, obj: KubeObject): void {
+    try {
+      this.store.delete(res, obj.metadata.namespace, obj.metadata.name);
+    } catch {
+      // Already gone: someone else deleted it between list and delete.
+    }
+  }
+
+  /**
+   * Conditions with transition times kept from the previous status unless the condition
+   * changed, so that an unchanged status is an unchanged object (and no write).
+   */
+  conditions(previous: unknown, next: Array<Record<string, string>>): JsonRecord[] {
+    const time = isoSeconds(this.now());
+    return next.map((c) => {
+      const before = arr(previous)
+        .map(rec)
+        .find((p) => p.type === c.type);
+      const same =
+        before && before.status === c.status && before.reason === c.reason && before.message === c.message;
+      const transitioned = !before || before.status !== c.status;
+      return {
+        ...c,
+        lastUpdateTime: same ? (before.lastUpdateTime ?? time) : time,
+        lastTransitionTime: transitioned ? time : (before.lastTransitionTime ?? time),
+      };
+    });
+  }
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+export function omitZeros(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) if (value !== 0 && value !== undefined) out[key] = value;
+  return out;
+}

@@ -1,0 +1,104 @@
+import { isPodReady } from '../pods';
+import { fromMap, matchesSelector } from '../selectors';
+import { arr, clone, num, rec, str, stringMap, type JsonRecord, type KubeObject } from '../types';
+import { ENDPOINTS, PODS, sameJson, SERVICES, type ControllerContext } from './context';
+
+export const MANAGED_BY = 'endpoints.kubernetes.io/managed-by';
+export const ENDPOINT_CONTROLLER = 'endpoint-controller';
+
+/** Endpoints: the ready (and not-ready) addresses of the pods each Service selects. */
+export class EndpointsController {
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** Endpoints this controller made for a Service that is gone. */
+  collectGarbage(): void {
+    const { store } = this.ctx;
+    for (const ep of store.scan(ENDPOINTS)) {
+      if (ep.metadata.labels?.[MANAGED_BY] !== ENDPOINT_CONTROLLER) continue;
+      if (!store.peek(SERVICES, ep.metadata.namespace, ep.metadata.name))
+        this.ctx.deleteQuietly(ENDPOINTS, ep);
+    }
+  }
+
+  reconcile(): void {
+    for (const svc of this.ctx.store.scan(SERVICES)) this.reconcileOne(svc);
+  }
+
+  private reconcileOne(svc: KubeObject): void {
+    const { store } = this.ctx;
+    const spec = rec(svc.spec);
+    const selectorMap = stringMap(spec.selector);
+    if (Object.keys(selectorMap).length === 0) return;
+    const selector = fromMap(selectorMap);
+    const pods = store
+      .scan(PODS, svc.metadata.namespace)
+      .filter((p) => matchesSelector(selector, p.metadata.labels) && str(rec(p.status).podIP));
+    const address = (p: KubeObject): JsonRecord => ({
+      ip: str(rec(p.status).podIP),
+      nodeName: str(rec(p.spec).nodeName),
+      targetRef: {
+        kind: 'Pod',
+        namespace: p.metadata.namespace,
+        name: p.metadata.name,
+        uid: p.metadata.uid,
+      },
+    });
+    const ready = pods.filter(isPodReady).map(address);
+    const notReady = pods.filter((p) => !isPodReady(p)).map(address);
+    const ports = arr(spec.ports).map((raw) => {
+      const p = rec(raw);
+      return {
+        ...(str(p.name) ? { name: str(p.name) } : {}),
+        port: resolveTargetPort(p.targetPort ?? p.port, pods[0]),
+        protocol: str(p.protocol) ?? 'TCP',
+      };
+    });
+    const subsets =
+      ready.length + notReady.length === 0
+        ? []
+        : [
+            {
+              ...(ready.length > 0 ? { addresses: ready } : {}),
+              ...(notReady.length > 0 ? { notReadyAddresses: notReady } : {}),
+              ports,
+            },
+          ];
+    const labels = { ...svc.metadata.labels, [MANAGED_BY]: ENDPOINT_CONTROLLER };
+    const existing = store.peek(ENDPOINTS, svc.metadata.namespace, svc.metadata.name);
+    if (!existing) {
+      store.create(ENDPOINTS, {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: {
+          name: svc.metadata.name,
+          namespace: svc.metadata.namespace,
+          uid: '',
+          resourceVersion: '',
+          // A booting cluster's endpoints are as old as their services.
+          creationTimestamp: this.ctx.bootstrapping ? svc.metadata.creationTimestamp : '',
+          labels,
+        },
+        subsets,
+      });
+    } else if (
+      existing.metadata.labels?.[MANAGED_BY] === ENDPOINT_CONTROLLER &&
+      !(sameJson(existing.subsets, subsets) && sameJson(existing.metadata.labels, labels))
+    ) {
+      const copy = clone(existing);
+      copy.metadata.labels = labels;
+      copy.subsets = subsets;
+      this.ctx.write(ENDPOINTS, copy);
+    }
+  }
+}
+
+/** A Service's targetPort may name a container port. */
+function resolveTargetPort(target: unknown, pod: KubeObject | undefined): number {
+  if (typeof target === 'number') return target;
+  for (const c of arr(rec(pod?.spec).containers)) {
+    for (const p of arr(rec(c).ports)) {
+      if (rec(p).name === target) return num(rec(p).containerPort) ?? 0;
+    }
+  }
+  return Number(target) || 0;
+}

@@ -1,0 +1,1190 @@
+// @ts-check
+/**
+ * The workspace page's script, plain browser JavaScript served as it is (no build step),
+ * type-checked by `tsc -p sandbox` (allowJs, checkJs, lib DOM) against the types the
+ * server sends (../wire.ts), and linted with browser globals. It keeps no state of its own
+ * beyond the view: everything it shows comes from the server's event stream, and
+ * everything a person does goes to the server, which signs it and sends it to the bot as
+ * Slack would.
+ *
+ * @import { AlertState, ApiAnswer, Snapshot, WireChannel, WireMessage } from '../wire'
+ */
+
+/**
+ * Block Kit as the page reads it: every field may be missing, and unknown types are shown as such.
+ * @typedef {{ type?: string, text?: string, emoji?: boolean }} TextObject
+ * @typedef {{ type?: string, action_id?: string, text?: TextObject | string, emoji?: boolean, value?: string,
+ *   url?: string, style?: string, image_url?: string, alt_text?: string }} BlockElement
+ * @typedef {{ type?: string, block_id?: string, text?: TextObject, fields?: TextObject[],
+ *   accessory?: BlockElement, elements?: BlockElement[], image_url?: string, alt_text?: string }} Block
+ * @typedef {{ id: string, name: string, bot?: boolean, slackbot?: boolean, color?: string,
+ *   title?: string }} Person
+ */
+
+const SLACKBOT = 'USLACKBOT';
+const COMPACT_MS = 5 * 60 * 1000;
+/** @type {Array<[command: string, description: string]>} */
+const EXAMPLES = [
+  ['/azora help', 'the grammar, with examples'],
+  ['/azora status production', 'deployments, live colour, requests, audit'],
+  ['/azora rollback production', 'back to the previous colour; needs an approver'],
+  ['/azora switch production green', 'blue/green switch when green is ready'],
+  ['/azora scale production api-gateway 5', 'replicas within the policy bounds'],
+  ['/azora scale staging api-gateway 4', 'staging runs without approval'],
+  ['/azora logs production payment 50', 'the last lines, posted in a thread'],
+  ['/azora oncall', 'who is on call (PagerDuty)'],
+];
+const CHIPS = ['/azora help', '/azora status production', '/azora rollback production'];
+
+const S = {
+  /** @type {Snapshot | null} */
+  data: null,
+  me: localStorage.getItem('azora-sandbox-user') || 'U0ENGINEER',
+  channel: '',
+  /** @type {string | null} the open thread's parent, by msgKey */
+  thread: null,
+  /** @type {Map<string, WireMessage>} */
+  messages: new Map(),
+  /** @type {WireMessage[]} what Slackbot told this person, made up by the page */
+  notes: [],
+  /** @type {Record<string, number>} */
+  unread: {},
+  /** @type {Record<string, number>} when an edited message last changed */
+  flash: {},
+  /** @type {Record<string, boolean>} buttons waiting for the server */
+  pending: {},
+  /** @type {string[]} */
+  history: [],
+  historyAt: -1,
+  suggestion: 0,
+  noteSeq: 0,
+};
+
+/**
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error('the page has no #' + id);
+  return el;
+}
+const composerInput = () => /** @type {HTMLInputElement} */ ($('composer-input'));
+const userSwitcher = () => /** @type {HTMLSelectElement} */ ($('user-switcher'));
+
+/** @type {Record<string, string>} */
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** @param {unknown} s */
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+}
+/** @param {unknown} s */
+function unesc(s) {
+  return String(s).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+// Drawn rather than taken from a font: the page must read the same where no colour-emoji font is installed.
+const SVG = {
+  /** @param {string} c */
+  circle: (c) => '<svg viewBox="0 0 16 16"><circle cx="8" cy="8" r="6.5" fill="' + c + '"/></svg>',
+  check:
+    '<svg viewBox="0 0 16 16"><rect x="1" y="1" width="14" height="14" rx="3" fill="#2eb67d"/><path d="M4.5 8.3l2.3 2.3 4.7-5" fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  x: '<svg viewBox="0 0 16 16"><path d="M3.5 3.5l9 9M12.5 3.5l-9 9" stroke="#dd2e44" stroke-width="2.6" stroke-linecap="round"/></svg>',
+  noEntry:
+    '<svg viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#dd2e44"/><rect x="3.5" y="6.6" width="9" height="2.8" rx="0.6" fill="#fff"/></svg>',
+  noEntrySign:
+    '<svg viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="none" stroke="#dd2e44" stroke-width="2.2"/><path d="M3.8 3.8l8.4 8.4" stroke="#dd2e44" stroke-width="2.2"/></svg>',
+  warning:
+    '<svg viewBox="0 0 16 16"><path d="M8 1.5L15 14H1z" fill="#ffcc4d" stroke="#c59000" stroke-width="0.8" stroke-linejoin="round"/><rect x="7.2" y="5.5" width="1.6" height="4.6" rx="0.8" fill="#3a2f00"/><circle cx="8" cy="12" r="0.9" fill="#3a2f00"/></svg>',
+  hourglass:
+    '<svg viewBox="0 0 16 16"><rect x="3" y="1" width="10" height="1.6" rx="0.6" fill="#8a6d3b"/><rect x="3" y="13.4" width="10" height="1.6" rx="0.6" fill="#8a6d3b"/><path d="M4.3 2.6h7.4c0 3-3 4-3 5.4s3 2.4 3 5.4H4.3c0-3 3-4 3-5.4s-3-2.4-3-5.4z" fill="#dff3ff" stroke="#8a6d3b" stroke-width="0.7"/><path d="M5.6 12.9c.4-1.6 1.6-2.1 2.4-2.4.8.3 2 .8 2.4 2.4z" fill="#f4b13d"/><path d="M6 4.2h4c-.5 1-1.4 1.5-2 2-.6-.5-1.5-1-2-2z" fill="#f4b13d"/></svg>',
+  eyes: '<svg viewBox="0 0 16 16"><ellipse cx="4.8" cy="8" rx="3.3" ry="4.8" fill="#fff" stroke="#555" stroke-width="0.8"/><ellipse cx="11.2" cy="8" rx="3.3" ry="4.8" fill="#fff" stroke="#555" stroke-width="0.8"/><circle cx="5.6" cy="8.8" r="1.6" fill="#292f33"/><circle cx="12" cy="8.8" r="1.6" fill="#292f33"/></svg>',
+  gear: '<svg viewBox="0 0 16 16"><path d="M8 1l1.2 1.9 2.2-.6.3 2.3 2.1.9-.9 2.1 1.3 1.8-2 1.2.1 2.3-2.3-.1-1.1 2L8 13.6 6.1 14.9 5 12.9l-2.3.1.1-2.3-2-1.2L2.1 7.7 1.2 5.6l2.1-.9.3-2.3 2.2.6z" fill="#8899a6"/><circle cx="8" cy="8" r="2.4" fill="#fff"/></svg>',
+  hand: '<svg viewBox="0 0 16 16"><path d="M4 8V4.2a1 1 0 012 0V7V2.8a1 1 0 012 0V7V3.4a1 1 0 012 0V7.5V5a1 1 0 012 0v5c0 3-2 5-4.6 5C5 15 3.9 13.6 2.6 11.3l-1-1.8a1 1 0 011.6-1.1L4 9.5z" fill="#ffcc4d" stroke="#c59000" stroke-width="0.6" stroke-linejoin="round"/></svg>',
+  /** @param {boolean} muted */
+  speaker: (muted) =>
+    '<svg viewBox="0 0 16 16"><path d="M2 6h3l4-3.5v11L5 10H2z" fill="#8899a6"/>' +
+    (muted
+      ? '<path d="M11 5.5l4 5M15 5.5l-4 5" stroke="#dd2e44" stroke-width="1.6" stroke-linecap="round"/>'
+      : '<path d="M11 5.5c1 1.4 1 3.6 0 5M13 4c1.8 2.3 1.8 5.7 0 8" fill="none" stroke="#8899a6" stroke-width="1.3" stroke-linecap="round"/>') +
+    '</svg>',
+  calendar:
+    '<svg viewBox="0 0 16 16"><rect x="1.5" y="2.5" width="13" height="12" rx="2" fill="#fff" stroke="#99aab5"/><path d="M1.5 4.5a2 2 0 012-2h9a2 2 0 012 2V6h-13z" fill="#dd2e44"/><text x="8" y="13" font-size="6.5" font-family="Arial" font-weight="700" text-anchor="middle" fill="#333">17</text></svg>',
+  scroll:
+    '<svg viewBox="0 0 16 16"><rect x="3" y="2" width="10" height="12" rx="1.5" fill="#f6e3b4" stroke="#b08a3e" stroke-width="0.7"/><path d="M5 5h6M5 7.5h6M5 10h4" stroke="#b08a3e" stroke-width="0.9"/></svg>',
+  siren:
+    '<svg viewBox="0 0 16 16"><path d="M4 11V8a4 4 0 018 0v3z" fill="#dd2e44"/><rect x="2.5" y="11" width="11" height="3" rx="1" fill="#66757f"/><path d="M1 4l2 1.3M15 4l-2 1.3M8 0.8v1.8" stroke="#ffac33" stroke-width="1.2" stroke-linecap="round"/></svg>',
+  construction:
+    '<svg viewBox="0 0 16 16"><rect x="1" y="4" width="14" height="5" rx="1" fill="#ffcc4d"/><path d="M3 4l-2 3M7 4L4 9M11 4l-3 5M15 4l-3 5" stroke="#292f33" stroke-width="1.5"/><path d="M3 9v5M13 9v5" stroke="#66757f" stroke-width="1.4"/></svg>',
+  lock: '<svg viewBox="0 0 16 16"><path d="M5 7V5a3 3 0 016 0v2" fill="none" stroke="#99aab5" stroke-width="1.6"/><rect x="3" y="7" width="10" height="7.5" rx="1.5" fill="#ffac33"/></svg>',
+  outbox:
+    '<svg viewBox="0 0 16 16"><path d="M1.5 9h4l1 2h3l1-2h4v5h-13z" fill="#66757f"/><path d="M8 8V2M5.5 4.3L8 1.8l2.5 2.5" fill="none" stroke="#3b88c3" stroke-width="1.5" stroke-linecap="round"/></svg>',
+  eye: '<svg viewBox="0 0 16 16" width="14" height="14"><path d="M1 8s2.6-4.5 7-4.5S15 8 15 8s-2.6 4.5-7 4.5S1 8 1 8z" fill="none" stroke="currentColor" stroke-width="1.3"/><circle cx="8" cy="8" r="2" fill="currentColor"/></svg>',
+  external:
+    '<svg viewBox="0 0 16 16" width="12" height="12"><path d="M9 2h5v5M14 2L7.5 8.5M12 9.5V14H2V4h4.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  search:
+    '<svg viewBox="0 0 16 16" width="14" height="14"><circle cx="7" cy="7" r="4.5" fill="none" stroke="currentColor" stroke-width="1.5"/><path d="M10.5 10.5L14 14" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/></svg>',
+  send: '<svg viewBox="0 0 16 16" width="16" height="16"><path d="M1.5 2l13 6-13 6 2-6zM3.5 8h6" fill="currentColor" stroke="currentColor" stroke-width="0.8" stroke-linejoin="round"/></svg>',
+};
+/** @type {Record<string, string>} */
+const EMOJI = {
+  red_circle: SVG.circle('#dd2e44'),
+  large_green_circle: SVG.circle('#2eb67d'),
+  large_yellow_circle: SVG.circle('#fdcb58'),
+  large_blue_circle: SVG.circle('#3b88c3'),
+  white_check_mark: SVG.check,
+  heavy_check_mark: SVG.check,
+  x: SVG.x,
+  no_entry: SVG.noEntry,
+  no_entry_sign: SVG.noEntrySign,
+  warning: SVG.warning,
+  hourglass: SVG.hourglass,
+  hourglass_flowing_sand: SVG.hourglass,
+  eyes: SVG.eyes,
+  gear: SVG.gear,
+  raised_hand: SVG.hand,
+  mute: SVG.speaker(true),
+  loud_sound: SVG.speaker(false),
+  loudspeaker: SVG.speaker(false),
+  calendar: SVG.calendar,
+  scroll: SVG.scroll,
+  rotating_light: SVG.siren,
+  construction: SVG.construction,
+  lock: SVG.lock,
+  outbox: SVG.outbox,
+};
+
+/**
+ * @param {string} name
+ * @returns {string | null}
+ */
+function emoji(name) {
+  const svg = EMOJI[name];
+  return svg ? '<span class="emo" title=":' + esc(name) + ':">' + svg + '</span>' : null;
+}
+
+/**
+ * @param {string} id
+ * @returns {Person | null}
+ */
+function user(id) {
+  if (!S.data) return null;
+  if (id === S.data.bot.id) return { id: id, name: S.data.bot.name, bot: true };
+  if (id === SLACKBOT) return { id: id, name: 'Slackbot', slackbot: true };
+  return S.data.users.find((u) => u.id === id) ?? null;
+}
+/** @param {string} id */
+function userName(id) {
+  const u = user(id);
+  return u ? u.name : id;
+}
+/**
+ * @param {string} id
+ * @returns {WireChannel}
+ */
+function channel(id) {
+  const list = S.data ? S.data.channels : [];
+  return list.find((c) => c.id === id) ?? { id: id, name: id.toLowerCase(), topic: '' };
+}
+
+/**
+ * @param {string} id
+ * @param {string} [size]
+ */
+function avatar(id, size) {
+  const u = user(id);
+  const cls = 'avatar' + (size ? ' ' + size : '');
+  if (u && u.bot) return '<div class="' + cls + ' bot">Az</div>';
+  if (u && u.slackbot) return '<div class="' + cls + ' slackbot">S</div>';
+  const name = u ? u.name : id;
+  const initial = (name.split(' ').pop() ?? '').charAt(0).toUpperCase();
+  return (
+    '<div class="' +
+    cls +
+    '" style="background:' +
+    esc(u && u.color ? u.color : '#888') +
+    '">' +
+    esc(initial) +
+    '</div>'
+  );
+}
+
+/**
+ * What Slack shows for <!date^epoch^format|fallback>: the format's tokens in the reader's
+ * own time zone. The fallback is for what cannot be rendered (and the tooltip).
+ * @param {number} epoch
+ * @param {string} format
+ * @returns {string | null}
+ */
+function slackDate(epoch, format) {
+  if (!isFinite(epoch) || !format) return null;
+  const d = new Date(epoch * 1000);
+  /** @param {Date} x */
+  const day = (x) => {
+    const c = new Date(x);
+    c.setHours(0, 0, 0, 0);
+    return c.getTime();
+  };
+  const offset = Math.round((day(d) - day(new Date())) / 86400000);
+  /** @param {string} plain */
+  const pretty = (plain) =>
+    offset === 0 ? 'today' : offset === -1 ? 'yesterday' : offset === 1 ? 'tomorrow' : plain;
+  /** @param {number} n */
+  const pad = (n) => (n < 10 ? '0' : '') + n;
+  const date = d.toLocaleDateString('en-US', { month: 'long', day: 'numeric', year: 'numeric' });
+  const dateShort = d.toLocaleDateString('en-US', { month: 'short', day: 'numeric', year: 'numeric' });
+  const dateLong = d.toLocaleDateString('en-US', {
+    weekday: 'long',
+    month: 'long',
+    day: 'numeric',
+    year: 'numeric',
+  });
+  /** @type {Record<string, string>} */
+  const f = {
+    date_num: d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()),
+    date: date,
+    date_short: dateShort,
+    date_long: dateLong,
+    time: d.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' }),
+    time_secs: d.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', second: '2-digit' }),
+    date_pretty: pretty(date),
+    date_short_pretty: pretty(dateShort),
+    date_long_pretty: pretty(dateLong),
+  };
+  let unknown = false;
+  const out = format.replace(/\{(\w+)\}/g, (m, /** @type {string} */ name) => {
+    const value = f[name];
+    if (value == null) {
+      unknown = true;
+      return m;
+    }
+    return value;
+  });
+  return unknown ? null : out;
+}
+
+// ---- mrkdwn: Slack's markup, already escaped by Slack for & < and >
+
+/** @param {string} inner what is between < and > */
+function token(inner) {
+  const bar = inner.indexOf('|');
+  const target = bar >= 0 ? inner.slice(0, bar) : inner;
+  const label = bar >= 0 ? inner.slice(bar + 1) : '';
+  const head = target.charAt(0);
+  if (head === '@') {
+    const id = target.slice(1);
+    return (
+      '<span class="mention' + (id === S.me ? ' me' : '') + '">@' + esc(label || userName(id)) + '</span>'
+    );
+  }
+  if (head === '#') {
+    return '<span class="mention">#' + esc(label || channel(target.slice(1)).name) + '</span>';
+  }
+  if (head === '!') {
+    const cmd = target.slice(1);
+    if (cmd.indexOf('subteam^') === 0) {
+      const group = cmd.slice(8);
+      const handle = label ? label.replace(/^@/, '') : (S.data && S.data.userGroups[group]) || group;
+      return '<span class="mention">@' + esc(handle) + '</span>';
+    }
+    if (cmd.indexOf('date^') === 0) {
+      const parts = cmd.split('^');
+      const shown = slackDate(Number(parts[1]), unesc(parts[2] || ''));
+      const fallback = unesc(label || cmd);
+      return '<span class="date" title="' + esc(fallback) + '">' + esc(shown || fallback) + '</span>';
+    }
+    if (cmd === 'here' || cmd === 'channel' || cmd === 'everyone') {
+      return '<span class="mention me">@' + esc(cmd) + '</span>';
+    }
+    return esc(unesc(label || cmd));
+  }
+  const url = unesc(target);
+  if (/^(https?:|mailto:)/i.test(url)) {
+    return (
+      '<a href="' +
+      esc(url) +
+      '" target="_blank" rel="noopener noreferrer">' +
+      esc(unesc(label || url)) +
+      '</a>'
+    );
+  }
+  return esc('<' + unesc(inner) + '>');
+}
+
+/**
+ * @param {unknown} src
+ * @returns {string}
+ */
+function mrkdwn(src) {
+  /** @type {string[]} */
+  const slots = [];
+  /** @param {string} html */
+  const slot = (html) => {
+    slots.push(html);
+    return '\u0000' + (slots.length - 1) + '\u0000';
+  };
+  let s = String(src == null ? '' : src);
+  s = s.replace(/```([\s\S]*?)```/g, (_, /** @type {string} */ code) =>
+    slot('<pre>' + esc(unesc(code.replace(/^\n/, ''))) + '</pre>'),
+  );
+  s = s.replace(/`([^`\n]+)`/g, (_, /** @type {string} */ code) =>
+    slot('<code>' + esc(unesc(code)) + '</code>'),
+  );
+  s = s.replace(/<([^<>\n]+)>/g, (_, /** @type {string} */ inner) => slot(token(inner)));
+  s = esc(unesc(s));
+  s = s.replace(
+    /(^|[^\w*])\*(?=\S)([^*\n]*?\S)?\*(?![\w*])/g,
+    (m, /** @type {string} */ pre, /** @type {string | undefined} */ body) =>
+      body === undefined ? m : pre + '<b>' + body + '</b>',
+  );
+  s = s.replace(
+    /(^|[^\w])_(?=\S)([^_\n]*?\S)?_(?!\w)/g,
+    (m, /** @type {string} */ pre, /** @type {string | undefined} */ body) =>
+      body === undefined ? m : pre + '<i>' + body + '</i>',
+  );
+  s = s.replace(
+    /(^|[^\w~])~(?=\S)([^~\n]*?\S)?~(?![\w~])/g,
+    (m, /** @type {string} */ pre, /** @type {string | undefined} */ body) =>
+      body === undefined ? m : pre + '<s>' + body + '</s>',
+  );
+  s = s.replace(/:([a-z0-9_+-]+):/g, (m, /** @type {string} */ name) => emoji(name) || m);
+  s = s
+    .split('\n')
+    .map((line) => (line.indexOf('&gt; ') === 0 ? '<blockquote>' + line.slice(5) + '</blockquote>' : line))
+    .join('\n')
+    .replace(/\n/g, '<br>')
+    .replace(/<\/blockquote><br>/g, '</blockquote>');
+  // eslint-disable-next-line no-control-regex -- NUL marks the slots: it cannot be in Slack text
+  return s.replace(/\u0000(\d+)\u0000/g, (_, /** @type {string} */ i) => slots[Number(i)] ?? '');
+}
+
+/** @param {TextObject | undefined} t */
+function plainText(t) {
+  return esc(t && t.text != null ? t.text : '').replace(
+    /:([a-z0-9_+-]+):/g,
+    (m, /** @type {string} */ name) => (t && t.emoji === false ? m : emoji(name) || m),
+  );
+}
+/** @param {TextObject | undefined} t */
+function textObject(t) {
+  if (!t) return '';
+  return t.type === 'plain_text' ? plainText(t) : mrkdwn(t.text);
+}
+
+// ---- Block Kit
+
+/**
+ * @param {BlockElement} el
+ * @param {Block} block
+ * @param {WireMessage} msg
+ */
+function button(el, block, msg) {
+  const key = msgKey(msg) + ' ' + el.action_id;
+  const busy = S.pending[key];
+  const style = el.style === 'primary' || el.style === 'danger' ? ' ' + el.style : '';
+  return (
+    '<button class="btn' +
+    style +
+    (el.url ? ' link' : '') +
+    '"' +
+    ' data-msg="' +
+    esc(msgKey(msg)) +
+    '" data-action="' +
+    esc(el.action_id || '') +
+    '"' +
+    ' data-block="' +
+    esc(block.block_id || '') +
+    '"' +
+    (el.value != null ? ' data-value="' + esc(el.value) + '"' : '') +
+    (el.url ? ' data-url="' + esc(el.url) + '"' : '') +
+    (busy ? ' disabled' : '') +
+    '>' +
+    (busy ? '<span class="spinner"></span>' : '') +
+    plainText(typeof el.text === 'object' ? el.text : undefined) +
+    (el.url ? SVG.external : '') +
+    '</button>'
+  );
+}
+
+/**
+ * @param {BlockElement | undefined} el
+ * @param {Block} block
+ * @param {WireMessage} msg
+ */
+function element(el, block, msg) {
+  if (!el) return '';
+  if (el.type === 'button') return button(el, block, msg);
+  if (el.type === 'image')
+    return '<img src="' + esc(el.image_url) + '" alt="' + esc(el.alt_text || '') + '">';
+  if (el.type === 'mrkdwn' || el.type === 'plain_text') {
+    const text = typeof el.text === 'string' ? el.text : undefined;
+    return '<span class="mrkdwn">' + textObject({ type: el.type, text: text, emoji: el.emoji }) + '</span>';
+  }
+  return '<span class="block-unknown">[' + esc(el.type) + ']</span>';
+}
+
+/** @param {WireMessage} msg */
+function blocks(msg) {
+  const list = /** @type {Block[]} */ (Array.isArray(msg.blocks) ? msg.blocks : []);
+  const edited = msg.edited ? '<span class="edited">(edited)</span>' : '';
+  const last = list[list.length - 1];
+  if (!last) return '<div class="mrkdwn">' + mrkdwn(msg.text) + edited + '</div>';
+  // Slack puts (edited) after the message's text; with no text at the end, after the blocks.
+  const inline =
+    edited &&
+    ((last.type === 'section' && last.text && !last.fields && !last.accessory) || last.type === 'context');
+  return (
+    list
+      .map((b) => {
+        switch (b.type) {
+          case 'section': {
+            let body = '';
+            if (b.text)
+              body +=
+                '<div class="mrkdwn">' + textObject(b.text) + (inline && b === last ? edited : '') + '</div>';
+            if (Array.isArray(b.fields)) {
+              body +=
+                '<div class="block-fields">' +
+                b.fields.map((f) => '<div class="mrkdwn">' + textObject(f) + '</div>').join('') +
+                '</div>';
+            }
+            const accessory = b.accessory ? '<div>' + element(b.accessory, b, msg) + '</div>' : '';
+            return (
+              '<div class="block block-section"><div class="section-body">' +
+              body +
+              '</div>' +
+              accessory +
+              '</div>'
+            );
+          }
+          case 'context':
+            return (
+              '<div class="block block-context">' +
+              (b.elements || []).map((e) => element(e, b, msg)).join('') +
+              (inline && b === last ? edited : '') +
+              '</div>'
+            );
+          case 'divider':
+            return '<hr class="block-divider">';
+          case 'header':
+            return '<div class="block block-header">' + plainText(b.text) + '</div>';
+          case 'image':
+            return (
+              '<div class="block block-image"><img src="' +
+              esc(b.image_url) +
+              '" alt="' +
+              esc(b.alt_text || '') +
+              '"></div>'
+            );
+          case 'actions':
+            return (
+              '<div class="block block-actions">' +
+              (b.elements || []).map((e) => element(e, b, msg)).join('') +
+              '</div>'
+            );
+          default:
+            return '<div class="block block-unknown">[' + esc(b.type) + ' block]</div>';
+        }
+      })
+      .join('') + (edited && !inline ? '<div>' + edited + '</div>' : '')
+  );
+}
+
+// ---- messages
+
+/** @param {WireMessage} m */
+function msgKey(m) {
+  return m.channel + '/' + m.ts;
+}
+/** @param {WireMessage} m */
+function visible(m) {
+  return !m.visibleTo || m.visibleTo === S.me;
+}
+/**
+ * @param {WireMessage} a
+ * @param {WireMessage} b
+ */
+function byTime(a, b) {
+  return a.postedAt - b.postedAt || Number(a.ts) - Number(b.ts);
+}
+/** @param {number} ms */
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+}
+
+function all() {
+  return [...S.messages.values(), ...S.notes];
+}
+/** @param {WireMessage} parent */
+function repliesOf(parent) {
+  return all()
+    .filter(
+      (m) => m.channel === parent.channel && m.threadTs === parent.ts && m.ts !== parent.ts && visible(m),
+    )
+    .sort(byTime);
+}
+
+/** @param {WireMessage} m */
+function threadSummary(m) {
+  const replies = repliesOf(m);
+  const last = replies[replies.length - 1];
+  if (!last) return '';
+  /** @type {string[]} */
+  const people = [];
+  replies.forEach((r) => {
+    if (people.indexOf(r.user) < 0) people.push(r.user);
+  });
+  return (
+    '<div class="thread-summary" data-thread="' +
+    esc(msgKey(m)) +
+    '">' +
+    '<span class="avatars">' +
+    people
+      .slice(0, 4)
+      .map((p) => avatar(p, 'xs'))
+      .join('') +
+    '</span>' +
+    '<span class="count">' +
+    replies.length +
+    (replies.length === 1 ? ' reply' : ' replies') +
+    '</span>' +
+    '<span class="last">Last reply today at ' +
+    clock(last.postedAt) +
+    '</span></div>'
+  );
+}
+
+/**
+ * @param {WireMessage} m
+ * @param {WireMessage | null} prev
+ * @param {boolean} inThread
+ */
+function renderMessage(m, prev, inThread) {
+  const compact =
+    prev &&
+    prev.user === m.user &&
+    !prev.visibleTo &&
+    !m.visibleTo &&
+    m.postedAt - prev.postedAt < COMPACT_MS;
+  const u = user(m.user);
+  let cls = 'msg' + (compact ? ' compact' : '') + (m.visibleTo ? ' ephemeral' : '');
+  const flashAt = S.flash[msgKey(m)];
+  let style = '';
+  if (flashAt && Date.now() - flashAt < 1600) {
+    cls += ' flash';
+    style = ' style="animation-delay:-' + (Date.now() - flashAt) + 'ms"';
+  }
+  if (!inThread && S.thread && S.thread === msgKey(m)) cls += ' open-thread';
+  const head = compact
+    ? ''
+    : '<div class="msg-head"><span class="msg-name">' +
+      esc(u ? u.name : m.user) +
+      '</span>' +
+      (u && u.bot ? '<span class="app-badge">APP</span>' : '') +
+      '<span class="msg-time">' +
+      clock(m.postedAt) +
+      '</span></div>';
+  const label = m.visibleTo ? '<div class="ephemeral-label">' + SVG.eye + ' Only visible to you</div>' : '';
+  return (
+    '<div class="' +
+    cls +
+    '"' +
+    style +
+    ' data-ts="' +
+    esc(m.ts) +
+    '" data-key="' +
+    esc(msgKey(m)) +
+    '">' +
+    (compact ? '<div class="gutter-time">' + clock(m.postedAt) + '</div>' : avatar(m.user)) +
+    '<div class="msg-body">' +
+    label +
+    head +
+    blocks(m) +
+    (inThread ? '' : threadSummary(m)) +
+    '</div></div>'
+  );
+}
+
+/**
+ * @param {WireMessage[]} list
+ * @param {boolean} inThread
+ */
+function renderList(list, inThread) {
+  let html = '';
+  /** @type {WireMessage | null} */
+  let prev = null;
+  list.forEach((m) => {
+    html += renderMessage(m, prev, inThread);
+    prev = m;
+  });
+  return html;
+}
+
+/**
+ * Replaces only the children whose markup changed. Swapping a whole list on every live
+ * message would replace the element under the pointer between mousedown and mouseup, and
+ * the browser then drops the click: a channel or an Approve button would ignore the user.
+ * @param {HTMLElement} box
+ * @param {string} html
+ */
+function patch(box, html) {
+  const next = document.createElement('template');
+  next.innerHTML = html;
+  const fresh = Array.from(next.content.childNodes);
+  fresh.forEach((node, i) => {
+    const current = box.childNodes[i];
+    if (!current) box.appendChild(node);
+    else if (!current.isEqualNode(node)) box.replaceChild(node, current);
+  });
+  while (box.childNodes.length > fresh.length && box.lastChild) box.removeChild(box.lastChild);
+}
+
+/**
+ * @param {HTMLElement} box
+ * @param {() => void} render
+ */
+function keepScroll(box, render) {
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  const top = box.scrollTop;
+  render();
+  box.scrollTop = atBottom ? box.scrollHeight : top;
+}
+
+function renderChannel() {
+  const ch = channel(S.channel);
+  $('channel-name').textContent = '# ' + ch.name;
+  $('channel-topic').textContent = ch.topic || '';
+  composerInput().placeholder = 'Message #' + ch.name + ' (slash commands go to the bot, e.g. /azora help)';
+  const list = all()
+    .filter((m) => m.channel === S.channel && (!m.threadTs || m.threadTs === m.ts) && visible(m))
+    .sort(byTime);
+  const box = $('messages');
+  keepScroll(box, () => {
+    const intro =
+      '<div class="empty"><div class="intro-name"># ' +
+      esc(ch.name) +
+      '</div>' +
+      (ch.topic ? esc(ch.topic) + '. ' : '') +
+      'You are <b>' +
+      esc(userName(S.me)) +
+      '</b>; switch people at the top right.</div>';
+    patch(
+      box,
+      intro + (list.length ? '<div class="day"><span>Today</span></div>' : '') + renderList(list, false),
+    );
+  });
+}
+
+function renderThread() {
+  const pane = $('thread');
+  const parent = S.thread ? S.messages.get(S.thread) : undefined;
+  if (!parent || !visible(parent)) {
+    pane.hidden = true;
+    return;
+  }
+  pane.hidden = false;
+  $('thread-channel').textContent = '# ' + channel(parent.channel).name;
+  const replies = repliesOf(parent);
+  const box = $('thread-body');
+  keepScroll(box, () => {
+    patch(
+      box,
+      renderMessage(parent, null, true) +
+        (replies.length
+          ? '<div class="replies-divider">' +
+            replies.length +
+            (replies.length === 1 ? ' reply' : ' replies') +
+            '</div>'
+          : '') +
+        renderList(replies, true),
+    );
+  });
+}
+
+function renderSidebar() {
+  if (!S.data) return;
+  const channels = S.data.channels.slice();
+  S.messages.forEach((m) => {
+    if (!channels.some((c) => c.id === m.channel)) channels.push(channel(m.channel));
+  });
+  patch(
+    $('channel-list'),
+    channels
+      .map((c) => {
+        const n = S.unread[c.id] || 0;
+        return (
+          '<li class="side-item' +
+          (c.id === S.channel ? ' active' : '') +
+          (n ? ' unread' : '') +
+          '"' +
+          ' data-channel="' +
+          esc(c.id) +
+          '" data-channel-name="' +
+          esc(c.name) +
+          '">' +
+          '<span class="hash">#</span><span class="name">' +
+          esc(c.name) +
+          '</span>' +
+          (n ? '<span class="badge">' + n + '</span>' : '') +
+          '</li>'
+        );
+      })
+      .join(''),
+  );
+  patch(
+    $('people-list'),
+    S.data.users
+      .map(
+        (u) =>
+          '<li class="side-item' +
+          (u.id === S.me ? ' unread' : '') +
+          '" data-user="' +
+          esc(u.id) +
+          '" title="' +
+          esc(u.title) +
+          '">' +
+          avatar(u.id, 'xs') +
+          '<span class="presence"></span><span class="name">' +
+          esc(u.name) +
+          '</span>' +
+          (u.id === S.me ? '<span class="you">you</span>' : '') +
+          '</li>',
+      )
+      .join(''),
+  );
+  const select = userSwitcher();
+  if (select.options.length !== S.data.users.length) {
+    select.innerHTML = S.data.users
+      .map((u) => '<option value="' + esc(u.id) + '">' + esc(u.name) + '</option>')
+      .join('');
+  }
+  select.value = S.me;
+  const me = $('me-avatar');
+  if (me.getAttribute('data-me') !== S.me) {
+    me.outerHTML = avatar(S.me, 'sm').replace(
+      '<div class="',
+      '<div id="me-avatar" data-me="' + esc(S.me) + '" class="',
+    );
+  }
+}
+
+function renderAlerts() {
+  if (!S.data) return;
+  const firing = S.data.alerts.filter((a) => a.firing).length;
+  $('alerts-count').hidden = firing === 0;
+  $('alerts-count').textContent = String(firing);
+  patch($('alerts-list'), S.data.alerts.map(alertRow).join(''));
+}
+
+/** @param {AlertState} a */
+function alertRow(a) {
+  const busy = S.pending['alert ' + a.alertname];
+  return (
+    '<div class="alert-row' +
+    (a.firing ? ' firing' : '') +
+    '" data-alert="' +
+    esc(a.alertname) +
+    '">' +
+    '<span class="dot"></span>' +
+    '<div><div class="a-name">' +
+    esc(a.alertname) +
+    '<span class="sev ' +
+    esc(a.severity) +
+    '">' +
+    esc(a.severity) +
+    '</span></div>' +
+    '<div class="a-meta">' +
+    esc(a.service) +
+    ' · ' +
+    esc(a.summary) +
+    ' → #' +
+    esc(channel(a.channel).name) +
+    '</div></div>' +
+    '<button class="btn sm ' +
+    (a.firing ? 'primary' : 'danger') +
+    '" data-alert-action="' +
+    (a.firing ? 'resolve' : 'fire') +
+    '"' +
+    ' data-alertname="' +
+    esc(a.alertname) +
+    '"' +
+    (busy ? ' disabled' : '') +
+    '>' +
+    (busy ? '<span class="spinner"></span>' : '') +
+    (a.firing ? 'Resolve' : 'Fire') +
+    '</button></div>'
+  );
+}
+
+function render() {
+  if (!S.data) return;
+  renderSidebar();
+  // The thread pane first: opening it narrows the channel, whose scroll position depends on its width.
+  renderThread();
+  renderChannel();
+  renderAlerts();
+}
+
+// ---- talking to the sandbox
+
+/**
+ * @param {string} path
+ * @param {Record<string, unknown>} body
+ * @returns {Promise<ApiAnswer>}
+ */
+async function api(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  /** @type {Partial<ApiAnswer>} */
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok || json.ok === false) throw new Error(json.error || 'the sandbox answered ' + res.status);
+  return { ok: true, ...json };
+}
+
+/**
+ * What Slack itself says to one person: an ephemeral note from Slackbot.
+ * @param {string} text
+ * @param {{ channel?: string, threadTs?: string }} [where]
+ */
+function note(text, where) {
+  S.noteSeq += 1;
+  S.notes.push({
+    channel: (where && where.channel) || S.channel,
+    ts: 'note-' + S.noteSeq,
+    threadTs: where && where.threadTs,
+    user: SLACKBOT,
+    visibleTo: S.me,
+    text: text,
+    blocks: [],
+    postedAt: Date.now(),
+  });
+  render();
+}
+
+/** @type {number | undefined} */
+let toastTimer;
+/** @param {string} text */
+function toast(text) {
+  const t = $('toast');
+  t.textContent = text;
+  t.hidden = false;
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => {
+    t.hidden = true;
+  }, 2600);
+}
+
+/** @param {string} text */
+function sendCommand(text) {
+  const line = text.trim();
+  if (!line) return;
+  if (line.charAt(0) !== '/') {
+    note('Only slash commands reach the bot in this workspace. Try `/azora help`.');
+    return;
+  }
+  S.history.unshift(line);
+  S.historyAt = -1;
+  api('/sandbox/api/command', { user: S.me, channel: S.channel, text: line }).catch((err) => {
+    note(':warning: `' + line.split(/\s+/)[0] + '` failed: ' + errorText(err));
+  });
+}
+
+/** @param {unknown} err */
+function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** @param {HTMLButtonElement} btn */
+function click(btn) {
+  const msg = S.messages.get(btn.getAttribute('data-msg') ?? '');
+  if (!msg) return;
+  const url = btn.getAttribute('data-url');
+  if (url) window.open(url, '_blank', 'noopener');
+  const key = msgKey(msg) + ' ' + btn.getAttribute('data-action');
+  S.pending[key] = true;
+  render();
+  api('/sandbox/api/click', {
+    user: S.me,
+    channel: msg.channel,
+    messageTs: msg.ts,
+    actionId: btn.getAttribute('data-action'),
+    blockId: btn.getAttribute('data-block'),
+    value: btn.getAttribute('data-value') || undefined,
+    text: btn.textContent,
+  })
+    .catch((err) => {
+      note(':warning: The click did not reach the bot: ' + errorText(err), {
+        channel: msg.channel,
+        threadTs: msg.threadTs,
+      });
+    })
+    .then(() => {
+      delete S.pending[key];
+      render();
+    });
+}
+
+/**
+ * @param {string} name
+ * @param {string} action 'fire' or 'resolve'
+ */
+function fireAlert(name, action) {
+  S.pending['alert ' + name] = true;
+  renderAlerts();
+  api('/sandbox/api/alert', { alertname: name, action: action })
+    .then(
+      (res) => {
+        toast(
+          (action === 'fire' ? 'Alertmanager fired ' : 'Alertmanager resolved ') +
+            name +
+            ' → #' +
+            channel(res.channel ?? '').name,
+        );
+      },
+      (err) => {
+        toast(errorText(err));
+      },
+    )
+    .then(() => {
+      delete S.pending['alert ' + name];
+      renderAlerts();
+    });
+}
+
+/** @param {string} id */
+function setUser(id) {
+  if (!user(id) || id === S.me) return;
+  S.me = id;
+  localStorage.setItem('azora-sandbox-user', id);
+  render();
+  toast('You are now ' + userName(id));
+}
+
+/** @param {string} id */
+function openChannel(id) {
+  if (id !== S.channel) S.thread = null;
+  S.channel = id;
+  S.unread[id] = 0;
+  render();
+  const box = $('messages');
+  box.scrollTop = box.scrollHeight;
+}
+
+function connect() {
+  const events = new EventSource('/sandbox/api/events');
+  const live = $('live');
+  events.addEventListener('snapshot', (e) => {
+    /** @type {Snapshot} */
+    const data = JSON.parse(e.data);
+    S.data = data;
+    S.messages = new Map();
+    data.messages.forEach((m) => S.messages.set(msgKey(m), m));
+    const firstChannel = data.channels[0];
+    if (firstChannel && !data.channels.some((c) => c.id === S.channel)) S.channel = firstChannel.id;
+    const firstUser = data.users[0];
+    if (firstUser && !user(S.me)) S.me = firstUser.id;
+    live.className = 'live on';
+    live.textContent = 'live';
+    render();
+    const box = $('messages');
+    box.scrollTop = box.scrollHeight;
+  });
+  events.addEventListener('message', (e) => {
+    /** @type {WireMessage} */
+    const m = JSON.parse(e.data);
+    const key = msgKey(m);
+    const isNew = !S.messages.has(key);
+    S.messages.set(key, m);
+    if (!isNew) S.flash[key] = Date.now();
+    else if (m.channel !== S.channel && !m.threadTs && visible(m))
+      S.unread[m.channel] = (S.unread[m.channel] || 0) + 1;
+    render();
+  });
+  events.addEventListener('alerts', (e) => {
+    if (!S.data) return;
+    S.data.alerts = JSON.parse(e.data);
+    renderAlerts();
+  });
+  events.onerror = () => {
+    live.className = 'live';
+    live.textContent = 'reconnecting…';
+    // A closed stream (the bot stopped) is not retried by the browser; the page keeps trying.
+    if (events.readyState === EventSource.CLOSED) window.setTimeout(connect, 3000);
+  };
+}
+
+// ---- composer suggestions
+
+/** @returns {Array<[string, string]>} the examples the typed text starts */
+function suggestions() {
+  const input = composerInput();
+  const box = $('suggestions');
+  const typed = input.value.replace(/^\s+/, '');
+  if (typed.charAt(0) !== '/' || typed.indexOf('  ') >= 0) {
+    box.hidden = true;
+    return [];
+  }
+  const matches = EXAMPLES.filter((e) => e[0].indexOf(typed) === 0 && e[0] !== typed);
+  if (matches.length === 0) {
+    box.hidden = true;
+    return [];
+  }
+  S.suggestion = Math.min(S.suggestion, matches.length - 1);
+  box.innerHTML =
+    '<div class="s-title">Commands matching <b>' +
+    esc(typed) +
+    '</b></div>' +
+    matches
+      .map(
+        (e, i) =>
+          '<div class="suggestion' +
+          (i === S.suggestion ? ' active' : '') +
+          '" data-example="' +
+          esc(e[0]) +
+          '">' +
+          '<span class="cmd">' +
+          esc(e[0]) +
+          '</span><span class="desc">' +
+          esc(e[1]) +
+          '</span></div>',
+      )
+      .join('');
+  box.hidden = false;
+  return matches;
+}
+
+/** @param {string} text */
+function fill(text) {
+  const input = composerInput();
+  input.value = text;
+  input.focus();
+  $('suggestions').hidden = true;
+  updateSend();
+}
+
+function updateSend() {
+  $('send').className = 'send' + (composerInput().value.trim() ? ' ready' : '');
+}
+
+// ---- wiring
+
+/**
+ * The closest element matching `selector` from `t` up, and its attribute `name`.
+ * @param {Element} t
+ * @param {string} selector
+ * @param {string} name
+ * @returns {string | null}
+ */
+function closestAttribute(t, selector, name) {
+  const el = t.closest(selector);
+  return el ? (el.getAttribute(name) ?? '') : null;
+}
+
+document.addEventListener('click', (e) => {
+  const t = e.target;
+  if (!(t instanceof Element)) return;
+  if (!t.closest('.menu-wrap')) closeMenu();
+  const btn = t.closest('button[data-action]');
+  if (btn instanceof HTMLButtonElement) {
+    e.preventDefault();
+    if (!btn.disabled) click(btn);
+    return;
+  }
+  const alertBtn = t.closest('button[data-alert-action]');
+  if (alertBtn) {
+    fireAlert(
+      alertBtn.getAttribute('data-alertname') ?? '',
+      alertBtn.getAttribute('data-alert-action') ?? '',
+    );
+    return;
+  }
+  const thread = closestAttribute(t, '[data-thread]', 'data-thread');
+  if (thread !== null) {
+    S.thread = thread;
+    render();
+    return;
+  }
+  const ch = closestAttribute(t, '[data-channel]', 'data-channel');
+  if (ch !== null) {
+    openChannel(ch);
+    return;
+  }
+  const person = closestAttribute(t, '[data-user]', 'data-user');
+  if (person !== null) {
+    setUser(person);
+    return;
+  }
+  const example = closestAttribute(t, '[data-example]', 'data-example');
+  if (example !== null) fill(example);
+});
+
+function closeMenu() {
+  $('alerts-menu').hidden = true;
+  $('alerts-button').setAttribute('aria-expanded', 'false');
+}
+$('alerts-button').addEventListener('click', () => {
+  const menu = $('alerts-menu');
+  menu.hidden = !menu.hidden;
+  $('alerts-button').setAttribute('aria-expanded', String(!menu.hidden));
+});
+$('thread-close').addEventListener('click', () => {
+  S.thread = null;
+  render();
+});
+userSwitcher().addEventListener('change', () => setUser(userSwitcher().value));
+
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = composerInput();
+  const text = input.value;
+  input.value = '';
+  $('suggestions').hidden = true;
+  updateSend();
+  sendCommand(text);
+});
+composerInput().addEventListener('input', () => {
+  S.suggestion = 0;
+  suggestions();
+  updateSend();
+});
+composerInput().addEventListener('keydown', (e) => {
+  const input = composerInput();
+  const open = !$('suggestions').hidden;
+  const matches = open ? suggestions() : [];
+  if (open && matches.length && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
+    e.preventDefault();
+    S.suggestion = (S.suggestion + (e.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length;
+    suggestions();
+    return;
+  }
+  const chosen = matches[S.suggestion];
+  if (open && chosen && e.key === 'Tab') {
+    e.preventDefault();
+    fill(chosen[0]);
+    return;
+  }
+  if (e.key === 'Escape') {
+    $('suggestions').hidden = true;
+    return;
+  }
+  if (!open && e.key === 'ArrowUp' && S.history.length && (input.value === '' || S.historyAt >= 0)) {
+    e.preventDefault();
+    S.historyAt = Math.min(S.historyAt + 1, S.history.length - 1);
+    input.value = S.history[S.historyAt] ?? '';
+    updateSend();
+  }
+});
+$('chips').innerHTML =
+  'Try ' +
+  CHIPS.map((c) => '<span class="chip" data-example="' + esc(c) + '">' + esc(c) + '</span>').join('');
+$('search-icon').innerHTML = SVG.search;
+$('send').innerHTML = SVG.send;
+
+connect();
+
+// A module: its names stay its own, for the browser (type="module") and for tsc alike.
+export {};

@@ -1,0 +1,145 @@
+import type { z } from 'zod';
+import type { EnvironmentName } from '../kernel/domain/environment';
+import { Refusal } from '../kernel/domain/refusal';
+import { replicaBounds, workloadOf } from '../kernel/domain/topology';
+import { KubeError } from '../kernel/kubernetes/errors';
+import { code, md, note, withMentions } from '../kernel/slack/blocks';
+import type { JobContext } from '../deps';
+import type { planRequestJob } from './contracts';
+import { needsApproval } from './domain/guards';
+import type { OpsRequest } from './domain/types';
+import { planChange, servicesOf } from './planner';
+import { progressMessage, requestMessage } from './views';
+
+/**
+ * How a change command becomes a request: planned against the live cluster (or refused,
+ * said where it was asked and audited), then posted with its progress reply.
+ */
+
+export type PlanPayload = z.output<typeof planRequestJob.payload>;
+
+/** The request a command asks for, planned against the live cluster, or why it is refused. */
+export async function planRequest(
+  payload: PlanPayload,
+  ctx: JobContext,
+  id: string,
+): Promise<{ request: OpsRequest } | { refused: string }> {
+  const { requester, channel, threadTs } = payload;
+  let { command } = payload;
+  const refuse = async (reason: string) => {
+    const text = note(
+      md`:no_entry_sign: ${code(`${command.verb} ${command.environment}`)} refused: ${withMentions(reason)}`,
+    );
+    if (payload.responseUrl) await ctx.messenger.respond(payload.responseUrl, text);
+    else await ctx.messenger.post(channel, text, threadTs);
+    await ctx.audit.record({
+      type: 'refused',
+      actor: requester,
+      environment: command.environment,
+      detail: reason,
+    });
+    return { refused: reason };
+  };
+
+  if (payload.scaleBy && command.verb === 'scale') {
+    const target = await scaleUpTarget(ctx, command.environment, command.service, payload.scaleBy);
+    if (typeof target === 'string') return refuse(target);
+    command = { ...command, replicas: target };
+  }
+  if (payload.alertGroup) {
+    const first = await ctx.runbooks.claim(payload.alertGroup.id, payload.alertGroup.episode, id);
+    if (first) return refuse(`a runbook change for this alert is already ${first}`);
+  }
+  const services = servicesOf(ctx.policy, command, payload.services);
+  for (const service of services) {
+    const holder = await ctx.locks.holder(command.environment, service);
+    const holding = holder ? await ctx.requests.get(holder) : undefined;
+    if (holding)
+      return refuse(`${service} is being changed by request \`${holding.id}\` of <@${holding.requester}>`);
+  }
+  let plan;
+  try {
+    plan = await planChange(ctx.kube, ctx.policy, command, payload.services);
+  } catch (err) {
+    if (err instanceof Refusal || (err instanceof KubeError && !err.transient)) return refuse(err.message);
+    throw err;
+  }
+
+  const approval = needsApproval(ctx.policy, command.environment);
+  const now = ctx.now();
+  return {
+    request: {
+      id,
+      verb: command.verb,
+      environment: command.environment,
+      services,
+      args: {
+        ...(command.verb === 'scale' ? { replicas: command.replicas, force: command.force } : {}),
+        ...(command.verb === 'switch' ? { colour: command.colour } : {}),
+        ...(command.verb === 'rollback' && command.toRevision ? { toRevision: command.toRevision } : {}),
+        ...(command.verb === 'maintenance'
+          ? {
+              durationMs: command.durationMs,
+              reason: command.reason,
+              maintenance: command.action,
+              ...(command.start !== undefined ? { start: command.start } : {}),
+              ...(command.windowId ? { windowId: command.windowId } : {}),
+            }
+          : {}),
+      },
+      requester,
+      channel,
+      source: payload.source,
+      status: approval ? 'pending-approval' : 'approved',
+      createdAt: now,
+      ...(approval ? { expiresAt: now + ctx.policy.guards.approvalTtl } : {}),
+      plan,
+    },
+  };
+}
+
+/** Posts the request and its progress message, each remembered as soon as it is posted, so a retry posts only what is missing. */
+export async function postRequest(
+  ctx: JobContext,
+  request: OpsRequest,
+  threadTs?: string,
+): Promise<OpsRequest> {
+  const remember = async (fields: Pick<OpsRequest, 'messageTs'> | Pick<OpsRequest, 'progressTs'>) => {
+    const updated = await ctx.requests.update(request.id, (current) => ({
+      next: { ...current, ...fields },
+      value: null,
+    }));
+    return updated?.request ?? { ...request, ...fields };
+  };
+  const now = ctx.now();
+  if (!request.messageTs) {
+    request = await remember({
+      messageTs: await ctx.messenger.post(request.channel, requestMessage(request, now), threadTs),
+    });
+  }
+  if (!request.progressTs) {
+    request = await remember({
+      progressTs: await ctx.messenger.post(
+        request.channel,
+        progressMessage(request, now),
+        threadTs ?? request.messageTs,
+      ),
+    });
+  }
+  return request;
+}
+
+/** The replica count a scale-up button asks for: the live count plus the step, capped at the policy's maximum. */
+async function scaleUpTarget(
+  ctx: JobContext,
+  env: EnvironmentName,
+  service: string,
+  step: number,
+): Promise<number | string> {
+  const state = await ctx.kube.serviceState(env, workloadOf(ctx.policy, env, service));
+  const live = state.workloads.find((w) => !state.activeColour || w.colour === state.activeColour);
+  const { max } = replicaBounds(ctx.policy, env, service);
+  const current = live?.desired ?? 0;
+  if (current >= max) return `${service} in ${env} already runs ${current} replicas, the policy's maximum`;
+  return Math.min(max, current + step);
+}

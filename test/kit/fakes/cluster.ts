@@ -1,0 +1,586 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Policy } from '../../../src/config/policy';
+import type { Colour, EnvironmentName } from '../../../src/kernel/domain/environment';
+import {
+  otherColour,
+  replicaBounds,
+  workloadOf,
+  workloadsOf,
+  type Workload,
+} from '../../../src/kernel/domain/topology';
+import { KubeError } from '../../../src/kernel/kubernetes/errors';
+import type {
+  ClusterPort,
+  LogLine,
+  LogQuery,
+  RollbackTarget,
+  ScaleResult,
+  ServiceState,
+  SwitchResult,
+  WorkloadState,
+} from '../../../src/kernel/kubernetes/port';
+
+/** One ReplicaSet of a deployment: what `kubectl rollout history` lists. */
+export interface FakeRevision {
+  replicaSet: string;
+  revision: number;
+  image: string;
+}
+
+/** A deployment or statefulset as plain data; tests read and change it directly. */
+export interface FakeWorkload {
+  kind: 'deployment' | 'statefulset';
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  /** spec.replicas */
+  replicas: number;
+  ready: number;
+  available: number;
+  updated: number;
+  image: string;
+  paused: boolean;
+  /** The colour of a blue/green deployment. */
+  colour?: Colour;
+  /** The deployment's ReplicaSets; the current one has the deployment's image. Empty for statefulsets. */
+  history: FakeRevision[];
+}
+
+export interface FakeHpa {
+  name: string;
+  /** The deployment it scales. */
+  target: string;
+  min: number;
+  max: number;
+}
+
+export interface ClusterCall {
+  method: keyof ClusterPort;
+  args: unknown[];
+}
+
+type Health = { ok: boolean; path: string; detail: string };
+
+/**
+ * An in-memory cluster behind ClusterPort, seeded from the policy: every service of every
+ * environment at its minimum replicas, image `<app>:1.0.0` at revision 1, blue/green
+ * services serving blue with both colours ready, health paths answering.
+ *
+ * What it models, as the adapter does: the live colour's deployment is the scale target;
+ * an HPA's bounds move to take the requested replicas; a switch goes only to a ready
+ * colour; a rollback goes to a pinned ReplicaSet (the second newest by default) and is a
+ * no-op when the deployment runs it already. What it does not: time. A change settles at
+ * once, and a wait on a workload that has not settled (a test left it so) fails at once
+ * with the adapter's timeout error. Every call through the port is recorded in `calls`;
+ * `failNext` makes the next call of a method throw.
+ */
+export class FakeCluster implements ClusterPort {
+  readonly calls: ClusterCall[] = [];
+  private readonly workloads = new Map<string, FakeWorkload>();
+  private readonly hpas = new Map<string, FakeHpa>();
+  private readonly active = new Map<string, Colour>();
+  private readonly healthOf = new Map<string, Omit<Health, 'path'>>();
+  private readonly logLines = new Map<string, LogLine[]>();
+  private readonly failures = new Map<keyof ClusterPort, Error[]>();
+
+  constructor(private readonly policy: Policy) {
+    for (const env of Object.keys(policy.environments) as EnvironmentName[]) {
+      for (const workload of workloadsOf(policy, env)) this.seed(env, workload);
+    }
+  }
+
+  // ---- the test's side: state and failures ----
+
+  /** The named deployment or statefulset, live: changes to it are the cluster's. */
+  workload(env: EnvironmentName, name: string): FakeWorkload {
+    const found = this.workloads.get(`${env}/${name}`);
+    if (!found) throw new Error(`the fake cluster has no workload ${name} in ${env}`);
+    return found;
+  }
+
+  /** Sets the replicas, all ready and available: a settled workload. */
+  setReplicas(env: EnvironmentName, name: string, replicas: number): void {
+    settle(this.workload(env, name), replicas);
+  }
+
+  /** A finished rollout of a new image: a new ReplicaSet at the next revision. */
+  rollout(env: EnvironmentName, deployment: string, image: string): FakeRevision {
+    const w = this.workload(env, deployment);
+    const revision: FakeRevision = {
+      replicaSet: `${deployment}-${w.history.length + 1}`,
+      revision: nextRevision(w),
+      image,
+    };
+    w.history.push(revision);
+    w.image = image;
+    return revision;
+  }
+
+  addHpa(env: EnvironmentName, hpa: FakeHpa): void {
+    this.hpas.set(`${env}/${hpa.target}`, { ...hpa });
+  }
+
+  hpa(env: EnvironmentName, target: string): FakeHpa | undefined {
+    return this.hpas.get(`${env}/${target}`);
+  }
+
+  /** The colour a blue/green service's Service selects. */
+  activeOf(env: EnvironmentName, service: string): Colour | undefined {
+    return this.active.get(`${env}/${service}`);
+  }
+
+  setActive(env: EnvironmentName, service: string, colour: Colour): void {
+    this.active.set(`${env}/${service}`, colour);
+  }
+
+  setHealth(env: EnvironmentName, service: string, health: { ok: boolean; detail: string }): void {
+    this.healthOf.set(`${env}/${service}`, health);
+  }
+
+  setLogs(env: EnvironmentName, service: string, lines: LogLine[]): void {
+    this.logLines.set(`${env}/${service}`, lines);
+  }
+
+  /** The next `times` calls of `method` throw `error` (before they read or change anything). */
+  failNext(method: keyof ClusterPort, error: Error, times = 1): void {
+    const queued = this.failures.get(method) ?? [];
+    for (let i = 0; i < times; i++) queued.push(error);
+    this.failures.set(method, queued);
+  }
+
+  callsOf(method: keyof ClusterPort): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  /** The calls that change the cluster, in order. */
+  changes(): ClusterCall[] {
+    return this.calls.filter((c) => ['scale', 'switchColour', 'applyRollback'].includes(c.method));
+  }
+
+  // ---- ClusterPort ----
+
+  async reachable(): Promise<void> {
+    this.record('reachable', []);
+  }
+
+  async status(env: EnvironmentName): Promise<ServiceState[]> {
+    this.record('status', [env]);
+    return workloadsOf(this.policy, env).map((w) => this.stateOf(env, w));
+  }
+
+  async serviceState(env: EnvironmentName, workload: Workload): Promise<ServiceState> {
+    this.record('serviceState', [env, workload]);
+    return this.stateOf(env, workload);
+  }
+
+  async readDeployment(env: EnvironmentName, namespace: string, name: string): Promise<V1Deployment> {
+    this.record('readDeployment', [env, namespace, name]);
+    return this.deploymentObject(env, namespace, name);
+  }
+
+  async activeColour(
+    env: EnvironmentName,
+    workload: Extract<Workload, { kind: 'blue-green' }>,
+  ): Promise<Colour> {
+    this.record('activeColour', [env, workload]);
+    return this.colourOf(env, workload);
+  }
+
+  async scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult> {
+    this.record('scale', [env, service, replicas]);
+    const workload = workloadOf(this.policy, env, service);
+    const w = this.workload(env, this.scaleTarget(env, workload));
+    const before = w.replicas;
+    const hpa = w.kind === 'deployment' ? this.hpa(env, w.name) : undefined;
+    if (!hpa) {
+      settle(w, replicas);
+      return { target: w.name, kind: w.kind, before, after: replicas };
+    }
+    const { min, max } = hpa;
+    const bounds =
+      replicas >= before
+        ? { min: replicas, max: Math.max(max, replicas) }
+        : { min: Math.min(min, replicas), max: replicas };
+    hpa.min = bounds.min;
+    hpa.max = bounds.max;
+    // The HPA acts on its new bounds, which leave it the requested number.
+    settle(w, replicas);
+    return {
+      target: w.name,
+      kind: 'deployment',
+      before,
+      after: replicas,
+      hpa: { name: hpa.name, before: { min, max }, after: bounds },
+    };
+  }
+
+  async colourNotReady(env: EnvironmentName, service: string, colour: Colour): Promise<string | undefined> {
+    this.record('colourNotReady', [env, service, colour]);
+    return this.notReady(env, service, colour);
+  }
+
+  async switchColour(
+    env: EnvironmentName,
+    service: string,
+    to: Colour,
+    endpointsDeadlineMs?: number,
+  ): Promise<SwitchResult> {
+    this.record('switchColour', [env, service, to, endpointsDeadlineMs]);
+    return this.doSwitch(env, service, to);
+  }
+
+  async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
+    this.record('planRollback', [env, service, toRevision]);
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind === 'statefulset') {
+      throw new KubeError('precondition', `${service} is a statefulset; the bot rolls back deployments only`);
+    }
+    if (workload.kind === 'blue-green') {
+      if (toRevision !== undefined) {
+        throw new KubeError(
+          'precondition',
+          `${service} in ${env} is blue/green: a rollback switches colour, it has no revisions`,
+        );
+      }
+      const from = this.colourOf(env, workload);
+      return { kind: 'colour', serviceName: workload.serviceName, from, to: otherColour(from) };
+    }
+    const w = this.workload(env, workload.deployment);
+    assertNotPaused(w);
+    const newestFirst = [...w.history].sort((a, b) => b.revision - a.revision);
+    let target: FakeRevision | undefined;
+    if (toRevision !== undefined) {
+      target = newestFirst.find((r) => r.revision === toRevision);
+      if (!target) {
+        const known = newestFirst.map((r) => r.revision).join(', ') || 'none';
+        throw new KubeError(
+          'precondition',
+          `deployment ${w.name} has no revision ${toRevision} (revisions: ${known})`,
+        );
+      }
+    } else {
+      target = newestFirst[1];
+      if (!target)
+        throw new KubeError('precondition', `deployment ${w.name} has no earlier revision to roll back to`);
+    }
+    return {
+      kind: 'revision',
+      deployment: w.name,
+      replicaSet: target.replicaSet,
+      fromRevision: revisionOf(w),
+      toRevision: target.revision,
+      fromImage: w.image,
+      toImage: target.image,
+    };
+  }
+
+  async applyRollback(
+    env: EnvironmentName,
+    service: string,
+    target: RollbackTarget,
+  ): Promise<{ changed: boolean }> {
+    this.record('applyRollback', [env, service, target]);
+    if (target.kind === 'colour') return { changed: this.doSwitch(env, service, target.to).changed };
+    const w = this.workload(env, target.deployment);
+    assertNotPaused(w);
+    const rs = w.history.find((r) => r.replicaSet === target.replicaSet);
+    if (!rs) throw new KubeError('not-found', `reading replicaset ${target.replicaSet}: not found`);
+    if (rs.image === w.image) return { changed: false };
+    // As kubectl rollout undo: the old ReplicaSet comes back as the newest revision.
+    rs.revision = nextRevision(w);
+    w.image = rs.image;
+    return { changed: true };
+  }
+
+  async waitForRollout(
+    env: EnvironmentName,
+    namespace: string,
+    name: string,
+    deadlineMs: number,
+  ): Promise<V1Deployment> {
+    this.record('waitForRollout', [env, namespace, name, deadlineMs]);
+    const deployment = this.deploymentObject(env, namespace, name);
+    const problem = rolloutProblem(this.workload(env, name));
+    if (problem) {
+      throw new KubeError(
+        'timeout',
+        `rollout of ${name} did not finish within ${Math.round(deadlineMs / 1000)}s: ${problem}`,
+      );
+    }
+    return deployment;
+  }
+
+  async waitForScale(
+    env: EnvironmentName,
+    service: string,
+    target: string,
+    replicas: number,
+    deadlineMs: number,
+  ): Promise<void> {
+    this.record('waitForScale', [env, service, target, replicas, deadlineMs]);
+    const state = this.stateOf(env, workloadOf(this.policy, env, service));
+    const live = state.workloads.find((w) => w.name === target);
+    if (live && live.desired === replicas && live.ready === replicas && live.updated >= replicas) return;
+    throw new KubeError(
+      'timeout',
+      `${target} did not reach ${replicas} ready replicas within ${Math.round(deadlineMs / 1000)}s ` +
+        `(desired ${live?.desired ?? '?'}, ready ${live?.ready ?? '?'})`,
+    );
+  }
+
+  async podsOf(env: EnvironmentName, service: string): Promise<{ namespace: string; pods: string[] }> {
+    this.record('podsOf', [env, service]);
+    return this.pods(env, service);
+  }
+
+  /** The lines set with `setLogs`, grep applied, the last `query.lines` of them (`sinceMs` is not modelled). */
+  async logs(
+    env: EnvironmentName,
+    service: string,
+    query: LogQuery,
+  ): Promise<{ pods: string[]; lines: LogLine[] }> {
+    this.record('logs', [env, service, query]);
+    const { pods } = this.pods(env, service);
+    return { pods, lines: this.linesOf(env, service, query.grep).slice(-query.lines) };
+  }
+
+  /** Hands every line set with `setLogs` (grep applied) to `onLine`, then ends. */
+  async followLogs(
+    env: EnvironmentName,
+    service: string,
+    options: { durationMs: number; grep?: string; signal?: AbortSignal },
+    onLine: (line: LogLine) => void,
+  ): Promise<{ pods: string[] }> {
+    this.record('followLogs', [env, service, options]);
+    const { pods } = this.pods(env, service);
+    for (const line of this.linesOf(env, service, options.grep)) {
+      if (options.signal?.aborted) break;
+      onLine(line);
+    }
+    return { pods };
+  }
+
+  async health(env: EnvironmentName, service: string): Promise<Health> {
+    this.record('health', [env, service]);
+    const workload = workloadOf(this.policy, env, service);
+    const path = this.policy.services[service]?.health;
+    if (!path || workload.kind === 'statefulset')
+      return { ok: true, path: '', detail: 'no health path in the policy' };
+    return { path, ...(this.healthOf.get(`${env}/${service}`) ?? { ok: true, detail: 'ok' }) };
+  }
+
+  // ---- inside ----
+
+  private record(method: keyof ClusterPort, args: unknown[]): void {
+    this.calls.push({ method, args: structuredClone(args) });
+    const failure = this.failures.get(method)?.shift();
+    if (failure) throw failure;
+  }
+
+  private seed(env: EnvironmentName, workload: Workload): void {
+    const { namespace, app } = workload;
+    const replicas = replicaBounds(this.policy, env, workload.service).min;
+    const image = `registry.azora.example/${app}:1.0.0`;
+    const add = (kind: FakeWorkload['kind'], name: string, colour?: Colour) => {
+      const w: FakeWorkload = {
+        kind,
+        name,
+        namespace,
+        labels: { app, ...(colour ? { version: colour } : {}) },
+        replicas,
+        ready: replicas,
+        available: replicas,
+        updated: replicas,
+        image,
+        paused: false,
+        ...(colour ? { colour } : {}),
+        history: kind === 'deployment' ? [{ replicaSet: `${name}-1`, revision: 1, image }] : [],
+      };
+      this.workloads.set(`${env}/${name}`, w);
+    };
+    if (workload.kind === 'statefulset') add('statefulset', workload.statefulset);
+    else if (workload.kind === 'deployment') add('deployment', workload.deployment);
+    else {
+      add('deployment', workload.deployments.blue, 'blue');
+      add('deployment', workload.deployments.green, 'green');
+      this.setActive(env, workload.service, 'blue');
+    }
+  }
+
+  private colourOf(env: EnvironmentName, workload: Extract<Workload, { kind: 'blue-green' }>): Colour {
+    const colour = this.activeOf(env, workload.service);
+    if (!colour) {
+      throw new KubeError(
+        'precondition',
+        `service ${workload.serviceName} selects version '(none)', not blue or green`,
+      );
+    }
+    return colour;
+  }
+
+  private scaleTarget(env: EnvironmentName, workload: Workload): string {
+    if (workload.kind === 'deployment') return workload.deployment;
+    if (workload.kind === 'statefulset') return workload.statefulset;
+    return workload.deployments[this.colourOf(env, workload)];
+  }
+
+  private stateOf(env: EnvironmentName, workload: Workload): ServiceState {
+    if (workload.kind === 'statefulset') {
+      const w = this.workload(env, workload.statefulset);
+      return {
+        service: workload.service,
+        kind: workload.kind,
+        workloads: [
+          {
+            kind: 'statefulset',
+            name: w.name,
+            desired: w.replicas,
+            ready: w.ready,
+            available: w.available,
+            updated: w.updated,
+            image: w.image,
+            paused: false,
+          },
+        ],
+      };
+    }
+    if (workload.kind === 'deployment') {
+      return {
+        service: workload.service,
+        kind: workload.kind,
+        workloads: [this.deploymentState(env, workload.deployment)],
+      };
+    }
+    return {
+      service: workload.service,
+      kind: workload.kind,
+      activeColour: this.colourOf(env, workload),
+      workloads: [
+        this.deploymentState(env, workload.deployments.blue),
+        this.deploymentState(env, workload.deployments.green),
+      ],
+    };
+  }
+
+  private deploymentState(env: EnvironmentName, name: string): WorkloadState {
+    const w = this.workload(env, name);
+    const hpa = this.hpa(env, name);
+    return {
+      kind: 'deployment',
+      name,
+      desired: w.replicas,
+      ready: w.ready,
+      available: w.available,
+      updated: w.updated,
+      revision: revisionOf(w) || undefined,
+      image: w.image,
+      paused: w.paused,
+      ...(w.colour ? { colour: w.colour } : {}),
+      ...(hpa ? { hpa: { name: hpa.name, min: hpa.min, max: hpa.max } } : {}),
+    };
+  }
+
+  private deploymentObject(env: EnvironmentName, namespace: string, name: string): V1Deployment {
+    const w = this.workloads.get(`${env}/${name}`);
+    if (!w || w.kind !== 'deployment' || w.namespace !== namespace) {
+      throw new KubeError('not-found', `reading deployment ${name} in ${namespace}: not found`);
+    }
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name,
+        namespace,
+        generation: 1,
+        annotations: { 'deployment.kubernetes.io/revision': String(revisionOf(w)) },
+      },
+      spec: {
+        replicas: w.replicas,
+        paused: w.paused,
+        selector: { matchLabels: { ...w.labels } },
+        template: {
+          metadata: { labels: { ...w.labels } },
+          spec: { containers: [{ name: 'app', image: w.image }] },
+        },
+      },
+      status: {
+        observedGeneration: 1,
+        replicas: w.replicas,
+        updatedReplicas: w.updated,
+        readyReplicas: w.ready,
+        availableReplicas: w.available,
+      },
+    };
+  }
+
+  private notReady(env: EnvironmentName, service: string, colour: Colour): string | undefined {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind !== 'blue-green') return `${service} in ${env} is not a blue/green service`;
+    const w = this.workload(env, workload.deployments[colour]);
+    if (w.replicas === 0) return `${w.name} has 0 replicas`;
+    if (w.available < w.replicas) return `${w.name} has ${w.available} of ${w.replicas} replicas available`;
+    return rolloutProblem(w);
+  }
+
+  private doSwitch(env: EnvironmentName, service: string, to: Colour): SwitchResult {
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind !== 'blue-green') {
+      throw new KubeError('precondition', `${service} in ${env} is not a blue/green service`);
+    }
+    const from = this.colourOf(env, workload);
+    const notReady = this.notReady(env, service, to);
+    if (notReady) throw new KubeError('precondition', `not switching ${service} to ${to}: ${notReady}`);
+    this.setActive(env, service, to);
+    const endpoints = this.workload(env, workload.deployments[to]).ready;
+    return { serviceName: workload.serviceName, from, to, changed: from !== to, endpoints };
+  }
+
+  private pods(env: EnvironmentName, service: string): { namespace: string; pods: string[] } {
+    const workload = workloadOf(this.policy, env, service);
+    const w = this.workload(env, this.scaleTarget(env, workload));
+    const pods = Array.from({ length: w.ready }, (_, i) => `${w.name}-${i}`).sort();
+    if (pods.length === 0) {
+      const selector = Object.entries(w.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      throw new KubeError('not-found', `${service} in ${env} has no pods (selector ${selector})`);
+    }
+    return { namespace: workload.namespace, pods };
+  }
+
+  private linesOf(env: EnvironmentName, service: string, grep?: string): LogLine[] {
+    const lines = this.logLines.get(`${env}/${service}`) ?? [];
+    return grep ? lines.filter((l) => l.text.toLowerCase().includes(grep.toLowerCase())) : [...lines];
+  }
+}
+
+function settle(w: FakeWorkload, replicas: number): void {
+  w.replicas = replicas;
+  w.ready = replicas;
+  w.available = replicas;
+  w.updated = replicas;
+}
+
+/** The revision of the ReplicaSet running the deployment's image; 0 when none does. */
+function revisionOf(w: FakeWorkload): number {
+  return Math.max(0, ...w.history.filter((r) => r.image === w.image).map((r) => r.revision));
+}
+
+function nextRevision(w: FakeWorkload): number {
+  return Math.max(0, ...w.history.map((r) => r.revision)) + 1;
+}
+
+function assertNotPaused(w: FakeWorkload): void {
+  if (w.paused) {
+    throw new KubeError(
+      'precondition',
+      `deployment ${w.name} is paused; resume it (kubectl rollout resume deployment/${w.name}) before rolling back`,
+    );
+  }
+}
+
+function rolloutProblem(w: FakeWorkload): string | undefined {
+  if (w.updated < w.replicas) return `${w.updated} of ${w.replicas} new replicas updated`;
+  if (w.available < w.updated) return `${w.available} of ${w.updated} updated replicas available`;
+  return undefined;
+}

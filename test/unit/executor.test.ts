@@ -1,0 +1,302 @@
+import { KubeError } from '../../src/kernel/kubernetes/errors';
+import { executeRequest } from '../../src/requests/executor';
+import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
+import { fakeWorld, type FakeWorld } from '../kit/fakes/deps';
+import { APPROVER, ENGINEER, OPS } from '../kit/ids';
+import { testPolicy } from '../kit/policy';
+
+// executeRequest against in-memory fakes of its ports and a clock the test moves.
+const NOW = Date.UTC(2026, 10, 26, 10, 0);
+const ID = 'r0000e001';
+const PROD_GATEWAY = 'azora-api-gateway-blue';
+const POLICY = testPolicy();
+const FORCE_RULE = 'it counts when an approver asks for it or approves the request';
+
+const scaleStep = (from: number, to: number): PlanStep => ({
+  kind: 'scale',
+  service: 'api-gateway',
+  target: PROD_GATEWAY,
+  from,
+  to,
+});
+
+function approved(plan: PlanStep[], overrides: Partial<OpsRequest> = {}): OpsRequest {
+  return {
+    id: ID,
+    verb: plan[0]!.kind === 'scale' ? 'scale' : 'switch',
+    environment: 'production',
+    services: [...new Set(plan.map((s) => s.service))],
+    args: plan[0]!.kind === 'scale' ? { replicas: plan[0]!.to } : {},
+    requester: ENGINEER,
+    channel: OPS,
+    messageTs: '1700000000.000100',
+    progressTs: '1700000000.000200',
+    source: 'command',
+    status: 'approved',
+    createdAt: NOW - 120_000,
+    expiresAt: NOW + 780_000,
+    approvedBy: { user: APPROVER, at: NOW - 60_000 },
+    plan,
+    ...overrides,
+  };
+}
+
+describe('executeRequest', () => {
+  let w: FakeWorld;
+  const run = (finalAttempt = false) => executeRequest(w.deps, ID, { finalAttempt });
+  const stored = async () => (await w.requests.get(ID))!;
+
+  beforeEach(() => {
+    w = fakeWorld(structuredClone(POLICY), { now: NOW });
+  });
+
+  describe('a scale', () => {
+    it('applies once, records the cooldown, reports and releases the lock', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+
+      expect(await run()).toBe('succeeded');
+
+      expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['production', 'api-gateway', 5] }]);
+      expect(w.cluster.workload('production', PROD_GATEWAY).replicas).toBe(5);
+      expect(w.cluster.callsOf('waitForScale')).toEqual([
+        ['production', 'api-gateway', PROD_GATEWAY, 5, 60_000],
+      ]);
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+      expect(await w.locks.lastScale('production', 'api-gateway')).toBe(NOW);
+      const request = await stored();
+      expect(request).toMatchObject({ status: 'succeeded', startedAt: NOW, finishedAt: NOW });
+      expect(request.outcome).toEqual([`api-gateway: ${PROD_GATEWAY} scaled 3 → 5 · /api/health healthy`]);
+      expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+      // The progress reply is edited as the job moves on, the parent once at the end.
+      expect(w.messenger.updatesOf(request.progressTs!).length).toBeGreaterThanOrEqual(2);
+      expect(w.messenger.updatesOf(request.messageTs!)).toHaveLength(1);
+    });
+
+    it('after a transient KubeError keeps the lock, and its retry does not apply twice', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      w.cluster.failNext('waitForScale', new KubeError('timeout', 'the API server took too long'));
+
+      await expect(run()).rejects.toThrow('the API server took too long');
+      expect(await w.locks.holder('production', 'api-gateway')).toBe(ID);
+      expect((await stored()).status).toBe('running');
+
+      // The retry comes inside the cooldown its own first attempt started: that one does not count.
+      w.clock.advance(30_000);
+      expect(await run()).toBe('succeeded');
+
+      expect(w.cluster.changes()).toHaveLength(1);
+      expect(w.cluster.callsOf('waitForScale')).toHaveLength(2);
+      expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+    });
+
+    it('on its final attempt, a transient KubeError fails the request and releases the lock', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      w.cluster.failNext('waitForScale', new KubeError('timeout', 'the API server took too long'));
+
+      expect(await run(true)).toBe('failed');
+
+      expect((await stored()).error).toBe('the API server took too long');
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+    });
+
+    it('ends stale when the live replicas match neither end of the plan, changing nothing', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      w.cluster.setReplicas('production', PROD_GATEWAY, 4);
+
+      expect(await run()).toBe('stale');
+
+      expect(await stored()).toMatchObject({
+        status: 'stale',
+        error: `${PROD_GATEWAY} runs 4 replicas now, not 3 as planned`,
+      });
+      expect(w.cluster.changes()).toEqual([]);
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+      expect(await w.locks.lastScale('production', 'api-gateway')).toBeUndefined();
+    });
+
+    it('already at its target (applied by an earlier attempt) does not scale again', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      w.cluster.setReplicas('production', PROD_GATEWAY, 5);
+
+      expect(await run()).toBe('succeeded');
+      expect(w.cluster.changes()).toEqual([]);
+    });
+  });
+
+  it('ends a rollback stale when the deployment runs neither image of the plan', async () => {
+    const policy = w.policy;
+    w.cluster.rollout('staging', 'azora-auth', 'registry.azora.example/azora-auth:1.1.0');
+    w.cluster.rollout('staging', 'azora-auth', 'registry.azora.example/azora-auth:1.2.0');
+    const plan: PlanStep = {
+      kind: 'rollback',
+      service: 'auth',
+      deployment: 'azora-auth',
+      replicaSet: 'azora-auth-2',
+      fromRevision: 2,
+      toRevision: 1,
+      fromImage: 'registry.azora.example/azora-auth:1.1.0',
+      toImage: 'registry.azora.example/azora-auth:1.0.0',
+    };
+    await w.requests.create(
+      approved([plan], { verb: 'rollback', environment: 'staging', approvedBy: undefined }),
+    );
+    expect(policy.environments.staging!.approval).toBe('none');
+
+    expect(await run()).toBe('stale');
+
+    expect((await stored()).error).toBe(
+      'azora-auth runs registry.azora.example/azora-auth:1.2.0 now, not registry.azora.example/azora-auth:1.1.0 as planned',
+    );
+    expect(w.cluster.changes()).toEqual([]);
+  });
+
+  describe('a switch of several services', () => {
+    const switches: PlanStep[] = ['api-gateway', 'auth', 'payment'].map((service) => ({
+      kind: 'switch',
+      service,
+      serviceName: `azora-${service}`,
+      from: 'blue',
+      to: 'green',
+    }));
+
+    it('checks every target colour first and moves none when one is not ready', async () => {
+      await w.requests.create(approved(switches));
+      w.cluster.workload('production', 'azora-auth-green').available = 1;
+
+      expect(await run()).toBe('refused');
+
+      expect((await stored()).error).toBe(
+        'not switching anything: auth to green: azora-auth-green has 1 of 3 replicas available',
+      );
+      expect(w.cluster.callsOf('colourNotReady')).toEqual([
+        ['production', 'api-gateway', 'green'],
+        ['production', 'auth', 'green'],
+        ['production', 'payment', 'green'],
+      ]);
+      expect(w.cluster.changes()).toEqual([]);
+      for (const service of ['api-gateway', 'auth', 'payment'])
+        expect(w.cluster.activeOf('production', service)).toBe('blue');
+      expect(await w.locks.holder('production', 'auth')).toBeNull();
+    });
+
+    it('moves them all when every colour is ready', async () => {
+      await w.requests.create(approved(switches));
+
+      expect(await run()).toBe('succeeded');
+
+      expect(w.cluster.changes().map((c) => c.args)).toEqual([
+        ['production', 'api-gateway', 'green', 30_000],
+        ['production', 'auth', 'green', 30_000],
+        ['production', 'payment', 'green', 30_000],
+      ]);
+      expect((await stored()).outcome).toEqual([
+        'api-gateway: traffic blue → green · /api/health healthy',
+        'auth: traffic blue → green · /api/auth/health healthy',
+        'payment: traffic blue → green · /api/pay/health healthy',
+      ]);
+    });
+  });
+
+  describe('re-validation before anything changes', () => {
+    it('refuses a plan the policy no longer allows', async () => {
+      await w.requests.create(approved([scaleStep(3, 8)]));
+      w.policy.services['api-gateway']!.replicas = { min: 3, max: 6 };
+
+      expect(await run()).toBe('refused');
+
+      expect((await stored()).error).toBe(
+        'the policy no longer allows it: api-gateway in production must run between 3 and 6 replicas (policy); 8 is outside',
+      );
+      expect(w.cluster.calls).toEqual([]);
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+    });
+
+    it('refuses when the approver is no longer in the policy', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      const production = w.policy.environments.production!;
+      production.approvers = production.approvers.filter((id) => id !== APPROVER);
+
+      expect(await run()).toBe('refused');
+
+      expect((await stored()).error).toBe(`<@${APPROVER}> is no longer an approver of production (policy)`);
+      expect(w.cluster.calls).toEqual([]);
+    });
+  });
+
+  describe('the scale cooldown', () => {
+    const stagingScale = (args: OpsRequest['args'], requester = ENGINEER) =>
+      approved([{ kind: 'scale', service: 'auth', target: 'azora-auth', from: 2, to: 4 }], {
+        environment: 'staging',
+        args,
+        requester,
+        approvedBy: undefined,
+      });
+
+    beforeEach(async () => {
+      // Another request scaled auth in staging a minute ago, and is done.
+      await w.locks.acquire('staging', 'auth', 'r0000e000', 600_000);
+      await w.locks.recordScale('staging', 'auth', NOW - 60_000);
+      await w.locks.release('staging', 'auth', 'r0000e000');
+    });
+
+    it('refuses inside it and says force would lift it', async () => {
+      await w.requests.create(stagingScale({ replicas: 4 }));
+
+      expect(await run()).toBe('refused');
+
+      expect((await stored()).error).toBe(
+        'auth was scaled 1m ago; scale changes are 3m apart. ' +
+          `Try again in 2m, or add \`force\` (${FORCE_RULE})`,
+      );
+      expect(w.cluster.changes()).toEqual([]);
+    });
+
+    it('refuses a force that did not count, and says why', async () => {
+      await w.requests.create(stagingScale({ replicas: 4, force: true }));
+
+      expect(await run()).toBe('refused');
+
+      expect((await stored()).error).toBe(
+        'auth was scaled 1m ago; scale changes are 3m apart. ' +
+          `Try again in 2m: \`force\` did not count, ${FORCE_RULE}`,
+      );
+    });
+
+    it('is lifted by the force of an approver', async () => {
+      await w.requests.create(stagingScale({ replicas: 4, force: true }, APPROVER));
+
+      expect(await run()).toBe('succeeded');
+      expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['staging', 'auth', 4] }]);
+    });
+
+    it('is over once the clock has passed it', async () => {
+      await w.requests.create(stagingScale({ replicas: 4 }));
+      w.clock.advance(120_000);
+
+      expect(await run()).toBe('succeeded');
+    });
+  });
+
+  it('refuses while another request holds a lock, naming it', async () => {
+    await w.requests.create(approved([scaleStep(3, 5)]));
+    await w.requests.create({ ...approved([scaleStep(3, 4)]), id: 'r0000e999', status: 'running' });
+    await w.locks.acquire('production', 'api-gateway', 'r0000e999', 600_000);
+
+    expect(await run()).toBe('refused');
+
+    expect((await stored()).error).toBe(
+      `another change holds the lock: request \`r0000e999\` (\`scale production api-gateway 4\` by <@${ENGINEER}>)`,
+    );
+    expect(await w.locks.holder('production', 'api-gateway')).toBe('r0000e999');
+    expect(w.cluster.changes()).toEqual([]);
+  });
+
+  it('skips a request that is already finished', async () => {
+    await w.requests.create({ ...approved([scaleStep(3, 5)]), status: 'succeeded' });
+
+    expect(await run()).toBe('skipped');
+    expect(w.cluster.calls).toEqual([]);
+    expect(w.audit.events).toEqual([]);
+  });
+});

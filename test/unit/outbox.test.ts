@@ -1,0 +1,158 @@
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/kernel/log';
+import type { Metrics } from '../../src/kernel/metrics';
+import type { SlackMessage } from '../../src/kernel/slack/blocks';
+import { SlackOutbox } from '../../src/kernel/slack/outbox';
+import { ManualClock } from '../kit/fakes/clock';
+import { FakeSlackClient } from '../kit/fakes/slack-client';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+
+// SlackOutbox pacing on the local Redis (its claim is a Lua script), driven by pumpOnce
+// at times the test picks on an injected clock: no timers, no sleeps.
+const T0 = Date.UTC(2026, 10, 26, 10, 0);
+const GAP = 1_000;
+const ALERTS = 'C0ALERTS';
+const OPS = 'C0AZORAOPS';
+const text = (t: string): SlackMessage => ({ text: t, blocks: [] });
+
+describe('SlackOutbox pacing', () => {
+  let redis: Redis;
+  let prefix: string;
+  let clock: ManualClock;
+  let slack: FakeSlackClient;
+  let outcomes: string[];
+  let outbox: SlackOutbox;
+
+  /** Moves the clock to T0 + `offset` and pumps once; the number of messages claimed. */
+  const pumpAt = (offset: number) => {
+    clock.set(T0 + offset);
+    return outbox.pumpOnce(clock.now());
+  };
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+    clock = new ManualClock(T0);
+    slack = new FakeSlackClient(clock);
+    outcomes = [];
+    const metrics = {
+      slackCalls: { inc: (labels: { method: string; outcome: string }) => outcomes.push(labels.outcome) },
+    } as unknown as Metrics;
+    outbox = new SlackOutbox(redis, prefix, slack.asWebClient(), createLogger('silent'), metrics, {
+      gapMs: GAP,
+      clock,
+    });
+  });
+  afterEach(() => dropPrefix(prefix));
+  afterAll(() => redis.quit());
+
+  it('never makes two calls to one channel within the gap; channels do not wait for each other', async () => {
+    for (const key of ['a', 'b', 'c']) await outbox.put(ALERTS, key, text(key));
+    await outbox.put(OPS, 'x', text('x'));
+
+    expect(await pumpAt(0)).toBe(2);
+    expect(await pumpAt(999)).toBe(0);
+    expect(await pumpAt(1_000)).toBe(1);
+    expect(await pumpAt(1_500)).toBe(0);
+    expect(await pumpAt(2_000)).toBe(1);
+    expect(await pumpAt(3_000)).toBe(0);
+
+    expect(slack.calls.map((c) => [c.at - T0, c.args.channel, c.args.text])).toEqual([
+      [0, ALERTS, 'a'],
+      [0, OPS, 'x'],
+      [1_000, ALERTS, 'b'],
+      [2_000, ALERTS, 'c'],
+    ]);
+    expect(await outbox.pending()).toBe(0);
+  });
+
+  it('keeps the gap however often it is pumped while messages keep coming', async () => {
+    for (let t = 0; t < 5_000; t += 100) {
+      clock.set(T0 + t);
+      if (t % 300 === 0) await outbox.put(ALERTS, `m${t}`, text(`m${t}`));
+      if (t % 700 === 0) await outbox.put(OPS, `o${t}`, text(`o${t}`));
+      await outbox.pumpOnce(clock.now());
+    }
+
+    for (const channel of [ALERTS, OPS]) {
+      const times = slack.callsTo(channel).map((c) => c.at);
+      expect(times.length).toBeGreaterThan(3);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(GAP);
+    }
+  });
+
+  it('coalesces edits made while a message waits into one update with the last of them', async () => {
+    await outbox.put(ALERTS, 'group', text('firing: 1 alert'));
+    await outbox.put(ALERTS, 'group', text('firing: 2 alerts'));
+    await pumpAt(0);
+
+    for (const [offset, n] of [
+      [100, 3],
+      [200, 4],
+      [300, 5],
+    ] as const) {
+      clock.set(T0 + offset);
+      await outbox.put(ALERTS, 'group', text(`firing: ${n} alerts`));
+    }
+    expect(await pumpAt(500)).toBe(0);
+    expect(await pumpAt(1_000)).toBe(1);
+    expect(await pumpAt(2_000)).toBe(0);
+
+    const ts = await outbox.tsOf('group');
+    expect(slack.calls.map((c) => [c.method, c.args.ts, c.args.text])).toEqual([
+      ['chat.postMessage', undefined, 'firing: 2 alerts'],
+      ['chat.update', ts, 'firing: 5 alerts'],
+    ]);
+  });
+
+  it('posts a reply only once its parent has a ts, in the parent’s thread, once per id', async () => {
+    await outbox.reply(ALERTS, 'alert:g1', text('resolved'), 'g1-resolved');
+    await outbox.reply(ALERTS, 'alert:g1', text('resolved (again)'), 'g1-resolved');
+    clock.set(T0 + 1);
+    await outbox.put(ALERTS, 'alert:g1', text('firing'));
+
+    // The reply is first in line, but its parent is not posted yet: no call, and it waits.
+    await pumpAt(1);
+    expect(slack.calls).toEqual([]);
+    expect(await outbox.pending()).toBe(2);
+
+    await pumpAt(1_001);
+    await pumpAt(2_001);
+    await pumpAt(3_001);
+
+    const parentTs = await outbox.tsOf('alert:g1');
+    expect(slack.calls.map((c) => [c.at - T0, c.args.text, c.args.thread_ts])).toEqual([
+      [1_001, 'firing', undefined],
+      [2_001, 'resolved', parentTs],
+    ]);
+    expect(await outbox.pending()).toBe(0);
+  });
+
+  it('on a 429 closes the channel for Retry-After and keeps the message', async () => {
+    slack.rateLimitNext('chat.postMessage', 5);
+    await outbox.put(ALERTS, 'group', text('firing'));
+
+    await pumpAt(0);
+    expect(slack.calls.map((c) => c.outcome)).toEqual(['rate-limited']);
+    expect(await outbox.has('group')).toBe(true);
+    expect(await outbox.pending()).toBe(1);
+
+    // Another channel is not held up.
+    clock.set(T0 + 1_000);
+    await outbox.put(OPS, 'note', text('other channel'));
+    expect(await pumpAt(1_000)).toBe(1);
+    expect(await pumpAt(4_999)).toBe(0);
+    expect(slack.callsTo(ALERTS)).toHaveLength(1);
+
+    expect(await pumpAt(5_000)).toBe(1);
+    expect(slack.callsTo(ALERTS).map((c) => [c.at - T0, c.outcome, c.args.text])).toEqual([
+      [0, 'rate-limited', 'firing'],
+      [5_000, 'ok', 'firing'],
+    ]);
+    expect(await outbox.tsOf('group')).toBeDefined();
+    expect(await outbox.pending()).toBe(0);
+    expect(outcomes).toEqual(['rate-limited', 'ok', 'ok']);
+  });
+});
