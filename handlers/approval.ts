@@ -91,6 +91,8 @@ async function switchBack(deps: CoreDeps, click: Click): Promise<void> {
     {
       command: { verb: 'switch', environment: original.environment, colour },
       services: steps.map((s) => s.service),
+      // Each service back to the colour it left, whichever way it went.
+      targets: Object.fromEntries(steps.map((s) => [s.service, s.from])),
       requester: user,
       channel: original.channel,
       threadTs: original.messageTs,

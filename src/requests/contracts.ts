@@ -1,4 +1,4 @@
-import { changeCommand, slackChannel, slackUser } from '../kernel/queue/payloads';
+import { changeCommand, colour, slackChannel, slackUser } from '../kernel/queue/payloads';
 import { requestRef } from '../kernel/queue/payloads';
 import { z } from 'zod';
 import { defineContract } from '../kernel/queue/define';
@@ -14,6 +14,8 @@ export const planRequestJob = defineContract({
     command: changeCommand,
     /** Overrides the command's services (a switch back of several services). */
     services: z.array(z.string()).optional(),
+    /** A switch back: each service to its own previous colour, not all to the command's. */
+    targets: z.record(z.string(), colour).optional(),
     requester: slackUser,
     channel: slackChannel,
     responseUrl: z.url().optional(),

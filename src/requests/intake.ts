@@ -59,7 +59,7 @@ export async function planRequest(
   }
   let plan;
   try {
-    plan = await planChange(ctx.kube, ctx.policy, command, payload.services);
+    plan = await planChange(ctx.kube, ctx.policy, command, payload.services, payload.targets);
   } catch (err) {
     if (err instanceof Refusal || (err instanceof KubeError && !err.transient)) return refuse(err.message);
     throw err;

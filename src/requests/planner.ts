@@ -1,3 +1,4 @@
+import type { Colour } from '../kernel/domain/environment';
 import { Refusal } from '../kernel/domain/refusal';
 import type { ClusterPort } from '../kernel/kubernetes/port';
 import type { Policy } from '../config/policy';
@@ -36,6 +37,8 @@ export async function planChange(
   policy: Policy,
   command: ChangeCommand,
   only?: string[],
+  /** Per service, the colour to switch it to (a switch back), instead of the command's. */
+  targets?: Readonly<Record<string, Colour>>,
 ): Promise<PlanStep[]> {
   const env = command.environment;
   if (command.verb === 'maintenance') {
@@ -83,12 +86,13 @@ export async function planChange(
       if (workload.kind !== 'blue-green')
         throw new Refusal('plan', `${service} in ${env} is not deployed blue/green`);
       const from = await kube.activeColour(env, workload);
-      if (from !== command.colour) {
-        steps.push({ kind: 'switch', service, serviceName: workload.serviceName, from, to: command.colour });
-      }
+      const to = targets?.[service] ?? command.colour;
+      if (from !== to) steps.push({ kind: 'switch', service, serviceName: workload.serviceName, from, to });
     }
-    if (steps.length === 0)
-      throw new Refusal('plan', `${services.join(', ')} already serve ${command.colour} in ${env}`);
+    if (steps.length === 0) {
+      const wanted = targets ? 'the colours asked for' : command.colour;
+      throw new Refusal('plan', `${services.join(', ')} already serve ${wanted} in ${env}`);
+    }
     return steps;
   }
 

@@ -152,7 +152,9 @@ export function progressMessage(request: OpsRequest, now = systemClock.now()): S
 /** Offered in the thread after a production switch, for the bake window. */
 export function switchBackMessage(request: OpsRequest, bakeUntil: number | undefined): SlackMessage {
   const steps = request.plan.filter((s): s is Extract<PlanStep, { kind: 'switch' }> => s.kind === 'switch');
-  const back = steps[0]?.from ?? 'the previous colour';
+  const colours = new Set(steps.map((s) => s.from));
+  // Each service goes back to the colour it left; one name only when they all left the same.
+  const back = colours.size === 1 ? steps[0]!.from : 'each one’s previous colour';
   if (bakeUntil === undefined) {
     return {
       text: 'Bake window over.',

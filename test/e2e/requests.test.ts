@@ -408,4 +408,37 @@ describe('/azora change requests, end to end', () => {
       { what: 'the switch back' },
     );
   });
+
+  it('switches each service back to the colour it left, when they went different ways', async () => {
+    await start();
+    // payment is live on green, the others on blue: a rollback moves them opposite ways.
+    await cluster.kube.switchColour('production', 'payment', 'green', 5_000);
+    await slash(ENGINEER, 'rollback production');
+    const request = await requestFor('rollback production');
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/succeeded/);
+    expect(selector('azora-payment').version).toBe('blue');
+    expect(selector('azora-auth').version).toBe('green');
+
+    const offer = await waitFor(
+      () =>
+        t.slack.messages.find((m) => JSON.stringify(m.blocks).includes(actionId('switch-back', request.id))),
+      (m) => m !== undefined,
+      { what: 'the switch-back offer' },
+    );
+    expect(JSON.stringify(offer!.blocks)).toContain('Switch back to each one’s previous colour');
+    await click(ENGINEER, 'switch-back', request.id, request.ts);
+    const back = await requestFor('switch production api-gateway to blue');
+    expect(back.message.text).toContain('payment to green');
+    await click(SECOND_APPROVER, 'approve', back.id, back.ts);
+    // The switch back lives in the first request's thread: wait for the cluster.
+    await waitFor(
+      () => selector('azora-payment').version,
+      (v) => v === 'green',
+      { what: 'payment back on green' },
+    );
+    for (const name of ['azora-api-gateway', 'azora-auth', 'azora-education'])
+      expect(selector(name).version).toBe('blue');
+    expect(selector('azora-payment').version).toBe('green');
+  });
 });

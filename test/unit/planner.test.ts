@@ -142,6 +142,21 @@ describe('planChange', () => {
       );
     });
 
+    it('sends each service to its own colour for a switch back', async () => {
+      cluster.setActive('production', 'payment', 'green');
+      const steps = await planChange(
+        cluster,
+        POLICY,
+        { verb: 'switch', environment: 'production', colour: 'green' },
+        ['auth', 'payment'],
+        { auth: 'green', payment: 'blue' },
+      );
+      expect(steps.map((s) => (s.kind === 'switch' ? `${s.service} ${s.from}→${s.to}` : s.kind))).toEqual([
+        'auth blue→green',
+        'payment green→blue',
+      ]);
+    });
+
     it('refuses when every service serves the colour already', async () => {
       for (const service of BLUE_GREEN) cluster.setActive('production', service, 'green');
       expect(

@@ -8,8 +8,15 @@ export function commandText(request: OpsRequest): string {
   switch (verb) {
     case 'scale':
       return `scale ${environment} ${services} ${args.replicas}${args.force ? ' force' : ''}`;
-    case 'switch':
+    case 'switch': {
+      const targets = new Set(request.plan.flatMap((s) => (s.kind === 'switch' ? [s.to] : [])));
+      // A switch back sends each service to its own colour: say which.
+      if (targets.size > 1) {
+        const each = request.plan.flatMap((s) => (s.kind === 'switch' ? [`${s.service} to ${s.to}`] : []));
+        return `switch ${environment} ${each.join(', ')}`;
+      }
       return `switch ${environment} ${args.colour} ${services}`;
+    }
     case 'rollback':
       return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
     case 'maintenance':
