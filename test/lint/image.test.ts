@@ -1,0 +1,29 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The production image carries the product only: no simulator is compiled into it or copied. */
+describe('the image', () => {
+  it('compiles no file of sandbox/ (tsconfig.build.json, what the Dockerfile builds)', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--listFilesOnly'],
+      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const ours = stdout.split('\n').filter((f) => f.startsWith(ROOT) && !f.includes('/node_modules/'));
+    expect(ours.some((f) => f.includes('/src/main.ts'))).toBe(true);
+    expect(ours.filter((f) => f.startsWith(path.join(ROOT, 'sandbox')))).toEqual([]);
+  }, 60_000);
+
+  it('copies only the built product into the runtime stage', () => {
+    const runtime = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split(/^FROM .* AS runtime$/m)[1]!;
+    const copies = runtime.split('\n').filter((line) => line.startsWith('COPY'));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const line of copies) expect(line).not.toMatch(/sandbox/);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/src\/main\.js"\]$/m);
+  });
+});
