@@ -1,8 +1,9 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { defaultPolicyPath } from '../../src/config/policy';
 import { actionId } from '../../src/kernel/slack/actions';
 import type { RecordedRequest } from '../../sandbox/cluster/server';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../sandbox/slack-api';
@@ -41,12 +42,25 @@ describe('benchmarks', () => {
   let dir: string;
   let cluster: TestCluster;
   let kubeconfig: string;
+  let policyFile: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'azora-bench-'));
     cluster = await startTestCluster();
     kubeconfig = path.join(dir, 'kubeconfig');
     await cluster.sim.writeKubeconfig(kubeconfig);
+    // The shipped policy, with the load generator's user allowed in production and its rate
+    // limits out of the way: the figures are of the paths that do the work, not of refusals.
+    policyFile = path.join(dir, 'policy.yaml');
+    const shipped = await readFile(defaultPolicyPath(), 'utf8');
+    await writeFile(
+      policyFile,
+      shipped
+        .replace('view: [S0ENGINEERS]', 'view: [S0ENGINEERS, U0ENGINEER]')
+        .replace('request: [S0SREGROUP]', 'request: [S0SREGROUP, U0ENGINEER]')
+        .replace('commandsPerMinute: 20', 'commandsPerMinute: 1000000')
+        .replace('changesPerMinute: 5', 'changesPerMinute: 1000000'),
+    );
   });
   afterAll(async () => {
     await cluster.sim.stop();
@@ -67,6 +81,7 @@ describe('benchmarks', () => {
       SLACK_API_URL: slack.apiUrl,
       ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
       KUBECONFIG: kubeconfig,
+      AZORA_POLICY: policyFile,
     };
     // BENCH_CPU_PROF=<dir>: each of the bot's processes writes a V8 CPU profile there when it stops.
     const profile = process.env.BENCH_CPU_PROF;
