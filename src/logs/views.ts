@@ -16,13 +16,17 @@ export function logChunks(lines: LogLine[]): Array<SlackMessage & { lines: numbe
   const chunks: string[][] = [[]];
   let size = 0;
   for (const text of lines.map(formatLogLine)) {
-    const clipped = text.length > CHUNK_CHARS ? `${text.slice(0, CHUNK_CHARS - 1)}…` : text;
-    if (size + clipped.length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
+    // Sizes count as Slack will: after escaping (`<` is four characters then).
+    const line = text.replace(/```/g, "'''");
+    const escaped = render(line).length;
+    const clipped = escaped > CHUNK_CHARS ? `${line.slice(0, Math.floor(CHUNK_CHARS / 4))}…` : line;
+    const length = render(clipped).length;
+    if (size + length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
       chunks.push([]);
       size = 0;
     }
-    chunks[chunks.length - 1]!.push(clipped.replace(/```/g, "'''"));
-    size += clipped.length + 1;
+    chunks[chunks.length - 1]!.push(clipped);
+    size += length + 1;
   }
   // Log lines come from the pods: escaped like any outside text, inside a code block.
   return chunks

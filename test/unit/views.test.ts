@@ -3,6 +3,7 @@ import { safeRunbookUrl } from '../../src/alerts/notify';
 import { alertParentMessage } from '../../src/alerts/views';
 import { helpMessage, refusalMessage } from '../../src/commands/help';
 import { oncallMessage } from '../../src/oncall/views';
+import { md, Mrkdwn, section, SECTION_LIMIT } from '../../src/kernel/slack/blocks';
 import { logChunks } from '../../src/logs/views';
 import { progressMessage, requestMessage, switchBackMessage } from '../../src/requests/views';
 
@@ -149,5 +150,57 @@ describe('outside text in views', () => {
     expect(JSON.stringify(refusalMessage("unknown command '<!here>'", '/azora help'))).not.toContain(
       '<!here>',
     );
+  });
+});
+
+describe('what Slack refuses, never sent', () => {
+  it('cuts a section over 3,000 characters outside any mention, link or entity', () => {
+    const long = `${'x'.repeat(2_990)} <@U0APPROVER1> & more`;
+    const block = section(md`${long}`) as { text: { text: string } };
+    expect(block.text.text.length).toBeLessThanOrEqual(SECTION_LIMIT);
+    expect(block.text.text.endsWith('…')).toBe(true);
+    expect(block.text.text).not.toMatch(/&l?t?…$|&a?m?p?…$/);
+    const mentioned = section(Mrkdwn.trusted(`${'y'.repeat(2_995)}<@U0APPROVER1>`)) as {
+      text: { text: string };
+    };
+    expect(mentioned.text.text).toBe(`${'y'.repeat(2_995)}…`);
+  });
+
+  it('keeps an alert whose annotation is 10,000 characters postable', () => {
+    const group = {
+      id: '0123456789abcdef',
+      groupKey: '{}:{}',
+      status: 'firing' as const,
+      alertname: 'AzoraHighErrorRate',
+      severity: 'critical',
+      summary: '<'.repeat(10_000),
+      groupLabels: {},
+      channel: 'C0ALERTS',
+      alerts: {},
+      openedAt: NOW,
+      episode: 1,
+      lastDelivery: 'x',
+      updatedAt: NOW,
+    };
+    const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
+    for (const block of message.blocks) {
+      const text = (block as { text?: { text: string } }).text?.text ?? '';
+      expect(text.length).toBeLessThanOrEqual(SECTION_LIMIT);
+    }
+  });
+
+  it('splits log lines full of escaped characters into chunks Slack takes', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => ({
+      pod: 'payment-7d9-abc',
+      time: '2026-12-02T03:00:00.000Z',
+      text: `${i} ${'<>&'.repeat(60)}`,
+    }));
+    const chunks = logChunks(lines);
+    expect(chunks.reduce((n, c) => n + c.lines, 0)).toBe(50);
+    for (const chunk of chunks) {
+      const text = (chunk.blocks[0] as { text: { text: string } }).text.text;
+      expect(text.length).toBeLessThanOrEqual(SECTION_LIMIT);
+      expect(text.endsWith('```')).toBe(true);
+    }
   });
 });

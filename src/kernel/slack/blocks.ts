@@ -88,14 +88,33 @@ export function link(url: string, label: Text): Mrkdwn {
   return Mrkdwn.trusted(`<${url.replace(/&/g, '&amp;')}|${render(label)}>`);
 }
 
+/** Slack refuses a section whose text is over 3,000 characters, a context element over 2,000. */
+export const SECTION_LIMIT = 3_000;
+export const CONTEXT_LIMIT = 2_000;
+
+/**
+ * Markup cut to `max` characters, never inside a link, mention or entity (which Slack
+ * would refuse or show broken), with an ellipsis: an alert's 10,000-character annotation
+ * still gets its thread.
+ */
+export function clip(markup: string, max: number): string {
+  if (markup.length <= max) return markup;
+  let cut = max - 1;
+  const open = markup.lastIndexOf('<', cut - 1);
+  if (open > markup.lastIndexOf('>', cut - 1)) cut = open;
+  const amp = markup.lastIndexOf('&', cut - 1);
+  if (amp > markup.lastIndexOf(';', cut - 1)) cut = amp;
+  return `${markup.slice(0, cut)}…`;
+}
+
 export const section = (text: Text): KnownBlock => ({
   type: 'section',
-  text: { type: 'mrkdwn', text: render(text) },
+  text: { type: 'mrkdwn', text: clip(render(text), SECTION_LIMIT) },
 });
 
 export const context = (...texts: Text[]): KnownBlock => ({
   type: 'context',
-  elements: texts.map((text) => ({ type: 'mrkdwn', text: render(text) })),
+  elements: texts.map((text) => ({ type: 'mrkdwn', text: clip(render(text), CONTEXT_LIMIT) })),
 });
 
 export const divider = (): KnownBlock => ({ type: 'divider' });
