@@ -1,3 +1,4 @@
+import { rollbackable } from './rollback-kind';
 import { systemClock, type Clock } from '../clock';
 import type {
   V1Deployment,
@@ -352,17 +353,8 @@ export class Kubernetes implements ClusterPort {
 
   /** Fixes what a rollback will go back to, from the live cluster, before any approval or change. */
   async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
-    const workload = workloadOf(this.policy, env, service);
-    if (workload.kind === 'statefulset') {
-      throw new KubeError('precondition', `${service} is a statefulset; the bot rolls back deployments only`);
-    }
+    const workload = rollbackable(env, workloadOf(this.policy, env, service), toRevision);
     if (workload.kind === 'blue-green') {
-      if (toRevision !== undefined) {
-        throw new KubeError(
-          'precondition',
-          `${service} in ${env} is blue/green: a rollback switches colour, it has no revisions`,
-        );
-      }
       const from = await this.activeColour(env, workload);
       return { kind: 'colour', serviceName: workload.serviceName, from, to: otherColour(from) };
     }

@@ -1,3 +1,4 @@
+import { rollbackable } from '../../../src/kernel/kubernetes/rollback-kind';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Policy } from '../../../src/config/policy';
 import type { Colour, EnvironmentName } from '../../../src/kernel/domain/environment';
@@ -231,17 +232,8 @@ export class FakeCluster implements ClusterPort {
 
   async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
     this.record('planRollback', [env, service, toRevision]);
-    const workload = workloadOf(this.policy, env, service);
-    if (workload.kind === 'statefulset') {
-      throw new KubeError('precondition', `${service} is a statefulset; the bot rolls back deployments only`);
-    }
+    const workload = rollbackable(env, workloadOf(this.policy, env, service), toRevision);
     if (workload.kind === 'blue-green') {
-      if (toRevision !== undefined) {
-        throw new KubeError(
-          'precondition',
-          `${service} in ${env} is blue/green: a rollback switches colour, it has no revisions`,
-        );
-      }
       const from = this.colourOf(env, workload);
       return { kind: 'colour', serviceName: workload.serviceName, from, to: otherColour(from) };
     }
