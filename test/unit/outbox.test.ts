@@ -83,6 +83,27 @@ describe('SlackOutbox pacing', () => {
     }
   });
 
+  it('counts the gap from when a call leaves, not from its claim, when reading the message was slow', async () => {
+    await outbox.put(ALERTS, 'a', text('a'));
+    await outbox.put(ALERTS, 'b', text('b'));
+    // Reading the first claimed message takes 300 ms (a busy Redis, a long parent lookup).
+    const hgetall = redis.hgetall.bind(redis);
+    const slowOnce = jest.spyOn(redis, 'hgetall').mockImplementationOnce(async (key: string) => {
+      clock.advance(300);
+      return hgetall(key);
+    });
+
+    expect(await pumpAt(0)).toBe(1);
+    expect(await pumpAt(1_000)).toBe(0);
+    expect(await pumpAt(1_300)).toBe(1);
+    slowOnce.mockRestore();
+
+    expect(slack.calls.map((c) => [c.at - T0, c.args.text])).toEqual([
+      [300, 'a'],
+      [1_300, 'b'],
+    ]);
+  });
+
   it('coalesces edits made while a message waits into one update with the last of them', async () => {
     await outbox.put(ALERTS, 'group', text('firing: 1 alert'));
     await outbox.put(ALERTS, 'group', text('firing: 2 alerts'));

@@ -190,6 +190,7 @@ export class SlackOutbox {
     let method = stored.ts ? 'chat.update' : 'chat.postMessage';
     try {
       if (stored.ts) {
+        await this.holdGate(channel);
         await this.client.chat.update({ channel, ts: stored.ts, ...message });
       } else {
         const parentTs = stored.threadOf ? await this.tsOf(stored.threadOf) : undefined;
@@ -198,6 +199,7 @@ export class SlackOutbox {
           await this.requeue(channel, key, this.clock.now(), 0);
           return done();
         }
+        await this.holdGate(channel);
         const result = await this.client.chat.postMessage({
           channel,
           ...message,
@@ -223,6 +225,15 @@ export class SlackOutbox {
       await this.requeue(channel, key, 0, this.clock.now() + wait);
     }
     await done();
+  }
+
+  /**
+   * The claim closed the gate for `gap` from the claim; reading the message and its parent
+   * take time, so the gap is counted again from the moment the call leaves, or two calls
+   * could reach Slack closer than `gap`.
+   */
+  private async holdGate(channel: string): Promise<void> {
+    await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + this.options.gapMs, channel);
   }
 
   /** Puts a message back: first in line (score 0) after a failure, or at `score`; the channel reopens at `gate` at the soonest. */
