@@ -73,11 +73,46 @@ const service = z
     health: z.string().startsWith('/').optional(),
     replicas: bounds,
     environments: z.record(z.string(), z.object({ replicas: bounds }).strict()).default({}),
+    /** The image repository a deploy takes versions from (no tag); no other is accepted. */
+    image: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9._:-]*[a-z0-9])?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/,
+        'expected an image repository without tag, e.g. registry.example/team/app',
+      )
+      .optional(),
+    /** The container a deploy sets the image of; unset, the one running `image`. */
+    container: z.string().min(1).optional(),
+    /** Requests a deploy makes after the health check, each expecting its status. */
+    smoke: z
+      .array(
+        z
+          .object({
+            path: z.string().startsWith('/').max(512),
+            status: z.number().int().min(100).max(599).default(200),
+          })
+          .strict(),
+      )
+      .max(20)
+      .default([]),
+    /** A version goes to an environment that requires approval only after it succeeded in one that does not (unless an approver forces it). */
+    stagingFirst: z.boolean().default(true),
   })
   .strict()
   .refine((s) => (s.deployment === undefined) !== (s.statefulset === undefined), {
     message: 'set exactly one of deployment or statefulset',
   });
+
+const releases = z
+  .object({
+    /** Alerts that switch a baking service back on their own, without waiting for approval. */
+    autoSwitchBack: z.array(z.string().min(1)).default([]),
+    /** Release records kept per environment and service. */
+    history: z.number().int().min(1).max(50).default(20),
+  })
+  .strict();
+
+const RELEASE_DEFAULTS = releases.parse({});
 
 const MINUTE = 60_000;
 
@@ -179,6 +214,7 @@ export const policySchema = z
     alerts: alerts.default(ALERT_DEFAULTS),
     maintenance: maintenance.default(MAINTENANCE_DEFAULTS),
     limits: limits.default(LIMIT_DEFAULTS),
+    releases: releases.default(RELEASE_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {

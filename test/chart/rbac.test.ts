@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import type { ReleaseRecord } from '../../src/kernel/domain/release';
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import type { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
 import { loadPolicy, parsePolicy, type EnvironmentName } from '../../src/config/policy';
@@ -28,6 +29,7 @@ import {
  */
 
 const TOKEN = 'azora-chatops-worker-token';
+const REPO = 'registry.azora.world/azora';
 const USER = 'system:serviceaccount:azora-chatops:azora-chatops';
 
 const namespaces = () => (defaultValues().rbac as { namespaces: string[] }).namespaces;
@@ -105,7 +107,10 @@ async function followFor(kube: Kubernetes, ms: number): Promise<number> {
 /** Each verb the Roles grant, and a bot operation that cannot work without it. */
 const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => Promise<unknown> }> = {
   'apps deployments get': { operation: '/azora status staging', run: (k) => k.status('staging') },
-  'apps deployments patch': { operation: '/azora rollback staging payment', run: rollbackRevision },
+  'apps deployments patch': {
+    operation: '/azora deploy production payment (set image on the idle colour)',
+    run: (k) => k.setImage('production', 'payment', 'azora-payment-green', `${REPO}/payment:v1.6.0`),
+  },
   'apps deployments/scale patch': {
     operation: '/azora scale staging auth 3 (no HPA)',
     run: (k) => k.scale('staging', 'auth', 3),
@@ -149,6 +154,16 @@ const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => P
     operation: '/azora logs production payment',
     run: (k) => k.logs('production', 'payment', { lines: 20 }),
   },
+  'core pods/proxy get': {
+    operation: "a deploy's check of each pod of the idle colour",
+    run: async (k) => {
+      // probePods reports each pod's answer rather than throw: the API server's 403 is one.
+      const answers = await k.probePods('production', 'payment', 'azora-payment-green', '/api/pay/health');
+      const refused = answers.find((a) => a.status === 403);
+      if (refused) throw new KubeError('forbidden', refused.detail, 403);
+      return answers;
+    },
+  },
   'core services/proxy get': {
     operation: 'the health check of payment after a change',
     run: async (k) => {
@@ -170,12 +185,12 @@ function namesTheBotUses(env: EnvironmentName, policy = loadPolicy(chartPath('fi
   const deployments = workloads.flatMap((w) =>
     w.kind === 'deployment' ? [w.deployment] : w.kind === 'blue-green' ? Object.values(w.deployments) : [],
   );
-  const rolling = workloads.flatMap((w) => (w.kind === 'deployment' ? [w.deployment] : []));
   const statefulsets = workloads.flatMap((w) => (w.kind === 'statefulset' ? [w.statefulset] : []));
   const switched = workloads.flatMap((w) => (w.kind === 'blue-green' ? [w.serviceName] : []));
   const byGrant: Record<Grant, string[]> = {
     'apps deployments get': deployments, // status, readiness, rollout waits
-    'apps deployments patch': rolling, // revision rollback (blue/green rolls back by switching)
+    // set image on either colour or a rolling deployment; revision rollback and release history of rolling ones
+    'apps deployments patch': deployments,
     'apps deployments/scale patch': deployments, // scale without an HPA
     'apps statefulsets get': statefulsets,
     'apps statefulsets/scale get': statefulsets,
@@ -252,6 +267,7 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
           'autoscaling horizontalpodautoscalers list',
           'core pods list',
           'core pods/log get',
+          'core pods/proxy get',
           'core services/proxy get',
         ].sort(),
       );
@@ -284,11 +300,12 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
     expect(namesInRole(roles['azora-qa']!)).toEqual(namesTheBotUses('staging', policy));
     expect(namesInRole(roles['azora-qa']!)).toMatchObject({
       'apps deployments get': ['cart-blue', 'cart-green', 'shop-web-blue', 'shop-web-green'],
+      'apps deployments patch': ['cart-blue', 'cart-green', 'shop-web-blue', 'shop-web-green'],
       'core services patch': ['cart', 'shop-web'],
     });
-    // No statefulset and no rolling environment: those rules are left out, not left unnamed.
+    // No statefulset: those rules are left out, not left unnamed.
     const resources = grantsOfRules(roles['azora-qa']!);
-    expect(resources.filter((g) => /statefulsets|deployments patch/.test(g))).toEqual([]);
+    expect(resources.filter((g) => /statefulsets/.test(g))).toEqual([]);
   });
 
   it('fails to render rather than grant by accident', () => {
@@ -312,7 +329,7 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
       renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: misspelt }) } }),
     ).toThrow(
       fromRbac(
-        'files/rbac-rules\\.yaml: resourceNamesFrom "deploymnets" is none of autoscalers, blueGreenServices, deployments, rollingDeployments, statefulsets',
+        'files/rbac-rules\\.yaml: resourceNamesFrom "deploymnets" is none of autoscalers, blueGreenServices, deployments, statefulsets',
       ),
     );
   });
@@ -357,6 +374,37 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
 
       expect((await kube.logs('production', 'payment', { lines: 20 })).lines.length).toBeGreaterThan(0);
       expect(await followFor(kube, 300)).toBeGreaterThan(0);
+
+      // A blue/green deploy of auth: the idle colour gets the image and the live colour's
+      // replicas, its pods are checked on their own, then traffic moves with the record.
+      const image = `${REPO}/auth:v1.6.0`;
+      expect(await kube.setImage('production', 'auth', 'azora-auth-green', image)).toEqual({
+        container: 'auth',
+        changed: true,
+      });
+      await kube.waitForRollout('production', PROD, 'azora-auth-green', 5_000);
+      await kube.scaleDeployment('production', 'auth', 'azora-auth-green', 4);
+      await kube.waitForScale('production', 'auth', 'azora-auth-green', 4, 5_000);
+      const pods = await kube.probePods('production', 'auth', 'azora-auth-green', '/api/auth/health');
+      expect(pods.map((p) => p.status)).toEqual([200, 200, 200, 200]);
+      const release: ReleaseRecord = {
+        id: 'r0001',
+        action: 'deploy',
+        version: 'v1.6.0',
+        image,
+        colour: 'green',
+        requester: 'U0ENGINEER',
+        start: 1_900_000_000_000,
+        result: 'succeeded',
+      };
+      await kube.switchColour('production', 'auth', 'green', 5_000, release);
+      expect(await kube.probeService('production', 'auth', '/api/auth/health')).toMatchObject({
+        status: 200,
+      });
+      expect((await kube.releases('production', 'auth')).at(-1)).toEqual(release);
+      // A rolling deploy keeps its history on the Deployment.
+      await kube.recordRelease('staging', 'auth', { ...release, colour: undefined });
+      expect((await kube.releases('staging', 'auth')).at(-1)?.id).toBe('r0001');
 
       // What the bot asked the API server for, in RBAC terms: all allowed, and all of the Roles used.
       const mine = t.sim.requests.filter((r) => r.user === USER);
@@ -444,12 +492,12 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
     /** The worker's writes, each with an object of the policy it may make it on in that namespace. */
     const WRITES = [
       {
-        what: 'a Deployment (rollback patch)',
+        what: 'a Deployment (set image, rollback, release history)',
         resource: 'deployments',
         group: 'apps',
         path: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
         body: ANNOTATE,
-        ours: { [STG]: 'azora-payment' } as Record<string, string>,
+        ours: { [STG]: 'azora-payment', [PROD]: 'azora-payment-green' } as Record<string, string>,
       },
       {
         what: "a Deployment's scale",

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { PROD, STG } from '../kit/ids';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
@@ -62,18 +63,36 @@ describe.each(KUBECTLS)('the adapter against %s, from the same state', (_name, b
     };
   };
 
+  /**
+   * The one difference on purpose: a rollback keeps the Deployment's own release history
+   * (the bot's annotation), where kubectl takes the old ReplicaSet's copy of it, from when
+   * that ReplicaSet was current (here none). Everything else must be kubectl's.
+   */
+  const sameButHistory = (namespace: string, deployment: string, history: string | undefined) => {
+    const ours = shape(viaAdapter, 'deployments', namespace, deployment);
+    const theirs = shape(viaKubectl, 'deployments', namespace, deployment);
+    const { [RELEASES_ANNOTATION]: kept, ...rest } = ours.annotations ?? {};
+    const { [RELEASES_ANNOTATION]: _taken, ...expected } = theirs.annotations ?? {};
+    expect({ ...ours, annotations: rest }).toEqual({ ...theirs, annotations: expected });
+    expect(kept).toBe(history);
+    return theirs;
+  };
+  const historyOf = (t: TestCluster, namespace: string, deployment: string) =>
+    shape(t, 'deployments', namespace, deployment).annotations?.[RELEASES_ANNOTATION];
+
   it('rollout undo leaves the same template and annotations', async () => {
+    const history = historyOf(viaAdapter, STG, 'azora-payment');
     await kubectl('rollout', 'undo', 'deployment/azora-payment', '-n', STG);
     const target = await viaAdapter.kube.planRollback('staging', 'payment');
     await viaAdapter.kube.applyRollback('staging', 'payment', target);
     await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
 
-    const expected = shape(viaKubectl, 'deployments', STG, 'azora-payment');
+    const expected = sameButHistory(STG, 'azora-payment', history);
     expect(JSON.stringify(expected.template)).toContain('payment:v1.4.1');
-    expect(shape(viaAdapter, 'deployments', STG, 'azora-payment')).toEqual(expected);
   });
 
   it('rollout undo --to-revision leaves the same template and annotations', async () => {
+    const history = historyOf(viaAdapter, STG, 'azora-auth');
     await kubectl('rollout', 'undo', 'deployment/azora-auth', '--to-revision=1', '-n', STG);
     await viaAdapter.kube.applyRollback(
       'staging',
@@ -81,9 +100,8 @@ describe.each(KUBECTLS)('the adapter against %s, from the same state', (_name, b
       await viaAdapter.kube.planRollback('staging', 'auth', 1),
     );
     await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
-    const expected = shape(viaKubectl, 'deployments', STG, 'azora-auth');
+    const expected = sameButHistory(STG, 'azora-auth', history);
     expect(JSON.stringify(expected.template)).toContain('auth:v1.4.0');
-    expect(shape(viaAdapter, 'deployments', STG, 'azora-auth')).toEqual(expected);
   });
 
   it('scale leaves the same replicas, for a deployment and a statefulset', async () => {
@@ -99,6 +117,57 @@ describe.each(KUBECTLS)('the adapter against %s, from the same state', (_name, b
       shape(viaKubectl, 'statefulsets', PROD, 'postgres-replica'),
     );
     expect(shape(viaAdapter, 'deployments', STG, 'azora-education').replicas).toBe(5);
+  });
+
+  /** A deployment's ReplicaSets by name: what the controller made of the template, without times and uids. */
+  const replicaSets = (t: TestCluster, namespace: string, deployment: string) =>
+    t.sim
+      .list('replicasets', namespace)
+      .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.name === deployment))
+      .map((rs) => ({
+        name: rs.metadata.name,
+        annotations: rs.metadata.annotations,
+        labels: rs.metadata.labels,
+        replicas: (rs.spec as { replicas?: number }).replicas,
+        template: (rs.spec as { template?: unknown }).template,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+
+  it('set image sends the same change: the same template, annotations and ReplicaSets', async () => {
+    const cases = [
+      { env: 'staging', service: 'auth', namespace: STG, deployment: 'azora-auth', container: 'auth' },
+      {
+        env: 'production',
+        service: 'payment',
+        namespace: PROD,
+        deployment: 'azora-payment-green',
+        container: 'payment',
+      },
+    ] as const;
+    for (const c of cases) {
+      const image = `registry.azora.world/azora/${c.service}:v1.6.0`;
+      await kubectl(
+        'set',
+        'image',
+        `deployment/${c.deployment}`,
+        `${c.container}=${image}`,
+        '-n',
+        c.namespace,
+      );
+      expect(await viaAdapter.kube.setImage(c.env, c.service, c.deployment, image)).toEqual({
+        container: c.container,
+        changed: true,
+      });
+    }
+    await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
+    for (const c of cases) {
+      const expected = shape(viaKubectl, 'deployments', c.namespace, c.deployment);
+      expect(JSON.stringify(expected.template)).toContain(`${c.service}:v1.6.0`);
+      expect(shape(viaAdapter, 'deployments', c.namespace, c.deployment)).toEqual(expected);
+      const sets = replicaSets(viaKubectl, c.namespace, c.deployment);
+      expect(sets.some((rs) => JSON.stringify(rs.template).includes(`${c.service}:v1.6.0`))).toBe(true);
+      expect(replicaSets(viaAdapter, c.namespace, c.deployment)).toEqual(sets);
+    }
   });
 
   it('sees what the adapter changed: kubectl reads the rolled-back deployment and its history', async () => {

@@ -188,7 +188,9 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
   });
 
   it('checks the health path through the service proxy', async () => {
-    expect(await t.kube.health('production', 'payment')).toMatchObject({ ok: true, path: '/api/pay/health' });
+    const healthy = await t.kube.health('production', 'payment');
+    expect(healthy).toMatchObject({ ok: true, path: '/api/pay/health' });
+    expect(JSON.parse(healthy.detail)).toMatchObject({ status: 'ok', service: 'payment' });
     t.sim.setHealthy(PROD, 'azora-payment-blue', false);
     const sick = await t.kube.health('production', 'payment');
     expect(sick).toMatchObject({ ok: false, path: '/api/pay/health' });
@@ -202,6 +204,8 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
       port: 1,
       replicas: { min: 1, max: 2 },
       environments: {},
+      smoke: [],
+      stagingFirst: true,
     };
     const kube = new Kubernetes(policy, loadClusterClients(policy, t.load));
     const err = await kubeError(kube.scale('staging', 'ghost', 2));

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisKey } from 'ioredis';
 import { createLogger } from '../../src/kernel/log';
 import type { Metrics } from '../../src/kernel/metrics';
 import type { SlackMessage } from '../../src/kernel/slack/blocks';
@@ -88,7 +88,7 @@ describe('SlackOutbox pacing', () => {
     await outbox.put(ALERTS, 'b', text('b'));
     // Reading the first claimed message takes 300 ms (a busy Redis, a long parent lookup).
     const hgetall = redis.hgetall.bind(redis);
-    const slowOnce = jest.spyOn(redis, 'hgetall').mockImplementationOnce(async (key: string) => {
+    const slowOnce = jest.spyOn(redis, 'hgetall').mockImplementationOnce(async (key: RedisKey) => {
       clock.advance(300);
       return hgetall(key);
     });

@@ -62,7 +62,7 @@ app.kubernetes.io/component: {{ .role }}
   whose namespace this is adds, per service, the names src/kernel/domain/topology.ts gives the bot
   (files/rbac-rules.yaml lists them; test/chart/rbac.test.ts compares the two):
     a statefulset: statefulsets
-    a deployment, rolling: deployments and rollingDeployments
+    a deployment, rolling: deployments
     a deployment, blue-green: deployments (`-blue`, `-green`) and blueGreenServices (the Service)
   autoscalers are the deployments: an HPA must be named after the Deployment it scales.
   A namespace with no environment fails: its Role would have nothing to name.
@@ -72,7 +72,7 @@ app.kubernetes.io/component: {{ .role }}
 {{- if hasKey $policy "Error" }}
 {{- fail (printf "the policy is not YAML: %s" $policy.Error) }}
 {{- end }}
-{{- $names := dict "deployments" (list) "rollingDeployments" (list) "blueGreenServices" (list) "statefulsets" (list) }}
+{{- $names := dict "deployments" (list) "blueGreenServices" (list) "statefulsets" (list) }}
 {{- $found := false }}
 {{- range $env := $policy.environments }}
 {{- if eq $env.namespace $.namespace }}
@@ -87,7 +87,6 @@ app.kubernetes.io/component: {{ .role }}
 {{- $_ := set $names "blueGreenServices" (append $names.blueGreenServices $deployment) }}
 {{- else }}
 {{- $_ := set $names "deployments" (append $names.deployments $deployment) }}
-{{- $_ := set $names "rollingDeployments" (append $names.rollingDeployments $deployment) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -7,6 +7,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Policy } from '../../config/policy';
 import type { Colour, EnvironmentName } from '../domain/environment';
+import { appendRelease, parseReleases, RELEASES_ANNOTATION, type ReleaseRecord } from '../domain/release';
 import type { RevisionTarget } from '../domain/revision';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
@@ -14,6 +15,7 @@ import { KubeError } from './errors';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
+import { DeployOps, onConflictRetry } from './deploy-ops';
 import {
   assertNotPaused,
   chooseRollbackReplicaSet,
@@ -88,6 +90,8 @@ export class Kubernetes implements ClusterPort {
   private readonly pollMs: number;
 
   private readonly clock: Clock;
+  /** Set image, one colour's replicas, probes, release history (deploy-ops.ts). */
+  private readonly deploy: DeployOps;
 
   constructor(
     private readonly policy: Policy,
@@ -97,6 +101,17 @@ export class Kubernetes implements ClusterPort {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.pollMs = options.pollMs ?? 250;
     this.clock = options.clock ?? systemClock;
+    this.deploy = new DeployOps({
+      policy,
+      timeoutMs: this.timeoutMs,
+      clients: (env) => this.clusters[env],
+      call: (what, fn) => this.call(what, fn),
+      patchOptions: (kind) => this.patchOptions(kind),
+      readDeployment: (env, namespace, name) => this.readDeployment(env, namespace, name),
+      readService: (env, workload) => this.readService(env, workload),
+      hpasByTarget: (env, namespace) => this.hpasByTarget(env, namespace),
+      deploymentsOf: (env, service) => this.deploymentsOf(env, service),
+    });
   }
 
   clients(env: EnvironmentName): ClusterClients {
@@ -209,12 +224,7 @@ export class Kubernetes implements ClusterPort {
     env: EnvironmentName,
     workload: Extract<Workload, { kind: 'blue-green' }>,
   ): Promise<Colour> {
-    const service = await this.call(`reading service ${workload.serviceName}`, (o) =>
-      this.clusters[env].core.readNamespacedService(
-        { name: workload.serviceName, namespace: workload.namespace },
-        o,
-      ),
-    );
+    const service = await this.readService(env, workload);
     const version = service.spec?.selector?.version;
     if (version !== 'blue' && version !== 'green') {
       throw new KubeError(
@@ -223,6 +233,15 @@ export class Kubernetes implements ClusterPort {
       );
     }
     return version;
+  }
+
+  private readService(env: EnvironmentName, workload: Extract<Workload, { kind: 'blue-green' }>) {
+    return this.call(`reading service ${workload.serviceName}`, (o) =>
+      this.clusters[env].core.readNamespacedService(
+        { name: workload.serviceName, namespace: workload.namespace },
+        o,
+      ),
+    );
   }
 
   /** The deployment a replica change applies to: for blue/green, the live colour's. */
@@ -291,13 +310,15 @@ export class Kubernetes implements ClusterPort {
   /**
    * Blue/green switch: only to a colour whose deployment is fully rolled out and
    * available, then the Service selector moves and the endpoints are watched until they
-   * follow.
+   * follow. With `release`, the record joins the Service's release history in the same
+   * patch as the selector (one change, guarded by the resourceVersion it was read at).
    */
   async switchColour(
     env: EnvironmentName,
     service: string,
     to: Colour,
     endpointsDeadlineMs = 30_000,
+    release?: ReleaseRecord,
   ): Promise<SwitchResult> {
     const workload = workloadOf(this.policy, env, service);
     if (workload.kind !== 'blue-green') {
@@ -308,8 +329,32 @@ export class Kubernetes implements ClusterPort {
     const notReady = await this.colourNotReady(env, service, to);
     if (notReady) throw new KubeError('precondition', `not switching ${service} to ${to}: ${notReady}`);
 
-    if (from !== to) {
-      await this.call(`switching service ${serviceName} to ${to}`, () =>
+    const what = `switching service ${serviceName} to ${to}`;
+    let changed = from !== to;
+    if (release) {
+      changed = await onConflictRetry(async () => {
+        const live = await this.readService(env, workload);
+        const old = live.metadata?.annotations?.[RELEASES_ANNOTATION];
+        const history = appendRelease(parseReleases(old), release, this.policy.releases.history);
+        const moves = live.spec?.selector?.version !== to;
+        if (!moves && history === old) return false;
+        const body = {
+          metadata: {
+            resourceVersion: live.metadata?.resourceVersion,
+            annotations: { [RELEASES_ANNOTATION]: history },
+          },
+          spec: { selector: { version: to } },
+        };
+        await this.call(what, () =>
+          this.clusters[env].core.patchNamespacedService(
+            { name: serviceName, namespace, body },
+            this.patchOptions('strategic'),
+          ),
+        );
+        return moves;
+      });
+    } else if (changed) {
+      await this.call(what, () =>
         this.clusters[env].core.patchNamespacedService(
           { name: serviceName, namespace, body: { spec: { selector: { version: to } } } },
           this.patchOptions('strategic'),
@@ -317,7 +362,7 @@ export class Kubernetes implements ClusterPort {
       );
     }
     const endpoints = await this.waitForEndpoints(env, namespace, serviceName, to, endpointsDeadlineMs);
-    return { serviceName, from, to, changed: from !== to, endpoints };
+    return { serviceName, from, to, changed, endpoints };
   }
 
   /** Waits until every endpoint address of the Service is a pod of `colour`. */
@@ -554,11 +599,37 @@ export class Kubernetes implements ClusterPort {
         },
         callOptions(this.timeoutMs),
       );
-      return { ok: true, path, detail: String(body).slice(0, 200) };
+      // client-node hands a JSON answer over parsed: as text again, not "[object Object]".
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      return { ok: true, path, detail: (text ?? '').slice(0, 200) };
     } catch (err) {
       const failure = toKubeError(err, `checking ${path} of ${serviceName}`);
       return { ok: false, path, detail: failure.message };
     }
+  }
+
+  setImage(env: EnvironmentName, service: string, deployment: string, image: string) {
+    return this.deploy.setImage(env, service, deployment, image);
+  }
+
+  scaleDeployment(env: EnvironmentName, service: string, deployment: string, replicas: number) {
+    return this.deploy.scaleDeployment(env, service, deployment, replicas);
+  }
+
+  probePods(env: EnvironmentName, service: string, deployment: string, path: string) {
+    return this.deploy.probePods(env, service, deployment, path);
+  }
+
+  probeService(env: EnvironmentName, service: string, path: string) {
+    return this.deploy.probeService(env, service, path);
+  }
+
+  releases(env: EnvironmentName, service: string) {
+    return this.deploy.releases(env, service);
+  }
+
+  recordRelease(env: EnvironmentName, service: string, record: ReleaseRecord) {
+    return this.deploy.recordRelease(env, service, record);
   }
 
   /** The names of the deployments a change to `service` touches, for rollout waits. */

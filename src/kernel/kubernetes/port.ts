@@ -1,5 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Colour, EnvironmentName } from '../domain/environment';
+import type { ReleaseRecord } from '../domain/release';
 import type { Workload } from '../domain/topology';
 import type { RollbackTarget, ScaleResult, ServiceState, SwitchResult } from './kubernetes';
 import type { LogLine, LogQuery } from './logs';
@@ -26,12 +27,56 @@ export interface ClusterPort {
   scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult>;
   /** Why `colour` of a blue/green service cannot take traffic now; undefined when it can. */
   colourNotReady(env: EnvironmentName, service: string, colour: Colour): Promise<string | undefined>;
+  /**
+   * Moves the Service's selector to `to` once that colour is ready, and waits for the
+   * endpoints. With `release`, the record is added to the Service's release history in
+   * the same patch as the selector, so what went live and what served before are one
+   * change (a record whose id is there already is replaced, so a retry adds nothing).
+   */
   switchColour(
     env: EnvironmentName,
     service: string,
     to: Colour,
     endpointsDeadlineMs?: number,
+    release?: ReleaseRecord,
   ): Promise<SwitchResult>;
+  /**
+   * `kubectl set image deployment/<deployment> <container>=<image>`: the same patch, on the
+   * policy's container (or the only one running the policy's repository). Idempotent:
+   * `changed` is false when it already runs `image`.
+   */
+  setImage(
+    env: EnvironmentName,
+    service: string,
+    deployment: string,
+    image: string,
+  ): Promise<{ container: string; changed: boolean }>;
+  /**
+   * Sets one deployment's replicas (the idle colour, brought to the live colour's count).
+   * When an HPA owns the deployment, its minimum is raised to `replicas` instead.
+   */
+  scaleDeployment(env: EnvironmentName, service: string, deployment: string, replicas: number): Promise<void>;
+  /**
+   * GETs `path` on every pod of `deployment` through the API server's pod proxy (the idle
+   * colour, checked on its own before any traffic goes to it): the status each answered,
+   * 0 when none came back.
+   */
+  probePods(
+    env: EnvironmentName,
+    service: string,
+    deployment: string,
+    path: string,
+  ): Promise<Array<{ pod: string; status: number; detail: string }>>;
+  /** GETs `path` through the service proxy: the status the app answered, 0 when none came back. */
+  probeService(
+    env: EnvironmentName,
+    service: string,
+    path: string,
+  ): Promise<{ status: number; detail: string }>;
+  /** The release history on the service's cluster object (blue/green: its Service; rolling: its Deployment), oldest first. */
+  releases(env: EnvironmentName, service: string): Promise<ReleaseRecord[]>;
+  /** Adds `record` to that history (replacing one with its id), keeping the policy's `releases.history` newest. */
+  recordRelease(env: EnvironmentName, service: string, record: ReleaseRecord): Promise<void>;
   /** Fixes what a rollback goes back to, before any approval or change. */
   planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget>;
   /** Applies a pinned rollback; idempotent. */

@@ -1,10 +1,16 @@
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { RELEASES_ANNOTATION } from '../domain/release';
 import { KubeError } from './errors';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 const POD_TEMPLATE_HASH = 'pod-template-hash';
 
-/** Annotations that describe the Deployment itself; a rollback keeps the Deployment's own (kubectl's rollback.go). */
+/**
+ * Annotations that describe the Deployment itself; a rollback keeps the Deployment's own
+ * (kubectl's rollback.go). One more than kubectl keeps: the bot's release history, which the
+ * deployment controller copies onto every ReplicaSet, so taking the old ReplicaSet's copy
+ * would turn the history back to what it was when that ReplicaSet was current.
+ */
 const DEPLOYMENT_OWN_ANNOTATIONS = new Set([
   'kubectl.kubernetes.io/last-applied-configuration',
   REVISION,
@@ -12,6 +18,7 @@ const DEPLOYMENT_OWN_ANNOTATIONS = new Set([
   'deployment.kubernetes.io/desired-replicas',
   'deployment.kubernetes.io/max-replicas',
   'deprecated.deployment.rollback.to',
+  RELEASES_ANNOTATION,
 ]);
 
 export const revisionOf = (rs: { metadata?: { annotations?: Record<string, string> } }): number =>

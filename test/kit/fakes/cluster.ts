@@ -9,7 +9,15 @@ import {
   workloadsOf,
   type Workload,
 } from '../../../src/kernel/domain/topology';
+import {
+  appendRelease,
+  parseReleases,
+  repositoryOf,
+  versionOf,
+  type ReleaseRecord,
+} from '../../../src/kernel/domain/release';
 import { KubeError } from '../../../src/kernel/kubernetes/errors';
+import { imageContainer } from '../../../src/kernel/kubernetes/set-image';
 import type {
   ClusterPort,
   LogLine,
@@ -39,7 +47,12 @@ export interface FakeWorkload {
   ready: number;
   available: number;
   updated: number;
+  /** The image of `container`, the one a deploy changes. */
   image: string;
+  /** The app's container (named after the policy's service, as in the simulated cluster). */
+  container: string;
+  /** Other containers of the pod template, after `container`; tests add them to test the container choice. */
+  sidecars: Array<{ name: string; image: string }>;
   paused: boolean;
   /** The colour of a blue/green deployment. */
   colour?: Colour;
@@ -62,18 +75,31 @@ export interface ClusterCall {
 
 type Health = { ok: boolean; path: string; detail: string };
 
+/** What a GET through the API server's proxy answers: the app's status (0: no answer) and the start of its body. */
+export interface ProbeAnswer {
+  status: number;
+  detail: string;
+}
+
 /**
  * An in-memory cluster behind ClusterPort, seeded from the policy: every service of every
- * environment at its minimum replicas, image `<app>:1.0.0` at revision 1, blue/green
- * services serving blue with both colours ready, health paths answering.
+ * environment at its minimum replicas, one container named after the service running the
+ * policy's image repository (`registry.azora.example/<app>` where the policy has none) at
+ * tag 1.0.0, revision 1; blue/green services serving blue with both colours ready, health
+ * paths answering, no release history.
  *
  * What it models, as the adapter does: the live colour's deployment is the scale target;
  * an HPA's bounds move to take the requested replicas; a switch goes only to a ready
  * colour; a rollback goes to a pinned ReplicaSet (the second newest by default) and is a
- * no-op when the deployment runs it already. What it does not: time. A change settles at
- * once, and a wait on a workload that has not settled (a test left it so) fails at once
- * with the adapter's timeout error. Every call through the port is recorded in `calls`;
- * `failNext` makes the next call of a method throw.
+ * no-op when the deployment runs it already; a new image is a new revision and (unless a
+ * test holds rollouts) a finished rollout; the container a deploy changes is chosen by the
+ * adapter's own rule (set-image.ts); release history is the annotation's JSON, written and
+ * read with the adapter's codec. Probes answer as the simulated app does: the health path
+ * 200 (or 503 when set unhealthy), `/version` 200, anything else 404, unless a test sets an
+ * answer. What it does not model: time. A change settles at once, and a wait on a workload
+ * that has not settled (a test left it so) fails at once with the adapter's timeout error.
+ * Every call through the port is recorded in `calls`; `failNext` makes the next call of a
+ * method throw.
  */
 export class FakeCluster implements ClusterPort {
   readonly calls: ClusterCall[] = [];
@@ -83,6 +109,11 @@ export class FakeCluster implements ClusterPort {
   private readonly healthOf = new Map<string, Omit<Health, 'path'>>();
   private readonly logLines = new Map<string, LogLine[]>();
   private readonly failures = new Map<keyof ClusterPort, Error[]>();
+  /** Raw release annotation values by `env/service`. */
+  private readonly releaseValues = new Map<string, string>();
+  private readonly held = new Set<string>();
+  private readonly podAnswers = new Map<string, ProbeAnswer | ((pod: string) => ProbeAnswer)>();
+  private readonly serviceAnswers = new Map<string, ProbeAnswer>();
 
   constructor(private readonly policy: Policy) {
     for (const env of Object.keys(policy.environments) as EnvironmentName[]) {
@@ -142,6 +173,47 @@ export class FakeCluster implements ClusterPort {
     this.logLines.set(`${env}/${service}`, lines);
   }
 
+  /**
+   * While held, a new image set on `deployment` starts a rollout that does not finish: no
+   * replica updated, so waitForRollout fails as the adapter's does on a stuck rollout.
+   */
+  holdRollouts(env: EnvironmentName, deployment: string, held = true): void {
+    if (held) this.held.add(`${env}/${deployment}`);
+    else this.held.delete(`${env}/${deployment}`);
+  }
+
+  /** The rollout of `deployment` finishes: every replica updated, ready and available. */
+  finishRollout(env: EnvironmentName, deployment: string): void {
+    const w = this.workload(env, deployment);
+    settle(w, w.replicas);
+  }
+
+  /** What GET `path` answers on the pods of `deployment` (one answer, or one per pod name). */
+  answerPods(
+    env: EnvironmentName,
+    deployment: string,
+    path: string,
+    answer: ProbeAnswer | ((pod: string) => ProbeAnswer),
+  ): void {
+    this.podAnswers.set(`${env}/${deployment} ${path}`, answer);
+  }
+
+  /** What GET `path` answers through the service's Service. */
+  answerService(env: EnvironmentName, service: string, path: string, answer: ProbeAnswer): void {
+    this.serviceAnswers.set(`${env}/${service} ${path}`, answer);
+  }
+
+  /** The release annotation's raw value on the service's object, as `kubectl get -o yaml` shows it. */
+  releaseAnnotation(env: EnvironmentName, service: string): string | undefined {
+    return this.releaseValues.get(`${env}/${service}`);
+  }
+
+  /** Sets that raw value (anything: the annotation is outside text), or removes it. */
+  setReleaseAnnotation(env: EnvironmentName, service: string, value: string | undefined): void {
+    if (value === undefined) this.releaseValues.delete(`${env}/${service}`);
+    else this.releaseValues.set(`${env}/${service}`, value);
+  }
+
   /** The next `times` calls of `method` throw `error` (before they read or change anything). */
   failNext(method: keyof ClusterPort, error: Error, times = 1): void {
     const queued = this.failures.get(method) ?? [];
@@ -155,7 +227,11 @@ export class FakeCluster implements ClusterPort {
 
   /** The calls that change the cluster, in order. */
   changes(): ClusterCall[] {
-    return this.calls.filter((c) => ['scale', 'switchColour', 'applyRollback'].includes(c.method));
+    return this.calls.filter((c) =>
+      ['scale', 'switchColour', 'applyRollback', 'setImage', 'scaleDeployment', 'recordRelease'].includes(
+        c.method,
+      ),
+    );
   }
 
   // ---- ClusterPort ----
@@ -225,9 +301,11 @@ export class FakeCluster implements ClusterPort {
     service: string,
     to: Colour,
     endpointsDeadlineMs?: number,
+    release?: ReleaseRecord,
   ): Promise<SwitchResult> {
-    this.record('switchColour', [env, service, to, endpointsDeadlineMs]);
-    return this.doSwitch(env, service, to);
+    this.record('switchColour', [env, service, to, endpointsDeadlineMs, ...(release ? [release] : [])]);
+    // One patch on the real Service: the selector and the history change together or not at all.
+    return this.doSwitch(env, service, to, release);
   }
 
   async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
@@ -352,6 +430,105 @@ export class FakeCluster implements ClusterPort {
     return { pods };
   }
 
+  async setImage(
+    env: EnvironmentName,
+    service: string,
+    deployment: string,
+    image: string,
+  ): Promise<{ container: string; changed: boolean }> {
+    this.record('setImage', [env, service, deployment, image]);
+    const w = this.ownDeployment(env, service, deployment);
+    const policy = this.policy.services[service]!;
+    if (policy.image && repositoryOf(image) !== policy.image) {
+      throw new KubeError(
+        'precondition',
+        `not setting ${image} on ${deployment}: ${service} takes images from ${policy.image} only (services.${service}.image)`,
+      );
+    }
+    const chosen = imageContainer(this.deploymentObject(env, w.namespace, w.name), service, policy);
+    if (chosen.image === image) return { container: chosen.name, changed: false };
+    const sidecar = w.sidecars.find((c) => c.name === chosen.name);
+    if (sidecar) {
+      // A new template all the same: the next revision, with the app's image unchanged.
+      sidecar.image = image;
+      this.rollout(env, deployment, w.image);
+    } else {
+      this.rollout(env, deployment, image);
+    }
+    if (this.held.has(`${env}/${deployment}`)) w.updated = 0;
+    else settle(w, w.replicas);
+    return { container: chosen.name, changed: true };
+  }
+
+  async scaleDeployment(
+    env: EnvironmentName,
+    service: string,
+    deployment: string,
+    replicas: number,
+  ): Promise<void> {
+    this.record('scaleDeployment', [env, service, deployment, replicas]);
+    const w = this.ownDeployment(env, service, deployment);
+    const hpa = this.hpa(env, deployment);
+    if (!hpa) {
+      if (w.replicas !== replicas) settle(w, replicas);
+      return;
+    }
+    hpa.min = replicas;
+    hpa.max = Math.max(hpa.max, replicas);
+    // The adapter sets replicas below the new minimum itself; the HPA keeps the rest inside its bounds.
+    settle(w, w.replicas < replicas ? replicas : Math.min(w.replicas, hpa.max));
+  }
+
+  /** Each ready pod of `deployment` (named `<deployment>-<i>`), answering as `answerPods` set or as the simulated app. */
+  async probePods(
+    env: EnvironmentName,
+    service: string,
+    deployment: string,
+    path: string,
+  ): Promise<Array<{ pod: string; status: number; detail: string }>> {
+    this.record('probePods', [env, service, deployment, path]);
+    const w = this.ownDeployment(env, service, deployment);
+    const pods = podNames(w);
+    if (pods.length === 0) {
+      throw new KubeError('not-found', `${deployment} in ${env} has no pods (selector ${selectorOf(w)})`);
+    }
+    const set = this.podAnswers.get(`${env}/${deployment} ${path}`);
+    return pods.map((pod) => ({
+      pod,
+      ...(set ? (typeof set === 'function' ? set(pod) : set) : this.appAnswer(service, w, path, pod)),
+    }));
+  }
+
+  async probeService(env: EnvironmentName, service: string, path: string): Promise<ProbeAnswer> {
+    this.record('probeService', [env, service, path]);
+    const workload = workloadOf(this.policy, env, service);
+    if (workload.kind === 'statefulset')
+      throw new KubeError(
+        'precondition',
+        `${service} in ${env} is a statefulset: the bot probes no Service of it`,
+      );
+    const set = this.serviceAnswers.get(`${env}/${service} ${path}`);
+    if (set) return { ...set };
+    const w = this.workload(env, this.scaleTarget(env, workload));
+    const pod = podNames(w)[0];
+    if (!pod) return { status: 503, detail: `no endpoints available for service "${workload.app}"` };
+    const health = this.healthOf.get(`${env}/${service}`);
+    if (path === this.policy.services[service]?.health && health && !health.ok)
+      return { status: 503, detail: health.detail.slice(0, 200) };
+    return this.appAnswer(service, w, path, pod);
+  }
+
+  async releases(env: EnvironmentName, service: string): Promise<ReleaseRecord[]> {
+    this.record('releases', [env, service]);
+    this.releaseHolder(env, service);
+    return parseReleases(this.releaseValues.get(`${env}/${service}`));
+  }
+
+  async recordRelease(env: EnvironmentName, service: string, record: ReleaseRecord): Promise<void> {
+    this.record('recordRelease', [env, service, record]);
+    this.writeRelease(env, service, record);
+  }
+
   async health(env: EnvironmentName, service: string): Promise<Health> {
     this.record('health', [env, service]);
     const workload = workloadOf(this.policy, env, service);
@@ -369,10 +546,59 @@ export class FakeCluster implements ClusterPort {
     if (failure) throw failure;
   }
 
+  /** The workload named `deployment`, which must be one of the service's deployments (as the adapter checks). */
+  private ownDeployment(env: EnvironmentName, service: string, deployment: string): FakeWorkload {
+    const workload = workloadOf(this.policy, env, service);
+    const own =
+      workload.kind === 'deployment'
+        ? [workload.deployment]
+        : workload.kind === 'blue-green'
+          ? [workload.deployments.blue, workload.deployments.green]
+          : [];
+    if (!own.includes(deployment)) {
+      throw new KubeError(
+        'precondition',
+        `${deployment} is not a deployment of ${service} in ${env} (${own.join(', ') || 'it has none'})`,
+      );
+    }
+    return this.workload(env, deployment);
+  }
+
+  /** The statefulset refusal of the adapter's release history. */
+  private releaseHolder(env: EnvironmentName, service: string): void {
+    if (workloadOf(this.policy, env, service).kind === 'statefulset') {
+      throw new KubeError(
+        'precondition',
+        `${service} in ${env} is a statefulset: the bot keeps release history only for deployments`,
+      );
+    }
+  }
+
+  private writeRelease(env: EnvironmentName, service: string, record: ReleaseRecord): void {
+    this.releaseHolder(env, service);
+    const key = `${env}/${service}`;
+    const value = appendRelease(
+      parseReleases(this.releaseValues.get(key)),
+      record,
+      this.policy.releases.history,
+    );
+    this.releaseValues.set(key, value);
+  }
+
+  /** The simulated app's answer: its health path 200, `/version` 200 JSON, anything else 404. */
+  private appAnswer(service: string, w: FakeWorkload, path: string, pod: string): ProbeAnswer {
+    if (path === '/version')
+      return { status: 200, detail: JSON.stringify({ service, version: versionOf(w.image) }) };
+    if (path === this.policy.services[service]?.health)
+      return { status: 200, detail: JSON.stringify({ status: 'ok', service, pod }).slice(0, 200) };
+    return { status: 404, detail: `Cannot GET ${path}` };
+  }
+
   private seed(env: EnvironmentName, workload: Workload): void {
     const { namespace, app } = workload;
     const replicas = replicaBounds(this.policy, env, workload.service).min;
-    const image = `registry.azora.example/${app}:1.0.0`;
+    const repository = this.policy.services[workload.service]?.image ?? `registry.azora.example/${app}`;
+    const image = `${repository}:1.0.0`;
     const add = (kind: FakeWorkload['kind'], name: string, colour?: Colour) => {
       const w: FakeWorkload = {
         kind,
@@ -384,6 +610,8 @@ export class FakeCluster implements ClusterPort {
         available: replicas,
         updated: replicas,
         image,
+        container: workload.service,
+        sidecars: [],
         paused: false,
         ...(colour ? { colour } : {}),
         history: kind === 'deployment' ? [{ replicaSet: `${name}-1`, revision: 1, image }] : [],
@@ -492,7 +720,7 @@ export class FakeCluster implements ClusterPort {
         selector: { matchLabels: { ...w.labels } },
         template: {
           metadata: { labels: { ...w.labels } },
-          spec: { containers: [{ name: 'app', image: w.image }] },
+          spec: { containers: [{ name: w.container, image: w.image }, ...w.sidecars.map((c) => ({ ...c }))] },
         },
       },
       status: {
@@ -514,7 +742,7 @@ export class FakeCluster implements ClusterPort {
     return rolloutProblem(w);
   }
 
-  private doSwitch(env: EnvironmentName, service: string, to: Colour): SwitchResult {
+  private doSwitch(env: EnvironmentName, service: string, to: Colour, release?: ReleaseRecord): SwitchResult {
     const workload = workloadOf(this.policy, env, service);
     if (workload.kind !== 'blue-green') {
       throw new KubeError('precondition', `${service} in ${env} is not a blue/green service`);
@@ -522,6 +750,7 @@ export class FakeCluster implements ClusterPort {
     const from = this.colourOf(env, workload);
     const notReady = this.notReady(env, service, to);
     if (notReady) throw new KubeError('precondition', `not switching ${service} to ${to}: ${notReady}`);
+    if (release) this.writeRelease(env, service, release);
     this.setActive(env, service, to);
     const endpoints = this.workload(env, workload.deployments[to]).ready;
     return { serviceName: workload.serviceName, from, to, changed: from !== to, endpoints };
@@ -530,12 +759,9 @@ export class FakeCluster implements ClusterPort {
   private pods(env: EnvironmentName, service: string): { namespace: string; pods: string[] } {
     const workload = workloadOf(this.policy, env, service);
     const w = this.workload(env, this.scaleTarget(env, workload));
-    const pods = Array.from({ length: w.ready }, (_, i) => `${w.name}-${i}`).sort();
+    const pods = podNames(w);
     if (pods.length === 0) {
-      const selector = Object.entries(w.labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-      throw new KubeError('not-found', `${service} in ${env} has no pods (selector ${selector})`);
+      throw new KubeError('not-found', `${service} in ${env} has no pods (selector ${selectorOf(w)})`);
     }
     return { namespace: workload.namespace, pods };
   }
@@ -545,6 +771,15 @@ export class FakeCluster implements ClusterPort {
     return grep ? lines.filter((l) => l.text.toLowerCase().includes(grep.toLowerCase())) : [...lines];
   }
 }
+
+/** The pods of a workload: one per ready replica. */
+const podNames = (w: FakeWorkload): string[] =>
+  Array.from({ length: w.ready }, (_, i) => `${w.name}-${i}`).sort();
+
+const selectorOf = (w: FakeWorkload): string =>
+  Object.entries(w.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 
 function settle(w: FakeWorkload, replicas: number): void {
   w.replicas = replicas;

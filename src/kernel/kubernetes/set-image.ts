@@ -1,0 +1,67 @@
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import type { ServicePolicy } from '../../config/policy';
+import { repositoryOf } from '../domain/release';
+import { KubeError } from './errors';
+
+/**
+ * The container of `deployment` a deploy of `service` sets the image of: the policy's
+ * `container` when it names one, else the only container running the policy's `image`
+ * repository. Anything else is a precondition failure that says what to fix.
+ */
+export function imageContainer(
+  deployment: V1Deployment,
+  service: string,
+  policy: Pick<ServicePolicy, 'image' | 'container'>,
+): V1Container {
+  const name = deployment.metadata?.name ?? '?';
+  const containers = deployment.spec?.template.spec?.containers ?? [];
+  const listed = containers.map((c) => `${c.name}=${c.image ?? '(no image)'}`).join(', ') || 'none';
+  if (policy.container) {
+    const named = containers.find((c) => c.name === policy.container);
+    if (!named) {
+      throw new KubeError(
+        'precondition',
+        `deployment ${name} has no container '${policy.container}' (services.${service}.container); its containers: ${listed}`,
+      );
+    }
+    return named;
+  }
+  if (!policy.image) {
+    throw new KubeError(
+      'precondition',
+      `the policy names no image repository for ${service} (services.${service}.image), so the bot cannot tell which container of ${name} to change`,
+    );
+  }
+  const running = containers.filter((c) => c.image !== undefined && repositoryOf(c.image) === policy.image);
+  if (running.length === 1) return running[0]!;
+  if (running.length === 0) {
+    throw new KubeError(
+      'precondition',
+      `no container of deployment ${name} runs ${policy.image} (services.${service}.image); its containers: ${listed}`,
+    );
+  }
+  throw new KubeError(
+    'precondition',
+    `${running.length} containers of deployment ${name} run ${policy.image} (${running.map((c) => c.name).join(', ')}); ` +
+      `name the one to change in services.${service}.container`,
+  );
+}
+
+/**
+ * The strategic merge patch `kubectl set image deployment/<d> <container>=<image>` sends
+ * (its two-way merge patch of the container list): the order of every container by name,
+ * and the one container's new image.
+ */
+export function setImagePatch(deployment: V1Deployment, container: string, image: string): object {
+  const containers = deployment.spec?.template.spec?.containers ?? [];
+  return {
+    spec: {
+      template: {
+        spec: {
+          '$setElementOrder/containers': containers.map((c) => ({ name: c.name })),
+          containers: [{ image, name: container }],
+        },
+      },
+    },
+  };
+}
