@@ -35,6 +35,11 @@ export interface SandboxOptions {
    * Defaults to AZORA_SANDBOX_ALERTMANAGER=builtin|auto, else 'auto'.
    */
   alertmanager?: AlertmanagerChoice;
+  /**
+   * How long a `-bad` version takes traffic before it fails. Defaults to
+   * AZORA_SANDBOX_BAD_AFTER_MS (milliseconds), else the cluster's 10 s.
+   */
+  badVersionFailAfterMs?: number;
 }
 
 export interface Sandbox {
@@ -54,6 +59,8 @@ export interface Sandbox {
   loadKubeConfig: (config: KubeConfig) => void;
   /** The simulated workspace, served on the bot's own port. */
   routes: CustomRoute[];
+  /** The bot listens on `port`: the workspace sends the cluster's own alerts there. */
+  listening(port: number): void;
   /** The one line that tells a person where to look. */
   banner(port: number): string;
   /** Ends the workspace's live streams, which would otherwise hold the HTTP server open on stop. */
@@ -113,9 +120,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const simulatedSlack = await new SimulatedSlack({ userGroups: sandboxUserGroups(policy) }).start();
     stops.push(() => simulatedSlack.stop());
 
+    const badAfter = options.badVersionFailAfterMs ?? badAfterMs(env);
     const cluster = await startSimulatedCluster({
       policy,
       logger: logger.child({ component: 'simulated-cluster' }, { level: atLeastWarn(logger) }),
+      ...(badAfter !== undefined ? { badVersionFailAfterMs: badAfter } : {}),
     });
     stops.push(() => cluster.stop());
     const kubeconfigPath = path.join(dir, 'kubeconfig');
@@ -135,6 +144,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       logger,
     });
     stops.push(async () => workspace.close());
+    // A `-bad` version failing under traffic raises the guide's AzoraHighErrorRate in the
+    // cluster; it reaches the bot as the menu's alerts do, through its real /alertmanager.
+    const unsubscribe = cluster.onAlert((alert) => void workspace.clusterAlert(alert));
+    stops.push(async () => unsubscribe());
+    if (config.port > 0) workspace.setBotPort(config.port);
 
     logger.info(
       {
@@ -175,6 +189,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       kubeconfigPath,
       loadKubeConfig: (kc) => kc.loadFromFile(kubeconfigPath),
       routes: workspace.routes(),
+      listening: (port) => workspace.setBotPort(port),
       banner(port) {
         const namespace = policy.environments.production?.namespace ?? 'azora-production';
         return (
@@ -189,6 +204,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await stopAll();
     throw err;
   }
+}
+
+/** AZORA_SANDBOX_BAD_AFTER_MS: a whole number of milliseconds; anything else is the default. */
+function badAfterMs(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.AZORA_SANDBOX_BAD_AFTER_MS?.trim();
+  if (!raw || !/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** The simulated cluster's own chatter (its start, its controller) would drown the bot's log lines. */

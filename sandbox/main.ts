@@ -16,7 +16,10 @@ runMain(process.argv.slice(2), async ({ config, policy, logger }) => {
     policy: sandbox.policy,
     loadKubeConfig: sandbox.loadKubeConfig,
     extraRoutes: sandbox.routes,
-    banner: (port) => sandbox.banner(port),
+    banner: (port) => {
+      sandbox.listening(port);
+      return sandbox.banner(port);
+    },
     closeStreams: () => sandbox.closeStreams(),
     stop: () => sandbox.stop(),
   };

@@ -37,14 +37,27 @@ export const SANDBOX_USERS: readonly SandboxUser[] = [
 export const SANDBOX_APPROVERS = ['U0APPROVER1', 'U0APPROVER2'] as const;
 export const SANDBOX_ENGINEER = 'U0ENGINEER';
 
+/** Where the simulated cluster's images come from (the guide's registry), one repository per service. */
+export const SANDBOX_REGISTRY = 'registry.azora.world/azora';
+
+/** What a deploy checks after the health path: the simulated app answers GET /version with 200. */
+export const SANDBOX_SMOKE = [{ path: '/version', status: 200 }] as const;
+
 /**
  * The policy the sandbox runs with: the operator's, with the sandbox's approvers added to
  * every environment that needs approval, and Erin allowed to view, request and respond
  * there, so the approval flow works out of the box (she still cannot approve, nor use
- * production from a channel the policy does not list).
+ * production from a channel the policy does not list). Every app service deploys from the
+ * simulated registry unless the policy names a repository, and its deploys run smoke
+ * checks the simulated app answers unless the policy lists its own.
  */
 export function sandboxPolicy(policy: Policy): Policy {
   const copy = structuredClone(policy);
+  for (const [name, svc] of Object.entries(copy.services)) {
+    if (!svc.deployment) continue;
+    svc.image ??= `${SANDBOX_REGISTRY}/${name}`;
+    if (svc.smoke.length === 0) svc.smoke = SANDBOX_SMOKE.map((check) => ({ ...check }));
+  }
   for (const env of Object.values(copy.environments)) {
     if (!env || env.approval !== 'required') continue;
     for (const id of SANDBOX_APPROVERS) if (!env.approvers.includes(id)) env.approvers.push(id);

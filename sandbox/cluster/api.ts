@@ -5,7 +5,8 @@ import { workloadOf, type HealthRegistry } from './health';
 import { mediaType, openStream, parseJson, readBody, sendJson, type StreamRegistry } from './http';
 import { serveLog, type LogSettings } from './logs';
 import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch';
-import { serveServiceProxy } from './proxy';
+import type { BadVersionMonitor } from './bad-versions';
+import { servePodProxy, serveServiceProxy } from './proxy';
 import { apiVersionOf, byKind, RESOURCES, resourceKey, type ResourceDef } from './resources';
 import type { ResourceTarget } from './routes';
 import {
@@ -41,6 +42,8 @@ export interface ApiContext {
   streams: StreamRegistry;
   logs: LogSettings;
   health: HealthRegistry;
+  /** `-bad` versions that fail once they take traffic. */
+  releases: BadVersionMonitor;
   logger: Logger;
 }
 
@@ -455,17 +458,20 @@ async function handleSubresource(
   const method = req.method ?? 'GET';
   const def = target.res;
   if (subresource === 'proxy') {
-    return serveServiceProxy(method, res, target.namespace ?? '', name, target.subpath ?? '', ctx);
+    const serve = def === PODS ? servePodProxy : serveServiceProxy;
+    return serve(method, res, target.namespace ?? '', name, target.subpath ?? '', ctx);
   }
   const old = ctx.store.mustGet(def, target.namespace, name);
   if (subresource === 'log') {
     if (method !== 'GET') throw methodNotAllowed();
+    ctx.releases.check();
     return serveLog(res, old, query, {
       ...ctx.logs,
       clock: ctx.clock,
       streams: ctx.streams,
       currentPod: () => ctx.store.peek(def, target.namespace, name),
       unhealthySince: () => ctx.health.since(old.metadata.namespace ?? '', workloadOf(ctx.store, old).name),
+      failingAt: (at) => ctx.releases.failingAt(old.metadata.uid, at),
     });
   }
   if (subresource === 'scale') return handleScale(req, res, target, old, ctx, options);

@@ -15,6 +15,8 @@ export interface ControllerOptions {
   /** How long a new pod stays Pending before it is Running and Ready; 0 makes it Ready at once. */
   readyDelayMs: number;
   logger: Logger;
+  /** Runs after every reconcile, once the store is stable (the cluster looks at its endpoints then). */
+  afterReconcile?: () => void;
 }
 
 /** Safety net: a reconcile that keeps writing after this many passes has a bug, not more work. */
@@ -66,6 +68,7 @@ export class Controller {
     } finally {
       this.ctx.bootstrapping = false;
     }
+    this.options.afterReconcile?.();
   }
 
   schedule(): void {
@@ -101,6 +104,7 @@ export class Controller {
     if (this.stopped) return;
     try {
       this.reconcileUntilStable();
+      this.options.afterReconcile?.();
     } catch (err) {
       this.options.logger.error({ err }, 'simulated controller failed');
     }

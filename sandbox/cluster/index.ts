@@ -3,9 +3,21 @@ export { startSimulatedCluster } from './server';
 export type { RecordedRequest, SimulatedCluster, SimulatedClusterOptions } from './server';
 export type { KubeconfigOptions } from './kubeconfig';
 export type { FaultAction, FaultMatch, Faults } from './faults';
+export { BAD_TAG_SUFFIX, ERROR_RATE_ALERT, isBadImage } from './bad-versions';
+export type { ClusterAlert } from './bad-versions';
 export { authorize, forbiddenMessage, isAllowed, ruleAllows } from './rbac';
 export type { Identity, PolicyRule, RequestAttributes, Verb } from './rbac';
-export { seedTopology, boundsFor, GREEN_VERSION, HISTORY_VERSIONS, POSTGRES_IMAGE, REGISTRY } from './seed';
+export {
+  seedTopology,
+  boundsFor,
+  BLUE_VERSIONS,
+  GREEN_VERSION,
+  GREEN_VERSIONS,
+  HISTORY_VERSIONS,
+  LIVE_VERSION,
+  POSTGRES_IMAGE,
+  REGISTRY,
+} from './seed';
 export type { SeedOptions } from './seed';
 export { parseLabelSelector, matchesSelector } from './selectors';
 export type { KubeObject, ObjectMeta, OwnerReference } from './types';

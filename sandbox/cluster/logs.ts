@@ -24,6 +24,8 @@ export interface LogContext extends LogSettings {
   currentPod: () => KubeObject | undefined;
   /** Since when the pod's workload has been unhealthy, if it is. */
   unhealthySince: () => number | undefined;
+  /** Whether the pod's `-bad` version was failing under traffic at a time. */
+  failingAt?: (at: number) => boolean;
 }
 
 interface LineSource {
@@ -32,6 +34,8 @@ interface LineSource {
   image: string;
   startMs: number;
   unhealthySince?: number;
+  /** A `-bad` version failing under traffic at this time: most requests end in a 500. */
+  failing?: boolean;
 }
 
 const SECRETS = [
@@ -46,6 +50,12 @@ const ERRORS = [
   'database query failed: deadlock detected',
   'unhandled promise rejection: ECONNRESET',
   'failed to publish event: redis connection lost',
+];
+
+const RELEASE_ERRORS = [
+  "TypeError: Cannot read properties of undefined (reading 'amount')",
+  'ReferenceError: featureFlags is not defined',
+  "TypeError: Cannot read properties of null (reading 'userId')",
 ];
 
 const WARNINGS = [
@@ -84,6 +94,17 @@ function appLine(src: LineSource, index: number, at: number): string {
       level: 'error',
       ...base,
       msg: 'health check failed: dependency unavailable (connect ECONNREFUSED 10.96.12.7:5432)',
+    });
+  }
+  if (src.failing && h % 4 !== 0) {
+    return JSON.stringify({
+      level: 'error',
+      ...base,
+      version: versionOf(src.image),
+      msg: `GET ${route} 500`,
+      err: RELEASE_ERRORS[(h >>> 8) % RELEASE_ERRORS.length],
+      durationMs: 1 + (h % 40),
+      reqId: (h >>> 4).toString(16),
     });
   }
   if (h % 37 === 5) {
@@ -220,7 +241,11 @@ export function serveLog(
   const render = (i: number): string => {
     const at = lineTime(i);
     // Health can change while a follower reads, so it is looked up per line.
-    const line = logLine({ ...src, unhealthySince: ctx.unhealthySince() }, i, at);
+    const line = logLine(
+      { ...src, unhealthySince: ctx.unhealthySince(), failing: ctx.failingAt?.(at) === true },
+      i,
+      at,
+    );
     return `${timestamps ? `${nanoTime(at)} ` : ''}${line}\n`;
   };
 

@@ -18,10 +18,11 @@ interface CliOptions {
   policy?: string;
   readyDelayMs?: number;
   logIntervalMs?: number;
+  badAfterMs?: number;
 }
 
 const USAGE =
-  'usage: sandbox:cluster [--port <port>] [--host <address>] [--kubeconfig <path>] [--policy <file>] [--ready-delay-ms <ms>] [--log-interval-ms <ms>]';
+  'usage: sandbox:cluster [--port <port>] [--host <address>] [--kubeconfig <path>] [--policy <file>] [--ready-delay-ms <ms>] [--log-interval-ms <ms>] [--bad-after-ms <ms>]';
 
 function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = {
@@ -60,6 +61,9 @@ function parseArgs(argv: string[]): CliOptions {
       case '--log-interval-ms':
         options.logIntervalMs = Math.max(1, number(flag, value));
         break;
+      case '--bad-after-ms':
+        options.badAfterMs = number(flag, value);
+        break;
       default:
         throw new ConfigError(`unknown argument '${flag ?? ''}'\n${USAGE}`);
     }
@@ -77,7 +81,10 @@ async function main(): Promise<void> {
     logger,
     ...(options.readyDelayMs !== undefined ? { readyDelayMs: options.readyDelayMs } : {}),
     ...(options.logIntervalMs !== undefined ? { logIntervalMs: options.logIntervalMs } : {}),
+    ...(options.badAfterMs !== undefined ? { badVersionFailAfterMs: options.badAfterMs } : {}),
   });
+  // The cluster's own alerts (a `-bad` version under traffic) go to the log: no Alertmanager here.
+  cluster.onAlert((alert) => logger.warn({ alert }, `${alert.alertname} ${alert.status}`));
   await cluster.writeKubeconfig(options.kubeconfig);
   // The kubeconfig uses the https URL: kubectl sends a token only over TLS.
   process.stdout.write(

@@ -73,7 +73,11 @@ export const RESOURCES: readonly ResourceDef[] = [
   def('', 'v1', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: { status: STATUS, log: { kind: 'Pod', verbs: ['get'] } },
+    subresources: {
+      status: STATUS,
+      log: { kind: 'Pod', verbs: ['get'] },
+      proxy: { kind: 'PodProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
+    },
   }),
   def('', 'v1', 'Service', 'services', {
     shortNames: ['svc'],

@@ -1,4 +1,6 @@
 import type { EnvironmentName, Policy, ServicePolicy } from '../../src/config/policy';
+import { appendRelease, RELEASES_ANNOTATION, type ReleaseRecord } from '../../src/kernel/domain/release';
+import { SANDBOX_APPROVERS, SANDBOX_ENGINEER, SANDBOX_REGISTRY } from '../users';
 import { applyDefaults } from './defaults';
 import { deterministicUid } from './store';
 import { clone, isoSeconds, rec, type JsonRecord, type KubeObject } from './types';
@@ -9,6 +11,13 @@ import { controllerRef, POD_TEMPLATE_HASH, REVISION, templateHash } from './work
  * the same policy always gives the same objects (names, uids, images, timestamps relative to
  * `now`), so tests and the sandbox see one topology. Pods are not part of it; the controller
  * starts them when the cluster boots.
+ *
+ * It tells a release story the bot can act on. Staging (rolling) went v1.4.0, v1.4.1, then
+ * v1.5.0 two days ago. Production (blue/green): blue served v1.4.0 until green went live
+ * with v1.4.1 fourteen days ago, and blue has served v1.5.0 since seven days ago, so green
+ * still holds v1.4.1, the version it served when it was live, and a rollback can go back
+ * to it. Both stories are also written where the bot keeps them: the release history
+ * annotation of the Deployment (rolling) and of the Service (blue/green).
  */
 
 export interface SeedOptions {
@@ -16,14 +25,21 @@ export interface SeedOptions {
   now: number;
 }
 
-export const REGISTRY = 'registry.azora.world/azora';
-/** Release history of every app: the rolling environments run the last one. */
+export const REGISTRY = SANDBOX_REGISTRY;
+/** Release history of every app in the rolling environments, which run the last one. */
 export const HISTORY_VERSIONS = ['v1.4.0', 'v1.4.1', 'v1.5.0'];
-/** What the idle colour of a blue-green environment has been prepared with. */
-export const GREEN_VERSION = 'v1.5.1';
+/** What the live colour (blue) of a blue-green environment serves, since 7 days. */
+export const LIVE_VERSION = 'v1.5.0';
+/** What the idle colour (green) holds: the version it served when it was live, 14 to 7 days ago. */
+export const GREEN_VERSION = 'v1.4.1';
+/** The ReplicaSet history of each colour, oldest first. */
+export const BLUE_VERSIONS = ['v1.4.0', LIVE_VERSION];
+export const GREEN_VERSIONS = ['v1.3.2', GREEN_VERSION];
 export const POSTGRES_IMAGE = 'postgres:15.6';
 
-const DAY = 24 * 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 /** Resources per service from the infrastructure guide; others get the guide's general default. */
 const GUIDE_RESOURCES: Record<string, { cpu: string; memory: string }> = {
@@ -75,7 +91,7 @@ function appTemplate(
       containers: [
         {
           name: service,
-          image: `${REGISTRY}/${service}:${version}`,
+          image: imageOf(service, svc, version),
           ports: [{ name: 'http', containerPort: svc.port, protocol: 'TCP' }],
           env: [
             { name: 'NODE_ENV', value: env },
@@ -98,6 +114,11 @@ function appTemplate(
   };
 }
 
+/** The image of a version: from the policy's repository for the service, else the guide's registry. */
+function imageOf(service: string, svc: ServicePolicy, version: string): string {
+  return `${svc.image ?? `${REGISTRY}/${service}`}:${version}`;
+}
+
 interface DeploymentSeed {
   namespace: string;
   name: string;
@@ -109,6 +130,7 @@ interface DeploymentSeed {
   /** Creation time of each revision's ReplicaSet. */
   rolledOutAt: number[];
   createdAt: number;
+  annotations?: Record<string, string>;
 }
 
 /** A Deployment plus its ReplicaSet history, exactly as the controller would have left them. */
@@ -123,6 +145,7 @@ function deploymentWithHistory(seed: DeploymentSeed): KubeObject[] {
       annotations: {
         [REVISION]: String(seed.templates.length),
         'kubernetes.io/change-cause': `release ${lastVersion}`,
+        ...seed.annotations,
       },
     }),
     spec: {
@@ -177,11 +200,15 @@ function service(
   port: number,
   createdAt: number,
   headless = false,
+  annotations?: Record<string, string>,
 ): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta('Service', name, namespace, createdAt, { labels: { app: selector.app ?? name } }),
+    metadata: meta('Service', name, namespace, createdAt, {
+      labels: { app: selector.app ?? name },
+      ...(annotations ? { annotations } : {}),
+    }),
     spec: {
       selector,
       ports: [{ name: headless ? 'postgres' : 'http', port, targetPort: port, protocol: 'TCP' }],
@@ -251,9 +278,80 @@ function statefulSet(
   };
 }
 
+const [FIRST_APPROVER, SECOND_APPROVER] = SANDBOX_APPROVERS;
+
+/**
+ * A blue/green service's releases, as the bot records them on its Service: green went live
+ * with v1.4.1 fourteen days ago (blue had served v1.4.0), blue with v1.5.0 seven days ago.
+ */
+function blueGreenHistory(policy: Policy, service: string, svc: ServicePolicy, now: number): string {
+  const image = (version: string) => imageOf(service, svc, version);
+  const records: ReleaseRecord[] = [
+    {
+      id: 'seed-1',
+      action: 'deploy',
+      version: GREEN_VERSION,
+      image: image(GREEN_VERSION),
+      colour: 'green',
+      previous: { colour: 'blue', version: 'v1.4.0', image: image('v1.4.0') },
+      requester: SANDBOX_ENGINEER,
+      approver: FIRST_APPROVER,
+      start: now - 14 * DAY - 20 * MINUTE,
+      end: now - 14 * DAY,
+      result: 'succeeded',
+    },
+    {
+      id: 'seed-2',
+      action: 'deploy',
+      version: LIVE_VERSION,
+      image: image(LIVE_VERSION),
+      colour: 'blue',
+      previous: { colour: 'green', version: GREEN_VERSION, image: image(GREEN_VERSION) },
+      requester: SANDBOX_ENGINEER,
+      approver: SECOND_APPROVER,
+      start: now - 7 * DAY - 20 * MINUTE,
+      end: now - 7 * DAY,
+      result: 'succeeded',
+    },
+  ];
+  return historyValue(policy, records);
+}
+
+/** A rolling service's last release, as the bot records it on its Deployment: v1.5.0 two days ago. */
+function rollingHistory(policy: Policy, service: string, svc: ServicePolicy, now: number): string {
+  const [current, previous] = [...HISTORY_VERSIONS].reverse();
+  if (current === undefined || previous === undefined) return historyValue(policy, []);
+  const record: ReleaseRecord = {
+    id: 'seed-1',
+    action: 'deploy',
+    version: current,
+    image: imageOf(service, svc, current),
+    previous: { version: previous, image: imageOf(service, svc, previous) },
+    requester: SANDBOX_ENGINEER,
+    start: now - 2 * DAY,
+    end: now - 2 * DAY + 2 * MINUTE,
+    result: 'succeeded',
+  };
+  return historyValue(policy, [record]);
+}
+
+function historyValue(policy: Policy, records: ReleaseRecord[]): string {
+  const limit = policy.releases.history;
+  let value = '[]';
+  let kept: ReleaseRecord[] = [];
+  for (const record of records) {
+    value = appendRelease(kept, record, limit);
+    kept = [...kept, record];
+  }
+  return value;
+}
+
 export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[] {
   const { now } = options;
   const createdAt = now - 30 * DAY;
+  // Releases are placed from the hour: clusters started moments apart (a test comparing two)
+  // get the same history annotations.
+  const released = Math.floor(now / HOUR) * HOUR;
   const objects: KubeObject[] = [];
   const namespaces = new Set<string>(['default', 'monitoring']);
   for (const env of Object.values(policy.environments)) if (env) namespaces.add(env.namespace);
@@ -284,8 +382,9 @@ export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[]
               replicas: bounds.min,
               templates: HISTORY_VERSIONS.map((v) => appTemplate(name, svc, environment, labels, v)),
               versions: HISTORY_VERSIONS,
-              rolledOutAt: [now - 10 * DAY, now - 5 * DAY, now - 2 * DAY],
+              rolledOutAt: [released - 10 * DAY, released - 5 * DAY, released - 2 * DAY],
               createdAt,
+              annotations: { [RELEASES_ANNOTATION]: rollingHistory(policy, name, svc, released) },
             }),
             service(ns, app, { app }, svc.port, createdAt),
           );
@@ -298,9 +397,9 @@ export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[]
               name: `${app}-blue`,
               labels: blue,
               replicas: bounds.min,
-              templates: HISTORY_VERSIONS.map((v) => appTemplate(name, svc, environment, blue, v)),
-              versions: HISTORY_VERSIONS,
-              rolledOutAt: [now - 21 * DAY, now - 14 * DAY, now - 7 * DAY],
+              templates: BLUE_VERSIONS.map((v) => appTemplate(name, svc, environment, blue, v)),
+              versions: BLUE_VERSIONS,
+              rolledOutAt: [released - 21 * DAY - 20 * MINUTE, released - 7 * DAY - 20 * MINUTE],
               createdAt,
             }),
             ...deploymentWithHistory({
@@ -308,12 +407,14 @@ export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[]
               name: `${app}-green`,
               labels: green,
               replicas: bounds.min,
-              templates: [appTemplate(name, svc, environment, green, GREEN_VERSION)],
-              versions: [GREEN_VERSION],
-              rolledOutAt: [now - DAY],
+              templates: GREEN_VERSIONS.map((v) => appTemplate(name, svc, environment, green, v)),
+              versions: GREEN_VERSIONS,
+              rolledOutAt: [released - 28 * DAY - 20 * MINUTE, released - 14 * DAY - 20 * MINUTE],
               createdAt,
             }),
-            service(ns, app, blue, svc.port, createdAt),
+            service(ns, app, blue, svc.port, createdAt, false, {
+              [RELEASES_ANNOTATION]: blueGreenHistory(policy, name, svc, released),
+            }),
             hpa(ns, `${app}-blue`, bounds, createdAt),
             hpa(ns, `${app}-green`, bounds, createdAt),
           );

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Policy } from '../../src/config/policy';
 import { createLogger, type Logger } from '../../src/kernel/log';
 import { handleResource, type ApiContext } from './api';
+import { BadVersionMonitor, type ClusterAlert } from './bad-versions';
 import { Controller } from './controller';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery';
 import { Faults } from './faults';
@@ -53,6 +54,11 @@ export interface SimulatedClusterOptions {
   seed?: boolean;
   /** The cluster's clock (default Date.now). */
   clock?: () => number;
+  /**
+   * How long (cluster clock) a pod whose image tag ends in `-bad` takes traffic before it
+   * fails: health 503, errors in its log, AzoraHighErrorRate (default 10 s; 0 = at once).
+   */
+  badVersionFailAfterMs?: number;
 }
 
 export interface RecordedRequest {
@@ -83,7 +89,17 @@ export interface SimulatedCluster {
   list(kind: string, namespace?: string): KubeObject[];
   /** Marks a Deployment or StatefulSet (un)healthy: its health path then answers 503 and its log shows errors. */
   setHealthy(namespace: string, workload: string, healthy: boolean): void;
-  /** Resolves once the controller has nothing left to do (no pending reconcile, no pod about to become Ready). */
+  /**
+   * Alerts the cluster raises about itself (a `-bad` version failing under traffic fires the
+   * guide's AzoraHighErrorRate, resolved once it takes no traffic); returns the unsubscribe.
+   */
+  onAlert(listener: (alert: ClusterAlert) => void): () => void;
+  /** The cluster's own alerts that fire now. */
+  firingAlerts(): ClusterAlert[];
+  /**
+   * Resolves once the controller has nothing left to do (no pending reconcile, no pod about
+   * to become Ready), after looking at the clock for `-bad` versions due to fail.
+   */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -111,6 +127,7 @@ class ClusterServer implements SimulatedCluster {
   private readonly store: ObjectStore;
   private readonly controller: Controller;
   private readonly health = new HealthRegistry();
+  private readonly releases: BadVersionMonitor;
   private readonly streams = new StreamRegistry();
   private readonly identities: Map<string, Identity>;
   private readonly hangTimers = new Set<NodeJS.Timeout>();
@@ -129,11 +146,19 @@ class ClusterServer implements SimulatedCluster {
     this.identities = new Map(Object.entries(options.identities ?? {}));
     this.identities.set(this.adminToken, { name: ADMIN_NAME });
     this.store = new ObjectStore(this.clock);
+    this.releases = new BadVersionMonitor({
+      store: this.store,
+      clock: this.clock,
+      failAfterMs: options.badVersionFailAfterMs ?? 10_000,
+      policy: options.policy,
+      logger: this.logger,
+    });
     this.controller = new Controller({
       store: this.store,
       clock: this.clock,
       readyDelayMs: options.readyDelayMs ?? 50,
       logger: this.logger,
+      afterReconcile: () => this.releases.check(),
     });
     if (options.seed !== false) {
       for (const obj of seedTopology(options.policy, { now: this.clock() })) {
@@ -147,6 +172,7 @@ class ClusterServer implements SimulatedCluster {
       streams: this.streams,
       logs: { intervalMs: options.logIntervalMs ?? 1000, historyLines: options.logHistoryLines ?? 1000 },
       health: this.health,
+      releases: this.releases,
       logger: this.logger,
     };
     this.faults = new Faults({ stop: () => this.stopListening(), start: () => this.listen() });
@@ -220,6 +246,7 @@ class ClusterServer implements SimulatedCluster {
     await this.stopListening();
     this.stopped = true;
     this.controller.stop();
+    this.releases.stop();
     for (const timer of this.hangTimers) clearTimeout(timer);
     this.hangTimers.clear();
   }
@@ -251,8 +278,18 @@ class ClusterServer implements SimulatedCluster {
     this.health.set(namespace, workload, healthy, this.clock());
   }
 
-  settle(): Promise<void> {
-    return this.controller.settle();
+  onAlert(listener: (alert: ClusterAlert) => void): () => void {
+    return this.releases.onAlert(listener);
+  }
+
+  firingAlerts(): ClusterAlert[] {
+    this.releases.check();
+    return this.releases.alerts();
+  }
+
+  async settle(): Promise<void> {
+    await this.controller.settle();
+    this.releases.check();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

@@ -7,6 +7,7 @@ import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
 import type { Policy } from '../../src/config/policy';
 import type { Logger } from '../../src/kernel/log';
 import { alertNotification, sandboxAlerts, type AlertEpisode, type SandboxAlert } from '../alerts';
+import type { ClusterAlert } from '../cluster';
 import { SIMULATED_BOT_USER, type SimulatedMessage, type SimulatedSlack } from '../slack-api';
 import {
   blockActionBody,
@@ -28,6 +29,8 @@ export interface WorkspaceOptions {
   logger: Logger;
   /** Where the page's script and styles are; the sandbox's public/ folder by default. */
   assetsDir?: string;
+  /** Between attempts to deliver one of the cluster's alerts (default 2 s). */
+  alertRetryMs?: number;
 }
 
 type Channel = WireChannel;
@@ -49,6 +52,9 @@ const BODY_LIMIT = 64 * 1024;
 const HEARTBEAT_MS = 20_000;
 // Slack gives up on a slash command or click after 3 s; so does the simulated workspace, with a margin.
 const FORWARD_TIMEOUT_MS = 5_000;
+/** Alertmanager retries a webhook that failed; the sandbox does too, a few times. */
+const ALERT_ATTEMPTS = 5;
+const ALERT_RETRY_MS = 2_000;
 
 class HttpError extends Error {
   constructor(
@@ -74,6 +80,15 @@ export class Workspace {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly assetsDir: string;
   private closed = false;
+  /** The bot's own web address, once known: where the cluster's alerts go. */
+  private botBase: string | undefined;
+  private botKnown: () => void = () => undefined;
+  private readonly botReady: Promise<void>;
+  /** The cluster's alerts, delivered one after the other so that a resolve never overtakes its firing. */
+  private deliveries: Promise<void> = Promise.resolve();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private wakeOnClose: () => void = () => undefined;
+  private readonly closing = new Promise<void>((resolve) => (this.wakeOnClose = resolve));
 
   constructor(private readonly options: WorkspaceOptions) {
     this.assetsDir = options.assetsDir ?? workspaceAssetsDir();
@@ -90,6 +105,110 @@ export class Workspace {
     options.slack.on('message', this.onMessage);
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.botReady = new Promise((resolve) => (this.botKnown = resolve));
+  }
+
+  /** The port the bot listens on (the workspace's own routes are served there too). */
+  setBotPort(port: number): void {
+    this.botBase = `http://127.0.0.1:${port}`;
+    this.botKnown();
+  }
+
+  /** The workspace is served on the bot's port: a request to it tells the port, should nobody have. */
+  private learnBotPort(req: IncomingMessage): void {
+    if (!this.botBase && req.socket.localPort) this.setBotPort(req.socket.localPort);
+  }
+
+  /**
+   * An alert the simulated cluster raised about itself (a `-bad` version failing under
+   * traffic, and its resolution): sent to the bot's real POST /alertmanager as Alertmanager
+   * would, in its own group (alertname, namespace, service), retried a few times on failure.
+   */
+  clusterAlert(alert: ClusterAlert): Promise<void> {
+    this.deliveries = this.deliveries.then(() => this.deliverClusterAlert(alert));
+    return this.deliveries;
+  }
+
+  private async deliverClusterAlert(alert: ClusterAlert): Promise<void> {
+    await Promise.race([this.botReady, this.closing]);
+    const base = this.botBase;
+    if (this.closed || !base) return;
+    const sandboxAlert: SandboxAlert = {
+      alertname: alert.alertname,
+      severity: alert.severity,
+      service: alert.service,
+      summary: alert.summary,
+      description: alert.description,
+    };
+    const episode: AlertEpisode = {
+      startsAt: new Date(alert.startsAt).toISOString(),
+      ...(alert.endsAt !== undefined ? { endsAt: new Date(alert.endsAt).toISOString() } : {}),
+    };
+    const origin = base.replace('127.0.0.1', 'localhost');
+    const notification = alertNotification(
+      sandboxAlert,
+      alert.namespace,
+      episode,
+      `${origin}/sandbox/runbooks/${encodeURIComponent(alert.alertname)}`,
+      `${origin}/sandbox`,
+    );
+    for (let attempt = 1; attempt <= ALERT_ATTEMPTS && !this.closed; attempt++) {
+      try {
+        const res = await this.postAlert(base, notification);
+        if (res.ok) {
+          this.options.logger.info(
+            {
+              alertname: alert.alertname,
+              namespace: alert.namespace,
+              service: alert.service,
+              status: alert.status,
+            },
+            'sandbox: the simulated cluster raised an alert',
+          );
+          return;
+        }
+        this.options.logger.warn(
+          { status: res.status, body: res.text.slice(0, 200), attempt },
+          "sandbox: the bot's /alertmanager refused a cluster alert",
+        );
+      } catch (err) {
+        this.options.logger.warn(
+          { err: (err as Error).message, attempt },
+          "sandbox: the bot's /alertmanager did not take a cluster alert",
+        );
+      }
+      if (attempt < ALERT_ATTEMPTS) await this.pause(this.options.alertRetryMs ?? ALERT_RETRY_MS);
+    }
+  }
+
+  private async postAlert(
+    base: string,
+    notification: unknown,
+  ): Promise<{ ok: boolean; status: number; text: string }> {
+    const res = await fetch(`${base}/alertmanager`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${this.options.alertmanagerToken}`,
+      },
+      body: JSON.stringify(notification),
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    return { ok: res.ok, status: res.status, text: await res.text() };
+  }
+
+  /** Waits `ms`, or less when the workspace closes meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      this.retryTimers.add(timer);
+    });
+    await Promise.race([slept, this.closing]);
+    if (timer) {
+      clearTimeout(timer);
+      this.retryTimers.delete(timer);
+    }
   }
 
   routes(): CustomRoute[] {
@@ -139,6 +258,9 @@ export class Workspace {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    this.wakeOnClose();
     this.options.slack.off('message', this.onMessage);
     for (const res of this.streams) res.end();
     this.streams.clear();
@@ -228,8 +350,9 @@ export class Workspace {
   }
 
   /** Server-Sent Events: a snapshot first, then every new or edited message as it happens. */
-  private subscribe(_req: IncomingMessage, res: ServerResponse): void {
+  private subscribe(req: IncomingMessage, res: ServerResponse): void {
     if (this.closed) return sendJson(res, 503, { error: 'the sandbox is stopping' });
+    this.learnBotPort(req);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -243,6 +366,7 @@ export class Workspace {
 
   private api(handle: (req: IncomingMessage, body: Record<string, unknown>) => Promise<unknown>) {
     return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      this.learnBotPort(req);
       try {
         let body: unknown;
         try {
@@ -377,17 +501,8 @@ export class Workspace {
       `${origin}/sandbox/runbooks/${encodeURIComponent(name)}`,
       `${origin}/sandbox`,
     );
-    const res = await fetch(`${botUrl(req)}/alertmanager`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${this.options.alertmanagerToken}`,
-      },
-      body: JSON.stringify(notification),
-      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new HttpError(502, `the bot's /alertmanager answered ${res.status}: ${text}`);
+    const res = await this.postAlert(botUrl(req), notification);
+    if (!res.ok) throw new HttpError(502, `the bot's /alertmanager answered ${res.status}: ${res.text}`);
     this.episodes.set(name, next);
     this.broadcast(event('alerts', this.alertStates()));
     return { ok: true, status: res.status, channel: this.channelFor(alert) };

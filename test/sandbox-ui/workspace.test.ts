@@ -1,23 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
-import { startSandboxProcess, type SandboxProcess } from './process';
+import type { Locator, Page } from 'playwright-core';
+import { openSandboxPage, type SandboxPage } from './browser';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 // The README's picture is rewritten only on request, so a test run leaves the tree clean.
 const README_SCREENSHOT = path.join(__dirname, 'screenshots', 'sandbox.png');
 const NAMESPACE = 'azora-production';
@@ -28,37 +15,17 @@ interface ServiceList {
 }
 
 describe('the sandbox workspace in a browser, against the built entry point', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'azora-sandbox-ui-'));
-  const profile = mkdtempSync(path.join(tmpdir(), 'azora-chromium-'));
-  const prefix = uniquePrefix();
-  let sandbox: SandboxProcess;
-  let context: BrowserContext;
+  let opened: SandboxPage;
   let page: Page;
+  let dir: string;
 
   beforeAll(async () => {
-    sandbox = startSandboxProcess({
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: prefix,
-      AZORA_SANDBOX_DIR: dir,
-    });
-    const url = await sandbox.url;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(url);
-    await page.locator('#live.on').waitFor();
+    opened = await openSandboxPage('ui');
+    ({ page, dir } = opened);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
-    const exit = await sandbox?.stop();
-    rmSync(profile, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-    await dropPrefix(prefix);
-    expect(exit?.code).toBe(0);
+    expect(await opened?.close()).toBe(0);
   }, 30_000);
 
   const composer = () => page.locator('#composer-input');
@@ -76,7 +43,7 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
     channelMessages().filter({ hasText: 'asked to' }).filter({ hasText: fragment });
 
   it("serves the page's script and styles from sandbox/workspace/public, as the built sandbox runs", async () => {
-    const url = await sandbox.url;
+    const { url } = opened;
     const publicDir = path.resolve(__dirname, '../../sandbox/workspace/public');
     for (const [file, type] of [
       ['client.js', 'text/javascript; charset=utf-8'],
@@ -94,7 +61,8 @@ describe('the sandbox workspace in a browser, against the built entry point', ()
     const plan = requestTo('rollback production');
     await plan.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 15_000 });
     expect(await plan.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
-    expect(await plan.textContent()).toContain('traffic blue → green');
+    // The seeded story: blue has served v1.5.0 since a week, green still holds v1.4.1, its version when it was live.
+    expect(await plan.textContent()).toContain('traffic blue (v1.5.0) → green (v1.4.1)');
 
     // The requester may not approve their own change; only they see the refusal.
     await plan.getByRole('button', { name: 'Approve' }).click();

@@ -13,7 +13,7 @@ import {
   Watch,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import type { SimulatedCluster } from '../../sandbox/cluster';
+import { GREEN_VERSION, type SimulatedCluster } from '../../sandbox/cluster';
 import {
   annotation,
   apiFailure,
@@ -399,7 +399,7 @@ describe('simulated cluster through @kubernetes/client-node', () => {
         namespace: PRODUCTION,
         path: 'api/health',
       });
-      expect(json(green)).toMatchObject({ status: 'ok', version: 'v1.5.1' });
+      expect(json(green)).toMatchObject({ status: 'ok', version: GREEN_VERSION });
       cluster.setHealthy(PRODUCTION, `${name}-blue`, true);
 
       const missing = await apiFailure(

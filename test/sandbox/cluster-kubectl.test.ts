@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { KubeObject, SimulatedCluster } from '../../sandbox/cluster';
+import { GREEN_VERSION, type KubeObject, type SimulatedCluster } from '../../sandbox/cluster';
 import {
   annotation,
   containerImage,
@@ -119,8 +119,9 @@ describe('simulated cluster through kubectl', () => {
       items: KubeObject[];
     };
     expect(list.items.map((d) => d.metadata.name)).toContain('azora-payment-green');
+    // The idle colour holds the version it served when it was live, before blue's v1.5.0.
     expect(containerImage(list.items.find((d) => d.metadata.name === 'azora-payment-green'))).toBe(
-      'registry.azora.world/azora/payment:v1.5.1',
+      `registry.azora.world/azora/payment:${GREEN_VERSION}`,
     );
   });
 
@@ -198,7 +199,8 @@ describe('simulated cluster through kubectl', () => {
       team: 'edge',
     });
     expect(specOf<{ replicas: number }>(deployment).replicas).toBe(5);
-    expect(annotation(deployment, REVISION)).toBe('2');
+    // Green's seeded history has two revisions; the new template is the third.
+    expect(annotation(deployment, REVISION)).toBe('3');
 
     const failed = await kubectl([
       'patch',
@@ -274,6 +276,71 @@ describe('simulated cluster through kubectl', () => {
     const pods = cluster.list('pods', STAGING).filter((p) => p.metadata.labels?.app === name);
     expect(pods).toHaveLength(2);
     expect(pods.every((p) => JSON.stringify(p.spec).includes('education:v1.6.0'))).toBe(true);
+  });
+
+  it('sets an image with `kubectl set image` and waits for it with `kubectl rollout status`', async () => {
+    const name = 'azora-payment';
+    const to = 'registry.azora.world/azora/payment:v1.6.0';
+    expect(await ok('set', 'image', `deployment/${name}`, `payment=${to}`, '-n', STAGING)).toContain(
+      'image updated',
+    );
+    const status = await ok('rollout', 'status', `deployment/${name}`, '-n', STAGING, '--timeout=30s');
+    expect(status).toContain(`deployment "${name}" successfully rolled out`);
+    const deployment = cluster.get('deploy', STAGING, name);
+    expect(containerImage(deployment)).toBe(to);
+    expect(annotation(deployment, REVISION)).toBe('4');
+    expect(statusOf<{ observedGeneration: number; updatedReplicas: number }>(deployment)).toMatchObject({
+      observedGeneration: deployment?.metadata.generation,
+      updatedReplicas: 2,
+    });
+    const pods = cluster.list('pods', STAGING).filter((p) => p.metadata.labels?.app === name);
+    expect(pods.map((p) => JSON.stringify(p.spec).includes(to))).toEqual([true, true]);
+    const history = await ok('rollout', 'history', `deployment/${name}`, '-n', STAGING);
+    expect(rows(history.split('\n').slice(1).join('\n')).map((r) => r[0])).toEqual(['1', '2', '3', '4']);
+  });
+
+  it("reads a pod's app through the pod proxy with `kubectl get --raw`", async () => {
+    const pod = cluster
+      .list('pods', PRODUCTION)
+      .find((p) => p.metadata.labels?.app === 'azora-payment' && p.metadata.labels.version === 'green');
+    const name = pod?.metadata.name ?? '';
+    const proxy = (target: string, path: string) =>
+      `/api/v1/namespaces/${PRODUCTION}/pods/${target}/proxy/${path}`;
+
+    expect(JSON.parse(await ok('get', '--raw', proxy(`${name}:3003`, 'api/pay/health')))).toMatchObject({
+      status: 'ok',
+      service: 'payment',
+      version: GREEN_VERSION,
+      pod: name,
+    });
+    expect(JSON.parse(await ok('get', '--raw', proxy(name, 'version')))).toEqual({
+      service: 'payment',
+      version: GREEN_VERSION,
+    });
+
+    const unknownPath = await kubectl(['get', '--raw', proxy(name, 'api/pay/nope')]);
+    expect(unknownPath.code).not.toBe(0);
+    expect(unknownPath.stderr).toMatch(/NotFound/);
+
+    const missing = await kubectl(['get', '--raw', proxy('azora-payment-green-nope', 'version')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('pods "azora-payment-green-nope" not found');
+
+    cluster.setHealthy(PRODUCTION, 'azora-payment-green', false);
+    try {
+      const sick = await kubectl(['get', '--raw', proxy(`${name}:3003`, 'api/pay/health')]);
+      expect(sick.code).not.toBe(0);
+      expect(sick.stderr).toMatch(/ServiceUnavailable/);
+    } finally {
+      cluster.setHealthy(PRODUCTION, 'azora-payment-green', true);
+    }
+
+    // Proxying to pods is a right of its own: the viewer may read deployments only.
+    const denied = await kubectl(['get', '--raw', proxy(name, 'version')], viewerKubeconfig);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(
+      `pods "${name}" is forbidden: User "viewer" cannot get resource "pods/proxy" in API group "" in the namespace "${PRODUCTION}"`,
+    );
   });
 
   it('reads logs of a deployment and of a pod', async () => {

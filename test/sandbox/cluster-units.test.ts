@@ -8,7 +8,9 @@ import {
 } from '../../sandbox/cluster/patch';
 import { buildKubeconfig } from '../../sandbox/cluster/kubeconfig';
 import { forbiddenMessage, isAllowed, ruleAllows, type PolicyRule } from '../../sandbox/cluster/rbac';
-import { seedTopology } from '../../sandbox/cluster/seed';
+import { GREEN_VERSION, GREEN_VERSIONS, LIVE_VERSION, seedTopology } from '../../sandbox/cluster/seed';
+import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
+import { SANDBOX_APPROVERS, SANDBOX_ENGINEER, sandboxPolicy } from '../../sandbox/users';
 import { matchesSelector, parseLabelSelector, selectorToString } from '../../sandbox/cluster/selectors';
 import { selfSignedCertificate } from '../../sandbox/cluster/tls';
 import { logLine } from '../../sandbox/cluster/logs';
@@ -311,9 +313,17 @@ describe('seed topology', () => {
       ]);
     expect(history).toEqual([
       ['1', 'registry.azora.world/azora/payment:v1.4.0', 0],
-      ['2', 'registry.azora.world/azora/payment:v1.4.1', 0],
-      ['3', 'registry.azora.world/azora/payment:v1.5.0', 3],
+      ['2', 'registry.azora.world/azora/payment:v1.5.0', 3],
     ]);
+    const green = objects.find((o) => o.metadata.name === 'azora-payment-green' && o.kind === 'Deployment');
+    expect(containerImage(green)).toBe(`registry.azora.world/azora/payment:${GREEN_VERSION}`);
+    expect(
+      objects
+        .filter(
+          (o) => o.kind === 'ReplicaSet' && o.metadata.ownerReferences?.[0]?.uid === green?.metadata.uid,
+        )
+        .map((rs) => containerImage(rs)),
+    ).toEqual(GREEN_VERSIONS.map((v) => `registry.azora.world/azora/payment:${v}`));
     const current = objects.find(
       (o) =>
         o.kind === 'ReplicaSet' &&
@@ -329,6 +339,135 @@ describe('seed topology', () => {
     expect(current?.metadata.name).toBe(
       `azora-payment-blue-${templateHash((blue?.spec as { template: unknown }).template)}`,
     );
+  });
+});
+
+describe('seed release history', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  const DAY = 24 * 3_600_000;
+  const objects = seedTopology(defaultPolicy(), { now });
+  const find = (kind: string, ns: string, name: string) =>
+    objects.find((o) => o.kind === kind && o.metadata.namespace === ns && o.metadata.name === name);
+
+  it('tells every blue/green Service that green served v1.4.1 before blue went live with v1.5.0', () => {
+    for (const service of ['api-gateway', 'auth', 'education', 'payment']) {
+      const image = (v: string) => `registry.azora.world/azora/${service}:${v}`;
+      const svc = find('Service', PRODUCTION, `azora-${service}`);
+      const records = parseReleases(svc?.metadata.annotations?.[RELEASES_ANNOTATION]);
+      expect(records).toEqual([
+        {
+          id: 'seed-1',
+          action: 'deploy',
+          version: GREEN_VERSION,
+          image: image(GREEN_VERSION),
+          colour: 'green',
+          previous: { colour: 'blue', version: 'v1.4.0', image: image('v1.4.0') },
+          requester: SANDBOX_ENGINEER,
+          approver: SANDBOX_APPROVERS[0],
+          start: now - 14 * DAY - 20 * 60_000,
+          end: now - 14 * DAY,
+          result: 'succeeded',
+        },
+        {
+          id: 'seed-2',
+          action: 'deploy',
+          version: LIVE_VERSION,
+          image: image(LIVE_VERSION),
+          colour: 'blue',
+          previous: { colour: 'green', version: GREEN_VERSION, image: image(GREEN_VERSION) },
+          requester: SANDBOX_ENGINEER,
+          approver: SANDBOX_APPROVERS[1],
+          start: now - 7 * DAY - 20 * 60_000,
+          end: now - 7 * DAY,
+          result: 'succeeded',
+        },
+      ]);
+      // What the history says is what the cluster runs: blue live with v1.5.0, green still holding v1.4.1.
+      expect((svc?.spec as { selector: Record<string, string> }).selector.version).toBe('blue');
+      expect(containerImage(find('Deployment', PRODUCTION, `azora-${service}-blue`))).toBe(
+        image(LIVE_VERSION),
+      );
+      expect(containerImage(find('Deployment', PRODUCTION, `azora-${service}-green`))).toBe(
+        image(GREEN_VERSION),
+      );
+    }
+  });
+
+  it('tells every staging Deployment that v1.5.0 succeeded two days ago', () => {
+    for (const service of ['api-gateway', 'auth', 'education', 'payment']) {
+      const image = (v: string) => `registry.azora.world/azora/${service}:${v}`;
+      const deployment = find('Deployment', STAGING, `azora-${service}`);
+      expect(parseReleases(deployment?.metadata.annotations?.[RELEASES_ANNOTATION])).toEqual([
+        {
+          id: 'seed-1',
+          action: 'deploy',
+          version: 'v1.5.0',
+          image: image('v1.5.0'),
+          previous: { version: 'v1.4.1', image: image('v1.4.1') },
+          requester: SANDBOX_ENGINEER,
+          start: now - 2 * DAY,
+          end: now - 2 * DAY + 2 * 60_000,
+          result: 'succeeded',
+        },
+      ]);
+      expect(containerImage(deployment)).toBe(image('v1.5.0'));
+    }
+    // Postgres is not released by the bot: no history.
+    expect(
+      find('StatefulSet', STAGING, 'postgres')?.metadata.annotations?.[RELEASES_ANNOTATION],
+    ).toBeUndefined();
+  });
+
+  it('is the same for clusters started moments apart, so two of them can be compared', () => {
+    const annotations = (at: number) =>
+      seedTopology(defaultPolicy(), { now: at })
+        .filter((o) => o.metadata.annotations?.[RELEASES_ANNOTATION])
+        .map((o) => o.metadata.annotations?.[RELEASES_ANNOTATION]);
+    expect(annotations(now + 12 * 60_000 + 345)).toEqual(annotations(now + 12 * 60_000 + 987));
+    expect(annotations(now)).toHaveLength(8);
+  });
+
+  it("takes the images from the policy's repository when it names one", () => {
+    const policy = defaultPolicy();
+    policy.services.payment!.image = 'registry.example/team/pay';
+    const seeded = seedTopology(policy, { now });
+    const blue = seeded.find((o) => o.kind === 'Deployment' && o.metadata.name === 'azora-payment-blue');
+    expect(containerImage(blue)).toBe(`registry.example/team/pay:${LIVE_VERSION}`);
+    const svc = seeded.find(
+      (o) =>
+        o.kind === 'Service' && o.metadata.namespace === PRODUCTION && o.metadata.name === 'azora-payment',
+    );
+    const [first] = parseReleases(svc?.metadata.annotations?.[RELEASES_ANNOTATION]);
+    expect(first?.previous?.image).toBe('registry.example/team/pay:v1.4.0');
+  });
+});
+
+describe('the sandbox policy', () => {
+  it('gives every app service an image repository and smoke checks the simulated app answers', () => {
+    const base = defaultPolicy();
+    for (const svc of Object.values(base.services)) {
+      delete svc.image;
+      svc.smoke = [];
+    }
+    const policy = sandboxPolicy(base);
+    for (const [name, svc] of Object.entries(policy.services)) {
+      if (svc.deployment) {
+        expect(svc.image).toBe(`registry.azora.world/azora/${name}`);
+        expect(svc.smoke).toEqual([{ path: '/version', status: 200 }]);
+      } else {
+        expect(svc.smoke).toEqual([]);
+      }
+    }
+    // The operator's own choices stay.
+    const own = defaultPolicy();
+    own.services.payment!.smoke = [{ path: '/api/pay/ping', status: 204 }];
+    own.services.payment!.image = 'registry.example/team/pay';
+    expect(sandboxPolicy(own).services.payment).toMatchObject({
+      image: 'registry.example/team/pay',
+      smoke: [{ path: '/api/pay/ping', status: 204 }],
+    });
+    // The operator's policy object is not changed.
+    expect(base.services.payment?.smoke).toEqual([]);
   });
 });
 

@@ -63,6 +63,20 @@ describe("the workspace page's script and styles, run from the sources", () => {
     }
   });
 
+  it('suggests a release to watch in the composer: deploys to staging and production, and a bad one', () => {
+    const script = readFileSync(path.join(PUBLIC, 'client.js'), 'utf8');
+    const examples = script.slice(script.indexOf('const EXAMPLES'), script.indexOf('const CHIPS'));
+    for (const command of [
+      '/azora deploy staging payment v1.6.0',
+      '/azora deploy production payment v1.6.0',
+      // Staging first: production takes a version only once it succeeded there.
+      '/azora deploy staging payment v1.6.0-bad',
+      '/azora deploy production payment v1.6.0-bad',
+    ]) {
+      expect(examples).toContain(`['${command}', `);
+    }
+  });
+
   it('refuses to start without them, saying where it looked', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'azora-assets-'));
     try {

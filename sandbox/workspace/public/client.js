@@ -27,6 +27,10 @@ const COMPACT_MS = 5 * 60 * 1000;
 const EXAMPLES = [
   ['/azora help', 'the grammar, with examples'],
   ['/azora status production', 'deployments, live colour, requests, audit'],
+  ['/azora deploy staging payment v1.6.0', 'rolling: new image, rollout, health and smoke checks'],
+  ['/azora deploy production payment v1.6.0', 'after staging: idle colour, checked on its pods, switched'],
+  ['/azora deploy staging payment v1.6.0-bad', 'a bad release: passes its checks, fails ~10 s after'],
+  ['/azora deploy production payment v1.6.0-bad', 'then production: alert in its thread, switch back'],
   ['/azora rollback production', 'back to the previous colour; needs an approver'],
   ['/azora switch production green', 'blue/green switch when green is ready'],
   ['/azora scale production api-gateway 5', 'replicas within the policy bounds'],
