@@ -3,6 +3,7 @@ import { executeRequestJob } from '../src/requests/contracts';
 import { planRequestJob } from '../src/requests/contracts';
 import { checkDecision, type Verdict } from '../src/requests/domain/guards';
 import type { OpsRequest } from '../src/requests/domain/types';
+import { trafficMoves } from '../src/requests/domain/traffic';
 import { auditOf } from '../src/requests/executor';
 import type { CoreDeps } from '../src/deps';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
@@ -76,7 +77,7 @@ async function decide(
 async function switchBack(deps: CoreDeps, click: Click): Promise<void> {
   const { user, subject: requestId, respond } = click;
   const original = await deps.requests.get(requestId);
-  const steps = original?.plan.filter((s) => s.kind === 'switch') ?? [];
+  const steps = original ? trafficMoves(original.plan) : [];
   const colour = steps[0]?.from;
   if (!original || !colour) return refuse(respond, 'there is nothing to switch back');
   const refusal = await refusalFor(deps, {

@@ -1,12 +1,14 @@
 import { pagerDutyKey } from '../src/alerts/domain/group';
 
-import { handleNotification } from '../src/alerts/notify';
+import { handleNotification, parentKey } from '../src/alerts/notify';
+import { watchAlert } from '../src/releases';
 import { defineJob } from '../src/deps';
 import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
 
 /** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
 export const alertNotificationProcessor = defineJob(alertNotificationJob, async (notification, ctx) => {
   const { group, changes } = await handleNotification(ctx, notification);
+  const release = await watchAlert(ctx, group, changes, parentKey(group));
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
   if (pages) {
     const dedupKey = pagerDutyKey(group);
@@ -27,5 +29,5 @@ export const alertNotificationProcessor = defineJob(alertNotificationJob, async 
       );
     }
   }
-  return { group: group.id, changes: changes.map((c) => c.kind) };
+  return { group: group.id, changes: changes.map((c) => c.kind), release };
 });

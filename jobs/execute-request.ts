@@ -1,9 +1,11 @@
 import { needsApproval } from '../src/requests/domain/guards';
+import { trafficMoves } from '../src/requests/domain/traffic';
 import { executeRequest } from '../src/requests/executor';
 import { defineJob } from '../src/deps';
 import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 
 import { switchBackMessage } from '../src/requests/views';
+import { watchAfterChange } from '../src/releases';
 
 /** Runs an approved request once; retried on transient cluster errors with backoff. */
 export const executeRequestProcessor = defineJob(executeRequestJob, async ({ requestId }, ctx) => {
@@ -11,10 +13,12 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
     finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
   });
   const request = await ctx.requests.get(requestId);
+  if (result === 'succeeded' && request) await watchAfterChange(ctx, request);
   // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
   if (
     result === 'succeeded' &&
-    request?.plan.some((step) => step.kind === 'switch') &&
+    request &&
+    trafficMoves(request.plan).length > 0 &&
     (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)
   ) {
     const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;

@@ -14,6 +14,7 @@ import { maintenanceRecurringProcessor } from './maintenance-recurring';
 import { oncallProcessor } from './oncall';
 import { planRequestProcessor } from './plan-request';
 import { postMessageProcessor } from './post-message';
+import { releasesProcessor } from './releases';
 import { statusProcessor } from './status';
 
 /** Every job the worker role runs. */
@@ -24,6 +25,7 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   expireRequestProcessor,
   endBakeProcessor,
   statusProcessor,
+  releasesProcessor,
   logsProcessor,
   alertNotificationProcessor,
   alertActionProcessor,

@@ -18,6 +18,7 @@ import type { ChangeLocks } from './requests/locks';
 import type { MaintenanceStore } from './maintenance/store';
 import type { RequestStore } from './requests/store';
 import type { RunbookClaims } from './requests/runbooks';
+import type { ReleaseIndex } from './releases/store';
 
 /**
  * What every role builds: stores, queues and Slack. The web role's handlers need no more,
@@ -43,6 +44,8 @@ export interface CoreDeps {
   /** Replays, per-user rate limits and log-follow slots. */
   gate: RequestGate;
   runbooks: RunbookClaims;
+  /** The release history's index and the bake windows. */
+  releases: ReleaseIndex;
   audit: AuditLog;
   queues: Queues;
   now(): number;

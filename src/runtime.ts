@@ -19,6 +19,7 @@ import { AuditLog } from './kernel/audit';
 import { RequestGate } from './access/gate';
 import { ChangeLocks } from './requests/locks';
 import { RequestStore } from './requests/store';
+import { ReleaseStore } from './releases/store';
 import { RunbookClaims } from './requests/runbooks';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
@@ -106,6 +107,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     requests,
     runbooks: new RunbookClaims(redis, config.redisPrefix, requests, policy.guards.bakeWindow, clock.now),
     locks: new ChangeLocks(redis, config.redisPrefix),
+    releases: new ReleaseStore(redis, config.redisPrefix),
     gate: new RequestGate(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger, clock),
     queues,

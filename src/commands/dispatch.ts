@@ -10,6 +10,7 @@ import { maintenanceCommandJob } from '../maintenance/contracts';
 import { oncallJob } from '../oncall/contracts';
 import { planRequestJob } from '../requests/contracts';
 import { statusJob } from '../status/contracts';
+import { releasesJob } from '../releases/contracts';
 import type { Command, EnvironmentName } from './domain/types';
 import { checkReplicaBounds, needsApproval } from '../requests/domain/guards';
 import { formatDuration } from '../kernel/domain/duration';
@@ -48,10 +49,12 @@ function accessOf(command: Command): { environment: EnvironmentName; capability:
   switch (command.verb) {
     case 'status':
     case 'logs':
+    case 'releases':
       return { environment: command.environment, capability: 'view' };
     case 'scale':
     case 'switch':
     case 'rollback':
+    case 'deploy':
       return { environment: command.environment, capability: 'request' };
     case 'maintenance':
       return command.action === 'schedule' || command.action === 'now'
@@ -63,7 +66,7 @@ function accessOf(command: Command): { environment: EnvironmentName; capability:
 }
 
 const isChange = (command: Command): boolean =>
-  ['scale', 'switch', 'rollback'].includes(command.verb) ||
+  ['scale', 'switch', 'rollback', 'deploy'].includes(command.verb) ||
   (command.verb === 'maintenance' && command.action !== 'list');
 
 /** Access, replay and rate limits: an outcome when the command stops here, undefined when it may go on. */
@@ -129,6 +132,15 @@ export function dispatch(command: Command, slash: SlashCommand, deps: CoreDeps):
         answer: reply(`:hourglass: Reading ${command.environment}…`),
         queue: queues.prepare(statusJob, {
           environment: command.environment,
+          responseUrl: slash.response_url,
+        }),
+      };
+    case 'releases':
+      return {
+        answer: reply(`:hourglass: Reading the releases of ${command.environment}…`),
+        queue: queues.prepare(releasesJob, {
+          environment: command.environment,
+          ...(command.service ? { service: command.service } : {}),
           responseUrl: slash.response_url,
         }),
       };

@@ -14,6 +14,9 @@ export function keys(prefix: string) {
     rate: (limit: string, user: string) => `${prefix}:rate:${limit}:${user}`,
     follows: (user: string) => `${prefix}:follows:${user}`,
     runbookOf: (group: string, episode: number) => `${prefix}:runbook:${group}:${episode}`,
+    releases: (env: string, service: string) => `${prefix}:releases:${env}:${service}`,
+    baking: (env: string, service: string) => `${prefix}:baking:${env}:${service}`,
+    autoSwitchBack: (release: string, service: string) => `${prefix}:auto-switch-back:${release}:${service}`,
   };
 }
 

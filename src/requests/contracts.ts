@@ -1,5 +1,5 @@
 import { changeCommand, colour, slackChannel, slackUser } from '../kernel/queue/payloads';
-import { requestRef } from '../kernel/queue/payloads';
+import { requestRef, requestRefId } from '../kernel/queue/payloads';
 import { z } from 'zod';
 import { defineContract } from '../kernel/queue/define';
 
@@ -20,7 +20,9 @@ export const planRequestJob = defineContract({
     channel: slackChannel,
     responseUrl: z.url().optional(),
     threadTs: z.string().optional(),
-    source: z.enum(['command', 'alert', 'switch-back']),
+    source: z.enum(['command', 'alert', 'switch-back', 'auto-switch-back']),
+    /** An automatic switch back: the release it undoes and the alert that asked for it. */
+    autoSwitchBack: z.object({ release: requestRefId, alert: z.string().min(1).max(200) }).optional(),
     /** Scale up from the live replica count by this many (a runbook button), instead of to `replicas`. */
     scaleBy: z.number().int().positive().optional(),
     /** A runbook button's alert group and episode: one runbook change for it at a time. */

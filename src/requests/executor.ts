@@ -1,6 +1,7 @@
 import { Refusal } from '../kernel/domain/refusal';
 import { KubeError } from '../kernel/kubernetes/errors';
 import { formatDuration } from '../kernel/domain/duration';
+import type { Colour } from '../kernel/domain/environment';
 import { checkCooldown, needsApproval, type Verdict } from './domain/guards';
 import { checkPlanAgainstPolicy } from './domain/validate';
 import { FINAL_STATUSES, type OpsRequest, type PlanStep } from './domain/types';
@@ -9,11 +10,12 @@ import type { Deps } from '../deps';
 import { commandText } from './domain/describe';
 import { planText, progressMessage, requestMessage } from './views';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
+import { colourImages, indexRelease, previousLive } from '../releases';
+import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
+import { applyDeploy, DeployFailed } from './deploy';
+import { StalePlan } from './stale';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
-
-/** A step's live state matches neither its plan's start nor its end: someone else changed it. */
-class StalePlan extends Error {}
 
 /**
  * Runs an approved request: claims it, takes the change locks, re-checks every guard
@@ -90,6 +92,7 @@ export async function executeRequest(
       throw err;
     }
     if (err instanceof Refusal) return finish(deps, request, 'refused', message);
+    if (err instanceof DeployFailed) return finish(deps, request, 'failed', message);
     return finish(deps, request, 'failed', message);
   } finally {
     if (!keepLock) await locks.releaseAll(request.environment, request.services, id);
@@ -104,6 +107,7 @@ export async function executeRequest(
 async function checkStillAllowed(deps: Deps, request: OpsRequest): Promise<Verdict> {
   const plan = checkPlanAgainstPolicy(deps.policy, request);
   if (!plan.ok) return plan;
+  if (request.source === 'auto-switch-back') return checkRestoresPreviousLive(deps, request);
   const env = request.environment;
   if (!(await deps.access.check(env, 'request', request.requester)).ok)
     return { ok: false, reason: `<@${request.requester}> may no longer request ${env} changes (policy)` };
@@ -113,6 +117,30 @@ async function checkStillAllowed(deps: Deps, request: OpsRequest): Promise<Verdi
   if (approver === request.requester) return { ok: false, reason: 'the requester approved it themselves' };
   if (!(await deps.access.isApprover(env, approver)))
     return { ok: false, reason: `<@${approver}> is no longer an approver of ${env} (policy)` };
+  return { ok: true };
+}
+
+/**
+ * An automatic switch back runs without approval because it only restores what was live
+ * before: every step must be a switch to the colour the Service's release history records
+ * as live before the current one, still holding the version it served then.
+ */
+async function checkRestoresPreviousLive(deps: Deps, request: OpsRequest): Promise<Verdict> {
+  const env = request.environment;
+  if (!request.args.autoSwitchBack || !request.plan.every((step) => step.kind === 'switch'))
+    return { ok: false, reason: 'an automatic switch back may only switch services back' };
+  for (const step of request.plan) {
+    const workload = workloadOf(deps.policy, env, step.service);
+    if (workload.kind !== 'blue-green') return { ok: false, reason: `${step.service} is not blue/green` };
+    const live = await deps.kube.activeColour(env, workload);
+    const images = await colourImages(deps.kube, deps.policy, env, workload);
+    const back = previousLive(await deps.kube.releases(env, step.service), live, images[step.to]);
+    if (!back.ok || back.colour !== step.to)
+      return {
+        ok: false,
+        reason: `not switching ${step.service} back on its own: ${back.ok ? `${step.to} was not live before ${live}` : back.reason}`,
+      };
+  }
   return { ok: true };
 }
 
@@ -181,10 +209,15 @@ async function applyStep(
       if (workload.kind !== 'blue-green') throw new StalePlan(`${step.service} is no longer blue/green`);
       const active = await kube.activeColour(env, workload);
       if (![step.from, step.to].includes(active)) throw new StalePlan(`${step.service} serves ${active} now`);
-      await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs);
-      done = `${step.service}: traffic ${step.from} → ${step.to}`;
+      const images = await colourImages(kube, policy, env, workload);
+      const record = switchRecord(request, step, images, deps.now());
+      await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs, record);
+      await indexRelease(deps, env, step.service, record);
+      done = `${step.service}: traffic ${step.from} (${versionOf(images[step.from])}) → ${step.to} (${record.version})`;
       break;
     }
+    case 'deploy':
+      return { line: await applyDeploy(deps, request, step), healthy: true };
     case 'maintenance':
       return { line: await applyMaintenance(deps, request, step), healthy: true };
     case 'rollback': {
@@ -205,6 +238,35 @@ async function applyStep(
   return health.ok
     ? { line: `${done} · ${health.path} healthy`, healthy: true }
     : { line: `${done} · :warning: ${health.path} unhealthy: ${health.detail}`, healthy: false };
+}
+
+const SWITCH_ACTIONS: Record<OpsRequest['source'], ReleaseAction> = {
+  command: 'switch',
+  alert: 'switch',
+  'switch-back': 'switch-back',
+  'auto-switch-back': 'auto-switch-back',
+};
+
+/** What a switch writes into the Service's release history, in the same patch as the selector. */
+function switchRecord(
+  request: OpsRequest,
+  step: Extract<PlanStep, { kind: 'switch' }>,
+  images: Record<Colour, string>,
+  now: number,
+): ReleaseRecord {
+  return {
+    id: request.id,
+    action: request.verb === 'rollback' ? 'rollback' : SWITCH_ACTIONS[request.source],
+    version: versionOf(images[step.to]),
+    image: images[step.to],
+    colour: step.to,
+    previous: { colour: step.from, version: versionOf(images[step.from]), image: images[step.from] },
+    requester: request.requester,
+    ...(request.approvedBy ? { approver: request.approvedBy.user } : {}),
+    start: request.startedAt ?? now,
+    end: now,
+    result: 'succeeded',
+  };
 }
 
 /** An approved maintenance step: the window it makes, moves or cancels. */

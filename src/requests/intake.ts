@@ -59,13 +59,18 @@ export async function planRequest(
   }
   let plan;
   try {
-    plan = await planChange(ctx.kube, ctx.policy, command, payload.services, payload.targets);
+    const forceCounts =
+      command.verb === 'deploy' &&
+      command.force &&
+      (await ctx.access.isApprover(command.environment, requester));
+    plan = await planChange(ctx.kube, ctx.policy, command, payload.services, payload.targets, forceCounts);
   } catch (err) {
     if (err instanceof Refusal || (err instanceof KubeError && !err.transient)) return refuse(err.message);
     throw err;
   }
 
-  const approval = needsApproval(ctx.policy, command.environment);
+  // An automatic switch back restores what was live and healthy: it waits for nobody.
+  const approval = needsApproval(ctx.policy, command.environment) && payload.source !== 'auto-switch-back';
   const now = ctx.now();
   return {
     request: {
@@ -77,6 +82,8 @@ export async function planRequest(
         ...(command.verb === 'scale' ? { replicas: command.replicas, force: command.force } : {}),
         ...(command.verb === 'switch' ? { colour: command.colour } : {}),
         ...(command.verb === 'rollback' && command.toRevision ? { toRevision: command.toRevision } : {}),
+        ...(command.verb === 'deploy' ? { version: command.version, force: command.force } : {}),
+        ...(payload.autoSwitchBack ? { autoSwitchBack: payload.autoSwitchBack } : {}),
         ...(command.verb === 'maintenance'
           ? {
               durationMs: command.durationMs,

@@ -4,11 +4,14 @@ import type { ClusterPort } from '../kernel/kubernetes/port';
 import type { Policy } from '../config/policy';
 import type { Command, EnvironmentName } from '../commands/domain/types';
 import { checkReplicaBounds } from './domain/guards';
-import type { MaintenanceAction, PlanStep } from './domain/types';
-import { workloadOf, workloadsOf } from '../kernel/domain/topology';
+import type { DeployStep, MaintenanceAction, PlanStep } from './domain/types';
+import { environmentOf, otherColour, serviceOf, workloadOf, workloadsOf } from '../kernel/domain/topology';
+import { ENVIRONMENTS } from '../kernel/domain/environment';
+import { imageFor, versionOf } from '../kernel/domain/release';
+import { colourImages, previousLive, releasedAs, releaseImageOf } from '../releases';
 
 export type ChangeCommand =
-  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' }>
+  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' | 'deploy' }>
   | {
       verb: 'maintenance';
       action: MaintenanceAction;
@@ -23,7 +26,7 @@ export type ChangeCommand =
 export function servicesOf(policy: Policy, command: ChangeCommand, only?: string[]): string[] {
   if (only && only.length > 0) return only;
   if (command.verb === 'maintenance') return [];
-  if (command.verb === 'scale') return [command.service];
+  if (command.verb === 'scale' || command.verb === 'deploy') return [command.service];
   if (command.service) return [command.service];
   const kinds = command.verb === 'switch' ? ['blue-green'] : ['blue-green', 'deployment'];
   return workloadsOf(policy, command.environment)
@@ -39,6 +42,8 @@ export async function planChange(
   only?: string[],
   /** Per service, the colour to switch it to (a switch back), instead of the command's. */
   targets?: Readonly<Record<string, Colour>>,
+  /** Whether the requester's `force` counts (they are an approver): a deploy skips the promotion rule then. */
+  forceCounts = false,
 ): Promise<PlanStep[]> {
   const env = command.environment;
   if (command.verb === 'maintenance') {
@@ -79,6 +84,8 @@ export async function planChange(
     ];
   }
 
+  if (command.verb === 'deploy') return [await planDeploy(kube, policy, command, forceCounts)];
+
   if (command.verb === 'switch') {
     const steps: PlanStep[] = [];
     for (const service of services) {
@@ -87,7 +94,17 @@ export async function planChange(
         throw new Refusal('plan', `${service} in ${env} is not deployed blue/green`);
       const from = await kube.activeColour(env, workload);
       const to = targets?.[service] ?? command.colour;
-      if (from !== to) steps.push({ kind: 'switch', service, serviceName: workload.serviceName, from, to });
+      if (from === to) continue;
+      const images = await colourImages(kube, policy, env, workload);
+      steps.push({
+        kind: 'switch',
+        service,
+        serviceName: workload.serviceName,
+        from,
+        to,
+        fromImage: images[from],
+        toImage: images[to],
+      });
     }
     if (steps.length === 0) {
       const wanted = targets ? 'the colours asked for' : command.colour;
@@ -96,14 +113,145 @@ export async function planChange(
     return steps;
   }
 
-  return Promise.all(
-    services.map(async (service): Promise<PlanStep> => {
+  const planned = await Promise.all(
+    services.map(async (service): Promise<PlanStep | Error> => {
       const target = await kube.planRollback(env, service, command.toRevision);
-      if (target.kind === 'colour') {
-        return { kind: 'switch', service, serviceName: target.serviceName, from: target.from, to: target.to };
-      }
+      if (target.kind === 'colour')
+        return planColourRollback(kube, policy, env, service).catch((e: Error) => e);
       const { kind: _revision, ...revision } = target;
       return { kind: 'rollback', service, ...revision };
     }),
   );
+  const refused = planned.filter((p): p is Refusal => p instanceof Refusal);
+  const unexpected = planned.find((p) => p instanceof Error && !(p instanceof Refusal));
+  if (unexpected) throw unexpected;
+  if (refused.length > 0) {
+    const others =
+      services.length > 1 ? ' Nothing was planned; roll back the other services one by one.' : '';
+    throw new Refusal('plan', refused.map((r) => r.message).join(' ') + others);
+  }
+  return planned as PlanStep[];
+}
+
+/**
+ * A blue/green rollback goes back to the colour that was live before the current one, as
+ * the release history on the Service says, and only while it still holds the version it
+ * served then. Otherwise it refuses and names the switch that would do it anyway.
+ */
+async function planColourRollback(
+  kube: ClusterPort,
+  policy: Policy,
+  env: EnvironmentName,
+  service: string,
+): Promise<PlanStep> {
+  const workload = workloadOf(policy, env, service);
+  if (workload.kind !== 'blue-green') throw new Refusal('plan', `${service} in ${env} is not blue/green`);
+  const live = await kube.activeColour(env, workload);
+  const idle = otherColour(live);
+  const [images, history] = await Promise.all([
+    colourImages(kube, policy, env, workload),
+    kube.releases(env, service),
+  ]);
+  const back = previousLive(history, live, images[idle]);
+  if (!back.ok) {
+    throw new Refusal(
+      'plan',
+      `${service}: not rolling back, ${back.reason}. To send its traffic to ${idle} anyway: \`/azora switch ${env} ${idle} ${service}\`.`,
+    );
+  }
+  return {
+    kind: 'switch',
+    service,
+    serviceName: workload.serviceName,
+    from: live,
+    to: back.colour,
+    fromImage: images[live],
+    toImage: back.image,
+  };
+}
+
+/**
+ * A deploy: the image from the policy's repository, the promotion rule (a version goes to
+ * an approval environment only after it succeeded where none is needed), and what the
+ * deploy will change, read from the live cluster.
+ */
+async function planDeploy(
+  kube: ClusterPort,
+  policy: Policy,
+  command: Extract<ChangeCommand, { verb: 'deploy' }>,
+  forceCounts: boolean,
+): Promise<DeployStep> {
+  const { environment: env, service, version } = command;
+  const svc = serviceOf(policy, service);
+  if (!svc.image)
+    throw new Refusal(
+      'plan',
+      `${service} has no image repository in the policy (services.${service}.image): the bot does not deploy it`,
+    );
+  const wanted = imageFor(svc.image, version);
+  if ('refused' in wanted) throw new Refusal('plan', wanted.refused);
+  const { image } = wanted;
+  const workload = workloadOf(policy, env, service);
+  if (workload.kind === 'statefulset')
+    throw new Refusal('plan', `${service} is a statefulset; the bot deploys apps only`);
+
+  let forced = false;
+  const proving = promotionSource(policy, env, service);
+  if (proving && !releasedAs(await kube.releases(proving, service), image)) {
+    if (!(command.force && forceCounts)) {
+      const how = command.force
+        ? '`force` counts only when an approver asks for it'
+        : 'an approver can add `force` to deploy it anyway';
+      throw new Refusal(
+        'plan',
+        `${versionOf(image)} was never released to ${proving}: deploy it there first (\`/azora deploy ${proving} ${service} ${version}\`); ${how}`,
+      );
+    }
+    forced = true;
+  }
+
+  if (workload.kind === 'deployment') {
+    const current = releaseImageOf(
+      policy,
+      service,
+      await kube.readDeployment(env, workload.namespace, workload.deployment),
+    );
+    if (current === image) throw new Refusal('plan', `${service} in ${env} already runs ${versionOf(image)}`);
+    return {
+      kind: 'deploy',
+      service,
+      deployment: workload.deployment,
+      fromImage: current,
+      toImage: image,
+      ...(forced ? { forced } : {}),
+    };
+  }
+  const live = await kube.activeColour(env, workload);
+  const idle = otherColour(live);
+  const images = await colourImages(kube, policy, env, workload);
+  if (images[live] === image)
+    throw new Refusal('plan', `${service} in ${env} already serves ${versionOf(image)} on ${live}`);
+  const state = await kube.serviceState(env, workload);
+  const replicas = state.workloads.find((w) => w.colour === live)?.desired ?? 0;
+  if (replicas < 1)
+    throw new Refusal('plan', `${service}: the live colour ${live} runs no replicas to match`);
+  return {
+    kind: 'deploy',
+    service,
+    deployment: workload.deployments[idle],
+    fromImage: images[idle],
+    toImage: image,
+    blueGreen: { serviceName: workload.serviceName, live, liveImage: images[live], idle, replicas },
+    ...(forced ? { forced } : {}),
+  };
+}
+
+/**
+ * Where a version must have succeeded before it goes to `env`: for an environment that
+ * requires approval, the first one that does not (staging), unless the service opts out.
+ */
+function promotionSource(policy: Policy, env: EnvironmentName, service: string): EnvironmentName | undefined {
+  if (environmentOf(policy, env).approval !== 'required' || !serviceOf(policy, service).stagingFirst)
+    return undefined;
+  return ENVIRONMENTS.find((name) => name !== env && policy.environments[name]?.approval === 'none');
 }

@@ -1,4 +1,5 @@
 import type { OpsRequest } from './domain/types';
+import { trafficMoves } from './domain/traffic';
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
 import type { RequestStore } from './store';
@@ -41,7 +42,7 @@ export class RunbookClaims {
     if (ACTIVE.includes(request.status)) return request.status;
     const baking =
       request.status === 'succeeded' &&
-      request.plan.some((s) => s.kind === 'switch') &&
+      trafficMoves(request.plan).length > 0 &&
       (request.finishedAt ?? 0) + this.bakeWindowMs > this.now();
     return baking ? 'inside its bake window' : undefined;
   }

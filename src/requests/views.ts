@@ -19,6 +19,8 @@ import {
   type SlackMessage,
 } from '../kernel/slack/blocks';
 import { commandText } from './domain/describe';
+import { trafficMoves } from './domain/traffic';
+import { versionOf } from '../kernel/domain/release';
 
 const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
 
@@ -31,8 +33,22 @@ export function describeStep(step: PlanStep): Mrkdwn {
         : '';
       return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${hpa}`;
     }
-    case 'switch':
-      return md`*${step.service}*: service ${code(step.serviceName)} traffic ${step.from} → *${step.to}*`;
+    case 'switch': {
+      const version = (image?: string) => (image ? md` (${code(versionOf(image))})` : '');
+      return md`*${step.service}*: service ${code(step.serviceName)} traffic ${step.from}${version(step.fromImage)} → *${step.to}*${version(step.toImage)}`;
+    }
+    case 'deploy': {
+      const to = code(versionOf(step.toImage));
+      const forced = step.forced
+        ? md`
+· :warning: never released to staging, forced by an approver
+          `
+        : '';
+      if (!step.blueGreen)
+        return md`*${step.service}*: ${code(step.deployment)} ${code(versionOf(step.fromImage))} → *${to}*, rolling; then rollout, health and smoke checks${forced}`;
+      const { live, liveImage, idle, replicas } = step.blueGreen;
+      return md`*${step.service}*: live *${live}* runs ${code(versionOf(liveImage))}; idle *${idle}* (${code(step.deployment)}, now ${code(versionOf(step.fromImage))}) gets ${to} at ${replicas} replicas, is checked on its own pods, then takes the traffic${forced}`;
+    }
     case 'maintenance':
       return md`*${step.service}*: ${maintenanceStepText(step)}`;
     case 'rollback':
@@ -73,7 +89,10 @@ const STATUS_LINE: Record<OpsRequest['status'], string> = {
 
 /** The request's parent message: plan, requester, and Approve/Deny while it waits. */
 export function requestMessage(request: OpsRequest, now = systemClock.now()): SlackMessage {
-  const title = md`${mention(request.requester)} asked to ${code(commandText(request))}`;
+  const auto = request.args.autoSwitchBack;
+  const title = auto
+    ? md`:rewind: *${auto.alert}* fired: switching back on its own, undoing release ${code(auto.release)} of ${mention(request.requester)}`
+    : md`${mention(request.requester)} asked to ${code(commandText(request))}`;
   const steps = joinText(
     request.plan.map((s) => md`• ${describeStep(s)}`),
     '\n',
@@ -151,7 +170,7 @@ export function progressMessage(request: OpsRequest, now = systemClock.now()): S
 
 /** Offered in the thread after a production switch, for the bake window. */
 export function switchBackMessage(request: OpsRequest, bakeUntil: number | undefined): SlackMessage {
-  const steps = request.plan.filter((s): s is Extract<PlanStep, { kind: 'switch' }> => s.kind === 'switch');
+  const steps = trafficMoves(request.plan);
   const colours = new Set(steps.map((s) => s.from));
   // Each service goes back to the colour it left; one name only when they all left the same.
   const back = colours.size === 1 ? steps[0]!.from : 'each one’s previous colour';

@@ -3,7 +3,9 @@ import type { ServiceState, WorkloadState } from '../kernel/kubernetes/kubernete
 import type { EnvironmentName } from '../commands/domain/types';
 import type { OpsRequest } from '../requests/domain/types';
 import type { AuditEvent } from '../kernel/audit';
+import { versionOf } from '../kernel/domain/release';
 import {
+  bold,
   code,
   context,
   divider,
@@ -23,7 +25,7 @@ function workloadLine(w: WorkloadState, active?: string): string {
   const hpa = w.hpa ? ` · HPA ${w.hpa.min}–${w.hpa.max}` : '';
   const revision = w.revision ? ` · rev ${w.revision}` : '';
   const paused = w.paused ? ' · *paused*' : '';
-  return md`${health} ${code(w.name)}${live} ${w.ready}/${w.desired} ready${hpa}${revision} · ${code(w.image)}${paused}`
+  return md`${health} ${code(w.name)}${live} ${bold(versionOf(w.image))} ${w.ready}/${w.desired} ready${hpa}${revision} · ${code(w.image)}${paused}`
     .markup;
 }
 

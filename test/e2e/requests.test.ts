@@ -411,8 +411,22 @@ describe('/azora change requests, end to end', () => {
 
   it('switches each service back to the colour it left, when they went different ways', async () => {
     await start();
-    // payment is live on green, the others on blue: a rollback moves them opposite ways.
-    await cluster.kube.switchColour('production', 'payment', 'green', 5_000);
+    // payment is live on green (switched with its record), the others on blue: a rollback
+    // moves them opposite ways, each to the colour live before.
+    const image = (version: string) => `registry.azora.world/azora/payment:${version}`;
+    await cluster.kube.switchColour('production', 'payment', 'green', 5_000, {
+      id: 'r0000aaaa',
+      action: 'switch',
+      version: 'v1.4.1',
+      image: image('v1.4.1'),
+      colour: 'green',
+      previous: { colour: 'blue', version: 'v1.5.0', image: image('v1.5.0') },
+      requester: ENGINEER,
+      approver: APPROVER,
+      start: Date.now(),
+      end: Date.now(),
+      result: 'succeeded',
+    });
     await slash(ENGINEER, 'rollback production');
     const request = await requestFor('rollback production');
     await click(APPROVER, 'approve', request.id, request.ts);

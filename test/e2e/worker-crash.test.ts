@@ -4,9 +4,12 @@ import path from 'node:path';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { runBot } from '../kit/process';
-import { sendSlashCommand } from '../kit/slack-requests';
+import { actionId } from '../../src/kernel/slack/actions';
+import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
+import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
+import { requestIn, untilPendingApproval } from '../kit/flows';
 import { waitFor } from '../kit/wait';
-import { STG } from '../kit/ids';
+import { APPROVER, OPS, PROD, SECOND_APPROVER, STG } from '../kit/ids';
 
 describe('a worker killed in the middle of a rollback', () => {
   let cluster: TestCluster;
@@ -84,5 +87,62 @@ describe('a worker killed in the middle of a rollback', () => {
     expect(after.spec.template.spec.containers[0]!.image).toMatch(/payment:v1\.4\.1$/);
     // Once: revision 4. A second undo would have gone back to v1.5.0 as revision 5.
     expect(after.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
+  });
+
+  it('in a production deploy, between setting the idle colour and the switch: the next worker finishes it once', async () => {
+    const first = await startWorker();
+    const green = () =>
+      cluster.sim.get('deployments', PROD, 'azora-payment-green') as {
+        metadata: { annotations: Record<string, string> };
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      };
+    const revisionBefore = Number(green().metadata.annotations['deployment.kubernetes.io/revision']);
+
+    // An approver forces a version staging never had; another approver approves.
+    await sendSlashCommand(web.url, web.secret, {
+      text: 'deploy production payment v1.6.0 force',
+      user: APPROVER,
+      channel: OPS,
+    });
+    const request = await requestIn(web.slack, 'deploy production payment v1.6.0 force', 20_000);
+    await untilPendingApproval(web.bot.deps.requests, request.id);
+    await sendButtonClick(web.url, web.secret, {
+      user: SECOND_APPROVER,
+      actionId: actionId('approve', request.id),
+      value: request.id,
+      channel: OPS,
+      messageTs: request.ts,
+    });
+    // Slow pods hold the job in its rollout wait: the idle colour has the image, no traffic yet.
+    await waitFor(
+      () => green().spec.template.spec.containers[0]!.image,
+      (image) => image.endsWith('payment:v1.6.0'),
+      { what: 'the new version on the idle colour', timeoutMs: 20_000 },
+    );
+    const selector = () =>
+      (cluster.sim.get('services', PROD, 'azora-payment')!.spec as { selector: { version: string } }).selector
+        .version;
+    expect(selector()).toBe('blue');
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    await startWorker();
+    const progress = await waitFor(
+      () => web.slack.messages.find((m) => m.threadTs === request.ts && m.text.startsWith(':'))?.text ?? '',
+      (text) => /^:(large_green_circle|red_circle|warning|no_entry_sign)/.test(text),
+      { what: 'the deploy to finish', timeoutMs: 30_000 },
+    );
+    expect(progress).toMatch(/^:large_green_circle: succeeded/);
+    expect(selector()).toBe('green');
+    // The image went on once: one new revision, not two.
+    expect(Number(green().metadata.annotations['deployment.kubernetes.io/revision'])).toBe(
+      revisionBefore + 1,
+    );
+    const records = parseReleases(
+      cluster.sim.get('services', PROD, 'azora-payment')!.metadata.annotations?.[RELEASES_ANNOTATION],
+    ).filter((r) => r.id === request.id);
+    expect(records).toEqual([
+      expect.objectContaining({ action: 'deploy', version: 'v1.6.0', colour: 'green', result: 'succeeded' }),
+    ]);
   });
 });

@@ -185,16 +185,29 @@ describe('executeRequest', () => {
 
       expect(await run()).toBe('succeeded');
 
-      expect(w.cluster.changes().map((c) => c.args)).toEqual([
+      expect(w.cluster.changes().map((c) => c.args.slice(0, 4))).toEqual([
         ['production', 'api-gateway', 'green', 30_000],
         ['production', 'auth', 'green', 30_000],
         ['production', 'payment', 'green', 30_000],
       ]);
       expect((await stored()).outcome).toEqual([
-        'api-gateway: traffic blue → green · /api/health healthy',
-        'auth: traffic blue → green · /api/auth/health healthy',
-        'payment: traffic blue → green · /api/pay/health healthy',
+        'api-gateway: traffic blue (1.0.0) → green (1.0.0) · /api/health healthy',
+        'auth: traffic blue (1.0.0) → green (1.0.0) · /api/auth/health healthy',
+        'payment: traffic blue (1.0.0) → green (1.0.0) · /api/pay/health healthy',
       ]);
+      // Each switch writes what went live and what served before, in the same call, and indexes it.
+      const record = w.cluster.changes()[2]!.args[4];
+      expect(record).toMatchObject({
+        id: ID,
+        action: 'switch',
+        colour: 'green',
+        version: '1.0.0',
+        previous: { colour: 'blue', version: '1.0.0' },
+        requester: ENGINEER,
+        approver: APPROVER,
+        result: 'succeeded',
+      });
+      expect(await w.releases.history('production', 'payment')).toEqual([record]);
     });
   });
 
@@ -298,5 +311,146 @@ describe('executeRequest', () => {
     expect(await run()).toBe('skipped');
     expect(w.cluster.calls).toEqual([]);
     expect(w.audit.events).toEqual([]);
+  });
+});
+
+describe('executeRequest: deploy', () => {
+  let w: FakeWorld;
+  const run = (finalAttempt = false) => executeRequest(w.deps, ID, { finalAttempt });
+  const stored = async () => (await w.requests.get(ID))!;
+  const image = (service: string, version: string) => `registry.azora.world/azora/${service}:${version}`;
+  const history = (env: 'staging' | 'production', service: string) => w.cluster.releases(env, service);
+
+  beforeEach(() => {
+    const policy = structuredClone(POLICY);
+    policy.services['payment']!.smoke = [{ path: '/version', status: 200 }];
+    w = fakeWorld(policy, { now: NOW });
+  });
+
+  const blueGreenDeploy: PlanStep = {
+    kind: 'deploy',
+    service: 'payment',
+    deployment: 'azora-payment-green',
+    fromImage: image('payment', '1.0.0'),
+    toImage: image('payment', '1.6.0'),
+    blueGreen: {
+      serviceName: 'azora-payment',
+      live: 'blue',
+      liveImage: image('payment', '1.0.0'),
+      idle: 'green',
+      replicas: 3,
+    },
+  };
+  const deployRequest = (step: PlanStep, environment: 'staging' | 'production' = 'production') =>
+    approved([step], { verb: 'deploy', environment, args: { version: '1.6.0' } });
+
+  it('staging: sets the image, waits for the rollout, checks health and smoke through the Service, records it', async () => {
+    const step: PlanStep = {
+      kind: 'deploy',
+      service: 'payment',
+      deployment: 'azora-payment',
+      fromImage: image('payment', '1.0.0'),
+      toImage: image('payment', '1.6.0'),
+    };
+    await w.requests.create(deployRequest(step, 'staging'));
+
+    expect(await run()).toBe('succeeded');
+
+    expect(w.cluster.changes().map((c) => c.method)).toEqual(['setImage', 'recordRelease']);
+    expect(w.cluster.callsOf('waitForRollout')).toEqual([
+      ['staging', 'azora-staging', 'azora-payment', 60_000],
+    ]);
+    expect(w.cluster.callsOf('probeService')).toEqual([
+      ['staging', 'payment', '/api/pay/health'],
+      ['staging', 'payment', '/version'],
+    ]);
+    expect((await stored()).outcome).toEqual([
+      'payment: 1.0.0 → *1.6.0* (setting the image 0ms, rollout 0ms, checks 0ms) · 2 checks passed',
+    ]);
+    expect(await history('staging', 'payment')).toEqual([
+      expect.objectContaining({ id: ID, action: 'deploy', version: '1.6.0', result: 'succeeded' }),
+    ]);
+  });
+
+  it('production: the idle colour gets the version and the live replicas, is checked on its pods, then takes the traffic', async () => {
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    expect(await run()).toBe('succeeded');
+
+    expect(w.cluster.changes().map((c) => [c.method, ...c.args.slice(0, 4)])).toEqual([
+      ['setImage', 'production', 'payment', 'azora-payment-green', image('payment', '1.6.0')],
+      ['scaleDeployment', 'production', 'payment', 'azora-payment-green', 3],
+      ['switchColour', 'production', 'payment', 'green', 30_000],
+    ]);
+    // Checked on the green pods themselves, never through the live Service.
+    expect(w.cluster.callsOf('probePods').map((args) => args[3])).toEqual(['/api/pay/health', '/version']);
+    expect(w.cluster.callsOf('probeService')).toEqual([]);
+    expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+    const [record] = await history('production', 'payment');
+    expect(record).toMatchObject({
+      action: 'deploy',
+      version: '1.6.0',
+      colour: 'green',
+      previous: { colour: 'blue', version: '1.0.0' },
+      approver: APPROVER,
+    });
+    expect(await w.releases.history('production', 'payment')).toEqual([record]);
+  });
+
+  it('production: a failed check on the idle colour leaves live traffic where it was and says where it stopped', async () => {
+    w.cluster.answerPods('production', 'azora-payment-green', '/version', (pod) =>
+      pod.endsWith('-1') ? { status: 500, detail: 'boom' } : { status: 200, detail: '{}' },
+    );
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    expect(await run()).toBe('failed');
+
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    expect(w.cluster.callsOf('switchColour')).toEqual([]);
+    expect((await stored()).error).toBe(
+      'payment 1.6.0 stopped at checks on green: smoke /version on azora-payment-green-1: status 500, expected 200 (boom); live traffic stays on blue (1.0.0)',
+    );
+    expect(await history('production', 'payment')).toEqual([
+      expect.objectContaining({
+        id: ID,
+        result: 'failed',
+        detail: expect.stringContaining('smoke /version'),
+      }),
+    ]);
+    expect(await w.locks.holder('production', 'payment')).toBeNull();
+  });
+
+  it('production: a worker lost between setting the idle colour and the switch carries on, applying nothing twice', async () => {
+    await w.requests.create(deployRequest(blueGreenDeploy));
+    // The API server goes away just as the switch is sent: the job is retried.
+    w.cluster.failNext('switchColour', new KubeError('unavailable', 'connect ECONNREFUSED'));
+    await expect(run()).rejects.toThrow('connect ECONNREFUSED');
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    expect(await w.locks.holder('production', 'payment')).toBe(ID);
+
+    expect(await run()).toBe('succeeded');
+    expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+    // The image went on once and the second setImage found it there; one release recorded.
+    expect(w.cluster.workload('production', 'azora-payment-green').history.map((r) => r.image)).toEqual([
+      image('payment', '1.0.0'),
+      image('payment', '1.6.0'),
+    ]);
+    expect(await history('production', 'payment')).toHaveLength(1);
+
+    // And once switched, a third run (a duplicate job) sees it live and changes nothing.
+    await w.requests.update(ID, (current) => ({ next: { ...current, status: 'running' }, value: null }));
+    const before = w.cluster.changes().length;
+    expect(await run()).toBe('succeeded');
+    expect(w.cluster.changes()).toHaveLength(before);
+    expect((await stored()).outcome?.at(-1)).toBe('payment: 1.6.0 already live on green (a retried job)');
+  });
+
+  it('production: refuses as stale when someone else changed the idle colour since the plan', async () => {
+    w.cluster.rollout('production', 'azora-payment-green', image('payment', '1.5.9'));
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    expect(await run()).toBe('stale');
+    expect(w.cluster.changes()).toEqual([]);
+    expect((await stored()).error).toContain(`runs ${image('payment', '1.5.9')} now`);
   });
 });

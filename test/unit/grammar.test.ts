@@ -35,6 +35,16 @@ describe('the /azora grammar', () => {
     ],
     ['switch production green', { verb: 'switch', environment: 'production', colour: 'green' }],
     [
+      'deploy prod payment v1.6.0',
+      { verb: 'deploy', environment: 'production', service: 'payment', version: 'v1.6.0', force: false },
+    ],
+    [
+      'deploy production payment v1.6.0 force',
+      { verb: 'deploy', environment: 'production', service: 'payment', version: 'v1.6.0', force: true },
+    ],
+    ['releases production', { verb: 'releases', environment: 'production' }],
+    ['releases stg auth', { verb: 'releases', environment: 'staging', service: 'auth' }],
+    [
       'switch production blue payment',
       { verb: 'switch', environment: 'production', colour: 'blue', service: 'payment' },
     ],
@@ -100,6 +110,14 @@ describe('the /azora grammar', () => {
     ['scale production api-gateway -1', 'replicas must be a whole number'],
     ['switch production purple', 'switch to which colour? blue or green'],
     ['rollback production to 3', 'rolling back to a revision needs a service'],
+    ['deploy production payment', 'deploy which version? a tag such as v1.6.0, or a digest sha256:…'],
+    ['deploy production payment force', 'deploy which version? a tag such as v1.6.0, or a digest sha256:…'],
+    ['deploy production payment v1 now', "unexpected 'now'"],
+    [
+      'deploy production billing v1',
+      "unknown service 'billing': known services are api-gateway, auth, education, payment, postgres-replica",
+    ],
+    ['releases production payment auth', "unexpected 'auth'"],
     ['rollback production payment to x', 'the revision must be a whole number'],
     ['logs production payment 5000', 'lines must be between 1 and 1000, got 5000'],
     ['logs production payment follow 1h', 'follow is at most 5m'],

@@ -9,7 +9,7 @@ import { testPolicy } from '../kit/policy';
 // their minimum replicas (3 in production, 2 in staging).
 const POLICY = testPolicy();
 const BLUE_GREEN = ['api-gateway', 'auth', 'education', 'payment'];
-const image = (app: string, version: string) => `registry.azora.example/${app}:${version}`;
+const image = (service: string, version: string) => `registry.azora.world/azora/${service}:${version}`;
 
 const scale = (environment: 'staging' | 'production', service: string, replicas: number): ChangeCommand => ({
   verb: 'scale',
@@ -138,6 +138,8 @@ describe('planChange', () => {
           serviceName: `azora-${service}`,
           from: 'blue',
           to: 'green',
+          fromImage: image(service, '1.0.0'),
+          toImage: image(service, '1.0.0'),
         })),
       );
     });
@@ -183,16 +185,63 @@ describe('planChange', () => {
   });
 
   describe('rollback', () => {
-    it('of a blue/green service plans a switch to the other colour', async () => {
-      cluster.setActive('production', 'payment', 'green');
-      expect(await plan({ verb: 'rollback', environment: 'production', service: 'payment' })).toEqual([
-        { kind: 'switch', service: 'payment', serviceName: 'azora-payment', from: 'green', to: 'blue' },
+    /** payment: green ran 1.4.1 live, then blue took over with 1.5.0; green still holds 1.4.1. */
+    const story = async () => {
+      cluster.rollout('production', 'azora-payment-green', image('payment', '1.4.1'));
+      cluster.rollout('production', 'azora-payment-blue', image('payment', '1.5.0'));
+      const at = Date.UTC(2026, 10, 20);
+      await cluster.recordRelease('production', 'payment', {
+        id: 'r00000001',
+        action: 'deploy',
+        version: '1.5.0',
+        image: image('payment', '1.5.0'),
+        colour: 'blue',
+        previous: { colour: 'green', version: '1.4.1', image: image('payment', '1.4.1') },
+        requester: 'U0ENGINEER',
+        approver: 'U0APPROVER1',
+        start: at,
+        end: at + 60_000,
+        result: 'succeeded',
+      });
+    };
+    const rollbackPayment = () => plan({ verb: 'rollback', environment: 'production', service: 'payment' });
+
+    it('of a blue/green service goes back to the colour live before, showing both versions', async () => {
+      await story();
+      expect(await rollbackPayment()).toEqual([
+        {
+          kind: 'switch',
+          service: 'payment',
+          serviceName: 'azora-payment',
+          from: 'blue',
+          to: 'green',
+          fromImage: image('payment', '1.5.0'),
+          toImage: image('payment', '1.4.1'),
+        },
       ]);
     });
 
+    it('of a blue/green service refuses a version never live, naming the switch that would do it', async () => {
+      await story();
+      cluster.rollout('production', 'azora-payment-green', image('payment', '1.5.1'));
+      const before = cluster.changes().length;
+      expect((await refusal(rollbackPayment())).message).toBe(
+        'payment: not rolling back, green holds 1.5.1, which was never live. ' +
+          'To send its traffic to green anyway: `/azora switch production green payment`.',
+      );
+      expect(cluster.changes()).toHaveLength(before);
+    });
+
+    it('of a blue/green service refuses when nothing is recorded, instead of guessing', async () => {
+      expect((await refusal(rollbackPayment())).message).toBe(
+        'payment: not rolling back, nothing is recorded about what was live before blue. ' +
+          'To send its traffic to green anyway: `/azora switch production green payment`.',
+      );
+    });
+
     it('of a rolling service pins the previous revision, or the one asked for', async () => {
-      cluster.rollout('staging', 'azora-auth', image('azora-auth', '1.1.0'));
-      cluster.rollout('staging', 'azora-auth', image('azora-auth', '1.2.0'));
+      cluster.rollout('staging', 'azora-auth', image('auth', '1.1.0'));
+      cluster.rollout('staging', 'azora-auth', image('auth', '1.2.0'));
 
       expect(await plan({ verb: 'rollback', environment: 'staging', service: 'auth' })).toEqual([
         {
@@ -202,8 +251,8 @@ describe('planChange', () => {
           replicaSet: 'azora-auth-2',
           fromRevision: 3,
           toRevision: 2,
-          fromImage: image('azora-auth', '1.2.0'),
-          toImage: image('azora-auth', '1.1.0'),
+          fromImage: image('auth', '1.2.0'),
+          toImage: image('auth', '1.1.0'),
         },
       ]);
       expect(
@@ -212,15 +261,19 @@ describe('planChange', () => {
         expect.objectContaining({
           replicaSet: 'azora-auth-1',
           toRevision: 1,
-          toImage: image('azora-auth', '1.0.0'),
+          toImage: image('auth', '1.0.0'),
         }),
       ]);
       expect(cluster.changes()).toEqual([]);
     });
 
-    it('of every service plans each by its kind', async () => {
-      const steps = await plan({ verb: 'rollback', environment: 'production' });
-      expect(steps.map((s) => [s.kind, s.service])).toEqual(BLUE_GREEN.map((s) => ['switch', s]));
+    it('of every service refuses all of it when one service cannot know, naming each', async () => {
+      await story();
+      const refused = await refusal(plan({ verb: 'rollback', environment: 'production' }));
+      for (const service of ['api-gateway', 'auth', 'education'])
+        expect(refused.message).toContain(`${service}: not rolling back, nothing is recorded`);
+      expect(refused.message).not.toContain('payment:');
+      expect(refused.message).toContain('Nothing was planned; roll back the other services one by one.');
     });
 
     it('passes the cluster’s precondition through as a KubeError', async () => {
@@ -256,5 +309,116 @@ describe('planChange', () => {
       },
     ]);
     expect(cluster.calls).toEqual([]);
+  });
+});
+
+describe('planChange: deploy', () => {
+  let cluster: FakeCluster;
+  const deploy = (environment: 'staging' | 'production', version: string, force = false) =>
+    ({ verb: 'deploy', environment, service: 'payment', version, force }) as const;
+  const plan = (command: ChangeCommand, forceCounts = false) =>
+    planChange(cluster, POLICY, command, undefined, undefined, forceCounts);
+  const releasedToStaging = (version: string) =>
+    cluster.recordRelease('staging', 'payment', {
+      id: 'r00000009',
+      action: 'deploy',
+      version,
+      image: image('payment', version),
+      requester: 'U0ENGINEER',
+      start: Date.UTC(2026, 10, 30),
+      end: Date.UTC(2026, 10, 30, 0, 5),
+      result: 'succeeded',
+    });
+
+  beforeEach(() => {
+    cluster = new FakeCluster(POLICY);
+  });
+
+  it('in staging, sets the image from the policy repository on the rolling deployment', async () => {
+    expect(await plan(deploy('staging', '1.6.0'))).toEqual([
+      {
+        kind: 'deploy',
+        service: 'payment',
+        deployment: 'azora-payment',
+        fromImage: image('payment', '1.0.0'),
+        toImage: image('payment', '1.6.0'),
+      },
+    ]);
+  });
+
+  it('in production, prepares the idle colour at the live colour’s replicas, once released to staging', async () => {
+    await releasedToStaging('1.6.0');
+    cluster.setActive('production', 'payment', 'green');
+    cluster.setReplicas('production', 'azora-payment-green', 5);
+    expect(await plan(deploy('production', '1.6.0'))).toEqual([
+      {
+        kind: 'deploy',
+        service: 'payment',
+        deployment: 'azora-payment-blue',
+        fromImage: image('payment', '1.0.0'),
+        toImage: image('payment', '1.6.0'),
+        blueGreen: {
+          serviceName: 'azora-payment',
+          live: 'green',
+          liveImage: image('payment', '1.0.0'),
+          idle: 'blue',
+          replicas: 5,
+        },
+      },
+    ]);
+  });
+
+  it('refuses a version never released to staging, unless an approver forces it', async () => {
+    await releasedToStaging('1.5.0');
+    expect((await refusal(plan(deploy('production', '1.6.0')))).message).toBe(
+      '1.6.0 was never released to staging: deploy it there first (`/azora deploy staging payment 1.6.0`); an approver can add `force` to deploy it anyway',
+    );
+    expect((await refusal(plan(deploy('production', '1.6.0', true)))).message).toContain(
+      '`force` counts only when an approver asks for it',
+    );
+    const [forced] = await plan(deploy('production', '1.6.0', true), true);
+    expect(forced).toMatchObject({ kind: 'deploy', forced: true, toImage: image('payment', '1.6.0') });
+  });
+
+  it('lets the policy turn the promotion rule off per service', async () => {
+    const policy = structuredClone(POLICY);
+    policy.services['payment']!.stagingFirst = false;
+    const steps = await planChange(new FakeCluster(policy), policy, deploy('production', '1.6.0'));
+    expect(steps).toMatchObject([{ kind: 'deploy', toImage: image('payment', '1.6.0') }]);
+  });
+
+  it.each([
+    [
+      'evil.example/azora/payment:1.6.0',
+      'images come from registry.azora.world/azora/payment only (the policy), not from evil.example/azora/payment',
+    ],
+    [
+      '1.6.0;reboot',
+      "'1.6.0;reboot' is not a version: a tag (letters, digits, . _ -; up to 128) or a digest sha256:<64 hex>",
+    ],
+  ])('refuses %s before reading the cluster', async (version, reason) => {
+    expect((await refusal(plan(deploy('staging', version)))).message).toBe(reason);
+    expect(cluster.calls).toEqual([]);
+  });
+
+  it('refuses what is already there, and a service the policy gives no image', async () => {
+    expect((await refusal(plan(deploy('staging', '1.0.0')))).message).toBe(
+      'payment in staging already runs 1.0.0',
+    );
+    expect(
+      (
+        await refusal(
+          plan({
+            verb: 'deploy',
+            environment: 'staging',
+            service: 'postgres-replica',
+            version: '16',
+            force: false,
+          }),
+        )
+      ).message,
+    ).toBe(
+      'postgres-replica has no image repository in the policy (services.postgres-replica.image): the bot does not deploy it',
+    );
   });
 });

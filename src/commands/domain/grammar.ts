@@ -177,7 +177,7 @@ export const VERBS: readonly VerbSpec[] = [
     verb: 'rollback',
     usage: 'rollback <environment> [service] [to <revision>]',
     summary:
-      'undo the last rollout (blue/green: switch back to the previous colour); all services by default',
+      'undo the last rollout (blue/green: back to the colour live before, while it still holds that version); all services by default',
     examples: ['/azora rollback production', '/azora rollback staging payment to 3'],
     parse: (w) => {
       const environment = w.environment();
@@ -196,6 +196,37 @@ export const VERBS: readonly VerbSpec[] = [
         ...(service ? { service } : {}),
         ...(toRevision ? { toRevision } : {}),
       };
+    },
+  },
+  {
+    verb: 'deploy',
+    usage: 'deploy <environment> <service> <version> [force]',
+    summary:
+      "put a version (a tag or digest of the service's image in the policy) on a service: rolling in staging; in production onto the idle colour, checked, then switched",
+    examples: ['/azora deploy staging payment v1.6.0', '/azora deploy production payment v1.6.0'],
+    parse: (w) => {
+      const environment = w.environment();
+      const service = w.service();
+      const version = w.next();
+      if (version === undefined || version.toLowerCase() === 'force')
+        throw new Refusal('input', 'deploy which version? a tag such as v1.6.0, or a digest sha256:…');
+      if (version.length > 300) throw new Refusal('input', 'that version is longer than any image reference');
+      const force = w.peek()?.toLowerCase() === 'force';
+      if (force) w.next();
+      w.done();
+      return { verb: 'deploy', environment, service, version, force };
+    },
+  },
+  {
+    verb: 'releases',
+    usage: 'releases <environment> [service]',
+    summary: 'release history: version, image, colour, who asked and approved, when, and how it ended',
+    examples: ['/azora releases production', '/azora releases production payment'],
+    parse: (w) => {
+      const environment = w.environment();
+      const service = w.peek() === undefined ? undefined : w.service();
+      w.done();
+      return { verb: 'releases', environment, ...(service ? { service } : {}) };
     },
   },
   {

@@ -21,6 +21,8 @@ export type Command =
   | { verb: 'scale'; environment: EnvironmentName; service: string; replicas: number; force: boolean }
   | { verb: 'switch'; environment: EnvironmentName; colour: Colour; service?: string }
   | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }
+  | { verb: 'deploy'; environment: EnvironmentName; service: string; version: string; force: boolean }
+  | { verb: 'releases'; environment: EnvironmentName; service?: string }
   | {
       verb: 'logs';
       environment: EnvironmentName;

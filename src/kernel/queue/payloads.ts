@@ -27,6 +27,13 @@ export const changeCommand = z.discriminatedUnion('verb', [
     toRevision: z.number().int().positive().optional(),
   }),
   z.object({
+    verb: z.literal('deploy'),
+    environment: environmentName,
+    service: z.string(),
+    version: z.string().min(1).max(300),
+    force: z.boolean(),
+  }),
+  z.object({
     verb: z.literal('maintenance'),
     /** now: from approval; schedule: at `start` on short notice; move or cancel the window `windowId`. */
     action: z.enum(['now', 'schedule', 'move', 'cancel']).default('now'),
@@ -41,4 +48,5 @@ export const changeCommand = z.discriminatedUnion('verb', [
   }),
 ]);
 
-export const requestRef = z.object({ requestId: z.string().regex(/^r[0-9a-f]{8}$/) });
+export const requestRefId = z.string().regex(/^r[0-9a-f]{8}$/);
+export const requestRef = z.object({ requestId: requestRefId });

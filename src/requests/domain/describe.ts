@@ -19,6 +19,8 @@ export function commandText(request: OpsRequest): string {
     }
     case 'rollback':
       return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
+    case 'deploy':
+      return `deploy ${environment} ${services} ${args.version ?? '?'}${args.force ? ' force' : ''}`;
     case 'maintenance':
       return `maintenance ${args.maintenance ?? 'now'} ${environment}${args.windowId ? ` ${args.windowId}` : ''} ${formatDuration(args.durationMs ?? 0)} ${args.reason ?? ''}`.trim();
   }

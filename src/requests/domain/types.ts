@@ -3,7 +3,7 @@ import type { RevisionTarget } from '../../kernel/domain/revision';
 
 export type { RevisionTarget };
 
-export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance';
+export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance' | 'deploy';
 
 export type RequestStatus =
   | 'planning'
@@ -36,7 +36,17 @@ export type PlanStep =
       to: number;
       hpa?: { name: string; min: number; max: number };
     }
-  | { kind: 'switch'; service: string; serviceName: string; from: Colour; to: Colour }
+  | {
+      kind: 'switch';
+      service: string;
+      serviceName: string;
+      from: Colour;
+      to: Colour;
+      /** The images each colour runs at planning: the version traffic leaves and the one it gets. */
+      fromImage?: string;
+      toImage?: string;
+    }
+  | DeployStep
   | ({ kind: 'rollback'; service: string } & RevisionTarget)
   | {
       kind: 'maintenance';
@@ -48,6 +58,29 @@ export type PlanStep =
       start?: number;
       windowId?: string;
     };
+
+/**
+ * A new version for one service. Rolling: `deployment` gets `toImage`. Blue/green:
+ * `deployment` is the idle colour's, which gets `toImage` and the live colour's replicas,
+ * is checked on its own, and only then takes the traffic.
+ */
+export interface DeployStep {
+  kind: 'deploy';
+  service: string;
+  deployment: string;
+  /** What `deployment` runs at planning. */
+  fromImage: string;
+  toImage: string;
+  blueGreen?: {
+    serviceName: string;
+    live: Colour;
+    liveImage: string;
+    idle: Colour;
+    replicas: number;
+  };
+  /** An approver asked to deploy a version that never succeeded in staging. */
+  forced?: boolean;
+}
 
 /** What an approved maintenance request does: start now, schedule on short notice, or move or cancel a window. */
 export type MaintenanceAction = 'now' | 'schedule' | 'move' | 'cancel';
@@ -62,6 +95,9 @@ export interface ChangeArgs {
   maintenance?: MaintenanceAction;
   start?: number;
   windowId?: string;
+  version?: string;
+  /** A switch back the bot made on its own: the release (request id) it undoes, and the alert that asked. */
+  autoSwitchBack?: { release: string; alert: string };
 }
 
 export interface Decision {
@@ -83,7 +119,7 @@ export interface OpsRequest {
   messageTs?: string;
   /** The progress reply in that thread. */
   progressTs?: string;
-  source: 'command' | 'alert' | 'switch-back';
+  source: 'command' | 'alert' | 'switch-back' | 'auto-switch-back';
   status: RequestStatus;
   createdAt: number;
   expiresAt?: number;

@@ -1,6 +1,7 @@
 import type { Policy } from '../../config/policy';
 import { environmentOf, UnknownTarget, workloadOf } from '../../kernel/domain/topology';
 import { checkReplicaBounds, type Verdict } from './guards';
+import { repositoryOf } from '../../kernel/domain/release';
 import type { OpsRequest, PlanStep } from './types';
 
 const no = (reason: string): Verdict => ({ ok: false, reason });
@@ -48,6 +49,22 @@ function checkStep(policy: Policy, request: OpsRequest, step: PlanStep): Verdict
         : no(
             `${step.service} in ${env} is not switched as planned by the policy (not blue/green, or another Service)`,
           );
+    case 'deploy': {
+      const image = policy.services[step.service]?.image;
+      if (!image || repositoryOf(step.toImage) !== image)
+        return no(`the policy no longer lets ${step.service} take images from ${repositoryOf(step.toImage)}`);
+      const deployment =
+        workload.kind === 'blue-green' && step.blueGreen
+          ? workload.deployments[step.blueGreen.idle]
+          : workload.kind === 'deployment' && !step.blueGreen
+            ? workload.deployment
+            : undefined;
+      return deployment === step.deployment
+        ? { ok: true }
+        : no(
+            `${step.service} in ${env} is not deployed as planned (the policy changed its strategy or names)`,
+          );
+    }
     case 'rollback':
       return workload.kind === 'deployment' && step.deployment === workload.deployment
         ? { ok: true }

@@ -5,7 +5,7 @@ import { FakeAccessDirectory } from './access';
 import { ManualClock } from './clock';
 import { FakeCluster } from './cluster';
 import { FakeMessenger } from './messenger';
-import { MemoryAudit, MemoryLocks, MemoryRequestStore } from './stores';
+import { MemoryAudit, MemoryLocks, MemoryReleases, MemoryRequestStore } from './stores';
 
 /** What a job that plans and runs changes uses, as fakes the test can look into. */
 export interface FakeWorld {
@@ -16,6 +16,7 @@ export interface FakeWorld {
   requests: MemoryRequestStore;
   locks: MemoryLocks;
   audit: MemoryAudit;
+  releases: MemoryReleases;
   access: FakeAccessDirectory;
   /** The same fakes as the job sees them. */
   deps: Deps;
@@ -29,6 +30,7 @@ const PROVIDED = [
   'requests',
   'locks',
   'audit',
+  'releases',
   'now',
   'kube',
   'timing',
@@ -68,6 +70,7 @@ export function fakeWorld(
     requests: new MemoryRequestStore(),
     locks: new MemoryLocks(clock),
     audit: new MemoryAudit(clock),
+    releases: new MemoryReleases(clock),
     access: new FakeAccessDirectory(policy, options.groups),
   };
   const fields: Record<(typeof PROVIDED)[number], unknown> = {
@@ -78,6 +81,7 @@ export function fakeWorld(
     requests: world.requests,
     locks: world.locks,
     audit: world.audit,
+    releases: world.releases,
     now: () => clock.now(),
     kube: world.cluster,
     timing: { rolloutDeadlineMs: 60_000, endpointsDeadlineMs: 30_000 },

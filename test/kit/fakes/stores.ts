@@ -3,6 +3,8 @@ import type { AuditEvent, AuditLog } from '../../../src/kernel/audit';
 import type { OpsRequest } from '../../../src/requests/domain/types';
 import type { ChangeLocks, LockResult } from '../../../src/requests/locks';
 import type { RequestStore, Update } from '../../../src/requests/store';
+import type { Baking, ReleaseIndex } from '../../../src/releases/store';
+import type { ReleaseRecord } from '../../../src/kernel/domain/release';
 
 /** Redis holds JSON: what goes in and comes out is a copy, never the caller's object. */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -120,5 +122,48 @@ export class MemoryAudit implements Pick<AuditLog, 'record' | 'recent'> {
   /** The event types of one request, in order. */
   typesOf(request: string): string[] {
     return this.events.filter((e) => e.request === request).map((e) => e.type);
+  }
+}
+
+/** The release index and bake windows in memory, expiry read from the injected clock. */
+export class MemoryReleases implements ReleaseIndex {
+  private readonly histories = new Map<string, ReleaseRecord[]>();
+  private readonly bakes = new Map<string, Baking>();
+  private readonly claims = new Set<string>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async history(env: string, service: string): Promise<ReleaseRecord[] | undefined> {
+    const found = this.histories.get(`${env}/${service}`);
+    return found && copy(found);
+  }
+
+  async fill(env: string, service: string, history: ReleaseRecord[], limit: number): Promise<void> {
+    this.histories.set(`${env}/${service}`, copy(history.slice(-limit)));
+  }
+
+  async add(env: string, service: string, record: ReleaseRecord, limit: number): Promise<void> {
+    const kept = (this.histories.get(`${env}/${service}`) ?? []).filter((r) => r.id !== record.id);
+    this.histories.set(`${env}/${service}`, [...kept, copy(record)].slice(-limit));
+  }
+
+  async startBaking(entry: Baking): Promise<void> {
+    this.bakes.set(`${entry.environment}/${entry.service}`, copy(entry));
+  }
+
+  async baking(env: string, service: string): Promise<Baking | undefined> {
+    const found = this.bakes.get(`${env}/${service}`);
+    return found && found.until > this.clock.now() ? copy(found) : undefined;
+  }
+
+  async stopBaking(env: string, service: string): Promise<void> {
+    this.bakes.delete(`${env}/${service}`);
+  }
+
+  async claimAutoSwitchBack(release: string, service: string): Promise<boolean> {
+    const key = `${release}/${service}`;
+    if (this.claims.has(key)) return false;
+    this.claims.add(key);
+    return true;
   }
 }

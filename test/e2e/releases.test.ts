@@ -1,0 +1,205 @@
+import { actionId } from '../../src/kernel/slack/actions';
+import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import {
+  finalProgressOf,
+  firingNotification,
+  postNotification,
+  requestIn,
+  untilPendingApproval,
+  untilSettled,
+} from '../kit/flows';
+import { APPROVER, ENGINEER, OPS, PROD, STG, WEBHOOK_TOKEN } from '../kit/ids';
+import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+const REPO = 'registry.azora.world/azora/payment';
+
+/**
+ * The release flow against the simulated cluster and the real bot: a version to staging,
+ * then to production's idle colour through an approval, the switch, the history on the
+ * Service, a rollback that knows what was live, and the bake window watching alerts.
+ */
+describe('releases, end to end', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+
+  beforeEach(async () => {
+    cluster = await startTestCluster();
+    t = await startTestBot({ cluster, env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN } });
+  });
+  afterEach(async () => {
+    await t?.stop();
+    await cluster.sim.stop();
+  });
+
+  const slash = async (user: string, text: string) => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text,
+      user,
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, user),
+    });
+    expect(res.status).toBe(200);
+    return (res.json() as { text: string }).text;
+  };
+  const approve = async (id: string, ts: string) => {
+    await untilPendingApproval(t.bot.deps.requests, id);
+    await sendButtonClick(t.url, t.secret, {
+      user: APPROVER,
+      actionId: actionId('approve', id),
+      value: id,
+      channel: OPS,
+      messageTs: ts,
+      responseUrl: t.slack.responseUrl(OPS, APPROVER),
+    });
+  };
+  const ephemeralTo = (user: string, fragment: string) =>
+    waitFor(
+      () =>
+        t.slack.messages.filter((m) => m.visibleTo === user && m.text.includes(fragment)).map((m) => m.text),
+      (texts) => texts.length > 0,
+      { what: `an answer to ${user} containing ${fragment}` },
+    ).then((texts) => texts.at(-1)!);
+  const imageOf = (ns: string, deployment: string) =>
+    (
+      cluster.sim.get('deployments', ns, deployment)!.spec as {
+        template: { spec: { containers: Array<{ image: string }> } };
+      }
+    ).template.spec.containers[0]!.image;
+  const selector = (service: string) =>
+    (cluster.sim.get('services', PROD, service)!.spec as { selector: Record<string, string> }).selector
+      .version;
+  const historyOn = (ns: string, kind: 'services' | 'deployments', name: string) =>
+    parseReleases(cluster.sim.get(kind, ns, name)!.metadata.annotations?.[RELEASES_ANNOTATION]);
+
+  const deployToStaging = async (version: string) => {
+    await slash(ENGINEER, `deploy staging payment ${version}`);
+    const request = await requestIn(t.slack, `deploy staging payment ${version}`);
+    return { request, final: await finalProgressOf(t.slack, request.ts, 30_000) };
+  };
+
+  it('deploys to staging: the new image rolled out, health and smoke checked, recorded on the Deployment', async () => {
+    const { final } = await deployToStaging('v1.6.0');
+    expect(final).toMatch(/^:large_green_circle: succeeded/);
+    expect(final).toMatch(/payment: v1\.5\.0 → \*?v1\.6\.0/);
+    expect(final).toMatch(/checks? passed/);
+    expect(imageOf(STG, 'azora-payment')).toBe(`${REPO}:v1.6.0`);
+    expect(historyOn(STG, 'deployments', 'azora-payment').at(-1)).toMatchObject({
+      action: 'deploy',
+      version: 'v1.6.0',
+      requester: ENGINEER,
+      result: 'succeeded',
+    });
+
+    await slash(ENGINEER, 'releases staging payment');
+    const listing = await ephemeralTo(ENGINEER, 'Releases in staging');
+    expect(listing).toContain('payment v1.6.0');
+  });
+
+  it('refuses a production deploy of a version never released to staging, and any other repository', async () => {
+    await slash(ENGINEER, 'deploy production payment v1.7.0');
+    expect(await ephemeralTo(ENGINEER, 'refused')).toContain('v1.7.0 was never released to staging');
+    await slash(ENGINEER, 'deploy staging payment evil.example/payment:v1');
+    expect(await ephemeralTo(ENGINEER, 'images come from')).toContain(`images come from ${REPO} only`);
+    expect(imageOf(PROD, 'azora-payment-green')).not.toContain('v1.7.0');
+    expect(imageOf(STG, 'azora-payment')).toBe(`${REPO}:v1.5.0`);
+  });
+
+  it('deploys to production onto the idle colour, switches after approval, and a rollback returns to what was live', async () => {
+    await deployToStaging('v1.6.0');
+    await slash(ENGINEER, 'deploy production payment v1.6.0');
+    const request = await requestIn(t.slack, 'deploy production payment v1.6.0');
+    // The plan names the live colour and its version, and what the idle one will get.
+    const plan = JSON.stringify(request.message.blocks);
+    expect(plan).toContain('live *blue* runs `v1.5.0`');
+    expect(plan).toContain('gets `v1.6.0`');
+    expect(imageOf(PROD, 'azora-payment-green')).not.toBe(`${REPO}:v1.6.0`);
+
+    await approve(request.id, request.ts);
+    expect(await finalProgressOf(t.slack, request.ts, 30_000)).toMatch(/^:large_green_circle: succeeded/);
+    expect(imageOf(PROD, 'azora-payment-green')).toBe(`${REPO}:v1.6.0`);
+    expect(selector('azora-payment')).toBe('green');
+    expect(historyOn(PROD, 'services', 'azora-payment').at(-1)).toMatchObject({
+      id: request.id,
+      action: 'deploy',
+      version: 'v1.6.0',
+      colour: 'green',
+      previous: { colour: 'blue', version: 'v1.5.0' },
+      requester: ENGINEER,
+      approver: APPROVER,
+    });
+
+    // What was live before is known: the rollback plan shows it, and goes there.
+    await slash(ENGINEER, 'rollback production payment');
+    const rollback = await requestIn(t.slack, 'rollback production payment');
+    expect(JSON.stringify(rollback.message.blocks)).toContain('traffic green (`v1.6.0`) → *blue* (`v1.5.0`)');
+    await approve(rollback.id, rollback.ts);
+    expect(await finalProgressOf(t.slack, rollback.ts, 30_000)).toMatch(/succeeded/);
+    expect(selector('azora-payment')).toBe('blue');
+
+    await slash(ENGINEER, 'releases production payment');
+    const listing = await ephemeralTo(ENGINEER, 'Releases in production');
+    expect(listing).toContain('payment blue v1.5.0');
+  });
+
+  it('watches a baking release: an alert lands in its thread and switches it back on its own, once', async () => {
+    await deployToStaging('v1.6.0');
+    await slash(ENGINEER, 'deploy production payment v1.6.0');
+    const release = await requestIn(t.slack, 'deploy production payment v1.6.0');
+    await approve(release.id, release.ts);
+    expect(await finalProgressOf(t.slack, release.ts, 30_000)).toMatch(/succeeded/);
+    expect(selector('azora-payment')).toBe('green');
+
+    const alert = firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'payment' },
+      'error rate above 5% on payment',
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) => m.threadTs === release.ts && m.text.includes('AzoraHighErrorRate* fired'),
+        ),
+      (m) => m !== undefined,
+      { what: 'the alert in the release thread' },
+    );
+    await waitFor(
+      () => selector('azora-payment'),
+      (colour) => colour === 'blue',
+      { what: 'the automatic switch back', timeoutMs: 30_000 },
+    );
+    const alertThread = await waitFor(
+      () => t.slack.messages.find((m) => m.text.startsWith(':package:') && m.text.includes(release.id)),
+      (m) => m !== undefined,
+      { what: 'the release named in the alert thread' },
+    );
+    expect(alertThread!.text).toContain('switches it back to *blue* on its own');
+    const audit = await t.bot.deps.audit.recent(50, 'production');
+    expect(audit.filter((e) => e.type === 'auto-switch-back')).toHaveLength(1);
+    expect(historyOn(PROD, 'services', 'azora-payment').at(-1)).toMatchObject({
+      action: 'auto-switch-back',
+      colour: 'blue',
+      version: 'v1.5.0',
+    });
+
+    // The same alert again (Alertmanager repeats) switches nothing more.
+    expect(
+      await postNotification(t.url, WEBHOOK_TOKEN, {
+        ...alert,
+        status: 'resolved',
+        alerts: alert.alerts.map((a) => ({ ...a, status: 'resolved' })),
+      }),
+    ).toBe(202);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    await untilSettled(t.bot);
+    const succeeded = (await t.bot.deps.audit.recent(50, 'production')).filter((e) => e.type === 'succeeded');
+    expect(succeeded).toHaveLength(2); // the deploy and the one switch back
+    const jobs = await t.bot.queues.get('ops').getJobs(['completed', 'active', 'waiting', 'delayed'], 0, 200);
+    expect(
+      jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
+    ).toHaveLength(1);
+  });
+});
