@@ -3,7 +3,8 @@ import type { Logger } from '../../src/kernel/log';
 import { applyDefaults } from './defaults';
 import { workloadOf, type HealthRegistry } from './health';
 import { mediaType, openStream, parseJson, readBody, sendJson, type StreamRegistry } from './http';
-import { serveLog, type LogSettings } from './logs';
+import { isJobPod, JOBS, prepareJobForCreate } from './jobs';
+import { serveLog, type LogSettings, type RecordedLogs } from './logs';
 import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch';
 import type { BadVersionMonitor } from './bad-versions';
 import { servePodProxy, serveServiceProxy } from './proxy';
@@ -28,11 +29,12 @@ import {
   unprocessable,
   unsupportedMediaType,
 } from './status';
-import type { ObjectStore, StoreEvent, WriteOptions } from './store';
+import { deterministicUid, type ObjectStore, type StoreEvent, type WriteOptions } from './store';
 import { toTable, wantsTable, type IncludeObject } from './table';
-import { clone, isRecord, num, rec, type KubeObject } from './types';
+import { clone, isRecord, num, rec, str, type KubeObject } from './types';
 import { validateObject, validateScaleReplicas } from './validate';
-import { nameSuffix } from './workload';
+import { isPodTerminal } from './pods';
+import { controllerOf, nameSuffix } from './workload';
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -44,6 +46,8 @@ export interface ApiContext {
   health: HealthRegistry;
   /** `-bad` versions that fail once they take traffic. */
   releases: BadVersionMonitor;
+  /** What Job pods' containers printed: their log. */
+  jobLogs: RecordedLogs;
   logger: Logger;
 }
 
@@ -103,7 +107,7 @@ export async function handleResource(
     }
     case 'DELETE':
       if (target.name === undefined) return deleteCollection(res, target, query, ctx, writeOptions);
-      return deleteObject(res, target, target.name, ctx, writeOptions);
+      return deleteObject(res, target, target.name, ctx, writeOptions, await deleteOptions(req, query));
     default:
       throw methodNotAllowed();
   }
@@ -345,6 +349,13 @@ function createObject(
   }
   obj.kind = def.kind;
   obj.apiVersion = apiVersionOf(def);
+  if (def === JOBS) {
+    // The job strategy selects the Job's pods by its uid, so the uid is fixed before the store's write.
+    obj.metadata.uid = deterministicUid(
+      `${def.kind}/${namespace ?? ''}/${obj.metadata.name}/${ctx.store.currentRevision + 1}`,
+    );
+    prepareJobForCreate(obj);
+  }
   applyDefaults(obj);
   validateObject(def, obj);
   return ctx.store.create(def, obj, options);
@@ -399,13 +410,68 @@ function writeUpdate(
   return ctx.store.update(def, obj, options);
 }
 
+type Propagation = 'Orphan' | 'Background' | 'Foreground';
+
+interface DeleteOptions {
+  propagation?: Propagation;
+  /** preconditions.uid: delete only the object with this uid. */
+  uid?: string;
+}
+
+/** DeleteOptions: propagationPolicy (or the older orphanDependents) from the query or the body, and a uid precondition. */
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
+  const text = await readBody(req);
+  const body = text.trim() === '' ? {} : rec(parseJson(text));
+  const uid = str(rec(body.preconditions).uid);
+  const withUid = uid ? { uid } : {};
+  const policy = query.get('propagationPolicy') ?? body.propagationPolicy;
+  if (policy !== undefined && policy !== null) {
+    if (policy === 'Orphan' || policy === 'Background' || policy === 'Foreground') {
+      return { propagation: policy, ...withUid };
+    }
+    throw badRequest(
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`,
+    );
+  }
+  const orphan = query.get('orphanDependents') ?? body.orphanDependents;
+  if (orphan === true || orphan === 'true') return { propagation: 'Orphan', ...withUid };
+  if (orphan === false || orphan === 'false') return { propagation: 'Background', ...withUid };
+  return withUid;
+}
+
 function deleteObject(
   res: ServerResponse,
   target: ResourceTarget,
   name: string,
   ctx: ApiContext,
   options: WriteOptions,
+  deletion: DeleteOptions = {},
 ): void {
+  if (deletion.uid !== undefined) {
+    const found = ctx.store.mustGet(target.res, target.namespace, name);
+    if (found.metadata.uid !== deletion.uid) {
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${target.res.group === '' ? target.res.plural : `${target.res.plural}.${target.res.group}`} "${name}": Precondition failed: UID in precondition: ${deletion.uid}, UID in object meta: ${found.metadata.uid}`,
+        { name, group: target.res.group, kind: target.res.plural },
+      );
+    }
+  }
+  // batch/v1 Jobs orphan their pods unless told otherwise (kubectl says Background): the
+  // garbage collector then only drops the pods' reference to the Job.
+  if (target.res === JOBS && (deletion.propagation ?? 'Orphan') === 'Orphan' && !options.dryRun) {
+    const job = ctx.store.mustGet(JOBS, target.namespace, name);
+    for (const pod of ctx.store.scan(PODS, target.namespace)) {
+      if (controllerOf(pod)?.uid !== job.metadata.uid) continue;
+      const orphaned = clone(pod);
+      orphaned.metadata.ownerReferences = (orphaned.metadata.ownerReferences ?? []).filter(
+        (r) => r.uid !== job.metadata.uid,
+      );
+      if (orphaned.metadata.ownerReferences.length === 0) delete orphaned.metadata.ownerReferences;
+      ctx.store.update(PODS, orphaned);
+    }
+  }
   const gone = ctx.store.delete(target.res, target.namespace, name, options);
   if (target.res === NAMESPACES && !options.dryRun) {
     // The namespace controller empties a deleted namespace; here that happens at once.
@@ -465,11 +531,24 @@ async function handleSubresource(
   if (subresource === 'log') {
     if (method !== 'GET') throw methodNotAllowed();
     ctx.releases.check();
+    const uid = old.metadata.uid;
+    const current = () => ctx.store.peek(def, target.namespace, name);
     return serveLog(res, old, query, {
       ...ctx.logs,
       clock: ctx.clock,
       streams: ctx.streams,
-      currentPod: () => ctx.store.peek(def, target.namespace, name),
+      currentPod: current,
+      ...(isJobPod(old)
+        ? {
+            recorded: {
+              lines: () => ctx.jobLogs.lines(uid),
+              exited: () => {
+                const pod = current();
+                return pod === undefined || pod.metadata.uid !== uid || isPodTerminal(pod);
+              },
+            },
+          }
+        : {}),
       unhealthySince: () => ctx.health.since(old.metadata.namespace ?? '', workloadOf(ctx.store, old).name),
       failingAt: (at) => ctx.releases.failingAt(old.metadata.uid, at),
     });

@@ -4,9 +4,12 @@ import { DeploymentController } from './controllers/deployments';
 import { EndpointsController } from './controllers/endpoints';
 import { GarbageCollector } from './controllers/garbage';
 import { HpaController } from './controllers/hpas';
+import { JobController } from './controllers/jobs';
 import { PodController } from './controllers/pods';
 import { ReplicaSetController } from './controllers/replicasets';
 import { StatefulSetController } from './controllers/statefulsets';
+import type { RecordedLogs } from './logs';
+import type { Postgres } from './postgres';
 import type { ObjectStore } from './store';
 
 export interface ControllerOptions {
@@ -15,6 +18,12 @@ export interface ControllerOptions {
   /** How long a new pod stays Pending before it is Running and Ready; 0 makes it Ready at once. */
   readyDelayMs: number;
   logger: Logger;
+  /** How long (cluster clock) a Job pod's container runs before it exits. */
+  jobRunMs: number;
+  /** What Job pods run against: the simulated PostgreSQL and its backup volumes. */
+  database: Pick<Postgres, 'start'>;
+  /** Where Job pods' output is kept, for their log. */
+  jobLogs: RecordedLogs;
   /** Runs after every reconcile, once the store is stable (the cluster looks at its endpoints then). */
   afterReconcile?: () => void;
 }
@@ -23,10 +32,11 @@ export interface ControllerOptions {
 const MAX_PASSES = 25;
 
 /**
- * The deployment, replicaset, statefulset, HPA and endpoints controllers plus a kubelet
+ * The deployment, replicaset, statefulset, job, HPA and endpoints controllers plus a kubelet
  * (one file each under controllers/), run as one synchronous reconcile over the store. It
- * runs after every write (on the next tick) and when a pod's readiness timer fires;
- * settle() waits for both to be quiet.
+ * runs after every write (on the next tick), when a pod's readiness timer fires and when a
+ * Job's container or deadline is due; settle() waits for writes and readiness to be quiet
+ * (not for Jobs, which run on the cluster clock: tick() looks at them again).
  */
 export class Controller {
   private scheduled = false;
@@ -39,6 +49,7 @@ export class Controller {
   private readonly deployments: DeploymentController;
   private readonly replicaSets: ReplicaSetController;
   private readonly statefulSets: StatefulSetController;
+  private readonly jobs: JobController;
   private readonly endpoints: EndpointsController;
   private readonly unsubscribe: () => void;
 
@@ -56,6 +67,12 @@ export class Controller {
     this.deployments = new DeploymentController(this.ctx);
     this.replicaSets = new ReplicaSetController(this.ctx, this.pods);
     this.statefulSets = new StatefulSetController(this.ctx, this.pods);
+    this.jobs = new JobController(this.ctx, this.pods, {
+      runMs: options.jobRunMs,
+      scripts: options.database,
+      logs: options.jobLogs,
+      onTimer: () => this.schedule(),
+    });
     this.endpoints = new EndpointsController(this.ctx);
     this.unsubscribe = options.store.subscribe(() => this.schedule());
   }
@@ -77,6 +94,11 @@ export class Controller {
     setImmediate(() => this.run());
   }
 
+  /** Looks at running Jobs again (their containers and deadlines go by the cluster clock, which a test may move). */
+  tick(): void {
+    if (this.jobs.busy) this.schedule();
+  }
+
   settle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -86,6 +108,7 @@ export class Controller {
     this.stopped = true;
     this.unsubscribe();
     this.pods.stop();
+    this.jobs.stop();
     this.wakeWaiters();
   }
 
@@ -132,6 +155,7 @@ export class Controller {
     this.deployments.reconcile();
     this.replicaSets.reconcile();
     this.statefulSets.reconcile();
+    this.jobs.reconcile();
     this.pods.reconcile();
     this.endpoints.reconcile();
   }

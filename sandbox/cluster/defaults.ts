@@ -19,6 +19,9 @@ export function applyDefaults(obj: KubeObject): void {
     case 'Pod':
       if (isRecord(obj.spec)) defaultPodSpec(obj.spec);
       break;
+    case 'Job':
+      defaultJob(obj);
+      break;
     case 'Service':
       defaultService(obj);
       break;
@@ -71,6 +74,19 @@ function defaultStatefulSet(obj: KubeObject): void {
   setDefault(spec, 'podManagementPolicy', 'OrderedReady');
   setDefault(spec, 'revisionHistoryLimit', 10);
   setDefault(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+  defaultTemplate(spec);
+}
+
+/** batch/v1 SetDefaults_Job, as a 1.32 API server applies them. */
+function defaultJob(obj: KubeObject): void {
+  if (!isRecord(obj.spec)) return;
+  const spec = obj.spec;
+  if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  if (spec.podFailurePolicy === undefined) setDefault(spec, 'podReplacementPolicy', 'TerminatingOrFailed');
   defaultTemplate(spec);
 }
 

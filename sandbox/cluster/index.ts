@@ -3,6 +3,13 @@ export { startSimulatedCluster } from './server';
 export type { RecordedRequest, SimulatedCluster, SimulatedClusterOptions } from './server';
 export type { KubeconfigOptions } from './kubeconfig';
 export type { FaultAction, FaultMatch, Faults } from './faults';
+export type { DatabaseScript, DumpFile, SimulatedDatabase } from './postgres';
+export {
+  CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+} from './jobs';
 export { BAD_TAG_SUFFIX, ERROR_RATE_ALERT, isBadImage } from './bad-versions';
 export type { ClusterAlert } from './bad-versions';
 export { authorize, forbiddenMessage, isAllowed, ruleAllows } from './rbac';

@@ -17,11 +17,50 @@ export interface LogSettings {
   historyLines: number;
 }
 
+/** One line a container wrote, when it wrote it. */
+export interface RecordedLine {
+  at: number;
+  text: string;
+}
+
+/**
+ * What the containers of run-to-completion pods (a Job's) wrote: their log is not
+ * synthesized but what the simulated script printed, kept by pod uid while the pod exists.
+ */
+export class RecordedLogs {
+  private readonly byPod = new Map<string, RecordedLine[]>();
+
+  append(podUid: string, at: number, lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const kept = this.byPod.get(podUid) ?? [];
+    for (const text of lines) kept.push({ at, text });
+    this.byPod.set(podUid, kept);
+  }
+
+  lines(podUid: string): readonly RecordedLine[] {
+    return this.byPod.get(podUid) ?? [];
+  }
+
+  /** Drops the logs of pods not in `live` (they were deleted). */
+  retain(live: ReadonlySet<string>): void {
+    for (const uid of this.byPod.keys()) if (!live.has(uid)) this.byPod.delete(uid);
+  }
+
+  get size(): number {
+    return this.byPod.size;
+  }
+}
+
 export interface LogContext extends LogSettings {
   clock: () => number;
   streams: StreamRegistry;
   /** The pod as it is now; undefined once deleted (a follow then ends). */
   currentPod: () => KubeObject | undefined;
+  /**
+   * For a pod that runs to completion (a Job's): what its container wrote so far, and
+   * whether it has exited. Its log is then exactly that, not the synthetic app log.
+   */
+  recorded?: { lines: () => readonly RecordedLine[]; exited: () => boolean };
   /** Since when the pod's workload has been unhealthy, if it is. */
   unhealthySince: () => number | undefined;
   /** Whether the pod's `-bad` version was failing under traffic at a time. */
@@ -228,13 +267,29 @@ export function serveLog(
     );
   }
 
+  const timestamps = boolParam(query, 'timestamps');
+  const since = (now: number): number | undefined =>
+    sinceSeconds !== undefined ? now - sinceSeconds * 1000 : sinceTime;
+  if (ctx.recorded) {
+    serveRecorded(
+      res,
+      ctx.recorded,
+      { timestamps, tailLines, limitBytes, follow: boolParam(query, 'follow') },
+      {
+        since: since(ctx.clock()),
+        streams: ctx.streams,
+        gone: () => ctx.currentPod()?.metadata.uid !== pod.metadata.uid,
+      },
+    );
+    return;
+  }
+
   const src: LineSource = {
     pod: pod.metadata.name,
     container: container.name,
     image: container.image,
     startMs,
   };
-  const timestamps = boolParam(query, 'timestamps');
   const lineTime = (i: number): number => startMs + i * ctx.intervalMs;
   const countAt = (now: number): number =>
     now < startMs ? 0 : Math.floor((now - startMs) / ctx.intervalMs) + 1;
@@ -252,8 +307,8 @@ export function serveLog(
   const now = ctx.clock();
   const total = countAt(now);
   let first = Math.max(0, total - ctx.historyLines);
-  const since = sinceSeconds !== undefined ? now - sinceSeconds * 1000 : sinceTime;
-  if (since !== undefined) first = Math.max(first, Math.ceil((since - startMs) / ctx.intervalMs));
+  const from = since(now);
+  if (from !== undefined) first = Math.max(first, Math.ceil((from - startMs) / ctx.intervalMs));
   if (tailLines !== undefined) first = Math.max(first, total - tailLines);
 
   let budget = limitBytes ?? Infinity;
@@ -299,4 +354,59 @@ export function serveLog(
   };
   if (budget <= 0) stream.end();
   else timer = setTimeout(tick, Math.max(5, lineTime(next) - ctx.clock()));
+}
+
+/** A byte budget (limitBytes) shared by everything one log response writes. */
+function byteBudget(limitBytes: number | undefined): { take(text: string): string; spent(): boolean } {
+  let budget = limitBytes ?? Infinity;
+  return {
+    take(text: string): string {
+      if (budget === Infinity) return text;
+      const bytes = Buffer.from(text, 'utf8');
+      const out = bytes.subarray(0, Math.max(0, budget)).toString('utf8');
+      budget -= Math.min(bytes.length, budget);
+      return out;
+    },
+    spent: () => budget <= 0,
+  };
+}
+
+/** A recorded log with the kubelet's options; a follow ends once the container has exited (or the pod is gone). */
+function serveRecorded(
+  res: ServerResponse,
+  recorded: NonNullable<LogContext['recorded']>,
+  options: { timestamps: boolean; tailLines?: number; limitBytes?: number; follow: boolean },
+  ctx: { since?: number; streams: StreamRegistry; gone: () => boolean },
+): void {
+  const render = (line: RecordedLine): string =>
+    `${options.timestamps ? `${nanoTime(line.at)} ` : ''}${line.text}\n`;
+  const all = recorded.lines();
+  let shown = ctx.since === undefined ? [...all] : all.filter((l) => l.at >= (ctx.since ?? 0));
+  if (options.tailLines !== undefined) shown = shown.slice(Math.max(0, shown.length - options.tailLines));
+  const budget = byteBudget(options.limitBytes);
+  const initial = budget.take(shown.map(render).join(''));
+  if (!options.follow) {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(initial) });
+    res.end(initial);
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const stream = openStream(res, ctx.streams, 'text/plain', () => {
+    if (timer) clearTimeout(timer);
+  });
+  stream.write(initial);
+  let next = all.length;
+  const tick = (): void => {
+    const lines = recorded.lines();
+    const chunk = lines.slice(next).map(render).join('');
+    next = lines.length;
+    stream.write(budget.take(chunk));
+    if (budget.spent() || ctx.gone() || recorded.exited()) {
+      stream.end();
+      return;
+    }
+    timer = setTimeout(tick, 50);
+  };
+  if (budget.spent() || recorded.exited() || ctx.gone()) stream.end();
+  else timer = setTimeout(tick, 50);
 }

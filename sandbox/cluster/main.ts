@@ -19,10 +19,11 @@ interface CliOptions {
   readyDelayMs?: number;
   logIntervalMs?: number;
   badAfterMs?: number;
+  jobRunMs?: number;
 }
 
 const USAGE =
-  'usage: sandbox:cluster [--port <port>] [--host <address>] [--kubeconfig <path>] [--policy <file>] [--ready-delay-ms <ms>] [--log-interval-ms <ms>] [--bad-after-ms <ms>]';
+  'usage: sandbox:cluster [--port <port>] [--host <address>] [--kubeconfig <path>] [--policy <file>] [--ready-delay-ms <ms>] [--log-interval-ms <ms>] [--bad-after-ms <ms>] [--job-run-ms <ms>]';
 
 function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = {
@@ -64,6 +65,9 @@ function parseArgs(argv: string[]): CliOptions {
       case '--bad-after-ms':
         options.badAfterMs = number(flag, value);
         break;
+      case '--job-run-ms':
+        options.jobRunMs = number(flag, value);
+        break;
       default:
         throw new ConfigError(`unknown argument '${flag ?? ''}'\n${USAGE}`);
     }
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
     ...(options.readyDelayMs !== undefined ? { readyDelayMs: options.readyDelayMs } : {}),
     ...(options.logIntervalMs !== undefined ? { logIntervalMs: options.logIntervalMs } : {}),
     ...(options.badAfterMs !== undefined ? { badVersionFailAfterMs: options.badAfterMs } : {}),
+    ...(options.jobRunMs !== undefined ? { jobRunMs: options.jobRunMs } : {}),
   });
   // The cluster's own alerts (a `-bad` version under traffic) go to the log: no Alertmanager here.
   cluster.onAlert((alert) => logger.warn({ alert }, `${alert.alertname} ${alert.status}`));

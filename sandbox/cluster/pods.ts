@@ -133,11 +133,77 @@ export function podPhase(pod: KubeObject): string {
   return str(rec(pod.status).phase) ?? 'Pending';
 }
 
-/** When the pod's containers started, which is where its log begins. */
+/** When the pod's containers started (running, or run and exited), which is where its log begins. */
 export function containerStartMs(pod: KubeObject): number | undefined {
   for (const cs of arr(rec(pod.status).containerStatuses)) {
-    const started = str(rec(rec(rec(cs).state).running).startedAt);
+    const state = rec(rec(cs).state);
+    const started = str(rec(state.running).startedAt) ?? str(rec(state.terminated).startedAt);
     if (started) return Date.parse(started);
   }
   return undefined;
+}
+
+/** Whether the pod has run to its end (restartPolicy Never or OnFailure): Succeeded or Failed. */
+export function isPodTerminal(pod: KubeObject): boolean {
+  const phase = podPhase(pod);
+  return phase === 'Succeeded' || phase === 'Failed';
+}
+
+/**
+ * The kubelet's status of a pod whose containers exited (a Job's): Succeeded on exit code 0,
+ * else Failed; not ready any more, the containers terminated with Completed or Error.
+ */
+export function terminatedStatus(
+  pod: KubeObject,
+  exitCode: number,
+  startedAt: number,
+  finishedAt: number,
+): Record<string, unknown> {
+  const old = rec(pod.status);
+  const end = isoSeconds(finishedAt);
+  const reason = exitCode === 0 ? 'Completed' : 'Error';
+  const completed = { reason: 'PodCompleted' };
+  return {
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    conditions: [
+      { type: 'PodReadyToStartContainers', status: 'False', lastTransitionTime: end },
+      {
+        type: 'Initialized',
+        status: 'True',
+        lastTransitionTime: pod.metadata.creationTimestamp,
+        ...completed,
+      },
+      { type: 'Ready', status: 'False', lastTransitionTime: end, ...completed },
+      { type: 'ContainersReady', status: 'False', lastTransitionTime: end, ...completed },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: pod.metadata.creationTimestamp },
+    ],
+    hostIP: old.hostIP,
+    hostIPs: old.hostIPs,
+    podIP: old.podIP,
+    podIPs: old.podIPs,
+    startTime: old.startTime,
+    containerStatuses: containersOf(pod.spec).map((c) => {
+      const containerID = `containerd://${sha(`${pod.metadata.uid}/${c.name}`)}`;
+      return {
+        name: c.name,
+        state: {
+          terminated: {
+            exitCode,
+            reason,
+            startedAt: isoSeconds(startedAt),
+            finishedAt: end,
+            containerID,
+          },
+        },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        image: c.image,
+        imageID: `${c.image.split(':')[0]}@sha256:${sha(c.image)}`,
+        containerID,
+        started: false,
+      };
+    }),
+    qosClass: old.qosClass ?? qosClass(pod.spec),
+  };
 }

@@ -108,6 +108,11 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ['all'],
     subresources: { scale: SCALE, status: STATUS },
   }),
+  def('batch', 'v1', 'Job', 'jobs', {
+    generation: true,
+    categories: ['all'],
+    subresources: { status: STATUS },
+  }),
   def('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', {
     generation: true,
     shortNames: ['hpa'],

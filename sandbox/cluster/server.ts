@@ -24,6 +24,8 @@ import { Faults } from './faults';
 import { HealthRegistry } from './health';
 import { sendError, sendJson, StreamRegistry } from './http';
 import { buildKubeconfig, type KubeconfigOptions } from './kubeconfig';
+import { RecordedLogs } from './logs';
+import { Postgres, type SimulatedDatabase } from './postgres';
 import { authorize, type Identity } from './rbac';
 import { resolveKind } from './resources';
 import { parseRoute, requestAttributes } from './routes';
@@ -59,6 +61,12 @@ export interface SimulatedClusterOptions {
    * fails: health 503, errors in its log, AzoraHighErrorRate (default 10 s; 0 = at once).
    */
   badVersionFailAfterMs?: number;
+  /**
+   * How long (cluster clock) the container of a Job's pod runs before it exits: the backup
+   * and restore scripts against the simulated PostgreSQL, or any other command, which just
+   * exits 0 (default 2000; 0 = at once).
+   */
+  jobRunMs?: number;
 }
 
 export interface RecordedRequest {
@@ -80,6 +88,11 @@ export interface SimulatedCluster {
   readonly port: number;
   readonly adminToken: string;
   readonly faults: Faults;
+  /**
+   * The PostgreSQL the backup and restore Jobs act on: a small database per namespace (its
+   * users count), the dumps on each claim's volume, and a fault for the next backup or restore.
+   */
+  readonly database: SimulatedDatabase;
   /** The most recent requests (up to 1000), oldest first, for assertions about what a client did. */
   readonly requests: readonly RecordedRequest[];
   kubeconfig(options?: KubeconfigOptions): string;
@@ -98,7 +111,8 @@ export interface SimulatedCluster {
   firingAlerts(): ClusterAlert[];
   /**
    * Resolves once the controller has nothing left to do (no pending reconcile, no pod about
-   * to become Ready), after looking at the clock for `-bad` versions due to fail.
+   * to become Ready), after looking at the clock for `-bad` versions due to fail and for Job
+   * containers and deadlines that are due. It does not wait for a running Job to end.
    */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -117,6 +131,7 @@ class ClusterServer implements SimulatedCluster {
   readonly host: string;
   readonly adminToken: string;
   readonly faults: Faults;
+  readonly database: Postgres;
   readonly requests: RecordedRequest[] = [];
   readonly caCertificate: string;
   private boundPort: number;
@@ -146,6 +161,8 @@ class ClusterServer implements SimulatedCluster {
     this.identities = new Map(Object.entries(options.identities ?? {}));
     this.identities.set(this.adminToken, { name: ADMIN_NAME });
     this.store = new ObjectStore(this.clock);
+    this.database = new Postgres(this.store, this.clock);
+    const jobLogs = new RecordedLogs();
     this.releases = new BadVersionMonitor({
       store: this.store,
       clock: this.clock,
@@ -157,6 +174,9 @@ class ClusterServer implements SimulatedCluster {
       store: this.store,
       clock: this.clock,
       readyDelayMs: options.readyDelayMs ?? 50,
+      jobRunMs: options.jobRunMs ?? 2_000,
+      database: this.database,
+      jobLogs,
       logger: this.logger,
       afterReconcile: () => this.releases.check(),
     });
@@ -173,6 +193,7 @@ class ClusterServer implements SimulatedCluster {
       logs: { intervalMs: options.logIntervalMs ?? 1000, historyLines: options.logHistoryLines ?? 1000 },
       health: this.health,
       releases: this.releases,
+      jobLogs,
       logger: this.logger,
     };
     this.faults = new Faults({ stop: () => this.stopListening(), start: () => this.listen() });
@@ -288,6 +309,7 @@ class ClusterServer implements SimulatedCluster {
   }
 
   async settle(): Promise<void> {
+    this.controller.tick();
     await this.controller.settle();
     this.releases.check();
   }
@@ -370,6 +392,9 @@ class ClusterServer implements SimulatedCluster {
           throw pathNotFound();
         case 'resource': {
           authorize(identity, requestAttributes(req.method ?? 'GET', route.target, url.searchParams));
+          // A client polling a Job (or its pod) after a test moved the clock sees it move on.
+          if (route.target.res.plural === 'jobs' || route.target.res.plural === 'pods')
+            this.controller.tick();
           await handleResource(req, res, route.target, url.searchParams, this.api);
           return;
         }

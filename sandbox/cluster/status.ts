@@ -89,12 +89,18 @@ export interface FieldError {
   value?: unknown;
   /** The value as Go's %#v prints it, when JSON would not read like the API server's message. */
   display?: string;
-  type?: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden';
+  type?: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden' | 'FieldValueNotSupported';
+  /** For FieldValueNotSupported: the values that are. */
+  supported?: string[];
 }
 
 function describeFieldError(e: FieldError): string {
   if (e.type === 'FieldValueRequired') return `Required value${e.detail ? `: ${e.detail}` : ''}`;
   if (e.type === 'FieldValueForbidden') return `Forbidden: ${e.detail}`;
+  if (e.type === 'FieldValueNotSupported') {
+    const values = (e.supported ?? []).map((v) => `"${v}"`).join(', ');
+    return `Unsupported value: ${JSON.stringify(e.value)}: supported values: ${values}`;
+  }
   const shown = e.display ?? (typeof e.value === 'string' ? `"${e.value}"` : JSON.stringify(e.value));
   return `Invalid value: ${shown}: ${e.detail}`;
 }

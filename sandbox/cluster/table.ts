@@ -102,10 +102,45 @@ function text(name: string, description: string, cell: (o: KubeObject) => string
 function podStatusReason(pod: KubeObject): string {
   const status = rec(pod.status);
   for (const cs of arr(status.containerStatuses)) {
-    const waiting = str(rec(rec(rec(cs).state).waiting).reason);
+    const state = rec(rec(cs).state);
+    const waiting = str(rec(state.waiting).reason);
     if (waiting) return waiting;
+    // Like the printer: an exited container's reason (Completed, Error), else its exit code.
+    if (Object.keys(rec(state.terminated)).length > 0) {
+      const terminated = rec(state.terminated);
+      return str(terminated.reason) ?? `ExitCode:${num(terminated.exitCode) ?? 0}`;
+    }
   }
   return str(status.reason) ?? str(status.phase) ?? 'Unknown';
+}
+
+function jobCompletions(job: KubeObject): string {
+  const spec = rec(job.spec);
+  const succeeded = count(job, 'status', 'succeeded');
+  const completions = num(spec.completions);
+  if (completions !== undefined) return `${succeeded}/${completions}`;
+  const parallelism = num(spec.parallelism) ?? 0;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+/** Start to completion, or start to now while it runs (a failed Job has no completionTime). */
+function jobDuration(job: KubeObject, now: number): string {
+  const status = rec(job.status);
+  const start = str(status.startTime);
+  if (!start) return '';
+  const end = str(status.completionTime);
+  return humanDuration((end ? Date.parse(end) : now) - Date.parse(start));
+}
+
+function jobStatus(job: KubeObject): string {
+  const has = (type: string): boolean =>
+    arr(rec(job.status).conditions).some((c) => rec(c).type === type && rec(c).status === 'True');
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (job.metadata.deletionTimestamp !== undefined) return 'Terminating';
+  if (has('Suspended')) return 'Suspended';
+  if (has('FailureTarget')) return 'FailureTarget';
+  return 'Running';
 }
 
 function servicePorts(svc: KubeObject): string {
@@ -176,6 +211,20 @@ const COLUMNS: Record<string, Column[]> = {
     ageColumn,
     containersColumn,
     imagesColumn,
+  ],
+  Job: [
+    nameColumn,
+    text('Status', 'Status of the job.', jobStatus),
+    text(
+      'Completions',
+      'The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.',
+      jobCompletions,
+    ),
+    { ...text('Duration', 'Time required to complete the job.', () => ''), cell: jobDuration },
+    ageColumn,
+    containersColumn,
+    imagesColumn,
+    selectorColumn,
   ],
   Pod: [
     nameColumn,

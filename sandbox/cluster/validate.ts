@@ -90,6 +90,73 @@ function validateWorkload(obj: KubeObject, old: KubeObject | undefined, errors: 
   validatePodSpec(rec(spec.template).spec, 'spec.template.spec', errors);
 }
 
+function validateNonNegative(value: unknown, field: string, errors: FieldError[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    errors.push({ field, value, detail: 'must be an integer' });
+  else if (value < 0) errors.push({ field, value, detail: 'must be greater than or equal to 0' });
+}
+
+/** batch/v1 Job: the generated selector selects the template, pods never restart in place, the template is fixed. */
+function validateJob(obj: KubeObject, old: KubeObject | undefined, errors: FieldError[]): void {
+  const spec = rec(obj.spec);
+  for (const field of ['parallelism', 'completions', 'backoffLimit', 'activeDeadlineSeconds']) {
+    validateNonNegative(spec[field], `spec.${field}`, errors);
+  }
+  const template = rec(spec.template);
+  const labels = stringMap(rec(template.metadata).labels);
+  const selector = fromLabelSelector(spec.selector);
+  if (!selector) {
+    errors.push({ field: 'spec.selector', type: 'FieldValueRequired', detail: '' });
+  } else if (!matchesSelector(selector, labels)) {
+    errors.push({
+      field: 'spec.template.metadata.labels',
+      display: goMap(labels),
+      detail: '`selector` does not match template `labels`',
+    });
+  }
+  for (const [key, value] of Object.entries(labels)) {
+    if (value.length > 63) {
+      errors.push({
+        field: 'spec.template.labels',
+        value,
+        detail: `must be no more than 63 characters (label ${key})`,
+      });
+    }
+  }
+  const restartPolicy = rec(template.spec).restartPolicy;
+  if (restartPolicy !== 'OnFailure' && restartPolicy !== 'Never') {
+    errors.push({
+      field: 'spec.template.spec.restartPolicy',
+      type: 'FieldValueNotSupported',
+      value: restartPolicy ?? '',
+      supported: ['OnFailure', 'Never'],
+      detail: '',
+    });
+  }
+  validatePodSpec(template.spec, 'spec.template.spec', errors);
+  if (old) {
+    const before = rec(old.spec);
+    if (!semanticEqual(spec.selector, before.selector)) {
+      errors.push({
+        field: 'spec.selector',
+        display: `v1.LabelSelector{MatchLabels:${goMap(stringMap(rec(spec.selector).matchLabels))}}`,
+        detail: 'field is immutable',
+      });
+    }
+    if (!semanticEqual(spec.template, before.template)) {
+      errors.push({
+        field: 'spec.template',
+        display: 'core.PodTemplateSpec{...}',
+        detail: 'field is immutable',
+      });
+    }
+    if (!semanticEqual(spec.completions, before.completions)) {
+      errors.push({ field: 'spec.completions', value: spec.completions, detail: 'field is immutable' });
+    }
+  }
+}
+
 function validateHpa(obj: KubeObject, errors: FieldError[]): void {
   const spec = rec(obj.spec);
   const min = num(spec.minReplicas) ?? 1;
@@ -137,6 +204,9 @@ export function validateObject(res: ResourceDef, obj: KubeObject, old?: KubeObje
       break;
     case 'Pod':
       validatePodSpec(obj.spec, 'spec', errors);
+      break;
+    case 'Job':
+      validateJob(obj, old, errors);
       break;
     case 'HorizontalPodAutoscaler':
       validateHpa(obj, errors);

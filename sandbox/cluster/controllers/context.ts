@@ -11,9 +11,10 @@ export const PODS = byKind('Pod');
 export const SERVICES = byKind('Service');
 export const ENDPOINTS = byKind('Endpoints');
 export const HPAS = byKind('HorizontalPodAutoscaler');
+export const JOBS = byKind('Job');
 
 /** The kinds that own ReplicaSets and pods through a controller reference. */
-export const OWNER_KINDS = [DEPLOYMENTS, REPLICASETS, STATEFULSETS];
+export const OWNER_KINDS = [DEPLOYMENTS, REPLICASETS, STATEFULSETS, JOBS];
 
 export interface ContextOptions {
   store: ObjectStore;

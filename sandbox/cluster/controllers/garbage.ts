@@ -2,8 +2,9 @@ import { controllerOf } from '../workload';
 import { OWNER_KINDS, PODS, REPLICASETS, type ControllerContext } from './context';
 
 /**
- * The garbage collector: ReplicaSets and pods whose controlling owner is gone go too
- * (foreground-less, at once).
+ * The garbage collector: ReplicaSets and pods whose controlling owner (a Deployment,
+ * ReplicaSet, StatefulSet or Job) is gone go too (foreground-less, at once). An owner
+ * deleted with propagationPolicy Orphan has had its dependents' references removed first.
  */
 export class GarbageCollector {
   constructor(private readonly ctx: ControllerContext) {}

@@ -1,6 +1,7 @@
 import {
   AppsV1Api,
   AutoscalingV2Api,
+  BatchV1Api,
   CoreV1Api,
   KubeConfig,
   Observable,
@@ -18,6 +19,8 @@ export interface ClusterClients {
   apps: AppsV1Api;
   core: CoreV1Api;
   autoscaling: AutoscalingV2Api;
+  /** The bot's database Jobs (backups, restores). */
+  batch: BatchV1Api;
   version: VersionApi;
 }
 
@@ -27,6 +30,7 @@ export function clientsFor(config: KubeConfig): ClusterClients {
     apps: config.makeApiClient(AppsV1Api),
     core: config.makeApiClient(CoreV1Api),
     autoscaling: config.makeApiClient(AutoscalingV2Api),
+    batch: config.makeApiClient(BatchV1Api),
     version: config.makeApiClient(VersionApi),
   };
 }

@@ -16,6 +16,8 @@ import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
 import { DeployOps, onConflictRetry } from './deploy-ops';
+import { JobOps } from './jobs';
+import type { DatabaseJobKind, JobManifest } from '../domain/database-job';
 import {
   assertNotPaused,
   chooseRollbackReplicaSet,
@@ -92,6 +94,8 @@ export class Kubernetes implements ClusterPort {
   private readonly clock: Clock;
   /** Set image, one colour's replicas, probes, release history (deploy-ops.ts). */
   private readonly deploy: DeployOps;
+  /** The database Jobs: backups and restores (jobs.ts). */
+  private readonly jobs: JobOps;
 
   constructor(
     private readonly policy: Policy,
@@ -111,6 +115,13 @@ export class Kubernetes implements ClusterPort {
       readService: (env, workload) => this.readService(env, workload),
       hpasByTarget: (env, namespace) => this.hpasByTarget(env, namespace),
       deploymentsOf: (env, service) => this.deploymentsOf(env, service),
+    });
+    this.jobs = new JobOps({
+      policy,
+      clock: this.clock,
+      pollMs: this.pollMs,
+      clients: (env) => this.clusters[env],
+      call: (what, fn) => this.call(what, fn),
     });
   }
 
@@ -630,6 +641,22 @@ export class Kubernetes implements ClusterPort {
 
   recordRelease(env: EnvironmentName, service: string, record: ReleaseRecord) {
     return this.deploy.recordRelease(env, service, record);
+  }
+
+  createJob(env: EnvironmentName, manifest: JobManifest) {
+    return this.jobs.createJob(env, manifest);
+  }
+
+  waitForJob(env: EnvironmentName, name: string, deadlineMs: number) {
+    return this.jobs.waitForJob(env, name, deadlineMs);
+  }
+
+  listJobs(env: EnvironmentName, kind: DatabaseJobKind) {
+    return this.jobs.listJobs(env, kind);
+  }
+
+  deleteJob(env: EnvironmentName, name: string) {
+    return this.jobs.deleteJob(env, name);
   }
 
   /** The names of the deployments a change to `service` touches, for rollout waits. */

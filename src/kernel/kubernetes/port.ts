@@ -1,6 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Colour, EnvironmentName } from '../domain/environment';
 import type { ReleaseRecord } from '../domain/release';
+import type { DatabaseJob, DatabaseJobKind, JobManifest, JobOutcome } from '../domain/database-job';
 import type { Workload } from '../domain/topology';
 import type { RollbackTarget, ScaleResult, ServiceState, SwitchResult } from './kubernetes';
 import type { LogLine, LogQuery } from './logs';
@@ -105,4 +106,15 @@ export interface ClusterPort {
   ): Promise<{ pods: string[] }>;
   /** The service's health path through the API server's service proxy. */
   health(env: EnvironmentName, service: string): Promise<{ ok: boolean; path: string; detail: string }>;
+  /** Creates one of the bot's database Jobs in the environment's namespace; one that exists already (a retried job) is left as it is. */
+  createJob(env: EnvironmentName, manifest: JobManifest): Promise<{ created: boolean }>;
+  /**
+   * Waits until the Job succeeded or failed (or `deadlineMs` passed: a KubeError timeout),
+   * then reads the end of its pod's log (bounded): what the scripts reported.
+   */
+  waitForJob(env: EnvironmentName, name: string, deadlineMs: number): Promise<JobOutcome>;
+  /** The bot's Jobs of one kind in the environment (by their labels), newest first. */
+  listJobs(env: EnvironmentName, kind: DatabaseJobKind): Promise<DatabaseJob[]>;
+  /** Deletes one of the bot's Jobs and its pods; one already gone is fine. */
+  deleteJob(env: EnvironmentName, name: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { rollbackable } from '../../../src/kernel/kubernetes/rollback-kind';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1JobSpec } from '@kubernetes/client-node';
 import type { Policy } from '../../../src/config/policy';
 import type { Colour, EnvironmentName } from '../../../src/kernel/domain/environment';
 import {
@@ -16,7 +16,23 @@ import {
   versionOf,
   type ReleaseRecord,
 } from '../../../src/kernel/domain/release';
+import {
+  LABELS,
+  type DatabaseJob,
+  type DatabaseJobKind,
+  type JobManifest,
+  type JobOutcome,
+} from '../../../src/kernel/domain/database-job';
 import { KubeError } from '../../../src/kernel/kubernetes/errors';
+import {
+  checkJobManifest,
+  databaseJobs,
+  isBotJob,
+  jobState,
+  jobTimeout,
+  namespaceOf,
+  notTheBots,
+} from '../../../src/kernel/kubernetes/jobs';
 import { imageContainer } from '../../../src/kernel/kubernetes/set-image';
 import type {
   ClusterPort,
@@ -75,6 +91,27 @@ export interface ClusterCall {
 
 type Health = { ok: boolean; path: string; detail: string };
 
+/** How a fake Job ends: the log its pod printed, and for a failed one the Job's Failed condition. */
+export interface FakeJobOutcome {
+  status: 'succeeded' | 'failed';
+  log: string;
+  /** The Failed condition's reason (default BackoffLimitExceeded) and message. */
+  reason?: string;
+  message?: string;
+}
+
+/** One of the fake's Jobs: the manifest it was created from, the Job as the API would return it, its pod's log. */
+export interface FakeJob {
+  env: EnvironmentName;
+  manifest: JobManifest;
+  object: V1Job;
+  log: string;
+}
+
+/** What the fake's backup Job reports by default, and its restore's verify figure. */
+export const FAKE_DUMP_BYTES = 1_048_576;
+export const FAKE_VERIFY = '1000';
+
 /** What a GET through the API server's proxy answers: the app's status (0: no answer) and the start of its body. */
 export interface ProbeAnswer {
   status: number;
@@ -100,6 +137,14 @@ export interface ProbeAnswer {
  * that has not settled (a test left it so) fails at once with the adapter's timeout error.
  * Every call through the port is recorded in `calls`; `failNext` makes the next call of a
  * method throw.
+ *
+ * Database Jobs are kept as the API server would hand them back (creationTimestamp from the
+ * `now` option) and checked with the adapter's own rules (src/kernel/kubernetes/jobs.ts). A
+ * new Job ends at once as its kind's outcome says: by default the scripts' success lines
+ * (`azora-backup: ok file=/backups/<id>.sql bytes=FAKE_DUMP_BYTES`; `azora-restore: ok …`
+ * and `azora-verify: FAKE_VERIFY`); `jobOutcome` changes that. While `holdJobs` is on, new
+ * Jobs keep running: waitForJob then fails at once with the adapter's timeout, until
+ * `finishJob` ends them.
  */
 export class FakeCluster implements ClusterPort {
   readonly calls: ClusterCall[] = [];
@@ -114,8 +159,17 @@ export class FakeCluster implements ClusterPort {
   private readonly held = new Set<string>();
   private readonly podAnswers = new Map<string, ProbeAnswer | ((pod: string) => ProbeAnswer)>();
   private readonly serviceAnswers = new Map<string, ProbeAnswer>();
+  private readonly jobMap = new Map<string, FakeJob>();
+  private readonly outcomes = new Map<DatabaseJobKind, (manifest: JobManifest) => FakeJobOutcome>();
+  private jobsHeld = false;
+  private jobCounter = 0;
+  private readonly now: () => number;
 
-  constructor(private readonly policy: Policy) {
+  constructor(
+    private readonly policy: Policy,
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
     for (const env of Object.keys(policy.environments) as EnvironmentName[]) {
       for (const workload of workloadsOf(policy, env)) this.seed(env, workload);
     }
@@ -221,6 +275,47 @@ export class FakeCluster implements ClusterPort {
     this.failures.set(method, queued);
   }
 
+  /** The Jobs of an environment, oldest first (live: changes to them are the cluster's). */
+  jobs(env: EnvironmentName): FakeJob[] {
+    return [...this.jobMap.values()].filter((j) => j.env === env);
+  }
+
+  job(env: EnvironmentName, name: string): FakeJob {
+    const found = this.jobMap.get(`${env}/${name}`);
+    if (!found) throw new Error(`the fake cluster has no job ${name} in ${env}`);
+    return found;
+  }
+
+  /** How Jobs of `kind` created from now on end (one outcome, or one per manifest). */
+  jobOutcome(
+    kind: DatabaseJobKind,
+    outcome: FakeJobOutcome | ((manifest: JobManifest) => FakeJobOutcome),
+  ): void {
+    this.outcomes.set(kind, typeof outcome === 'function' ? outcome : () => ({ ...outcome }));
+  }
+
+  /** While held, new Jobs keep running (waitForJob times out at once) until `finishJob`. */
+  holdJobs(held = true): void {
+    this.jobsHeld = held;
+  }
+
+  /** A running Job ends now, as `outcome` says (default: its kind's outcome). */
+  finishJob(env: EnvironmentName, name: string, outcome?: FakeJobOutcome): void {
+    const job = this.job(env, name);
+    this.settleJob(job, outcome ?? this.outcomeOf(job.manifest));
+  }
+
+  /** A Job that exists before the test acts (an earlier backup): ended as `outcome` says, or still running. */
+  addJob(
+    env: EnvironmentName,
+    manifest: JobManifest,
+    options: { createdAt?: number; outcome?: FakeJobOutcome | 'running' } = {},
+  ): FakeJob {
+    const job = this.newJob(env, manifest, options.createdAt ?? this.now());
+    if (options.outcome !== 'running') this.settleJob(job, options.outcome ?? this.outcomeOf(manifest));
+    return job;
+  }
+
   callsOf(method: keyof ClusterPort): unknown[][] {
     return this.calls.filter((c) => c.method === method).map((c) => c.args);
   }
@@ -228,9 +323,16 @@ export class FakeCluster implements ClusterPort {
   /** The calls that change the cluster, in order. */
   changes(): ClusterCall[] {
     return this.calls.filter((c) =>
-      ['scale', 'switchColour', 'applyRollback', 'setImage', 'scaleDeployment', 'recordRelease'].includes(
-        c.method,
-      ),
+      [
+        'scale',
+        'switchColour',
+        'applyRollback',
+        'setImage',
+        'scaleDeployment',
+        'recordRelease',
+        'createJob',
+        'deleteJob',
+      ].includes(c.method),
     );
   }
 
@@ -538,7 +640,136 @@ export class FakeCluster implements ClusterPort {
     return { path, ...(this.healthOf.get(`${env}/${service}`) ?? { ok: true, detail: 'ok' }) };
   }
 
+  async createJob(env: EnvironmentName, manifest: JobManifest): Promise<{ created: boolean }> {
+    this.record('createJob', [env, manifest]);
+    const namespace = checkJobManifest(this.policy, env, manifest);
+    const existing = this.jobMap.get(`${env}/${manifest.metadata.name}`);
+    if (existing) {
+      if (!isBotJob(existing.object)) throw notTheBots(manifest.metadata.name, namespace, 'not creating it');
+      return { created: false };
+    }
+    const job = this.newJob(env, manifest, this.now());
+    if (!this.jobsHeld) this.settleJob(job, this.outcomeOf(manifest));
+    return { created: true };
+  }
+
+  async waitForJob(env: EnvironmentName, name: string, deadlineMs: number): Promise<JobOutcome> {
+    this.record('waitForJob', [env, name, deadlineMs]);
+    const job = this.readJob(env, name);
+    const { status, ...state } = jobState(job.object);
+    if (status === 'running') throw jobTimeout(name, deadlineMs);
+    return { status, ...state, log: job.log };
+  }
+
+  async listJobs(env: EnvironmentName, kind: DatabaseJobKind): Promise<DatabaseJob[]> {
+    this.record('listJobs', [env, kind]);
+    namespaceOf(this.policy, env);
+    return databaseJobs(
+      this.jobs(env)
+        .map((j) => j.object)
+        .filter(
+          (o) => o.metadata?.labels?.[LABELS.kind] === kind && o.metadata.labels[LABELS.environment] === env,
+        ),
+    );
+  }
+
+  async deleteJob(env: EnvironmentName, name: string): Promise<void> {
+    this.record('deleteJob', [env, name]);
+    const namespace = namespaceOf(this.policy, env);
+    const job = this.jobMap.get(`${env}/${name}`);
+    if (!job) return;
+    if (!isBotJob(job.object)) throw notTheBots(name, namespace, 'not deleting it');
+    this.jobMap.delete(`${env}/${name}`);
+  }
+
   // ---- inside ----
+
+  private readJob(env: EnvironmentName, name: string): FakeJob {
+    const namespace = namespaceOf(this.policy, env);
+    const job = this.jobMap.get(`${env}/${name}`);
+    if (!job) {
+      throw new KubeError(
+        'not-found',
+        `reading job ${name} in ${namespace}: not found (jobs.batch "${name}" not found)`,
+        404,
+      );
+    }
+    return job;
+  }
+
+  private newJob(env: EnvironmentName, manifest: JobManifest, createdAt: number): FakeJob {
+    const { name, namespace, labels } = manifest.metadata;
+    this.jobCounter += 1;
+    const job: FakeJob = {
+      env,
+      manifest: structuredClone(manifest),
+      object: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name,
+          namespace,
+          labels: { ...labels },
+          uid: `fake-job-${this.jobCounter}`,
+          creationTimestamp: new Date(createdAt),
+        },
+        spec: structuredClone(manifest.spec) as unknown as V1JobSpec,
+        status: { startTime: new Date(createdAt), active: 1 },
+      },
+      log: '',
+    };
+    this.jobMap.set(`${env}/${name}`, job);
+    return job;
+  }
+
+  private settleJob(job: FakeJob, outcome: FakeJobOutcome): void {
+    const end = new Date(this.now());
+    const startTime = job.object.status?.startTime ?? end;
+    job.log = outcome.log;
+    job.object.status =
+      outcome.status === 'succeeded'
+        ? {
+            startTime,
+            completionTime: end,
+            succeeded: 1,
+            conditions: [
+              {
+                type: 'Complete',
+                status: 'True',
+                reason: 'CompletionsReached',
+                message: 'Reached expected number of succeeded pods',
+                lastTransitionTime: end,
+              },
+            ],
+          }
+        : {
+            startTime,
+            failed: 1,
+            conditions: [
+              {
+                type: 'Failed',
+                status: 'True',
+                reason: outcome.reason ?? 'BackoffLimitExceeded',
+                message: outcome.message ?? 'Job has reached the specified backoff limit',
+                lastTransitionTime: end,
+              },
+            ],
+          };
+  }
+
+  /** The outcome set for the manifest's kind, else what the shipped scripts print on success. */
+  private outcomeOf(manifest: JobManifest): FakeJobOutcome {
+    const kind = manifest.metadata.labels[LABELS.kind];
+    const set = kind === 'backup' || kind === 'restore' ? this.outcomes.get(kind) : undefined;
+    if (set) return set(manifest);
+    const file = `/backups/${manifest.metadata.labels[LABELS.backup] ?? ''}.sql`;
+    if (kind === 'backup')
+      return { status: 'succeeded', log: `azora-backup: ok file=${file} bytes=${FAKE_DUMP_BYTES}\n` };
+    if (kind === 'restore') {
+      return { status: 'succeeded', log: `azora-restore: ok file=${file}\nazora-verify: ${FAKE_VERIFY}\n` };
+    }
+    return { status: 'succeeded', log: '' };
+  }
 
   private record(method: keyof ClusterPort, args: unknown[]): void {
     this.calls.push({ method, args: structuredClone(args) });
