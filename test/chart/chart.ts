@@ -23,9 +23,15 @@ export interface RoleRule {
   nonResourceURLs?: string[];
 }
 
-/** A rule of files/rbac-rules.yaml: rbac/v1, or the chart's `resourceNamesFrom` for templates/rbac.yaml to fill in. */
+/**
+ * A rule of files/rbac-rules.yaml: rbac/v1, with the chart's keys for templates/rbac.yaml:
+ * `resourceNamesFrom` (the names to fill in), `onlyWhere: backups` (only in namespaces the
+ * policy backs up) and `unnamed` (why a write cannot name its objects).
+ */
 export interface FileRule extends RoleRule {
   resourceNamesFrom?: string;
+  onlyWhere?: string;
+  unnamed?: string;
 }
 
 export const rbacFileRules = (): FileRule[] =>
@@ -208,4 +214,20 @@ export function renderedRoles(options: RenderOptions = {}): Record<string, RoleR
       role.rules as RoleRule[],
     ]),
   );
+}
+
+/**
+ * The shipped policy (files/policy.yaml) with `backups` for the given environments (each
+ * with the template's defaults and a claim, plus `extra`) in place of its own, as YAML text
+ * for the `policy` value.
+ */
+export function policyWithBackups(
+  environments: string[],
+  extra: Record<string, Record<string, unknown>> = {},
+): string {
+  const policy = readChartYaml<Record<string, unknown>>('files', 'policy.yaml');
+  const backups = Object.fromEntries(
+    environments.map((env) => [env, { claim: `azora-backups-${env}`, ...extra[env] }]),
+  );
+  return stringify({ ...policy, backups });
 }

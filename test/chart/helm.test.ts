@@ -42,9 +42,9 @@ describe.each(VALUE_SETS)('the chart with %s', (_what, valuesFile) => {
 
   it('renders with helm template into objects that each meet the Kubernetes 1.33 schema of their kind, unknown fields refused', () => {
     const { manifests } = renderChart({ valuesFile });
-    // 19 objects, one fewer without the Ingress (ci/socket-mode-values.yaml).
+    // 21 objects (the backup scripts' ConfigMap in both environment namespaces included), one fewer without the Ingress (ci/socket-mode-values.yaml).
     const withIngress = manifests.some((m) => m.kind === 'Ingress');
-    expect(manifests.length).toBeGreaterThanOrEqual(withIngress ? 19 : 18);
+    expect(manifests.length).toBeGreaterThanOrEqual(withIngress ? 21 : 20);
     const checks = manifests.map((m) => ({ object: describeObject(m), ...validateManifest(m) }));
     expect(
       checks.filter((c) => c.errors.length > 0).map((c) => ({ object: c.object, errors: c.errors })),

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import { databaseJob, databaseJobName, parseScriptReport } from '../../src/backups/domain/job';
 import type { ReleaseRecord } from '../../src/kernel/domain/release';
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import type { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
@@ -8,9 +10,11 @@ import type { PolicyRule } from '../../sandbox/cluster/rbac';
 import { parseRoute, requestAttributes } from '../../sandbox/cluster/routes';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { PROD, STG } from '../kit/ids';
+import { testPolicy } from '../kit/policy';
 import {
   chartPath,
   defaultValues,
+  policyWithBackups,
   rbacFileRules,
   readChartFile,
   readChartYaml,
@@ -55,6 +59,7 @@ async function clusterWith(roles: Roles): Promise<TestCluster> {
         identities: { [TOKEN]: { name: USER, rules: bound(roles) } },
         token: TOKEN,
         logIntervalMs: 20,
+        jobRunMs: 50,
       });
     } catch (err) {
       if (attempt === 3) throw err;
@@ -96,6 +101,29 @@ function without(roles: Roles, dropped: Grant): Roles {
 async function rollbackRevision(kube: Kubernetes) {
   const target = await kube.planRollback('staging', 'payment');
   return kube.applyRollback('staging', 'payment', target);
+}
+
+const POLICY = testPolicy();
+
+/** A backup Job of the bot's in `env`, from the policy's template (src/backups/domain/job.ts), named afresh. */
+function backupJob(env: EnvironmentName = 'staging') {
+  const backupId = databaseJobName('backup', env, Date.now(), randomBytes(2).toString('hex'));
+  return databaseJob({
+    kind: 'backup',
+    name: backupId,
+    environment: env,
+    namespace: POLICY.environments[env]!.namespace,
+    template: POLICY.backups[env]!,
+    backupId,
+    request: 'r-rbac',
+  });
+}
+
+/** A backup Job created, then waited for until it ends (polling its status), its log read. */
+async function backupRun(kube: Kubernetes, env: EnvironmentName = 'staging') {
+  const job = backupJob(env);
+  expect(await kube.createJob(env, job)).toEqual({ created: true });
+  return { job, outcome: await kube.waitForJob(env, job.metadata.name, 10_000) };
 }
 
 async function followFor(kube: Kubernetes, ms: number): Promise<number> {
@@ -164,6 +192,19 @@ const NEEDED_BY: Record<Grant, { operation: string; run: (kube: Kubernetes) => P
       return answers;
     },
   },
+  'batch jobs create': {
+    operation: '/azora backup staging (its Job)',
+    run: (k) => k.createJob('staging', backupJob()),
+  },
+  'batch jobs get': { operation: 'waiting for a backup Job to finish', run: (k) => backupRun(k) },
+  'batch jobs list': {
+    operation: "/azora backups staging (the bot's Jobs by label)",
+    run: (k) => k.listJobs('staging', 'backup'),
+  },
+  'batch jobs delete': {
+    operation: 'deleting a backup past the policy keep',
+    run: async (k) => k.deleteJob('staging', (await backupRun(k)).job.metadata.name),
+  },
   'core services/proxy get': {
     operation: 'the health check of payment after a change',
     run: async (k) => {
@@ -216,19 +257,64 @@ const namesInRole = (rules: RoleRule[]): Record<Grant, string[]> =>
   );
 
 const READ_VERBS = ['get', 'list', 'watch'];
+/** The verbs a rule may have: the bot reads and patches; its Jobs it also creates and deletes. */
+const VERBS = ['get', 'list', 'patch'];
+const JOB_VERBS = ['create', 'delete', 'get', 'list'];
+const isJobsRule = (rule: RoleRule) =>
+  rule.apiGroups.length === 1 &&
+  rule.apiGroups[0] === 'batch' &&
+  rule.resources.length === 1 &&
+  rule.resources[0] === 'jobs';
+
+/**
+ * What no rule may grant, whatever else changes: Secrets (the Jobs read the database password
+ * by reference, the bot never), a shell or a tunnel into a pod (the reason backups are Jobs),
+ * ServiceAccount tokens, RBAC itself, impersonation, wildcards.
+ */
+function forbiddenGrants(rules: RoleRule[]): string[] {
+  const FORBIDDEN_RESOURCES =
+    /^(secrets|pods\/(exec|attach|portforward)|serviceaccounts(\/token)?|roles|rolebindings|.*\*.*)$/;
+  const FORBIDDEN_VERBS = /^(\*|escalate|bind|impersonate|update|deletecollection)$/;
+  return rules.flatMap((rule) => [
+    ...rule.resources.filter((r) => FORBIDDEN_RESOURCES.test(r)).map((r) => `resource ${r}`),
+    ...rule.verbs.filter((v) => FORBIDDEN_VERBS.test(v)).map((v) => `verb ${v}`),
+    ...rule.apiGroups.filter((g) => g.includes('*')).map((g) => `apiGroup ${g}`),
+    ...(rule.nonResourceURLs ?? []).map((u) => `nonResourceURL ${u}`),
+  ]);
+}
 
 describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () => {
-  it('is plain least-privilege RBAC: no wildcards, no cluster scope, nothing that creates, deletes or reads secrets, and every write names its objects', () => {
+  it('is plain least-privilege RBAC: no wildcards, no cluster scope, no secrets, no pods/exec, creates and deletes only Jobs, and every other write names its objects', () => {
     for (const rule of rbacFileRules()) {
-      expect(['apiGroups', 'resources', 'verbs', 'resourceNamesFrom']).toEqual(
+      expect(['apiGroups', 'resources', 'verbs', 'resourceNamesFrom', 'onlyWhere', 'unnamed']).toEqual(
         expect.arrayContaining(Object.keys(rule)),
       );
       for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs])
         expect(value).not.toContain('*');
-      for (const verb of rule.verbs) expect(['get', 'list', 'patch']).toContain(verb);
-      expect(rule.resources).not.toContain('secrets');
-      if (rule.verbs.some((v) => !READ_VERBS.includes(v))) expect(rule.resourceNamesFrom).toBeDefined();
+      const jobs = isJobsRule(rule);
+      for (const verb of rule.verbs)
+        expect({ rule, verb, allowed: (jobs ? JOB_VERBS : VERBS).includes(verb) }).toMatchObject({
+          allowed: true,
+        });
+      // Jobs only where the policy backs something up; and only their writes go unnamed, with the reason.
+      expect({ rule, onlyWhere: rule.onlyWhere }).toEqual({ rule, onlyWhere: jobs ? 'backups' : undefined });
+      if (rule.unnamed !== undefined) {
+        expect(jobs).toBe(true);
+        expect(rule.unnamed).toMatch(/cannot limit create by name/);
+      }
+      if (rule.verbs.some((v) => !READ_VERBS.includes(v)))
+        expect({ rule, named: Boolean(rule.resourceNamesFrom ?? rule.unnamed) }).toMatchObject({
+          named: true,
+        });
     }
+    expect(forbiddenGrants(rbacFileRules())).toEqual([]);
+    // The check itself sees them.
+    expect(
+      forbiddenGrants([
+        { apiGroups: [''], resources: ['secrets', 'pods/exec', 'pods/log'], verbs: ['get', 'create'] },
+        { apiGroups: ['*'], resources: ['pods/attach'], verbs: ['*'] },
+      ]),
+    ).toEqual(['resource secrets', 'resource pods/exec', 'resource pods/attach', 'verb *', 'apiGroup *']);
 
     expect(Object.keys(ROLES).sort()).toEqual([...namespaces()].sort());
     for (const [namespace, rules] of Object.entries(ROLES)) {
@@ -239,10 +325,15 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
         );
         // An empty resourceNames would allow every name: the template leaves such a rule out.
         if (rule.resourceNames) expect(rule.resourceNames.length).toBeGreaterThan(0);
-        if (rule.verbs.some((v) => !READ_VERBS.includes(v)))
+        if (rule.verbs.some((v) => !READ_VERBS.includes(v)) && !isJobsRule(rule))
           expect({ namespace, rule, named: Boolean(rule.resourceNames) }).toMatchObject({ named: true });
       }
+      expect({ namespace, forbidden: forbiddenGrants(rules) }).toEqual({ namespace, forbidden: [] });
     }
+    // Nor with the other values the chart is shipped with.
+    for (const valuesFile of ['ci/production-values.yaml', 'ci/socket-mode-values.yaml'])
+      for (const rules of Object.values(renderedRoles({ valuesFile })))
+        expect({ valuesFile, forbidden: forbiddenGrants(rules) }).toEqual({ valuesFile, forbidden: [] });
     const template = readChartFile('templates', 'rbac.yaml');
     expect(template).toMatch(/\.Files\.Get "files\/rbac-rules\.yaml" \| fromYaml/);
     expect(template).toMatch(/range \$namespace := \.Values\.rbac\.namespaces/);
@@ -265,6 +356,11 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
           'apps replicasets get',
           'apps replicasets list',
           'autoscaling horizontalpodautoscalers list',
+          // The policy backs up both environments: their Jobs, named at run time.
+          'batch jobs create',
+          'batch jobs delete',
+          'batch jobs get',
+          'batch jobs list',
           'core pods list',
           'core pods/log get',
           'core pods/proxy get',
@@ -303,9 +399,38 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
       'apps deployments patch': ['cart-blue', 'cart-green', 'shop-web-blue', 'shop-web-green'],
       'core services patch': ['cart', 'shop-web'],
     });
-    // No statefulset: those rules are left out, not left unnamed.
+    // No statefulset: those rules are left out, not left unnamed. No backups: no Jobs.
     const resources = grantsOfRules(roles['azora-qa']!);
-    expect(resources.filter((g) => /statefulsets/.test(g))).toEqual([]);
+    expect(resources.filter((g) => /statefulsets|jobs/.test(g))).toEqual([]);
+  });
+
+  it('lets the worker create Jobs only in the namespaces of environments the policy backs up', () => {
+    const jobGrants = (roles: Roles) =>
+      Object.fromEntries(
+        Object.entries(roles).map(([ns, rules]) => [
+          ns,
+          grantsOfRules(rules).filter((g) => g.startsWith('batch ')),
+        ]),
+      );
+    // No watch: the bot polls its Job (src/kernel/kubernetes/jobs.ts), so the proofs below would find it unused.
+    const ALL = ['batch jobs create', 'batch jobs delete', 'batch jobs get', 'batch jobs list'];
+    expect(jobGrants(ROLES)).toEqual({ [STG]: ALL, [PROD]: ALL });
+    expect(jobGrants(renderedRoles({ values: { policy: policyWithBackups(['production']) } }))).toEqual({
+      [STG]: [],
+      [PROD]: ALL,
+    });
+    expect(jobGrants(renderedRoles({ values: { policy: policyWithBackups([]) } }))).toEqual({
+      [STG]: [],
+      [PROD]: [],
+    });
+    // The rest of the Role does not depend on backups.
+    const withoutJobs = (roles: Roles) =>
+      Object.fromEntries(
+        Object.entries(roles).map(([ns, rules]) => [ns, rules.filter((r) => !isJobsRule(r))]),
+      );
+    expect(withoutJobs(renderedRoles({ values: { policy: policyWithBackups([]) } }))).toEqual(
+      withoutJobs(ROLES),
+    );
   });
 
   it('fails to render rather than grant by accident', () => {
@@ -321,9 +446,21 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
       renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: unnamedWrite }) } }),
     ).toThrow(
       fromRbac(
-        'files/rbac-rules\\.yaml: patch on deployments names no objects \\(resourceNamesFrom\\); a rule that writes must',
+        'files/rbac-rules\\.yaml: patch on deployments names no objects \\(resourceNamesFrom\\); a rule that writes must, or say why it cannot \\(unnamed\\)',
       ),
     );
+    const noReason = rules.map(({ unnamed: _, ...rule }) => rule);
+    expect(() =>
+      renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: noReason }) } }),
+    ).toThrow(
+      fromRbac(
+        'files/rbac-rules\\.yaml: create on jobs names no objects \\(resourceNamesFrom\\); a rule that writes must, or say why it cannot \\(unnamed\\)',
+      ),
+    );
+    const elsewhere = rules.map((r) => (r.onlyWhere ? { ...r, onlyWhere: 'backup' } : r));
+    expect(() =>
+      renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: elsewhere }) } }),
+    ).toThrow(fromRbac('files/rbac-rules\\.yaml: onlyWhere "backup" is not backups'));
     const misspelt = rules.map((r) => (r.resourceNamesFrom ? { ...r, resourceNamesFrom: 'deploymnets' } : r));
     expect(() =>
       renderedRoles({ files: { 'files/rbac-rules.yaml': stringify({ rules: misspelt }) } }),
@@ -405,6 +542,18 @@ describe('the chart Role (templates/rbac.yaml over files/rbac-rules.yaml)', () =
       // A rolling deploy keeps its history on the Deployment.
       await kube.recordRelease('staging', 'auth', { ...release, colour: undefined });
       expect((await kube.releases('staging', 'auth')).at(-1)?.id).toBe('r0001');
+
+      // A backup in each environment: its Job runs the scripts (against the simulated
+      // PostgreSQL), the log says how it went, the bot finds it by label and deletes it.
+      for (const env of ['staging', 'production'] as const) {
+        const { job, outcome } = await backupRun(kube, env);
+        expect(outcome.status).toBe('succeeded');
+        expect(parseScriptReport('backup', outcome.log)).toMatchObject({ ok: true });
+        const name = job.metadata.name;
+        expect((await kube.listJobs(env, 'backup')).map((j) => j.name)).toContain(name);
+        await kube.deleteJob(env, name);
+        expect((await kube.listJobs(env, 'backup')).map((j) => j.name)).not.toContain(name);
+      }
 
       // What the bot asked the API server for, in RBAC terms: all allowed, and all of the Roles used.
       const mine = t.sim.requests.filter((r) => r.user === USER);

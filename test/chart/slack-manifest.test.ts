@@ -28,6 +28,9 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'chat.update': ['chat:write'],
   'usergroups.users.list': ['usergroups:read'],
   'auth.test': [],
+  // The restore confirmation modal: no scope, a trigger_id from the click; its submission
+  // comes back as an interaction (settings.interactivity).
+  'views.open': [],
 };
 
 /**

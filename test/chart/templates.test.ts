@@ -27,6 +27,7 @@ import {
 const TEMPLATES = [
   '_helpers.tpl',
   'NOTES.txt',
+  'configmap-backup-scripts.yaml',
   'configmap-policy.yaml',
   'dashboard.yaml',
   'deployment.yaml',

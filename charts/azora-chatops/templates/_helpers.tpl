@@ -102,7 +102,28 @@ app.kubernetes.io/component: {{ .role }}
 {{- toYaml $sorted }}
 {{- end }}
 
-{{/* NetworkPolicy peers: pods by labels, in a namespace by name (empty: the release namespace). */}}
+{{/*
+  The environments the policy backs up (its `backups`) whose namespace is this one, with the
+  ConfigMap of scripts each one's Jobs mount (`scripts`, default azora-chatops-backup-scripts),
+  as YAML (read it back with fromYaml); call with (dict "root" $ "namespace" "azora-production").
+  A namespace without them gets no rule for Jobs (files/rbac-rules.yaml, `onlyWhere: backups`).
+*/}}
+{{- define "azora-chatops.backupEnvironments" -}}
+{{- $policy := include "azora-chatops.policy" .root | fromYaml }}
+{{- if hasKey $policy "Error" }}
+{{- fail (printf "the policy is not YAML: %s" $policy.Error) }}
+{{- end }}
+{{- $found := dict }}
+{{- range $env, $backup := ($policy.backups | default dict) }}
+{{- $environment := index ($policy.environments | default dict) $env | default dict }}
+{{- if and $backup (eq ($environment.namespace | default "") $.namespace) }}
+{{- $_ := set $found $env (dict "scripts" ($backup.scripts | default "azora-chatops-backup-scripts")) }}
+{{- end }}
+{{- end }}
+{{- toYaml $found }}
+{{- end }}
+
+ pods by labels, in a namespace by name (empty: the release namespace). */}}
 {{- define "azora-chatops.podPeer" -}}
 {{- if .namespace -}}
 namespaceSelector:
