@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { readBody } from '../src/kernel/http/body';
 import { waitForRecorded } from './recorded';
 import { sendJson } from '../src/kernel/http/json';
+import { issueTriggerId } from './slack-triggers';
+import { SimulatedViews, type SimulatedView, type ViewOutcome } from './slack-views';
 
 /** One Web API call or response_url post, as the simulated Slack received it. */
 export interface RecordedCall {
@@ -42,16 +44,26 @@ interface Fault {
 }
 
 export const SIMULATED_BOT_USER = 'U0AZORABOT';
+export const SIMULATED_BOT_ID = 'B0AZORABOT';
+const TEAM_ID = 'T0AZORA';
+const APP_ID = 'A0AZORA';
 const WRITE_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.delete']);
 
 /**
  * A Slack workspace that speaks enough of the Web API for the bot: messages, threads,
- * edits, ephemeral replies and response_url posts. Tests assert on what it recorded; the
- * sandbox renders what it holds.
+ * edits, ephemeral replies, response_url posts and modals (views.open, push, update; see
+ * slack-views.ts). Tests assert on what it recorded; the sandbox renders what it holds.
+ *
+ * Events: `call` (every RecordedCall), `message` (a SimulatedMessage posted or edited),
+ * `view` (a SimulatedView opened, updated, answered or closed).
  */
 export class SimulatedSlack extends EventEmitter {
   readonly calls: RecordedCall[] = [];
   readonly messages: SimulatedMessage[] = [];
+  private readonly modals = new SimulatedViews(
+    { teamId: TEAM_ID, appId: APP_ID, botId: SIMULATED_BOT_ID },
+    (view) => this.emit('view', view),
+  );
   private readonly faults: Fault[] = [];
   private readonly lastWrite = new Map<string, number>();
   private server?: Server;
@@ -94,6 +106,48 @@ export class SimulatedSlack extends EventEmitter {
   /** Slows every call of `method` down, to hold a job in flight. */
   delay(method: string, delayMs: number, times = Number.POSITIVE_INFINITY): void {
     this.faults.push({ method, status: 200, remaining: times, delayMs });
+  }
+
+  /** Every modal the bot opened or pushed, oldest first, closed ones included. */
+  get views(): readonly SimulatedView[] {
+    return this.modals.list;
+  }
+
+  /** The modals open for `user`: the root first, the one they see last. */
+  openViews(user: string): SimulatedView[] {
+    return this.modals.stackOf(user);
+  }
+
+  view(id: string): SimulatedView | undefined {
+    return this.modals.find(id);
+  }
+
+  /** Resolves with the first view (in any state) that satisfies `test`, waiting for a change if need be. */
+  waitForView(test: (view: SimulatedView) => boolean, timeoutMs = 10_000): Promise<SimulatedView> {
+    return waitForRecorded(this, 'view', this.modals.list, test, timeoutMs, 'simulated Slack views');
+  }
+
+  /**
+   * A trigger id for `user`, as Slack puts in a command or interaction it sends: views.open
+   * takes it within 3 s of `issuedAt`, once. The request builders issue their own; this is
+   * for a test that builds a payload itself, or wants one already expired.
+   */
+  issueTriggerId(user: string, issuedAt = Date.now()): string {
+    return issueTriggerId(user, issuedAt);
+  }
+
+  /**
+   * Applies the app's answer to a view_submission of `viewId` (its HTTP status and body):
+   * an empty 200 closes the view, `response_action` errors, update, push or clear do what
+   * Slack does. Whoever sent the submission (the workspace page, a test) reports it here.
+   */
+  settleViewSubmission(viewId: string, answer: { status: number; text: string }): ViewOutcome {
+    return this.modals.settleSubmission(viewId, answer);
+  }
+
+  /** The person closed the view (Close, ×, Escape); undefined if it was not open. */
+  closeView(viewId: string): SimulatedView | undefined {
+    return this.modals.closeByUser(viewId);
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -158,9 +212,9 @@ export class SimulatedSlack extends EventEmitter {
           ok: true,
           url: this.origin,
           team: 'Azora',
-          team_id: 'T0AZORA',
+          team_id: TEAM_ID,
           user_id: SIMULATED_BOT_USER,
-          bot_id: 'B0AZORABOT',
+          bot_id: SIMULATED_BOT_ID,
         };
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
@@ -178,6 +232,12 @@ export class SimulatedSlack extends EventEmitter {
         this.emit('message', message);
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
+      case 'views.open':
+        return this.modals.open(args);
+      case 'views.push':
+        return this.modals.push(args);
+      case 'views.update':
+        return this.modals.update(args);
       case 'usergroups.users.list':
         return { ok: true, users: this.options.userGroups?.[String(args.usergroup)] ?? [] };
       default:

@@ -1,13 +1,16 @@
 import { createHmac } from 'node:crypto';
+import { issueTriggerId } from './slack-triggers';
+import { viewState, type SlackView } from './slack-views';
 
 /**
- * What Slack itself sends to the bot: slash commands and button clicks as signed forms.
+ * What Slack itself sends to the bot: slash commands, button clicks and modal submissions as signed forms.
  * The sandbox workspace builds its requests here, so a click in the browser reaches the bot
  * exactly as one from Slack would, signature check included.
  */
 
 export const SANDBOX_TEAM = { id: 'T0AZORA', domain: 'azora' } as const;
-const APP_ID = 'A0AZORA';
+export const SANDBOX_APP_ID = 'A0AZORA';
+const APP_ID = SANDBOX_APP_ID;
 // Slack stopped relying on it, but still sends it; Bolt ignores it.
 const VERIFICATION_TOKEN = 'deprecated-verification-token';
 
@@ -34,6 +37,8 @@ export interface SlashCommandRequest {
   channel: string;
   channelName: string;
   responseUrl: string;
+  /** Slack's trigger id for it; a fresh one the simulated Slack knows, by default. */
+  triggerId?: string;
 }
 
 export function slashCommandBody(c: SlashCommandRequest): string {
@@ -50,7 +55,7 @@ export function slashCommandBody(c: SlashCommandRequest): string {
     api_app_id: APP_ID,
     is_enterprise_install: 'false',
     response_url: c.responseUrl,
-    trigger_id: triggerId(),
+    trigger_id: c.triggerId ?? issueTriggerId(c.user),
   }).toString();
 }
 
@@ -72,6 +77,8 @@ export interface BlockActionRequest {
   message: { ts: string; threadTs?: string; text: string; blocks: unknown[]; ephemeral: boolean };
   button: ClickedButton;
   responseUrl: string;
+  /** Slack's trigger id for it (views.open takes it for 3 s); a fresh one the simulated Slack knows, by default. */
+  triggerId?: string;
 }
 
 /** A block_actions interaction: Slack sends it as one form field, `payload`, holding JSON. */
@@ -89,7 +96,7 @@ export function blockActionBody(c: BlockActionRequest): string {
       is_ephemeral: c.message.ephemeral,
       ...(c.message.threadTs ? { thread_ts: c.message.threadTs } : {}),
     },
-    trigger_id: triggerId(),
+    trigger_id: c.triggerId ?? issueTriggerId(c.user),
     team: { ...SANDBOX_TEAM },
     enterprise: null,
     is_enterprise_install: false,
@@ -124,6 +131,56 @@ export function blockActionBody(c: BlockActionRequest): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-function triggerId(): string {
-  return `${Date.now()}.${Math.floor(Math.random() * 1e12)}.sandbox`;
+export interface ViewSubmissionRequest {
+  user: string;
+  userName: string;
+  /** The view as the simulated Slack holds it (its current hash included). */
+  view: SlackView;
+  /** What the person typed, by block_id then action_id; inputs left out are sent empty, as Slack does. */
+  values?: Record<string, Record<string, string | null | undefined>>;
+  triggerId?: string;
+}
+
+/**
+ * A view_submission interaction: the whole view, its inputs' state under state.values, and
+ * a fresh trigger id (the app may open or push another view with it).
+ */
+export function viewSubmissionBody(c: ViewSubmissionRequest): string {
+  const payload = {
+    type: 'view_submission',
+    team: { ...SANDBOX_TEAM },
+    user: { id: c.user, username: c.userName, name: c.userName, team_id: SANDBOX_TEAM.id },
+    api_app_id: APP_ID,
+    token: VERIFICATION_TOKEN,
+    trigger_id: c.triggerId ?? issueTriggerId(c.user),
+    view: { ...c.view, state: viewState(c.view, c.values) },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export interface ViewClosedRequest {
+  user: string;
+  userName: string;
+  view: SlackView;
+  /** Whether the whole stack closed (the view was cleared) rather than this view alone. */
+  isCleared?: boolean;
+}
+
+/** A view_closed interaction: Slack sends it only for views opened with notify_on_close. */
+export function viewClosedBody(c: ViewClosedRequest): string {
+  const payload = {
+    type: 'view_closed',
+    team: { ...SANDBOX_TEAM },
+    user: { id: c.user, username: c.userName, name: c.userName, team_id: SANDBOX_TEAM.id },
+    api_app_id: APP_ID,
+    token: VERIFICATION_TOKEN,
+    view: { ...c.view, state: viewState(c.view) },
+    is_cleared: c.isCleared ?? false,
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -62,6 +62,16 @@ export function workspacePage(): string {
     <button id="thread-close" class="th-close" aria-label="Close thread">×</button></div>
   <div id="thread-body" class="thread-body"></div>
 </aside>
+<div id="modal-layer" class="modal-layer" hidden>
+  <div class="modal" role="dialog" aria-modal="true" aria-labelledby="modal-title">
+    <div class="modal-head"><div class="avatar sm bot">Az</div><div id="modal-title" class="modal-title"></div>
+      <button id="modal-x" type="button" class="modal-x" aria-label="Close the modal">×</button></div>
+    <form id="modal-form" class="modal-body" autocomplete="off" novalidate></form>
+    <div id="modal-banner" class="modal-banner" role="alert" hidden></div>
+    <div class="modal-foot"><button id="modal-close" type="button" class="btn">Cancel</button>
+      <button id="modal-submit" type="submit" form="modal-form" class="btn primary">Submit</button></div>
+  </div>
+</div>
 <div id="toast" class="toast" role="status" hidden></div>
 <script type="module" src="${ASSET_PATH}/client.js"></script>
 </body>

@@ -1,5 +1,6 @@
 import type { SandboxAlert } from '../alerts';
 import type { SimulatedMessage } from '../slack-api';
+import type { SimulatedView, ViewOutcome } from '../slack-views';
 import type { SandboxUser } from '../users';
 
 /*
@@ -20,7 +21,13 @@ export interface WireChannel {
 /** One alert of the Alertmanager menu: where it lands and whether it fires now. */
 export type AlertState = SandboxAlert & { channel: string; firing: boolean };
 
-/** The first event of the page's stream (`snapshot`); `message` and `alerts` events follow. */
+/**
+ * A modal as the page gets it (`view` events, and the open ones in the snapshot): the page
+ * shows the last open one of the person acting, with the app's errors under its inputs.
+ */
+export type WireView = Omit<SimulatedView, 'submissions'>;
+
+/** The first event of the page's stream (`snapshot`); `message`, `view` and `alerts` events follow. */
 export interface Snapshot {
   team: { name: string; domain: string };
   users: readonly SandboxUser[];
@@ -30,13 +37,17 @@ export interface Snapshot {
   channels: WireChannel[];
   alerts: AlertState[];
   messages: WireMessage[];
+  /** The modals open now. */
+  views: WireView[];
 }
 
-/** What POST /sandbox/api/{command,click,alert} answer; `ok: false` with `error` on failure. */
+/** What POST /sandbox/api/{command,click,alert,view} answer; `ok: false` with `error` on failure. */
 export interface ApiAnswer {
   ok: boolean;
   status?: number;
   /** The channel a fired alert went to. */
   channel?: string;
+  /** What a modal's submission came to, from the bot's answer. */
+  outcome?: ViewOutcome;
   error?: string;
 }

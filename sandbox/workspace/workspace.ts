@@ -14,12 +14,15 @@ import {
   signedHeaders,
   slashCommandBody,
   SANDBOX_TEAM,
+  viewClosedBody,
+  viewSubmissionBody,
   type ClickedButton,
 } from '../slack-requests';
+import type { SimulatedView } from '../slack-views';
 import { workspaceAssetsDir } from '../paths';
 import { SANDBOX_USERS, type SandboxUser } from '../users';
 import { ASSET_PATH, runbookPage, workspacePage } from './page';
-import type { AlertState, Snapshot, WireChannel, WireMessage } from './wire';
+import type { AlertState, Snapshot, WireChannel, WireMessage, WireView } from './wire';
 
 export interface WorkspaceOptions {
   slack: SimulatedSlack;
@@ -103,6 +106,7 @@ export class Workspace {
     }));
     this.alerts = sandboxAlerts(options.policy);
     options.slack.on('message', this.onMessage);
+    options.slack.on('view', this.onView);
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.botReady = new Promise((resolve) => (this.botKnown = resolve));
@@ -250,6 +254,7 @@ export class Workspace {
       },
       { path: '/sandbox/api/click', method: 'POST', handler: this.api((req, body) => this.click(req, body)) },
       { path: '/sandbox/api/alert', method: 'POST', handler: this.api((req, body) => this.alert(req, body)) },
+      { path: '/sandbox/api/view', method: 'POST', handler: this.api((req, body) => this.view(req, body)) },
     ];
   }
 
@@ -262,6 +267,7 @@ export class Workspace {
     this.retryTimers.clear();
     this.wakeOnClose();
     this.options.slack.off('message', this.onMessage);
+    this.options.slack.off('view', this.onView);
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -302,6 +308,7 @@ export class Workspace {
       channels: this.channels,
       alerts: this.alertStates(),
       messages: this.options.slack.messages.map((m) => this.wire(m)),
+      views: this.options.slack.views.filter((v) => v.state === 'open').map(wireView),
     };
   }
 
@@ -343,6 +350,11 @@ export class Workspace {
 
   private readonly onMessage = (m: SimulatedMessage): void => {
     this.broadcast(event('message', this.wire(m)));
+  };
+
+  /** A modal opened, changed or closed: every page gets it, and shows it to the person it is for. */
+  private readonly onView = (view: SimulatedView): void => {
+    this.broadcast(event('view', wireView(view)));
   };
 
   private broadcast(chunk: string): void {
@@ -475,6 +487,47 @@ export class Workspace {
     return { ok: true, status: answer.status };
   }
 
+  /**
+   * A modal's Submit or Close: the view_submission Slack would send, signed, whose answer
+   * decides what the modal does next (closes, shows errors under its inputs…); a Close
+   * closes it and sends view_closed only when the view asked for it (notify_on_close).
+   */
+  private async view(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
+    const user = this.user(body);
+    const id = String(body.viewId ?? '');
+    const held = this.options.slack.view(id);
+    if (!held || held.user !== user.id) throw new HttpError(404, `no view ${id} for ${user.name}`);
+    const stack = this.options.slack.openViews(user.id);
+    if (stack[stack.length - 1] !== held) throw new HttpError(409, 'this view is no longer the one showing');
+    const action = String(body.action ?? '');
+    if (action === 'submit') {
+      const form = viewSubmissionBody({
+        user: user.id,
+        userName: user.handle,
+        view: held.view,
+        values: viewValues(body.values),
+      });
+      const answer = await this.toSlackEndpoint(req, form);
+      const outcome = this.options.slack.settleViewSubmission(held.id, answer);
+      if (outcome.kind === 'refused') {
+        this.options.logger.warn(
+          { view: held.id, reason: outcome.reason },
+          'sandbox: Slack would refuse the answer to a view_submission',
+        );
+      }
+      return { ok: true, status: answer.status, outcome };
+    }
+    if (action === 'close') {
+      // Slack closes the modal whatever the app says; it tells the app only if asked to.
+      this.options.slack.closeView(held.id);
+      if (!held.view.notify_on_close) return { ok: true };
+      const form = viewClosedBody({ user: user.id, userName: user.handle, view: held.view });
+      const answer = await this.toSlackEndpoint(req, form);
+      return { ok: true, status: answer.status };
+    }
+    throw new HttpError(400, "action must be 'submit' or 'close'");
+  }
+
   /** Fires or resolves one alert through the bot's real Alertmanager webhook. */
   private async alert(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
     const name = String(body.alertname ?? '');
@@ -552,6 +605,28 @@ function parseAck(text: string): Record<string, unknown> | undefined {
     // not JSON: a plain-text answer
   }
   return { text };
+}
+
+function wireView(view: SimulatedView): WireView {
+  const { submissions: _submissions, ...wire } = view;
+  return wire;
+}
+
+/** What the page says was typed: text by block_id, then action_id. */
+function viewValues(raw: unknown): Record<string, Record<string, string>> {
+  if (raw === undefined) return {};
+  if (!isRecord(raw)) throw new HttpError(400, 'values must be an object');
+  const values: Record<string, Record<string, string>> = {};
+  for (const [blockId, actions] of Object.entries(raw)) {
+    if (!isRecord(actions)) throw new HttpError(400, `values.${blockId} must be an object`);
+    values[blockId] = {};
+    for (const [actionId, value] of Object.entries(actions)) {
+      if (typeof value !== 'string')
+        throw new HttpError(400, `values.${blockId}.${actionId} must be a string`);
+      values[blockId][actionId] = value;
+    }
+  }
+  return values;
 }
 
 export function findButton(blocks: unknown[], actionId: string): ClickedButton | undefined {

@@ -77,6 +77,71 @@ describe("the workspace page's script and styles, run from the sources", () => {
     }
   });
 
+  it('has a place for modals: a dialog with a form, and Submit and Close buttons', () => {
+    const page = workspacePage();
+    expect(page).toContain('<div id="modal-layer" class="modal-layer" hidden>');
+    expect(page).toContain('role="dialog" aria-modal="true" aria-labelledby="modal-title"');
+    expect(page).toContain('<form id="modal-form"');
+    expect(page).toContain('<button id="modal-submit" type="submit" form="modal-form"');
+    expect(page).toContain('<button id="modal-close" type="button"');
+    const script = readFileSync(path.join(PUBLIC, 'client.js'), 'utf8');
+    expect(script).toContain("events.addEventListener('view', ");
+    expect(script).toContain("api('/sandbox/api/view', ");
+  });
+
+  it('streams the modals the bot opens to the page, the open ones in the snapshot too', async () => {
+    const slack = await new SimulatedSlack().start();
+    const workspace = new Workspace(options({ slack }));
+    const { url, server } = await serve(workspace);
+    const opened = await fetch(`${slack.apiUrl}views.open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${slack.botToken}` },
+      body: JSON.stringify({
+        trigger_id: slack.issueTriggerId('U0APPROVER1'),
+        view: { type: 'modal', title: { type: 'plain_text', text: 'First' }, blocks: [] },
+      }),
+    }).then((res) => res.json() as Promise<{ ok: boolean; view: { id: string } }>);
+    expect(opened.ok).toBe(true);
+    const stream = await fetch(`${url}/sandbox/api/events`);
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    /** Reads the stream until the event named `name`, complete, is in; resolves with its data. */
+    const nextEvent = async (name: string): Promise<unknown> => {
+      for (;;) {
+        const at = text.indexOf(`event: ${name}\n`);
+        const end = at < 0 ? -1 : text.indexOf('\n\n', at);
+        if (end >= 0) {
+          const data = /^data: (.*)$/m.exec(text.slice(at, end))![1]!;
+          text = text.slice(end + 2);
+          return JSON.parse(data);
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before a ${name} event`);
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    try {
+      const snapshot = (await nextEvent('snapshot')) as { views: unknown[] };
+      expect(snapshot.views).toEqual([
+        expect.objectContaining({ id: opened.view.id, user: 'U0APPROVER1', state: 'open' }),
+      ]);
+
+      slack.closeView(opened.view.id);
+      expect(await nextEvent('view')).toMatchObject({
+        id: opened.view.id,
+        state: 'closed',
+        closedBy: 'user',
+      });
+    } finally {
+      await reader.cancel();
+      workspace.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await slack.stop();
+    }
+  });
+
   it('refuses to start without them, saying where it looked', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'azora-assets-'));
     try {

@@ -7,16 +7,18 @@
  * everything a person does goes to the server, which signs it and sends it to the bot as
  * Slack would.
  *
- * @import { AlertState, ApiAnswer, Snapshot, WireChannel, WireMessage } from '../wire'
+ * @import { AlertState, ApiAnswer, Snapshot, WireChannel, WireMessage, WireView } from '../wire'
  */
 
 /**
  * Block Kit as the page reads it: every field may be missing, and unknown types are shown as such.
  * @typedef {{ type?: string, text?: string, emoji?: boolean }} TextObject
  * @typedef {{ type?: string, action_id?: string, text?: TextObject | string, emoji?: boolean, value?: string,
- *   url?: string, style?: string, image_url?: string, alt_text?: string }} BlockElement
+ *   url?: string, style?: string, image_url?: string, alt_text?: string, placeholder?: TextObject,
+ *   initial_value?: string, multiline?: boolean, max_length?: number }} BlockElement
  * @typedef {{ type?: string, block_id?: string, text?: TextObject, fields?: TextObject[],
- *   accessory?: BlockElement, elements?: BlockElement[], image_url?: string, alt_text?: string }} Block
+ *   accessory?: BlockElement, elements?: BlockElement[], image_url?: string, alt_text?: string,
+ *   label?: TextObject, hint?: TextObject, optional?: boolean, element?: BlockElement }} Block
  * @typedef {{ id: string, name: string, bot?: boolean, slackbot?: boolean, color?: string,
  *   title?: string }} Person
  */
@@ -36,9 +38,14 @@ const EXAMPLES = [
   ['/azora scale production api-gateway 5', 'replicas within the policy bounds'],
   ['/azora scale staging api-gateway 4', 'staging runs without approval'],
   ['/azora logs production payment 50', 'the last lines, posted in a thread'],
+  ['/azora backup production', 'pg_dump as a Kubernetes Job; size and duration in a thread'],
+  ['/azora backups production', 'the backups kept; copy an id for a restore'],
+  ['/azora restore production ', 'a backup id: an approver confirms in a dialog by typing production'],
   ['/azora oncall', 'who is on call (PagerDuty)'],
 ];
 const CHIPS = ['/azora help', '/azora status production', '/azora rollback production'];
+/** Inputs whose state is the typed text (the others are shown, not simulated). */
+const TEXT_INPUTS = ['plain_text_input', 'email_text_input', 'url_text_input', 'number_input'];
 
 const S = {
   /** @type {Snapshot | null} */
@@ -51,6 +58,10 @@ const S = {
   messages: new Map(),
   /** @type {WireMessage[]} what Slackbot told this person, made up by the page */
   notes: [],
+  /** @type {Map<string, WireView>} modals, by view id, in the order they opened */
+  views: new Map(),
+  /** The modal on screen: which view and version, and what the page itself says on it. */
+  modal: blankModal(),
   /** @type {Record<string, number>} */
   unread: {},
   /** @type {Record<string, number>} when an edited message last changed */
@@ -381,9 +392,16 @@ function textObject(t) {
 /**
  * @param {BlockElement} el
  * @param {Block} block
- * @param {WireMessage} msg
+ * @param {WireMessage | null} msg null in a modal, where buttons are shown but not simulated
  */
 function button(el, block, msg) {
+  if (!msg) {
+    return (
+      '<button type="button" class="btn" disabled title="Buttons in modals are not simulated">' +
+      plainText(typeof el.text === 'object' ? el.text : undefined) +
+      '</button>'
+    );
+  }
   const key = msgKey(msg) + ' ' + el.action_id;
   const busy = S.pending[key];
   const style = el.style === 'primary' || el.style === 'danger' ? ' ' + el.style : '';
@@ -414,7 +432,7 @@ function button(el, block, msg) {
 /**
  * @param {BlockElement | undefined} el
  * @param {Block} block
- * @param {WireMessage} msg
+ * @param {WireMessage | null} msg
  */
 function element(el, block, msg) {
   if (!el) return '';
@@ -439,59 +457,107 @@ function blocks(msg) {
     edited &&
     ((last.type === 'section' && last.text && !last.fields && !last.accessory) || last.type === 'context');
   return (
-    list
-      .map((b) => {
-        switch (b.type) {
-          case 'section': {
-            let body = '';
-            if (b.text)
-              body +=
-                '<div class="mrkdwn">' + textObject(b.text) + (inline && b === last ? edited : '') + '</div>';
-            if (Array.isArray(b.fields)) {
-              body +=
-                '<div class="block-fields">' +
-                b.fields.map((f) => '<div class="mrkdwn">' + textObject(f) + '</div>').join('') +
-                '</div>';
-            }
-            const accessory = b.accessory ? '<div>' + element(b.accessory, b, msg) + '</div>' : '';
-            return (
-              '<div class="block block-section"><div class="section-body">' +
-              body +
-              '</div>' +
-              accessory +
-              '</div>'
-            );
-          }
-          case 'context':
-            return (
-              '<div class="block block-context">' +
-              (b.elements || []).map((e) => element(e, b, msg)).join('') +
-              (inline && b === last ? edited : '') +
-              '</div>'
-            );
-          case 'divider':
-            return '<hr class="block-divider">';
-          case 'header':
-            return '<div class="block block-header">' + plainText(b.text) + '</div>';
-          case 'image':
-            return (
-              '<div class="block block-image"><img src="' +
-              esc(b.image_url) +
-              '" alt="' +
-              esc(b.alt_text || '') +
-              '"></div>'
-            );
-          case 'actions':
-            return (
-              '<div class="block block-actions">' +
-              (b.elements || []).map((e) => element(e, b, msg)).join('') +
-              '</div>'
-            );
-          default:
-            return '<div class="block block-unknown">[' + esc(b.type) + ' block]</div>';
-        }
-      })
-      .join('') + (edited && !inline ? '<div>' + edited + '</div>' : '')
+    list.map((b) => block(b, msg, inline && b === last ? edited : '')).join('') +
+    (edited && !inline ? '<div>' + edited + '</div>' : '')
+  );
+}
+
+/**
+ * One block of a message, or of a modal (`msg` null).
+ * @param {Block} b
+ * @param {WireMessage | null} msg
+ * @param {string} tail what follows the block's text inline: the (edited) mark
+ */
+function block(b, msg, tail) {
+  switch (b.type) {
+    case 'section': {
+      let body = '';
+      if (b.text) body += '<div class="mrkdwn">' + textObject(b.text) + tail + '</div>';
+      if (Array.isArray(b.fields)) {
+        body +=
+          '<div class="block-fields">' +
+          b.fields.map((f) => '<div class="mrkdwn">' + textObject(f) + '</div>').join('') +
+          '</div>';
+      }
+      const accessory = b.accessory ? '<div>' + element(b.accessory, b, msg) + '</div>' : '';
+      return (
+        '<div class="block block-section"><div class="section-body">' + body + '</div>' + accessory + '</div>'
+      );
+    }
+    case 'context':
+      return (
+        '<div class="block block-context">' +
+        (b.elements || []).map((e) => element(e, b, msg)).join('') +
+        tail +
+        '</div>'
+      );
+    case 'divider':
+      return '<hr class="block-divider">';
+    case 'header':
+      return '<div class="block block-header">' + plainText(b.text) + '</div>';
+    case 'image':
+      return (
+        '<div class="block block-image"><img src="' +
+        esc(b.image_url) +
+        '" alt="' +
+        esc(b.alt_text || '') +
+        '"></div>'
+      );
+    case 'actions':
+      return (
+        '<div class="block block-actions">' +
+        (b.elements || []).map((e) => element(e, b, msg)).join('') +
+        '</div>'
+      );
+    case 'input':
+      return msg ? '<div class="block block-unknown">[input block]</div>' : inputBlock(b);
+    default:
+      return '<div class="block block-unknown">[' + esc(b.type) + ' block]</div>';
+  }
+}
+
+/**
+ * A modal's input: its label, the field (text inputs only; others are named, not simulated),
+ * its hint, and room for an error under it.
+ * @param {Block} b
+ */
+function inputBlock(b) {
+  const el = b.element || {};
+  const blockId = b.block_id || '';
+  const id = 'modal-input-' + blockId;
+  let field;
+  if (TEXT_INPUTS.indexOf(el.type || '') >= 0) {
+    const attrs =
+      ' id="' +
+      esc(id) +
+      '" class="modal-input" data-input-block="' +
+      esc(blockId) +
+      '" data-input-action="' +
+      esc(el.action_id || '') +
+      '"' +
+      (el.placeholder ? ' placeholder="' + esc(el.placeholder.text || '') + '"' : '') +
+      (el.max_length ? ' maxlength="' + esc(el.max_length) + '"' : '') +
+      ' spellcheck="false"';
+    field = el.multiline
+      ? '<textarea' + attrs + ' rows="4">' + esc(el.initial_value || '') + '</textarea>'
+      : '<input' + attrs + ' value="' + esc(el.initial_value || '') + '">';
+  } else {
+    field = '<div class="block-unknown">[' + esc(el.type) + ': not simulated]</div>';
+  }
+  return (
+    '<div class="block block-input" data-block-id="' +
+    esc(blockId) +
+    '"><label class="input-label" for="' +
+    esc(id) +
+    '">' +
+    plainText(b.label) +
+    (b.optional ? ' <span class="input-optional">(optional)</span>' : '') +
+    '</label>' +
+    field +
+    (b.hint ? '<div class="input-hint">' + plainText(b.hint) + '</div>' : '') +
+    '<div class="input-error" role="alert" data-error-for="' +
+    esc(blockId) +
+    '" hidden></div></div>'
   );
 }
 
@@ -821,6 +887,153 @@ function alertRow(a) {
   );
 }
 
+// ---- modals
+
+/** @returns {{ id: string, hash: string, busy: boolean, banner: string, local: Record<string, string> }} */
+function blankModal() {
+  return { id: '', hash: '', busy: false, banner: '', local: {} };
+}
+
+/** The modal the person acting sees: the last of their open views (a pushed one covers its parent). */
+function shownView() {
+  /** @type {WireView | null} */
+  let top = null;
+  for (const v of S.views.values()) if (v.state === 'open' && v.user === S.me) top = v;
+  return top;
+}
+
+/** What is typed in the modal's inputs, by block_id then action_id, as Slack's state.values holds it. */
+function typedValues() {
+  /** @type {Record<string, Record<string, string>>} */
+  const values = {};
+  $('modal-form')
+    .querySelectorAll('[data-input-block]')
+    .forEach((node) => {
+      const input = /** @type {HTMLInputElement} */ (node);
+      const blockId = input.getAttribute('data-input-block') ?? '';
+      const actionId = input.getAttribute('data-input-action') ?? '';
+      values[blockId] = { ...values[blockId], [actionId]: input.value };
+    });
+  return values;
+}
+
+/**
+ * Shows the acting person's modal, or none. Its blocks are drawn again only when the view
+ * changes (another view, or a new hash after an update), keeping what was typed in the inputs
+ * that are still there, as Slack does; errors, the banner and the busy state every time.
+ */
+function renderModal() {
+  const layer = $('modal-layer');
+  const shown = shownView();
+  if (!shown) {
+    if (!layer.hidden) layer.hidden = true;
+    S.modal = blankModal();
+    return;
+  }
+  const view = shown.view;
+  const form = $('modal-form');
+  if (S.modal.id !== shown.id || S.modal.hash !== view.hash) {
+    const kept = S.modal.id === shown.id ? typedValues() : {};
+    S.modal = {
+      ...blankModal(),
+      id: shown.id,
+      hash: view.hash,
+      busy: S.modal.id === shown.id && S.modal.busy,
+    };
+    $('modal-title').innerHTML = plainText(view.title);
+    form.innerHTML = /** @type {Block[]} */ (/** @type {unknown} */ (view.blocks))
+      .map((b) => block(b, null, ''))
+      .join('');
+    form.querySelectorAll('[data-input-block]').forEach((node) => {
+      const input = /** @type {HTMLInputElement} */ (node);
+      const typed =
+        kept[input.getAttribute('data-input-block') ?? '']?.[input.getAttribute('data-input-action') ?? ''];
+      if (typed !== undefined) input.value = typed;
+    });
+    $('modal-close').textContent = view.close ? view.close.text : 'Cancel';
+    const submit = $('modal-submit');
+    submit.hidden = !view.submit;
+    submit.setAttribute('data-label', view.submit ? view.submit.text : 'Submit');
+    const opening = layer.hidden;
+    layer.hidden = false;
+    const first = /** @type {HTMLInputElement | null} */ (form.querySelector('[data-input-block]'));
+    if (opening && first) first.focus();
+  }
+  form.querySelectorAll('[data-error-for]').forEach((node) => {
+    const box = /** @type {HTMLElement} */ (node);
+    const blockId = box.getAttribute('data-error-for') ?? '';
+    const text = S.modal.local[blockId] || (shown.errors && shown.errors[blockId]) || '';
+    box.textContent = text;
+    box.hidden = !text;
+    const wrapper = box.closest('.block-input');
+    if (wrapper) wrapper.classList.toggle('has-error', Boolean(text));
+  });
+  const banner = $('modal-banner');
+  banner.textContent = S.modal.banner;
+  banner.hidden = !S.modal.banner;
+  const submit = /** @type {HTMLButtonElement} */ ($('modal-submit'));
+  submit.disabled = S.modal.busy;
+  submit.innerHTML =
+    (S.modal.busy ? '<span class="spinner"></span>' : '') +
+    esc(submit.getAttribute('data-label') || 'Submit');
+}
+
+/**
+ * Submit: what Slack checks itself (a required input left empty never reaches the app),
+ * then the view_submission through the server, whose answer the modal follows: closed, or
+ * the app's errors under the inputs, or Slack's own complaint when the app failed.
+ */
+function submitModal() {
+  const shown = shownView();
+  if (!shown || S.modal.busy) return;
+  const values = typedValues();
+  /** @type {Record<string, string>} */
+  const local = {};
+  /** @type {Block[]} */ (/** @type {unknown} */ (shown.view.blocks)).forEach((b) => {
+    const el = b.element;
+    if (b.type !== 'input' || b.optional || !el || TEXT_INPUTS.indexOf(el.type || '') < 0) return;
+    const typed = values[b.block_id || '']?.[el.action_id || ''] ?? '';
+    if (!typed.trim()) local[b.block_id || ''] = 'Please complete this required field.';
+  });
+  S.modal.local = local;
+  S.modal.banner = '';
+  if (Object.keys(local).length > 0) {
+    renderModal();
+    return;
+  }
+  S.modal.busy = true;
+  renderModal();
+  const id = shown.id;
+  api('/sandbox/api/view', { user: S.me, viewId: id, action: 'submit', values: values })
+    .then(
+      (res) => {
+        const outcome = res.outcome;
+        if (outcome && outcome.kind === 'refused' && S.modal.id === id) {
+          S.modal.banner = 'We had some trouble connecting. Try again? (' + outcome.reason + ')';
+        }
+      },
+      (err) => {
+        if (S.modal.id === id)
+          S.modal.banner = 'We had some trouble connecting. Try again? (' + errorText(err) + ')';
+      },
+    )
+    .then(() => {
+      if (S.modal.id === id) S.modal.busy = false;
+      renderModal();
+    });
+}
+
+/** Close, × or Escape: the modal goes at once; the server tells the bot if the view asked to know. */
+function closeModal() {
+  const shown = shownView();
+  if (!shown) return;
+  S.views.set(shown.id, { ...shown, state: 'closed' });
+  renderModal();
+  api('/sandbox/api/view', { user: S.me, viewId: shown.id, action: 'close' }).catch((err) => {
+    toast('Closing the modal: ' + errorText(err));
+  });
+}
+
 function render() {
   if (!S.data) return;
   renderSidebar();
@@ -828,6 +1041,7 @@ function render() {
   renderThread();
   renderChannel();
   renderAlerts();
+  renderModal();
 }
 
 // ---- talking to the sandbox
@@ -987,6 +1201,8 @@ function connect() {
     S.data = data;
     S.messages = new Map();
     data.messages.forEach((m) => S.messages.set(msgKey(m), m));
+    S.views = new Map();
+    data.views.forEach((v) => S.views.set(v.id, v));
     const firstChannel = data.channels[0];
     if (firstChannel && !data.channels.some((c) => c.id === S.channel)) S.channel = firstChannel.id;
     const firstUser = data.users[0];
@@ -1007,6 +1223,12 @@ function connect() {
     else if (m.channel !== S.channel && !m.threadTs && visible(m))
       S.unread[m.channel] = (S.unread[m.channel] || 0) + 1;
     render();
+  });
+  events.addEventListener('view', (e) => {
+    /** @type {WireView} */
+    const v = JSON.parse(e.data);
+    S.views.set(v.id, v);
+    renderModal();
   });
   events.addEventListener('alerts', (e) => {
     if (!S.data) return;
@@ -1140,6 +1362,18 @@ $('thread-close').addEventListener('click', () => {
   render();
 });
 userSwitcher().addEventListener('change', () => setUser(userSwitcher().value));
+$('modal-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  submitModal();
+});
+$('modal-close').addEventListener('click', closeModal);
+$('modal-x').addEventListener('click', closeModal);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && !$('modal-layer').hidden) {
+    e.preventDefault();
+    closeModal();
+  }
+});
 
 $('composer').addEventListener('submit', (e) => {
   e.preventDefault();
