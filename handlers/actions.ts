@@ -3,6 +3,7 @@ import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/kernel/sl
 import type { CoreDeps } from '../src/deps';
 import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
+import { closeWindowClick } from './close-window';
 import { slowDown } from '../src/access/views';
 import { tellPresser, type ClickHandler } from './click';
 
@@ -29,6 +30,7 @@ export function registerActions(app: App, deps: CoreDeps): void {
   const handlers: Record<ActionKind, ClickHandler> = {
     ...approvalClicks(deps),
     ...alertClicks(deps),
+    'close-window': (click) => closeWindowClick(deps, click),
   };
   app.action<BlockAction<ButtonAction>>(
     { action_id: ACTION_PATTERN },
@@ -42,6 +44,8 @@ export function registerActions(app: App, deps: CoreDeps): void {
         ...ref,
         user: body.user.id,
         responseUrl: body.response_url,
+        triggerId: body.trigger_id,
+        ...(body.channel?.id ? { channel: body.channel.id } : {}),
         respond: respond ?? (async () => undefined),
       };
       try {

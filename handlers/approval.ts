@@ -7,7 +7,12 @@ import { trafficMoves } from '../src/requests/domain/traffic';
 import { auditOf } from '../src/requests/executor';
 import type { CoreDeps } from '../src/deps';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
-import { progressMessage, requestMessage } from '../src/requests/views';
+import {
+  confirmRestoreView,
+  needsConfirmation,
+  progressMessage,
+  requestMessage,
+} from '../src/requests/views';
 import { refusalFor } from '../src/access/check';
 import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
@@ -28,16 +33,38 @@ export function approvalClicks(deps: CoreDeps): Record<'approve' | 'deny' | 'swi
   };
 }
 
-async function decide(
+/**
+ * Approve or Deny. A destructive request (a database restore) is approved only through a
+ * modal in which the approver types the environment's name: the click opens it, and its
+ * submission (`confirmed`) comes back here.
+ */
+export async function decide(
   deps: CoreDeps,
-  { user, subject: requestId, respond }: Click,
+  { user, subject: requestId, respond, triggerId }: Pick<Click, 'user' | 'subject' | 'respond' | 'triggerId'>,
   decision: 'approve' | 'deny',
+  confirmed = false,
 ): Promise<void> {
   const { requests, policy, now } = deps;
   const known = await requests.get(requestId);
   if (!known) return refuse(respond, `request \`${requestId}\` is not known (any more)`);
   const isApprover = await deps.access.isApprover(known.environment, user);
   const at = now();
+  if (decision === 'approve' && !confirmed && needsConfirmation(known)) {
+    const verdict = checkDecision(policy, known, decision, user, isApprover, at);
+    if (!verdict.ok) return refuse(respond, verdict.reason);
+    if (!triggerId)
+      return refuse(respond, 'this approval needs a confirmation dialog, which Slack did not allow here');
+    try {
+      await deps.slack.views.open({ trigger_id: triggerId, view: confirmRestoreView(known) });
+    } catch (err) {
+      deps.logger.warn(
+        { request: requestId, err: (err as Error).message },
+        'could not open the restore confirmation',
+      );
+      return refuse(respond, 'Slack did not open the confirmation dialog in time; press Approve again');
+    }
+    return;
+  }
   const result = await requests.update<Verdict>(requestId, (current) => {
     const verdict = checkDecision(policy, current, decision, user, isApprover, at);
     if (!verdict.ok) return { value: verdict };

@@ -9,6 +9,10 @@ export interface Click {
   subject: string;
   user: string;
   responseUrl: string;
+  /** The channel of the pressed message. */
+  channel?: string;
+  /** Slack's trigger for opening a modal in answer to this press (valid for 3 s). */
+  triggerId?: string;
   respond: RespondFn;
 }
 

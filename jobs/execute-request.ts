@@ -4,7 +4,8 @@ import { executeRequest } from '../src/requests/executor';
 import { defineJob } from '../src/deps';
 import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 
-import { switchBackMessage } from '../src/requests/views';
+import { closeWindowMessage, switchBackMessage } from '../src/requests/views';
+import { restoreWindowId } from '../src/requests/database';
 import { watchAfterChange } from '../src/releases';
 
 /** Runs an approved request once; retried on transient cluster errors with backoff. */
@@ -14,6 +15,13 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
   });
   const request = await ctx.requests.get(requestId);
   if (result === 'succeeded' && request) await watchAfterChange(ctx, request);
+  if (result === 'failed' && request?.plan.some((step) => step.kind === 'restore')) {
+    await ctx.messenger.post(
+      request.channel,
+      closeWindowMessage(restoreWindowId(request)),
+      request.messageTs,
+    );
+  }
   // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
   if (
     result === 'succeeded' &&

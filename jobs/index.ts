@@ -15,6 +15,9 @@ import { oncallProcessor } from './oncall';
 import { planRequestProcessor } from './plan-request';
 import { postMessageProcessor } from './post-message';
 import { releasesProcessor } from './releases';
+import { backupProcessor } from './backup';
+import { backupsListProcessor } from './backups';
+import { scheduledBackupProcessor } from './scheduled-backup';
 import { statusProcessor } from './status';
 
 /** Every job the worker role runs. */
@@ -26,6 +29,9 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   endBakeProcessor,
   statusProcessor,
   releasesProcessor,
+  backupProcessor,
+  backupsListProcessor,
+  scheduledBackupProcessor,
   logsProcessor,
   alertNotificationProcessor,
   alertActionProcessor,

@@ -19,6 +19,7 @@ import type { MaintenanceStore } from './maintenance/store';
 import type { RequestStore } from './requests/store';
 import type { RunbookClaims } from './requests/runbooks';
 import type { ReleaseIndex } from './releases/store';
+import type { BackupIndex } from './backups/store';
 
 /**
  * What every role builds: stores, queues and Slack. The web role's handlers need no more,
@@ -46,6 +47,8 @@ export interface CoreDeps {
   runbooks: RunbookClaims;
   /** The release history's index and the bake windows. */
   releases: ReleaseIndex;
+  /** The backups' reports, by environment. */
+  backups: BackupIndex;
   audit: AuditLog;
   queues: Queues;
   now(): number;

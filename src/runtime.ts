@@ -20,6 +20,8 @@ import { RequestGate } from './access/gate';
 import { ChangeLocks } from './requests/locks';
 import { RequestStore } from './requests/store';
 import { ReleaseStore } from './releases/store';
+import { BackupStore } from './backups/store';
+import { scheduleBackups } from './backups/schedule';
 import { RunbookClaims } from './requests/runbooks';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
@@ -108,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     runbooks: new RunbookClaims(redis, config.redisPrefix, requests, policy.guards.bakeWindow, clock.now),
     locks: new ChangeLocks(redis, config.redisPrefix),
     releases: new ReleaseStore(redis, config.redisPrefix),
+    backups: new BackupStore(redis, config.redisPrefix),
     gate: new RequestGate(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger, clock),
     queues,
@@ -154,6 +157,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         const checks = { kubernetes: () => adapters.kube.reachable() };
         ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);
       }
+      await scheduleBackups(policy, queues);
       // Idempotent: every worker upserts the same daily scheduler.
       await queues
         .get(maintenanceRecurringJob.queue)

@@ -11,6 +11,7 @@ import { oncallJob } from '../oncall/contracts';
 import { planRequestJob } from '../requests/contracts';
 import { statusJob } from '../status/contracts';
 import { releasesJob } from '../releases/contracts';
+import { backupJob, backupsListJob } from '../backups/contracts';
 import type { Command, EnvironmentName } from './domain/types';
 import { checkReplicaBounds, needsApproval } from '../requests/domain/guards';
 import { formatDuration } from '../kernel/domain/duration';
@@ -50,11 +51,14 @@ function accessOf(command: Command): { environment: EnvironmentName; capability:
     case 'status':
     case 'logs':
     case 'releases':
+    case 'backups':
       return { environment: command.environment, capability: 'view' };
     case 'scale':
     case 'switch':
     case 'rollback':
     case 'deploy':
+    case 'backup':
+    case 'restore':
       return { environment: command.environment, capability: 'request' };
     case 'maintenance':
       return command.action === 'schedule' || command.action === 'now'
@@ -66,7 +70,7 @@ function accessOf(command: Command): { environment: EnvironmentName; capability:
 }
 
 const isChange = (command: Command): boolean =>
-  ['scale', 'switch', 'rollback', 'deploy'].includes(command.verb) ||
+  ['scale', 'switch', 'rollback', 'deploy', 'backup', 'restore'].includes(command.verb) ||
   (command.verb === 'maintenance' && command.action !== 'list');
 
 /** Access, replay and rate limits: an outcome when the command stops here, undefined when it may go on. */
@@ -144,6 +148,34 @@ export function dispatch(command: Command, slash: SlashCommand, deps: CoreDeps):
           responseUrl: slash.response_url,
         }),
       };
+    case 'backup':
+    case 'backups': {
+      if (!deps.policy.backups[command.environment]) {
+        const text = `:no_entry: ${command.environment} has no backups in the policy (\`backups.${command.environment}\`). Nothing was changed.`;
+        return { answer: reply(text), outcome: 'refused' };
+      }
+      if (command.verb === 'backups')
+        return {
+          answer: reply(`:hourglass: Listing the backups of ${command.environment}…`),
+          queue: queues.prepare(backupsListJob, {
+            environment: command.environment,
+            responseUrl: slash.response_url,
+          }),
+        };
+      return {
+        answer: reply(
+          `:floppy_disk: Backing up the ${command.environment} database; the result will appear in a thread here.`,
+        ),
+        queue: queues.prepare(backupJob, {
+          environment: command.environment,
+          requester: slash.user_id,
+          channel: slash.channel_id,
+          responseUrl: slash.response_url,
+          at: deps.now(),
+          seed: slash.trigger_id,
+        }),
+      };
+    }
     case 'oncall':
       return {
         answer: reply(':hourglass: Asking PagerDuty who is on call…'),

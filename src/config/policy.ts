@@ -109,10 +109,57 @@ const releases = z
     autoSwitchBack: z.array(z.string().min(1)).default([]),
     /** Release records kept per environment and service. */
     history: z.number().int().min(1).max(50).default(20),
+    /** Environments where a deploy backs up the database first (the guide's pre-deployment step). */
+    backupFirst: z.array(z.enum(ENVIRONMENTS)).default(['production']),
   })
   .strict();
 
 const RELEASE_DEFAULTS = releases.parse({});
+
+const k8sName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes object name')
+  .max(63);
+
+/**
+ * Database backups of one environment, as Kubernetes Jobs the bot creates from this
+ * template: the image runs the shipped scripts (a ConfigMap), reads the password from a
+ * Secret the bot itself never reads, and writes dumps to a PersistentVolumeClaim.
+ */
+const backupTemplate = z
+  .object({
+    image: z.string().min(1).max(300).default('postgres:15'),
+    database: z
+      .object({
+        host: z.string().min(1).default('postgres'),
+        port: z.number().int().min(1).max(65535).default(5432),
+        name: z.string().min(1).default('azora'),
+        user: z.string().min(1).default('azora'),
+      })
+      .strict()
+      .default({ host: 'postgres', port: 5432, name: 'azora', user: 'azora' }),
+    /** The Secret and key the Job's pod reads PGPASSWORD from. */
+    passwordSecret: z
+      .object({ name: k8sName, key: z.string().min(1).max(253) })
+      .strict()
+      .optional(),
+    /** The PersistentVolumeClaim the dumps are written to (mounted at /backups). */
+    claim: k8sName,
+    /** The ConfigMap holding backup.sh and restore.sh (the chart ships it). */
+    scripts: k8sName.default('azora-chatops-backup-scripts'),
+    /** Daily at this time, UTC; unset: no scheduled backups. */
+    schedule: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
+      .optional(),
+    /** Backups kept (older dumps and their Jobs are deleted). */
+    keep: z.number().int().min(1).max(90).default(30),
+    /** Run after a restore; its first figure is reported. */
+    verify: z.string().min(1).max(500).default('SELECT COUNT(*) FROM users;'),
+    /** How long one backup or restore Job may run. */
+    deadline: duration.default(30 * 60_000),
+  })
+  .strict();
 
 const MINUTE = 60_000;
 
@@ -215,6 +262,8 @@ export const policySchema = z
     maintenance: maintenance.default(MAINTENANCE_DEFAULTS),
     limits: limits.default(LIMIT_DEFAULTS),
     releases: releases.default(RELEASE_DEFAULTS),
+    /** Per environment: how its database is backed up and restored. */
+    backups: z.partialRecord(z.enum(ENVIRONMENTS), backupTemplate).default({}),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -234,6 +283,7 @@ export const policySchema = z
 export type Policy = z.infer<typeof policySchema>;
 export type EnvironmentPolicy = Policy['environments'][EnvironmentName] & {};
 export type ServicePolicy = Policy['services'][string] & {};
+export type BackupPolicy = NonNullable<Policy['backups'][EnvironmentName]>;
 
 /** Where the shipped policy lives, both when running from source and from dist/. */
 export function defaultPolicyPath(): string {

@@ -17,6 +17,7 @@ export function keys(prefix: string) {
     releases: (env: string, service: string) => `${prefix}:releases:${env}:${service}`,
     baking: (env: string, service: string) => `${prefix}:baking:${env}:${service}`,
     autoSwitchBack: (release: string, service: string) => `${prefix}:auto-switch-back:${release}:${service}`,
+    backups: (env: string) => `${prefix}:backups:${env}`,
   };
 }
 

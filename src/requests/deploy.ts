@@ -5,10 +5,10 @@ import { versionOf, type ReleaseRecord } from '../kernel/domain/release';
 import { serviceOf, workloadOf } from '../kernel/domain/topology';
 import { indexRelease, recordRelease, releaseImageOf } from '../releases';
 import type { DeployStep, OpsRequest } from './domain/types';
-import { StalePlan } from './stale';
+import { StalePlan, StepFailed } from './stale';
 
 /** A deploy stopped at one of its stages; what it says is where and why. */
-export class DeployFailed extends Error {}
+export class DeployFailed extends StepFailed {}
 
 /** The stages of a deploy, timed, for its line in the thread. */
 class Stages {

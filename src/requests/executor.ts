@@ -12,8 +12,9 @@ import { planText, progressMessage, requestMessage } from './views';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
 import { colourImages, indexRelease, previousLive } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
-import { applyDeploy, DeployFailed } from './deploy';
-import { StalePlan } from './stale';
+import { applyDeploy } from './deploy';
+import { applyBackup, applyRestore, lockedBy } from './database';
+import { StalePlan, StepFailed } from './stale';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
@@ -45,7 +46,7 @@ export async function executeRequest(
   const allowed = await checkStillAllowed(deps, request);
   if (!allowed.ok) return finish(deps, request, 'refused', allowed.reason);
 
-  const lock = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+  const lock = await locks.acquireAll(request.environment, lockedBy(request), id, policy.guards.lockLease);
   if (!lock.ok) {
     const holder = await requests.get(lock.holder);
     const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
@@ -66,7 +67,12 @@ export async function executeRequest(
     const unhealthy: string[] = [];
     for (const step of request.plan) {
       // Each step renews the lease: a long change keeps its services however many steps it has.
-      const held = await locks.acquireAll(request.environment, request.services, id, policy.guards.lockLease);
+      const held = await locks.acquireAll(
+        request.environment,
+        lockedBy(request),
+        id,
+        policy.guards.lockLease,
+      );
       if (!held.ok)
         throw new Refusal('guard', `the lock passed to request \`${held.holder}\` while this one ran`);
       const applied = await applyStep(deps, request, step);
@@ -92,10 +98,10 @@ export async function executeRequest(
       throw err;
     }
     if (err instanceof Refusal) return finish(deps, request, 'refused', message);
-    if (err instanceof DeployFailed) return finish(deps, request, 'failed', message);
+    if (err instanceof StepFailed) return finish(deps, request, 'failed', message);
     return finish(deps, request, 'failed', message);
   } finally {
-    if (!keepLock) await locks.releaseAll(request.environment, request.services, id);
+    if (!keepLock) await locks.releaseAll(request.environment, lockedBy(request), id);
   }
 }
 
@@ -218,6 +224,10 @@ async function applyStep(
     }
     case 'deploy':
       return { line: await applyDeploy(deps, request, step), healthy: true };
+    case 'backup':
+      return { line: await applyBackup(deps, request), healthy: true };
+    case 'restore':
+      return { line: await applyRestore(deps, request, step), healthy: true };
     case 'maintenance':
       return { line: await applyMaintenance(deps, request, step), healthy: true };
     case 'rollback': {

@@ -83,6 +83,7 @@ export async function planRequest(
         ...(command.verb === 'switch' ? { colour: command.colour } : {}),
         ...(command.verb === 'rollback' && command.toRevision ? { toRevision: command.toRevision } : {}),
         ...(command.verb === 'deploy' ? { version: command.version, force: command.force } : {}),
+        ...(command.verb === 'restore' ? { backup: command.backup } : {}),
         ...(payload.autoSwitchBack ? { autoSwitchBack: payload.autoSwitchBack } : {}),
         ...(command.verb === 'maintenance'
           ? {

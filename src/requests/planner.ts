@@ -8,10 +8,11 @@ import type { DeployStep, MaintenanceAction, PlanStep } from './domain/types';
 import { environmentOf, otherColour, serviceOf, workloadOf, workloadsOf } from '../kernel/domain/topology';
 import { ENVIRONMENTS } from '../kernel/domain/environment';
 import { imageFor, versionOf } from '../kernel/domain/release';
+import { environmentOfBackup } from '../backups/domain/job';
 import { colourImages, previousLive, releasedAs, releaseImageOf } from '../releases';
 
 export type ChangeCommand =
-  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' | 'deploy' }>
+  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' | 'deploy' | 'restore' }>
   | {
       verb: 'maintenance';
       action: MaintenanceAction;
@@ -27,6 +28,8 @@ export function servicesOf(policy: Policy, command: ChangeCommand, only?: string
   if (only && only.length > 0) return only;
   if (command.verb === 'maintenance') return [];
   if (command.verb === 'scale' || command.verb === 'deploy') return [command.service];
+  // A restore takes the whole environment: no deploy or change runs against a database being replaced.
+  if (command.verb === 'restore') return Object.keys(policy.services);
   if (command.service) return [command.service];
   const kinds = command.verb === 'switch' ? ['blue-green'] : ['blue-green', 'deployment'];
   return workloadsOf(policy, command.environment)
@@ -84,7 +87,12 @@ export async function planChange(
     ];
   }
 
-  if (command.verb === 'deploy') return [await planDeploy(kube, policy, command, forceCounts)];
+  if (command.verb === 'deploy') {
+    const deploy = await planDeploy(kube, policy, command, forceCounts);
+    const backupFirst = policy.releases.backupFirst.includes(env) && policy.backups[env] !== undefined;
+    return backupFirst ? [{ kind: 'backup', service: env }, deploy] : [deploy];
+  }
+  if (command.verb === 'restore') return [await planRestore(kube, policy, command)];
 
   if (command.verb === 'switch') {
     const steps: PlanStep[] = [];
@@ -244,6 +252,36 @@ async function planDeploy(
     blueGreen: { serviceName: workload.serviceName, live, liveImage: images[live], idle, replicas },
     ...(forced ? { forced } : {}),
   };
+}
+
+/**
+ * A restore names a backup of the same environment that the bot made and that succeeded:
+ * anything else (a typo, another environment's dump, a failed or running backup) is refused
+ * before anyone is asked to approve it.
+ */
+async function planRestore(
+  kube: ClusterPort,
+  policy: Policy,
+  command: Extract<ChangeCommand, { verb: 'restore' }>,
+): Promise<PlanStep> {
+  const { environment: env, backup } = command;
+  const template = policy.backups[env];
+  if (!template) throw new Refusal('plan', `${env} has no backups in the policy (backups.${env})`);
+  const from = environmentOfBackup(backup);
+  if (from !== env)
+    throw new Refusal(
+      'plan',
+      `${backup} is ${from ? `a ${from} backup` : 'not a backup id'}; a restore stays in its own environment`,
+    );
+  const job = (await kube.listJobs(env, 'backup')).find((j) => j.backupId === backup);
+  if (!job)
+    throw new Refusal('plan', `there is no backup ${backup} in ${env}; see \`/azora backups ${env}\``);
+  if (job.status !== 'succeeded')
+    throw new Refusal(
+      'plan',
+      `backup ${backup} ${job.status === 'failed' ? 'failed' : 'is still running'}; restore another one`,
+    );
+  return { kind: 'restore', service: env, backupId: backup, windowMs: template.deadline };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { KnownBlock } from '@slack/types';
+import type { KnownBlock, View } from '@slack/types';
 import { actionId } from '../kernel/slack/actions';
 import { formatDuration } from '../kernel/domain/duration';
 import type { OpsRequest, PlanStep } from './domain/types';
@@ -51,6 +51,10 @@ export function describeStep(step: PlanStep): Mrkdwn {
     }
     case 'maintenance':
       return md`*${step.service}*: ${maintenanceStepText(step)}`;
+    case 'backup':
+      return md`*database*: back up ${step.service} first (a Job from the policy's template); if it fails, nothing else is touched`;
+    case 'restore':
+      return md`*database*: :warning: replace the ${step.service} database with backup ${code(step.backupId)}, inside a maintenance window (up to ${formatDuration(step.windowMs)}; alerts silenced), then the verification query`;
     case 'rollback':
       return md`*${step.service}*: ${code(step.deployment)} revision ${step.fromRevision} → *${step.toRevision}* (${code(step.fromImage)} → ${code(step.toImage)})`;
   }
@@ -202,6 +206,65 @@ export function switchBackMessage(request: OpsRequest, bakeUntil: number | undef
             text: { type: 'plain_text', text: `Switch back to ${back}` },
             style: 'danger',
             value: request.id,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The modal an approver of a destructive request confirms in. */
+export const CONFIRM_RESTORE = 'azora:confirm-restore';
+
+/** A database restore in an environment that requires approval is confirmed by typing the environment's name. */
+export function needsConfirmation(request: OpsRequest): boolean {
+  return request.expiresAt !== undefined && request.plan.some((s) => s.kind === 'restore');
+}
+
+export function confirmRestoreView(request: OpsRequest): View {
+  const step = request.plan.find((s) => s.kind === 'restore');
+  const backup = step?.kind === 'restore' ? step.backupId : '?';
+  return {
+    type: 'modal',
+    callback_id: CONFIRM_RESTORE,
+    private_metadata: request.id,
+    title: { type: 'plain_text', text: 'Confirm the restore' },
+    submit: { type: 'plain_text', text: 'Approve restore' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        md`:warning: This replaces the *${request.environment}* database with backup ${code(backup)}, asked for by ${mention(request.requester)} (request ${code(request.id)}). Everything written since that backup is lost.`,
+      ),
+      {
+        type: 'input',
+        block_id: 'confirm',
+        label: { type: 'plain_text', text: `Type ${request.environment} to approve` },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'typed',
+          placeholder: { type: 'plain_text', text: request.environment },
+        },
+      },
+    ],
+  };
+}
+
+/** After a failed restore: the maintenance window stays open until a person closes it. */
+export function closeWindowMessage(windowId: string): SlackMessage {
+  const said = md`:construction: Maintenance ${code(windowId)} stays open (alerts stay silenced) until the database is known to be sound. Close it here, or with ${code(`/azora maintenance cancel ${windowId}`)}.`;
+  return {
+    text: render(said),
+    blocks: [
+      section(said),
+      {
+        type: 'actions',
+        block_id: `close-window-${windowId}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: actionId('close-window', windowId),
+            text: { type: 'plain_text', text: 'Close the maintenance window' },
+            value: windowId,
           },
         ],
       },

@@ -6,6 +6,7 @@ import { registerCommand } from '../../handlers/command';
 import { healthRoutes, NotReady } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
 import { registerActions } from '../../handlers/actions';
+import { registerViews } from '../../handlers/confirm-restore';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../kernel/redis';
 import type { CoreDeps } from '../deps';
@@ -78,6 +79,7 @@ function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
   });
   registerCommand(app, core);
   registerActions(app, core);
+  registerViews(app, core);
   return app;
 }
 

@@ -351,6 +351,8 @@ describe('planChange: deploy', () => {
     cluster.setActive('production', 'payment', 'green');
     cluster.setReplicas('production', 'azora-payment-green', 5);
     expect(await plan(deploy('production', '1.6.0'))).toEqual([
+      // The guide's pre-deployment backup comes first (releases.backupFirst).
+      { kind: 'backup', service: 'production' },
       {
         kind: 'deploy',
         service: 'payment',
@@ -376,7 +378,7 @@ describe('planChange: deploy', () => {
     expect((await refusal(plan(deploy('production', '1.6.0', true)))).message).toContain(
       '`force` counts only when an approver asks for it',
     );
-    const [forced] = await plan(deploy('production', '1.6.0', true), true);
+    const [, forced] = await plan(deploy('production', '1.6.0', true), true);
     expect(forced).toMatchObject({ kind: 'deploy', forced: true, toImage: image('payment', '1.6.0') });
   });
 
@@ -384,7 +386,7 @@ describe('planChange: deploy', () => {
     const policy = structuredClone(POLICY);
     policy.services['payment']!.stagingFirst = false;
     const steps = await planChange(new FakeCluster(policy), policy, deploy('production', '1.6.0'));
-    expect(steps).toMatchObject([{ kind: 'deploy', toImage: image('payment', '1.6.0') }]);
+    expect(steps).toMatchObject([{ kind: 'backup' }, { kind: 'deploy', toImage: image('payment', '1.6.0') }]);
   });
 
   it.each([

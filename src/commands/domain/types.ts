@@ -23,6 +23,9 @@ export type Command =
   | { verb: 'rollback'; environment: EnvironmentName; service?: string; toRevision?: number }
   | { verb: 'deploy'; environment: EnvironmentName; service: string; version: string; force: boolean }
   | { verb: 'releases'; environment: EnvironmentName; service?: string }
+  | { verb: 'backup'; environment: EnvironmentName }
+  | { verb: 'backups'; environment: EnvironmentName }
+  | { verb: 'restore'; environment: EnvironmentName; backup: string }
   | {
       verb: 'logs';
       environment: EnvironmentName;

@@ -34,6 +34,11 @@ export const changeCommand = z.discriminatedUnion('verb', [
     force: z.boolean(),
   }),
   z.object({
+    verb: z.literal('restore'),
+    environment: environmentName,
+    backup: z.string().regex(/^azora-backup-[a-z]+-\d{8}-\d{4}-[0-9a-f]{4}$/),
+  }),
+  z.object({
     verb: z.literal('maintenance'),
     /** now: from approval; schedule: at `start` on short notice; move or cancel the window `windowId`. */
     action: z.enum(['now', 'schedule', 'move', 'cancel']).default('now'),

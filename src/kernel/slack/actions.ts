@@ -14,6 +14,7 @@ export const ACTION_KINDS = [
   'runbook-scale-up',
   'runbook-logs',
   'runbook-link',
+  'close-window',
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 

@@ -19,6 +19,8 @@ export function commandText(request: OpsRequest): string {
     }
     case 'rollback':
       return `rollback ${environment} ${services}${args.toRevision ? ` to ${args.toRevision}` : ''}`;
+    case 'restore':
+      return `restore ${environment} ${args.backup ?? '?'}`;
     case 'deploy':
       return `deploy ${environment} ${services} ${args.version ?? '?'}${args.force ? ' force' : ''}`;
     case 'maintenance':

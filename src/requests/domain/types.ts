@@ -3,7 +3,7 @@ import type { RevisionTarget } from '../../kernel/domain/revision';
 
 export type { RevisionTarget };
 
-export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance' | 'deploy';
+export type ChangeVerb = 'scale' | 'switch' | 'rollback' | 'maintenance' | 'deploy' | 'restore';
 
 export type RequestStatus =
   | 'planning'
@@ -47,6 +47,10 @@ export type PlanStep =
       toImage?: string;
     }
   | DeployStep
+  /** The guide's backup before a production deploy: `service` is the environment. */
+  | { kind: 'backup'; service: string }
+  /** A database restore inside a maintenance window of `windowMs`: `service` is the environment. */
+  | { kind: 'restore'; service: string; backupId: string; windowMs: number }
   | ({ kind: 'rollback'; service: string } & RevisionTarget)
   | {
       kind: 'maintenance';
@@ -96,6 +100,7 @@ export interface ChangeArgs {
   start?: number;
   windowId?: string;
   version?: string;
+  backup?: string;
   /** A switch back the bot made on its own: the release (request id) it undoes, and the alert that asked. */
   autoSwitchBack?: { release: string; alert: string };
 }

@@ -30,6 +30,11 @@ export function checkPlanAgainstPolicy(policy: Policy, request: OpsRequest): Ver
 
 function checkStep(policy: Policy, request: OpsRequest, step: PlanStep): Verdict {
   const env = request.environment;
+  if (step.kind === 'backup' || step.kind === 'restore') {
+    const verb = step.kind === 'backup' ? 'deploy' : 'restore';
+    if (request.verb !== verb || step.service !== env) return no(`a ${step.kind} step out of place`);
+    return policy.backups[env] ? { ok: true } : no(`the policy no longer has backups for ${env}`);
+  }
   if (step.kind === 'maintenance') {
     return request.verb === 'maintenance' && step.service === env
       ? { ok: true }

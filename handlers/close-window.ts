@@ -1,0 +1,30 @@
+import type { CoreDeps } from '../src/deps';
+import { maintenanceCommandJob } from '../src/maintenance/contracts';
+import { md, note } from '../src/kernel/slack/blocks';
+import { oncePerPress, tellPresser, type Click } from './click';
+
+/**
+ * "Close the maintenance window" after a failed restore: the same as typing
+ * `/azora maintenance cancel <id>`, with its access check and, in production, its approval.
+ */
+export async function closeWindowClick(deps: CoreDeps, click: Click): Promise<void> {
+  if (!/^m[0-9a-z-]+$/.test(click.subject) || !click.channel || !click.responseUrl) {
+    await tellPresser(
+      click,
+      note(md`
+:no_entry: this button does not name a window the bot can close
+      `),
+    );
+    return;
+  }
+  await deps.queues.enqueue(
+    maintenanceCommandJob,
+    {
+      command: { action: 'cancel', id: click.subject },
+      requester: click.user,
+      channel: click.channel,
+      responseUrl: click.responseUrl,
+    },
+    oncePerPress(click),
+  );
+}

@@ -1,0 +1,33 @@
+import { defineJob } from '../src/deps';
+import { backupJob } from '../src/backups/contracts';
+import { backupPolicyOf, DATABASE_LOCK, saltOf, takeBackup } from '../src/backups/run';
+import { backupResultMessage, backupStartedMessage } from '../src/backups/views';
+import { databaseJobName } from '../src/backups/domain/job';
+import { md, note } from '../src/kernel/slack/blocks';
+
+/** `/azora backup <env>`: a backup Job now, told in a thread where it was asked. */
+export const backupProcessor = defineJob(backupJob, async (payload, ctx) => {
+  const { environment: env, requester, channel, responseUrl, at, seed } = payload;
+  const template = backupPolicyOf(ctx, env);
+  const name = databaseJobName('backup', env, at, saltOf(seed));
+  const held = await ctx.locks.acquireAll(env, [DATABASE_LOCK], name, template.deadline + 120_000);
+  if (!held.ok) {
+    const text = note(md`:no_entry: not backing up ${env} now: the database is busy with ${held.holder}`);
+    if (responseUrl) await ctx.messenger.respond(responseUrl, text);
+    return { refused: held.holder };
+  }
+  try {
+    const parent = await ctx.messenger.post(channel, backupStartedMessage(env, name, requester));
+    const { run } = await takeBackup(ctx, env, requester, { seed, at });
+    await ctx.messenger.update(channel, parent, backupResultMessage(env, run, requester));
+    await ctx.audit.record({
+      type: run.ok ? 'backup-succeeded' : 'backup-failed',
+      actor: requester,
+      environment: env,
+      detail: run.ok ? `${name}: ${run.bytes ?? '?'} bytes` : `${name}: ${run.reason ?? ''}`,
+    });
+    return { backup: name, ok: run.ok };
+  } finally {
+    await ctx.locks.releaseAll(env, [DATABASE_LOCK], name);
+  }
+});

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineContract } from '../kernel/queue/define';
+import { environmentName, slackChannel, slackUser } from '../kernel/queue/payloads';
+
+/** `/azora backup <env>`: a backup Job now, its result in a thread where it was asked. */
+export const backupJob = defineContract({
+  queue: 'ops',
+  name: 'backup',
+  payload: z.object({
+    environment: environmentName,
+    requester: slackUser,
+    channel: slackChannel,
+    responseUrl: z.url().optional(),
+    /** When it was asked for, and what names it: a retried job finds the same Job. */
+    at: z.number().int(),
+    seed: z.string().min(1).max(200),
+  }),
+  options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
+});
+
+/** `/azora backups <env>`: the backups kept, answered to the person who asked. */
+export const backupsListJob = defineContract({
+  queue: 'ops',
+  name: 'backups',
+  payload: z.object({ environment: environmentName, responseUrl: z.url() }),
+  options: { attempts: 1 },
+});
+
+/** The daily backup of one environment, from a BullMQ job scheduler: once per day across every worker. */
+export const scheduledBackupJob = defineContract({
+  queue: 'ops',
+  name: 'scheduled-backup',
+  payload: z.object({ environment: environmentName }),
+  options: { attempts: 1 },
+});

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { BackupPolicy } from '../config/policy';
+import type { Deps } from '../deps';
+import type { EnvironmentName } from '../kernel/domain/environment';
+import { Refusal } from '../kernel/domain/refusal';
+import { environmentOf } from '../kernel/domain/topology';
+import { databaseJob, databaseJobName, parseScriptReport, type DatabaseJobKind } from './domain/job';
+import type { BackupEntry } from './store';
+
+/** The database, not a service: what backups and restores lock, so they never overlap. */
+export const DATABASE_LOCK = 'database';
+
+/** How one backup or restore Job went, as the thread tells it. */
+export interface JobRun {
+  job: string;
+  ok: boolean;
+  bytes?: number;
+  file?: string;
+  verify?: string;
+  reason?: string;
+  durationMs: number;
+}
+
+export function backupPolicyOf(deps: Pick<Deps, 'policy'>, env: EnvironmentName): BackupPolicy {
+  const template = deps.policy.backups[env];
+  if (!template) throw new Refusal('plan', `${env} has no backups in the policy (backups.${env})`);
+  return template;
+}
+
+/** A stable 4-hex salt from `seed`: a retried job names the same Job and finds it. */
+export const saltOf = (seed: string): string => createHash('sha256').update(seed).digest('hex').slice(0, 4);
+
+/** Runs one database Job to its end: created once (a retry finds it), waited for, its report read. */
+export async function runDatabaseJob(
+  deps: Deps,
+  options: { kind: DatabaseJobKind; env: EnvironmentName; name: string; backupId: string; request: string },
+): Promise<JobRun> {
+  const { kind, env, name, backupId, request } = options;
+  const template = backupPolicyOf(deps, env);
+  const started = deps.now();
+  const manifest = databaseJob({
+    kind,
+    name,
+    environment: env,
+    namespace: environmentOf(deps.policy, env).namespace,
+    template,
+    backupId,
+    request: request.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63),
+  });
+  await deps.kube.createJob(env, manifest);
+  // The Job's own deadline ends it first; this one only stops a wait on a cluster that never says.
+  const outcome = await deps.kube.waitForJob(env, name, template.deadline + 60_000);
+  const report = parseScriptReport(kind, outcome.log);
+  const durationMs = Math.max(0, (outcome.finishedAt ?? deps.now()) - (outcome.startedAt ?? started));
+  if (outcome.status === 'succeeded' && report?.ok) {
+    return {
+      job: name,
+      ok: true,
+      durationMs,
+      ...(report.bytes !== undefined ? { bytes: report.bytes } : {}),
+      ...(report.file ? { file: report.file } : {}),
+      ...(report.verify !== undefined ? { verify: report.verify } : {}),
+    };
+  }
+  const reason =
+    report && !report.ok
+      ? report.reason
+      : (outcome.reason ?? `the Job ${outcome.status === 'succeeded' ? 'ended without a report' : 'failed'}`);
+  return { job: name, ok: false, reason, durationMs };
+}
+
+/**
+ * A backup now: its Job, its report indexed, and the Jobs beyond the policy's `keep`
+ * deleted (the script prunes their dumps). `seed` fixes the name, so a retry finds it.
+ */
+export async function takeBackup(
+  deps: Deps,
+  env: EnvironmentName,
+  by: string,
+  /** What fixes the backup's name across retries: the job or request, and when it was asked for. */
+  origin: { seed: string; at: number },
+): Promise<{ id: string; run: JobRun }> {
+  const template = backupPolicyOf(deps, env);
+  const startedAt = deps.now();
+  const id = databaseJobName('backup', env, origin.at, saltOf(origin.seed));
+  const run = await runDatabaseJob(deps, { kind: 'backup', env, name: id, backupId: id, request: by });
+  const entry: BackupEntry = {
+    id,
+    environment: env,
+    by,
+    ok: run.ok,
+    startedAt,
+    finishedAt: deps.now(),
+    ...(run.bytes !== undefined ? { bytes: run.bytes } : {}),
+    ...(run.file ? { file: run.file } : {}),
+    ...(run.reason ? { reason: run.reason } : {}),
+  };
+  await deps.backups.record(entry);
+  await prune(deps, env, template.keep);
+  return { id, run };
+}
+
+/** Keeps the newest `keep` successful backups' Jobs (and failed ones as long); older ones go. */
+async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<void> {
+  const jobs = await deps.kube.listJobs(env, 'backup');
+  const finished = jobs.filter((j) => j.status !== 'running');
+  const old = finished.slice(keep);
+  for (const job of old) await deps.kube.deleteJob(env, job.name);
+  await deps.backups.forget(
+    env,
+    old.map((j) => j.backupId),
+  );
+}

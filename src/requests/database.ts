@@ -1,0 +1,68 @@
+import type { Deps } from '../deps';
+import { formatDuration } from '../kernel/domain/duration';
+import { databaseJobName } from '../backups/domain/job';
+import { backupPolicyOf, DATABASE_LOCK, formatBytes, runDatabaseJob, saltOf, takeBackup } from '../backups';
+import { cancelWindow, scheduleWindow } from '../maintenance';
+import type { OpsRequest, PlanStep } from './domain/types';
+import { StepFailed } from './stale';
+
+/** What a request locks: its services, and the database when a step backs it up or restores it. */
+export function lockedBy(request: OpsRequest): string[] {
+  const database = request.plan.some((s) => s.kind === 'backup' || s.kind === 'restore');
+  return database ? [...request.services, DATABASE_LOCK] : request.services;
+}
+
+/** The maintenance window a restore opens: fixed by the request, so a retry finds it. */
+export const restoreWindowId = (request: OpsRequest): string => `m${request.id.slice(1)}`;
+
+/** The backup before a deploy: its failure stops the request before anything else is touched. */
+export async function applyBackup(deps: Deps, request: OpsRequest): Promise<string> {
+  const env = request.environment;
+  const { id, run } = await takeBackup(deps, env, request.id, {
+    seed: request.id,
+    at: request.startedAt ?? deps.now(),
+  });
+  if (!run.ok)
+    throw new StepFailed(
+      `the backup before the deploy failed (${id}): ${run.reason ?? 'no reason'}; nothing else was touched`,
+    );
+  return `database: backed up as ${id} (${formatBytes(run.bytes)}) in ${formatDuration(run.durationMs)}`;
+}
+
+/**
+ * A restore: the maintenance window first (announced, the environment's alerts silenced),
+ * then the restore Job and its verification query. Success closes the window; a failure
+ * leaves it open for a person to close once they know the database is sound.
+ */
+export async function applyRestore(
+  deps: Deps,
+  request: OpsRequest,
+  step: Extract<PlanStep, { kind: 'restore' }>,
+): Promise<string> {
+  const env = request.environment;
+  const template = backupPolicyOf(deps, env);
+  const windowId = restoreWindowId(request);
+  await scheduleWindow(deps, {
+    id: windowId,
+    environment: env,
+    start: deps.now() + 1_000,
+    durationMs: step.windowMs,
+    reason: `Database restore from ${step.backupId} (request ${request.id})`,
+    requester: request.requester,
+  });
+  const name = databaseJobName('restore', env, request.startedAt ?? deps.now(), saltOf(request.id));
+  const run = await runDatabaseJob(deps, {
+    kind: 'restore',
+    env,
+    name,
+    backupId: step.backupId,
+    request: request.id,
+  });
+  if (!run.ok) {
+    throw new StepFailed(
+      `the restore from ${step.backupId} failed (Job ${name}): ${run.reason ?? 'no reason'}; maintenance ${windowId} stays open until someone closes it`,
+    );
+  }
+  await cancelWindow(deps, windowId, 'bot');
+  return `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'} · maintenance ${windowId} closed`;
+}

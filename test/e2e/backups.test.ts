@@ -1,0 +1,217 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
+import { scheduledBackupJob } from '../../src/backups/contracts';
+import { actionId } from '../../src/kernel/slack/actions';
+import { startTestBot, type TestBot } from '../kit/bot';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { finalProgressOf, requestIn, untilPendingApproval } from '../kit/flows';
+import { APPROVER, ENGINEER, OPS, PROD, STG } from '../kit/ids';
+import { sendButtonClick, sendSlashCommand, sendViewSubmission } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+/**
+ * Backups and restores against the simulated cluster (its Jobs run a simulated PostgreSQL
+ * the way the shipped scripts run the real one) and the real bot: a backup in a thread,
+ * the listing, a restore confirmed in a modal, the refusals, and a failed restore.
+ */
+describe('database backups and restores, end to end', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+
+  beforeEach(async () => {
+    cluster = await startTestCluster({ jobRunMs: 0 });
+    t = await startTestBot({ cluster });
+  });
+  afterEach(async () => {
+    await t?.stop();
+    await cluster.sim.stop();
+  });
+
+  const slash = async (user: string, text: string) => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text,
+      user,
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, user),
+    });
+    expect(res.status).toBe(200);
+    return (res.json() as { text: string }).text;
+  };
+  const answerTo = (user: string, fragment: string) =>
+    waitFor(
+      () =>
+        t.slack.messages.filter((m) => m.visibleTo === user && m.text.includes(fragment)).map((m) => m.text),
+      (texts) => texts.length > 0,
+      { what: `an answer to ${user} containing ${fragment}` },
+    ).then((texts) => texts.at(-1)!);
+  const backup = async (env: 'staging' | 'production') => {
+    await slash(ENGINEER, `backup ${env}`);
+    const done = await waitFor(
+      () =>
+        t.slack.messages.find((m) => !m.visibleTo && /^:(white_check_mark|x): Backup of the /.test(m.text)),
+      (m) => m !== undefined,
+      { what: `the ${env} backup's result`, timeoutMs: 20_000 },
+    );
+    const id = /Job `(azora-backup-[a-z]+-\d{8}-\d{4}-[0-9a-f]{4})`/.exec(done!.text)?.[1];
+    return { text: done!.text, id: id! };
+  };
+  const click = (user: string, kind: 'approve' | 'close-window', subject: string, ts: string) =>
+    sendButtonClick(t.url, t.secret, {
+      user,
+      actionId: actionId(kind, subject),
+      value: subject,
+      channel: OPS,
+      messageTs: ts,
+      responseUrl: t.slack.responseUrl(OPS, user),
+    });
+
+  it('backs up in a thread (Job, duration, size) and lists what is kept', async () => {
+    const done = await backup('staging');
+    expect(done.text).toMatch(
+      /^:white_check_mark: Backup of the staging database by <@U0ENGINEER> done in \S+: [\d.]+ (B|KiB|MiB)/,
+    );
+    expect(cluster.sim.database.dumps(STG, 'azora-backups').map((d) => d.name)).toContain(`${done.id}.sql`);
+
+    await slash(ENGINEER, 'backups staging');
+    await answerTo(ENGINEER, '1 backup of the staging database');
+    const listing = JSON.stringify(
+      t.slack.messages.find((m) => m.visibleTo === ENGINEER && m.text.includes('backup of the staging'))!
+        .blocks,
+    );
+    expect(listing).toContain(done.id);
+    expect(listing).toMatch(/\d (B|KiB|MiB) · by <@U0ENGINEER>/);
+  });
+
+  it('restores production from a backup after an approver types production in the modal', async () => {
+    cluster.sim.database.setUsers(PROD, 1042);
+    const { id } = await backup('production');
+    cluster.sim.database.setUsers(PROD, 7); // the damage a restore is for
+
+    await slash(ENGINEER, `restore production ${id}`);
+    const request = await requestIn(t.slack, `restore production ${id}`);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    await click(APPROVER, 'approve', request.id, request.ts);
+    const view = await t.slack.waitForView((v) => v.user === APPROVER && v.state === 'open');
+    expect(JSON.stringify(view.view.blocks)).toContain(id);
+
+    // Anything but the environment's name keeps the modal open and approves nothing.
+    const wrong = await sendViewSubmission(t.url, t.secret, {
+      view,
+      values: { confirm: { typed: 'prod' } },
+      slack: t.slack,
+    });
+    expect(wrong.body).toEqual({
+      response_action: 'errors',
+      errors: { confirm: 'type production to approve' },
+    });
+    expect((await t.bot.deps.requests.get(request.id))!.status).toBe('pending-approval');
+
+    const right = await sendViewSubmission(t.url, t.secret, {
+      view,
+      values: { confirm: { typed: 'production' } },
+      slack: t.slack,
+    });
+    expect(right.body).toBeUndefined();
+    const final = await finalProgressOf(t.slack, request.ts, 30_000);
+    expect(final).toMatch(/^:large_green_circle: succeeded/);
+    expect(final).toContain('SELECT COUNT(*) FROM users; → 1042');
+    expect(cluster.sim.database.users(PROD)).toBe(1042);
+    // The window it opened was announced and closed again.
+    const windowId = `m${request.id.slice(1)}`;
+    expect(final).toContain(`maintenance ${windowId} closed`);
+    const window = await t.bot.deps.maintenanceWindows.get(windowId);
+    expect(window?.status).toBe('cancelled');
+  });
+
+  it('refuses what cannot be restored before anyone is asked, and changes nothing', async () => {
+    const { id } = await backup('staging');
+    await slash(ENGINEER, `restore production ${id}`);
+    expect(await answerTo(ENGINEER, 'refused')).toContain('is a staging backup');
+    await slash(ENGINEER, 'restore production azora-backup-production-20200101-0000-abcd');
+    expect(await answerTo(ENGINEER, 'there is no backup')).toContain(
+      'azora-backup-production-20200101-0000-abcd',
+    );
+    expect(await slash(ENGINEER, 'restore production ../../etc/passwd')).toContain('is not a backup id');
+    expect(t.slack.messages.filter((m) => m.text.includes('asked to `restore'))).toEqual([]);
+  });
+
+  it('says what failed when a restore fails, and leaves the window open with a button to close it', async () => {
+    const { id } = await backup('staging');
+    cluster.sim.database.failNext('restore', 'psql: error: connection refused');
+    await slash(ENGINEER, `restore staging ${id}`);
+    const request = await requestIn(t.slack, `restore staging ${id}`);
+    const final = await finalProgressOf(t.slack, request.ts, 30_000);
+    expect(final).toMatch(/^:red_circle: failed/);
+    expect(final).toContain('connection refused');
+    const windowId = `m${request.id.slice(1)}`;
+    const offer = await waitFor(
+      () =>
+        t.slack.messages.find((m) =>
+          JSON.stringify(m.blocks ?? []).includes(actionId('close-window', windowId)),
+        ),
+      (m) => m !== undefined,
+      { what: 'the close-window button' },
+    );
+    expect((await t.bot.deps.maintenanceWindows.get(windowId))?.status).not.toBe('cancelled');
+
+    await click(ENGINEER, 'close-window', windowId, offer!.ts);
+    await waitFor(
+      async () => (await t.bot.deps.maintenanceWindows.get(windowId))?.status,
+      (status) => status === 'cancelled',
+      { what: 'the window closed by the button' },
+    );
+  });
+});
+
+describe('daily backups', () => {
+  let cluster: TestCluster;
+  let pagerduty: SimulatedPagerDuty;
+  const bots: TestBot[] = [];
+  const caDir = mkdtempSync(path.join(tmpdir(), 'azora-pd-'));
+
+  beforeAll(async () => {
+    cluster = await startTestCluster({ jobRunMs: 0 });
+    pagerduty = await new SimulatedPagerDuty().start();
+    const caFile = await pagerduty.writeCa(path.join(caDir, 'ca.pem'));
+    // Two workers on one Redis prefix: the schedule must still run once.
+    const first = await startTestBot({ cluster, env: pagerduty.env(caFile) });
+    bots.push(first, await startTestBot({ cluster, prefix: first.prefix, env: pagerduty.env(caFile) }));
+  });
+  afterAll(async () => {
+    for (const bot of bots.reverse()) await bot.stop({ keepData: bot !== bots.at(-1) });
+    await pagerduty.stop();
+    await cluster.sim.stop();
+    rmSync(caDir, { recursive: true, force: true });
+  });
+
+  it('are one job scheduler per environment with a schedule, however many workers upsert it', async () => {
+    const schedulers = await bots[0]!.bot.queues.get('ops').getJobSchedulers();
+    expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).toEqual([
+      ['scheduled-backup-production', '0 0 2 * * *', 'UTC'],
+    ]);
+  });
+
+  it('post a failure to the ops channel and page like a critical alert', async () => {
+    const t = bots[0]!;
+    cluster.sim.database.failNext('backup', 'pg_dump: error: connection to server failed');
+    await t.bot.queues.enqueue(scheduledBackupJob, { environment: 'production' });
+    const posted = await waitFor(
+      // Either worker may take it; each has a Slack of its own here.
+      () =>
+        bots
+          .flatMap((b) => b.slack.messages)
+          .find((m) => m.channel === OPS && m.text.includes('by the daily schedule failed')),
+      (m) => m !== undefined,
+      { what: 'the failed scheduled backup in the ops channel', timeoutMs: 20_000 },
+    );
+    expect(posted!.text).toContain('connection to server failed');
+    const page = await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey?.startsWith('azora-backup-failed-production-')),
+      (events) => events.length > 0,
+      { what: 'the page' },
+    );
+    expect(page[0]).toMatchObject({ action: 'trigger' });
+  });
+});

@@ -1,0 +1,109 @@
+import { parsePolicy } from '../../src/config/policy';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  databaseJob,
+  databaseJobName,
+  environmentOfBackup,
+  isBackupId,
+  parseScriptReport,
+} from '../../src/backups/domain/job';
+import { formatBytes } from '../../src/backups/views';
+
+const POLICY = parsePolicy(
+  readFileSync(path.join(__dirname, '../../src/config/default-policy.yaml'), 'utf8'),
+  'default-policy.yaml',
+);
+const AT = Date.UTC(2026, 11, 2, 2, 0);
+
+describe('backup and restore Jobs', () => {
+  it('are named by kind, environment and time, and the name is the backup id', () => {
+    const id = databaseJobName('backup', 'production', AT, 'a1b2c3');
+    expect(id).toBe('azora-backup-production-20261202-0200-a1b2');
+    expect(isBackupId(id)).toBe(true);
+    expect(environmentOfBackup(id)).toBe('production');
+    expect(id.length).toBeLessThanOrEqual(63);
+    for (const bad of [
+      'azora-backup-qa-20261202-0200-a1b2',
+      'x; rm -rf /',
+      'azora-restore-production-20261202-0200-a1b2',
+    ])
+      expect(isBackupId(bad)).toBe(false);
+  });
+
+  it('run the shipped script with the template: no retries, a deadline, the password by reference only', () => {
+    const job = databaseJob({
+      kind: 'restore',
+      name: 'azora-restore-production-20261202-0210-ffff',
+      environment: 'production',
+      namespace: 'azora-production',
+      template: POLICY.backups.production!,
+      backupId: 'azora-backup-production-20261202-0200-a1b2',
+      request: 'r0000abcd',
+    });
+    expect(job.metadata.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'azora-chatops',
+      'chatops.azora.world/job': 'restore',
+      'chatops.azora.world/environment': 'production',
+      'chatops.azora.world/backup': 'azora-backup-production-20261202-0200-a1b2',
+      'chatops.azora.world/request': 'r0000abcd',
+    });
+    const spec = job.spec as {
+      backoffLimit: number;
+      activeDeadlineSeconds: number;
+      template: {
+        spec: { containers: Array<{ image: string; command: string[]; env: unknown[] }>; volumes: unknown[] };
+      };
+    };
+    expect(spec.backoffLimit).toBe(0);
+    expect(spec.activeDeadlineSeconds).toBe(1800);
+    const [container] = spec.template.spec.containers;
+    expect(container!.image).toBe('postgres:15');
+    expect(container!.command).toEqual(['/bin/sh', '/scripts/restore.sh']);
+    expect(container!.env).toContainEqual({ name: 'PGUSER', value: 'azora' });
+    expect(container!.env).toContainEqual({
+      name: 'PGPASSWORD',
+      valueFrom: { secretKeyRef: { name: 'azora-postgres', key: 'password' } },
+    });
+    expect(container!.env).toContainEqual({ name: 'VERIFY_QUERY', value: 'SELECT COUNT(*) FROM users;' });
+    expect(spec.template.spec.volumes).toEqual([
+      { name: 'scripts', configMap: { name: 'azora-chatops-backup-scripts', defaultMode: 0o555 } },
+      { name: 'backups', persistentVolumeClaim: { claimName: 'azora-backups' } },
+    ]);
+  });
+});
+
+describe("the scripts' reports", () => {
+  it('read the closing lines, timestamps or not', () => {
+    const log = [
+      '2026-12-02T02:00:01.000Z azora-backup: dumping azora on postgres:5432',
+      '2026-12-02T02:00:09.000Z azora-backup: ok file=/backups/x.sql bytes=123456',
+    ].join('\n');
+    expect(parseScriptReport('backup', log)).toEqual({ ok: true, file: '/backups/x.sql', bytes: 123456 });
+    expect(parseScriptReport('restore', 'azora-restore: ok file=/backups/x.sql\nazora-verify: 1042')).toEqual(
+      {
+        ok: true,
+        file: '/backups/x.sql',
+        verify: '1042',
+      },
+    );
+    expect(parseScriptReport('restore', 'azora-restore: failed no dump /backups/y.sql')).toEqual({
+      ok: false,
+      reason: 'no dump /backups/y.sql',
+    });
+  });
+
+  it('trust nothing else in the log', () => {
+    expect(parseScriptReport('backup', 'pg_dump: error: connection refused')).toBeUndefined();
+    // Another kind's line, or an ok line with junk, is not this Job's report.
+    expect(parseScriptReport('backup', 'azora-restore: ok file=/backups/x.sql')).toBeUndefined();
+    expect(parseScriptReport('backup', `azora-backup: ok bytes=${'9'.repeat(40)}`)).toBeUndefined();
+  });
+
+  it('say sizes as people read them', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(5 * 1024 ** 3)).toBe('5.0 GiB');
+    expect(formatBytes(undefined)).toBe('size unknown');
+  });
+});
