@@ -454,3 +454,63 @@ describe('executeRequest: deploy', () => {
     expect((await stored()).error).toContain(`runs ${image('payment', '1.5.9')} now`);
   });
 });
+
+describe('executeRequest: the backup before a production deploy', () => {
+  let w: FakeWorld;
+  const image = (version: string) => `registry.azora.world/azora/payment:${version}`;
+  const plan: PlanStep[] = [
+    { kind: 'backup', service: 'production' },
+    {
+      kind: 'deploy',
+      service: 'payment',
+      deployment: 'azora-payment-green',
+      fromImage: image('1.0.0'),
+      toImage: image('1.6.0'),
+      blueGreen: {
+        serviceName: 'azora-payment',
+        live: 'blue',
+        liveImage: image('1.0.0'),
+        idle: 'green',
+        replicas: 3,
+      },
+    },
+  ];
+
+  beforeEach(() => {
+    w = fakeWorld(structuredClone(POLICY), { now: NOW });
+  });
+
+  it('runs first, and a failed backup leaves the idle colour untouched', async () => {
+    w.cluster.jobOutcome('backup', {
+      status: 'failed',
+      reason: 'BackoffLimitExceeded: Job has reached the specified backoff limit',
+      log: 'azora-backup: failed pg_dump: connection to server failed',
+    });
+    await w.requests.create(
+      approved(plan, { verb: 'deploy', services: ['payment'], args: { version: '1.6.0' } }),
+    );
+
+    expect(await executeRequest(w.deps, ID, { finalAttempt: false })).toBe('failed');
+
+    const request = (await w.requests.get(ID))!;
+    expect(request.error).toMatch(
+      /^the backup before the deploy failed \(azora-backup-production-\d{8}-\d{4}-[0-9a-f]{4}\): pg_dump: connection to server failed; nothing else was touched$/,
+    );
+    expect(w.cluster.changes().map((c) => c.method)).toEqual(['createJob']);
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    // The database was locked with the services, and both are free again.
+    expect(await w.locks.holder('production', 'database')).toBeNull();
+  });
+
+  it('then deploys once the backup succeeded, naming it in the thread', async () => {
+    await w.requests.create(
+      approved(plan, { verb: 'deploy', services: ['payment'], args: { version: '1.6.0' } }),
+    );
+    expect(await executeRequest(w.deps, ID, { finalAttempt: false })).toBe('succeeded');
+    const request = (await w.requests.get(ID))!;
+    expect(request.outcome?.[0]).toMatch(
+      /^database: backed up as azora-backup-production-\d{8}-\d{4}-[0-9a-f]{4} \(/,
+    );
+    expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+  });
+});

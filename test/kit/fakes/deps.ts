@@ -5,7 +5,7 @@ import { FakeAccessDirectory } from './access';
 import { ManualClock } from './clock';
 import { FakeCluster } from './cluster';
 import { FakeMessenger } from './messenger';
-import { MemoryAudit, MemoryLocks, MemoryReleases, MemoryRequestStore } from './stores';
+import { MemoryAudit, MemoryBackups, MemoryLocks, MemoryReleases, MemoryRequestStore } from './stores';
 
 /** What a job that plans and runs changes uses, as fakes the test can look into. */
 export interface FakeWorld {
@@ -17,6 +17,7 @@ export interface FakeWorld {
   locks: MemoryLocks;
   audit: MemoryAudit;
   releases: MemoryReleases;
+  backups: MemoryBackups;
   access: FakeAccessDirectory;
   /** The same fakes as the job sees them. */
   deps: Deps;
@@ -31,6 +32,7 @@ const PROVIDED = [
   'locks',
   'audit',
   'releases',
+  'backups',
   'now',
   'kube',
   'timing',
@@ -65,12 +67,13 @@ export function fakeWorld(
   const world = {
     policy,
     clock,
-    cluster: new FakeCluster(policy),
+    cluster: new FakeCluster(policy, { now: () => clock.now() }),
     messenger: new FakeMessenger(),
     requests: new MemoryRequestStore(),
     locks: new MemoryLocks(clock),
     audit: new MemoryAudit(clock),
     releases: new MemoryReleases(clock),
+    backups: new MemoryBackups(),
     access: new FakeAccessDirectory(policy, options.groups),
   };
   const fields: Record<(typeof PROVIDED)[number], unknown> = {
@@ -82,6 +85,7 @@ export function fakeWorld(
     locks: world.locks,
     audit: world.audit,
     releases: world.releases,
+    backups: world.backups,
     now: () => clock.now(),
     kube: world.cluster,
     timing: { rolloutDeadlineMs: 60_000, endpointsDeadlineMs: 30_000 },

@@ -4,6 +4,7 @@ import type { OpsRequest } from '../../../src/requests/domain/types';
 import type { ChangeLocks, LockResult } from '../../../src/requests/locks';
 import type { RequestStore, Update } from '../../../src/requests/store';
 import type { Baking, ReleaseIndex } from '../../../src/releases/store';
+import type { BackupEntry, BackupIndex } from '../../../src/backups/store';
 import type { ReleaseRecord } from '../../../src/kernel/domain/release';
 
 /** Redis holds JSON: what goes in and comes out is a copy, never the caller's object. */
@@ -165,5 +166,25 @@ export class MemoryReleases implements ReleaseIndex {
     if (this.claims.has(key)) return false;
     this.claims.add(key);
     return true;
+  }
+}
+
+/** The backups' index in memory. */
+export class MemoryBackups implements BackupIndex {
+  private readonly entries = new Map<string, BackupEntry>();
+
+  async record(entry: BackupEntry): Promise<void> {
+    this.entries.set(entry.id, copy(entry));
+  }
+
+  async all(env: string): Promise<BackupEntry[]> {
+    return [...this.entries.values()]
+      .filter((e) => e.environment === env)
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .map(copy);
+  }
+
+  async forget(_env: string, ids: string[]): Promise<void> {
+    for (const id of ids) this.entries.delete(id);
   }
 }
