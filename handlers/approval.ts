@@ -16,7 +16,10 @@ import {
 import { refusalFor } from '../src/access/check';
 import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
 
-const refuse = async (respond: RespondFn, text: string): Promise<void> => {
+/** Answers the person alone; a modal's submission has no response_url, so its caller may log instead. */
+type Reply = (message: Exclude<Parameters<RespondFn>[0], string>) => Promise<unknown>;
+
+const refuse = async (respond: Reply, text: string): Promise<void> => {
   await respond({
     response_type: 'ephemeral',
     replace_original: false,
@@ -40,7 +43,12 @@ export function approvalClicks(deps: CoreDeps): Record<'approve' | 'deny' | 'swi
  */
 export async function decide(
   deps: CoreDeps,
-  { user, subject: requestId, respond, triggerId }: Pick<Click, 'user' | 'subject' | 'respond' | 'triggerId'>,
+  {
+    user,
+    subject: requestId,
+    respond,
+    triggerId,
+  }: Pick<Click, 'user' | 'subject' | 'triggerId'> & { respond: Reply },
   decision: 'approve' | 'deny',
   confirmed = false,
 ): Promise<void> {

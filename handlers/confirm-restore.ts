@@ -1,4 +1,4 @@
-import type { App, RespondFn, ViewSubmitAction } from '@slack/bolt';
+import type { App, ViewSubmitAction } from '@slack/bolt';
 import type { CoreDeps } from '../src/deps';
 import { checkDecision } from '../src/requests/domain/guards';
 import { CONFIRM_RESTORE } from '../src/requests/views';
@@ -37,9 +37,8 @@ export function registerViews(app: App, deps: CoreDeps): void {
       detail: `typed ${typed}`,
     });
     // A refusal after the modal closed (another approver was faster) goes to the log: the thread shows who approved.
-    const respond: RespondFn = async (message) => {
+    const respond = async (message: unknown) => {
       deps.logger.info({ request: requestId, user, message }, 'restore confirmation not applied');
-      return undefined as unknown as Awaited<ReturnType<RespondFn>>;
     };
     await decide(deps, { user, subject: requestId, respond }, 'approve', true);
   });
