@@ -19,7 +19,9 @@ export const backupProcessor = defineJob(backupJob, async (payload, ctx) => {
   try {
     const parent = await ctx.messenger.post(channel, backupStartedMessage(env, name, requester));
     const { run } = await takeBackup(ctx, env, requester, { seed, at });
+    // The parent says how it ended; the reply in its thread notifies whoever follows it.
     await ctx.messenger.update(channel, parent, backupResultMessage(env, run, requester));
+    await ctx.messenger.post(channel, backupResultMessage(env, run, requester), parent);
     await ctx.audit.record({
       type: run.ok ? 'backup-succeeded' : 'backup-failed',
       actor: requester,

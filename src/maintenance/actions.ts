@@ -23,7 +23,7 @@ export interface NewWindow {
 async function tell(
   deps: CoreDeps,
   window: MaintenanceWindow,
-  notice: 'scheduled' | 'cancelled' | 'moved',
+  notice: 'scheduled' | 'cancelled' | 'moved' | 'end',
   actor: string,
   detail = window.id,
 ): Promise<void> {
@@ -70,6 +70,19 @@ export async function cancelWindow(
   if (!window) return undefined;
   await liftWindow(deps, window);
   await tell(deps, window, 'cancelled', actor);
+  return window;
+}
+
+/** Ends a window early because its work is done: silences lifted, "Maintenance over" announced. */
+export async function endWindowEarly(
+  deps: Deps,
+  id: string,
+  actor: string,
+): Promise<MaintenanceWindow | undefined> {
+  const window = await deps.maintenance.endEarly(id);
+  if (!window) return undefined;
+  await liftWindow(deps, window);
+  await tell(deps, window, 'end', actor);
   return window;
 }
 

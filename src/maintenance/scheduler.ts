@@ -41,6 +41,20 @@ export class MaintenanceScheduler {
     return window;
   }
 
+  /** Ends a window now, before its time (the work it was for is done): its remaining announcements go. */
+  async endEarly(id: string): Promise<MaintenanceWindow | undefined> {
+    const now = this.now();
+    const { changed, window } = await this.store.update(id, (w) =>
+      w.status === 'scheduled' || w.status === 'active'
+        ? { ...w, status: 'done', end: Math.max(w.start, now) }
+        : undefined,
+    );
+    if (!changed || !window) return undefined;
+    for (const notice of noticesFor(window, this.policy.maintenance.notices, 0))
+      await this.cancel(id, notice.name);
+    return window;
+  }
+
   /** Moves a window that has not started: its announcements are removed and queued again for the new times. */
   async move(id: string, start: number, durationMs: number): Promise<MaintenanceWindow | undefined> {
     const before = await this.store.get(id);

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { formatDuration } from '../kernel/domain/duration';
 import { databaseJobName } from '../backups/domain/job';
 import { backupPolicyOf, DATABASE_LOCK, formatBytes, runDatabaseJob, saltOf, takeBackup } from '../backups';
-import { cancelWindow, scheduleWindow } from '../maintenance';
+import { endWindowEarly, scheduleWindow } from '../maintenance';
 import type { OpsRequest, PlanStep } from './domain/types';
 import { StepFailed } from './stale';
 
@@ -63,6 +63,6 @@ export async function applyRestore(
       `the restore from ${step.backupId} failed (Job ${name}): ${run.reason ?? 'no reason'}; maintenance ${windowId} stays open until someone closes it`,
     );
   }
-  await cancelWindow(deps, windowId, 'bot');
+  await endWindowEarly(deps, windowId, 'bot');
   return `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'} · maintenance ${windowId} closed`;
 }

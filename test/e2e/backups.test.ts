@@ -73,6 +73,13 @@ describe('database backups and restores, end to end', () => {
       /^:white_check_mark: Backup of the staging database by <@U0ENGINEER> done in \S+: [\d.]+ (B|KiB|MiB)/,
     );
     expect(cluster.sim.database.dumps(STG, 'azora-backups').map((d) => d.name)).toContain(`${done.id}.sql`);
+    // The result is also a reply in the backup's thread, so whoever follows it is told.
+    const parent = t.slack.messages.find((m) => !m.threadTs && m.text.includes(done.id))!;
+    await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === parent.ts && m.text.includes('done in')),
+      (m) => m !== undefined,
+      { what: 'the result in the thread' },
+    );
 
     await slash(ENGINEER, 'backups staging');
     await answerTo(ENGINEER, '1 backup of the staging database');
@@ -122,7 +129,13 @@ describe('database backups and restores, end to end', () => {
     const windowId = `m${request.id.slice(1)}`;
     expect(final).toContain(`maintenance ${windowId} closed`);
     const window = await t.bot.deps.maintenanceWindows.get(windowId);
-    expect(window?.status).toBe('cancelled');
+    expect(window?.status).toBe('done');
+    await waitFor(
+      () =>
+        t.slack.messages.filter((m) => m.text.includes('Maintenance over') && m.text.includes(request.id)),
+      (over) => over.length === 1,
+      { what: 'the window announced as over' },
+    );
   });
 
   it('refuses what cannot be restored before anyone is asked, and changes nothing', async () => {

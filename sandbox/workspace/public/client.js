@@ -168,6 +168,12 @@ const EMOJI = {
   construction: SVG.construction,
   lock: SVG.lock,
   outbox: SVG.outbox,
+  floppy_disk:
+    '<svg viewBox="0 0 16 16"><rect x="2" y="2" width="12" height="12" rx="1.5" fill="#3b88c3"/><rect x="4.5" y="2" width="7" height="4.5" fill="#e1e8ed"/><rect x="4" y="9" width="8" height="5" fill="#fff"/></svg>',
+  package:
+    '<svg viewBox="0 0 16 16"><path d="M8 1.5l6 3v7l-6 3-6-3v-7z" fill="#c1694f"/><path d="M2 4.5l6 3 6-3M8 7.5v7" fill="none" stroke="#8a4b38" stroke-width="1"/></svg>',
+  rewind:
+    '<svg viewBox="0 0 16 16"><rect x="1" y="1" width="14" height="14" rx="3" fill="#3b88c3"/><path d="M8 4.5L3.5 8 8 11.5zM12.5 4.5L8 8l4.5 3.5z" fill="#fff"/></svg>',
 };
 
 /**
