@@ -229,6 +229,81 @@ const limits = z
 
 const LIMIT_DEFAULTS = limits.parse({});
 
+export const INCIDENT_SEVERITIES = ['sev1', 'sev2', 'sev3'] as const;
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+const incidentSeverity = z.enum(INCIDENT_SEVERITIES);
+
+/**
+ * The placeholders of an incident channel pattern: the UTC day of the declaration
+ * (YYYYMMDD) and the title's slug. No severity: it changes during an incident, a channel
+ * name should not.
+ */
+export function fillChannelPattern(pattern: string, date: string, slug: string): string {
+  return pattern.replace(/\{date\}/g, date).replace(/\{slug\}/g, slug);
+}
+
+/** Slack's rule for channel names: lower-case letters, digits, `-` and `_`, at most 80. */
+export const SLACK_CHANNEL_NAME = /^[a-z0-9_-]{1,80}$/;
+
+/** What a pattern may take besides the slug, so that a title always keeps 20 characters. */
+export const CHANNEL_PATTERN_FIXED_MAX = 60;
+
+const channelPattern = z.string().superRefine((pattern, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (pattern.split('{slug}').length !== 2) return fail('must hold {slug} exactly once');
+  if (/[{}]/.test(pattern.replace(/\{(date|slug)\}/g, ''))) {
+    return fail('the only placeholders are {date} and {slug}');
+  }
+  const fixed = fillChannelPattern(pattern, '20261202', '');
+  if (!/^[a-z0-9_-]*$/.test(fixed)) {
+    return fail('Slack channel names take lower-case letters, digits, - and _ only');
+  }
+  if (fixed.length > CHANNEL_PATTERN_FIXED_MAX) {
+    fail(
+      `leaves too little room for the title: at most ${CHANNEL_PATTERN_FIXED_MAX} characters besides {slug}`,
+    );
+  }
+});
+
+const severityMeaning = z.object({ description: z.string().min(1).max(150) }).strict();
+
+const INCIDENT_SEVERITY_DEFAULTS = {
+  sev1: { description: 'Customers cannot pay, sign in or learn, or data is at risk' },
+  sev2: { description: 'A service is degraded for many customers; a workaround may exist' },
+  sev3: { description: 'Limited impact, nothing customers cannot work around' },
+};
+
+const incidents = z
+  .object({
+    /** The incident channel's name; `{date}` is the UTC day declared (YYYYMMDD), `{slug}` the title's. */
+    channelPattern: channelPattern.default('inc-{date}-{slug}'),
+    /** What each severity means, shown where a severity is chosen. */
+    severities: z
+      .object({ sev1: severityMeaning, sev2: severityMeaning, sev3: severityMeaning })
+      .strict()
+      .default(INCIDENT_SEVERITY_DEFAULTS),
+    /** The severity an incident declared from an alert thread gets, by the alert's severity label. */
+    fromAlertSeverity: z.record(z.string(), incidentSeverity).default({ critical: 'sev1', warning: 'sev3' }),
+    /** Severities that get a PagerDuty incident (or attach to the one the alert triggered). */
+    pagerduty: z.array(incidentSeverity).default(['sev1', 'sev2']),
+    /** Invited to every incident channel besides the declarer and whoever is on call. */
+    responders: z.array(slackId('UWS')).max(50).default([]),
+    /** Per severity: nudge the commander after this long without a status update (once per interval). */
+    statusNudge: z
+      .partialRecord(
+        incidentSeverity,
+        duration.refine((ms) => ms >= MINUTE, { message: 'nudge at most once a minute' }),
+      )
+      .default({ sev1: 30 * MINUTE }),
+    /** Per service: the PagerDuty escalation policy whose on-call is invited. */
+    escalationPolicies: z
+      .record(z.string(), z.string().regex(/^[A-Z0-9]{2,20}$/, 'expected a PagerDuty id such as PABC123'))
+      .default({}),
+  })
+  .strict();
+
+const INCIDENT_DEFAULTS = incidents.parse({});
+
 export const policySchema = z
   .object({
     environments: z.record(z.enum(ENVIRONMENTS), environment),
@@ -264,6 +339,7 @@ export const policySchema = z
     releases: releases.default(RELEASE_DEFAULTS),
     /** Per environment: how its database is backed up and restored. */
     backups: z.partialRecord(z.enum(ENVIRONMENTS), backupTemplate).default({}),
+    incidents: incidents.default(INCIDENT_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -278,12 +354,22 @@ export const policySchema = z
         }
       }
     }
+    for (const name of Object.keys(p.incidents.escalationPolicies)) {
+      if (!(name in p.services)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['incidents', 'escalationPolicies', name],
+          message: `unknown service '${name}'`,
+        });
+      }
+    }
   });
 
 export type Policy = z.infer<typeof policySchema>;
 export type EnvironmentPolicy = Policy['environments'][EnvironmentName] & {};
 export type ServicePolicy = Policy['services'][string] & {};
 export type BackupPolicy = NonNullable<Policy['backups'][EnvironmentName]>;
+export type IncidentPolicy = Policy['incidents'];
 
 /** Where the shipped policy lives, both when running from source and from dist/. */
 export function defaultPolicyPath(): string {
