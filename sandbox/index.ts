@@ -18,8 +18,8 @@ import { startSimulatedCluster, type SimulatedCluster } from './cluster';
 import { SimulatedPagerDuty } from './pagerduty';
 import { projectRoot } from './paths';
 import { startLocalRedis, type LocalRedis } from './redis';
-import { SimulatedSlack } from './slack-api';
-import { sandboxPolicy, sandboxUserGroups } from './users';
+import { SIMULATED_BOT_USER, SimulatedSlack, type ChannelSeed } from './slack-api';
+import { SANDBOX_USERS, sandboxPolicy, sandboxUserGroups } from './users';
 import { Workspace } from './workspace/workspace';
 
 export interface SandboxOptions {
@@ -117,7 +117,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       alertmanager = started;
     }
 
-    const simulatedSlack = await new SimulatedSlack({ userGroups: sandboxUserGroups(policy) }).start();
+    const simulatedSlack = await new SimulatedSlack({
+      userGroups: sandboxUserGroups(policy),
+      channels: sandboxChannels(policy),
+    }).start();
     stops.push(() => simulatedSlack.stop());
 
     const badAfter = options.badVersionFailAfterMs ?? badAfterMs(env);
@@ -204,6 +207,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The policy's channels, as they exist in the sandbox's workspace: everyone is in them, the
+ * bot included, and their names are taken (conversations.create answers `name_taken`).
+ */
+function sandboxChannels(policy: Policy): ChannelSeed[] {
+  const members = [SIMULATED_BOT_USER, ...SANDBOX_USERS.map((u) => u.id)];
+  const ids = new Set<string>();
+  return Object.entries(policy.channels).flatMap(([name, id]) => {
+    if (ids.has(id)) return [];
+    ids.add(id);
+    return [{ id, name, members }];
+  });
 }
 
 /** AZORA_SANDBOX_BAD_AFTER_MS: a whole number of milliseconds; anything else is the default. */

@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { SIMULATED_BOT_USER } from './slack-api';
+import { newEventId, type SimulatedEvent, type SlackEvent } from './slack-events';
 import { issueTriggerId } from './slack-triggers';
 import { viewState, type SlackView } from './slack-views';
 
 /**
- * What Slack itself sends to the bot: slash commands, button clicks and modal submissions as signed forms.
+ * What Slack itself sends to the bot: slash commands, button clicks and modal submissions as
+ * signed forms, Events API events as signed JSON.
  * The sandbox workspace builds its requests here, so a click in the browser reaches the bot
  * exactly as one from Slack would, signature check included.
  */
@@ -183,4 +186,58 @@ export function viewClosedBody(c: ViewClosedRequest): string {
     enterprise: null,
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export interface EventCallbackRequest {
+  /** The event, bare (an `event_id` is made up) or as the simulated Slack recorded it. */
+  event: SlackEvent | SimulatedEvent;
+  /** Overrides the recorded (or made-up) id, as when Slack sends one event again. */
+  eventId?: string;
+  /** Seconds since the epoch; now by default, unless the event was recorded. */
+  eventTime?: number;
+}
+
+/**
+ * An `event_callback`, the JSON body Slack POSTs to the app's request URL for every event
+ * it subscribed to: the event under `event`, with the team, the app, the event's id and
+ * time, and whom the event is for (`authorizations`: the bot, installed in the workspace).
+ */
+export function eventCallbackBody(c: EventCallbackRequest): string {
+  const recorded = 'event_id' in c.event && 'event' in c.event ? (c.event as SimulatedEvent) : undefined;
+  const event = recorded?.event ?? (c.event as SlackEvent);
+  return JSON.stringify({
+    token: VERIFICATION_TOKEN,
+    team_id: SANDBOX_TEAM.id,
+    context_team_id: SANDBOX_TEAM.id,
+    context_enterprise_id: null,
+    api_app_id: APP_ID,
+    event,
+    type: 'event_callback',
+    event_id: c.eventId ?? recorded?.event_id ?? newEventId(),
+    event_time: c.eventTime ?? recorded?.event_time ?? Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: SANDBOX_TEAM.id,
+        user_id: SIMULATED_BOT_USER,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+    event_context: `4-${Buffer.from(JSON.stringify({ et: event.type, tid: SANDBOX_TEAM.id, aid: APP_ID })).toString('base64')}`,
+  });
+}
+
+/** The headers of a signed Events API POST: JSON, and on a redelivery Slack's retry count and reason. */
+export function signedEventHeaders(
+  body: string,
+  secret: string,
+  retry?: { num: number; reason: string },
+): Record<string, string> {
+  return {
+    ...signedHeaders(body, secret),
+    'content-type': 'application/json',
+    ...(retry ? { 'x-slack-retry-num': String(retry.num), 'x-slack-retry-reason': retry.reason } : {}),
+  };
 }

@@ -6,6 +6,11 @@ export interface SandboxUser {
   name: string;
   handle: string;
   title: string;
+  /**
+   * Their address in Slack (users.lookupByEmail). The approvers' match PagerDuty's on-call
+   * people (sandbox/pagerduty.ts), as the same people's would in a real workspace.
+   */
+  email: string;
   /** Avatar colour in the workspace page. */
   color: string;
 }
@@ -16,6 +21,7 @@ export const SANDBOX_USERS: readonly SandboxUser[] = [
     name: 'Engineer Erin',
     handle: 'erin',
     title: 'SRE, asks for changes',
+    email: 'erin.novak@azora.example',
     color: '#2b7a78',
   },
   {
@@ -23,6 +29,7 @@ export const SANDBOX_USERS: readonly SandboxUser[] = [
     name: 'Approver Amara',
     handle: 'amara',
     title: 'SRE lead, approves production',
+    email: 'amara.okafor@azora.example',
     color: '#8e44ad',
   },
   {
@@ -30,6 +37,7 @@ export const SANDBOX_USERS: readonly SandboxUser[] = [
     name: 'Approver Jonas',
     handle: 'jonas',
     title: 'SRE, approves production',
+    email: 'jonas.weber@azora.example',
     color: '#c0392b',
   },
 ];

@@ -1,6 +1,9 @@
 import type { SimulatedSlack } from '../../sandbox/slack-api';
+import type { SimulatedEvent, SlackEvent } from '../../sandbox/slack-events';
 import {
   blockActionBody,
+  eventCallbackBody,
+  signedEventHeaders,
   signedHeaders,
   slashCommandBody as sandboxSlashCommandBody,
   viewClosedBody,
@@ -88,6 +91,35 @@ export function buttonClickBody(click: ButtonClick): string {
 export function sendButtonClick(url: string, secret: string, click: ButtonClick): Promise<SlackPost> {
   const body = buttonClickBody(click);
   return postToSlackEndpoint(url, body, signedHeaders(body, secret));
+}
+
+export interface EventDelivery {
+  /** Overrides the event's id: a redelivery carries the id of the first delivery. */
+  eventId?: string;
+  eventTime?: number;
+  /** A redelivery, as Slack marks one: `x-slack-retry-num` and `x-slack-retry-reason` (e.g. http_timeout). */
+  retry?: { num: number; reason: string };
+}
+
+/**
+ * Delivers an Events API event as Slack does: a signed `event_callback` (event_id,
+ * event_time, team_id, api_app_id, authorizations) POSTed as JSON to the bot's Slack
+ * endpoint. `event` is bare (`{ type: 'reaction_added', user, reaction, item, item_user,
+ * event_ts }`) or one the simulated Slack recorded (`slack.react(...)`, `slack.events[i]`),
+ * which keeps its id and time.
+ */
+export function sendEvent(
+  url: string,
+  secret: string,
+  event: SlackEvent | SimulatedEvent,
+  delivery: EventDelivery = {},
+): Promise<SlackPost> {
+  const body = eventCallbackBody({
+    event,
+    ...(delivery.eventId !== undefined ? { eventId: delivery.eventId } : {}),
+    ...(delivery.eventTime !== undefined ? { eventTime: delivery.eventTime } : {}),
+  });
+  return postToSlackEndpoint(url, body, signedEventHeaders(body, secret, delivery.retry));
 }
 
 export interface ViewSubmission {
