@@ -8,7 +8,6 @@ import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts
 /** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
 export const alertNotificationProcessor = defineJob(alertNotificationJob, async (notification, ctx) => {
   const { group, changes } = await handleNotification(ctx, notification);
-  const release = await watchAlert(ctx, group, changes, parentKey(group));
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
   if (pages) {
     const dedupKey = pagerDutyKey(group);
@@ -29,5 +28,11 @@ export const alertNotificationProcessor = defineJob(alertNotificationJob, async 
       );
     }
   }
+  // After the page: a retry of this job sees no change any more (the notification is
+  // applied), so nothing that fails here may stand between an alert and its page.
+  const release = await watchAlert(ctx, group, changes, parentKey(group)).catch((err: Error) => {
+    ctx.logger.warn({ group: group.id, err: err.message }, 'could not tell the release of this alert');
+    return 'failed' as const;
+  });
   return { group: group.id, changes: changes.map((c) => c.kind), release };
 });

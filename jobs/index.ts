@@ -18,6 +18,7 @@ import { releasesProcessor } from './releases';
 import { backupProcessor } from './backup';
 import { backupsListProcessor } from './backups';
 import { scheduledBackupProcessor } from './scheduled-backup';
+import { incidentCommandProcessor } from './incident-command';
 import { statusProcessor } from './status';
 
 /** Every job the worker role runs. */
@@ -32,6 +33,7 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   backupProcessor,
   backupsListProcessor,
   scheduledBackupProcessor,
+  incidentCommandProcessor,
   logsProcessor,
   alertNotificationProcessor,
   alertActionProcessor,

@@ -1,6 +1,7 @@
 import { defineJob } from '../src/deps';
 import { scheduledBackupJob } from '../src/backups/contracts';
-import { takeBackup } from '../src/backups/run';
+import { saltOf, takeBackup, type JobRun } from '../src/backups/run';
+import { databaseJobName } from '../src/backups/domain/job';
 import { backupResultMessage } from '../src/backups/views';
 import { pagerDutyEventJob } from '../src/alerts/contracts';
 
@@ -16,19 +17,21 @@ function dueAt(jobId: string, fallback: number): number {
  */
 export const scheduledBackupProcessor = defineJob(scheduledBackupJob, async ({ environment }, ctx) => {
   const at = dueAt(ctx.job.id, ctx.now());
-  const { id, run } = await takeBackup(ctx, environment, 'scheduled', { seed: ctx.job.id, at });
-  await ctx.messenger.post(
-    ctx.policy.channels.ops,
-    backupResultMessage(environment, run, 'the daily schedule'),
-  );
-  await ctx.audit.record({
-    type: run.ok ? 'backup-succeeded' : 'backup-failed',
-    actor: 'bot',
-    environment,
-    detail: run.ok
-      ? `${id}: ${run.bytes ?? '?'} bytes (scheduled)`
-      : `${id}: ${run.reason ?? ''} (scheduled)`,
-  });
+  let id = databaseJobName('backup', environment, at, saltOf(ctx.job.id));
+  let run: JobRun;
+  try {
+    ({ id, run } = await takeBackup(ctx, environment, 'scheduled', { seed: ctx.job.id, at }));
+  } catch (err) {
+    // No Job, or no answer about it (the API down, RBAC, a quota): a failed backup all the same,
+    // told and paged below rather than lost in a failed job nobody watches.
+    run = {
+      job: id,
+      ok: false,
+      reason: `the bot could not run its Job: ${(err as Error).message}`,
+      durationMs: 0,
+    };
+  }
+  // The page first: a Slack hiccup must not swallow it.
   if (!run.ok && ctx.pagerduty.enabled) {
     const day = new Date(at).toISOString().slice(0, 10);
     await ctx.queues.enqueue(
@@ -47,5 +50,17 @@ export const scheduledBackupProcessor = defineJob(scheduledBackupJob, async ({ e
       { jobId: `pd-backup-${environment}-${day}` },
     );
   }
+  await ctx.messenger.post(
+    ctx.policy.channels.ops,
+    backupResultMessage(environment, run, 'the daily schedule'),
+  );
+  await ctx.audit.record({
+    type: run.ok ? 'backup-succeeded' : 'backup-failed',
+    actor: 'bot',
+    environment,
+    detail: run.ok
+      ? `${id}: ${run.bytes ?? '?'} bytes (scheduled)`
+      : `${id}: ${run.reason ?? ''} (scheduled)`,
+  });
   return { backup: id, ok: run.ok };
 });

@@ -20,6 +20,7 @@ import type { RequestStore } from './requests/store';
 import type { RunbookClaims } from './requests/runbooks';
 import type { ReleaseIndex } from './releases/store';
 import type { BackupIndex } from './backups/store';
+import type { IncidentStore } from './incidents/store';
 
 /**
  * What every role builds: stores, queues and Slack. The web role's handlers need no more,
@@ -49,6 +50,7 @@ export interface CoreDeps {
   releases: ReleaseIndex;
   /** The backups' reports, by environment. */
   backups: BackupIndex;
+  incidents: IncidentStore;
   audit: AuditLog;
   queues: Queues;
   now(): number;

@@ -21,6 +21,7 @@ import { ChangeLocks } from './requests/locks';
 import { RequestStore } from './requests/store';
 import { ReleaseStore } from './releases/store';
 import { BackupStore } from './backups/store';
+import { IncidentStore } from './incidents/store';
 import { scheduleBackups } from './backups/schedule';
 import { RunbookClaims } from './requests/runbooks';
 import type { Config, SlackCredentials } from './config/env';
@@ -111,6 +112,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     locks: new ChangeLocks(redis, config.redisPrefix),
     releases: new ReleaseStore(redis, config.redisPrefix),
     backups: new BackupStore(redis, config.redisPrefix),
+    incidents: new IncidentStore(redis, config.redisPrefix),
     gate: new RequestGate(redis, config.redisPrefix),
     audit: new AuditLog(redis, config.redisPrefix, logger, clock),
     queues,

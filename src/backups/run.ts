@@ -96,15 +96,23 @@ export async function takeBackup(
     ...(run.reason ? { reason: run.reason } : {}),
   };
   await deps.backups.record(entry);
-  await prune(deps, env, template.keep);
+  // The backup is made: a failed tidy-up must not turn it into a failure (the next one prunes).
+  await prune(deps, env, template.keep).catch((err: Error) =>
+    deps.logger.warn({ env, backup: id, err: err.message }, 'could not prune old backup Jobs'),
+  );
   return { id, run };
 }
 
-/** Keeps the newest `keep` successful backups' Jobs (and failed ones as long); older ones go. */
+/**
+ * Keeps the newest `keep` successful backups' Jobs, and as many failed ones; older ones go.
+ * The two are counted apart: a run of failures must never delete the good backups (the
+ * script keeps their dumps, and a restore needs their Jobs).
+ */
 async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<void> {
   const jobs = await deps.kube.listJobs(env, 'backup');
-  const finished = jobs.filter((j) => j.status !== 'running');
-  const old = finished.slice(keep);
+  const old = (['succeeded', 'failed'] as const).flatMap((status) =>
+    jobs.filter((j) => j.status === status).slice(keep),
+  );
   for (const job of old) await deps.kube.deleteJob(env, job.name);
   await deps.backups.forget(
     env,

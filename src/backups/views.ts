@@ -9,7 +9,9 @@ import {
   message,
   note,
   section,
+  SECTION_LIMIT,
   slackDate,
+  type Mrkdwn,
   type SlackMessage,
 } from '../kernel/slack/blocks';
 import type { JobRun } from './run';
@@ -71,8 +73,21 @@ export function backupListMessage(
     return md`${state} ${code(job.backupId)} ${slackDate(job.createdAt)}${size}${by}${failed}`;
   });
   const text = `${jobs.length} backup${jobs.length === 1 ? '' : 's'} of the ${env} database`;
+  // A section takes 3,000 characters, about 16 lines: the 30 the guide keeps need several.
+  const sections: Mrkdwn[][] = [[]];
+  let size = 0;
+  for (const line of lines) {
+    if (size + line.markup.length + 1 > SECTION_LIMIT - 100 && sections.at(-1)!.length > 0) {
+      sections.push([]);
+      size = 0;
+    }
+    sections.at(-1)!.push(line);
+    size += line.markup.length + 1;
+  }
+  const [first = [], ...rest] = sections;
   return message(text, [
-    section(md`*Backups of the ${env} database*\n${lines.length ? joinText(lines, '\n') : 'none yet'}`),
+    section(md`*Backups of the ${env} database*\n${first.length ? joinText(first, '\n') : 'none yet'}`),
+    ...rest.map((chunk) => section(joinText(chunk, '\n'))),
     context(md`Restore one with ${code(`/azora restore ${env} <id>`)}.`),
   ]);
 }

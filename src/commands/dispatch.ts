@@ -12,6 +12,7 @@ import { planRequestJob } from '../requests/contracts';
 import { statusJob } from '../status/contracts';
 import { releasesJob } from '../releases/contracts';
 import { backupJob, backupsListJob } from '../backups/contracts';
+import { incidentCommandJob } from '../incidents/contracts';
 import type { Command, EnvironmentName } from './domain/types';
 import { checkReplicaBounds, needsApproval } from '../requests/domain/guards';
 import { formatDuration } from '../kernel/domain/duration';
@@ -172,6 +173,28 @@ export function dispatch(command: Command, slash: SlashCommand, deps: CoreDeps):
           channel: slash.channel_id,
           responseUrl: slash.response_url,
           at: deps.now(),
+          seed: slash.trigger_id,
+        }),
+      };
+    }
+    case 'incident': {
+      const { verb: _verb, ...incident } = command;
+      const doing: Record<typeof incident.action, string> = {
+        declare: `:rotating_light: Declaring: opening the incident's channel…`,
+        list: ':hourglass: Listing incidents…',
+        note: ':hourglass: Noting…',
+        status: ':hourglass: Updating the status…',
+        commander: ':hourglass: Handing over command…',
+        severity: ':hourglass: Changing the severity…',
+        resolve: ':hourglass: Resolving and drafting the postmortem…',
+      };
+      return {
+        answer: reply(doing[incident.action]),
+        queue: queues.prepare(incidentCommandJob, {
+          command: incident,
+          requester: slash.user_id,
+          channel: slash.channel_id,
+          responseUrl: slash.response_url,
           seed: slash.trigger_id,
         }),
       };

@@ -18,6 +18,11 @@ export function keys(prefix: string) {
     baking: (env: string, service: string) => `${prefix}:baking:${env}:${service}`,
     autoSwitchBack: (release: string, service: string) => `${prefix}:auto-switch-back:${release}:${service}`,
     backups: (env: string) => `${prefix}:backups:${env}`,
+    incident: (id: string) => `${prefix}:incident:${id}`,
+    incidentTimeline: (id: string) => `${prefix}:incident-timeline:${id}`,
+    incidents: () => `${prefix}:incidents`,
+    incidentOfChannel: (channel: string) => `${prefix}:incident-of-channel:${channel}`,
+    incidentOfGroup: (group: string) => `${prefix}:incident-of-group:${group}`,
   };
 }
 

@@ -24,7 +24,11 @@ export async function indexRelease(
   record: ReleaseRecord,
 ): Promise<void> {
   try {
-    await deps.releases.add(env, service, record, deps.policy.releases.history);
+    const limit = deps.policy.releases.history;
+    // No index (Redis lost it, or it expired): refilled from the cluster, which holds the
+    // record already; an index of this record alone would hide every older one.
+    if (await deps.releases.history(env, service)) await deps.releases.add(env, service, record, limit);
+    else await deps.releases.fill(env, service, await deps.kube.releases(env, service), limit);
   } catch (err) {
     // The cluster holds the record; the index refills from it when asked.
     deps.logger.warn({ env, service, err: (err as Error).message }, 'could not index a release');

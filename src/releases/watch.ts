@@ -61,22 +61,36 @@ export async function watchAlert(
     deps.policy.releases.autoSwitchBack.includes(group.alertname) &&
     (await deps.releases.claimAutoSwitchBack(baking.release, baking.service, baking.until - now));
 
-  await deps.messenger.post(
-    baking.channel,
-    alertInReleaseMessage(group.alertname, group.summary, baking, after),
-    baking.threadTs,
-  );
-  if (!group.digest) {
-    await deps.outbox.reply(
-      group.channel,
-      alertThreadKey,
-      releaseInAlertMessage(baking, after, auto),
-      `${group.id}-${group.episode}-release`,
+  // Told first, so the threads read in order; but a Slack failure here must not lose the
+  // switch back, whose claim is taken and which a retried job would not see again.
+  let untold: unknown;
+  try {
+    await deps.messenger.post(
+      baking.channel,
+      alertInReleaseMessage(group.alertname, group.summary, baking, after),
+      baking.threadTs,
     );
+    if (!group.digest) {
+      await deps.outbox.reply(
+        group.channel,
+        alertThreadKey,
+        releaseInAlertMessage(baking, after, auto),
+        `${group.id}-${group.episode}-release`,
+      );
+    }
+  } catch (err) {
+    untold = err;
   }
-  if (!auto) return 'noted';
+  if (!auto) {
+    if (untold) throw untold;
+    return 'noted';
+  }
 
-  await deps.messenger.post(baking.channel, autoSwitchBackMessage(group.alertname, baking), baking.threadTs);
+  if (!untold) {
+    await deps.messenger
+      .post(baking.channel, autoSwitchBackMessage(group.alertname, baking), baking.threadTs)
+      .catch((err: unknown) => (untold = err));
+  }
   await deps.audit.record({
     type: 'auto-switch-back',
     request: baking.release,
@@ -104,5 +118,6 @@ export async function watchAlert(
     },
     { jobId: `auto-switch-back-${baking.release}-${baking.service}` },
   );
+  if (untold) throw untold;
   return 'switching-back';
 }

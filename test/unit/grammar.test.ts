@@ -43,6 +43,16 @@ describe('the /azora grammar', () => {
       { verb: 'deploy', environment: 'production', service: 'payment', version: 'v1.6.0', force: true },
     ],
     ['releases production', { verb: 'releases', environment: 'production' }],
+    [
+      'incident declare sev2 payment errors after the deploy',
+      { verb: 'incident', action: 'declare', severity: 'sev2', title: 'payment errors after the deploy' },
+    ],
+    ['incident status identified', { verb: 'incident', action: 'status', status: 'identified' }],
+    [
+      'incident commander <@U0APPROVER1|jonas>',
+      { verb: 'incident', action: 'commander', user: 'U0APPROVER1' },
+    ],
+    ['incident list', { verb: 'incident', action: 'list' }],
     ['releases stg auth', { verb: 'releases', environment: 'staging', service: 'auth' }],
     [
       'switch production blue payment',
@@ -118,6 +128,13 @@ describe('the /azora grammar', () => {
       "unknown service 'billing': known services are api-gateway, auth, education, payment, postgres-replica",
     ],
     ['releases production payment auth', "unexpected 'auth'"],
+    ['incident declare sev4 x', 'which severity? sev1, sev2, sev3'],
+    ['incident declare sev1', 'declare it with a title: what is wrong, in a few words'],
+    [
+      'incident status resolved',
+      'resolve it with a summary: `/azora incident resolve <what happened and what fixed it>`',
+    ],
+    ['incident commander jonas', 'who commands it? mention them: `commander @name`'],
     ['rollback production payment to x', 'the revision must be a whole number'],
     ['logs production payment 5000', 'lines must be between 1 and 1000, got 5000'],
     ['logs production payment follow 1h', 'follow is at most 5m'],

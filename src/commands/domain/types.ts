@@ -1,6 +1,8 @@
 import type { Colour, EnvironmentName } from '../../kernel/domain/environment';
 
 export type { Colour, EnvironmentName };
+import type { IncidentSeverity } from '../../config/policy';
+import type { IncidentStatus } from '../../incidents/domain/incident';
 
 export type Command =
   | { verb: 'help'; topic?: string }
@@ -26,6 +28,13 @@ export type Command =
   | { verb: 'backup'; environment: EnvironmentName }
   | { verb: 'backups'; environment: EnvironmentName }
   | { verb: 'restore'; environment: EnvironmentName; backup: string }
+  | { verb: 'incident'; action: 'declare'; severity: IncidentSeverity; title: string }
+  | { verb: 'incident'; action: 'note'; text: string }
+  | { verb: 'incident'; action: 'status'; status: Exclude<IncidentStatus, 'resolved'> }
+  | { verb: 'incident'; action: 'commander'; user: string }
+  | { verb: 'incident'; action: 'severity'; severity: IncidentSeverity }
+  | { verb: 'incident'; action: 'resolve'; summary: string }
+  | { verb: 'incident'; action: 'list' }
   | {
       verb: 'logs';
       environment: EnvironmentName;

@@ -41,6 +41,8 @@ export interface Incident {
   lastStatusAt: number;
   /** The last nudge, so that it comes once per interval. */
   nudgedAt?: number;
+  /** The pinned summary message in the channel, edited as the incident changes. */
+  summaryTs?: string;
 }
 
 /** Titles are read in the channel topic, the list and the postmortem's heading: one line, bounded. */

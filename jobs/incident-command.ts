@@ -1,0 +1,51 @@
+import { defineJob } from '../src/deps';
+import { incidentCommandJob } from '../src/incidents/contracts';
+import { declare } from '../src/incidents/declare';
+import { addNote, incidentOfChannel, resolve, update } from '../src/incidents/run';
+import { declaredAnswer, incidentListMessage } from '../src/incidents/views';
+import { Refusal } from '../src/kernel/domain/refusal';
+import { md, note, withMentions } from '../src/kernel/slack/blocks';
+
+/** `/azora incident …`: each action in the incident's own use case; refusals answered to the person alone. */
+export const incidentCommandProcessor = defineJob(incidentCommandJob, async (payload, ctx) => {
+  const { command, requester, channel, responseUrl, seed } = payload;
+  const say = (text: Parameters<typeof note>[0]) => ctx.messenger.respond(responseUrl, note(text));
+  try {
+    switch (command.action) {
+      case 'declare': {
+        const { incident, created } = await declare(ctx, { ...command, requester, seed });
+        await ctx.messenger.respond(responseUrl, declaredAnswer(incident));
+        return { incident: incident.id, created };
+      }
+      case 'list':
+        await ctx.messenger.respond(responseUrl, incidentListMessage(await ctx.incidents.recent(30)));
+        return { listed: true };
+      case 'note': {
+        const incident = await incidentOfChannel(ctx, channel);
+        await addNote(ctx, incident, command.text, requester);
+        await say(':pushpin: Noted in the timeline.');
+        return { incident: incident.id };
+      }
+      case 'resolve': {
+        const incident = await incidentOfChannel(ctx, channel);
+        await resolve(ctx, incident, command.summary, requester);
+        return { incident: incident.id, resolved: true };
+      }
+      default: {
+        const incident = await incidentOfChannel(ctx, channel);
+        const change =
+          command.action === 'status'
+            ? { kind: 'status' as const, status: command.status }
+            : command.action === 'severity'
+              ? { kind: 'severity' as const, severity: command.severity }
+              : { kind: 'commander' as const, user: command.user };
+        await update(ctx, incident, change, requester);
+        return { incident: incident.id };
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err;
+    await say(md`:no_entry: ${withMentions(err.reason)}`);
+    return { refused: err.reason };
+  }
+});

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { INCIDENT_SEVERITIES } from '../config/policy';
+import { defineContract } from '../kernel/queue/define';
+import { slackChannel, slackUser } from '../kernel/queue/payloads';
+
+export const incidentCommand = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('declare'),
+    severity: z.enum(INCIDENT_SEVERITIES),
+    title: z.string().min(1).max(200),
+  }),
+  z.object({ action: z.literal('note'), text: z.string().min(1).max(2_000) }),
+  z.object({ action: z.literal('status'), status: z.enum(['investigating', 'identified', 'monitoring']) }),
+  z.object({ action: z.literal('commander'), user: slackUser }),
+  z.object({ action: z.literal('severity'), severity: z.enum(INCIDENT_SEVERITIES) }),
+  z.object({ action: z.literal('resolve'), summary: z.string().min(1).max(2_000) }),
+  z.object({ action: z.literal('list') }),
+]);
+
+/** `/azora incident …`: declared, run and resolved by one job per command, told where it was asked and in the incident's channel. */
+export const incidentCommandJob = defineContract({
+  queue: 'notify',
+  name: 'incident-command',
+  payload: z.object({
+    command: incidentCommand,
+    requester: slackUser,
+    channel: slackChannel,
+    responseUrl: z.url(),
+    /** Fixes a declaration's id, so a retried job finds the incident it made. */
+    seed: z.string().min(1).max(200),
+  }),
+  options: { attempts: 2, backoff: { type: 'exponential', delay: 2_000 } },
+});

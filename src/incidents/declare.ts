@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { Deps } from '../deps';
+import type { IncidentSeverity } from '../config/policy';
+import { Refusal } from '../kernel/domain/refusal';
+import { channelName } from './domain/channel';
+import type { Incident } from './domain/incident';
+import { declareIncident } from './domain/lifecycle';
+import { topicText } from './domain/summary';
+import { summaryMessage } from './views';
+
+/** The Slack error code of a failed Web API call, if it was one. */
+export const slackError = (err: unknown): string | undefined =>
+  (err as { data?: { error?: string } }).data?.error;
+
+const CREATE_ATTEMPTS = 5;
+
+export interface DeclareInput {
+  severity: IncidentSeverity;
+  title: string;
+  requester: string;
+  /** Fixes the incident's id: a retried job finds what it made. */
+  seed: string;
+  alertGroup?: string;
+}
+
+/**
+ * A new incident: its channel (named by the policy's pattern, the next free name when one
+ * is taken), topic, the declarer and the policy's responders invited, the summary posted
+ * and pinned, then stored. What fails after the channel exists archives it again, so
+ * nothing is left half-made.
+ */
+export async function declare(
+  deps: Deps,
+  input: DeclareInput,
+): Promise<{ incident: Incident; created: boolean }> {
+  const id = `i${createHash('sha256').update(input.seed).digest('hex').slice(0, 8)}`;
+  const existing = await deps.incidents.get(id);
+  if (existing) return { incident: existing, created: false };
+  if (input.alertGroup) {
+    const holder = await deps.incidents.claimGroup(input.alertGroup, id);
+    const first = holder !== id ? await deps.incidents.get(holder) : undefined;
+    if (first) return { incident: first, created: false };
+  }
+  const policy = deps.policy.incidents;
+  const at = deps.now();
+  const taken = new Set<string>();
+  let channel: { id: string; name: string } | undefined;
+  for (let attempt = 0; attempt < CREATE_ATTEMPTS && !channel; attempt++) {
+    const name = channelName(policy.channelPattern, at, input.title, (n) => taken.has(n));
+    try {
+      const created = await deps.slack.conversations.create({ name });
+      channel = { id: created.channel!.id!, name };
+    } catch (err) {
+      const code = slackError(err);
+      if (code === 'name_taken') taken.add(name);
+      else if (code === 'restricted_action')
+        throw new Refusal(
+          'guard',
+          'this workspace does not let the bot create channels; an admin can allow it (channel management permissions)',
+        );
+      else throw err;
+    }
+  }
+  if (!channel) throw new Refusal('guard', `every channel name tried was taken (${[...taken].join(', ')})`);
+
+  try {
+    const { incident, entry } = declareIncident({
+      id,
+      title: input.title,
+      severity: input.severity,
+      channel: channel.id,
+      channelName: channel.name,
+      declaredBy: input.requester,
+      at,
+      ...(input.alertGroup ? { alertGroup: input.alertGroup } : {}),
+    });
+    await deps.slack.conversations.setTopic({ channel: channel.id, topic: topicText(incident) });
+    const people = [...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S'))])];
+    await deps.slack.conversations
+      .invite({ channel: channel.id, users: people.join(','), force: true })
+      .catch((err: unknown) => {
+        // One person who cannot be invited (deactivated, already there) must not stop the rest.
+        deps.logger.warn(
+          { incident: id, err: slackError(err) ?? (err as Error).message },
+          'some responders were not invited',
+        );
+      });
+    const posted = await deps.slack.chat.postMessage({ channel: channel.id, ...summaryMessage(incident) });
+    await deps.slack.pins.add({ channel: channel.id, timestamp: posted.ts! });
+    const stored: Incident = { ...incident, summaryTs: posted.ts! };
+    await deps.incidents.create(stored, entry);
+    await deps.audit.record({
+      type: 'incident-declared',
+      actor: input.requester,
+      detail: `${id} ${input.severity}: ${incident.title}`,
+    });
+    return { incident: stored, created: true };
+  } catch (err) {
+    await deps.slack.conversations.archive({ channel: channel.id }).catch(() => undefined);
+    throw err;
+  }
+}

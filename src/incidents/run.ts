@@ -1,0 +1,126 @@
+import type { Deps } from '../deps';
+import { Refusal } from '../kernel/domain/refusal';
+import { md, mention } from '../kernel/slack/blocks';
+import type { IncidentSeverity } from '../config/policy';
+import type { Incident, IncidentStatus } from './domain/incident';
+import {
+  changeCommander,
+  changeSeverity,
+  changeStatus,
+  resolveIncident,
+  type Change,
+} from './domain/lifecycle';
+import { metrics } from './domain/metrics';
+import { postmortemMarkdown } from './domain/postmortem';
+import { topicText } from './domain/summary';
+import { incidentLine, resolvedLine, summaryMessage } from './views';
+
+/** The incident a command typed in `channel` is about: commands that run one work in its channel. */
+export async function incidentOfChannel(deps: Deps, channel: string): Promise<Incident> {
+  const incident = await deps.incidents.ofChannel(channel);
+  if (!incident)
+    throw new Refusal('input', "run this in the incident's channel (`/azora incident list` names them)");
+  return incident;
+}
+
+/** Topic and pinned summary follow the incident; Slack failing here must not undo the change. */
+async function show(deps: Deps, incident: Incident): Promise<void> {
+  try {
+    await deps.slack.conversations.setTopic({ channel: incident.channel, topic: topicText(incident) });
+    if (incident.summaryTs)
+      await deps.slack.chat.update({
+        channel: incident.channel,
+        ts: incident.summaryTs,
+        ...summaryMessage(incident),
+      });
+  } catch (err) {
+    deps.logger.warn(
+      { incident: incident.id, err: (err as Error).message },
+      'could not refresh the incident summary',
+    );
+  }
+}
+
+export type Update =
+  | { kind: 'status'; status: Exclude<IncidentStatus, 'resolved'> }
+  | { kind: 'severity'; severity: IncidentSeverity }
+  | { kind: 'commander'; user: string };
+
+/** A status, severity or commander change: applied once, in the timeline, topic and summary, said in the channel. */
+export async function update(
+  deps: Deps,
+  incident: Incident,
+  change: Update,
+  actor: string,
+): Promise<Incident> {
+  const at = deps.now();
+  const decide = (current: Incident): Change =>
+    change.kind === 'status'
+      ? changeStatus(current, change.status, actor, at)
+      : change.kind === 'severity'
+        ? changeSeverity(current, change.severity, actor, at)
+        : changeCommander(current, change.user, actor, at);
+  const result = await deps.incidents.change<Change>(incident.id, (current) => {
+    const decided = decide(current);
+    return decided.ok
+      ? { next: decided.incident, entry: decided.entry, verdict: decided }
+      : { verdict: decided };
+  });
+  if (!result) throw new Refusal('input', 'this incident is not known (any more)');
+  if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
+  const updated = result.verdict.incident;
+  await show(deps, updated);
+  await deps.messenger.post(
+    updated.channel,
+    incidentLine(md`:memo: ${mention(actor)}: ${result.verdict.entry.text}`),
+  );
+  return updated;
+}
+
+export async function addNote(deps: Deps, incident: Incident, text: string, actor: string): Promise<void> {
+  await deps.incidents.append(incident.id, {
+    at: deps.now(),
+    actor,
+    kind: 'note',
+    text: text.slice(0, 1_000),
+  });
+}
+
+/**
+ * Resolve: the metrics, the postmortem draft as a Markdown file in the channel (and in the
+ * audit stream), the summary and topic marked resolved.
+ */
+export async function resolve(
+  deps: Deps,
+  incident: Incident,
+  summary: string,
+  actor: string,
+): Promise<Incident> {
+  const at = deps.now();
+  const result = await deps.incidents.change<Change>(incident.id, (current) => {
+    const decided = resolveIncident(current, summary, actor, at);
+    return decided.ok
+      ? { next: decided.incident, entry: decided.entry, verdict: decided }
+      : { verdict: decided };
+  });
+  if (!result) throw new Refusal('input', 'this incident is not known (any more)');
+  if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
+  const resolved = result.verdict.incident;
+  const timeline = await deps.incidents.timeline(resolved.id);
+  const figures = metrics(resolved, timeline);
+  const markdown = postmortemMarkdown(resolved, timeline);
+  await show(deps, resolved);
+  await deps.slack.filesUploadV2({
+    channel_id: resolved.channel,
+    content: markdown,
+    filename: `postmortem-${resolved.channelName}.md`,
+    title: `Postmortem draft: ${resolved.title}`,
+    initial_comment: resolvedLine(resolved, figures).markup,
+  });
+  await deps.audit.record({
+    type: 'incident-resolved',
+    actor,
+    detail: `${resolved.id}: ${markdown}`.slice(0, 16_000),
+  });
+  return resolved;
+}

@@ -1,0 +1,71 @@
+import type { KnownBlock } from '@slack/types';
+import { formatDuration } from '../kernel/domain/duration';
+import {
+  channelRef,
+  code,
+  context,
+  joinText,
+  link,
+  md,
+  mention,
+  message,
+  note,
+  section,
+  slackDate,
+  type Mrkdwn,
+  type SlackMessage,
+} from '../kernel/slack/blocks';
+import { isOpen, severityLabel, statusLabel, type Incident } from './domain/incident';
+import type { IncidentMetrics } from './domain/metrics';
+import { summaryText, type SummaryValue } from './domain/summary';
+
+function value(v: SummaryValue): Mrkdwn | string {
+  if ('user' in v) return mention(v.user);
+  if ('at' in v) return slackDate(v.at);
+  return v.url && /^https:\/\//.test(v.url) ? link(v.url, v.text) : v.text;
+}
+
+/** The pinned summary, kept current: every field the domain says, values escaped. */
+export function summaryMessage(incident: Incident): SlackMessage {
+  const summary = summaryText(incident);
+  const icon = isOpen(incident) ? ':rotating_light:' : ':white_check_mark:';
+  const head = md`${icon} *${severityLabel(summary.severity)} · ${statusLabel(summary.status)}* — ${summary.title}`;
+  const lines = summary.fields
+    .filter((f) => f.values.length > 0)
+    .map((f) => md`*${f.label}*: ${joinText(f.values.map(value), ', ')}`);
+  const blocks: KnownBlock[] = [
+    section(head),
+    section(joinText(lines, '\n')),
+    context(
+      md`Incident ${code(incident.id)} · \`/azora incident note|status|commander|severity|resolve\` here`,
+    ),
+  ];
+  return message(head, blocks);
+}
+
+/** A line in the incident channel for a change people should see. */
+export const incidentLine = (text: Mrkdwn): SlackMessage => note(text);
+
+export function declaredAnswer(incident: Incident): SlackMessage {
+  return note(
+    md`:rotating_light: ${severityLabel(incident.severity)} declared: ${incident.title} — ${channelRef(incident.channel)}`,
+  );
+}
+
+export function resolvedLine(incident: Incident, m: IncidentMetrics): Mrkdwn {
+  const mitigated = m.toMitigate !== undefined ? formatDuration(m.toMitigate) : 'no change recorded';
+  return md`:white_check_mark: *Resolved* by ${mention(incident.commander)}: ${incident.resolution ?? ''}\nTime to acknowledge ${formatDuration(m.toAcknowledge)} · to mitigate ${mitigated} · to resolve ${formatDuration(m.toResolve ?? 0)}. The postmortem draft is attached.`;
+}
+
+/** `/azora incident list`: the open ones first, then the recent. */
+export function incidentListMessage(incidents: Incident[]): SlackMessage {
+  if (incidents.length === 0) return note('No incident has been declared.');
+  const line = (i: Incident) =>
+    md`${isOpen(i) ? ':rotating_light:' : ':white_check_mark:'} ${severityLabel(i.severity)} · ${statusLabel(i.status)} — ${i.title} — ${channelRef(i.channel)} · declared ${slackDate(i.declaredAt)} by ${mention(i.declaredBy)}`;
+  const open = incidents.filter(isOpen).map(line);
+  const closed = incidents.filter((i) => !isOpen(i)).map(line);
+  return message(`${open.length} open incident${open.length === 1 ? '' : 's'}`, [
+    section(md`*Open*\n${open.length ? joinText(open, '\n') : 'none'}`),
+    ...(closed.length ? [section(md`*Recent*\n${joinText(closed.slice(0, 10), '\n')}`)] : []),
+  ]);
+}

@@ -1,0 +1,127 @@
+import { startTestBot, type TestBot } from '../kit/bot';
+import { APPROVER, ENGINEER, OPS } from '../kit/ids';
+import { sendSlashCommand } from '../kit/slack-requests';
+import { waitFor } from '../kit/wait';
+
+/**
+ * Incidents through signed slash commands against the real bot and the simulated Slack:
+ * declared into a channel of their own, run from it, resolved with a postmortem file.
+ */
+describe('incidents, end to end', () => {
+  let t: TestBot;
+
+  beforeEach(async () => {
+    t = await startTestBot();
+  });
+  afterEach(async () => {
+    await t?.stop();
+  });
+
+  const slash = async (user: string, text: string, channel = OPS) => {
+    const res = await sendSlashCommand(t.url, t.secret, {
+      text,
+      user,
+      channel,
+      responseUrl: t.slack.responseUrl(channel, user),
+    });
+    expect(res.status).toBe(200);
+  };
+  const answerTo = (user: string, fragment: string) =>
+    waitFor(
+      () =>
+        t.slack.messages.filter((m) => m.visibleTo === user && m.text.includes(fragment)).map((m) => m.text),
+      (texts) => texts.length > 0,
+      { what: `an answer to ${user} containing ${fragment}` },
+    ).then((texts) => texts.at(-1)!);
+  const declareOne = async (title: string) => {
+    const before = t.slack.messages.filter(
+      (m) => m.visibleTo === ENGINEER && m.text.includes('SEV2 declared'),
+    ).length;
+    await slash(ENGINEER, `incident declare sev2 ${title}`);
+    const answer = await waitFor(
+      () => t.slack.messages.filter((m) => m.visibleTo === ENGINEER && m.text.includes('SEV2 declared')),
+      (answers) => answers.length > before,
+      { what: 'the declaration' },
+    );
+    const channelId = /<#([CG][A-Z0-9]+)>/.exec(answer.at(-1)!.text)![1]!;
+    const incident = (await t.bot.deps.incidents.ofChannel(channelId))!;
+    return { incident, channel: t.slack.channel(channelId)! };
+  };
+
+  it('declares into a channel of its own: named by the pattern, topic set, declarer in, summary pinned', async () => {
+    const { incident, channel } = await declareOne('Payment errors after the deploy');
+    expect(channel.name).toMatch(/^inc-\d{8}-payment-errors-after-the-deploy$/);
+    expect(channel.topic.value).toContain('SEV2 · Investigating');
+    expect(channel.members).toContain(ENGINEER);
+    const pins = t.slack.pins(channel.id);
+    expect(pins).toHaveLength(1);
+    const summary = t.slack.messages.find((m) => m.ts === pins[0]!.ts)!;
+    expect(summary.text).toContain('SEV2 · Investigating');
+    expect(incident).toMatchObject({ severity: 'sev2', status: 'investigating', commander: ENGINEER });
+  });
+
+  it('takes the next free name when the pattern’s is taken', async () => {
+    const first = await declareOne('db down');
+    const second = await declareOne('db down');
+    expect(second.channel.name).toBe(`${first.channel.name}-2`);
+  });
+
+  it('is run from its channel: status, commander, notes; the topic and the pinned summary follow', async () => {
+    const { incident, channel } = await declareOne('Checkout latency');
+    await slash(ENGINEER, 'incident status identified', channel.id);
+    await waitFor(
+      () => t.slack.channel(channel.id)!.topic.value,
+      (topic) => topic.includes('Identified'),
+      { what: 'the topic to follow the status' },
+    );
+    await slash(ENGINEER, `incident commander <@${APPROVER}|jonas>`, channel.id);
+    await waitFor(
+      async () => (await t.bot.deps.incidents.get(incident.id))?.commander,
+      (commander) => commander === APPROVER,
+      { what: 'the new commander' },
+    );
+    await slash(ENGINEER, 'incident note rolled back the canary <!channel>', channel.id);
+    await answerTo(ENGINEER, 'Noted in the timeline');
+    const timeline = await t.bot.deps.incidents.timeline(incident.id);
+    expect(timeline.entries.map((e) => e.kind)).toEqual(['status', 'status', 'commander', 'note']);
+    const summary = t.slack.messages.find((m) => m.ts === incident.summaryTs)!;
+    expect(summary.text).toContain('Identified');
+
+    // Outside its channel, it is refused and changes nothing.
+    await slash(ENGINEER, 'incident status monitoring');
+    expect(await answerTo(ENGINEER, "run this in the incident's channel")).toContain(':no_entry:');
+    expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('identified');
+  });
+
+  it('resolves with the times and a postmortem draft uploaded into the channel; list shows it', async () => {
+    const { incident, channel } = await declareOne('Auth 5xx | spike');
+    await slash(ENGINEER, 'incident resolve bad config rolled back', channel.id);
+    const file = await t.slack.waitForFile((f) => f.state === 'complete' && f.channel === channel.id);
+    expect(file.name).toBe(`postmortem-${channel.name}.md`);
+    const markdown = file.bytes!.toString('utf8');
+    expect(markdown).toContain('Auth 5xx \\| spike');
+    expect(markdown).toContain('bad config rolled back');
+    expect(file.initialComment).toMatch(
+      /Time to acknowledge \S+ · to mitigate no change recorded · to resolve \S+/,
+    );
+    expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('resolved');
+    expect((await t.bot.deps.audit.recent(20)).map((e) => e.type)).toContain('incident-resolved');
+
+    await slash(ENGINEER, 'incident resolve again');
+    await slash(ENGINEER, 'incident list');
+    await answerTo(ENGINEER, 'open incident');
+    const listing = t.slack.messages
+      .filter((m) => m.visibleTo === ENGINEER && m.text.includes('open incident'))
+      .at(-1)!;
+    expect(JSON.stringify(listing.blocks)).toContain('Auth 5xx');
+  });
+
+  it('says so, and leaves no channel, when the workspace does not let the bot create channels', async () => {
+    t.slack.restrictChannelCreation(true);
+    const before = t.slack.channels.length;
+    await slash(ENGINEER, 'incident declare sev1 everything is down');
+    expect(await answerTo(ENGINEER, 'does not let the bot create channels')).toContain(':no_entry:');
+    expect(t.slack.channels).toHaveLength(before);
+    expect(await t.bot.deps.incidents.recent()).toEqual([]);
+  });
+});
