@@ -1,6 +1,6 @@
 import { defineJob } from '../src/deps';
 import { backupJob } from '../src/backups/contracts';
-import { backupPolicyOf, DATABASE_LOCK, saltOf, takeBackup } from '../src/backups/run';
+import { lockedBackup, saltOf } from '../src/backups/run';
 import { backupResultMessage, backupStartedMessage } from '../src/backups/views';
 import { databaseJobName } from '../src/backups/domain/job';
 import { md, note } from '../src/kernel/slack/blocks';
@@ -8,28 +8,22 @@ import { md, note } from '../src/kernel/slack/blocks';
 /** `/azora backup <env>`: a backup Job now, told in a thread where it was asked. */
 export const backupProcessor = defineJob(backupJob, async (payload, ctx) => {
   const { environment: env, requester, channel, responseUrl, at, seed } = payload;
-  const template = backupPolicyOf(ctx, env);
   const name = databaseJobName('backup', env, at, saltOf(seed));
-  const held = await ctx.locks.acquireAll(env, [DATABASE_LOCK], name, template.deadline + 120_000);
-  if (!held.ok) {
-    const text = note(md`:no_entry: not backing up ${env} now: the database is busy with ${held.holder}`);
-    if (responseUrl) await ctx.messenger.respond(responseUrl, text);
-    return { refused: held.holder };
-  }
-  try {
-    const parent = await ctx.messenger.post(channel, backupStartedMessage(env, name, requester));
-    const { run } = await takeBackup(ctx, env, requester, { seed, at });
-    // The parent says how it ended; the reply in its thread notifies whoever follows it.
-    await ctx.messenger.update(channel, parent, backupResultMessage(env, run, requester));
-    await ctx.messenger.post(channel, backupResultMessage(env, run, requester), parent);
-    await ctx.audit.record({
-      type: run.ok ? 'backup-succeeded' : 'backup-failed',
-      actor: requester,
-      environment: env,
-      detail: run.ok ? `${name}: ${run.bytes ?? '?'} bytes` : `${name}: ${run.reason ?? ''}`,
-    });
-    return { backup: name, ok: run.ok };
-  } finally {
-    await ctx.locks.releaseAll(env, [DATABASE_LOCK], name);
-  }
+  const parent = await ctx.messenger.post(channel, backupStartedMessage(env, name, requester));
+  const { run, busy } = await lockedBackup(ctx, env, requester, { seed, at });
+  if (busy && responseUrl)
+    await ctx.messenger.respond(
+      responseUrl,
+      note(md`:no_entry: not backing up ${env} now: the database is busy with ${busy}`),
+    );
+  // The parent says how it ended; the reply in its thread notifies whoever follows it.
+  await ctx.messenger.update(channel, parent, backupResultMessage(env, run, requester));
+  await ctx.messenger.post(channel, backupResultMessage(env, run, requester), parent);
+  await ctx.audit.record({
+    type: run.ok ? 'backup-succeeded' : 'backup-failed',
+    actor: requester,
+    environment: env,
+    detail: run.ok ? `${name}: ${run.bytes ?? '?'} bytes` : `${name}: ${run.reason ?? ''}`,
+  });
+  return { backup: name, ok: run.ok };
 });

@@ -1,7 +1,6 @@
 import { defineJob } from '../src/deps';
 import { scheduledBackupJob } from '../src/backups/contracts';
-import { saltOf, takeBackup, type JobRun } from '../src/backups/run';
-import { databaseJobName } from '../src/backups/domain/job';
+import { lockedBackup } from '../src/backups/run';
 import { backupResultMessage } from '../src/backups/views';
 import { pagerDutyEventJob } from '../src/alerts/contracts';
 
@@ -17,20 +16,9 @@ function dueAt(jobId: string, fallback: number): number {
  */
 export const scheduledBackupProcessor = defineJob(scheduledBackupJob, async ({ environment }, ctx) => {
   const at = dueAt(ctx.job.id, ctx.now());
-  let id = databaseJobName('backup', environment, at, saltOf(ctx.job.id));
-  let run: JobRun;
-  try {
-    ({ id, run } = await takeBackup(ctx, environment, 'scheduled', { seed: ctx.job.id, at }));
-  } catch (err) {
-    // No Job, or no answer about it (the API down, RBAC, a quota): a failed backup all the same,
-    // told and paged below rather than lost in a failed job nobody watches.
-    run = {
-      job: id,
-      ok: false,
-      reason: `the bot could not run its Job: ${(err as Error).message}`,
-      durationMs: 0,
-    };
-  }
+  // The database locked like any backup: a 02:00 backup never runs under a restore, which
+  // counts as a failed backup (told and paged) rather than a silent skip.
+  const { id, run } = await lockedBackup(ctx, environment, 'scheduled', { seed: ctx.job.id, at });
   // The page first: a Slack hiccup must not swallow it.
   if (!run.ok && ctx.pagerduty.enabled) {
     const day = new Date(at).toISOString().slice(0, 10);

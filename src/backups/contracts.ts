@@ -15,7 +15,8 @@ export const backupJob = defineContract({
     at: z.number().int(),
     seed: z.string().min(1).max(200),
   }),
-  options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
+  // One attempt: a retry would post a second "running" message; failures are told as a failed run.
+  options: { attempts: 1 },
 });
 
 /** `/azora backups <env>`: the backups kept, answered to the person who asked. */

@@ -119,3 +119,41 @@ async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<vo
     old.map((j) => j.backupId),
   );
 }
+
+/**
+ * A backup with the database locked (no restore or second backup meanwhile), whatever
+ * happens told as a run: a Job that could not be made or watched is a failed backup too,
+ * not an exception nobody reads. `busy` names what held the database instead.
+ */
+export async function lockedBackup(
+  deps: Deps,
+  env: EnvironmentName,
+  by: string,
+  origin: { seed: string; at: number },
+): Promise<{ id: string; run: JobRun; busy?: string }> {
+  const template = backupPolicyOf(deps, env);
+  const id = databaseJobName('backup', env, origin.at, saltOf(origin.seed));
+  const held = await deps.locks.acquireAll(env, [DATABASE_LOCK], id, template.deadline + 120_000);
+  if (!held.ok) {
+    return {
+      id,
+      busy: held.holder,
+      run: { job: id, ok: false, reason: `the database is busy with ${held.holder}`, durationMs: 0 },
+    };
+  }
+  try {
+    return await takeBackup(deps, env, by, origin);
+  } catch (err) {
+    return {
+      id,
+      run: {
+        job: id,
+        ok: false,
+        reason: `the bot could not run its Job: ${(err as Error).message}`,
+        durationMs: 0,
+      },
+    };
+  } finally {
+    await deps.locks.releaseAll(env, [DATABASE_LOCK], id);
+  }
+}

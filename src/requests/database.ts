@@ -50,6 +50,7 @@ export async function applyRestore(
     reason: `Database restore from ${step.backupId} (request ${request.id})`,
     requester: request.requester,
   });
+  await untilWindowRuns(deps, windowId);
   const name = databaseJobName('restore', env, request.startedAt ?? deps.now(), saltOf(request.id));
   const run = await runDatabaseJob(deps, {
     kind: 'restore',
@@ -65,4 +66,26 @@ export async function applyRestore(
   }
   await endWindowEarly(deps, windowId, 'bot');
   return `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'} · maintenance ${windowId} closed`;
+}
+
+/** How long a restore waits for its window's start (the silences) before it refuses to go on. */
+const WINDOW_START_MS = 60_000;
+
+/**
+ * The restore Job starts only once its window runs (the environment's alerts silenced), so
+ * the alerts a restore sets off never page anyone; a window that does not start stops it.
+ */
+async function untilWindowRuns(deps: Deps, windowId: string): Promise<void> {
+  const deadline = deps.now() + WINDOW_START_MS;
+  for (;;) {
+    const window = await deps.maintenanceWindows.get(windowId);
+    if (window?.status === 'active') return;
+    if (window && window.status !== 'scheduled')
+      throw new StepFailed(`maintenance ${windowId} is ${window.status}: not restoring outside a window`);
+    if (deps.now() > deadline)
+      throw new StepFailed(
+        `maintenance ${windowId} did not start within a minute (is a worker processing notices?)`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -254,6 +254,9 @@ async function planDeploy(
   };
 }
 
+/** How long a failed restore's window stays open at most, past the Job's own deadline. */
+export const RESTORE_WINDOW_MARGIN_MS = 12 * 3_600_000;
+
 /**
  * A restore names a backup of the same environment that the bot made and that succeeded:
  * anything else (a typo, another environment's dump, a failed or running backup) is refused
@@ -281,7 +284,14 @@ async function planRestore(
       'plan',
       `backup ${backup} ${job.status === 'failed' ? 'failed' : 'is still running'}; restore another one`,
     );
-  return { kind: 'restore', service: env, backupId: backup, windowMs: template.deadline };
+  // The window outlasts the restore: a successful one closes it at once, and a failed one
+  // must stay open (alerts silenced) until a person has looked, not end at the Job's deadline.
+  return {
+    kind: 'restore',
+    service: env,
+    backupId: backup,
+    windowMs: template.deadline + RESTORE_WINDOW_MARGIN_MS,
+  };
 }
 
 /**

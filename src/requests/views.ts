@@ -54,7 +54,7 @@ export function describeStep(step: PlanStep): Mrkdwn {
     case 'backup':
       return md`*database*: back up ${step.service} first (a Job from the policy's template); if it fails, nothing else is touched`;
     case 'restore':
-      return md`*database*: :warning: replace the ${step.service} database with backup ${code(step.backupId)}, inside a maintenance window (up to ${formatDuration(step.windowMs)}; alerts silenced), then the verification query`;
+      return md`*database*: :warning: replace the ${step.service} database with backup ${code(step.backupId)}, inside a maintenance window (alerts silenced) that closes once the query verifies it, or stays open, at most ${formatDuration(step.windowMs)}, if it fails`;
     case 'rollback':
       return md`*${step.service}*: ${code(step.deployment)} revision ${step.fromRevision} → *${step.toRevision}* (${code(step.fromImage)} → ${code(step.toImage)})`;
   }
