@@ -4,6 +4,7 @@ import type { CoreDeps } from '../src/deps';
 import { alertClicks } from './alert-actions';
 import { approvalClicks } from './approval';
 import { closeWindowClick } from './close-window';
+import { declareFromAlert } from './declare-incident';
 import { slowDown } from '../src/access/views';
 import { tellPresser, type ClickHandler } from './click';
 
@@ -31,6 +32,7 @@ export function registerActions(app: App, deps: CoreDeps): void {
     ...approvalClicks(deps),
     ...alertClicks(deps),
     'close-window': (click) => closeWindowClick(deps, click),
+    'declare-incident': (click) => declareFromAlert(deps, click),
   };
   app.action<BlockAction<ButtonAction>>(
     { action_id: ACTION_PATTERN },

@@ -7,6 +7,7 @@ import { alertActionJob, pagerDutyEventJob } from '../src/alerts/contracts';
 
 import { noteReply, silenceReply } from '../src/alerts/views';
 import { md, mention, type Text } from '../src/kernel/slack/blocks';
+import { alertActionEvent, feed } from '../src/incidents';
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
 export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, groupId, user }, ctx) => {
@@ -24,6 +25,7 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
     const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
     if (updated) await showGroup(ctx, updated);
     await say(md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
+    await feed(ctx, alertActionEvent(group, 'acknowledge', user, ctx.now(), 'acknowledged'));
     return { acknowledged: dedupKey };
   }
   if (!ctx.alertmanager) {
@@ -59,6 +61,7 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
     const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
     if (updated) await showGroup(ctx, updated);
     await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
+    await feed(ctx, alertActionEvent(group, 'silence', user, ctx.now(), `silenced until ${silence.endsAt}`));
     return { silence: silence.id };
   }
   if (group.silence) {

@@ -2,6 +2,7 @@ import { pagerDutyKey } from '../src/alerts/domain/group';
 
 import { handleNotification, parentKey } from '../src/alerts/notify';
 import { watchAlert } from '../src/releases';
+import { feed, fromAlertGroup } from '../src/incidents';
 import { defineJob } from '../src/deps';
 import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
 
@@ -34,5 +35,13 @@ export const alertNotificationProcessor = defineJob(alertNotificationJob, async 
     ctx.logger.warn({ group: group.id, err: err.message }, 'could not tell the release of this alert');
     return 'failed' as const;
   });
+  for (const event of fromAlertGroup(group, changes, ctx.now())) {
+    await feed(ctx, event).catch((err: Error) =>
+      ctx.logger.warn(
+        { group: group.id, err: err.message },
+        'could not add this alert to an incident timeline',
+      ),
+    );
+  }
   return { group: group.id, changes: changes.map((c) => c.kind), release };
 });

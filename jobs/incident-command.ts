@@ -1,4 +1,5 @@
 import { defineJob } from '../src/deps';
+import { parentKey } from '../src/alerts/notify';
 import { incidentCommandJob } from '../src/incidents/contracts';
 import { declare } from '../src/incidents/declare';
 import { addNote, incidentOfChannel, resolve, update } from '../src/incidents/run';
@@ -15,6 +16,15 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
       case 'declare': {
         const { incident, created } = await declare(ctx, { ...command, requester, seed });
         await ctx.messenger.respond(responseUrl, declaredAnswer(incident));
+        const group = command.alertGroup ? await ctx.alerts.get(command.alertGroup) : undefined;
+        // The alert's thread links to the incident's channel.
+        if (group && !group.digest)
+          await ctx.outbox.reply(
+            group.channel,
+            parentKey(group),
+            declaredAnswer(incident),
+            `${group.id}-incident`,
+          );
         return { incident: incident.id, created };
       }
       case 'list':

@@ -22,6 +22,7 @@ import { RequestStore } from './requests/store';
 import { ReleaseStore } from './releases/store';
 import { BackupStore } from './backups/store';
 import { IncidentStore } from './incidents/store';
+import { feed, fromAudit } from './incidents';
 import { scheduleBackups } from './backups/schedule';
 import { RunbookClaims } from './requests/runbooks';
 import type { Config, SlackCredentials } from './config/env';
@@ -118,6 +119,11 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     queues,
     now: clock.now,
   };
+  // Every audited request, decision and result also goes into the open incidents it concerns.
+  deps.audit.onRecord(async (event) => {
+    const botEvent = fromAudit(event);
+    if (botEvent) await feed(deps, botEvent);
+  });
   const connections: RedisClient[] = [redis, outboxRedis];
   let web: WebServer | undefined;
   let workers: WorkerPool | undefined;

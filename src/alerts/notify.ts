@@ -70,6 +70,7 @@ export function buttonsFor(deps: Deps, group: AlertGroup): AlertButtons {
     silence: deps.alertmanager !== undefined,
     runbooks: runbooksFor(deps, group),
     runbookLink: safeRunbookUrl(group.runbookUrl, deps.policy.alerts.runbookHosts),
+    declare: deps.policy.alerts.page.includes(group.severity),
   };
 }
 

@@ -31,6 +31,8 @@ export interface AlertButtons {
   runbooks: RunbookAction[];
   /** The runbook URL when it may be a link button (https, an allowed host); otherwise shown as text. */
   runbookLink?: string;
+  /** Declare incident: on the groups that page (critical). */
+  declare?: boolean;
 }
 
 export function alertTitle(group: AlertGroup): Mrkdwn {
@@ -82,6 +84,7 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
         ),
       ),
     ];
+    if (buttons.declare) elements.push(button('declare-incident', group.id, 'Declare incident', 'danger'));
     if (buttons.runbookLink) {
       elements.push({
         type: 'button',

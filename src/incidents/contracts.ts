@@ -8,6 +8,8 @@ export const incidentCommand = z.discriminatedUnion('action', [
     action: z.literal('declare'),
     severity: z.enum(INCIDENT_SEVERITIES),
     title: z.string().min(1).max(200),
+    /** Declared from an alert thread: the group (declaring twice gives the first incident). */
+    alertGroup: z.string().max(64).optional(),
   }),
   z.object({ action: z.literal('note'), text: z.string().min(1).max(2_000) }),
   z.object({ action: z.literal('status'), status: z.enum(['investigating', 'identified', 'monitoring']) }),

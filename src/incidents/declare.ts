@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { IncidentSeverity } from '../config/policy';
 import { Refusal } from '../kernel/domain/refusal';
+import type { EnvironmentName } from '../kernel/domain/environment';
 import { channelName } from './domain/channel';
 import type { Incident } from './domain/incident';
 import { declareIncident } from './domain/lifecycle';
@@ -64,10 +65,12 @@ export async function declare(
   if (!channel) throw new Refusal('guard', `every channel name tried was taken (${[...taken].join(', ')})`);
 
   try {
+    const scope = await scopeOf(deps, input);
     const { incident, entry } = declareIncident({
       id,
       title: input.title,
       severity: input.severity,
+      ...scope,
       channel: channel.id,
       channelName: channel.name,
       declaredBy: input.requester,
@@ -99,4 +102,36 @@ export async function declare(
     await deps.slack.conversations.archive({ channel: channel.id }).catch(() => undefined);
     throw err;
   }
+}
+
+const ENVIRONMENT_WORDS: Readonly<Record<string, EnvironmentName>> = {
+  production: 'production',
+  prod: 'production',
+  staging: 'staging',
+  stg: 'staging',
+};
+
+/**
+ * What the incident is about, so that its timeline takes the bot's events: the alert's
+ * environment and service when declared from one; otherwise the services and environment
+ * its title names ("payment errors in production"), production when only services are
+ * named. A title naming neither takes only what is linked to it.
+ */
+async function scopeOf(
+  deps: Deps,
+  input: DeclareInput,
+): Promise<{ environment?: EnvironmentName; services?: string[] }> {
+  if (input.alertGroup) {
+    const group = await deps.alerts.get(input.alertGroup);
+    return {
+      ...(group?.environment ? { environment: group.environment } : {}),
+      ...(group?.service ? { services: [group.service] } : {}),
+    };
+  }
+  const words = input.title.toLowerCase().split(/[^a-z0-9-]+/);
+  const services = Object.keys(deps.policy.services).filter((name) => words.includes(name));
+  const named = words.map((w) => ENVIRONMENT_WORDS[w]).find((env) => env !== undefined);
+  const environment =
+    named ?? (services.length > 0 && deps.policy.environments.production ? 'production' : undefined);
+  return { ...(environment ? { environment } : {}), ...(services.length ? { services } : {}) };
 }

@@ -106,6 +106,7 @@ export async function resolve(
   if (!result) throw new Refusal('input', 'this incident is not known (any more)');
   if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
   const resolved = result.verdict.incident;
+  await deps.incidents.closed(resolved.id);
   const timeline = await deps.incidents.timeline(resolved.id);
   const figures = metrics(resolved, timeline);
   const markdown = postmortemMarkdown(resolved, timeline);

@@ -39,6 +39,8 @@ export class IncidentStore {
       .zadd(index, incident.declaredAt, incident.id)
       .zremrangebyrank(index, 0, -MAX_INDEXED - 1)
       .pexpire(index, RETENTION_MS)
+      .zadd(this.keys.openIncidents(), incident.declaredAt, incident.id)
+      .pexpire(this.keys.openIncidents(), RETENTION_MS)
       .exec();
     for (const group of incident.alertGroups) await this.linkGroup(group, incident.id);
     return true;
@@ -89,6 +91,18 @@ export class IncidentStore {
       verdict: result.verdict as V,
       changed: result.changed,
     };
+  }
+
+  /** The open incidents: what a bot event may belong to. One round trip when there are none. */
+  async open(): Promise<Incident[]> {
+    const ids = await this.redis.zrange(this.keys.openIncidents(), 0, MAX_INDEXED - 1);
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    return found.filter((i): i is Incident => i !== undefined && i.status !== 'resolved');
+  }
+
+  /** A resolved incident takes no more bot events. */
+  async closed(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.openIncidents(), id);
   }
 
   async append(id: string, entry: TimelineEntry): Promise<void> {

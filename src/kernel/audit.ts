@@ -28,10 +28,22 @@ export class AuditLog {
     this.key = keys(prefix).audit();
   }
 
+  private readonly listeners: Array<(event: AuditEvent) => Promise<void>> = [];
+
+  /** Also hands every event recorded from now on to `listener` (an incident's timeline); its failures are logged, never thrown. */
+  onRecord(listener: (event: AuditEvent) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
   async record(event: Omit<AuditEvent, 'at'>, at = this.clock.now()): Promise<void> {
     const full: AuditEvent = { ...event, at };
     this.logger.info({ audit: full }, `audit: ${event.type}`);
     await this.redis.xadd(this.key, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'event', JSON.stringify(full));
+    for (const listener of this.listeners) {
+      await listener(full).catch((err: unknown) =>
+        this.logger.warn({ err: (err as Error).message, audit: event.type }, 'an audit listener failed'),
+      );
+    }
   }
 
   async recent(count: number, environment?: string): Promise<AuditEvent[]> {

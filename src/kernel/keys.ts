@@ -21,6 +21,7 @@ export function keys(prefix: string) {
     incident: (id: string) => `${prefix}:incident:${id}`,
     incidentTimeline: (id: string) => `${prefix}:incident-timeline:${id}`,
     incidents: () => `${prefix}:incidents`,
+    openIncidents: () => `${prefix}:incidents-open`,
     incidentOfChannel: (channel: string) => `${prefix}:incident-of-channel:${channel}`,
     incidentOfGroup: (group: string) => `${prefix}:incident-of-group:${group}`,
   };

@@ -1,6 +1,9 @@
+import { actionId } from '../../src/kernel/slack/actions';
 import { startTestBot, type TestBot } from '../kit/bot';
-import { APPROVER, ENGINEER, OPS } from '../kit/ids';
-import { sendSlashCommand } from '../kit/slack-requests';
+import { startTestCluster, type TestCluster } from '../kit/cluster';
+import { firingNotification, postNotification, untilSettled } from '../kit/flows';
+import { APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 
 /**
@@ -123,5 +126,84 @@ describe('incidents, end to end', () => {
     expect(await answerTo(ENGINEER, 'does not let the bot create channels')).toContain(':no_entry:');
     expect(t.slack.channels).toHaveLength(before);
     expect(await t.bot.deps.incidents.recent()).toEqual([]);
+  });
+});
+
+describe('an incident declared from a critical alert', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    t = await startTestBot({ cluster, env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN } });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await cluster.sim.stop();
+  });
+
+  it('takes the alert as title and scope, links the thread, is declared once, and its timeline writes itself', async () => {
+    const alert = firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'payment' },
+      'error rate above 5% on payment',
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    const parent = await waitFor(
+      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraHighErrorRate')),
+      (m) => m !== undefined && JSON.stringify(m.blocks).includes('declare-incident'),
+      { what: 'the alert thread with its Declare button' },
+    );
+    const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent!.blocks))![1]!;
+    const press = () =>
+      sendButtonClick(t.url, t.secret, {
+        user: ONCALL,
+        actionId: actionId('declare-incident', groupId),
+        value: groupId,
+        channel: parent!.channel,
+        messageTs: parent!.ts,
+        responseUrl: t.slack.responseUrl(parent!.channel, ONCALL),
+      });
+    await press();
+    const incident = await waitFor(
+      async () => (await t.bot.deps.incidents.recent(5))[0],
+      (i) => i !== undefined,
+      { what: 'the incident' },
+    );
+    expect(incident).toMatchObject({
+      severity: 'sev1',
+      environment: 'production',
+      services: ['payment'],
+      alertGroups: [groupId],
+      declaredBy: ONCALL,
+    });
+    expect(incident!.title).toBe('AzoraHighErrorRate: error rate above 5% on payment');
+    await waitFor(
+      () =>
+        t.slack.messages.find((m) => m.threadTs === parent!.ts && m.text.includes(`<#${incident!.channel}>`)),
+      (m) => m !== undefined,
+      { what: 'the alert thread linking the channel' },
+    );
+    // Pressed again (another responder, Slack's retry): the same incident, no second channel.
+    const channels = t.slack.channels.length;
+    await press();
+    await untilSettled(t.bot);
+    expect(t.slack.channels).toHaveLength(channels);
+    expect(await t.bot.deps.incidents.recent(5)).toHaveLength(1);
+
+    // A change asked for the service while it is open goes into its timeline, linked.
+    await sendSlashCommand(t.url, t.secret, {
+      text: 'scale production payment 5',
+      user: ENGINEER,
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    });
+    const timeline = await waitFor(
+      () => t.bot.deps.incidents.timeline(incident!.id),
+      (tl) => tl.entries.some((e) => e.kind === 'request'),
+      { what: 'the request in the timeline' },
+    );
+    expect(timeline.entries.map((e) => e.kind)).toEqual(['status', 'request']);
+    expect((await t.bot.deps.incidents.get(incident!.id))!.requests).toHaveLength(1);
   });
 });

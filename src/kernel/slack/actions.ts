@@ -15,6 +15,7 @@ export const ACTION_KINDS = [
   'runbook-logs',
   'runbook-link',
   'close-window',
+  'declare-incident',
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 

@@ -1,0 +1,35 @@
+import type { CoreDeps } from '../src/deps';
+import { incidentCommandJob } from '../src/incidents/contracts';
+import { severityForAlert } from '../src/incidents/domain/incident';
+import { md, note } from '../src/kernel/slack/blocks';
+import { tellPresser, type Click } from './click';
+
+/**
+ * "Declare incident" on a critical alert thread: the alert's summary as the title, its
+ * severity mapped by the policy; one incident per alert group, however often it is pressed.
+ */
+export async function declareFromAlert(deps: CoreDeps, click: Click): Promise<void> {
+  const group = await deps.alerts.get(click.subject);
+  if (!group || !click.channel || !click.responseUrl) {
+    await tellPresser(click, note(':no_entry: this alert is not known (any more)'));
+    return;
+  }
+  await deps.queues.enqueue(
+    incidentCommandJob,
+    {
+      command: {
+        action: 'declare',
+        severity: severityForAlert(deps.policy.incidents, group.severity),
+        title: `${group.alertname}: ${group.summary}`.slice(0, 200),
+        alertGroup: group.id,
+      },
+      requester: click.user,
+      channel: click.channel,
+      responseUrl: click.responseUrl,
+      seed: `alert-${group.id}-${group.episode}`,
+    },
+    // One declaration per group and episode, whoever presses and however often.
+    { jobId: `declare-${group.id}-${group.episode}` },
+  );
+  await tellPresser(click, note(md`:rotating_light: Declaring an incident for ${group.alertname}…`));
+}

@@ -1,0 +1,147 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import type { CoreDeps } from '../deps';
+import { isOpen } from './domain/incident';
+import { bounded } from './domain/text';
+import { ENTRY_TEXT_MAX, type TimelineEntry } from './domain/timeline';
+import { eventId, messageTs, PIN_REACTION, type pinEntryJob } from './pin-contract';
+import { slackChannel, slackUser } from '../kernel/queue/payloads';
+
+/**
+ * :pushpin: on any message in an open incident's channel puts that message in the timeline:
+ * the web role's listener turns the reaction_added event into a job (`pinOf`), the job reads
+ * the message and appends it (`addPin`).
+ */
+
+export type Pin = z.output<typeof pinEntryJob.payload>;
+
+/** The fields of an event_callback a pin needs; anything else about the body is ignored. */
+const reactionBody = z.object({
+  event_id: eventId,
+  event: z.object({
+    type: z.literal('reaction_added'),
+    user: slackUser,
+    reaction: z.string(),
+    item: z.object({ type: z.literal('message'), channel: slackChannel, ts: messageTs }),
+  }),
+});
+
+/**
+ * The pin a reaction_added body asks for, or undefined: another emoji, a reaction to a
+ * file, or a body with fields missing or of the wrong type (Slack's events are checked only
+ * as far as routing goes before they get here).
+ */
+export function pinOf(body: unknown): Pin | undefined {
+  const parsed = reactionBody.safeParse(body);
+  if (!parsed.success || parsed.data.event.reaction !== PIN_REACTION) return undefined;
+  const { event } = parsed.data;
+  return { channel: event.item.channel, ts: event.item.ts, user: event.user, eventId: parsed.data.event_id };
+}
+
+/** One entry per pinned message, however many people pin it, however often. */
+export const pinKey = (channel: string, ts: string): string => `pin:${channel}:${ts}`;
+
+/** A message ts (`1700000000.123456`) as ms since the epoch. */
+export function tsToMs(ts: string): number {
+  const [seconds = '0', micros = ''] = ts.split('.');
+  return Number(seconds) * 1_000 + Math.floor(Number(micros.padEnd(6, '0')) / 1_000);
+}
+
+type PinDeps = Pick<CoreDeps, 'incidents' | 'slack' | 'logger'>;
+
+/** The Slack error code of a failed Web API call, if it was one. */
+const slackError = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
+
+export type PinOutcome = { incident: string; key: string } | { ignored: string };
+
+/**
+ * Reads the pinned message and appends it to its incident's timeline: at the message's
+ * time, by whoever pinned it, its text as written (views escape it where they show it).
+ * Nothing when the channel's incident is resolved by now or the message is gone.
+ */
+export async function addPin(deps: PinDeps, pin: Pin): Promise<PinOutcome> {
+  const incident = await deps.incidents.ofChannel(pin.channel);
+  if (!incident) return { ignored: 'no incident in this channel' };
+  if (!isOpen(incident)) return { ignored: 'the incident is resolved' };
+  const message = await readMessage(deps, pin.channel, pin.ts);
+  if (!message) return { ignored: 'the message is gone' };
+  const link = await permalink(deps, pin.channel, pin.ts);
+  const entry: TimelineEntry = {
+    at: tsToMs(pin.ts),
+    actor: pin.user,
+    kind: 'pin',
+    text: bounded(messageText(message), ENTRY_TEXT_MAX),
+    ...(link ? { link } : {}),
+    key: pinKey(pin.channel, pin.ts),
+  };
+  await deps.incidents.append(incident.id, entry);
+  return { incident: incident.id, key: entry.key! };
+}
+
+interface Message {
+  ts?: string;
+  text?: string;
+  files?: Array<{ name?: string; title?: string }>;
+}
+
+/** What the entry says: the message's text; for a file posted without a word, its name. */
+function messageText(message: Message): string {
+  if (message.text?.trim()) return message.text;
+  const files = (message.files ?? []).map((f) => f.title ?? f.name).filter((n) => n);
+  return files.length > 0 ? `(file: ${files.join(', ')})` : '(a message without text)';
+}
+
+/**
+ * The message at `ts`: the channel's history holds it when it is a top-level message (or a
+ * thread's parent); a reply is only in its thread. Undefined when it is gone (deleted).
+ */
+async function readMessage(deps: PinDeps, channel: string, ts: string): Promise<Message | undefined> {
+  const history = await withRetryAfter(deps, () =>
+    deps.slack.conversations.history({ channel, latest: ts, inclusive: true, limit: 1 }),
+  );
+  const top = history.messages?.[0];
+  if (top?.ts === ts) return top;
+  try {
+    // Slack gives a thread's parent first whatever the window: two find the reply either way.
+    const thread = await withRetryAfter(deps, () =>
+      deps.slack.conversations.replies({ channel, ts, oldest: ts, inclusive: true, limit: 2 }),
+    );
+    return thread.messages?.find((m) => m.ts === ts);
+  } catch (err) {
+    if (slackError(err) === 'thread_not_found') return undefined;
+    throw err;
+  }
+}
+
+/** A link to the message for the postmortem; the entry goes in without one if Slack will not say. */
+async function permalink(deps: PinDeps, channel: string, ts: string): Promise<string | undefined> {
+  try {
+    const answer = await withRetryAfter(deps, () =>
+      deps.slack.chat.getPermalink({ channel, message_ts: ts }),
+    );
+    return answer.permalink;
+  } catch (err) {
+    deps.logger.warn({ channel, ts, err: (err as Error).message }, 'no permalink for a pinned message');
+    return undefined;
+  }
+}
+
+/** Waits this long at most for Slack's Retry-After inside the job; longer, BullMQ's backoff retries the job. */
+const MAX_WAIT_MS = 30_000;
+const MAX_WAITS = 3;
+
+/** A read that Slack rate-limits (429, `rejectRateLimitedCalls`) is tried again after its Retry-After. */
+async function withRetryAfter<T>(deps: PinDeps, call: () => Promise<T>): Promise<T> {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await call();
+    } catch (err) {
+      const e = err as { code?: string; retryAfter?: number };
+      if (e.code !== 'slack_webapi_rate_limited_error' || waits >= MAX_WAITS) throw err;
+      const waitMs = Math.max(1, e.retryAfter ?? 1) * 1_000;
+      if (waitMs > MAX_WAIT_MS) throw err;
+      deps.logger.info({ waitMs }, 'Slack rate-limited a read for a pin; waiting as it asked');
+      await sleep(waitMs);
+    }
+  }
+}
