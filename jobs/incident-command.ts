@@ -2,6 +2,7 @@ import { defineJob } from '../src/deps';
 import { parentKey } from '../src/alerts/notify';
 import { incidentCommandJob } from '../src/incidents/contracts';
 import { declare } from '../src/incidents/declare';
+import { scheduleNudge } from '../src/incidents/nudge';
 import { addNote, incidentOfChannel, resolve, update } from '../src/incidents/run';
 import { declaredAnswer, incidentListMessage } from '../src/incidents/views';
 import { Refusal } from '../src/kernel/domain/refusal';
@@ -15,6 +16,7 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
     switch (command.action) {
       case 'declare': {
         const { incident, created } = await declare(ctx, { ...command, requester, seed });
+        if (created) await scheduleNudge(ctx, incident);
         await ctx.messenger.respond(responseUrl, declaredAnswer(incident));
         const group = command.alertGroup ? await ctx.alerts.get(command.alertGroup) : undefined;
         // The alert's thread links to the incident's channel.
@@ -49,7 +51,7 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
             : command.action === 'severity'
               ? { kind: 'severity' as const, severity: command.severity }
               : { kind: 'commander' as const, user: command.user };
-        await update(ctx, incident, change, requester);
+        await scheduleNudge(ctx, await update(ctx, incident, change, requester));
         return { incident: incident.id };
       }
     }

@@ -33,3 +33,11 @@ export const incidentCommandJob = defineContract({
   }),
   options: { attempts: 2, backoff: { type: 'exponential', delay: 2_000 } },
 });
+
+/** Looks whether the incident's commander is due a nudge for a status update; queued for when it will be. */
+export const incidentNudgeJob = defineContract({
+  queue: 'notify',
+  name: 'incident-nudge',
+  payload: z.object({ incidentId: z.string().regex(/^i[0-9a-f]{8}$/) }),
+  options: { attempts: 2 },
+});

@@ -1,4 +1,5 @@
 import { actionId } from '../../src/kernel/slack/actions';
+import { nudgeIfDue } from '../../src/incidents/nudge';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, untilSettled } from '../kit/flows';
@@ -205,5 +206,44 @@ describe('an incident declared from a critical alert', () => {
     );
     expect(timeline.entries.map((e) => e.kind)).toEqual(['status', 'request']);
     expect((await t.bot.deps.incidents.get(incident!.id))!.requests).toHaveLength(1);
+  });
+});
+
+describe('a sev1 without a status update', () => {
+  let t: TestBot;
+  beforeAll(async () => {
+    t = await startTestBot();
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('nudges its commander once per interval after the last update or nudge', async () => {
+    await sendSlashCommand(t.url, t.secret, {
+      text: 'incident declare sev1 checkout down',
+      user: ENGINEER,
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    });
+    const incident = (await waitFor(
+      async () => (await t.bot.deps.incidents.recent(1))[0],
+      (i) => i !== undefined,
+      { what: 'the incident' },
+    ))!;
+    // Its first look is queued for 30 minutes after the declaration.
+    const delayed = await t.bot.queues.get('notify').getJobs(['delayed'], 0, 50);
+    expect(delayed.map((j) => j.id)).toContain(`nudge-${incident.id}-${incident.declaredAt + 30 * 60_000}`);
+
+    const at = (ms: number) => ({ ...t.bot.deps, now: () => incident.declaredAt + ms });
+    const bells = () =>
+      t.slack.messages.filter((m) => m.channel === incident.channel && m.text.includes(':bell:'));
+    expect(await nudgeIfDue(at(29 * 60_000), incident.id)).toBe(false);
+    expect(await nudgeIfDue(at(31 * 60_000), incident.id)).toBe(true);
+    expect(await nudgeIfDue(at(32 * 60_000), incident.id)).toBe(false);
+    expect(bells()).toHaveLength(1);
+    expect(bells()[0]!.text).toContain(`<@${ENGINEER}>, no status update for 30m`);
+    // Once per interval: the next is 30 minutes after the nudge.
+    expect(await nudgeIfDue(at(62 * 60_000), incident.id)).toBe(true);
+    expect(bells()).toHaveLength(2);
   });
 });

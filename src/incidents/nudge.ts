@@ -1,0 +1,50 @@
+import type { CoreDeps } from '../deps';
+import { md, mention, note } from '../kernel/slack/blocks';
+import { formatDuration } from '../kernel/domain/duration';
+import { incidentNudgeJob } from './contracts';
+import type { Incident } from './domain/incident';
+import { nextNudgeAt, nudgeDue } from './domain/nudge';
+
+/** Queues the next look for the incident's nudge (one job per due time: queued twice, it is one). */
+export async function scheduleNudge(
+  deps: Pick<CoreDeps, 'queues' | 'policy' | 'now'>,
+  incident: Incident,
+): Promise<void> {
+  const at = nextNudgeAt(incident, deps.policy.incidents);
+  if (at === undefined) return;
+  await deps.queues.enqueue(
+    incidentNudgeJob,
+    { incidentId: incident.id },
+    { jobId: `nudge-${incident.id}-${at}`, delay: Math.max(0, at - deps.now()) },
+  );
+}
+
+/**
+ * A sev1 with no status update for the policy's interval: the commander is nudged in the
+ * channel, once per interval, and the next look is queued. An update meanwhile moved the
+ * due time on: this look then finds nothing due and queues the one that is.
+ */
+export async function nudgeIfDue(
+  deps: Pick<CoreDeps, 'incidents' | 'messenger' | 'queues' | 'policy' | 'now'>,
+  incidentId: string,
+): Promise<boolean> {
+  const now = deps.now();
+  const result = await deps.incidents.change<boolean>(incidentId, (current) =>
+    nudgeDue(current, deps.policy.incidents, now)
+      ? { next: { ...current, nudgedAt: now }, verdict: true }
+      : { verdict: false },
+  );
+  if (!result?.incident) return false;
+  const incident = result.incident;
+  if (result.verdict) {
+    const interval = deps.policy.incidents.statusNudge[incident.severity] ?? 0;
+    await deps.messenger.post(
+      incident.channel,
+      note(
+        md`:bell: ${mention(incident.commander)}, no status update for ${formatDuration(interval)}: where are we? \`/azora incident status investigating|identified|monitoring\` (the same status again is an update too).`,
+      ),
+    );
+  }
+  await scheduleNudge(deps, incident);
+  return result.verdict;
+}
