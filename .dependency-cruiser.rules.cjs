@@ -2,7 +2,8 @@
  * The dependency rule of the house (README: Layout), shared by the two configurations
  * `npm run lint` runs. Paths are relative to the repository root.
  */
-const USE_CASES = '(access|alerts|backups|commands|incidents|logs|maintenance|oncall|releases|requests|status)';
+const USE_CASES =
+  '(access|alerts|backups|commands|incidents|logs|maintenance|oncall|releases|requests|status)';
 const ENTRY = '^(handlers|jobs)/';
 
 const forbidden = [

@@ -19,6 +19,8 @@ import { backupProcessor } from './backup';
 import { backupsListProcessor } from './backups';
 import { scheduledBackupProcessor } from './scheduled-backup';
 import { incidentCommandProcessor } from './incident-command';
+import { incidentNudgeProcessor } from './incident-nudge';
+import { pinEntryProcessor } from './pin-entry';
 import { statusProcessor } from './status';
 
 /** Every job the worker role runs. */
@@ -34,6 +36,8 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   backupsListProcessor,
   scheduledBackupProcessor,
   incidentCommandProcessor,
+  incidentNudgeProcessor,
+  pinEntryProcessor,
   logsProcessor,
   alertNotificationProcessor,
   alertActionProcessor,

@@ -7,6 +7,7 @@ import { healthRoutes, NotReady } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
 import { registerActions } from '../../handlers/actions';
 import { registerViews } from '../../handlers/confirm-restore';
+import { registerReactions } from '../../handlers/reactions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../kernel/redis';
 import type { CoreDeps } from '../deps';
@@ -80,6 +81,7 @@ function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
   registerCommand(app, core);
   registerActions(app, core);
   registerViews(app, core);
+  registerReactions(app, core);
   return app;
 }
 

@@ -17,7 +17,7 @@ interface Manifest {
   oauth_config: { scopes: { bot: string[]; user?: string[] } };
   settings: {
     interactivity: { is_enabled: boolean; request_url?: string };
-    event_subscriptions?: unknown;
+    event_subscriptions?: { request_url?: string; bot_events?: string[]; user_events?: string[] };
     socket_mode_enabled: boolean;
   };
 }
@@ -39,6 +39,17 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.invite': ['channels:manage'],
   'pins.add': ['pins:write'],
   filesUploadV2: ['files:write'],
+  // A :pushpin: reaction in an incident channel: the pinned message read (a thread reply
+  // from its thread) and linked from the timeline (chat.getPermalink needs no scope).
+  'conversations.history': ['channels:history'],
+  'conversations.replies': ['channels:history'],
+  'chat.getPermalink': [],
+};
+
+/** Each Events API event the app subscribes to, and the bot scope Slack requires for it. */
+const EVENT_SCOPES: Record<string, string[]> = {
+  // :pushpin: on a message in an incident channel (handlers/reactions.ts).
+  reaction_added: ['reactions:read'],
 };
 
 /**
@@ -78,13 +89,31 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
     expect([...called].sort()).toEqual(Object.keys(METHOD_SCOPES).sort());
   });
 
-  it('asks for exactly the scopes those methods need, the slash command and posting in public channels', () => {
-    const needed = new Set([...BASE_SCOPES, ...Object.values(METHOD_SCOPES).flat()]);
+  it('subscribes to exactly the events the bot has a listener for', () => {
+    const files = ['src', 'handlers'].flatMap((d) => sourceFiles(path.join(REPO, d)));
+    const listened = new Set<string>();
+    for (const file of files) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\bapp\s*\.event(?:<[^>]*>)?\(\s*'([a-z_]+)'/g))
+        listened.add(m[1]!);
+    }
+    expect([...listened].sort()).toEqual(Object.keys(EVENT_SCOPES).sort());
+    expect([...(manifest().settings.event_subscriptions?.bot_events ?? [])].sort()).toEqual(
+      Object.keys(EVENT_SCOPES).sort(),
+    );
+    expect(manifest().settings.event_subscriptions?.user_events).toBeUndefined();
+  });
+
+  it('asks for exactly the scopes those methods and events need, the slash command and posting in public channels', () => {
+    const needed = new Set([
+      ...BASE_SCOPES,
+      ...Object.values(METHOD_SCOPES).flat(),
+      ...Object.values(EVENT_SCOPES).flat(),
+    ]);
     expect([...manifest().oauth_config.scopes.bot].sort()).toEqual([...needed].sort());
     expect(manifest().oauth_config.scopes.user).toBeUndefined();
   });
 
-  it('sends /azora and button clicks to the bot over HTTP, and subscribes to no events', () => {
+  it('sends /azora, button clicks and exactly the events it listens to (reaction_added) to the bot over HTTP', () => {
     const m = manifest();
     expect(m.features.slash_commands).toEqual([
       expect.objectContaining({
@@ -98,7 +127,11 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
       is_enabled: true,
       request_url: 'https://chatops.azora.world/slack/events',
     });
-    expect(m.settings.event_subscriptions).toBeUndefined();
+    expect(m.settings.event_subscriptions).toEqual({
+      request_url: 'https://chatops.azora.world/slack/events',
+      bot_events: ['reaction_added'],
+    });
+    expect(Object.keys(EVENT_SCOPES)).toEqual(['reaction_added']);
     expect(m.settings.socket_mode_enabled).toBe(false);
     // The same host the chart's Ingress serves.
     expect(readChartYaml<{ ingress: { host: string } }>('values.yaml').ingress.host).toBe(
@@ -106,7 +139,7 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
     );
   });
 
-  it('has a Socket Mode variant: the same app, command and scopes, Socket Mode on and no request URL', () => {
+  it('has a Socket Mode variant: the same app, command, scopes and events, Socket Mode on and no request URL', () => {
     const http = manifest();
     const socket = socketManifest();
     expect(socket.display_information).toEqual(http.display_information);
@@ -117,6 +150,7 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
     expect(socket.settings).toEqual({
       ...http.settings,
       interactivity: { is_enabled: true },
+      event_subscriptions: { bot_events: ['reaction_added'] },
       socket_mode_enabled: true,
     });
     // The app-level token a manifest cannot create: its scope is named where to generate it.

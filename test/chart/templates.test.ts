@@ -455,7 +455,7 @@ describe('the rendered chart (helm template)', () => {
   it('tells in its notes where Slack and Alertmanager reach the bot, over HTTP and in Socket Mode', () => {
     const http = renderNotes();
     expect(http).toContain(
-      'Slack app: slash command /azora and interactivity → https://chatops.azora.world/slack/events',
+      'Slack app: slash command /azora, interactivity and event subscriptions → https://chatops.azora.world/slack/events',
     );
     expect(http).toContain('Alertmanager webhook → https://chatops.azora.world/alertmanager');
     const socket = renderNotes({ valuesFile: 'ci/socket-mode-values.yaml' });
