@@ -8,10 +8,11 @@ import type { Incident } from './domain/incident';
 import { declareIncident } from './domain/lifecycle';
 import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
+import { slackError } from './declare-errors';
+import { onCallForIncident, pageForIncident, skippedOnCallMessage, unmatchedMessage } from './responders';
+import { pagerDutyKey } from '../alerts/domain/group';
 
-/** The Slack error code of a failed Web API call, if it was one. */
-export const slackError = (err: unknown): string | undefined =>
-  (err as { data?: { error?: string } }).data?.error;
+export { slackError };
 
 const CREATE_ATTEMPTS = 5;
 
@@ -78,7 +79,14 @@ export async function declare(
       ...(input.alertGroup ? { alertGroup: input.alertGroup } : {}),
     });
     await deps.slack.conversations.setTopic({ channel: channel.id, topic: topicText(incident) });
-    const people = [...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S'))])];
+    const oncall = await onCallForIncident(deps, incident).catch((err: Error) => ({
+      users: [] as string[],
+      unmatched: [] as string[],
+      skipped: `PagerDuty did not answer (${err.message})`,
+    }));
+    const people = [
+      ...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S')), ...oncall.users]),
+    ];
     await deps.slack.conversations
       .invite({ channel: channel.id, users: people.join(','), force: true })
       .catch((err: unknown) => {
@@ -90,8 +98,26 @@ export async function declare(
       });
     const posted = await deps.slack.chat.postMessage({ channel: channel.id, ...summaryMessage(incident) });
     await deps.slack.pins.add({ channel: channel.id, timestamp: posted.ts! });
-    const stored: Incident = { ...incident, summaryTs: posted.ts! };
+    if (oncall.unmatched.length) await deps.messenger.post(channel.id, unmatchedMessage(oncall.unmatched));
+    if ('skipped' in oncall && oncall.skipped)
+      await deps.messenger.post(channel.id, skippedOnCallMessage(oncall.skipped));
+    const group = input.alertGroup ? await deps.alerts.get(input.alertGroup) : undefined;
+    const paged = await pageForIncident(
+      deps,
+      incident,
+      group ? pagerDutyKey(group) : undefined,
+      `https://slack.com/app_redirect?channel=${channel.id}`,
+    ).catch((err: Error) => {
+      deps.logger.warn({ incident: id, err: err.message }, 'could not page for the incident');
+      return undefined;
+    });
+    const stored: Incident = {
+      ...incident,
+      summaryTs: posted.ts!,
+      ...(paged ? { pagerduty: { id: paged } } : {}),
+    };
     await deps.incidents.create(stored, entry);
+    if (paged) await deps.slack.chat.update({ channel: channel.id, ts: posted.ts!, ...summaryMessage(stored) });
     await deps.audit.record({
       type: 'incident-declared',
       actor: input.requester,

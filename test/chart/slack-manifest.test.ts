@@ -38,6 +38,8 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.archive': ['channels:manage'],
   'conversations.invite': ['channels:manage'],
   'pins.add': ['pins:write'],
+  // Who is on call, from PagerDuty by e-mail, invited into the incident channel.
+  'users.lookupByEmail': ['users:read', 'users:read.email'],
   filesUploadV2: ['files:write'],
   // A :pushpin: reaction in an incident channel: the pinned message read (a thread reply
   // from its thread) and linked from the timeline (chat.getPermalink needs no scope).

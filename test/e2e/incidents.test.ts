@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SimulatedPagerDuty, simulatedId } from '../../sandbox/pagerduty';
 import { actionId } from '../../src/kernel/slack/actions';
 import { nudgeIfDue } from '../../src/incidents/nudge';
 import { startTestBot, type TestBot } from '../kit/bot';
@@ -245,5 +249,73 @@ describe('a sev1 without a status update', () => {
     // Once per interval: the next is 30 minutes after the nudge.
     expect(await nudgeIfDue(at(62 * 60_000), incident.id)).toBe(true);
     expect(bells()).toHaveLength(2);
+  });
+});
+
+describe('an incident with PagerDuty', () => {
+  let cluster: TestCluster;
+  let pagerduty: SimulatedPagerDuty;
+  let t: TestBot;
+  const caDir = mkdtempSync(path.join(tmpdir(), 'azora-pd-'));
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    pagerduty = await new SimulatedPagerDuty().start();
+    const caFile = await pagerduty.writeCa(path.join(caDir, 'ca.pem'));
+    const policy = structuredClone(cluster.policy);
+    policy.incidents.escalationPolicies = { payment: simulatedId('escalation_policy', 'Azora Platform') };
+    t = await startTestBot({
+      cluster: { ...cluster, policy },
+      policy,
+      env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN, ...pagerduty.env(caFile) },
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await pagerduty.stop();
+    await cluster.sim.stop();
+    rmSync(caDir, { recursive: true, force: true });
+  });
+
+  it('invites who is on call for the service (matched by e-mail) and pages on the alert’s own incident', async () => {
+    const alert = firingNotification(
+      'AzoraServiceDown',
+      { severity: 'critical', namespace: PROD, service: 'payment' },
+      'payment is down',
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    const parent = await waitFor(
+      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraServiceDown')),
+      (m) => m !== undefined && JSON.stringify(m.blocks).includes('declare-incident'),
+      { what: 'the alert thread' },
+    );
+    const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent!.blocks))![1]!;
+    const alertPage = await waitFor(
+      () => pagerduty.events.find((e) => e.action === 'trigger' && e.dedupKey?.includes(groupId)),
+      (e) => e !== undefined,
+      { what: 'the alert’s own page' },
+    );
+    await sendButtonClick(t.url, t.secret, {
+      user: ENGINEER,
+      actionId: actionId('declare-incident', groupId),
+      value: groupId,
+      channel: parent!.channel,
+      messageTs: parent!.ts,
+      responseUrl: t.slack.responseUrl(parent!.channel, ENGINEER),
+    });
+    const incident = await waitFor(
+      async () => (await t.bot.deps.incidents.recent(1))[0],
+      (i) => i !== undefined,
+      { what: 'the incident' },
+    );
+    // Amara is on call at level 1 of the payment's escalation policy; Jonas (level 2) is not asked.
+    const members = t.slack.channel(incident!.channel)!.members;
+    expect(members).toContain(APPROVER);
+    expect(members).not.toContain('U0APPROVER2');
+    expect(incident!.pagerduty?.id).toBe(alertPage!.dedupKey);
+    const incidentPages = pagerduty.events.filter(
+      (e) => e.action === 'trigger' && e.dedupKey === alertPage!.dedupKey,
+    );
+    expect(incidentPages.length).toBeGreaterThanOrEqual(2);
   });
 });

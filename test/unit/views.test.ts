@@ -144,7 +144,7 @@ describe('outside text in views', () => {
 
   it('escapes on-call names from PagerDuty and echoed refusals', () => {
     const oncall = oncallMessage([
-      { escalationPolicy: '<!channel>', level: 1, user: '<@U0X>', schedule: '' },
+      { escalationPolicy: '<!channel>', escalationPolicyId: 'P1', level: 1, user: '<@U0X>', schedule: '' },
     ]);
     expect(JSON.stringify(oncall)).not.toMatch(/<!channel>|<@U0X>/);
     expect(JSON.stringify(refusalMessage("unknown command '<!here>'", '/azora help'))).not.toContain(

@@ -41,6 +41,8 @@ export interface OnCall {
   email?: string;
   schedule?: string;
   escalationPolicy: string;
+  /** The escalation policy's id, as a policy names it (`incidents.escalationPolicies`). */
+  escalationPolicyId: string;
   level: number;
   /** End of this shift (ISO 8601); absent for a permanent assignment. */
   until?: string;
@@ -183,6 +185,7 @@ export class PagerDuty {
           ...(o.user.email ? { email: o.user.email } : {}),
           ...(o.schedule ? { schedule: o.schedule.summary ?? o.schedule.id } : {}),
           escalationPolicy: o.escalation_policy.summary ?? o.escalation_policy.id,
+          escalationPolicyId: o.escalation_policy.id,
           level: o.escalation_level,
           ...(o.end ? { until: o.end } : {}),
         });

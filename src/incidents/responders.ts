@@ -1,0 +1,71 @@
+import type { Deps } from '../deps';
+import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
+import { slackError } from './declare-errors';
+import { escalationPoliciesFor, pagesPagerDuty, severityLabel, type Incident } from './domain/incident';
+
+/**
+ * Who is on call now for the incident's services (the policy's escalation policies, first
+ * level), matched to Slack users by e-mail. Those PagerDuty knows but Slack does not are
+ * named, not dropped: the channel says whom to reach another way.
+ */
+export async function onCallForIncident(
+  deps: Deps,
+  incident: Incident,
+): Promise<{ users: string[]; unmatched: string[]; skipped?: string }> {
+  if (!deps.pagerduty.restEnabled) return { users: [], unmatched: [], skipped: 'no PagerDuty API token' };
+  const policies = escalationPoliciesFor(deps.policy.incidents, incident.services);
+  if (policies.length === 0)
+    return { users: [], unmatched: [], skipped: 'no escalation policy in the policy for its services' };
+  const oncall = (await deps.pagerduty.oncall()).filter(
+    (o) => o.level === 1 && policies.includes(o.escalationPolicyId),
+  );
+  const users: string[] = [];
+  const unmatched: string[] = [];
+  for (const person of oncall) {
+    if (!person.email) {
+      unmatched.push(`${person.user} (no e-mail in PagerDuty)`);
+      continue;
+    }
+    try {
+      const found = await deps.slack.users.lookupByEmail({ email: person.email });
+      if (found.user?.id) users.push(found.user.id);
+      else unmatched.push(`${person.user} <${person.email}>`);
+    } catch (err) {
+      if (slackError(err) !== 'users_not_found') throw err;
+      unmatched.push(`${person.user} <${person.email}>`);
+    }
+  }
+  return { users: [...new Set(users)], unmatched };
+}
+
+/** The PagerDuty incident of a sev1 or sev2: the alert's own when it came from one (same dedup key), else a new one. */
+export async function pageForIncident(
+  deps: Deps,
+  incident: Incident,
+  alertDedupKey: string | undefined,
+  channelUrl: string,
+): Promise<string | undefined> {
+  if (!deps.pagerduty.enabled || !pagesPagerDuty(deps.policy.incidents, incident.severity)) return undefined;
+  const dedupKey = alertDedupKey ?? `azora-incident-${incident.id}`;
+  await deps.pagerduty.trigger({
+    dedupKey,
+    summary: `${severityLabel(incident.severity)}: ${incident.title}`,
+    source: [incident.services.join(','), incident.environment].filter(Boolean).join('/') || 'azora',
+    severity: incident.severity === 'sev1' ? 'critical' : 'error',
+    details: { incident: incident.id, slack_channel: incident.channelName, commander: incident.commander },
+    links: [{ href: channelUrl, text: `Slack #${incident.channelName}` }],
+  });
+  return dedupKey;
+}
+
+/** Said in the channel when some of those on call could not be invited. */
+export function unmatchedMessage(unmatched: string[]): SlackMessage {
+  return note(
+    md`:warning: On call in PagerDuty but not found in Slack by e-mail, so not invited: ${unmatched.join(', ')}. Reach them another way.`,
+  );
+}
+
+export const skippedOnCallMessage = (why: string): SlackMessage =>
+  note(
+    md`:information_source: Nobody from PagerDuty was invited: ${why}. ${code('/azora oncall')} says who is on call.`,
+  );
