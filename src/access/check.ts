@@ -20,8 +20,12 @@ export interface AccessAsk {
  */
 export async function refusalFor(deps: CoreDeps, ask: AccessAsk): Promise<SlackMessage | undefined> {
   const { policy } = deps;
-  const where =
+  let where =
     ask.channel === undefined ? { ok: true as const } : checkChannel(policy, ask.environment, ask.channel);
+  // An open incident's channel takes the commands of its environment (or of any, when it
+  // names none) as the ops channel does; who may do what is still the policy's.
+  if (!where.ok && ask.channel && (await incidentChannelOf(deps, ask.channel, ask.environment)))
+    where = { ok: true as const };
   const verdict = where.ok ? await deps.access.check(ask.environment, ask.capability, ask.user) : where;
   if (verdict.ok) return undefined;
   deps.metrics.refusals.inc({ reason: where.ok ? ask.capability : 'channel' });
@@ -34,4 +38,13 @@ export async function refusalFor(deps: CoreDeps, ask: AccessAsk): Promise<SlackM
   if (where.ok) return accessRefusal(verdict);
   const channels = channelsOf(policy, ask.environment);
   return channelRefusal(verdict, channels === 'any' ? [] : channels);
+}
+
+async function incidentChannelOf(deps: CoreDeps, channel: string, environment: EnvironmentName): Promise<boolean> {
+  const incident = await deps.incidents.ofChannel(channel);
+  return (
+    incident !== undefined &&
+    incident.status !== 'resolved' &&
+    (incident.environment === undefined || incident.environment === environment)
+  );
 }

@@ -196,13 +196,15 @@ describe('an incident declared from a critical alert', () => {
     expect(t.slack.channels).toHaveLength(channels);
     expect(await t.bot.deps.incidents.recent(5)).toHaveLength(1);
 
-    // A change asked for the service while it is open goes into its timeline, linked.
-    await sendSlashCommand(t.url, t.secret, {
+    // In its channel, production commands are taken as in the ops channel (a channel the
+    // policy does not list otherwise), and the change goes into its timeline, linked.
+    const res = await sendSlashCommand(t.url, t.secret, {
       text: 'scale production payment 5',
       user: ENGINEER,
-      channel: OPS,
-      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+      channel: incident!.channel,
+      responseUrl: t.slack.responseUrl(incident!.channel, ENGINEER),
     });
+    expect((res.json() as { text: string }).text).toContain('Planning');
     const timeline = await waitFor(
       () => t.bot.deps.incidents.timeline(incident!.id),
       (tl) => tl.entries.some((e) => e.kind === 'request'),
