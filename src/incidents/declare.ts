@@ -8,6 +8,7 @@ import type { Incident } from './domain/incident';
 import { declareIncident } from './domain/lifecycle';
 import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
+import { withRetryAfter } from './slack-calls';
 import { slackError } from './declare-errors';
 import { onCallForIncident, pageForIncident, skippedOnCallMessage, unmatchedMessage } from './responders';
 import { pagerDutyKey } from '../alerts/domain/group';
@@ -50,7 +51,7 @@ export async function declare(
   for (let attempt = 0; attempt < CREATE_ATTEMPTS && !channel; attempt++) {
     const name = channelName(policy.channelPattern, at, input.title, (n) => taken.has(n));
     try {
-      const created = await deps.slack.conversations.create({ name });
+      const created = await withRetryAfter(deps.logger, () => deps.slack.conversations.create({ name }));
       channel = { id: created.channel!.id!, name };
     } catch (err) {
       const code = slackError(err);
@@ -78,7 +79,9 @@ export async function declare(
       at,
       ...(input.alertGroup ? { alertGroup: input.alertGroup } : {}),
     });
-    await deps.slack.conversations.setTopic({ channel: channel.id, topic: topicText(incident) });
+    await withRetryAfter(deps.logger, () =>
+      deps.slack.conversations.setTopic({ channel: channel!.id, topic: topicText(incident) }),
+    );
     const oncall = await onCallForIncident(deps, incident).catch((err: Error) => ({
       users: [] as string[],
       unmatched: [] as string[],
@@ -87,17 +90,22 @@ export async function declare(
     const people = [
       ...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S')), ...oncall.users]),
     ];
-    await deps.slack.conversations
-      .invite({ channel: channel.id, users: people.join(','), force: true })
-      .catch((err: unknown) => {
-        // One person who cannot be invited (deactivated, already there) must not stop the rest.
-        deps.logger.warn(
-          { incident: id, err: slackError(err) ?? (err as Error).message },
-          'some responders were not invited',
-        );
-      });
-    const posted = await deps.slack.chat.postMessage({ channel: channel.id, ...summaryMessage(incident) });
-    await deps.slack.pins.add({ channel: channel.id, timestamp: posted.ts! });
+    const channelId = channel.id;
+    await withRetryAfter(deps.logger, () =>
+      deps.slack.conversations.invite({ channel: channelId, users: people.join(','), force: true }),
+    ).catch((err: unknown) => {
+      // One person who cannot be invited (deactivated, already there) must not stop the rest.
+      deps.logger.warn(
+        { incident: id, err: slackError(err) ?? (err as Error).message },
+        'some responders were not invited',
+      );
+    });
+    const posted = await withRetryAfter(deps.logger, () =>
+      deps.slack.chat.postMessage({ channel: channel!.id, ...summaryMessage(incident) }),
+    );
+    await withRetryAfter(deps.logger, () =>
+      deps.slack.pins.add({ channel: channel!.id, timestamp: posted.ts! }),
+    );
     if (oncall.unmatched.length) await deps.messenger.post(channel.id, unmatchedMessage(oncall.unmatched));
     if ('skipped' in oncall && oncall.skipped)
       await deps.messenger.post(channel.id, skippedOnCallMessage(oncall.skipped));
@@ -117,7 +125,8 @@ export async function declare(
       ...(paged ? { pagerduty: { id: paged } } : {}),
     };
     await deps.incidents.create(stored, entry);
-    if (paged) await deps.slack.chat.update({ channel: channel.id, ts: posted.ts!, ...summaryMessage(stored) });
+    if (paged)
+      await deps.slack.chat.update({ channel: channel.id, ts: posted.ts!, ...summaryMessage(stored) });
     await deps.audit.record({
       type: 'incident-declared',
       actor: input.requester,

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { CoreDeps } from '../deps';
+import { withRetryAfter } from './slack-calls';
 import { isOpen } from './domain/incident';
 import { bounded } from './domain/text';
 import { ENTRY_TEXT_MAX, type TimelineEntry } from './domain/timeline';
@@ -96,14 +96,14 @@ function messageText(message: Message): string {
  * thread's parent); a reply is only in its thread. Undefined when it is gone (deleted).
  */
 async function readMessage(deps: PinDeps, channel: string, ts: string): Promise<Message | undefined> {
-  const history = await withRetryAfter(deps, () =>
+  const history = await withRetryAfter(deps.logger, () =>
     deps.slack.conversations.history({ channel, latest: ts, inclusive: true, limit: 1 }),
   );
   const top = history.messages?.[0];
   if (top?.ts === ts) return top;
   try {
     // Slack gives a thread's parent first whatever the window: two find the reply either way.
-    const thread = await withRetryAfter(deps, () =>
+    const thread = await withRetryAfter(deps.logger, () =>
       deps.slack.conversations.replies({ channel, ts, oldest: ts, inclusive: true, limit: 2 }),
     );
     return thread.messages?.find((m) => m.ts === ts);
@@ -116,32 +116,12 @@ async function readMessage(deps: PinDeps, channel: string, ts: string): Promise<
 /** A link to the message for the postmortem; the entry goes in without one if Slack will not say. */
 async function permalink(deps: PinDeps, channel: string, ts: string): Promise<string | undefined> {
   try {
-    const answer = await withRetryAfter(deps, () =>
+    const answer = await withRetryAfter(deps.logger, () =>
       deps.slack.chat.getPermalink({ channel, message_ts: ts }),
     );
     return answer.permalink;
   } catch (err) {
     deps.logger.warn({ channel, ts, err: (err as Error).message }, 'no permalink for a pinned message');
     return undefined;
-  }
-}
-
-/** Waits this long at most for Slack's Retry-After inside the job; longer, BullMQ's backoff retries the job. */
-const MAX_WAIT_MS = 30_000;
-const MAX_WAITS = 3;
-
-/** A read that Slack rate-limits (429, `rejectRateLimitedCalls`) is tried again after its Retry-After. */
-async function withRetryAfter<T>(deps: PinDeps, call: () => Promise<T>): Promise<T> {
-  for (let waits = 0; ; waits++) {
-    try {
-      return await call();
-    } catch (err) {
-      const e = err as { code?: string; retryAfter?: number };
-      if (e.code !== 'slack_webapi_rate_limited_error' || waits >= MAX_WAITS) throw err;
-      const waitMs = Math.max(1, e.retryAfter ?? 1) * 1_000;
-      if (waitMs > MAX_WAIT_MS) throw err;
-      deps.logger.info({ waitMs }, 'Slack rate-limited a read for a pin; waiting as it asked');
-      await sleep(waitMs);
-    }
   }
 }

@@ -124,6 +124,15 @@ describe('incidents, end to end', () => {
     expect(JSON.stringify(listing.blocks)).toContain('Auth 5xx');
   });
 
+  it('waits out Slack’s Retry-After instead of leaving a half-made channel', async () => {
+    t.slack.failNext('conversations.setTopic', 429);
+    const before = t.slack.channels.length;
+    const { channel } = await declareOne('slow slack');
+    expect(t.slack.channels).toHaveLength(before + 1);
+    expect(channel.archived).toBe(false);
+    expect(channel.topic.value).toContain('SEV2');
+  });
+
   it('says so, and leaves no channel, when the workspace does not let the bot create channels', async () => {
     t.slack.restrictChannelCreation(true);
     const before = t.slack.channels.length;
