@@ -14,12 +14,20 @@ import { metrics } from './domain/metrics';
 import { postmortemMarkdown } from './domain/postmortem';
 import { topicText } from './domain/summary';
 import { incidentLine, resolvedLine, summaryMessage } from './views';
+import { withRetryAfter } from './slack-calls';
 
 /** The incident a command typed in `channel` is about: commands that run one work in its channel. */
 export async function incidentOfChannel(deps: Deps, channel: string): Promise<Incident> {
   const incident = await deps.incidents.ofChannel(channel);
   if (!incident)
     throw new Refusal('input', "run this in the incident's channel (`/azora incident list` names them)");
+  // Someone archived it: refused before anything changes, rather than half done where nobody reads.
+  const info = await withRetryAfter(deps.logger, () => deps.slack.conversations.info({ channel }));
+  if (info.channel?.is_archived)
+    throw new Refusal(
+      'guard',
+      "the incident's channel is archived: unarchive it in Slack to go on; nothing was changed",
+    );
   return incident;
 }
 

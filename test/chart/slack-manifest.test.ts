@@ -37,6 +37,8 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.setTopic': ['channels:manage'],
   'conversations.archive': ['channels:manage'],
   'conversations.invite': ['channels:manage'],
+  // Whether an incident's channel was archived, before a command changes anything.
+  'conversations.info': ['channels:read'],
   'pins.add': ['pins:write'],
   // Who is on call, from PagerDuty by e-mail, invited into the incident channel.
   'users.lookupByEmail': ['users:read', 'users:read.email'],

@@ -124,6 +124,14 @@ describe('incidents, end to end', () => {
     expect(JSON.stringify(listing.blocks)).toContain('Auth 5xx');
   });
 
+  it('refuses to change an incident whose channel was archived, and says so', async () => {
+    const { incident, channel } = await declareOne('archived one');
+    t.slack.channel(channel.id)!.archived = true;
+    await slash(ENGINEER, 'incident status monitoring', channel.id);
+    expect(await answerTo(ENGINEER, 'channel is archived')).toContain('nothing was changed');
+    expect((await t.bot.deps.incidents.get(incident.id))!.status).toBe('investigating');
+  });
+
   it('waits out Slack’s Retry-After instead of leaving a half-made channel', async () => {
     t.slack.failNext('conversations.setTopic', 429);
     const before = t.slack.channels.length;
