@@ -40,7 +40,11 @@ export async function refusalFor(deps: CoreDeps, ask: AccessAsk): Promise<SlackM
   return channelRefusal(verdict, channels === 'any' ? [] : channels);
 }
 
-async function incidentChannelOf(deps: CoreDeps, channel: string, environment: EnvironmentName): Promise<boolean> {
+async function incidentChannelOf(
+  deps: CoreDeps,
+  channel: string,
+  environment: EnvironmentName,
+): Promise<boolean> {
   const incident = await deps.incidents.ofChannel(channel);
   return (
     incident !== undefined &&
