@@ -6,7 +6,7 @@ import { PagerDutyError } from '../../src/kernel/pagerduty/errors';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { createLogger } from '../../src/kernel/log';
-import { SimulatedPagerDuty, type SimulatedPagerDutyOptions } from '../../sandbox/pagerduty';
+import { SimulatedPagerDuty, simulatedId, type SimulatedPagerDutyOptions } from '../../sandbox/pagerduty';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -189,6 +189,7 @@ describe('the PagerDuty adapter against the simulated PagerDuty', () => {
         email: 'amara@azora.example',
         schedule: 'Azora Primary',
         escalationPolicy: 'Azora Platform',
+        escalationPolicyId: simulatedId('escalation_policy', 'Azora Platform'),
         level: 1,
         until: '2030-01-01T08:00:00Z',
       },
@@ -197,9 +198,16 @@ describe('the PagerDuty adapter against the simulated PagerDuty', () => {
         email: 'jonas@azora.example',
         schedule: 'Azora Secondary',
         escalationPolicy: 'Azora Platform',
+        escalationPolicyId: simulatedId('escalation_policy', 'Azora Platform'),
         level: 2,
       },
-      { user: 'Zeynep Kaya', email: 'zeynep@azora.example', escalationPolicy: 'Payments', level: 1 },
+      {
+        user: 'Zeynep Kaya',
+        email: 'zeynep@azora.example',
+        escalationPolicy: 'Payments',
+        escalationPolicyId: simulatedId('escalation_policy', 'Payments'),
+        level: 1,
+      },
     ]);
     const request = sim.requests.at(-1)!;
     expect(request.query.get('earliest')).toBe('true');
