@@ -94,18 +94,21 @@ const SEVERITIES = new Set(['critical', 'error', 'warning', 'info']);
 /** The Events API's own limit on a request body. */
 const MAX_EVENT_BYTES = 512 * 1024;
 
+/** The escalation policy the simulated on-call people are on: its id, as /oncalls gives it. */
+export const SANDBOX_ESCALATION_POLICY_NAME = 'Azora Platform';
+
 const DEFAULT_ONCALL: SimulatedOnCallEntry[] = [
   {
     name: 'Amara Okafor',
     email: 'amara.okafor@azora.example',
-    escalationPolicy: 'Azora Platform',
+    escalationPolicy: SANDBOX_ESCALATION_POLICY_NAME,
     level: 1,
     schedule: 'Azora Primary',
   },
   {
     name: 'Jonas Weber',
     email: 'jonas.weber@azora.example',
-    escalationPolicy: 'Azora Platform',
+    escalationPolicy: SANDBOX_ESCALATION_POLICY_NAME,
     level: 2,
     schedule: 'Azora Secondary',
   },
@@ -534,3 +537,6 @@ function safeRecord(raw: string): Record<string, unknown> {
     return {};
   }
 }
+
+/** The id of the simulated on-call's escalation policy (policy.incidents.escalationPolicies takes it). */
+export const SANDBOX_ESCALATION_POLICY = simulatedId('escalation_policy', SANDBOX_ESCALATION_POLICY_NAME);

@@ -89,7 +89,8 @@ const UPLOAD_BODY_LIMIT = 64 << 20;
  * Events: `call` (every RecordedCall), `message` (a SimulatedMessage posted or edited),
  * `view` (a SimulatedView opened, updated, answered or closed), `channel` (a
  * SimulatedChannel created or changed), `reaction` (a SimulatedMessage whose reactions
- * changed), `event` (a SimulatedEvent recorded), `file` (a SimulatedFile uploaded or shared).
+ * changed), `event` (a SimulatedEvent recorded), `file` (a SimulatedFile uploaded or shared),
+ * `pin` (a channel id and a message ts, pinned or unpinned).
  */
 export class SimulatedSlack extends EventEmitter {
   readonly calls: RecordedCall[] = [];
@@ -127,6 +128,7 @@ export class SimulatedSlack extends EventEmitter {
       origin: () => this.origin,
       channelChanged: (channel) => this.emit('channel', channel),
       messageChanged: (message) => this.emit('reaction', message),
+      pinChanged: (channel, ts) => this.emit('pin', channel, ts),
     });
     this.conversations.creationRestricted = options.restrictChannelCreation ?? false;
     for (const seed of options.channels ?? []) this.conversations.add(seed);

@@ -103,6 +103,8 @@ export interface ConversationsContext {
   channelChanged: (channel: SimulatedChannel) => void;
   /** A message's reactions changed. */
   messageChanged: (message: SimulatedMessage) => void;
+  /** A message was pinned or unpinned. */
+  pinChanged?: (channel: string, ts: string) => void;
 }
 
 /** Slack's rules: lowercase letters, numbers, hyphens and underscores, at most 80 characters. */
@@ -345,6 +347,7 @@ export class SimulatedConversations {
     if (pins.some((p) => p.ts === target.message.ts)) return fail('already_pinned');
     pins.push({ channel: target.channel, ts: target.message.ts, created: nowSeconds(), createdBy: user });
     this.pinned.set(target.channel, pins);
+    this.ctx.pinChanged?.(target.channel, target.message.ts);
     return { ok: true };
   }
 
@@ -376,6 +379,7 @@ export class SimulatedConversations {
     const index = pins.findIndex((p) => p.ts === target.message.ts);
     if (index < 0) return fail('not_pinned');
     pins.splice(index, 1);
+    this.ctx.pinChanged?.(target.channel, target.message.ts);
     return { ok: true };
   }
 

@@ -1,4 +1,5 @@
 import type { Policy } from '../src/config/policy';
+import { SANDBOX_ESCALATION_POLICY } from './pagerduty';
 
 /** The people of the simulated workspace: one who asks for changes and two who may approve them. */
 export interface SandboxUser {
@@ -57,7 +58,8 @@ export const SANDBOX_SMOKE = [{ path: '/version', status: 200 }] as const;
  * there, so the approval flow works out of the box (she still cannot approve, nor use
  * production from a channel the policy does not list). Every app service deploys from the
  * simulated registry unless the policy names a repository, and its deploys run smoke
- * checks the simulated app answers unless the policy lists its own.
+ * checks the simulated app answers unless the policy lists its own. Every service's incidents
+ * invite the simulated PagerDuty's on-call, unless the policy names an escalation policy.
  */
 export function sandboxPolicy(policy: Policy): Policy {
   const copy = structuredClone(policy);
@@ -65,6 +67,11 @@ export function sandboxPolicy(policy: Policy): Policy {
     if (!svc.deployment) continue;
     svc.image ??= `${SANDBOX_REGISTRY}/${name}`;
     if (svc.smoke.length === 0) svc.smoke = SANDBOX_SMOKE.map((check) => ({ ...check }));
+  }
+  // An incident invites whoever the simulated PagerDuty has on call (Amara, level 1) for its
+  // services, unless the policy names escalation policies of its own.
+  for (const name of Object.keys(copy.services)) {
+    copy.incidents.escalationPolicies[name] ??= SANDBOX_ESCALATION_POLICY;
   }
   for (const env of Object.values(copy.environments)) {
     if (!env || env.approval !== 'required') continue;

@@ -47,7 +47,7 @@ export function workspacePage(): string {
     Kubernetes cluster (<code>.sandbox/kubeconfig</code>) and a simulated PagerDuty.</div>
 </nav>
 <main id="main">
-  <div class="pane-header"><div id="channel-name" class="ch-name"></div><div id="channel-topic" class="ch-topic"></div></div>
+  <div class="pane-header"><div id="channel-name" class="ch-name"></div><div id="channel-topic" class="ch-topic"></div><div id="channel-meta" class="ch-meta"></div></div>
   <div id="messages" class="messages" aria-live="polite"></div>
   <form id="composer" class="composer" autocomplete="off">
     <div id="suggestions" class="suggestions" hidden></div>

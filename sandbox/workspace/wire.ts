@@ -9,13 +9,24 @@ import type { SandboxUser } from '../users';
  * checks both sides against the same declarations.
  */
 
-/** A message as the page gets it: what Slack holds, plus when the sandbox first saw it. */
-export type WireMessage = SimulatedMessage & { postedAt: number };
+/**
+ * A message as the page gets it: what Slack holds (reactions and shared files included),
+ * plus when the sandbox first saw it and whether it is pinned in its channel.
+ */
+export type WireMessage = SimulatedMessage & { postedAt: number; pinned?: boolean };
 
+/**
+ * A channel of the simulated Slack: the policy's, and those created since (conversations.create),
+ * sent again (`channel` events) when its topic, members or archived state change.
+ */
 export interface WireChannel {
   id: string;
   name: string;
   topic: string;
+  /** Who is in it; a private channel shows only to them. Absent for a channel known from messages alone. */
+  members?: string[];
+  isPrivate?: boolean;
+  archived?: boolean;
 }
 
 /** One alert of the Alertmanager menu: where it lands and whether it fires now. */
@@ -27,7 +38,7 @@ export type AlertState = SandboxAlert & { channel: string; firing: boolean };
  */
 export type WireView = Omit<SimulatedView, 'submissions'>;
 
-/** The first event of the page's stream (`snapshot`); `message`, `view` and `alerts` events follow. */
+/** The first event of the page's stream (`snapshot`); `message`, `channel`, `view` and `alerts` events follow. */
 export interface Snapshot {
   team: { name: string; domain: string };
   users: readonly SandboxUser[];
@@ -41,7 +52,7 @@ export interface Snapshot {
   views: WireView[];
 }
 
-/** What POST /sandbox/api/{command,click,alert,view} answer; `ok: false` with `error` on failure. */
+/** What POST /sandbox/api/{command,click,alert,view,react,say} answer; `ok: false` with `error` on failure. */
 export interface ApiAnswer {
   ok: boolean;
   status?: number;

@@ -8,9 +8,16 @@ import type { Policy } from '../../src/config/policy';
 import type { Logger } from '../../src/kernel/log';
 import { alertNotification, sandboxAlerts, type AlertEpisode, type SandboxAlert } from '../alerts';
 import type { ClusterAlert } from '../cluster';
-import { SIMULATED_BOT_USER, type SimulatedMessage, type SimulatedSlack } from '../slack-api';
+import {
+  SIMULATED_BOT_USER,
+  type SimulatedChannel,
+  type SimulatedMessage,
+  type SimulatedSlack,
+} from '../slack-api';
 import {
   blockActionBody,
+  eventCallbackBody,
+  signedEventHeaders,
   signedHeaders,
   slashCommandBody,
   SANDBOX_TEAM,
@@ -18,6 +25,7 @@ import {
   viewSubmissionBody,
   type ClickedButton,
 } from '../slack-requests';
+import type { SimulatedEvent } from '../slack-events';
 import type { SimulatedView } from '../slack-views';
 import { workspaceAssetsDir } from '../paths';
 import { SANDBOX_USERS, type SandboxUser } from '../users';
@@ -51,6 +59,11 @@ const TOPICS: Record<string, string> = {
   announcements: 'Maintenance windows and other notices',
 };
 
+/** What the page offers under each message: :pushpin: adds an entry to an incident's timeline. */
+const REACTIONS = new Set(['pushpin', 'eyes', 'white_check_mark']);
+/** Files the page shows inline, by the type the simulated Slack gave them. */
+const TEXT_FILE = /^(text\/|application\/json)/;
+
 const BODY_LIMIT = 64 * 1024;
 const HEARTBEAT_MS = 20_000;
 // Slack gives up on a slash command or click after 3 s; so does the simulated workspace, with a margin.
@@ -74,7 +87,8 @@ class HttpError extends Error {
  * signed requests and webhooks the bot gets in production, sent to the bot's own port.
  */
 export class Workspace {
-  private readonly channels: Channel[];
+  /** The policy's channels, in its order: listed first, with the sandbox's topics when Slack has none. */
+  private readonly policyChannels: Channel[];
   private readonly users = new Map<string, SandboxUser>(SANDBOX_USERS.map((u) => [u.id, u]));
   private readonly alerts: SandboxAlert[];
   private readonly episodes = new Map<string, AlertEpisode>();
@@ -99,7 +113,7 @@ export class Workspace {
     if (missing.length > 0) {
       throw new Error(`the sandbox workspace page needs ${missing.join(' and ')} in ${this.assetsDir}`);
     }
-    this.channels = Object.entries(options.policy.channels).map(([name, id]) => ({
+    this.policyChannels = Object.entries(options.policy.channels).map(([name, id]) => ({
       id,
       name,
       topic: TOPICS[name] ?? '',
@@ -107,6 +121,9 @@ export class Workspace {
     this.alerts = sandboxAlerts(options.policy);
     options.slack.on('message', this.onMessage);
     options.slack.on('view', this.onView);
+    options.slack.on('channel', this.onChannel);
+    options.slack.on('reaction', this.onMessage);
+    options.slack.on('pin', this.onPin);
     this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.botReady = new Promise((resolve) => (this.botKnown = resolve));
@@ -255,6 +272,13 @@ export class Workspace {
       { path: '/sandbox/api/click', method: 'POST', handler: this.api((req, body) => this.click(req, body)) },
       { path: '/sandbox/api/alert', method: 'POST', handler: this.api((req, body) => this.alert(req, body)) },
       { path: '/sandbox/api/view', method: 'POST', handler: this.api((req, body) => this.view(req, body)) },
+      { path: '/sandbox/api/react', method: 'POST', handler: this.api((req, body) => this.react(req, body)) },
+      { path: '/sandbox/api/say', method: 'POST', handler: this.api(async (_req, body) => this.say(body)) },
+      {
+        path: '/sandbox/files/:id',
+        method: 'GET',
+        handler: (req, res) => this.fileContent(String(req.params?.id ?? ''), res),
+      },
     ];
   }
 
@@ -268,6 +292,9 @@ export class Workspace {
     this.wakeOnClose();
     this.options.slack.off('message', this.onMessage);
     this.options.slack.off('view', this.onView);
+    this.options.slack.off('channel', this.onChannel);
+    this.options.slack.off('reaction', this.onMessage);
+    this.options.slack.off('pin', this.onPin);
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -305,10 +332,35 @@ export class Workspace {
           .filter((id) => id.startsWith('S'))
           .map((id) => [id, 'sre-approvers']),
       ),
-      channels: this.channels,
+      channels: this.channels(),
       alerts: this.alertStates(),
       messages: this.options.slack.messages.map((m) => this.wire(m)),
       views: this.options.slack.views.filter((v) => v.state === 'open').map(wireView),
+    };
+  }
+
+  /** The policy's channels first, then those created since, as the simulated Slack holds them. */
+  private channels(): Channel[] {
+    const registered = this.options.slack.channels;
+    const listed = this.policyChannels.map((c) => {
+      const found = registered.find((r) => r.id === c.id);
+      return found ? this.wireChannel(found) : c;
+    });
+    const others = registered
+      .filter((r) => !listed.some((c) => c.id === r.id))
+      .map((r) => this.wireChannel(r));
+    return [...listed, ...others];
+  }
+
+  private wireChannel(c: SimulatedChannel): Channel {
+    const fallback = this.policyChannels.find((p) => p.id === c.id)?.topic ?? '';
+    return {
+      id: c.id,
+      name: c.name,
+      topic: c.topic.value || fallback,
+      members: [...c.members],
+      isPrivate: c.isPrivate,
+      archived: c.archived,
     };
   }
 
@@ -344,12 +396,25 @@ export class Workspace {
       user: m.user,
       ...(m.visibleTo ? { visibleTo: m.visibleTo } : {}),
       ...(m.edited ? { edited: m.edited } : {}),
+      ...(m.reactions ? { reactions: m.reactions.map((r) => ({ ...r, users: [...r.users] })) } : {}),
+      ...(m.files ? { files: m.files } : {}),
+      ...(this.options.slack.pins(m.channel).some((p) => p.ts === m.ts) ? { pinned: true } : {}),
       postedAt: at,
     };
   }
 
   private readonly onMessage = (m: SimulatedMessage): void => {
     this.broadcast(event('message', this.wire(m)));
+  };
+
+  private readonly onChannel = (c: SimulatedChannel): void => {
+    this.broadcast(event('channel', this.wireChannel(c)));
+  };
+
+  /** Pinned or unpinned: the message again, with its new mark. */
+  private readonly onPin = (channel: string, ts: string): void => {
+    const message = this.options.slack.messages.find((m) => m.channel === channel && m.ts === ts);
+    if (message) this.onMessage(message);
   };
 
   /** A modal opened, changed or closed: every page gets it, and shows it to the person it is for. */
@@ -409,7 +474,11 @@ export class Workspace {
 
   private channel(body: Record<string, unknown>): Channel {
     const id = String(body.channel ?? '');
-    const channel = this.channels.find((c) => c.id === id) ?? this.otherChannel(id);
+    const registered = this.options.slack.channel(id);
+    const channel =
+      this.policyChannels.find((c) => c.id === id) ??
+      (registered && registered.id === id ? this.wireChannel(registered) : undefined) ??
+      this.otherChannel(id);
     if (!channel) throw new HttpError(400, `unknown channel '${id}'`);
     return channel;
   }
@@ -528,6 +597,60 @@ export class Workspace {
     throw new HttpError(400, "action must be 'submit' or 'close'");
   }
 
+  /**
+   * A person adds a reaction from the page: the simulated Slack records it on the message
+   * (`slack.react`, Slack's own refusals included) and the `reaction_added` event it
+   * recorded goes to the bot's /slack/events as Slack's Events API would send it, signed.
+   */
+  private async react(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
+    const user = this.user(body);
+    const channel = this.channel(body);
+    const ts = String(body.messageTs ?? '');
+    const name = String(body.name ?? '');
+    if (!REACTIONS.has(name)) throw new HttpError(400, `the page offers no :${name}:`);
+    let recorded: SimulatedEvent;
+    try {
+      recorded = this.options.slack.react(user.id, channel.id, ts, name);
+    } catch (err) {
+      throw new HttpError(409, (err as Error).message);
+    }
+    const answer = await this.toEventsEndpoint(req, eventCallbackBody({ event: recorded }));
+    return { ok: true, status: answer.status };
+  }
+
+  /**
+   * A plain message typed in the composer: a person writing in the channel, kept by the
+   * simulated Slack (history, pins and reactions see it). The bot subscribes to no message
+   * events, so nothing is sent to it.
+   */
+  private say(body: Record<string, unknown>): unknown {
+    const user = this.user(body);
+    const channel = this.channel(body);
+    const text = String(body.text ?? '').trim();
+    if (!text) throw new HttpError(400, 'type something');
+    try {
+      this.options.slack.say(user.id, channel.id, text);
+    } catch (err) {
+      throw new HttpError(409, (err as Error).message);
+    }
+    return { ok: true };
+  }
+
+  /** A shared file's content, as the page opens it: text as text, anything else as bytes. */
+  private fileContent(id: string, res: ServerResponse): void {
+    const file = this.options.slack.file(id);
+    if (!file?.bytes || file.state !== 'complete') return sendJson(res, 404, { error: `no file ${id}` });
+    const wire = this.options.slack.messages.flatMap((m) => m.files ?? []).find((f) => f.id === id);
+    const mimetype = typeof wire?.mimetype === 'string' ? wire.mimetype : 'application/octet-stream';
+    res.writeHead(200, {
+      'content-type': TEXT_FILE.test(mimetype) ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      'content-length': file.bytes.length,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(file.bytes);
+  }
+
   /** Fires or resolves one alert through the bot's real Alertmanager webhook. */
   private async alert(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
     const name = String(body.alertname ?? '');
@@ -574,6 +697,18 @@ export class Workspace {
     const text = await res.text();
     if (res.status !== 200) throw new HttpError(502, `the bot's /slack/events answered ${res.status}`);
     return { status: res.status, text };
+  }
+
+  private async toEventsEndpoint(req: IncomingMessage, body: string): Promise<{ status: number }> {
+    const res = await fetch(`${botUrl(req)}/slack/events`, {
+      method: 'POST',
+      headers: signedEventHeaders(body, this.options.signingSecret),
+      body,
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    await res.text();
+    if (res.status !== 200) throw new HttpError(502, `the bot's /slack/events answered ${res.status}`);
+    return { status: res.status };
   }
 
   private async postToResponseUrl(url: string, message: Record<string, unknown>): Promise<void> {

@@ -42,7 +42,14 @@ const EXAMPLES = [
   ['/azora backups production', 'the backups kept; copy an id for a restore'],
   ['/azora restore production ', 'a backup id: an approver confirms in a dialog by typing production'],
   ['/azora oncall', 'who is on call (PagerDuty)'],
+  ['/azora incident declare sev2 ', 'a channel, the on-call invited, a pinned summary'],
+  ['/azora incident note ', 'in an incident channel: a timeline entry'],
+  ['/azora incident status identified', 'in an incident channel: the topic and summary follow'],
+  ['/azora incident resolve ', 'in an incident channel: the postmortem draft as a file'],
+  ['/azora incident list', 'open and recent incidents'],
 ];
+/** What the page offers under each message; :pushpin: puts the message in an incident's timeline. */
+const REACTIONS = ['pushpin', 'eyes', 'white_check_mark'];
 const CHIPS = ['/azora help', '/azora status production', '/azora rollback production'];
 /** Inputs whose state is the typed text (the others are shown, not simulated). */
 const TEXT_INPUTS = ['plain_text_input', 'email_text_input', 'url_text_input', 'number_input'];
@@ -68,6 +75,12 @@ const S = {
   flash: {},
   /** @type {Record<string, boolean>} buttons waiting for the server */
   pending: {},
+  /** @type {string | null} the message whose reaction picker is open, by msgKey */
+  picker: null,
+  /** @type {Record<string, string>} shared files' text, by file id, once fetched */
+  fileText: {},
+  /** @type {Record<string, boolean>} files shown inline, by id */
+  fileOpen: {},
   /** @type {string[]} */
   history: [],
   historyAt: -1,
@@ -168,6 +181,8 @@ const EMOJI = {
   construction: SVG.construction,
   lock: SVG.lock,
   outbox: SVG.outbox,
+  pushpin:
+    '<svg viewBox="0 0 16 16"><path d="M9.5 1.5l5 5-1.5.5-2.5 2.5.5 3-1.5 1.5-2.5-3.5L3 14.5 1.5 13l4-4L2 6.5 3.5 5l3 .5L9 3z" fill="#dd2e44"/></svg>',
   floppy_disk:
     '<svg viewBox="0 0 16 16"><rect x="2" y="2" width="12" height="12" rx="1.5" fill="#3b88c3"/><rect x="4.5" y="2" width="7" height="4.5" fill="#e1e8ed"/><rect x="4" y="9" width="8" height="5" fill="#fff"/></svg>',
   package:
@@ -661,7 +676,9 @@ function renderMessage(m, prev, inThread) {
       '<span class="msg-time">' +
       clock(m.postedAt) +
       '</span></div>';
-  const label = m.visibleTo ? '<div class="ephemeral-label">' + SVG.eye + ' Only visible to you</div>' : '';
+  const label =
+    (m.visibleTo ? '<div class="ephemeral-label">' + SVG.eye + ' Only visible to you</div>' : '') +
+    (m.pinned ? '<div class="pinned-label">' + (emoji('pushpin') ?? '') + ' Pinned</div>' : '');
   return (
     '<div class="' +
     cls +
@@ -677,8 +694,115 @@ function renderMessage(m, prev, inThread) {
     label +
     head +
     blocks(m) +
+    fileCards(m) +
+    reactions(m) +
     (inThread ? '' : threadSummary(m)) +
     '</div></div>'
+  );
+}
+
+/** @param {number} n */
+function fileSize(n) {
+  if (n < 1024) return n + ' B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
+  return (n / 1024 / 1024).toFixed(1) + ' MB';
+}
+
+/**
+ * The files a message shares: a card each (title, name, size); a text file opens inline.
+ * @param {WireMessage} m
+ */
+function fileCards(m) {
+  if (!m.files || m.files.length === 0) return '';
+  return m.files
+    .map((f) => {
+      const id = String(f.id ?? '');
+      const name = String(f.name ?? id);
+      const title = String(f.title ?? name);
+      const size = typeof f.size === 'number' ? fileSize(f.size) : '';
+      const kind = String(f.pretty_type ?? f.filetype ?? '');
+      const open = S.fileOpen[id];
+      const content = S.fileText[id];
+      return (
+        '<div class="file-card' +
+        (open ? ' open' : '') +
+        '" data-file="' +
+        esc(id) +
+        '" data-mimetype="' +
+        esc(f.mimetype ?? '') +
+        '" role="button" tabindex="0" title="Open ' +
+        esc(name) +
+        '">' +
+        '<div class="file-head"><span class="file-icon">' +
+        SVG.scroll +
+        '</span><span class="file-meta"><span class="file-title">' +
+        esc(title) +
+        '</span><span class="file-sub"><span class="file-name">' +
+        esc(name) +
+        '</span> · ' +
+        esc(kind ? kind + ' · ' : '') +
+        '<span class="file-size">' +
+        esc(size) +
+        '</span></span></span></div>' +
+        (open
+          ? '<pre class="file-content">' + (content === undefined ? 'Loading…' : esc(content)) + '</pre>'
+          : '') +
+        '</div>'
+      );
+    })
+    .join('');
+}
+
+/**
+ * Reactions under a message, with counts, and the control that adds one.
+ * @param {WireMessage} m
+ */
+function reactions(m) {
+  if (m.visibleTo || m.ts.indexOf('note-') === 0) return '';
+  const key = msgKey(m);
+  const pills = (m.reactions ?? [])
+    .map(
+      (r) =>
+        '<button type="button" class="reaction' +
+        (r.users.indexOf(S.me) >= 0 ? ' mine' : '') +
+        '" data-react="' +
+        esc(r.name) +
+        '" data-msg-key="' +
+        esc(key) +
+        '" title="' +
+        esc(r.users.map(userName).join(', ') + ' reacted with :' + r.name + ':') +
+        '">' +
+        (emoji(r.name) ?? ':' + esc(r.name) + ':') +
+        '<span class="reaction-count">' +
+        r.count +
+        '</span></button>',
+    )
+    .join('');
+  const picker =
+    S.picker === key
+      ? '<div class="reaction-picker" role="menu">' +
+        REACTIONS.map(
+          (name) =>
+            '<button type="button" class="pick" role="menuitem" data-react="' +
+            esc(name) +
+            '" data-msg-key="' +
+            esc(key) +
+            '" title=":' +
+            esc(name) +
+            ':">' +
+            (emoji(name) ?? ':' + esc(name) + ':') +
+            '</button>',
+        ).join('') +
+        '</div>'
+      : '';
+  return (
+    '<div class="reactions">' +
+    pills +
+    '<button type="button" class="add-reaction" data-add-reaction="' +
+    esc(key) +
+    '" aria-label="Add reaction" title="Add reaction">☺+</button>' +
+    picker +
+    '</div>'
   );
 }
 
@@ -727,10 +851,28 @@ function keepScroll(box, render) {
   box.scrollTop = atBottom ? box.scrollHeight : top;
 }
 
+/** @param {WireChannel} c */
+function seenBy(c) {
+  return !c.isPrivate || !c.members || c.members.indexOf(S.me) >= 0;
+}
+
 function renderChannel() {
   const ch = channel(S.channel);
   $('channel-name').textContent = '# ' + ch.name;
   $('channel-topic').textContent = ch.topic || '';
+  const pins = all().filter((m) => m.channel === S.channel && m.pinned && visible(m)).length;
+  patch(
+    $('channel-meta'),
+    (ch.members
+      ? '<span class="member-count" title="' +
+        esc(ch.members.map(userName).join(', ')) +
+        '">' +
+        ch.members.length +
+        (ch.members.length === 1 ? ' member' : ' members') +
+        '</span>'
+      : '') +
+      (pins ? '<span class="pin-count">' + (emoji('pushpin') ?? '') + ' ' + pins + ' pinned</span>' : ''),
+  );
   composerInput().placeholder = 'Message #' + ch.name + ' (slash commands go to the bot, e.g. /azora help)';
   const list = all()
     .filter((m) => m.channel === S.channel && (!m.threadTs || m.threadTs === m.ts) && visible(m))
@@ -780,7 +922,7 @@ function renderThread() {
 
 function renderSidebar() {
   if (!S.data) return;
-  const channels = S.data.channels.slice();
+  const channels = S.data.channels.filter((c) => seenBy(c) || c.id === S.channel);
   S.messages.forEach((m) => {
     if (!channels.some((c) => c.id === m.channel)) channels.push(channel(m.channel));
   });
@@ -1107,7 +1249,10 @@ function sendCommand(text) {
   const line = text.trim();
   if (!line) return;
   if (line.charAt(0) !== '/') {
-    note('Only slash commands reach the bot in this workspace. Try `/azora help`.');
+    // A plain message: written in the channel as the person acting (the bot is not told).
+    api('/sandbox/api/say', { user: S.me, channel: S.channel, text: line }).catch((err) => {
+      note(':warning: The message was not posted: ' + errorText(err));
+    });
     return;
   }
   S.history.unshift(line);
@@ -1150,6 +1295,57 @@ function click(btn) {
       delete S.pending[key];
       render();
     });
+}
+
+/**
+ * A reaction chosen under a message: recorded by the simulated Slack, its reaction_added sent to the bot.
+ * @param {string} key the message, by msgKey
+ * @param {string} name
+ */
+function react(key, name) {
+  const msg = S.messages.get(key);
+  S.picker = null;
+  render();
+  if (!msg) return;
+  const mine = (msg.reactions ?? []).some((r) => r.name === name && r.users.indexOf(S.me) >= 0);
+  if (mine) return;
+  api('/sandbox/api/react', { user: S.me, channel: msg.channel, messageTs: msg.ts, name: name }).catch(
+    (err) => {
+      note(':warning: The reaction did not reach the bot: ' + errorText(err), {
+        channel: msg.channel,
+        threadTs: msg.threadTs,
+      });
+    },
+  );
+}
+
+/**
+ * A file card clicked: its text shown inline (fetched once from the simulated Slack), or hidden again;
+ * a file that is not text opens in a tab.
+ * @param {Element} card
+ */
+function openFile(card) {
+  const id = card.getAttribute('data-file') ?? '';
+  const url = '/sandbox/files/' + encodeURIComponent(id);
+  if (!/^(text\/|application\/json)/.test(card.getAttribute('data-mimetype') ?? '')) {
+    window.open(url, '_blank', 'noopener');
+    return;
+  }
+  S.fileOpen[id] = !S.fileOpen[id];
+  render();
+  if (!S.fileOpen[id] || S.fileText[id] !== undefined) return;
+  fetch(url)
+    .then((res) => (res.ok ? res.text() : Promise.reject(new Error('the sandbox answered ' + res.status))))
+    .then(
+      (text) => {
+        S.fileText[id] = text;
+      },
+      (err) => {
+        S.fileOpen[id] = false;
+        toast('The file did not open: ' + errorText(err));
+      },
+    )
+    .then(render);
 }
 
 /**
@@ -1228,6 +1424,15 @@ function connect() {
     if (!isNew) S.flash[key] = Date.now();
     else if (m.channel !== S.channel && !m.threadTs && visible(m))
       S.unread[m.channel] = (S.unread[m.channel] || 0) + 1;
+    render();
+  });
+  events.addEventListener('channel', (e) => {
+    if (!S.data) return;
+    /** @type {WireChannel} */
+    const c = JSON.parse(e.data);
+    const at = S.data.channels.findIndex((x) => x.id === c.id);
+    if (at >= 0) S.data.channels[at] = c;
+    else S.data.channels.push(c);
     render();
   });
   events.addEventListener('view', (e) => {
@@ -1324,6 +1529,26 @@ document.addEventListener('click', (e) => {
   if (btn instanceof HTMLButtonElement) {
     e.preventDefault();
     if (!btn.disabled) click(btn);
+    return;
+  }
+  const reactBtn = t.closest('button[data-react]');
+  if (reactBtn) {
+    react(reactBtn.getAttribute('data-msg-key') ?? '', reactBtn.getAttribute('data-react') ?? '');
+    return;
+  }
+  const addReaction = closestAttribute(t, '[data-add-reaction]', 'data-add-reaction');
+  if (addReaction !== null) {
+    S.picker = S.picker === addReaction ? null : addReaction;
+    render();
+    return;
+  }
+  if (S.picker !== null) {
+    S.picker = null;
+    render();
+  }
+  const card = t.closest('[data-file]');
+  if (card && !t.closest('.file-content')) {
+    openFile(card);
     return;
   }
   const alertBtn = t.closest('button[data-alert-action]');
