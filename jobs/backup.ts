@@ -1,14 +1,13 @@
 import { defineJob } from '../src/deps';
 import { backupJob } from '../src/backups/contracts';
-import { lockedBackup, saltOf } from '../src/backups/run';
+import { backupIdOf, lockedBackup } from '../src/backups/run';
 import { backupResultMessage, backupStartedMessage } from '../src/backups/views';
-import { databaseJobName } from '../src/backups/domain/job';
 import { md, note } from '../src/kernel/slack/blocks';
 
 /** `/azora backup <env>`: a backup Job now, told in a thread where it was asked. */
 export const backupProcessor = defineJob(backupJob, async (payload, ctx) => {
   const { environment: env, requester, channel, responseUrl, at, seed } = payload;
-  const name = databaseJobName('backup', env, at, saltOf(seed));
+  const name = backupIdOf(env, { seed, at });
   const parent = await ctx.messenger.post(channel, backupStartedMessage(env, name, requester));
   const { run, busy } = await lockedBackup(ctx, env, requester, { seed, at });
   if (busy && responseUrl)

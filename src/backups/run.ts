@@ -30,6 +30,10 @@ export function backupPolicyOf(deps: Pick<Deps, 'policy'>, env: EnvironmentName)
 /** A stable 4-hex salt from `seed`: a retried job names the same Job and finds it. */
 export const saltOf = (seed: string): string => createHash('sha256').update(seed).digest('hex').slice(0, 4);
 
+/** The backup's id (its Job's name), fixed by what asked for it and when. */
+export const backupIdOf = (env: EnvironmentName, origin: { seed: string; at: number }): string =>
+  databaseJobName('backup', env, origin.at, saltOf(origin.seed));
+
 /** Runs one database Job to its end: created once (a retry finds it), waited for, its report read. */
 export async function runDatabaseJob(
   deps: Deps,
@@ -82,7 +86,7 @@ export async function takeBackup(
 ): Promise<{ id: string; run: JobRun }> {
   const template = backupPolicyOf(deps, env);
   const startedAt = deps.now();
-  const id = databaseJobName('backup', env, origin.at, saltOf(origin.seed));
+  const id = backupIdOf(env, origin);
   const run = await runDatabaseJob(deps, { kind: 'backup', env, name: id, backupId: id, request: by });
   const entry: BackupEntry = {
     id,
@@ -132,7 +136,7 @@ export async function lockedBackup(
   origin: { seed: string; at: number },
 ): Promise<{ id: string; run: JobRun; busy?: string }> {
   const template = backupPolicyOf(deps, env);
-  const id = databaseJobName('backup', env, origin.at, saltOf(origin.seed));
+  const id = backupIdOf(env, origin);
   const held = await deps.locks.acquireAll(env, [DATABASE_LOCK], id, template.deadline + 120_000);
   if (!held.ok) {
     return {

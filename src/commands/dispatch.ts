@@ -70,8 +70,9 @@ function accessOf(command: Command): { environment: EnvironmentName; capability:
   }
 }
 
+/** What asks for a change counts against the change limit: what needs `request`, and every window action but `list`. */
 const isChange = (command: Command): boolean =>
-  ['scale', 'switch', 'rollback', 'deploy', 'backup', 'restore'].includes(command.verb) ||
+  accessOf(command)?.capability === 'request' ||
   (command.verb === 'maintenance' && command.action !== 'list');
 
 /** Access, replay and rate limits: an outcome when the command stops here, undefined when it may go on. */

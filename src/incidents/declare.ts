@@ -9,11 +9,9 @@ import { declareIncident } from './domain/lifecycle';
 import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
 import { withRetryAfter } from './slack-calls';
-import { slackError } from './declare-errors';
+import { slackError } from '../kernel/slack/errors';
 import { onCallForIncident, pageForIncident, skippedOnCallMessage, unmatchedMessage } from './responders';
 import { pagerDutyKey } from '../alerts/domain/group';
-
-export { slackError };
 
 const CREATE_ATTEMPTS = 5;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CoreDeps } from '../deps';
 import { withRetryAfter } from './slack-calls';
+import { slackError } from '../kernel/slack/errors';
 import { isOpen } from './domain/incident';
 import { bounded } from './domain/text';
 import { ENTRY_TEXT_MAX, type TimelineEntry } from './domain/timeline';
@@ -50,7 +51,6 @@ export function tsToMs(ts: string): number {
 type PinDeps = Pick<CoreDeps, 'incidents' | 'slack' | 'logger'>;
 
 /** The Slack error code of a failed Web API call, if it was one. */
-const slackError = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 export type PinOutcome = { incident: string; key: string } | { ignored: string };
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
-import { slackError } from './declare-errors';
+import { slackError } from '../kernel/slack/errors';
 import { escalationPoliciesFor, pagesPagerDuty, severityLabel, type Incident } from './domain/incident';
 
 /**

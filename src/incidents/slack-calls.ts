@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../kernel/log';
+import { rateLimitedFor } from '../kernel/slack/errors';
 
 /** Waits this long at most for Slack's Retry-After inside the job; longer, BullMQ's backoff retries the job. */
 const MAX_WAIT_MS = 30_000;
@@ -15,10 +16,9 @@ export async function withRetryAfter<T>(logger: Logger, call: () => Promise<T>):
     try {
       return await call();
     } catch (err) {
-      const e = err as { code?: string; retryAfter?: number };
-      if (e.code !== 'slack_webapi_rate_limited_error' || waits >= MAX_WAITS) throw err;
-      const waitMs = Math.max(1, e.retryAfter ?? 1) * 1_000;
-      if (waitMs > MAX_WAIT_MS) throw err;
+      const asked = rateLimitedFor(err);
+      if (asked === undefined || waits >= MAX_WAITS || asked > MAX_WAIT_MS) throw err;
+      const waitMs = Math.max(1_000, asked);
       logger.info({ waitMs }, 'Slack rate-limited an incident call; waiting as it asked');
       await sleep(waitMs);
     }

@@ -1,5 +1,5 @@
 import type { Colour, EnvironmentName } from '../kernel/domain/environment';
-import { appendRelease, parseReleases, type ReleaseRecord } from '../kernel/domain/release';
+import { appendRelease, encodeReleases, parseReleases, type ReleaseRecord } from '../kernel/domain/release';
 import { keys, type Keys } from '../kernel/keys';
 import type { RedisClient } from '../kernel/redis';
 
@@ -47,9 +47,12 @@ export class ReleaseStore {
 
   /** Replaces the indexed history (a refill from the cluster). */
   async fill(env: EnvironmentName, service: string, history: ReleaseRecord[], limit: number): Promise<void> {
-    const last = history.at(-1);
-    const value = last ? appendRelease(history.slice(0, -1), last, limit) : '[]';
-    await this.redis.set(this.keys.releases(env, service), value, 'PX', INDEX_TTL_MS);
+    await this.redis.set(
+      this.keys.releases(env, service),
+      encodeReleases(history, limit),
+      'PX',
+      INDEX_TTL_MS,
+    );
   }
 
   /** Adds a record to the index; writes to one service are serialized by its change lock. */

@@ -6,9 +6,7 @@ import { serviceOf, workloadOf } from '../kernel/domain/topology';
 import { indexRelease, recordRelease, releaseImageOf } from '../releases';
 import type { DeployStep, OpsRequest } from './domain/types';
 import { StalePlan, StepFailed } from './stale';
-
-/** A deploy stopped at one of its stages; what it says is where and why. */
-export class DeployFailed extends StepFailed {}
+import { releaseRecord } from './release-record';
 
 /** The stages of a deploy, timed, for its line in the thread. */
 class Stages {
@@ -29,7 +27,7 @@ class Stages {
     } catch (err) {
       // A blip of the API server is retried by the job, which carries on from here.
       if (err instanceof KubeError && err.transient) throw err;
-      throw new DeployFailed(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new StepFailed(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -47,24 +45,13 @@ async function imageNow(deps: Deps, request: OpsRequest, step: DeployStep): Prom
 
 function recordOf(request: OpsRequest, step: DeployStep, now: number): ReleaseRecord {
   const bg = step.blueGreen;
-  const previousImage = bg ? bg.liveImage : step.fromImage;
-  return {
-    id: request.id,
-    action: 'deploy',
-    version: versionOf(step.toImage),
-    image: step.toImage,
-    ...(bg ? { colour: bg.idle } : {}),
-    previous: {
-      ...(bg ? { colour: bg.live } : {}),
-      version: versionOf(previousImage),
-      image: previousImage,
-    },
-    requester: request.requester,
-    ...(request.approvedBy ? { approver: request.approvedBy.user } : {}),
-    start: request.startedAt ?? now,
-    end: now,
-    result: 'succeeded',
-  };
+  return releaseRecord(
+    request,
+    'deploy',
+    { image: step.toImage, ...(bg ? { colour: bg.idle } : {}) },
+    bg ? { image: bg.liveImage, colour: bg.live } : { image: step.fromImage },
+    now,
+  );
 }
 
 /** Health and the policy's smoke requests, through `probe`; the first failure throws. */
@@ -139,7 +126,7 @@ export async function applyDeploy(deps: Deps, request: OpsRequest, step: DeployS
       : liveNow === bg.live
         ? `; live traffic stays on ${bg.live} (${versionOf(bg.liveImage)})`
         : `; traffic is on ${liveNow ?? 'an unknown colour'} now`;
-    throw new DeployFailed(`${step.service} ${version} stopped at ${where}${untouched}`);
+    throw new StepFailed(`${step.service} ${version} stopped at ${where}${untouched}`);
   };
 
   try {
@@ -156,7 +143,7 @@ export async function applyDeploy(deps: Deps, request: OpsRequest, step: DeployS
     );
     if (bg) {
       const notReady = await kube.colourNotReady(env, step.service, bg.idle);
-      if (notReady) throw new DeployFailed(`readiness: ${notReady}`);
+      if (notReady) throw new StepFailed(`readiness: ${notReady}`);
     }
     const checked = await stages.run(bg ? `checks on ${bg.idle}` : 'checks', () =>
       checkApp(deps, step, async (path) =>

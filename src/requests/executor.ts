@@ -15,6 +15,7 @@ import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/dom
 import { applyDeploy } from './deploy';
 import { applyBackup, applyRestore, lockedBy } from './database';
 import { StalePlan, StepFailed } from './stale';
+import { releaseRecord } from './release-record';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
@@ -264,19 +265,14 @@ function switchRecord(
   images: Record<Colour, string>,
   now: number,
 ): ReleaseRecord {
-  return {
-    id: request.id,
-    action: request.verb === 'rollback' ? 'rollback' : SWITCH_ACTIONS[request.source],
-    version: versionOf(images[step.to]),
-    image: images[step.to],
-    colour: step.to,
-    previous: { colour: step.from, version: versionOf(images[step.from]), image: images[step.from] },
-    requester: request.requester,
-    ...(request.approvedBy ? { approver: request.approvedBy.user } : {}),
-    start: request.startedAt ?? now,
-    end: now,
-    result: 'succeeded',
-  };
+  const action = request.verb === 'rollback' ? 'rollback' : SWITCH_ACTIONS[request.source];
+  return releaseRecord(
+    request,
+    action,
+    { image: images[step.to], colour: step.to },
+    { image: images[step.from], colour: step.from },
+    now,
+  );
 }
 
 /** An approved maintenance step: the window it makes, moves or cancels. */

@@ -85,7 +85,12 @@ export function parseReleases(value: string | undefined): ReleaseRecord[] {
 export function appendRelease(history: ReleaseRecord[], record: ReleaseRecord, limit: number): string {
   const kept = history.filter((r) => r.id !== record.id);
   kept.push({ ...record, ...(record.detail ? { detail: record.detail.slice(0, 300) } : {}) });
-  const newest = kept.slice(-Math.max(1, Math.min(limit, RELEASE_HISTORY_CAP)));
+  return encodeReleases(kept, limit);
+}
+
+/** Records as an annotation value: the newest `limit` (never more than the cap), ISO times. */
+export function encodeReleases(records: readonly ReleaseRecord[], limit: number): string {
+  const newest = records.slice(-Math.max(1, Math.min(limit, RELEASE_HISTORY_CAP)));
   return JSON.stringify(
     newest.map((r) => ({
       ...r,

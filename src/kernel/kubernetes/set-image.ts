@@ -1,6 +1,6 @@
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import type { ServicePolicy } from '../../config/policy';
-import { repositoryOf } from '../domain/release';
+import { chooseContainer, repositoryOf } from '../domain/release';
 import { KubeError } from './errors';
 
 /**
@@ -13,18 +13,21 @@ export function imageContainer(
   service: string,
   policy: Pick<ServicePolicy, 'image' | 'container'>,
 ): V1Container {
-  const name = deployment.metadata?.name ?? '?';
   const containers = deployment.spec?.template.spec?.containers ?? [];
+  // The rule is chooseContainer's (plans read versions by it too); only the words are the adapter's.
+  const chosen =
+    policy.image || policy.container
+      ? chooseContainer(containers, policy.image ?? '', policy.container)
+      : undefined;
+  const found = chosen && !('refused' in chosen) ? containers.find((c) => c.name === chosen.name) : undefined;
+  if (found) return found;
+  const name = deployment.metadata?.name ?? '?';
   const listed = containers.map((c) => `${c.name}=${c.image ?? '(no image)'}`).join(', ') || 'none';
   if (policy.container) {
-    const named = containers.find((c) => c.name === policy.container);
-    if (!named) {
-      throw new KubeError(
-        'precondition',
-        `deployment ${name} has no container '${policy.container}' (services.${service}.container); its containers: ${listed}`,
-      );
-    }
-    return named;
+    throw new KubeError(
+      'precondition',
+      `deployment ${name} has no container '${policy.container}' (services.${service}.container); its containers: ${listed}`,
+    );
   }
   if (!policy.image) {
     throw new KubeError(
@@ -33,7 +36,6 @@ export function imageContainer(
     );
   }
   const running = containers.filter((c) => c.image !== undefined && repositoryOf(c.image) === policy.image);
-  if (running.length === 1) return running[0]!;
   if (running.length === 0) {
     throw new KubeError(
       'precondition',

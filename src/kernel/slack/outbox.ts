@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { RedisClient } from '../redis';
 import type { SlackMessage } from './blocks';
+import { rateLimitedFor } from './errors';
 
 /**
  * Takes the next message due in a channel, if the channel's pacing gate is open and no
@@ -253,11 +254,4 @@ export class SlackOutbox {
       if ((await this.redis.zrem(this.k.inflight(), entry)) === 1) await this.requeue(channel, key, 0, now);
     }
   }
-}
-
-/** Seconds → ms from a Web API rate-limit error (rejectRateLimitedCalls), else undefined. */
-function rateLimitedFor(err: unknown): number | undefined {
-  const e = err as { code?: string; retryAfter?: number };
-  if (e.code === 'slack_webapi_rate_limited_error') return (e.retryAfter ?? 1) * 1000;
-  return undefined;
 }
