@@ -52,7 +52,6 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
   };
   try {
     for (let i = 0; i < masters; i++) nodes.push(await startNode());
-    await Promise.all(nodes.map((n) => untilPing(n.port)));
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
     const createdWith = (await createWithRedisCli(addresses)) ? 'redis-cli' : 'commands';
     if (createdWith === 'commands') await createWithCommands(nodes.map((n) => n.port));
@@ -64,8 +63,23 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
   }
 }
 
+/**
+ * One node, answering PING. A free port can be taken between the check and the bind (or
+ * its cluster bus, port + 10000, can be busy): the node then exits, and another port is
+ * tried instead of waiting for an answer that never comes.
+ */
 async function startNode(): Promise<Node> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const node = await spawnNode(await freePort());
+    const exited = once(node.process, 'exit');
+    const up = await untilPing(node.port, exited);
+    if (up) return node;
+    await rm(node.dir, { recursive: true, force: true });
+    if (attempt >= 5) throw new Error(`redis-server exited on ${attempt} free ports in a row`);
+  }
+}
+
+async function spawnNode(port: number): Promise<Node> {
   const dir = await mkdtemp(path.join(tmpdir(), 'azora-redis-cluster-'));
   const child = spawn(
     'redis-server',
@@ -92,10 +106,11 @@ async function startNode(): Promise<Node> {
   return { port, dir, process: child };
 }
 
-async function untilPing(port: number): Promise<void> {
+/** True once the node answers PING; false when it exits first. */
+async function untilPing(port: number, exited: Promise<unknown>): Promise<boolean> {
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 50 });
   try {
-    await client.ping();
+    return await Promise.race([client.ping().then(() => true), exited.then(() => false)]);
   } finally {
     client.disconnect();
   }
