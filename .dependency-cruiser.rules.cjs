@@ -70,6 +70,25 @@ const forbidden = [
     to: { path: ['^jobs/', '^handlers/'] },
   },
   {
+    name: 'handlers-apart',
+    severity: 'error',
+    comment:
+      'A handler never imports another handler: shared steps live in a use case, the button table in the composition root.',
+    from: { path: '^handlers/' },
+    to: { path: '^handlers/' },
+  },
+  {
+    name: 'views-not-adapters',
+    severity: 'error',
+    comment:
+      'Views are pure functions of plain types their use case (or a port) declares, never of the Kubernetes, PagerDuty or Alertmanager adapters.',
+    from: { path: `^src/${USE_CASES}/views(\\.ts$|/)` },
+    to: {
+      path: ['^src/kernel/(kubernetes|pagerduty)/', '^src/kernel/alertmanager\\.ts$'],
+      pathNot: '^src/kernel/kubernetes/port\\.ts$',
+    },
+  },
+  {
     name: 'handlers-not-jobs',
     severity: 'error',
     comment: 'Handlers enqueue through contracts, so the web role loads no processor.',

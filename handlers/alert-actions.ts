@@ -1,20 +1,14 @@
 import { alertActionJob } from '../src/alerts/contracts';
-import { logsJob } from '../src/logs/contracts';
-import { planRequestJob } from '../src/requests/contracts';
-import type { ActionKind } from '../src/kernel/slack/actions';
-import type { AlertGroup } from '../src/alerts/domain/group';
-import { parentKey } from '../src/alerts/notify';
 import type { CoreDeps } from '../src/deps';
 import type { EnvironmentName } from '../src/commands/domain/types';
 import { refusalFor } from '../src/access/check';
 import { note } from '../src/kernel/slack/blocks';
-import { oncePerPress, tellPresser, type Click, type ClickHandler } from './click';
+import { oncePerPress, tellPresser, type ClickHandler } from '../src/web/click';
 
-type RunbookKind = Exclude<Extract<ActionKind, `runbook-${string}`>, 'runbook-link'>;
 type AlertKind = 'ack' | 'silence' | 'unsilence';
 
-/** The buttons of an alert thread: PagerDuty, Alertmanager, and runbook actions through the normal request path. */
-export function alertClicks(deps: CoreDeps): Record<AlertKind | RunbookKind | 'runbook-link', ClickHandler> {
+/** Acknowledge (PagerDuty), Silence 1h and Expire silence (Alertmanager) on an alert thread. */
+export function alertClicks(deps: CoreDeps): Record<AlertKind, ClickHandler> {
   const alertAction =
     (kind: AlertKind): ClickHandler =>
     async (click) => {
@@ -41,89 +35,5 @@ export function alertClicks(deps: CoreDeps): Record<AlertKind | RunbookKind | 'r
         oncePerPress(click),
       );
     };
-  const runbookAction: ClickHandler = async (click) => {
-    const group = await deps.alerts.get(click.subject);
-    if (!group?.environment || !group.service) {
-      await tellPresser(click, note(':no_entry: this alert names no service the bot knows'));
-      return;
-    }
-    const what = `${click.kind} on alert ${group.alertname} (${group.id})`;
-    const logs = click.kind === 'runbook-logs';
-    const refusal = await refusalFor(deps, {
-      environment: group.environment,
-      capability: logs ? 'view' : 'request',
-      user: click.user,
-      // Logs go into the alert's thread: only where the environment's commands are accepted.
-      ...(logs ? { channel: group.channel } : {}),
-      what,
-    });
-    if (refusal) return void (await tellPresser(click, refusal));
-    await runbook(deps, click, group);
-  };
-  return {
-    ack: alertAction('ack'),
-    silence: alertAction('silence'),
-    unsilence: alertAction('unsilence'),
-    'runbook-rollback': runbookAction,
-    'runbook-switch-back': runbookAction,
-    'runbook-scale-up': runbookAction,
-    'runbook-logs': runbookAction,
-    // A link button still sends a click; it only needs answering.
-    'runbook-link': async () => undefined,
-  };
-}
-
-async function runbook(deps: CoreDeps, click: Click, group: AlertGroup) {
-  const { kind, user, responseUrl } = click;
-  const once = oncePerPress(click);
-  const environment = group.environment!;
-  const service = group.service!;
-  const threadTs = await deps.outbox.tsOf(parentKey(group));
-  const where = {
-    requester: user,
-    channel: group.channel,
-    responseUrl,
-    source: 'alert' as const,
-    // One runbook change per group episode at a time: the plan job refuses a second.
-    alertGroup: { id: group.id, episode: group.episode },
-    ...(threadTs ? { threadTs } : {}),
-  };
-  switch (kind) {
-    case 'runbook-logs':
-      await deps.queues.enqueue(
-        logsJob,
-        {
-          environment,
-          service,
-          lines: 100,
-          sinceMs: 15 * 60_000,
-          channel: group.channel,
-          requester: user,
-          responseUrl,
-          threadKey: parentKey(group),
-        },
-        once,
-      );
-      return;
-    case 'runbook-scale-up':
-      await deps.queues.enqueue(
-        planRequestJob,
-        {
-          command: { verb: 'scale', environment, service, replicas: 0, force: false },
-          scaleBy: deps.policy.alerts.scaleUpStep,
-          ...where,
-        },
-        once,
-      );
-      return;
-    case 'runbook-rollback':
-    case 'runbook-switch-back':
-      // On a blue/green service a rollback is the switch back to the other colour.
-      await deps.queues.enqueue(
-        planRequestJob,
-        { command: { verb: 'rollback', environment, service }, ...where },
-        once,
-      );
-      return;
-  }
+  return { ack: alertAction('ack'), silence: alertAction('silence'), unsilence: alertAction('unsilence') };
 }

@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../src/deps';
 import { maintenanceCommandJob } from '../src/maintenance/contracts';
 import { md, note } from '../src/kernel/slack/blocks';
-import { oncePerPress, tellPresser, type Click } from './click';
+import { oncePerPress, tellPresser, type Click } from '../src/web/click';
 
 /**
  * "Close the maintenance window" after a failed restore: the same as typing

@@ -2,7 +2,7 @@ import type { App, ViewSubmitAction } from '@slack/bolt';
 import type { CoreDeps } from '../src/deps';
 import { checkDecision } from '../src/requests/domain/guards';
 import { CONFIRM_RESTORE } from '../src/requests/views';
-import { decide } from './approval';
+import { decide } from '../src/requests/decide';
 
 /**
  * The restore confirmation modal: the typed name must be the request's environment, and
@@ -36,10 +36,12 @@ export function registerViews(app: App, deps: CoreDeps): void {
       environment: request.environment,
       detail: `typed ${typed}`,
     });
+    const outcome = await decide(deps, { user, requestId, decision: 'approve', confirmed: true });
     // A refusal after the modal closed (another approver was faster) goes to the log: the thread shows who approved.
-    const respond = async (message: unknown) => {
-      deps.logger.info({ request: requestId, user, message }, 'restore confirmation not applied');
-    };
-    await decide(deps, { user, subject: requestId, respond }, 'approve', true);
+    if (outcome.kind === 'refused')
+      deps.logger.info(
+        { request: requestId, user, reason: outcome.reason },
+        'restore confirmation not applied',
+      );
   });
 }

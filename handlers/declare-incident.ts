@@ -2,7 +2,7 @@ import type { CoreDeps } from '../src/deps';
 import { incidentCommandJob } from '../src/incidents/contracts';
 import { severityForAlert } from '../src/incidents/domain/incident';
 import { md, note } from '../src/kernel/slack/blocks';
-import { tellPresser, type Click } from './click';
+import { tellPresser, type Click } from '../src/web/click';
 
 /**
  * "Declare incident" on a critical alert thread: the alert's summary as the title, its

@@ -1,7 +1,7 @@
 import { AlertmanagerError } from '../src/kernel/alertmanager';
-import { pagerDutyKey } from '../src/alerts/domain/group';
+import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
 import { formatDuration } from '../src/kernel/domain/duration';
-import { parentKey, showGroup } from '../src/alerts/notify';
+import { showGroup } from '../src/alerts/notify';
 import { defineJob } from '../src/deps';
 import { alertActionJob, pagerDutyEventJob } from '../src/alerts/contracts';
 

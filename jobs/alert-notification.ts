@@ -1,6 +1,6 @@
-import { pagerDutyKey } from '../src/alerts/domain/group';
+import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
 
-import { handleNotification, parentKey } from '../src/alerts/notify';
+import { handleNotification } from '../src/alerts/notify';
 import { watchAlert } from '../src/releases';
 import { feed, fromAlertGroup } from '../src/incidents';
 import { defineJob } from '../src/deps';

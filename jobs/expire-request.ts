@@ -1,4 +1,4 @@
-import { auditOf } from '../src/requests/executor';
+import { auditOf } from '../src/requests/audit';
 import { defineJob } from '../src/deps';
 import { expireRequestJob } from '../src/requests/contracts';
 

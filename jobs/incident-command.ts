@@ -1,10 +1,10 @@
 import { defineJob } from '../src/deps';
-import { parentKey } from '../src/alerts/notify';
+import { parentKey } from '../src/alerts/domain/group';
 import { incidentCommandJob } from '../src/incidents/contracts';
 import { declare } from '../src/incidents/declare';
 import { scheduleNudge } from '../src/incidents/nudge';
 import { addNote, incidentOfChannel, resolve, update } from '../src/incidents/run';
-import { declaredAnswer, incidentListMessage } from '../src/incidents/views';
+import { declaredAnswer, incidentListMessage, timelineMessage } from '../src/incidents/views';
 import { Refusal } from '../src/kernel/domain/refusal';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
 
@@ -37,6 +37,12 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
         await addNote(ctx, incident, command.text, requester);
         await say(':pushpin: Noted in the timeline.');
         return { incident: incident.id };
+      }
+      case 'timeline': {
+        const incident = await incidentOfChannel(ctx, channel);
+        const timeline = await ctx.incidents.timeline(incident.id);
+        await ctx.messenger.respond(responseUrl, timelineMessage(incident, timeline));
+        return { incident: incident.id, entries: timeline.entries.length };
       }
       case 'resolve': {
         const incident = await incidentOfChannel(ctx, channel);

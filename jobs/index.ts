@@ -20,6 +20,7 @@ import { backupsListProcessor } from './backups';
 import { scheduledBackupProcessor } from './scheduled-backup';
 import { incidentCommandProcessor } from './incident-command';
 import { incidentNudgeProcessor } from './incident-nudge';
+import { incidentPagerDutyNoteProcessor } from './incident-pagerduty-note';
 import { pinEntryProcessor } from './pin-entry';
 import { statusProcessor } from './status';
 
@@ -37,6 +38,7 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   scheduledBackupProcessor,
   incidentCommandProcessor,
   incidentNudgeProcessor,
+  incidentPagerDutyNoteProcessor,
   pinEntryProcessor,
   logsProcessor,
   alertNotificationProcessor,

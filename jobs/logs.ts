@@ -1,4 +1,4 @@
-import type { LogLine } from '../src/kernel/kubernetes/logs';
+import type { LogLine } from '../src/kernel/kubernetes/port';
 import { defineJob } from '../src/deps';
 import { logsJob } from '../src/logs/contracts';
 

@@ -1,6 +1,6 @@
 import { defineJob } from '../src/deps';
 import { executeRequestJob, expireRequestJob, planRequestJob } from '../src/requests/contracts';
-import { auditOf } from '../src/requests/executor';
+import { auditOf } from '../src/requests/audit';
 import { planRequest, postRequest } from '../src/requests/intake';
 
 /**

@@ -51,6 +51,8 @@ export interface SimulatedIncident {
   alerts: number;
   createdAt: string;
   lastStatusChangeAt: string;
+  /** Notes added through the REST API, oldest first, with the user (From) who added each. */
+  notes: { content: string; from: string }[];
 }
 
 export interface SimulatedOnCallEntry {
@@ -250,6 +252,8 @@ export class SimulatedPagerDuty extends EventEmitter {
     }
     if (req.method === 'POST' && url.pathname === '/v2/enqueue') return this.enqueue(raw, res);
     if (url.pathname.startsWith('/maintenance_windows')) return this.maintenanceWindow(req, url, raw, res);
+    if (req.method === 'POST' && /^\/incidents\/[^/]+\/notes$/.test(url.pathname))
+      return this.addNote(req, url, raw, res);
     if (req.method === 'GET' && (url.pathname === '/oncalls' || url.pathname === '/incidents')) {
       if (req.headers.authorization !== `Token token=${this.apiToken}`) {
         this.recordRequest(req, url, 401);
@@ -260,6 +264,45 @@ export class SimulatedPagerDuty extends EventEmitter {
     }
     this.recordRequest(req, url, 404);
     return sendJson(res, 404, { error: { message: 'Not Found', errors: [] } });
+  }
+
+  /**
+   * POST /incidents/{id}/notes as PagerDuty answers it: the token, a `From` header naming a
+   * user, and `note.content` are required; a note on an unknown incident is 404.
+   */
+  private addNote(req: IncomingMessage, url: URL, raw: string, res: ServerResponse): void {
+    const refuse = (status: number, message: string, errors: string[] = []) => {
+      this.recordRequest(req, url, status);
+      sendJson(res, status, { error: { message, errors } });
+    };
+    if (req.headers.authorization !== `Token token=${this.apiToken}`)
+      return refuse(401, 'Authentication failed');
+    const from = req.headers.from;
+    if (typeof from !== 'string' || !from.includes('@'))
+      return refuse(400, 'Invalid Input Provided', ['A valid From header is required.']);
+    const incident = this.incidents.find(
+      (i) => i.id === decodeURIComponent(url.pathname.split('/')[2] ?? ''),
+    );
+    if (!incident) return refuse(404, 'Not Found');
+    let content: unknown;
+    try {
+      const body: unknown = JSON.parse(raw || '{}');
+      content = isRecord(body) && isRecord(body.note) ? body.note.content : undefined;
+    } catch {
+      return refuse(400, 'Invalid Input Provided', ['Malformed JSON']);
+    }
+    if (typeof content !== 'string' || content.trim() === '')
+      return refuse(400, 'Invalid Input Provided', ['Note content is required.']);
+    incident.notes.push({ content, from });
+    this.recordRequest(req, url, 201);
+    sendJson(res, 201, {
+      note: {
+        id: `PN${incident.notes.length}`,
+        content,
+        user: reference('user', from),
+        created_at: new Date().toISOString(),
+      },
+    });
   }
 
   /** POST creates a window (answered 201 with its id), DELETE removes one (answered with an empty object). */
@@ -364,6 +407,7 @@ export class SimulatedPagerDuty extends EventEmitter {
         ...(payload.custom_details !== undefined ? { details: payload.custom_details } : {}),
         links: Array.isArray(body.links) ? body.links : [],
         alerts: 1,
+        notes: [],
         createdAt: now,
         lastStatusChangeAt: now,
       };
@@ -415,6 +459,7 @@ export class SimulatedPagerDuty extends EventEmitter {
         status: i.status,
         urgency: i.severity === 'critical' || i.severity === 'error' ? 'high' : 'low',
         incident_key: i.dedupKey,
+        html_url: `https://azora-sandbox.pagerduty.com/incidents/${i.id}`,
         created_at: i.createdAt,
         last_status_change_at: i.lastStatusChangeAt,
         service: reference('service', 'Azora (simulated)'),

@@ -1,6 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
-import { JOBS } from '../jobs';
 import { systemClock, type Clock } from './kernel/clock';
 import {
   maintenanceNoticeJob,
@@ -146,7 +145,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     if (role !== 'web') {
       const blocking = connectRedis(config, 'blocking', logger);
       connections.push(blocking);
+      // Loaded only here: a web process never loads a processor, nor what they import.
       const { workerAdapters } = await import('./worker-adapters');
+      const { JOBS } = await import('../jobs');
       const adapters = workerAdapters(policy, config, logger, clock, options.loadKubeConfig);
       workers = await startWorkers({
         connection: blocking,

@@ -1,6 +1,13 @@
 import type { RunbookAction } from '../config/policy';
 import { checkChannel } from '../access/domain/rules';
-import { channelFor, groupIdOf, severityOf, type AlertChange, type AlertGroup } from './domain/group';
+import {
+  channelFor,
+  groupIdOf,
+  parentKey,
+  severityOf,
+  type AlertChange,
+  type AlertGroup,
+} from './domain/group';
 import type { Notification } from './domain/payload';
 import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
@@ -26,8 +33,6 @@ async function noteMaintenance(
   const note = `${window.reason} (\`${window.id}\`)`;
   return (await deps.alerts.update(group.id, (g) => ({ ...g, maintenance: note }))) ?? group;
 }
-
-export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
 
 /** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
 export function runbooksFor(deps: Deps, group: AlertGroup): RunbookAction[] {

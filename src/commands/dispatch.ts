@@ -183,6 +183,7 @@ export function dispatch(command: Command, slash: SlashCommand, deps: CoreDeps):
       const doing: Record<typeof incident.action, string> = {
         declare: `:rotating_light: Declaring: opening the incident's channel…`,
         list: ':hourglass: Listing incidents…',
+        timeline: ':hourglass: Reading the timeline…',
         note: ':hourglass: Noting…',
         status: ':hourglass: Updating the status…',
         commander: ':hourglass: Handing over command…',

@@ -17,6 +17,7 @@ export const incidentCommand = z.discriminatedUnion('action', [
   z.object({ action: z.literal('severity'), severity: z.enum(INCIDENT_SEVERITIES) }),
   z.object({ action: z.literal('resolve'), summary: z.string().min(1).max(2_000) }),
   z.object({ action: z.literal('list') }),
+  z.object({ action: z.literal('timeline') }),
 ]);
 
 /** `/azora incident …`: declared, run and resolved by one job per command, told where it was asked and in the incident's channel. */
@@ -40,4 +41,15 @@ export const incidentNudgeJob = defineContract({
   name: 'incident-nudge',
   payload: z.object({ incidentId: z.string().regex(/^i[0-9a-f]{8}$/) }),
   options: { attempts: 2 },
+});
+
+/**
+ * Adds the incident channel's link as a note on its PagerDuty incident. PagerDuty makes an
+ * incident after it accepted the event, so the job tries again, backing off, until it has.
+ */
+export const incidentPagerDutyNoteJob = defineContract({
+  queue: 'notify',
+  name: 'incident-pagerduty-note',
+  payload: z.object({ incidentId: z.string().regex(/^i[0-9a-f]{8}$/) }),
+  options: { attempts: 6, backoff: { type: 'exponential', delay: 2_000 } },
 });

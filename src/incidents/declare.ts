@@ -8,10 +8,10 @@ import type { Incident } from './domain/incident';
 import { declareIncident } from './domain/lifecycle';
 import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
-import { withRetryAfter } from './slack-calls';
 import { slackError } from '../kernel/slack/errors';
 import { onCallForIncident, pageForIncident, skippedOnCallMessage, unmatchedMessage } from './responders';
 import { pagerDutyKey } from '../alerts/domain/group';
+import { incidentPagerDutyNoteJob } from './contracts';
 
 const CREATE_ATTEMPTS = 5;
 
@@ -49,7 +49,9 @@ export async function declare(
   for (let attempt = 0; attempt < CREATE_ATTEMPTS && !channel; attempt++) {
     const name = channelName(policy.channelPattern, at, input.title, (n) => taken.has(n));
     try {
-      const created = await withRetryAfter(deps.logger, () => deps.slack.conversations.create({ name }));
+      const created = await deps.outbox.paced('conversations.create', undefined, () =>
+        deps.slack.conversations.create({ name }),
+      );
       channel = { id: created.channel!.id!, name };
     } catch (err) {
       const code = slackError(err);
@@ -77,8 +79,11 @@ export async function declare(
       at,
       ...(input.alertGroup ? { alertGroup: input.alertGroup } : {}),
     });
-    await withRetryAfter(deps.logger, () =>
-      deps.slack.conversations.setTopic({ channel: channel!.id, topic: topicText(incident) }),
+    const channelId = channel.id;
+    const inChannel = <T>(method: string, call: () => Promise<T>) =>
+      deps.outbox.paced(method, channelId, call);
+    await inChannel('conversations.setTopic', () =>
+      deps.slack.conversations.setTopic({ channel: channelId, topic: topicText(incident) }),
     );
     const oncall = await onCallForIncident(deps, incident).catch((err: Error) => ({
       users: [] as string[],
@@ -88,8 +93,7 @@ export async function declare(
     const people = [
       ...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S')), ...oncall.users]),
     ];
-    const channelId = channel.id;
-    await withRetryAfter(deps.logger, () =>
+    await inChannel('conversations.invite', () =>
       deps.slack.conversations.invite({ channel: channelId, users: people.join(','), force: true }),
     ).catch((err: unknown) => {
       // One person who cannot be invited (deactivated, already there) must not stop the rest.
@@ -98,15 +102,18 @@ export async function declare(
         'some responders were not invited',
       );
     });
-    const posted = await withRetryAfter(deps.logger, () =>
-      deps.slack.chat.postMessage({ channel: channel!.id, ...summaryMessage(incident) }),
+    const posted = await inChannel('chat.postMessage', () =>
+      deps.slack.chat.postMessage({ channel: channelId, ...summaryMessage(incident) }),
     );
-    await withRetryAfter(deps.logger, () =>
-      deps.slack.pins.add({ channel: channel!.id, timestamp: posted.ts! }),
-    );
-    if (oncall.unmatched.length) await deps.messenger.post(channel.id, unmatchedMessage(oncall.unmatched));
-    if ('skipped' in oncall && oncall.skipped)
-      await deps.messenger.post(channel.id, skippedOnCallMessage(oncall.skipped));
+    await inChannel('pins.add', () => deps.slack.pins.add({ channel: channelId, timestamp: posted.ts! }));
+    if (oncall.unmatched.length)
+      await inChannel('chat.postMessage', () =>
+        deps.messenger.post(channelId, unmatchedMessage(oncall.unmatched)),
+      );
+    if ('skipped' in oncall && oncall.skipped) {
+      const skipped = skippedOnCallMessage(oncall.skipped);
+      await inChannel('chat.postMessage', () => deps.messenger.post(channelId, skipped));
+    }
     const group = input.alertGroup ? await deps.alerts.get(input.alertGroup) : undefined;
     const paged = await pageForIncident(
       deps,
@@ -123,8 +130,12 @@ export async function declare(
       ...(paged ? { pagerduty: { id: paged } } : {}),
     };
     await deps.incidents.create(stored, entry);
+    if (paged && deps.pagerduty.restEnabled)
+      await deps.queues.enqueue(incidentPagerDutyNoteJob, { incidentId: id }, { jobId: `pd-note-${id}` });
     if (paged)
-      await deps.slack.chat.update({ channel: channel.id, ts: posted.ts!, ...summaryMessage(stored) });
+      await inChannel('chat.update', () =>
+        deps.slack.chat.update({ channel: channelId, ts: posted.ts!, ...summaryMessage(stored) }),
+      );
     await deps.audit.record({
       type: 'incident-declared',
       actor: input.requester,

@@ -25,7 +25,7 @@ export async function scheduleNudge(
  * due time on: this look then finds nothing due and queues the one that is.
  */
 export async function nudgeIfDue(
-  deps: Pick<CoreDeps, 'incidents' | 'messenger' | 'queues' | 'policy' | 'now'>,
+  deps: Pick<CoreDeps, 'incidents' | 'messenger' | 'outbox' | 'queues' | 'policy' | 'now'>,
   incidentId: string,
 ): Promise<boolean> {
   const now = deps.now();
@@ -38,11 +38,11 @@ export async function nudgeIfDue(
   const incident = result.incident;
   if (result.verdict) {
     const interval = deps.policy.incidents.statusNudge[incident.severity] ?? 0;
-    await deps.messenger.post(
-      incident.channel,
-      note(
-        md`:bell: ${mention(incident.commander)}, no status update for ${formatDuration(interval)}: where are we? \`/azora incident status investigating|identified|monitoring\` (the same status again is an update too).`,
-      ),
+    const nudge = note(
+      md`:bell: ${mention(incident.commander)}, no status update for ${formatDuration(interval)}: where are we? \`/azora incident status investigating|identified|monitoring\` (the same status again is an update too).`,
+    );
+    await deps.outbox.paced('chat.postMessage', incident.channel, () =>
+      deps.messenger.post(incident.channel, nudge),
     );
   }
   await scheduleNudge(deps, incident);

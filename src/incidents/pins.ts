@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { CoreDeps } from '../deps';
-import { withRetryAfter } from './slack-calls';
 import { slackError } from '../kernel/slack/errors';
 import { isOpen } from './domain/incident';
 import { bounded } from './domain/text';
@@ -48,7 +47,7 @@ export function tsToMs(ts: string): number {
   return Number(seconds) * 1_000 + Math.floor(Number(micros.padEnd(6, '0')) / 1_000);
 }
 
-type PinDeps = Pick<CoreDeps, 'incidents' | 'slack' | 'logger'>;
+type PinDeps = Pick<CoreDeps, 'incidents' | 'slack' | 'logger' | 'outbox'>;
 
 /** The Slack error code of a failed Web API call, if it was one. */
 
@@ -96,14 +95,14 @@ function messageText(message: Message): string {
  * thread's parent); a reply is only in its thread. Undefined when it is gone (deleted).
  */
 async function readMessage(deps: PinDeps, channel: string, ts: string): Promise<Message | undefined> {
-  const history = await withRetryAfter(deps.logger, () =>
+  const history = await deps.outbox.paced('conversations.history', undefined, () =>
     deps.slack.conversations.history({ channel, latest: ts, inclusive: true, limit: 1 }),
   );
   const top = history.messages?.[0];
   if (top?.ts === ts) return top;
   try {
     // Slack gives a thread's parent first whatever the window: two find the reply either way.
-    const thread = await withRetryAfter(deps.logger, () =>
+    const thread = await deps.outbox.paced('conversations.replies', undefined, () =>
       deps.slack.conversations.replies({ channel, ts, oldest: ts, inclusive: true, limit: 2 }),
     );
     return thread.messages?.find((m) => m.ts === ts);
@@ -116,7 +115,7 @@ async function readMessage(deps: PinDeps, channel: string, ts: string): Promise<
 /** A link to the message for the postmortem; the entry goes in without one if Slack will not say. */
 async function permalink(deps: PinDeps, channel: string, ts: string): Promise<string | undefined> {
   try {
-    const answer = await withRetryAfter(deps.logger, () =>
+    const answer = await deps.outbox.paced('chat.getPermalink', undefined, () =>
       deps.slack.chat.getPermalink({ channel, message_ts: ts }),
     );
     return answer.permalink;

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { slackError } from '../kernel/slack/errors';
+import { show } from './run';
 import { escalationPoliciesFor, pagesPagerDuty, severityLabel, type Incident } from './domain/incident';
 
 /**
@@ -27,7 +28,10 @@ export async function onCallForIncident(
       continue;
     }
     try {
-      const found = await deps.slack.users.lookupByEmail({ email: person.email });
+      const email = person.email;
+      const found = await deps.outbox.paced('users.lookupByEmail', undefined, () =>
+        deps.slack.users.lookupByEmail({ email }),
+      );
       if (found.user?.id) users.push(found.user.id);
       else unmatched.push(`${person.user} <${person.email}>`);
     } catch (err) {
@@ -69,3 +73,37 @@ export const skippedOnCallMessage = (why: string): SlackMessage =>
   note(
     md`:information_source: Nobody from PagerDuty was invited: ${why}. ${code('/azora oncall')} says who is on call.`,
   );
+
+export type PagerDutyNote = 'noted' | 'already' | 'not-made-yet' | 'no-rest-api';
+
+/**
+ * The incident channel's link as a note on its PagerDuty incident, and that incident's page
+ * linked from the pinned summary. The Events API gives only a dedup key, and PagerDuty makes
+ * the incident after accepting the event: until it has, the answer is `not-made-yet`.
+ */
+export async function notePagerDuty(deps: Deps, incidentId: string): Promise<PagerDutyNote> {
+  const incident = await deps.incidents.get(incidentId);
+  const paged = incident?.pagerduty;
+  if (!incident || !paged || paged.incidentId) return 'already';
+  if (!deps.pagerduty.restEnabled) return 'no-rest-api';
+  const found = await deps.pagerduty.openIncident(paged.id);
+  if (!found) return 'not-made-yet';
+  const link = `https://slack.com/app_redirect?channel=${incident.channel}`;
+  await deps.pagerduty.addNote(
+    found.id,
+    `Incident channel in Slack: #${incident.channelName} (${link}). Commander and timeline are there.`,
+  );
+  const changed = await deps.incidents.change<boolean>(incidentId, (current) => ({
+    next: {
+      ...current,
+      pagerduty: { id: paged.id, incidentId: found.id, ...(found.url ? { url: found.url } : {}) },
+    },
+    verdict: true,
+  }));
+  if (changed?.incident) await show(deps, changed.incident);
+  return 'noted';
+}
+
+/** Said in the channel when PagerDuty never made the incident the channel was to be noted on. */
+export const pagerDutyNoteMissing = (why: string): SlackMessage =>
+  note(md`:warning: The channel's link was not added to the PagerDuty incident: ${why}.`);

@@ -14,7 +14,6 @@ import { metrics } from './domain/metrics';
 import { postmortemMarkdown } from './domain/postmortem';
 import { topicText } from './domain/summary';
 import { incidentLine, resolvedLine, summaryMessage } from './views';
-import { withRetryAfter } from './slack-calls';
 
 /** The incident a command typed in `channel` is about: commands that run one work in its channel. */
 export async function incidentOfChannel(deps: Deps, channel: string): Promise<Incident> {
@@ -22,7 +21,9 @@ export async function incidentOfChannel(deps: Deps, channel: string): Promise<In
   if (!incident)
     throw new Refusal('input', "run this in the incident's channel (`/azora incident list` names them)");
   // Someone archived it: refused before anything changes, rather than half done where nobody reads.
-  const info = await withRetryAfter(deps.logger, () => deps.slack.conversations.info({ channel }));
+  const info = await deps.outbox.paced('conversations.info', undefined, () =>
+    deps.slack.conversations.info({ channel }),
+  );
   if (info.channel?.is_archived)
     throw new Refusal(
       'guard',
@@ -32,15 +33,16 @@ export async function incidentOfChannel(deps: Deps, channel: string): Promise<In
 }
 
 /** Topic and pinned summary follow the incident; Slack failing here must not undo the change. */
-async function show(deps: Deps, incident: Incident): Promise<void> {
+export async function show(deps: Deps, incident: Incident): Promise<void> {
   try {
-    await deps.slack.conversations.setTopic({ channel: incident.channel, topic: topicText(incident) });
-    if (incident.summaryTs)
-      await deps.slack.chat.update({
-        channel: incident.channel,
-        ts: incident.summaryTs,
-        ...summaryMessage(incident),
-      });
+    const { channel, summaryTs } = incident;
+    await deps.outbox.paced('conversations.setTopic', channel, () =>
+      deps.slack.conversations.setTopic({ channel, topic: topicText(incident) }),
+    );
+    if (summaryTs)
+      await deps.outbox.paced('chat.update', channel, () =>
+        deps.slack.chat.update({ channel, ts: summaryTs, ...summaryMessage(incident) }),
+      );
   } catch (err) {
     deps.logger.warn(
       { incident: incident.id, err: (err as Error).message },
@@ -78,9 +80,9 @@ export async function update(
   if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
   const updated = result.verdict.incident;
   await show(deps, updated);
-  await deps.messenger.post(
-    updated.channel,
-    incidentLine(md`:memo: ${mention(actor)}: ${result.verdict.entry.text}`),
+  const line = incidentLine(md`:memo: ${mention(actor)}: ${result.verdict.entry.text}`);
+  await deps.outbox.paced('chat.postMessage', updated.channel, () =>
+    deps.messenger.post(updated.channel, line),
   );
   return updated;
 }
@@ -119,13 +121,15 @@ export async function resolve(
   const figures = metrics(resolved, timeline);
   const markdown = postmortemMarkdown(resolved, timeline);
   await show(deps, resolved);
-  await deps.slack.filesUploadV2({
-    channel_id: resolved.channel,
-    content: markdown,
-    filename: `postmortem-${resolved.channelName}.md`,
-    title: `Postmortem draft: ${resolved.title}`,
-    initial_comment: resolvedLine(resolved, figures).markup,
-  });
+  await deps.outbox.paced('files.uploadV2', resolved.channel, () =>
+    deps.slack.filesUploadV2({
+      channel_id: resolved.channel,
+      content: markdown,
+      filename: `postmortem-${resolved.channelName}.md`,
+      title: `Postmortem draft: ${resolved.title}`,
+      initial_comment: resolvedLine(resolved, figures).markup,
+    }),
+  );
   await deps.audit.record({
     type: 'incident-resolved',
     actor,

@@ -18,6 +18,8 @@ import {
 import { isOpen, severityLabel, statusLabel, type Incident } from './domain/incident';
 import type { IncidentMetrics } from './domain/metrics';
 import { summaryText, type SummaryValue } from './domain/summary';
+import { TIMELINE_LABELS, type Timeline, type TimelineEntry } from './domain/timeline';
+import { bounded, utcMinute } from './domain/text';
 
 function value(v: SummaryValue): Mrkdwn | string {
   if ('user' in v) return mention(v.user);
@@ -67,5 +69,39 @@ export function incidentListMessage(incidents: Incident[]): SlackMessage {
   return message(`${open.length} open incident${open.length === 1 ? '' : 's'}`, [
     section(md`*Open*\n${open.length ? joinText(open, '\n') : 'none'}`),
     ...(closed.length ? [section(md`*Recent*\n${joinText(closed.slice(0, 10), '\n')}`)] : []),
+  ]);
+}
+
+/** The newest entries `/azora incident timeline` shows; the postmortem has them all. */
+export const TIMELINE_SHOWN = 30;
+/** Entries per section, each said in at most ENTRY_SHOWN characters: a section stays under Slack's 3,000. */
+const LINES_PER_SECTION = 8;
+const ENTRY_SHOWN = 280;
+
+const actor = (who: string): Mrkdwn | string => (/^[UW][A-Z0-9]{2,}$/.test(who) ? mention(who) : who);
+
+function entryLine(e: TimelineEntry): Mrkdwn {
+  const more = e.link && /^https:\/\//.test(e.link) ? md` (${link(e.link, 'link')})` : '';
+  return md`\`${utcMinute(e.at).slice(11)}\` ${actor(e.actor)} · *${TIMELINE_LABELS[e.kind]}*: ${bounded(e.text, ENTRY_SHOWN)}${more}`;
+}
+
+/** `/azora incident timeline`: the newest entries, for whoever joins late; times in UTC. */
+export function timelineMessage(incident: Incident, timeline: Timeline): SlackMessage {
+  const shown = timeline.entries.slice(-TIMELINE_SHOWN);
+  const earlier = timeline.entries.length - shown.length + timeline.omitted;
+  const head = md`:spiral_note_pad: *Timeline* of ${incident.title} (${severityLabel(incident.severity)} · ${statusLabel(incident.status)}), times UTC, from ${utcMinute(shown[0]?.at ?? incident.declaredAt)}`;
+  const sections: KnownBlock[] = [];
+  for (let i = 0; i < shown.length; i += LINES_PER_SECTION)
+    sections.push(section(joinText(shown.slice(i, i + LINES_PER_SECTION).map(entryLine), '\n')));
+  return message(head, [
+    section(head),
+    ...sections,
+    ...(earlier > 0
+      ? [
+          context(
+            md`${earlier} earlier entries are in the postmortem draft that \`/azora incident resolve\` attaches.`,
+          ),
+        ]
+      : []),
   ]);
 }

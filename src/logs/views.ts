@@ -1,18 +1,25 @@
-import type { LogLine } from '../kernel/kubernetes/logs';
 import { formatDuration } from '../kernel/domain/duration';
 import { bold, md, note, render, section, type SlackMessage } from '../kernel/slack/blocks';
+
+/** One line of a pod's log, as shown (the cluster port's LogLine carries it). */
+export interface PodLogLine {
+  pod: string;
+  /** RFC 3339 time stamp the kubelet put in front of the line. */
+  time: string;
+  text: string;
+}
 
 /** Slack cuts a message's text near 40k characters and a section near 3k; stay well below. */
 const CHUNK_CHARS = 2_800;
 
 const shortPod = (pod: string) => pod.split('-').slice(-2).join('-');
 
-export function formatLogLine(line: LogLine): string {
+export function formatLogLine(line: PodLogLine): string {
   return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${line.text}`;
 }
 
 /** Log lines as code blocks, split so that no message is too long for Slack; each says how many lines it holds. */
-export function logChunks(lines: LogLine[]): Array<SlackMessage & { lines: number }> {
+export function logChunks(lines: PodLogLine[]): Array<SlackMessage & { lines: number }> {
   const chunks: string[][] = [[]];
   let size = 0;
   for (const text of lines.map(formatLogLine)) {

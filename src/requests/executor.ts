@@ -8,13 +8,14 @@ import { FINAL_STATUSES, type OpsRequest, type PlanStep } from './domain/types';
 import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
 import { commandText } from './domain/describe';
-import { planText, progressMessage, requestMessage } from './views';
+import { progressMessage, requestMessage } from './views';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
 import { colourImages, indexRelease, previousLive } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
 import { applyDeploy } from './deploy';
 import { applyBackup, applyRestore, lockedBy } from './database';
 import { StalePlan, StepFailed } from './stale';
+import { auditOf } from './audit';
 import { releaseRecord } from './release-record';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
@@ -353,15 +354,4 @@ async function showProgress(deps: Deps, request: OpsRequest): Promise<void> {
       'could not update the progress message',
     );
   }
-}
-
-export function auditOf(request: OpsRequest, type: string, actor: string, detail?: string) {
-  return {
-    type,
-    request: request.id,
-    actor,
-    environment: request.environment,
-    services: request.services,
-    detail: detail ?? planText(request.plan),
-  };
 }

@@ -1,5 +1,4 @@
 import type { KnownBlock } from '@slack/types';
-import type { ServiceState, WorkloadState } from '../kernel/kubernetes/kubernetes';
 import type { EnvironmentName } from '../commands/domain/types';
 import type { OpsRequest } from '../requests/domain/types';
 import type { AuditEvent } from '../kernel/audit';
@@ -17,8 +16,29 @@ import {
   type SlackMessage,
 } from '../kernel/slack/blocks';
 import { commandText } from '../requests/domain/describe';
+import type { Colour } from '../kernel/domain/environment';
 
-function workloadLine(w: WorkloadState, active?: string): string {
+/** What the status shows of one workload (the cluster port's WorkloadState carries it). */
+export interface WorkloadStatus {
+  name: string;
+  desired: number;
+  ready: number;
+  revision?: number;
+  image: string;
+  paused: boolean;
+  colour?: Colour;
+  hpa?: { min: number; max: number };
+}
+
+/** What the status shows of one service (the cluster port's ServiceState carries it). */
+export interface ServiceStatus {
+  service: string;
+  /** Blue/green: the colour the Service sends traffic to. */
+  activeColour?: Colour;
+  workloads: WorkloadStatus[];
+}
+
+function workloadLine(w: WorkloadStatus, active?: string): string {
   const health =
     w.ready >= w.desired ? ':large_green_circle:' : w.ready === 0 ? ':red_circle:' : ':large_yellow_circle:';
   const live = w.colour ? (w.colour === active ? ' *live*' : ' idle') : '';
@@ -33,7 +53,7 @@ function workloadLine(w: WorkloadState, active?: string): string {
 export function statusMessage(
   environment: EnvironmentName,
   namespace: string,
-  services: ServiceState[],
+  services: ServiceStatus[],
   open: OpsRequest[],
   audit: AuditEvent[],
 ): SlackMessage {

@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
 import { healthRoutes, NotReady } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
-import { registerActions } from '../../handlers/actions';
+import { approvalClicks } from '../../handlers/approval';
+import { switchBackClick } from '../../handlers/switch-back';
+import { alertClicks } from '../../handlers/alert-actions';
+import { runbookClicks } from '../../handlers/runbook-actions';
+import { closeWindowClick } from '../../handlers/close-window';
+import { declareFromAlert } from '../../handlers/declare-incident';
 import { registerViews } from '../../handlers/confirm-restore';
 import { registerReactions } from '../../handlers/reactions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
@@ -16,6 +21,9 @@ import { ackUnclaimed, answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT
 import { slackLogger } from '../kernel/slack/logger';
 import { startOpsServer } from './ops-server';
 import { connectSocket, createSocketReceiver, disconnectSocket, guardSocket } from './socket-mode';
+import { registerActions } from './actions';
+import type { ClickHandler } from './click';
+import type { ActionKind } from '../kernel/slack/actions';
 
 export interface WebDeps {
   slack: SlackCredentials;
@@ -60,6 +68,18 @@ function opsRoutes(web: WebDeps, slackSocket?: () => Promise<void>): CustomRoute
   ];
 }
 
+/** Which handler answers which button: every kind of ACTION_KINDS, each to one handler. */
+function buttons(core: CoreDeps): Record<ActionKind, ClickHandler> {
+  return {
+    ...approvalClicks(core),
+    'switch-back': (click) => switchBackClick(core, click),
+    ...alertClicks(core),
+    ...runbookClicks(core),
+    'close-window': (click) => closeWindowClick(core, click),
+    'declare-incident': (click) => declareFromAlert(core, click),
+  };
+}
+
 /** The Bolt app with the bot's listeners, on either receiver. */
 function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
   const { deps: core } = web;
@@ -79,7 +99,7 @@ function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
     core.logger.error({ err: err.message, code: err.code }, 'slack handler failed');
   });
   registerCommand(app, core);
-  registerActions(app, core);
+  registerActions(app, core, buttons(core));
   registerViews(app, core);
   registerReactions(app, core);
   return app;

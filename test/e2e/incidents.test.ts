@@ -95,6 +95,17 @@ describe('incidents, end to end', () => {
     const summary = t.slack.messages.find((m) => m.ts === incident.summaryTs)!;
     expect(summary.text).toContain('Identified');
 
+    // Whoever joins late reads the timeline so far, with the note's text shown, not pinging.
+    await slash(APPROVER, 'incident timeline', channel.id);
+    const shown = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === APPROVER && m.text.includes('Timeline')),
+      (m) => m !== undefined,
+      { what: 'the timeline answer' },
+    );
+    const lines = JSON.stringify(shown!.blocks);
+    expect(lines).toContain('*Note*: rolled back the canary &lt;!channel&gt;');
+    expect(lines.indexOf('*Commander*')).toBeLessThan(lines.indexOf('*Note*'));
+
     // Outside its channel, it is refused and changes nothing.
     await slash(ENGINEER, 'incident status monitoring');
     expect(await answerTo(ENGINEER, "run this in the incident's channel")).toContain(':no_entry:');
@@ -336,5 +347,33 @@ describe('an incident with PagerDuty', () => {
       (e) => e.action === 'trigger' && e.dedupKey === alertPage!.dedupKey,
     );
     expect(incidentPages.length).toBeGreaterThanOrEqual(2);
+
+    // The channel's link is a note on that PagerDuty incident (REST, as its user), and the
+    // pinned summary links the incident's page.
+    const paged = pagerduty.incidents.find((i) => i.dedupKey === alertPage!.dedupKey)!;
+    const noted = await waitFor(
+      async () => (await t.bot.deps.incidents.get(incident!.id))?.pagerduty,
+      (p) => p?.incidentId !== undefined,
+      { what: 'the PagerDuty note' },
+    );
+    expect(noted).toEqual({
+      id: alertPage!.dedupKey,
+      incidentId: paged.id,
+      url: `https://azora-sandbox.pagerduty.com/incidents/${paged.id}`,
+    });
+    expect(paged.notes).toEqual([
+      {
+        from: pagerduty.fromEmail,
+        content: expect.stringContaining(
+          `#${incident!.channelName} (https://slack.com/app_redirect?channel=${incident!.channel})`,
+        ),
+      },
+    ]);
+    const summary = await waitFor(
+      () => t.slack.messages.find((m) => m.ts === incident!.summaryTs),
+      (m) => m !== undefined && JSON.stringify(m.blocks).includes(noted!.url!),
+      { what: 'the summary linking the PagerDuty incident' },
+    );
+    expect(summary!.channel).toBe(incident!.channel);
   });
 });

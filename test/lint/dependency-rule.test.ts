@@ -50,6 +50,10 @@ describe('the dependency rule (npm run lint)', () => {
       "import { planRequestJob } from '../src/requests/contracts';\nexport const h = planRequestJob;\n",
     'jobs/plan.ts':
       "import { planRequestJob } from '../src/requests/contracts';\nexport const j = planRequestJob;\n",
+    // A view may take a port's plain type.
+    'src/kernel/kubernetes/port.ts': 'export interface LogLine { text: string }\n',
+    'src/logs/views.ts':
+      "import type { LogLine } from '../kernel/kubernetes/port';\nexport const show = (l: LogLine) => l.text;\n",
   };
 
   it('passes a tree that keeps the rule', async () => {
@@ -83,6 +87,28 @@ describe('the dependency rule (npm run lint)', () => {
     [
       'handlers-not-jobs',
       { 'handlers/command.ts': "import { j } from '../jobs/plan';\nexport const h = j;\n" },
+      '.dependency-cruiser.cjs',
+    ],
+    [
+      'handlers-apart',
+      {
+        'handlers/click.ts': 'export const tell = 1;\n',
+        'handlers/command.ts': "import { tell } from './click';\nexport const h = tell;\n",
+      },
+      '.dependency-cruiser.cjs',
+    ],
+    [
+      'src-not-entry-points',
+      { 'src/alerts/notify.ts': "import { h } from '../../handlers/command';\nexport const f = h;\n" },
+      '.dependency-cruiser.cjs',
+    ],
+    [
+      'views-not-adapters',
+      {
+        'src/kernel/pagerduty/pagerduty.ts': 'export interface OnCall { user: string }\n',
+        'src/oncall/views.ts':
+          "import type { OnCall } from '../kernel/pagerduty/pagerduty';\nexport const show = (o: OnCall) => o.user;\n",
+      },
       '.dependency-cruiser.cjs',
     ],
     [

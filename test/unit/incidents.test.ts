@@ -24,6 +24,7 @@ import {
   type Declaration,
 } from '../../src/incidents/domain/lifecycle';
 import { metrics } from '../../src/incidents/domain/metrics';
+import { timelineMessage, TIMELINE_SHOWN } from '../../src/incidents/views';
 import { nextNudgeAt, nudgeDue } from '../../src/incidents/domain/nudge';
 import { postmortemMarkdown } from '../../src/incidents/domain/postmortem';
 import { summaryText, topicText, TOPIC_MAX } from '../../src/incidents/domain/summary';
@@ -513,6 +514,20 @@ describe('the timeline', () => {
     expect(early.entries[TIMELINE_HEAD - 1]!.text).toBe('n48');
     expect(early.entries[TIMELINE_HEAD]!.text).toBe('n150');
     expect(early.omitted).toBe(101);
+  });
+
+  it('is shown newest last, at most the last 30 entries, escaped, each section within Slack’s limit', () => {
+    let timeline = emptyTimeline();
+    for (let i = 0; i < 600; i++)
+      timeline = appendEntry(timeline, entry(T0 + i * 1_000, 'note', `n${i} <!here> ${'x'.repeat(900)}`));
+    const shown = timelineMessage(declared(), timeline);
+    const sections = shown.blocks.filter((b) => b.type === 'section').slice(1);
+    const lines = sections.flatMap((b) => ('text' in b && b.text ? b.text.text.split('\n') : []));
+    expect(lines).toHaveLength(TIMELINE_SHOWN);
+    expect(lines[0]).toContain('n570 &lt;!here&gt;');
+    expect(lines.at(-1)).toContain('n599');
+    for (const b of sections) expect('text' in b && b.text!.text.length).toBeLessThanOrEqual(3_000);
+    expect(JSON.stringify(shown.blocks.at(-1))).toContain('570 earlier entries');
   });
 
   describe('takes the bot’s events', () => {

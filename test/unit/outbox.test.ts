@@ -43,6 +43,8 @@ describe('SlackOutbox pacing', () => {
     outbox = new SlackOutbox(redis, prefix, slack.asWebClient(), createLogger('silent'), metrics, {
       gapMs: GAP,
       clock,
+      // A paced call's wait for its turn moves the test's clock: no sleeping.
+      wait: async (ms) => clock.advance(ms),
     });
   });
   afterEach(() => dropPrefix(prefix));
@@ -175,5 +177,76 @@ describe('SlackOutbox pacing', () => {
     expect(await outbox.tsOf('group')).toBeDefined();
     expect(await outbox.pending()).toBe(0);
     expect(outcomes).toEqual(['rate-limited', 'ok', 'ok']);
+  });
+
+  describe('paced calls (answers needed at once: create, pin, invite)', () => {
+    // chat.* calls take the channel's turns; Slack limits the other methods per workspace.
+    const pin = (channel: string, what: string) =>
+      outbox.paced('chat.postMessage', channel, () => slack.chat.postMessage({ channel, text: what }));
+    const lookup = (what: string) =>
+      outbox.paced('users.lookupByEmail', ALERTS, () =>
+        slack.chat.postMessage({ channel: ALERTS, text: what }),
+      );
+
+    it('take turns with the queued messages of their channel, a gap apart', async () => {
+      await outbox.put(ALERTS, 'a', text('queued'));
+      expect(await pumpAt(0)).toBe(1);
+
+      await pin(ALERTS, 'first pin');
+      await pin(ALERTS, 'second pin');
+      await pin(OPS, 'other channel');
+      await outbox.put(ALERTS, 'b', text('queued later'));
+      expect(await pumpAt(2_500)).toBe(0);
+      expect(await pumpAt(3_000)).toBe(1);
+
+      expect(slack.calls.map((c) => [c.at - T0, c.args.channel, c.args.text])).toEqual([
+        [0, ALERTS, 'queued'],
+        [1_000, ALERTS, 'first pin'],
+        [2_000, ALERTS, 'second pin'],
+        [2_000, OPS, 'other channel'],
+        [3_000, ALERTS, 'queued later'],
+      ]);
+    });
+
+    it('on a 429 wait the Retry-After, then succeed; queued messages of the channel wait too', async () => {
+      slack.rateLimitNext('chat.postMessage', 7);
+      await outbox.put(ALERTS, 'a', text('queued'));
+
+      const answer = await pin(ALERTS, 'pin');
+
+      expect(answer.ok).toBe(true);
+      expect(slack.calls.map((c) => [c.at - T0, c.outcome, c.args.text])).toEqual([
+        [0, 'rate-limited', 'pin'],
+        [7_000, 'ok', 'pin'],
+      ]);
+      expect(await pumpAt(7_500)).toBe(0);
+      expect(await pumpAt(8_000)).toBe(1);
+      expect(outcomes).toEqual(['rate-limited', 'ok', 'ok']);
+    });
+
+    it('of a workspace-wide method wait for their own method’s turn, not for a channel’s', async () => {
+      await pin(ALERTS, 'post');
+      await lookup('first lookup');
+      await lookup('second lookup');
+
+      expect(slack.calls.map((c) => [c.at - T0, c.args.text])).toEqual([
+        [0, 'post'],
+        [0, 'first lookup'],
+        [1_000, 'second lookup'],
+      ]);
+    });
+
+    it('throw what Slack refuses, once, and give up when asked to wait too long', async () => {
+      slack.failNext(
+        'chat.postMessage',
+        Object.assign(new Error('not_in_channel'), { data: { error: 'not_in_channel' } }),
+      );
+      await expect(pin(ALERTS, 'refused')).rejects.toThrow('not_in_channel');
+      expect(slack.calls).toHaveLength(1);
+
+      slack.rateLimitNext('chat.postMessage', 120);
+      await expect(pin(OPS, 'too long')).rejects.toThrow('longer than 60 s');
+      expect(slack.callsTo(OPS).map((c) => c.outcome)).toEqual(['rate-limited']);
+    });
   });
 });

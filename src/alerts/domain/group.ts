@@ -208,6 +208,9 @@ export const firingCount = (group: AlertGroup): number => firingOf(group.alerts)
 /** PagerDuty's dedup key: one incident per group and firing episode. */
 export const pagerDutyKey = (group: AlertGroup): string => `azora-${group.id}-${group.episode}`;
 
+/** The outbox key of a group's thread parent: its replies, logs and runbook requests go under it. */
+export const parentKey = (group: AlertGroup): string => `alert-${group.id}`;
+
 /** What a storm digest shows: its counts, and its first lines (firing first). */
 export interface DigestView {
   total: number;

@@ -354,9 +354,9 @@ export const VERBS: readonly VerbSpec[] = [
   {
     verb: 'incident',
     usage:
-      'incident declare <sev1|sev2|sev3> <title> | note <text> | status <investigating|identified|monitoring> | commander <@user> | severity <sev> | resolve <summary> | list',
+      'incident declare <sev1|sev2|sev3> <title> | note <text> | status <investigating|identified|monitoring> | commander <@user> | severity <sev> | timeline | resolve <summary> | list',
     summary:
-      'declare an incident (its own channel, responders invited, a pinned summary, a timeline); in its channel: note, status, commander, severity, resolve with a postmortem draft',
+      'declare an incident (its own channel, responders invited, a pinned summary, a timeline); in its channel: note, status, commander, severity, timeline, resolve with a postmortem draft',
     examples: ['/azora incident declare sev2 payment errors after the deploy', '/azora incident list'],
     parse: (w): Command => {
       const action = w.next()?.toLowerCase();
@@ -410,10 +410,14 @@ export const VERBS: readonly VerbSpec[] = [
             summary: text('resolve it with a summary: what happened and what fixed it'),
           };
         case 'list':
+        case 'timeline':
           w.done();
           return { verb: 'incident', action };
         default:
-          throw new Refusal('input', 'incident declare, note, status, commander, severity, resolve or list?');
+          throw new Refusal(
+            'input',
+            'incident declare, note, status, commander, severity, timeline, resolve or list?',
+          );
       }
     },
   },

@@ -34,7 +34,7 @@ export type Command =
   | { verb: 'incident'; action: 'commander'; user: string }
   | { verb: 'incident'; action: 'severity'; severity: IncidentSeverity }
   | { verb: 'incident'; action: 'resolve'; summary: string }
-  | { verb: 'incident'; action: 'list' }
+  | { verb: 'incident'; action: 'list' | 'timeline' }
   | {
       verb: 'logs';
       environment: EnvironmentName;

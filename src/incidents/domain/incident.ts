@@ -34,7 +34,11 @@ export interface Incident {
   resolution?: string;
   /** Linked alert groups (AlertGroup.id): the one it was declared from, and any linked later. */
   alertGroups: string[];
-  pagerduty?: { id: string; url?: string };
+  /**
+   * The PagerDuty incident: `id` is its dedup key (what the Events API knows); once the REST
+   * API found it, its own id and page, and the channel's link is a note on it.
+   */
+  pagerduty?: { id: string; url?: string; incidentId?: string };
   /** Linked change requests (OpsRequest.id). */
   requests: string[];
   /** The last status update (a status, severity or commander change): the nudge counts from it. */

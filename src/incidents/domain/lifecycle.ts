@@ -28,7 +28,7 @@ export interface Declaration {
   at: number;
   /** The alert group it was declared from. */
   alertGroup?: string;
-  pagerduty?: { id: string; url?: string };
+  pagerduty?: Incident['pagerduty'];
 }
 
 /**

@@ -4,6 +4,7 @@ import { metrics } from './metrics';
 import {
   TIMELINE_CAP,
   TIMELINE_HEAD,
+  TIMELINE_LABELS,
   type Timeline,
   type TimelineEntry,
   type TimelineKind,
@@ -19,22 +20,6 @@ export interface PostmortemLinks {
   /** Display names for Slack user ids: the file is read outside Slack, where an id means nothing. */
   people?: Readonly<Record<string, string>>;
 }
-
-const KIND_LABELS: Record<TimelineKind, string> = {
-  'alert-opened': 'Alert opened',
-  'alert-resolved': 'Alert resolved',
-  request: 'Request',
-  approval: 'Approval',
-  'change-succeeded': 'Change succeeded',
-  'change-failed': 'Change failed',
-  silence: 'Silence',
-  acknowledge: 'Acknowledged',
-  status: 'Status',
-  severity: 'Severity',
-  commander: 'Commander',
-  note: 'Note',
-  pin: 'Pinned',
-};
 
 /** What was done to the platform, as opposed to what was seen or said. */
 const ACTIONS: ReadonlySet<TimelineKind> = new Set([
@@ -85,7 +70,7 @@ export function postmortemMarkdown(
   const m = metrics(incident, timeline);
   const list = (items: string[], none: string) => (items.length > 0 ? items.join(', ') : none);
   const what = (e: TimelineEntry) =>
-    `${KIND_LABELS[e.kind]}: ${md(named(e.text))}${safeUrl(e.link) ? ` ([link](${safeUrl(e.link)}))` : ''}`;
+    `${TIMELINE_LABELS[e.kind]}: ${md(named(e.text))}${safeUrl(e.link) ? ` ([link](${safeUrl(e.link)}))` : ''}`;
 
   const lines = [
     `# Postmortem: ${md(incident.title).replace(/#/g, '\\#')}`,

@@ -19,6 +19,23 @@ export const TIMELINE_KINDS = [
 ] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
+/** What each kind of entry is called where people read the timeline. */
+export const TIMELINE_LABELS: Record<TimelineKind, string> = {
+  'alert-opened': 'Alert opened',
+  'alert-resolved': 'Alert resolved',
+  request: 'Request',
+  approval: 'Approval',
+  'change-succeeded': 'Change succeeded',
+  'change-failed': 'Change failed',
+  silence: 'Silence',
+  acknowledge: 'Acknowledged',
+  status: 'Status',
+  severity: 'Severity',
+  commander: 'Commander',
+  note: 'Note',
+  pin: 'Pinned',
+};
+
 /** One thing that happened during an incident, by the bot or by a person. */
 export interface TimelineEntry {
   at: number;

@@ -99,6 +99,10 @@ const oncallsSchema = z.object({
   more: z.boolean().optional(),
 });
 
+const incidentsSchema = z.object({
+  incidents: z.array(z.object({ id: z.string(), html_url: z.string().optional() })),
+});
+
 /**
  * PagerDuty through @pagerduty/pdjs: Events API v2 for paging, the REST API for who is
  * on call. pdjs neither rejects on a non-2xx answer nor times out, so both are done here.
@@ -199,6 +203,37 @@ export class PagerDuty {
         a.level - b.level ||
         a.user.localeCompare(b.user),
     );
+  }
+
+  /**
+   * The open incident an Events API dedup key opened, once PagerDuty has made it (events
+   * are processed after they are accepted): its REST id and web page.
+   */
+  async openIncident(dedupKey: string): Promise<{ id: string; url?: string } | undefined> {
+    const data = await this.rest('PagerDuty incident lookup', 'GET', '/incidents', {
+      incident_key: dedupKey,
+      'statuses[]': ['triggered', 'acknowledged'],
+      limit: '1',
+    });
+    const parsed = incidentsSchema.safeParse(data);
+    if (!parsed.success) {
+      throw new PagerDutyError(
+        'PagerDuty incident lookup failed: the REST API answered in an unexpected shape',
+        false,
+      );
+    }
+    const found = parsed.data.incidents[0];
+    return found ? { id: found.id, ...(found.html_url ? { url: found.html_url } : {}) } : undefined;
+  }
+
+  /** Adds a note to an incident; PagerDuty records notes as a user's, so PAGERDUTY_FROM_EMAIL is needed. */
+  async addNote(incidentId: string, content: string): Promise<void> {
+    if (!this.config.fromEmail) {
+      throw new PagerDutyError('PagerDuty note failed: PAGERDUTY_FROM_EMAIL is not set', false);
+    }
+    await this.rest('PagerDuty note', 'POST', `/incidents/${encodeURIComponent(incidentId)}/notes`, {
+      note: { content },
+    });
   }
 
   /** Drops pooled TLS sockets, for a prompt shutdown. */

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -33,6 +34,22 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 return key
 `;
 
+/**
+ * A call that must answer now (create a channel, pin, invite) takes its turn at the gate
+ * the queued messages use: open → closed for `gap` and 0; closed → how long until it opens.
+ * KEYS: channels. ARGV: gate, now, gap.
+ */
+const TAKE_TURN = `
+local gate = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[2])
+if gate and tonumber(gate) > now then return tonumber(gate) - now end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+return 0
+`;
+
+/** A paced call waits this long at most for its turn; longer, it fails and its job retries later. */
+const MAX_TURN_WAIT_MS = 60_000;
+
 export interface OutboxOptions {
   /** Minimum time between two calls that write to one channel. */
   gapMs: number;
@@ -40,6 +57,8 @@ export interface OutboxOptions {
   pollMs?: number;
   maxAttempts?: number;
   clock?: Clock;
+  /** How a paced call waits for its turn; tests move their clock instead. */
+  wait?: (ms: number) => Promise<unknown>;
 }
 
 /**
@@ -48,7 +67,8 @@ export interface OutboxOptions {
  * - a managed message (`put`) has a desired state in Redis; edits made while it waits are
  *   coalesced into one chat.update;
  * - a thread reply (`reply`) is posted once, after its parent;
- * - a 429 closes the channel for Retry-After and the message waits, so nothing is lost.
+ * - a 429 closes the channel for Retry-After and the message waits, so nothing is lost;
+ * - a call whose answer is needed at once (`paced`) waits for the same gate.
  */
 export class SlackOutbox {
   private timer?: NodeJS.Timeout;
@@ -56,6 +76,7 @@ export class SlackOutbox {
   private readonly lease: number;
   private readonly maxAttempts: number;
   private readonly clock: Clock;
+  private readonly wait: (ms: number) => Promise<unknown>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -68,6 +89,7 @@ export class SlackOutbox {
     this.lease = options.leaseMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.clock = options.clock ?? systemClock;
+    this.wait = options.wait ?? ((ms) => sleep(ms));
   }
 
   private k = {
@@ -127,6 +149,47 @@ export class SlackOutbox {
 
   async tsOf(key: string): Promise<string | undefined> {
     return (await this.redis.hget(this.k.msg(key), 'ts')) ?? undefined;
+  }
+
+  /**
+   * Makes a Web API call whose answer is needed now in its turn, after any queued message's
+   * gap and any Retry-After Slack asked for. Slack limits posting per channel, so chat.* and
+   * files.* calls take turns with the channel's queued messages; every other method is
+   * limited per workspace, so it takes turns with its own calls only. A 429 closes the gate
+   * for the Retry-After and the call is made again in its next turn; other errors are thrown.
+   */
+  async paced<T>(method: string, channel: string | undefined, call: () => Promise<T>): Promise<T> {
+    const gate = channel && /^(chat|files)\./.test(method) ? channel : `@${method}`;
+    const giveUpAt = this.clock.now() + MAX_TURN_WAIT_MS;
+    for (;;) {
+      const wait = Number(
+        await this.redis.eval(
+          TAKE_TURN,
+          1,
+          this.k.channels(),
+          gate,
+          String(this.clock.now()),
+          String(this.options.gapMs),
+        ),
+      );
+      if (wait > 0) {
+        if (this.clock.now() + wait > giveUpAt)
+          throw new Error(`Slack asked ${method} to wait longer than ${MAX_TURN_WAIT_MS / 1000} s`);
+        await this.wait(wait);
+        continue;
+      }
+      try {
+        const answer = await call();
+        this.metrics.slackCalls.inc({ method, outcome: 'ok' });
+        return answer;
+      } catch (err) {
+        const retryAfter = rateLimitedFor(err);
+        this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
+        if (retryAfter === undefined) throw err;
+        this.logger.info({ gate, method, retryAfter }, 'Slack rate-limited a call; it waits its turn');
+        await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + retryAfter, gate);
+      }
+    }
   }
 
   /** Sends what is due now, in every channel whose gate is open; returns how many calls it made. */

@@ -1,6 +1,6 @@
 import type { RespondFn } from '@slack/bolt';
-import type { ActionKind } from '../src/kernel/slack/actions';
-import type { SlackMessage } from '../src/kernel/slack/blocks';
+import type { ActionKind } from '../kernel/slack/actions';
+import type { SlackMessage } from '../kernel/slack/blocks';
 
 /** A button press, already acknowledged: what was pressed, on what, by whom. */
 export interface Click {

@@ -1,11 +1,7 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { ACTION_PATTERN, parseActionId, type ActionKind } from '../src/kernel/slack/actions';
-import type { CoreDeps } from '../src/deps';
-import { alertClicks } from './alert-actions';
-import { approvalClicks } from './approval';
-import { closeWindowClick } from './close-window';
-import { declareFromAlert } from './declare-incident';
-import { slowDown } from '../src/access/views';
+import { ACTION_PATTERN, parseActionId, type ActionKind } from '../kernel/slack/actions';
+import type { CoreDeps } from '../deps';
+import { slowDown } from '../access/views';
 import { tellPresser, type ClickHandler } from './click';
 
 /** Buttons that ask for a change: counted against the presser's change requests per minute. */
@@ -23,17 +19,16 @@ const CLICK_FAILED = {
 } as const;
 
 /**
- * Every button through one Bolt listener and a table with one handler per kind. Bolt runs
- * each registered listener's matchers for every request it receives, so one listener
- * instead of twelve keeps a slash command's cost at the framework's own.
+ * Every button through one Bolt listener and a table with one handler per kind (assembled
+ * by the composition root from the handlers' own tables). Bolt runs each registered
+ * listener's matchers for every request it receives, so one listener instead of twelve
+ * keeps a slash command's cost at the framework's own.
  */
-export function registerActions(app: App, deps: CoreDeps): void {
-  const handlers: Record<ActionKind, ClickHandler> = {
-    ...approvalClicks(deps),
-    ...alertClicks(deps),
-    'close-window': (click) => closeWindowClick(deps, click),
-    'declare-incident': (click) => declareFromAlert(deps, click),
-  };
+export function registerActions(
+  app: App,
+  deps: CoreDeps,
+  handlers: Readonly<Record<ActionKind, ClickHandler>>,
+): void {
   app.action<BlockAction<ButtonAction>>(
     { action_id: ACTION_PATTERN },
     async ({ ack, action, body, respond }) => {

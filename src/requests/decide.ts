@@ -1,0 +1,77 @@
+import type { CoreDeps } from '../deps';
+import { executeRequestJob } from './contracts';
+import { checkDecision, type Verdict } from './domain/guards';
+import type { OpsRequest } from './domain/types';
+import { auditOf } from './audit';
+import { needsConfirmation, progressMessage, requestMessage } from './views';
+
+export type Decision = 'approve' | 'deny';
+
+/** What came of a decision: done, refused with the reason, or an approval that first needs its typed confirmation. */
+export type DecisionOutcome =
+  { kind: 'done' } | { kind: 'refused'; reason: string } | { kind: 'confirm'; request: OpsRequest };
+
+const unknown = (requestId: string): DecisionOutcome => ({
+  kind: 'refused',
+  reason: `request \`${requestId}\` is not known (any more)`,
+});
+
+/**
+ * Approve or Deny a request: the state change, the execute job (an approval that cannot
+ * be queued goes back to waiting), the audit and the thread's messages. A destructive
+ * request (a database restore) is approved only once its approver has typed the
+ * environment's name (`confirmed`); before that the answer is `confirm`.
+ */
+export async function decide(
+  deps: CoreDeps,
+  {
+    user,
+    requestId,
+    decision,
+    confirmed = false,
+  }: { user: string; requestId: string; decision: Decision; confirmed?: boolean },
+): Promise<DecisionOutcome> {
+  const { requests, policy, now } = deps;
+  const known = await requests.get(requestId);
+  if (!known) return unknown(requestId);
+  const isApprover = await deps.access.isApprover(known.environment, user);
+  const at = now();
+  if (decision === 'approve' && !confirmed && needsConfirmation(known)) {
+    const verdict = checkDecision(policy, known, decision, user, isApprover, at);
+    return verdict.ok ? { kind: 'confirm', request: known } : { kind: 'refused', reason: verdict.reason };
+  }
+  const result = await requests.update<Verdict>(requestId, (current) => {
+    const verdict = checkDecision(policy, current, decision, user, isApprover, at);
+    if (!verdict.ok) return { value: verdict };
+    const next: OpsRequest =
+      decision === 'approve'
+        ? { ...current, status: 'approved', approvedBy: { user, at } }
+        : { ...current, status: 'denied', deniedBy: { user, at } };
+    return { next, value: verdict };
+  });
+  if (!result) return unknown(requestId);
+  if (!result.value.ok) {
+    await deps.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));
+    return { kind: 'refused', reason: result.value.reason };
+  }
+  const { request } = result;
+  if (decision === 'approve') {
+    try {
+      await deps.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+    } catch (err) {
+      // Approved but not queued would be stuck: pending again, the approver can press again.
+      await requests.update(requestId, ({ approvedBy: _unqueued, ...current }) => ({
+        next: current.status === 'approved' ? { ...current, status: 'pending-approval' } : undefined,
+        value: null,
+      }));
+      throw err;
+    }
+  }
+  await deps.audit.record(auditOf(request, decision === 'approve' ? 'approved' : 'denied', user));
+  if (request.messageTs)
+    await deps.messenger.update(request.channel, request.messageTs, requestMessage(request, now()));
+  // A denial ends the request here: its progress reply must stop saying it waits.
+  if (decision === 'deny' && request.progressTs)
+    await deps.messenger.update(request.channel, request.progressTs, progressMessage(request, now()));
+  return { kind: 'done' };
+}
