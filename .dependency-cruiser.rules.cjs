@@ -3,7 +3,7 @@
  * `npm run lint` runs. Paths are relative to the repository root.
  */
 const USE_CASES =
-  '(access|alerts|backups|commands|incidents|logs|maintenance|oncall|releases|requests|status)';
+  '(access|alerts|backups|commands|graphs|incidents|logs|maintenance|oncall|releases|requests|status)';
 const ENTRY = '^(handlers|jobs)/';
 
 const forbidden = [
@@ -98,9 +98,13 @@ const forbidden = [
   {
     name: 'web-role-no-cluster-clients',
     severity: 'error',
-    comment: 'The web role (handlers/, src/web/) never loads the Kubernetes or PagerDuty clients.',
+    comment:
+      'The web role (handlers/, src/web/) never loads the Kubernetes or PagerDuty clients, nor the graph renderer.',
     from: { path: '^(handlers|src/web)/' },
-    to: { path: '(^|/)node_modules/(@kubernetes/client-node|@pagerduty/pdjs)/', reachable: true },
+    to: {
+      path: '(^|/)node_modules/(@kubernetes/client-node|@pagerduty/pdjs|echarts|@resvg/resvg-js)/',
+      reachable: true,
+    },
   },
 ];
 

@@ -5,6 +5,7 @@ import { watchAlert } from '../src/releases';
 import { feed, fromAlertGroup } from '../src/incidents';
 import { defineJob } from '../src/deps';
 import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
+import { queueGraph } from '../src/graphs';
 
 /** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
 export const alertNotificationProcessor = defineJob(alertNotificationJob, async (notification, ctx) => {
@@ -29,6 +30,7 @@ export const alertNotificationProcessor = defineJob(alertNotificationJob, async 
       );
     }
   }
+  await queueGraph(ctx, group, changes);
   // After the page: a retry of this job sees no change any more (the notification is
   // applied), so nothing that fails here may stand between an alert and its page.
   const release = await watchAlert(ctx, group, changes, parentKey(group)).catch((err: Error) => {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { JobDefinition } from '../src/kernel/queue/define';
 import type { JobContext } from '../src/deps';
 import { alertActionProcessor } from './alert-action';
+import { alertGraphProcessor } from './alert-graph';
 import { alertNotificationProcessor } from './alert-notification';
 import { pagerDutyEventProcessor } from './pagerduty-event';
 import { endBakeProcessor } from './end-bake';
@@ -43,6 +44,7 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   logsProcessor,
   alertNotificationProcessor,
   alertActionProcessor,
+  alertGraphProcessor,
   pagerDutyEventProcessor,
   oncallProcessor,
   maintenanceCommandProcessor,

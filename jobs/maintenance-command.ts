@@ -6,6 +6,7 @@ import { maintenanceCommandJob } from '../src/maintenance/contracts';
 import { planRequestJob } from '../src/requests/contracts';
 
 import { channelRef, code, md, note } from '../src/kernel/slack/blocks';
+import { Refusal } from '../src/kernel/domain/refusal';
 import { windowListMessage } from '../src/maintenance/views';
 
 /**
@@ -25,7 +26,15 @@ export const maintenanceCommandProcessor = defineJob(
       return { listed: true };
     }
     if (command.action === 'schedule') {
-      const window = await scheduleWindow(ctx, { ...command, requester });
+      // A refusal (the store's cap on windows to come) is the person's to read, not a retry.
+      const window = await scheduleWindow(ctx, { ...command, requester }).catch((err: unknown) => {
+        if (err instanceof Refusal) return err;
+        throw err;
+      });
+      if (window instanceof Refusal) {
+        await say(md`:no_entry: ${window.reason}`);
+        return { refused: window.reason };
+      }
       await say(md`:calendar: Maintenance ${code(window.id)} scheduled; it is announced in ${announced}.`);
       return { scheduled: window.id };
     }

@@ -39,6 +39,13 @@ async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
     w.status === 'scheduled' ? { ...w, status: 'active' } : undefined,
   );
   if (!window) return;
+  // Once, as the window turns active: alert graphs mark the start of maintenance.
+  await ctx.audit.record({
+    type: 'maintenance-start',
+    actor: 'azora',
+    environment: window.environment,
+    detail: window.id,
+  });
   const { maintenance } = ctx.policy;
   const comment = `Maintenance ${window.id}: ${window.reason}`;
   if (ctx.alertmanager && maintenance.silence && !window.silenceId) {

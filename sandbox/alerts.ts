@@ -85,6 +85,47 @@ export interface AlertEpisode {
   endsAt?: string;
 }
 
+/** How the sandbox's Alertmanager groups alerts, as the chart's Alertmanager route does. */
+export const GROUP_BY = ['alertname', 'namespace', 'service'] as const;
+/** The receiver's name in the sandbox's Alertmanager, and in the notifications it sends. */
+export const RECEIVER = 'azora-chatops';
+/** What Alertmanager writes as the end of an alert that still fires. */
+const STILL_FIRING = '0001-01-01T00:00:00Z';
+
+/** One alert as Prometheus pushes it to Alertmanager (POST /api/v2/alerts), and as a webhook carries it. */
+export interface PushedAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  /** Set once resolved. */
+  endsAt?: string;
+  generatorURL: string;
+}
+
+/** A sandbox alert with its labels and annotations, as Prometheus' rule would push it. */
+export function pushedAlert(
+  alert: SandboxAlert,
+  namespace: string,
+  episode: AlertEpisode,
+  runbookUrl: string,
+  externalUrl: string,
+): PushedAlert {
+  return {
+    labels: {
+      alertname: alert.alertname,
+      namespace,
+      service: alert.service,
+      severity: alert.severity,
+      team: 'sre',
+      prometheus: 'monitoring/azora',
+    },
+    annotations: { summary: alert.summary, description: alert.description, runbook_url: runbookUrl },
+    startsAt: episode.startsAt,
+    ...(episode.endsAt ? { endsAt: episode.endsAt } : {}),
+    generatorURL: `${externalUrl}/graph?g0.expr=${encodeURIComponent(`ALERTS{alertname="${alert.alertname}"}`)}`,
+  };
+}
+
 /**
  * An Alertmanager webhook notification (version 4) for one alert in its own group, as
  * Alertmanager would send it with `group_by: [alertname, namespace, service]`.
@@ -96,34 +137,59 @@ export function alertNotification(
   runbookUrl: string,
   externalUrl: string,
 ): Notification {
-  const groupLabels = { alertname: alert.alertname, namespace, service: alert.service };
-  const labels = { ...groupLabels, severity: alert.severity, team: 'sre', prometheus: 'monitoring/azora' };
-  const annotations = { summary: alert.summary, description: alert.description, runbook_url: runbookUrl };
-  const status = episode.endsAt ? 'resolved' : 'firing';
+  return webhookNotification([pushedAlert(alert, namespace, episode, runbookUrl, externalUrl)], externalUrl);
+}
+
+/** The labels an alert is grouped by: those of GROUP_BY it has. */
+export function groupLabelsOf(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(GROUP_BY.filter((name) => name in labels).map((name) => [name, labels[name]!]));
+}
+
+/** Alertmanager's group key for the root route: `{}:` and the group labels, sorted by name. */
+export function groupKeyOf(labels: Record<string, string>): string {
+  const groupLabels = groupLabelsOf(labels);
+  const pairs = Object.keys(groupLabels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(groupLabels[k])}`);
+  return `{}:{${pairs.join(', ')}}`;
+}
+
+/**
+ * The version-4 webhook notification Alertmanager sends for the alerts of one group (all
+ * in the same group): firing while any of them fires; the common labels and annotations
+ * are those every alert has with the same value.
+ */
+export function webhookNotification(alerts: readonly PushedAlert[], externalUrl: string): Notification {
+  const first = alerts[0];
+  if (!first) throw new Error('a notification carries at least one alert');
+  const status = alerts.some((a) => !a.endsAt) ? 'firing' : 'resolved';
   return {
     version: '4',
-    groupKey: `{}:{${Object.entries(groupLabels)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(', ')}}`,
+    groupKey: groupKeyOf(first.labels),
     truncatedAlerts: 0,
     status,
-    receiver: 'azora-chatops',
-    groupLabels,
-    commonLabels: labels,
-    commonAnnotations: annotations,
+    receiver: RECEIVER,
+    groupLabels: groupLabelsOf(first.labels),
+    commonLabels: common(alerts.map((a) => a.labels)),
+    commonAnnotations: common(alerts.map((a) => a.annotations)),
     externalURL: externalUrl,
-    alerts: [
-      {
-        status,
-        labels,
-        annotations,
-        startsAt: episode.startsAt,
-        endsAt: episode.endsAt ?? '0001-01-01T00:00:00Z',
-        generatorURL: `${externalUrl}/graph?g0.expr=${encodeURIComponent(`ALERTS{alertname="${alert.alertname}"}`)}`,
-        fingerprint: fingerprint(labels),
-      },
-    ],
+    alerts: alerts.map((a) => ({
+      status: a.endsAt ? 'resolved' : 'firing',
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt ?? STILL_FIRING,
+      generatorURL: a.generatorURL,
+      fingerprint: fingerprint(a.labels),
+    })),
   };
+}
+
+function common(sets: ReadonlyArray<Record<string, string>>): Record<string, string> {
+  const [first, ...rest] = sets;
+  return Object.fromEntries(
+    Object.entries(first ?? {}).filter(([k, v]) => rest.every((set) => set[k] === v)),
+  );
 }
 
 /** Alertmanager's fingerprint: 16 hex digits that depend only on the label set. */

@@ -30,8 +30,9 @@ export interface SandboxOptions {
   /** Read for what Config cannot tell: whether REDIS_URL and REDIS_PREFIX were set at all. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Without ALERTMANAGER_URL the sandbox runs an Alertmanager for the bot's silences:
-   * Debian's prometheus-alertmanager when installed ('auto'), or its own ('builtin').
+   * Without ALERTMANAGER_URL the sandbox runs an Alertmanager between the page's alerts and
+   * the bot, which also takes the bot's silences: Debian's prometheus-alertmanager when
+   * installed ('auto'), or its own ('builtin').
    * Defaults to AZORA_SANDBOX_ALERTMANAGER=builtin|auto, else 'auto'.
    */
   alertmanager?: AlertmanagerChoice;
@@ -59,7 +60,10 @@ export interface Sandbox {
   loadKubeConfig: (config: KubeConfig) => void;
   /** The simulated workspace, served on the bot's own port. */
   routes: CustomRoute[];
-  /** The bot listens on `port`: the workspace sends the cluster's own alerts there. */
+  /**
+   * The bot listens on `port`: the workspace sends the cluster's own alerts there, and the
+   * sandbox's Alertmanager its notifications.
+   */
   listening(port: number): void;
   /** The one line that tells a person where to look. */
   banner(port: number): string;
@@ -145,13 +149,27 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       alertmanagerToken: webhookToken,
       policy,
       logger,
+      ...(alertmanager ? { alertmanager } : {}),
     });
     stops.push(async () => workspace.close());
+    /** The bot listens on `port`: the sandbox's Alertmanager notifies its webhook there from now on. */
+    const botListens = (port: number) => {
+      workspace.setBotPort(port);
+      alertmanager
+        ?.deliverTo({ url: `http://127.0.0.1:${port}/alertmanager`, token: webhookToken })
+        .catch((err: unknown) =>
+          logger.warn(
+            { err: (err as Error).message },
+            "sandbox: Alertmanager cannot reach the bot's webhook",
+          ),
+        );
+    };
     // A `-bad` version failing under traffic raises the guide's AzoraHighErrorRate in the
-    // cluster; it reaches the bot as the menu's alerts do, through its real /alertmanager.
+    // cluster; the workspace posts it to the bot's real /alertmanager itself, not through
+    // the sandbox's Alertmanager as the menu's alerts go.
     const unsubscribe = cluster.onAlert((alert) => void workspace.clusterAlert(alert));
     stops.push(async () => unsubscribe());
-    if (config.port > 0) workspace.setBotPort(config.port);
+    if (config.port > 0) botListens(config.port);
 
     logger.info(
       {
@@ -192,7 +210,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       kubeconfigPath,
       loadKubeConfig: (kc) => kc.loadFromFile(kubeconfigPath),
       routes: workspace.routes(),
-      listening: (port) => workspace.setBotPort(port),
+      listening: botListens,
       banner(port) {
         const namespace = policy.environments.production?.namespace ?? 'azora-production';
         return (

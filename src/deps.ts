@@ -21,6 +21,7 @@ import type { RunbookClaims } from './requests/runbooks';
 import type { ReleaseIndex } from './releases/store';
 import type { BackupIndex } from './backups/store';
 import type { IncidentStore } from './incidents/store';
+import type { GraphDeps } from './graphs';
 
 /**
  * What every role builds: stores, queues and Slack. The web role's handlers need no more,
@@ -60,6 +61,8 @@ export interface CoreDeps {
 export interface Deps extends CoreDeps {
   kube: ClusterPort;
   pagerduty: PagerDuty;
+  /** Alert graphs: Prometheus (absent without PROMETHEUS_URL), the drawn-once claims, the audit window. */
+  graphs: GraphDeps;
   /** Deadlines for waits inside jobs; tests shorten them. */
   timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
 }

@@ -148,7 +148,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       // Loaded only here: a web process never loads a processor, nor what they import.
       const { workerAdapters } = await import('./worker-adapters');
       const { JOBS } = await import('../jobs');
+      const { createGraphDeps } = await import('./graphs');
       const adapters = workerAdapters(policy, config, logger, clock, options.loadKubeConfig);
+      const graphs = createGraphDeps(redis, config.redisPrefix, policy.graphs, config.prometheus);
       workers = await startWorkers({
         connection: blocking,
         prefix: config.redisPrefix,
@@ -156,6 +158,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         deps: {
           ...deps,
           ...adapters,
+          graphs,
           timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
         },
         stallMs: config.jobStallMs,

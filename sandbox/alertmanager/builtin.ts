@@ -1,23 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
+import type { Logger } from '../../src/kernel/log';
+import { AlertDispatcher, type WebhookReceiver } from './dispatcher';
+import { ApiError, readJson, sendJson, sendText } from './http';
+import { matches, matchesAll, parseFilter, toRegExp, type Matcher } from './matchers';
 
 /**
- * The silences part of Alertmanager's API v2, for a sandbox on a machine without
- * prometheus-alertmanager: what the bot's AlertmanagerClient and amtool's `silence`
- * commands use, answered as Alertmanager 0.25 answers them (its status codes and error
- * bodies included). It holds no alerts and sends no notifications.
+ * Alertmanager's API v2 for a sandbox on a machine without prometheus-alertmanager: the
+ * silences (what the bot's AlertmanagerClient and amtool's `silence` commands use), and
+ * POST /api/v2/alerts, whose alerts go to one webhook receiver unless a silence holds them
+ * (see AlertDispatcher). Answered as Alertmanager 0.25 answers, status codes and error
+ * bodies included.
  */
 
 type State = 'active' | 'pending' | 'expired';
-
-interface Matcher {
-  name: string;
-  value: string;
-  isRegex: boolean;
-  isEqual: boolean;
-}
 
 interface StoredSilence {
   id: string;
@@ -29,17 +26,6 @@ interface StoredSilence {
   comment: string;
 }
 
-/** Alertmanager's answers: a JSON string for its own errors, `{ code, message }` for validation. */
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    super(typeof body === 'string' ? body : (JSON.stringify(body) ?? `HTTP ${status}`));
-  }
-}
-
-const BODY_LIMIT = 256 * 1024;
 /** Expired silences are kept this long, like Alertmanager's default --data.retention. */
 const RETENTION_MS = 120 * 60 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -50,6 +36,11 @@ export interface BuiltinAlertmanagerOptions {
   /** 0 (the default) for any free port. */
   port?: number;
   clock?: () => number;
+  logger?: Logger;
+  /** How often held-back alerts are looked at again (default 1 s). */
+  groupIntervalMs?: number;
+  /** Between attempts at a webhook that failed (default 500 ms). */
+  retryMs?: number;
 }
 
 export class BuiltinAlertmanager {
@@ -57,12 +48,26 @@ export class BuiltinAlertmanager {
   private readonly server: Server;
   private readonly clock: () => number;
   private readonly startedAt: number;
+  private readonly dispatcher: AlertDispatcher;
   private boundPort = 0;
 
   constructor(private readonly options: BuiltinAlertmanagerOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.startedAt = this.clock();
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.dispatcher = new AlertDispatcher({
+      clock: this.clock,
+      silencedBy: (labels) => this.silencedBy(labels),
+      externalUrl: () => this.url,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.groupIntervalMs !== undefined ? { groupIntervalMs: options.groupIntervalMs } : {}),
+      ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+    });
+  }
+
+  /** The webhook receiver alerts go to (the bot's /alertmanager); until then they wait. */
+  deliverTo(receiver: WebhookReceiver): void {
+    this.dispatcher.deliverTo(receiver);
   }
 
   get port(): number {
@@ -86,6 +91,7 @@ export class BuiltinAlertmanager {
   }
 
   async stop(): Promise<void> {
+    await this.dispatcher.stop();
     if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
@@ -100,7 +106,12 @@ export class BuiltinAlertmanager {
       if (route === 'GET /api/v2/status') return sendJson(res, 200, this.status());
       if (route === 'GET /api/v2/silences')
         return sendJson(res, 200, this.list(url.searchParams.getAll('filter')));
-      if (route === 'POST /api/v2/silences') return sendJson(res, 200, this.post(await readJson(req)));
+      if (route === 'POST /api/v2/silences')
+        return sendJson(res, 200, this.post(await readJson(req, 'silence')));
+      if (route === 'POST /api/v2/alerts') {
+        this.dispatcher.post(await readJson(req, 'alerts'));
+        return sendText(res, 200, '');
+      }
       if (silenceId !== undefined && req.method === 'GET') return sendJson(res, 200, this.get(silenceId));
       if (silenceId !== undefined && req.method === 'DELETE') {
         this.expire(silenceId);
@@ -137,10 +148,7 @@ export class BuiltinAlertmanager {
     const wanted = filters.map(parseFilter);
     const rank: Record<State, number> = { active: 0, pending: 1, expired: 2 };
     return [...this.silences.values()]
-      .filter((s) => {
-        const labels = Object.fromEntries(s.matchers.map((m) => [m.name, m.value]));
-        return wanted.every((m) => matches(m, labels[m.name] ?? ''));
-      })
+      .filter((s) => matchesAll(wanted, Object.fromEntries(s.matchers.map((m) => [m.name, m.value]))))
       .map((s) => ({ silence: s, state: this.state(s) }))
       .sort((a, b) => {
         if (a.state !== b.state) return rank[a.state] - rank[b.state];
@@ -197,6 +205,15 @@ export class BuiltinAlertmanager {
       endsAt: now,
       updatedAt: now,
     });
+    // What it held back goes out now rather than at the next look.
+    this.dispatcher.reconsider();
+  }
+
+  /** The active silences that hold an alert with these labels back. */
+  private silencedBy(labels: Record<string, string>): string[] {
+    return [...this.silences.values()]
+      .filter((s) => this.state(s) === 'active' && matchesAll(s.matchers, labels))
+      .map((s) => s.id);
   }
 
   private state(s: StoredSilence): State {
@@ -291,55 +308,4 @@ function postable(body: unknown): Omit<StoredSilence, 'updatedAt' | 'id'> & { id
     createdBy,
     comment,
   };
-}
-
-/** Prometheus regexes are anchored at both ends. */
-function toRegExp(pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch {
-    throw new ApiError(400, `invalid silence: invalid regular expression "${pattern}"`);
-  }
-}
-
-function matches(m: Matcher, value: string): boolean {
-  const hit = m.isRegex ? toRegExp(m.value).test(value) : m.value === value;
-  return hit === m.isEqual;
-}
-
-/** A `filter` query parameter: one label matcher, `name="value"`, `name!="value"`, `=~` or `!~`. */
-function parseFilter(filter: string): Matcher {
-  const match = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"\s]*))\s*$/.exec(
-    filter,
-  );
-  if (!match) throw new ApiError(400, { code: 400, message: `bad matcher format: ${filter}` });
-  const [, name, op, quoted, bare] = match;
-  const value = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : (bare ?? '');
-  return { name: name!, value, isRegex: op === '=~' || op === '!~', isEqual: op === '=' || op === '=~' };
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let raw: string;
-  try {
-    raw = (await readBody(req, BODY_LIMIT)).toString('utf8');
-  } catch (err) {
-    if (err instanceof BodyTooLarge)
-      throw new ApiError(413, { code: 413, message: 'request body too large' });
-    throw err;
-  }
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch (err) {
-    throw new ApiError(400, { code: 400, message: `parsing silence body failed: ${(err as Error).message}` });
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(`${JSON.stringify(body)}\n`);
-}
-
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(text);
 }

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { GROUP_BY, RECEIVER } from '../alerts';
 import { findOnPath, freePort, lastLine } from '../local-process';
+import type { WebhookReceiver } from './dispatcher';
 
 /** Debian's name for it, then upstream's: the flags are the same. */
 const BINARIES = ['prometheus-alertmanager', 'alertmanager'];
@@ -17,20 +19,47 @@ export interface LocalAlertmanager {
   port: number;
   pid: number;
   binary: string;
+  /** Rewrites the config with this webhook receiver and has Alertmanager reload it. */
+  deliverTo(receiver: WebhookReceiver): Promise<void>;
   stop(): Promise<void>;
 }
 
-/*
- * The page's alerts reach the bot as webhooks from the sandbox itself, so this Alertmanager
- * routes nothing: it is there for the bot's silences (and for amtool).
+/**
+ * The route of the chart's Alertmanager, with waits short enough for a person clicking
+ * through the sandbox: a new group goes out at once, a change to one within a quarter of
+ * a second. The alerts the page fires carry no end, so they fire until the page resolves
+ * them rather than for Alertmanager's default five minutes. Until the bot's port is known
+ * the receiver has no webhook, and what fires waits in its group.
  */
-const CONFIG = `# Written by the sandbox at each start. The workspace page sends its alerts to the bot's
-# webhook itself; this Alertmanager holds the silences the bot makes, and notifies no one.
-route:
-  receiver: sandbox-none
-receivers:
-  - name: sandbox-none
-`;
+export function alertmanagerConfig(receiver?: WebhookReceiver): string {
+  const webhook = receiver
+    ? [
+        '    webhook_configs:',
+        `      - url: ${JSON.stringify(receiver.url)}`,
+        '        send_resolved: true',
+        '        max_alerts: 0',
+        '        http_config:',
+        '          authorization:',
+        '            type: Bearer',
+        `            credentials: ${JSON.stringify(receiver.token)}`,
+      ]
+    : [];
+  return [
+    "# Written by the sandbox at each start, and again once the bot's port is known.",
+    'global:',
+    '  resolve_timeout: 8760h',
+    'route:',
+    `  receiver: ${RECEIVER}`,
+    `  group_by: [${GROUP_BY.join(', ')}]`,
+    '  group_wait: 0s',
+    '  group_interval: 250ms',
+    '  repeat_interval: 24h',
+    'receivers:',
+    `  - name: ${RECEIVER}`,
+    ...webhook,
+    '',
+  ].join('\n');
+}
 
 /**
  * Starts prometheus-alertmanager on 127.0.0.1, single instance (no gossip port), its
@@ -42,7 +71,9 @@ export async function startLocalAlertmanager(binary: string, dir: string): Promi
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const configFile = path.join(dir, 'alertmanager.yml');
-  writeFileSync(configFile, CONFIG);
+  // The webhook token goes in here later: readable by this user only.
+  rmSync(configFile, { force: true });
+  writeFileSync(configFile, alertmanagerConfig(), { mode: 0o600 });
   const logFile = path.join(dir, 'alertmanager.log');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -97,6 +128,12 @@ export async function startLocalAlertmanager(binary: string, dir: string): Promi
     port,
     pid: child.pid ?? 0,
     binary,
+    async deliverTo(receiver) {
+      writeFileSync(configFile, alertmanagerConfig(receiver), { mode: 0o600 });
+      const res = await fetch(`${url}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(5_000) });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${path.basename(binary)} refused its new config: ${text.trim()}`);
+    },
     async stop() {
       process.off('exit', killOnExit);
       if (exited()) return;

@@ -27,8 +27,9 @@ export function workspacePage(): string {
       <button id="alerts-button" class="tb-button" aria-haspopup="true" aria-expanded="false">Alertmanager <span id="alerts-count" class="count" hidden></span> ▾</button>
       <div id="alerts-menu" class="menu" hidden>
         <div class="menu-head"><b>Alertmanager (simulated)</b>
-          <div>Fire or resolve the guide's alerts: a version-4 webhook to the bot's <code>POST /alertmanager</code>.
-          Silence 1h in an alert's thread goes to the sandbox's own Alertmanager.</div></div>
+          <div>Fire or resolve the guide's alerts as Prometheus would: pushed to the sandbox's Alertmanager,
+          which sends them to the bot's <code>POST /alertmanager</code> unless a silence (Silence 1h in an
+          alert's thread) holds them back.</div></div>
         <div id="alerts-list"></div>
       </div>
     </div>

@@ -30,7 +30,20 @@ export interface WireChannel {
 }
 
 /** One alert of the Alertmanager menu: where it lands and whether it fires now. */
-export type AlertState = SandboxAlert & { channel: string; firing: boolean };
+/**
+ * What became of an alert fired or resolved from the menu: taken by the sandbox's
+ * Alertmanager, which notifies the bot; held back there by an active silence (the one that
+ * ends last); or, with no Alertmanager of the sandbox's own, posted to the bot's webhook.
+ */
+export type AlertDelivery =
+  { via: 'alertmanager' } | { via: 'silenced'; silence: string; until: string } | { via: 'webhook' };
+
+export type AlertState = SandboxAlert & {
+  channel: string;
+  firing: boolean;
+  /** The last firing or resolving from the menu, once there has been one. */
+  delivery?: AlertDelivery;
+};
 
 /**
  * A modal as the page gets it (`view` events, and the open ones in the snapshot): the page
@@ -58,6 +71,8 @@ export interface ApiAnswer {
   status?: number;
   /** The channel a fired alert went to. */
   channel?: string;
+  /** What became of a fired or resolved alert. */
+  delivery?: AlertDelivery;
   /** What a modal's submission came to, from the bot's answer. */
   outcome?: ViewOutcome;
   error?: string;

@@ -6,7 +6,17 @@ import path from 'node:path';
 import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
 import type { Policy } from '../../src/config/policy';
 import type { Logger } from '../../src/kernel/log';
-import { alertNotification, sandboxAlerts, type AlertEpisode, type SandboxAlert } from '../alerts';
+import {
+  alertNotification,
+  pushedAlert,
+  sandboxAlerts,
+  webhookNotification,
+  type AlertEpisode,
+  type PushedAlert,
+  type SandboxAlert,
+} from '../alerts';
+import type { SandboxAlertmanager } from '../alertmanager';
+import { pushAlerts, silencesHolding } from '../alertmanager/push';
 import type { ClusterAlert } from '../cluster';
 import {
   SIMULATED_BOT_USER,
@@ -30,7 +40,7 @@ import type { SimulatedView } from '../slack-views';
 import { workspaceAssetsDir } from '../paths';
 import { SANDBOX_USERS, type SandboxUser } from '../users';
 import { ASSET_PATH, runbookPage, workspacePage } from './page';
-import type { AlertState, Snapshot, WireChannel, WireMessage, WireView } from './wire';
+import type { AlertDelivery, AlertState, Snapshot, WireChannel, WireMessage, WireView } from './wire';
 
 export interface WorkspaceOptions {
   slack: SimulatedSlack;
@@ -42,6 +52,11 @@ export interface WorkspaceOptions {
   assetsDir?: string;
   /** Between attempts to deliver one of the cluster's alerts (default 2 s). */
   alertRetryMs?: number;
+  /**
+   * The sandbox's Alertmanager: the menu's alerts are pushed to it, and it notifies the bot
+   * unless a silence holds them back. Without one they go straight to the bot's webhook.
+   */
+  alertmanager?: Pick<SandboxAlertmanager, 'url' | 'deliverTo'>;
 }
 
 type Channel = WireChannel;
@@ -92,6 +107,8 @@ export class Workspace {
   private readonly users = new Map<string, SandboxUser>(SANDBOX_USERS.map((u) => [u.id, u]));
   private readonly alerts: SandboxAlert[];
   private readonly episodes = new Map<string, AlertEpisode>();
+  /** What became of each alert's last firing or resolving from the menu, shown under it. */
+  private readonly outcomes = new Map<string, AlertDelivery>();
   private readonly postedAt = new Map<string, number>();
   private readonly streams = new Set<ServerResponse>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -367,10 +384,12 @@ export class Workspace {
   private alertStates(): AlertState[] {
     return this.alerts.map((a) => {
       const episode = this.episodes.get(a.alertname);
+      const outcome = this.outcomes.get(a.alertname);
       return {
         ...a,
         channel: this.channelFor(a),
         firing: Boolean(episode && !episode.endsAt),
+        ...(outcome ? { delivery: outcome } : {}),
       };
     });
   }
@@ -651,7 +670,11 @@ export class Workspace {
     res.end(file.bytes);
   }
 
-  /** Fires or resolves one alert through the bot's real Alertmanager webhook. */
+  /**
+   * Fires or resolves one alert, as Prometheus would: pushed to the sandbox's Alertmanager,
+   * which notifies the bot's webhook unless a silence holds it back (the answer says which);
+   * with no Alertmanager of the sandbox's own, posted straight to the bot's webhook.
+   */
   private async alert(req: IncomingMessage, body: Record<string, unknown>): Promise<unknown> {
     const name = String(body.alertname ?? '');
     const alert = this.alerts.find((a) => a.alertname === name);
@@ -661,7 +684,7 @@ export class Workspace {
     const now = new Date().toISOString();
     let next: AlertEpisode;
     if (action === 'fire') {
-      // Firing while it fires is Alertmanager's repeat: the same alert again, which changes nothing.
+      // Firing while it fires is Prometheus pushing it again: the same alert, which changes nothing.
       next = current && !current.endsAt ? current : { startsAt: now };
     } else if (action === 'resolve') {
       if (!current || current.endsAt) throw new HttpError(409, `${name} is not firing`);
@@ -670,18 +693,53 @@ export class Workspace {
       throw new HttpError(400, "action must be 'fire' or 'resolve'");
     }
     const origin = `http://${req.headers.host ?? `127.0.0.1:${req.socket.localPort}`}`;
-    const notification = alertNotification(
+    const externalUrl = `${origin}/sandbox`;
+    const pushed = pushedAlert(
       alert,
       this.namespace,
       next,
-      `${origin}/sandbox/runbooks/${encodeURIComponent(name)}`,
-      `${origin}/sandbox`,
+      `${externalUrl}/runbooks/${encodeURIComponent(name)}`,
+      externalUrl,
     );
-    const res = await this.postAlert(botUrl(req), notification);
-    if (!res.ok) throw new HttpError(502, `the bot's /alertmanager answered ${res.status}: ${res.text}`);
+    const am = this.options.alertmanager;
+    const delivery = am
+      ? await this.throughAlertmanager(am, req, pushed)
+      : await this.toWebhook(req, pushed, externalUrl);
     this.episodes.set(name, next);
+    this.outcomes.set(name, delivery);
     this.broadcast(event('alerts', this.alertStates()));
-    return { ok: true, status: res.status, channel: this.channelFor(alert) };
+    return { ok: true, channel: this.channelFor(alert), delivery };
+  }
+
+  private async throughAlertmanager(
+    am: NonNullable<WorkspaceOptions['alertmanager']>,
+    req: IncomingMessage,
+    pushed: PushedAlert,
+  ): Promise<AlertDelivery> {
+    try {
+      // Normally done when the bot started listening; the first push waits for it if not.
+      await am.deliverTo({
+        url: `${this.botBase ?? botUrl(req)}/alertmanager`,
+        token: this.options.alertmanagerToken,
+      });
+      await pushAlerts(am.url, [pushed]);
+      const [holding] = await silencesHolding(am.url, pushed.labels);
+      return holding
+        ? { via: 'silenced', silence: holding.id, until: holding.endsAt }
+        : { via: 'alertmanager' };
+    } catch (err) {
+      throw new HttpError(502, `the sandbox Alertmanager did not take the alert: ${(err as Error).message}`);
+    }
+  }
+
+  private async toWebhook(
+    req: IncomingMessage,
+    pushed: PushedAlert,
+    externalUrl: string,
+  ): Promise<AlertDelivery> {
+    const res = await this.postAlert(botUrl(req), webhookNotification([pushed], externalUrl));
+    if (!res.ok) throw new HttpError(502, `the bot's /alertmanager answered ${res.status}: ${res.text}`);
+    return { via: 'webhook' };
   }
 
   private async toSlackEndpoint(

@@ -76,6 +76,7 @@ export function buttonsFor(deps: Deps, group: AlertGroup): AlertButtons {
     runbooks: runbooksFor(deps, group),
     runbookLink: safeRunbookUrl(group.runbookUrl, deps.policy.alerts.runbookHosts),
     declare: deps.policy.alerts.page.includes(group.severity),
+    graph: deps.graphs.prometheus !== undefined,
   };
 }
 

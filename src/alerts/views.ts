@@ -33,6 +33,8 @@ export interface AlertButtons {
   runbookLink?: string;
   /** Declare incident: on the groups that page (critical). */
   declare?: boolean;
+  /** Graph: draws the alert's graph again (with Prometheus). */
+  graph?: boolean;
 }
 
 export function alertTitle(group: AlertGroup): Mrkdwn {
@@ -84,6 +86,7 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
         ),
       ),
     ];
+    if (buttons.graph && !group.digest) elements.push(button('graph', group.id, 'Graph'));
     if (buttons.declare) elements.push(button('declare-incident', group.id, 'Declare incident', 'danger'));
     if (buttons.runbookLink) {
       elements.push({

@@ -77,6 +77,10 @@ const envSchema = z
     PAGERDUTY_CA_FILE: optionalText,
     ALERTMANAGER_URL: optionalUrl,
     ALERTMANAGER_WEBHOOK_TOKEN: optionalText,
+    PROMETHEUS_URL: optionalUrl,
+    PROMETHEUS_BEARER_TOKEN: optionalText,
+    PROMETHEUS_USERNAME: optionalText,
+    PROMETHEUS_PASSWORD: optionalText,
     AZORA_POLICY: optionalText,
     PORT: optionalText.pipe(
       z.coerce
@@ -124,6 +128,17 @@ const envSchema = z
         code: 'custom',
         path: [e.REDIS_TLS_CERT_FILE ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE'],
         message: 'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together (a client certificate and its key)',
+      });
+    }
+    if (
+      Boolean(e.PROMETHEUS_USERNAME) !== Boolean(e.PROMETHEUS_PASSWORD) ||
+      (e.PROMETHEUS_USERNAME && e.PROMETHEUS_BEARER_TOKEN)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [e.PROMETHEUS_USERNAME ? 'PROMETHEUS_PASSWORD' : 'PROMETHEUS_USERNAME'],
+        message:
+          'PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD go together (basic auth), and not with PROMETHEUS_BEARER_TOKEN',
       });
     }
     if (!URL.canParse(e.REDIS_URL)) {
@@ -179,6 +194,8 @@ export interface Config {
     caFile?: string;
   };
   alertmanager: { url?: string; webhookToken?: string };
+  /** Where alert graphs are queried; absent: no graphs. */
+  prometheus?: { url: string; bearerToken?: string; username?: string; password?: string };
   policyPath: string;
   port: number;
   logLevel: string;
@@ -210,6 +227,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       caFile: e.PAGERDUTY_CA_FILE,
     },
     alertmanager: { url: e.ALERTMANAGER_URL, webhookToken: e.ALERTMANAGER_WEBHOOK_TOKEN },
+    ...(e.PROMETHEUS_URL
+      ? {
+          prometheus: {
+            url: e.PROMETHEUS_URL,
+            ...(e.PROMETHEUS_BEARER_TOKEN ? { bearerToken: e.PROMETHEUS_BEARER_TOKEN } : {}),
+            ...(e.PROMETHEUS_USERNAME ? { username: e.PROMETHEUS_USERNAME } : {}),
+            ...(e.PROMETHEUS_PASSWORD ? { password: e.PROMETHEUS_PASSWORD } : {}),
+          },
+        }
+      : {}),
     policyPath: e.AZORA_POLICY ?? defaultPolicyPath(),
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

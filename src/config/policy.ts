@@ -304,6 +304,31 @@ const incidents = z
 
 const INCIDENT_DEFAULTS = incidents.parse({});
 
+/** How alert graphs are drawn, in milliseconds and counts. */
+const graphs = z
+  .object({
+    /** How far back a graph looks. */
+    window: duration.default(60 * MINUTE),
+    /** A group firing for longer than the window widens it, up to this, so its start shows. */
+    maxWindow: duration.default(6 * 60 * MINUTE),
+    /** The finest step asked of Prometheus; widened so no series gets more than `maxPoints`. */
+    step: duration.default(30_000),
+    maxPoints: z.number().int().min(10).max(11_000).default(500),
+    /** Lines drawn at most; the group's own series first, then the highest. */
+    maxSeries: z.number().int().min(1).max(10).default(5),
+    /** How long one query may take, Prometheus' own evaluation included. */
+    deadline: duration.default(10_000),
+    /** The Graph button draws again at most once per this, per group. */
+    redrawGap: duration.default(MINUTE),
+  })
+  .strict()
+  .refine((g) => g.maxWindow >= g.window, {
+    message: 'maxWindow must not be shorter than window',
+    path: ['maxWindow'],
+  });
+
+export const GRAPH_DEFAULTS = graphs.parse({});
+
 export const policySchema = z
   .object({
     environments: z.record(z.enum(ENVIRONMENTS), environment),
@@ -340,6 +365,7 @@ export const policySchema = z
     /** Per environment: how its database is backed up and restored. */
     backups: z.partialRecord(z.enum(ENVIRONMENTS), backupTemplate).default({}),
     incidents: incidents.default(INCIDENT_DEFAULTS),
+    graphs: graphs.default(GRAPH_DEFAULTS),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -370,6 +396,7 @@ export type EnvironmentPolicy = Policy['environments'][EnvironmentName] & {};
 export type ServicePolicy = Policy['services'][string] & {};
 export type BackupPolicy = NonNullable<Policy['backups'][EnvironmentName]>;
 export type IncidentPolicy = Policy['incidents'];
+export type GraphSettings = Policy['graphs'];
 
 /** Where the shipped policy lives, both when running from source and from dist/. */
 export function defaultPolicyPath(): string {

@@ -13,6 +13,8 @@ const REDACT_PATHS = [
   'config.pagerdutyRoutingKey',
   'config.pagerdutyApiToken',
   'config.alertmanagerWebhookToken',
+  'config.prometheus.bearerToken',
+  'config.prometheus.password',
   'config.redisUrl',
   'config.redisAuth.password',
   'config.redisTls.key',

@@ -24,9 +24,12 @@ export async function planRequest(
   ctx: JobContext,
   id: string,
 ): Promise<{ request: OpsRequest } | { refused: string }> {
-  const { requester, channel, threadTs } = payload;
+  const { requester, channel, threadTs, alertGroup } = payload;
   let { command } = payload;
+  const claimant = { id, requester };
   const refuse = async (reason: string) => {
+    // Planned to nothing: the episode is free again for the next press (a no-op unless this request held it).
+    if (alertGroup) await ctx.runbooks.release(alertGroup.id, alertGroup.episode, claimant);
     const text = note(
       md`:no_entry_sign: ${code(`${command.verb} ${command.environment}`)} refused: ${withMentions(reason)}`,
     );
@@ -46,8 +49,9 @@ export async function planRequest(
     if (typeof target === 'string') return refuse(target);
     command = { ...command, replicas: target };
   }
-  if (payload.alertGroup) {
-    const first = await ctx.runbooks.claim(payload.alertGroup.id, payload.alertGroup.episode, id);
+  // Claimed before anything is planned or stored: a second press planned alongside is refused.
+  if (alertGroup) {
+    const first = await ctx.runbooks.claim(alertGroup.id, alertGroup.episode, claimant);
     if (first) return refuse(`a runbook change for this alert is already ${first}`);
   }
   const services = servicesOf(ctx.policy, command, payload.services);
@@ -67,6 +71,11 @@ export async function planRequest(
   } catch (err) {
     if (err instanceof Refusal || (err instanceof KubeError && !err.transient)) return refuse(err.message);
     throw err;
+  }
+
+  if (alertGroup) {
+    const first = await ctx.runbooks.hold(alertGroup.id, alertGroup.episode, claimant);
+    if (first) return refuse(`a runbook change for this alert is already ${first}`);
   }
 
   // An automatic switch back restores what was live and healthy: it waits for nobody.

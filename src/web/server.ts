@@ -11,6 +11,7 @@ import { alertClicks } from '../../handlers/alert-actions';
 import { runbookClicks } from '../../handlers/runbook-actions';
 import { closeWindowClick } from '../../handlers/close-window';
 import { declareFromAlert } from '../../handlers/declare-incident';
+import { graphClick } from '../../handlers/graph';
 import { registerViews } from '../../handlers/confirm-restore';
 import { registerReactions } from '../../handlers/reactions';
 import { alertmanagerRoute } from '../../handlers/alertmanager';
@@ -77,6 +78,7 @@ function buttons(core: CoreDeps): Record<ActionKind, ClickHandler> {
     ...runbookClicks(core),
     'close-window': (click) => closeWindowClick(core, click),
     'declare-incident': (click) => declareFromAlert(core, click),
+    graph: (click) => graphClick(core, click),
   };
 }
 

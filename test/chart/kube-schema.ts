@@ -20,8 +20,9 @@ import type { Manifest } from './chart';
  *
  * Custom resources: ServiceMonitor, PodMonitor and PrometheusRule (monitoring.coreos.com/v1)
  * against the prometheus-operator CRD schemas of @kubernetes-models/prometheus-operator
- * 4.4.4, in the same way. SealedSecret (bitnami.com/v1alpha1) has no schema package that runs
- * on Node 20: its apiVersion, kind and metadata (and its template's metadata) are checked.
+ * 4.4.4, in the same way. SealedSecret (bitnami.com/v1alpha1) has no schema package for the
+ * kubernetes-models 4 used here (@kubernetes-models/sealed-secrets 6 is built on version 5):
+ * its apiVersion, kind and metadata (and its template's metadata) are checked.
  */
 
 type ModelClass = { apiVersion?: string; kind?: string; prototype: { validate(): void } };
@@ -38,7 +39,8 @@ const GROUP_VERSIONS: Record<string, Record<string, unknown>> = {
 
 /** Kinds checked for apiVersion, kind and metadata only, and why. */
 export const METADATA_ONLY: Record<string, string> = {
-  'bitnami.com/v1alpha1 SealedSecret': 'no SealedSecret schema package for Node 20 on the npm registry',
+  'bitnami.com/v1alpha1 SealedSecret':
+    'no SealedSecret schema package for kubernetes-models 4 (@kubernetes-models/sealed-secrets 6 needs 5)',
 };
 
 interface Seen {

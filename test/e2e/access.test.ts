@@ -10,7 +10,17 @@ import {
   requestIn,
   untilPendingApproval,
 } from '../kit/flows';
-import { ALERTS, APPROVER, BYSTANDER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import {
+  ALERTS,
+  APPROVER,
+  BYSTANDER,
+  ENGINEER,
+  ONCALL,
+  OPS,
+  PROD,
+  SECOND_APPROVER,
+  WEBHOOK_TOKEN,
+} from '../kit/ids';
 import {
   postToSlackEndpoint,
   sendButtonClick,
@@ -220,6 +230,47 @@ describe('access, limits and replays', () => {
     await slash(ENGINEER, `maintenance cancel ${window!.id}`);
     await requestIn(t.slack, `maintenance cancel production ${window!.id}`);
     expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
+  });
+
+  it('moves a production window only once an approver other than the one who asked approves', async () => {
+    await start();
+    const at = (days: number) => `${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16)}Z`;
+    expect(await slash(ENGINEER, `maintenance schedule ${at(9)} 2h Planned upgrade`)).toContain('Scheduling');
+    const [window] = await waitFor(windows, (found) => found.length === 1, { what: 'the window' });
+    const scheduled = window!.start;
+
+    // An approver asks for the move: a request like any other, the window untouched meanwhile.
+    await slash(APPROVER, `maintenance move ${window!.id} ${at(12)} 3h`);
+    const request = await requestIn(t.slack, `maintenance move production ${window!.id}`);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.start).toBe(scheduled);
+
+    // Their own approval does not count.
+    await decide('approve', request);
+    const own = await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) => m.visibleTo === APPROVER && m.text.includes('someone else must approve'),
+        ),
+      (m) => m !== undefined,
+      { what: 'the self-approval refused' },
+    );
+    expect(own!.text).toContain('you asked for this change');
+    expect((await t.bot.deps.requests.get(request.id))!.status).toBe('pending-approval');
+    expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.start).toBe(scheduled);
+
+    await sendButtonClick(t.url, t.secret, {
+      user: SECOND_APPROVER,
+      actionId: actionId('approve', request.id),
+      value: request.id,
+      messageTs: request.ts,
+      responseUrl: t.slack.responseUrl(OPS, SECOND_APPROVER),
+    });
+    expect(await finalProgressOf(t.slack, request.ts)).toContain('succeeded');
+    const moved = (await t.bot.deps.maintenanceWindows.get(window!.id))!;
+    expect(moved.start).toBeGreaterThan(scheduled + 2 * 86_400_000);
+    expect(moved.end - moved.start).toBe(3 * 3_600_000);
+    expect((await windows()).map((w) => w.id)).toEqual([window!.id]);
   });
 
   it('re-checks an approved plan against the policy as it is now, and ends it refused with the reason', async () => {

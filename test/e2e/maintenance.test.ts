@@ -210,6 +210,11 @@ describe('maintenance windows', () => {
       ':construction: *Maintenance started*',
       ':white_check_mark: *Maintenance over*',
     ]);
+    // Its start is in the audit stream once, where alert graphs find it to mark it.
+    const started = (await second.bot.deps.audit.recent(50)).filter(
+      (e) => e.type === 'maintenance-start' && e.detail === 'm0003',
+    );
+    expect(started).toHaveLength(1);
   });
 
   it('refuses bad input with a clear reply and schedules nothing', async () => {

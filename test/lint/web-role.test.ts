@@ -44,9 +44,11 @@ describe('the web role (dist/src/web/server.js)', () => {
     ).toEqual([]);
   });
 
-  it('loads neither the Kubernetes nor the PagerDuty client', () => {
+  it('loads neither the Kubernetes nor the PagerDuty client, nor the graph renderer', () => {
     expect(
-      loaded.filter((file) => /node_modules\/(@kubernetes\/client-node|@pagerduty\/pdjs)\//.test(file)),
+      loaded.filter((file) =>
+        /node_modules\/(@kubernetes\/client-node|@pagerduty\/pdjs|echarts|@resvg\/resvg-js)\//.test(file),
+      ),
     ).toEqual([]);
   });
 });
@@ -58,7 +60,9 @@ describe('the composition root (dist/src/runtime.js)', () => {
     expect(loaded).toContain('dist/src/runtime.js');
     expect(
       loaded.filter((file) =>
-        /^dist\/jobs\/|node_modules\/(@kubernetes\/client-node|@pagerduty\/pdjs)\//.test(file),
+        /^dist\/jobs\/|node_modules\/(@kubernetes\/client-node|@pagerduty\/pdjs|echarts|@resvg\/resvg-js)\//.test(
+          file,
+        ),
       ),
     ).toEqual([]);
   }, 30_000);

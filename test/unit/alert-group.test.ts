@@ -35,6 +35,27 @@ const notification = (alerts: ReturnType<typeof alert>[]): Notification =>
   });
 
 describe('folding notifications into an alert group', () => {
+  it('keeps the rule’s generatorURL for its graph: the newest firing alert’s, else what it had', () => {
+    const withUrl = (a: ReturnType<typeof alert>, expr: string) => ({
+      ...a,
+      generatorURL: `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(expr)}`,
+    });
+    const opened = applyNotification(
+      undefined,
+      notification([
+        withUrl(alert('a', 'resolved', 'p1'), 'old > 1'),
+        withUrl(alert('b', 'firing', 'p2'), 'new > 1'),
+      ]),
+      policy,
+      1,
+    );
+    expect(opened.group.generatorURL).toContain(encodeURIComponent('new > 1'));
+    const later = applyNotification(opened.group, notification([alert('c', 'firing', 'p3')]), policy, 2);
+    expect(later.group.generatorURL).toBe(opened.group.generatorURL);
+    const none = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
+    expect(none.group).not.toHaveProperty('generatorURL');
+  });
+
   it('opens, grows, shrinks, resolves and reopens, saying what changed each time', () => {
     const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
     expect(opened.changes).toEqual([{ kind: 'opened' }]);

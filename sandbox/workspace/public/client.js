@@ -1018,7 +1018,11 @@ function alertRow(a) {
     esc(a.summary) +
     ' → #' +
     esc(channel(a.channel).name) +
-    '</div></div>' +
+    '</div>' +
+    (a.delivery?.via === 'silenced'
+      ? '<div class="a-held">Held back by Alertmanager: ' + esc(silencedText(a.delivery)) + '</div>'
+      : '') +
+    '</div>' +
     '<button class="btn sm ' +
     (a.firing ? 'primary' : 'danger') +
     '" data-alert-action="' +
@@ -1358,12 +1362,7 @@ function fireAlert(name, action) {
   api('/sandbox/api/alert', { alertname: name, action: action })
     .then(
       (res) => {
-        toast(
-          (action === 'fire' ? 'Alertmanager fired ' : 'Alertmanager resolved ') +
-            name +
-            ' → #' +
-            channel(res.channel ?? '').name,
-        );
+        toast(alertOutcome(name, action, res));
       },
       (err) => {
         toast(errorText(err));
@@ -1373,6 +1372,26 @@ function fireAlert(name, action) {
       delete S.pending['alert ' + name];
       renderAlerts();
     });
+}
+
+/**
+ * What the menu says once an alert is fired or resolved.
+ * @param {string} name
+ * @param {string} action 'fire' or 'resolve'
+ * @param {ApiAnswer} res
+ */
+function alertOutcome(name, action, res) {
+  const done = action === 'fire' ? 'fired' : 'resolved';
+  const d = res.delivery;
+  if (d?.via === 'silenced') return name + ' ' + done + ', held back by Alertmanager: ' + silencedText(d);
+  const to = ' → #' + channel(res.channel ?? '').name;
+  if (d?.via === 'webhook') return name + ' ' + done + ", sent to the bot's webhook" + to;
+  return 'Alertmanager ' + done + ' ' + name + to;
+}
+
+/** @param {{ silence: string, until: string }} d */
+function silencedText(d) {
+  return 'silenced by ' + d.silence + ' until ' + clock(Date.parse(d.until));
 }
 
 /** @param {string} id */

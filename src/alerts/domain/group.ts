@@ -21,6 +21,11 @@ export interface AlertGroup {
   severity: string;
   summary: string;
   runbookUrl?: string;
+  /**
+   * The rule's page in Prometheus (an alert's generatorURL, carrying its expression as
+   * `g0.expr`): what the alert's graph draws. The newest firing alert's that has one.
+   */
+  generatorURL?: string;
   /** The group's own labels (Alertmanager's group_by): a silence matches exactly these. */
   groupLabels: Record<string, string>;
   environment?: EnvironmentName;
@@ -149,6 +154,9 @@ export function applyNotification(
     changes.push({ kind: 'resolved' });
 
   const annotations = { ...first.annotations, ...notification.commonAnnotations };
+  const generatorURL =
+    notification.alerts.find((a) => a.status === 'firing' && a.generatorURL)?.generatorURL ??
+    previous?.generatorURL;
   const environment = environmentOfLabels(policy, labels) ?? environmentOfLabels(policy, first.labels);
   const service = serviceOfLabels(policy, labels) ?? serviceOfLabels(policy, first.labels);
   const group: AlertGroup = {
@@ -160,6 +168,7 @@ export function applyNotification(
     severity,
     summary: annotations.summary ?? annotations.description ?? labels.alertname ?? 'alert',
     ...(annotations.runbook_url ? { runbookUrl: annotations.runbook_url } : {}),
+    ...(generatorURL ? { generatorURL: generatorURL.slice(0, MAX_GENERATOR_URL) } : {}),
     groupLabels: notification.groupLabels,
     ...(environment ? { environment } : {}),
     ...(service ? { service } : {}),
@@ -173,6 +182,9 @@ export function applyNotification(
   };
   return { group, changes };
 }
+
+/** A rule's expression fits in far less; a longer URL is cut rather than stored whole. */
+const MAX_GENERATOR_URL = 4_096;
 
 /** A group remembers at most this many alerts: resolved ones go first, oldest first. */
 export const MAX_ALERTS_PER_GROUP = 500;

@@ -3,8 +3,11 @@ import type { z } from 'zod';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 
-/** `logs` apart from `ops`: a minute-long follow never holds up an approved change. */
-export const QUEUE_NAMES = ['ops', 'notify', 'alerts', 'logs'] as const;
+/**
+ * `logs` apart from `ops`: a minute-long follow never holds up an approved change; `graphs`
+ * apart from `alerts`: a slow Prometheus never holds up an alert's thread or its page.
+ */
+export const QUEUE_NAMES = ['ops', 'notify', 'alerts', 'logs', 'graphs'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**

@@ -5,7 +5,7 @@ import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
 import type { Logger } from '../log';
 import type { BaseJobContext, JobDefinition, QueueName } from './define';
 
-const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4 };
+const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4, graphs: 2 };
 
 export interface WorkerPool {
   /**

@@ -16,6 +16,7 @@ export const ACTION_KINDS = [
   'runbook-link',
   'close-window',
   'declare-incident',
+  'graph',
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
