@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Policy } from '../src/config/policy';
 import type { Notification } from '../src/alerts/domain/payload';
+import { generatorUrl, ruleExpression } from './prometheus/rules';
 
 /** One alert the sandbox can fire, as Prometheus' rules in the infrastructure guide would. */
 export interface SandboxAlert {
@@ -9,10 +10,12 @@ export interface SandboxAlert {
   service: string;
   summary: string;
   description: string;
+  /** The rule's expression, which the alert's generatorURL carries (`g0.expr`): its graph. */
+  expr: string;
 }
 
 /** The guide's alert rules: thresholds and the services they typically hit. */
-const KNOWN: Record<string, Omit<SandboxAlert, 'alertname'>> = {
+const KNOWN: Record<string, Omit<SandboxAlert, 'alertname' | 'expr'>> = {
   AzoraServiceDown: {
     severity: 'critical',
     service: 'payment',
@@ -68,9 +71,11 @@ export function sandboxAlerts(policy: Policy): SandboxAlert[] {
   const firstService = Object.keys(policy.services)[0] ?? 'api-gateway';
   return Object.keys(policy.alerts.runbooks).map((alertname) => {
     const known = KNOWN[alertname];
-    if (known && policy.services[known.service]) return { alertname, ...known };
+    const expr = ruleExpression(alertname, policy);
+    if (known && policy.services[known.service]) return { alertname, ...known, expr };
     return {
       alertname,
+      expr,
       severity: known?.severity ?? 'warning',
       service: firstService,
       summary: known?.summary ?? `${alertname} on ${firstService}`,
@@ -102,13 +107,16 @@ export interface PushedAlert {
   generatorURL: string;
 }
 
-/** A sandbox alert with its labels and annotations, as Prometheus' rule would push it. */
+/**
+ * A sandbox alert with its labels and annotations, as Prometheus' rule would push it, its
+ * generatorURL a link to the rule's expression in the Prometheus at `prometheusUrl`.
+ */
 export function pushedAlert(
   alert: SandboxAlert,
   namespace: string,
   episode: AlertEpisode,
   runbookUrl: string,
-  externalUrl: string,
+  prometheusUrl: string,
 ): PushedAlert {
   return {
     labels: {
@@ -122,7 +130,7 @@ export function pushedAlert(
     annotations: { summary: alert.summary, description: alert.description, runbook_url: runbookUrl },
     startsAt: episode.startsAt,
     ...(episode.endsAt ? { endsAt: episode.endsAt } : {}),
-    generatorURL: `${externalUrl}/graph?g0.expr=${encodeURIComponent(`ALERTS{alertname="${alert.alertname}"}`)}`,
+    generatorURL: generatorUrl(prometheusUrl, alert.expr),
   };
 }
 
@@ -136,8 +144,12 @@ export function alertNotification(
   episode: AlertEpisode,
   runbookUrl: string,
   externalUrl: string,
+  prometheusUrl = externalUrl,
 ): Notification {
-  return webhookNotification([pushedAlert(alert, namespace, episode, runbookUrl, externalUrl)], externalUrl);
+  return webhookNotification(
+    [pushedAlert(alert, namespace, episode, runbookUrl, prometheusUrl)],
+    externalUrl,
+  );
 }
 
 /** The labels an alert is grouped by: those of GROUP_BY it has. */

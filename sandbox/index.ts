@@ -16,6 +16,7 @@ import {
 } from './alertmanager';
 import { startSimulatedCluster, type SimulatedCluster } from './cluster';
 import { SimulatedPagerDuty } from './pagerduty';
+import { startSandboxPrometheus, type SandboxPrometheus } from './prometheus';
 import { projectRoot } from './paths';
 import { startLocalRedis, type LocalRedis } from './redis';
 import { SIMULATED_BOT_USER, SimulatedSlack, type ChannelSeed } from './slack-api';
@@ -54,6 +55,8 @@ export interface Sandbox {
   pagerduty: SimulatedPagerDuty;
   /** The sandbox's own Alertmanager; absent when ALERTMANAGER_URL names one. */
   alertmanager?: SandboxAlertmanager;
+  /** The sandbox's own Prometheus, which the alert graphs query; absent when PROMETHEUS_URL names one. */
+  prometheus?: SandboxPrometheus;
   /** Where the sandbox keeps its files (kubeconfig, PagerDuty CA, Redis, Alertmanager). */
   dir: string;
   kubeconfigPath: string;
@@ -137,6 +140,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const kubeconfigPath = path.join(dir, 'kubeconfig');
     await cluster.writeKubeconfig(kubeconfigPath);
 
+    // The alert graphs ask it for the simulated apps' series, unless PROMETHEUS_URL names a real one.
+    let prometheus: SandboxPrometheus | undefined;
+    if (!config.prometheus) {
+      prometheus = await startSandboxPrometheus({ cluster, logger });
+      stops.push(() => prometheus!.stop());
+    }
+
     const pagerduty = await new SimulatedPagerDuty().start();
     stops.push(() => pagerduty.stop());
     const caFile = await pagerduty.writeCa(path.join(dir, 'pagerduty-ca.pem'));
@@ -150,6 +160,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       policy,
       logger,
       ...(alertmanager ? { alertmanager } : {}),
+      ...(prometheus ? { prometheus } : {}),
     });
     stops.push(async () => workspace.close());
     /** The bot listens on `port`: the sandbox's Alertmanager notifies its webhook there from now on. */
@@ -177,6 +188,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         redis: local ? `own redis-server on port ${local.port}` : 'REDIS_URL',
         prefix: redisPrefix,
         alertmanager: alertmanager ? `${alertmanager.kind} on port ${alertmanager.port}` : 'ALERTMANAGER_URL',
+        prometheus: prometheus ? `built-in on port ${prometheus.port}` : 'PROMETHEUS_URL',
       },
       'no Slack credentials: sandbox mode',
     );
@@ -199,6 +211,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           ...(alertmanager ? { url: alertmanager.url } : {}),
           webhookToken,
         },
+        ...(prometheus ? { prometheus: { url: prometheus.url } } : {}),
       },
       slack,
       policy,
@@ -206,6 +219,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       cluster,
       pagerduty,
       ...(alertmanager ? { alertmanager } : {}),
+      ...(prometheus ? { prometheus } : {}),
       dir,
       kubeconfigPath,
       loadKubeConfig: (kc) => kc.loadFromFile(kubeconfigPath),

@@ -231,8 +231,17 @@ export class SimulatedFiles {
       url_private: this.privateUrl(file),
       url_private_download: this.privateUrl(file),
       ...(file.altText ? { alt_txt: file.altText } : {}),
+      ...(type.mimetype === 'image/png' ? pngSize(file.bytes) : {}),
     };
   }
+}
+
+/** Slack gives an image's size as original_w and original_h: a PNG's is in its header (IHDR). */
+function pngSize(bytes: Buffer | undefined): { original_w: number; original_h: number } | undefined {
+  const signature = '89504e470d0a1a0a';
+  if (!bytes || bytes.length < 24 || bytes.subarray(0, 8).toString('hex') !== signature) return undefined;
+  if (bytes.subarray(12, 16).toString('latin1') !== 'IHDR') return undefined;
+  return { original_w: bytes.readUInt32BE(16), original_h: bytes.readUInt32BE(20) };
 }
 
 function parseFiles(value: unknown): Array<{ id: string; title?: string }> | undefined {

@@ -1,4 +1,4 @@
-import type { Policy } from '../src/config/policy';
+import { GRAPH_DEFAULTS, type Policy } from '../src/config/policy';
 import { SANDBOX_ESCALATION_POLICY } from './pagerduty';
 
 /** The people of the simulated workspace: one who asks for changes and two who may approve them. */
@@ -49,6 +49,13 @@ export const SANDBOX_ENGINEER = 'U0ENGINEER';
 /** Where the simulated cluster's images come from (the guide's registry), one repository per service. */
 export const SANDBOX_REGISTRY = 'registry.azora.world/azora';
 
+/**
+ * Everything in the sandbox happens within minutes: its alert graphs look back 5 minutes in
+ * 1 s steps (a bad version fails 10 s after it takes traffic), and Graph draws again after
+ * 10 s.
+ */
+export const SANDBOX_GRAPHS = { window: 5 * 60_000, step: 1_000, redrawGap: 10_000 } as const;
+
 /** What a deploy checks after the health path: the simulated app answers GET /version with 200. */
 export const SANDBOX_SMOKE = [{ path: '/version', status: 200 }] as const;
 
@@ -60,6 +67,8 @@ export const SANDBOX_SMOKE = [{ path: '/version', status: 200 }] as const;
  * simulated registry unless the policy names a repository, and its deploys run smoke
  * checks the simulated app answers unless the policy lists its own. Every service's incidents
  * invite the simulated PagerDuty's on-call, unless the policy names an escalation policy.
+ * Graphs are drawn over the sandbox's minutes (SANDBOX_GRAPHS) unless the policy changed
+ * their window or step.
  */
 export function sandboxPolicy(policy: Policy): Policy {
   const copy = structuredClone(policy);
@@ -72,6 +81,9 @@ export function sandboxPolicy(policy: Policy): Policy {
   // services, unless the policy names escalation policies of its own.
   for (const name of Object.keys(copy.services)) {
     copy.incidents.escalationPolicies[name] ??= SANDBOX_ESCALATION_POLICY;
+  }
+  if (copy.graphs.window === GRAPH_DEFAULTS.window && copy.graphs.step === GRAPH_DEFAULTS.step) {
+    copy.graphs = { ...copy.graphs, ...SANDBOX_GRAPHS };
   }
   for (const env of Object.values(copy.environments)) {
     if (!env || env.approval !== 'required') continue;

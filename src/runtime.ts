@@ -99,6 +99,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     access: new AccessDirectory(policy, slackClient, clock),
     outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
       gapMs: policy.alerts.slackGap,
+      updateGapMs: policy.alerts.slackUpdateGap,
       clock,
     }),
     ...(config.alertmanager.url

@@ -10,7 +10,8 @@ export {
   LEGACY_CONTROLLER_UID_LABEL,
   LEGACY_JOB_NAME_LABEL,
 } from './jobs';
-export { BAD_TAG_SUFFIX, ERROR_RATE_ALERT, isBadImage } from './bad-versions';
+export { BAD_TAG_SUFFIX, badErrorRatio, ERROR_RATE_ALERT, isBadImage } from './bad-versions';
+export type { PodHistory, Span } from './traffic';
 export type { ClusterAlert } from './bad-versions';
 export { authorize, forbiddenMessage, isAllowed, ruleAllows } from './rbac';
 export type { Identity, PolicyRule, RequestAttributes, Verb } from './rbac';

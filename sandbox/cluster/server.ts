@@ -33,6 +33,7 @@ import { seedTopology } from './seed';
 import { ApiError, internalError, pathNotFound, unauthorized } from './status';
 import { ObjectStore } from './store';
 import { selfSignedCertificate } from './tls';
+import { TrafficHistory, type PodHistory } from './traffic';
 import type { KubeObject } from './types';
 
 export interface SimulatedClusterOptions {
@@ -110,6 +111,13 @@ export interface SimulatedCluster {
   /** The cluster's own alerts that fire now. */
   firingAlerts(): ClusterAlert[];
   /**
+   * What the apps did between two times (cluster clock): the pods of the policy's services,
+   * when they ran and when they took traffic; the seeded pods since ever.
+   */
+  traffic(from: number, to: number): PodHistory[];
+  /** How long a `-bad` version takes traffic before it fails (ms). */
+  readonly badVersionFailAfterMs: number;
+  /**
    * Resolves once the controller has nothing left to do (no pending reconcile, no pod about
    * to become Ready), after looking at the clock for `-bad` versions due to fail and for Job
    * containers and deadlines that are due. It does not wait for a running Job to end.
@@ -143,6 +151,7 @@ class ClusterServer implements SimulatedCluster {
   private readonly controller: Controller;
   private readonly health = new HealthRegistry();
   private readonly releases: BadVersionMonitor;
+  private trafficHistory: TrafficHistory | undefined;
   private readonly streams = new StreamRegistry();
   private readonly identities: Map<string, Identity>;
   private readonly hangTimers = new Set<NodeJS.Timeout>();
@@ -166,7 +175,7 @@ class ClusterServer implements SimulatedCluster {
     this.releases = new BadVersionMonitor({
       store: this.store,
       clock: this.clock,
-      failAfterMs: options.badVersionFailAfterMs ?? 10_000,
+      failAfterMs: this.badVersionFailAfterMs,
       policy: options.policy,
       logger: this.logger,
     });
@@ -178,7 +187,10 @@ class ClusterServer implements SimulatedCluster {
       database: this.database,
       jobLogs,
       logger: this.logger,
-      afterReconcile: () => this.releases.check(),
+      afterReconcile: () => {
+        this.releases.check();
+        this.trafficHistory?.observe();
+      },
     });
     if (options.seed !== false) {
       for (const obj of seedTopology(options.policy, { now: this.clock() })) {
@@ -186,6 +198,12 @@ class ClusterServer implements SimulatedCluster {
       }
       this.controller.bootstrap();
     }
+    // After the bootstrap: the seeded pods have served since ever.
+    this.trafficHistory = new TrafficHistory({
+      store: this.store,
+      clock: this.clock,
+      policy: options.policy,
+    });
     this.api = {
       store: this.store,
       clock: this.clock,
@@ -306,6 +324,14 @@ class ClusterServer implements SimulatedCluster {
   firingAlerts(): ClusterAlert[] {
     this.releases.check();
     return this.releases.alerts();
+  }
+
+  get badVersionFailAfterMs(): number {
+    return this.options.badVersionFailAfterMs ?? 10_000;
+  }
+
+  traffic(from: number, to: number): PodHistory[] {
+    return this.trafficHistory?.between(from, to) ?? [];
   }
 
   async settle(): Promise<void> {

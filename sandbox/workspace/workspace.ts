@@ -18,6 +18,7 @@ import {
 import type { SandboxAlertmanager } from '../alertmanager';
 import { pushAlerts, silencesHolding } from '../alertmanager/push';
 import type { ClusterAlert } from '../cluster';
+import { ruleExpression, type SandboxPrometheus } from '../prometheus';
 import {
   SIMULATED_BOT_USER,
   type SimulatedChannel,
@@ -57,6 +58,11 @@ export interface WorkspaceOptions {
    * unless a silence holds them back. Without one they go straight to the bot's webhook.
    */
   alertmanager?: Pick<SandboxAlertmanager, 'url' | 'deliverTo'>;
+  /**
+   * The sandbox's Prometheus: the alerts' generatorURLs point at it, and a menu alert drives
+   * its rule's series there, so the alert's graph shows why it fired.
+   */
+  prometheus?: Pick<SandboxPrometheus, 'url' | 'record'>;
 }
 
 type Channel = WireChannel;
@@ -78,6 +84,8 @@ const TOPICS: Record<string, string> = {
 const REACTIONS = new Set(['pushpin', 'eyes', 'white_check_mark']);
 /** Files the page shows inline, by the type the simulated Slack gave them. */
 const TEXT_FILE = /^(text\/|application\/json)/;
+/** Pictures the page shows as images (SVG, which can carry script, is not one of them). */
+const IMAGE_FILE = /^image\/(png|jpeg|gif|webp)$/;
 
 const BODY_LIMIT = 64 * 1024;
 const HEARTBEAT_MS = 20_000;
@@ -177,6 +185,7 @@ export class Workspace {
       service: alert.service,
       summary: alert.summary,
       description: alert.description,
+      expr: ruleExpression(alert.alertname, this.options.policy),
     };
     const episode: AlertEpisode = {
       startsAt: new Date(alert.startsAt).toISOString(),
@@ -189,6 +198,7 @@ export class Workspace {
       episode,
       `${origin}/sandbox/runbooks/${encodeURIComponent(alert.alertname)}`,
       `${origin}/sandbox`,
+      this.options.prometheus?.url ?? `${origin}/sandbox`,
     );
     for (let attempt = 1; attempt <= ALERT_ATTEMPTS && !this.closed; attempt++) {
       try {
@@ -655,16 +665,25 @@ export class Workspace {
     return { ok: true };
   }
 
-  /** A shared file's content, as the page opens it: text as text, anything else as bytes. */
+  /**
+   * A shared file's content, as the page opens it: text as text, a picture as itself (the
+   * page shows it in the message), anything else as bytes.
+   */
   private fileContent(id: string, res: ServerResponse): void {
     const file = this.options.slack.file(id);
     if (!file?.bytes || file.state !== 'complete') return sendJson(res, 404, { error: `no file ${id}` });
     const wire = this.options.slack.messages.flatMap((m) => m.files ?? []).find((f) => f.id === id);
     const mimetype = typeof wire?.mimetype === 'string' ? wire.mimetype : 'application/octet-stream';
+    const image = IMAGE_FILE.test(mimetype);
     res.writeHead(200, {
-      'content-type': TEXT_FILE.test(mimetype) ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      'content-type': image
+        ? mimetype
+        : TEXT_FILE.test(mimetype)
+          ? 'text/plain; charset=utf-8'
+          : 'application/octet-stream',
       'content-length': file.bytes.length,
-      'cache-control': 'no-store',
+      // A completed file never changes: the page redraws a message without fetching its picture again.
+      'cache-control': image ? 'private, max-age=86400, immutable' : 'no-store',
       'x-content-type-options': 'nosniff',
     });
     res.end(file.bytes);
@@ -699,8 +718,18 @@ export class Workspace {
       this.namespace,
       next,
       `${externalUrl}/runbooks/${encodeURIComponent(name)}`,
-      externalUrl,
+      this.options.prometheus?.url ?? externalUrl,
     );
+    // Prometheus fires an alert because its series crossed the line: they do so before the
+    // bot can ask for them, and fall back when it is resolved.
+    this.options.prometheus?.record({
+      alertname: name,
+      namespace: this.namespace,
+      service: alert.service,
+      severity: alert.severity,
+      from: Date.parse(next.startsAt),
+      ...(next.endsAt ? { to: Date.parse(next.endsAt) } : {}),
+    });
     const am = this.options.alertmanager;
     const delivery = am
       ? await this.throughAlertmanager(am, req, pushed)

@@ -178,6 +178,8 @@ const alerts = z
     stormGroupsPerMinute: z.number().int().min(1).default(10),
     /** Slack takes about one message a second per channel; stay under it. */
     slackGap: duration.default(1_100),
+    /** Between two chat.update calls anywhere in the workspace: Slack's tier 3 allows 50 a minute. */
+    slackUpdateGap: duration.default(1_250),
     scaleUpStep: z.number().int().min(1).default(2),
     /** The runbook buttons an alert gets, by alertname. */
     runbooks: z.record(z.string(), z.array(z.enum(RUNBOOK_ACTIONS))).default({}),

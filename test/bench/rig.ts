@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
 import { freePort } from '../kit/redis-server';
-import { signedHeaders, slashCommandBody } from '../kit/slack-requests';
 
 /**
  * Bolt alone, in a process of its own with the same Node flags as the bot, answering
@@ -36,59 +36,154 @@ export async function startBareBolt(secret: string): Promise<RunningRole> {
   };
 }
 
-/** Resident memory of a process, as the kernel counts it (what a container limit counts). */
-export function rssBytes(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** A BullMQ worker alone (bare-bullmq.js), as a process of its own: the worker role's floor. */
+export interface BareBullmq {
+  pid: number;
+  /** Resolves when the processor has started the job with this id. */
+  started(jobId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startBareBullmq(redisUrl: string, prefix: string, queue: string): Promise<BareBullmq> {
+  const child = fork(path.join(__dirname, 'bare-bullmq.js'), [], {
+    execArgv: [],
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      QUEUE: queue,
+      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit');
+  const waiting = new Map<string, () => void>();
+  const seen = new Set<string>();
+  child.on('message', (m: { type: string; id?: string }) => {
+    if (m.type !== 'started' || !m.id) return;
+    seen.add(m.id);
+    waiting.get(m.id)?.();
+  });
+  await ready(child, exited, 'the bare BullMQ worker');
+  return {
+    pid: child.pid!,
+    started: (id) =>
+      seen.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve)),
+    async stop() {
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+/** Waits for a forked child's `{ type: 'ready' }`; fails if it exits first. */
+export function ready(child: ChildProcess, exited: Promise<unknown>, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { type: string }) => m.type === 'ready' && resolve());
+    void exited.then(() => reject(new Error(`${what} exited while starting`)));
+  });
+}
+
+/**
+ * A redis-server of the benchmark's own, configured as the shared one is (no persistence):
+ * other people's tests on the shared Redis stay out of the figures, and MONITOR sees only
+ * the bot.
+ */
+export interface BenchRedis {
+  url: string;
+  port: number;
+  pid: number;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchRedis(): Promise<BenchRedis> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const exited = once(child, 'exit');
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+  await client.ping();
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    flush: () => client.flushall().then(() => undefined),
+    async stop() {
+      client.disconnect();
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+    readFileSync(`/proc/${pid}/status`, 'utf8'),
+  )?.[1];
   return Number(kb) * 1024;
+}
+
+/** Resident memory of a process, as the kernel counts it (what a container limit counts). */
+export const rssBytes = (pid: number): number => statusField(pid, 'VmRSS');
+
+/** The most resident memory the process has had since it started (the kernel's high-water mark). */
+export const peakRssBytes = (pid: number): number => statusField(pid, 'VmHWM');
+
+/** A process's /proc/<pid>/stat fields after the command name (which is in parentheses and may hold spaces). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** CPU time a process has used so far (user + system), in ms, as the kernel counts it. */
 export function cpuMs(pid: number): number {
-  // The fields after the command name, which is in parentheses and may hold spaces.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const fields = statFields(pid);
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time (ms) this process and every process it started, at any depth, have used so far:
+ * each one's own time and that of its children that have ended (cutime, cstime), so a
+ * child that ends between two readings still counts.
+ */
+export function familyCpuMs(root = process.pid): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      parents.set(Number(entry), Number(statFields(Number(entry))[1]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const family = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (!family.has(parent) || family.has(pid)) continue;
+      family.add(pid);
+      grew = true;
+    }
+  }
+  let ticks = 0;
+  for (const pid of family) {
+    try {
+      const f = statFields(pid);
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // ended meanwhile: its time is in its parent's cutime once reaped
+    }
+  }
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 // USER_HZ: 100 on every Linux build this runs on (sysconf(_SC_CLK_TCK)).
 const CLOCK_TICKS_PER_SECOND = 100;
-
-/** One signed slash command; signed fresh each time, as Slack does. */
-export const slash = (url: string, secret: string, text: string) => () => {
-  const body = slashCommandBody({ text, user: 'U0ENGINEER', responseUrl: 'http://127.0.0.1:9/discard' });
-  return fetch(`${url}/slack/events`, { method: 'POST', headers: signedHeaders(body, secret), body }).then(
-    (r) => {
-      if (r.status !== 200) throw new Error(`slash command answered ${r.status}`);
-      return r.text();
-    },
-  );
-};
-
-/**
- * Alertmanager's notification for group `i` of the storm: 20 firing alerts of one service.
- * The warm-up's is critical (another channel) and named apart, so it is not counted.
- */
-export function stormNotification(i: number, alertname = 'AzoraHighCPU', severity = 'warning'): string {
-  const service = `svc-${i}`;
-  const common = { alertname, severity, namespace: 'azora-production', service };
-  return JSON.stringify({
-    version: '4',
-    groupKey: `{}:{alertname="${alertname}", service="${service}"}`,
-    status: 'firing',
-    receiver: 'azora',
-    groupLabels: { alertname, service },
-    commonLabels: common,
-    commonAnnotations: { summary: `CPU above 70% on ${service}` },
-    alerts: Array.from({ length: 20 }, (_, k) => ({
-      status: 'firing',
-      labels: { ...common, pod: `pod-${k}` },
-      annotations: { summary: `CPU above 70% on ${service}` },
-      startsAt: new Date().toISOString(),
-      fingerprint: `${i.toString(16).padStart(8, '0')}${k.toString(16).padStart(8, '0')}`,
-    })),
-  });
-}
 
 /** The most calls that fell within any one second. */
 export function largestBurst(times: number[], windowMs = 1000): number {
@@ -103,26 +198,43 @@ export function largestBurst(times: number[], windowMs = 1000): number {
 
 export const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 export const ratio = (value: number, base: number): string => `${(value / base).toFixed(2)}×`;
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join(' | ')} |`;
+  const line = (cells: string[]) => `| ${widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-/**
- * The share of CPU time the hypervisor gave to other machines while `run` ran. Shared
- * machines steal a lot at times; a figure measured then says more about the host than the bot.
- */
-export async function measureSteal<T>(run: () => Promise<T>): Promise<{ result: T; steal: string }> {
-  const sample = () => {
-    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-    const ticks = fields.map(Number);
-    return { total: ticks.reduce((a, b) => a + b, 0), steal: ticks[7] ?? 0 };
-  };
-  const before = sample();
-  const result = await run();
-  const after = sample();
-  const share = (after.steal - before.steal) / Math.max(1, after.total - before.total);
-  return { result, steal: `${(share * 100).toFixed(0)}%` };
+/** What the host's CPUs did while a section ran, from /proc/stat and the section's own processes. */
+export interface HostShare {
+  /** The share of CPU time the hypervisor gave to other machines. */
+  steal: number;
+  /** The share something other than the benchmark's processes used (others' tests on the same cores). */
+  others: number;
 }
+
+export function hostShare(before: { ticks: number[] }, after: { ticks: number[] }, ownMs: number): HostShare {
+  // user nice system idle iowait irq softirq steal; guest time is counted in user already.
+  const [user = 0, nice = 0, system = 0, , , , , steal = 0] = after.ticks.map(
+    (t, i) => t - (before.ticks[i] ?? 0),
+  );
+  const total = Math.max(
+    1,
+    after.ticks.slice(0, 8).reduce((sum, t, i) => sum + t - (before.ticks[i] ?? 0), 0),
+  );
+  // Interrupt time is left out of busy: it belongs to no process, and the loopback
+  // traffic of the benchmark's own processes makes much of it.
+  const busyMs = ((user + nice + system) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const totalMs = (total * 1000) / CLOCK_TICKS_PER_SECOND;
+  return { steal: steal / total, others: Math.max(0, busyMs - ownMs) / totalMs };
+}
+
+/** The machine's CPU counters (all CPUs together), as /proc/stat's first line gives them. */
+export function cpuTicks(): { ticks: number[] } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return { ticks: fields.map(Number) };
+}
+
+export const share = ({ steal, others }: HostShare): string =>
+  `${(steal * 100).toFixed(0)}% / ${(others * 100).toFixed(0)}%`;

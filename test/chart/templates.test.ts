@@ -59,6 +59,8 @@ const SECRET_KEYS = [
   'PAGERDUTY_ROUTING_KEY',
   'PAGERDUTY_API_TOKEN',
   'ALERTMANAGER_URL',
+  'PROMETHEUS_BEARER_TOKEN',
+  'PROMETHEUS_PASSWORD',
 ];
 
 interface EnvVar {
@@ -208,6 +210,7 @@ describe('the templates', () => {
       slack: { socketMode: true },
       kubeconfigSecret: 'azora-kubeconfig',
       config: { redisTlsCa: true, redisClusterNodes: 'redis-0:6379', pagerdutyFromEmail: 'sre@azora.world' },
+      prometheus: { url: 'http://prometheus-operated.monitoring.svc:9090', username: 'azora-chatops' },
     };
     const read = new Set<string>();
     for (const pod of Object.values(pods({ values: everything }))) {
@@ -257,6 +260,96 @@ describe('the templates', () => {
     for (const pod of [web, worker])
       for (const e of pod.containers[0]!.env)
         if (SECRET_KEYS.includes(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+  });
+
+  it("give the worker Prometheus for the alert graphs: its URL a value, its credentials the Secret's, none without a URL", () => {
+    const url = 'http://prometheus-operated.monitoring.svc:9090';
+    const none = pods();
+    for (const pod of [none.web, none.worker])
+      expect(Object.keys(envOf(pod)).filter((name) => name.startsWith('PROMETHEUS_'))).toEqual([]);
+
+    const withToken = pods({ values: { prometheus: { url } } });
+    expect(envOf(withToken.worker)).toMatchObject({
+      PROMETHEUS_URL: url,
+      PROMETHEUS_BEARER_TOKEN: 'secret:PROMETHEUS_BEARER_TOKEN?',
+    });
+    expect(envOf(withToken.worker)).not.toHaveProperty('PROMETHEUS_USERNAME');
+    expect(envOf(withToken.worker)).not.toHaveProperty('PROMETHEUS_PASSWORD');
+    // The graphs are drawn by the worker's jobs: the web role asks Prometheus nothing.
+    expect(Object.keys(envOf(withToken.web)).filter((name) => name.startsWith('PROMETHEUS_'))).toEqual([]);
+
+    // Basic auth: the user a value, the password from the Secret and required with it, so a
+    // pod whose Secret lacks it waits for it rather than the bot refusing half a login.
+    const basic = pods({ values: { prometheus: { url, username: 'azora-chatops' } } });
+    expect(envOf(basic.worker)).toMatchObject({
+      PROMETHEUS_URL: url,
+      PROMETHEUS_USERNAME: 'azora-chatops',
+      PROMETHEUS_PASSWORD: 'secret:PROMETHEUS_PASSWORD',
+    });
+    // What the bot makes of those variables.
+    expect(
+      loadConfig({
+        SLACK_BOT_TOKEN: 'xoxb-1',
+        SLACK_SIGNING_SECRET: 's',
+        PROMETHEUS_URL: url,
+        PROMETHEUS_USERNAME: 'azora-chatops',
+        PROMETHEUS_PASSWORD: 'pw',
+      }).prometheus,
+    ).toEqual({ url, username: 'azora-chatops', password: 'pw' });
+    // A user without a URL asks nothing of anyone.
+    expect(
+      Object.keys(envOf(pods({ values: { prometheus: { username: 'azora-chatops' } } }).worker)).filter(
+        (name) => name.startsWith('PROMETHEUS_'),
+      ),
+    ).toEqual([]);
+  });
+
+  it("let the worker reach Prometheus' pods on its port, only when it queries one", () => {
+    interface Rule {
+      to: Array<{
+        namespaceSelector?: { matchLabels: Record<string, string> };
+        podSelector?: { matchLabels: Record<string, string> };
+      }>;
+      ports: Array<{ protocol: string; port: number | string }>;
+    }
+    const workerEgress = (values?: Values) =>
+      (
+        manifestsOf(renderChart({ values }), 'NetworkPolicy').find((n) =>
+          n.metadata.name.endsWith('-worker'),
+        ) as Manifest & { spec: { egress: Rule[] } }
+      ).spec.egress;
+    const toPrometheus = (rules: Rule[]) =>
+      rules.filter((r) =>
+        r.to.some((peer) => peer.podSelector?.matchLabels['app.kubernetes.io/name'] === 'prometheus'),
+      );
+    expect(toPrometheus(workerEgress())).toEqual([]);
+    expect(
+      toPrometheus(workerEgress({ prometheus: { url: 'http://prometheus-operated.monitoring.svc:9090' } })),
+    ).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 9090 }],
+      },
+    ]);
+    const elsewhere = workerEgress({
+      prometheus: { url: 'http://thanos-query.observability.svc:10902' },
+      networkPolicy: {
+        prometheus: {
+          namespace: 'observability',
+          podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+          port: 10902,
+        },
+      },
+    });
+    expect(toPrometheus(elsewhere)[0]).toMatchObject({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
+      ports: [{ protocol: 'TCP', port: 10902 }],
+    });
   });
 
   it('in Socket Mode pass the app token, required, and the signing secret only if the Secret has it; over HTTP no app token', () => {
@@ -464,15 +557,22 @@ describe('the rendered chart (helm template)', () => {
     expect(socket).toContain('Alertmanager webhook → http://azora-chatops.azora-chatops.svc:80/alertmanager');
   });
 
-  it('seals what the production example gives it, ALERTMANAGER_URL included, for the Secret the pods read', () => {
+  it('seals what the production example gives it, ALERTMANAGER_URL and the Prometheus token included, for the Secret the pods read', () => {
     const rendered = renderChart({ valuesFile: PRODUCTION });
     const [sealed] = manifestsOf(rendered, 'SealedSecret') as Array<
       Manifest & { spec: { encryptedData: Record<string, string>; template: { metadata: { name: string } } } }
     >;
     expect(sealed!.metadata.name).toBe('azora-chatops');
     expect(sealed!.spec.template.metadata.name).toBe('azora-chatops');
-    expect(Object.keys(sealed!.spec.encryptedData)).toContain('ALERTMANAGER_URL');
-    expect(envOf(pods({ valuesFile: PRODUCTION }).worker).ALERTMANAGER_URL).toBe('secret:ALERTMANAGER_URL?');
+    expect(Object.keys(sealed!.spec.encryptedData)).toEqual(
+      expect.arrayContaining(['ALERTMANAGER_URL', 'PROMETHEUS_BEARER_TOKEN']),
+    );
+    const worker = envOf(pods({ valuesFile: PRODUCTION }).worker);
+    expect(worker).toMatchObject({
+      ALERTMANAGER_URL: 'secret:ALERTMANAGER_URL?',
+      PROMETHEUS_URL: 'http://prometheus-operated.monitoring.svc:9090',
+      PROMETHEUS_BEARER_TOKEN: 'secret:PROMETHEUS_BEARER_TOKEN?',
+    });
   });
 
   it('refuses values the schema refuses, as helm does', () => {

@@ -46,6 +46,17 @@ describe('values.schema.json', () => {
     expect(errorsOf(mergeValues(defaultValues(), production))).toEqual([]);
   });
 
+  it("accepts Prometheus for the alert graphs: a URL with a path, a user, and the Secret's keys", () => {
+    for (const [key, value] of [
+      ['prometheus.url', 'https://prometheus.azora.world/prometheus'],
+      ['prometheus.username', 'azora-chatops'],
+      ['sealedSecret.encryptedData.PROMETHEUS_BEARER_TOKEN', 'AgB…'],
+      ['sealedSecret.encryptedData.PROMETHEUS_PASSWORD', 'AgB…'],
+    ] as const) {
+      expect(errorsOf(withChange(key, value))).toEqual([]);
+    }
+  });
+
   it('accepts the Socket Mode example as Helm merges it onto values.yaml', () => {
     const socketMode = readChartYaml<Values>('ci', 'socket-mode-values.yaml');
     expect(errorsOf(mergeValues(defaultValues(), socketMode))).toEqual([]);
@@ -82,6 +93,25 @@ describe('values.schema.json', () => {
     ['a scrape interval without a unit', 'serviceMonitor.interval', '15', 'pattern'],
     ['an empty Secret name', 'existingSecret', '', 'minLength'],
     ['a CIDR without a prefix length', 'networkPolicy.apiServer.cidrs', ['10.0.0.1'], 'pattern'],
+    [
+      "Prometheus' password in its URL (it is the Secret key PROMETHEUS_PASSWORD)",
+      'prometheus.url',
+      'http://azora:secret@prometheus:9090',
+      'pattern',
+    ],
+    [
+      "Prometheus' URL without a scheme",
+      'prometheus.url',
+      'prometheus-operated.monitoring.svc:9090',
+      'pattern',
+    ],
+    [
+      "Prometheus' token as a plain value (it is the Secret key PROMETHEUS_BEARER_TOKEN)",
+      'prometheus.bearerToken',
+      'token',
+      'additionalProperties',
+    ],
+    ["Prometheus' port as a string", 'networkPolicy.prometheus.port', '9090', 'type'],
   ])('rejects %s', (_what, pathText, value, keyword) => {
     const values = withChange(pathText, value);
     expect(validate(values)).toBe(false);

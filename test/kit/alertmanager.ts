@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { startDaemon } from './daemon';
 import { freePort } from './redis-server';
 
 const INSTALL_HINT = "install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager)";
@@ -85,9 +85,9 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
 
-  const child = spawn(
-    'prometheus-alertmanager',
-    [
+  const { stop, logs } = await startDaemon({
+    command: 'prometheus-alertmanager',
+    args: [
       `--config.file=${configFile}`,
       `--storage.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -95,48 +95,11 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
       '--cluster.listen-address=',
       '--log.level=warn',
     ],
-    // Explicitly the env this module sees: under Jest that is the test's copy, not the worker's.
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Error>((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      resolve(
-        err.code === 'ENOENT'
-          ? new Error(`prometheus-alertmanager is not on PATH; ${INSTALL_HINT}`)
-          : new Error(`prometheus-alertmanager did not start: ${err.message}`),
-      ),
-    );
-    child.once('exit', (code, signal) =>
-      resolve(
-        new Error(`prometheus-alertmanager exited (${signal ?? code}) before it was ready:\n${stderr}`),
-      ),
-    );
+    dir,
+    readyUrl: `${url}/-/ready`,
+    readyWithinMs: 10_000,
+    installHint: INSTALL_HINT,
   });
-
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      const gone = once(child, 'exit');
-      child.kill('SIGKILL');
-      await gone;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const polling = new AbortController();
-  try {
-    await Promise.race([
-      exited.then((err) => Promise.reject(err)),
-      untilReady(url, () => stderr, polling.signal),
-    ]);
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    // Lets the poll loop end when the process died first, rather than run to its deadline.
-    polling.abort();
-  }
 
   const fired = new Map<string, TestAlert>();
   const post = async (alerts: TestAlert[]) => {
@@ -153,7 +116,7 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
     url,
     port,
     stop,
-    logs: () => stderr,
+    logs,
     async fire(alerts) {
       await post(alerts);
       for (const alert of alerts) fired.set(labelKey(alert.labels), alert);
@@ -171,23 +134,6 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
     },
     amtool: (args) => runAmtool(url, dir, args),
   };
-}
-
-async function untilReady(url: string, logs: () => string, stopped: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!stopped.aborted) {
-    try {
-      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`prometheus-alertmanager did not answer ${url}/-/ready within 10 s:\n${logs()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function runAmtool(url: string, home: string, args: string[]): Promise<string> {

@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { startDaemon } from './daemon';
 import { freePort } from './redis-server';
 
 const run = promisify(execFile);
@@ -84,69 +84,20 @@ export async function startPrometheus(metrics: readonly TestMetric[]): Promise<T
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    'prometheus',
-    [
+  const daemon = await startDaemon({
+    command: 'prometheus',
+    args: [
       `--config.file=${config}`,
       `--storage.tsdb.path=${tsdb}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Error>((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      resolve(
-        err.code === 'ENOENT'
-          ? new Error(`prometheus is not on PATH; ${INSTALL_HINT}`)
-          : new Error(`prometheus did not start: ${err.message}`),
-      ),
-    );
-    child.once('exit', (code, signal) =>
-      resolve(new Error(`prometheus exited (${signal ?? code}) before it was ready:\n${stderr}`)),
-    );
+    dir,
+    readyUrl: `${url}/-/ready`,
+    readyWithinMs: 20_000,
+    installHint: INSTALL_HINT,
   });
-
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      const gone = once(child, 'exit');
-      child.kill('SIGKILL');
-      await gone;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  const polling = new AbortController();
-  try {
-    await Promise.race([
-      exited.then((err) => Promise.reject(err)),
-      untilReady(url, () => stderr, polling.signal),
-    ]);
-  } catch (err) {
-    await stop();
-    throw err;
-  } finally {
-    polling.abort();
-  }
-  return { url, port, logs: () => stderr, stop };
-}
-
-async function untilReady(url: string, logs: () => string, stopped: AbortSignal): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!stopped.aborted) {
-    try {
-      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`prometheus did not answer ${url}/-/ready within 20 s:\n${logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  return { url, port, logs: daemon.logs, stop: daemon.stop };
 }
 
 /** Samples every `every` ms from `from` to `to`: `before` until `at`, `after` from `at` on. */

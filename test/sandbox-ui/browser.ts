@@ -27,8 +27,15 @@ export interface SandboxPage {
   close(): Promise<number | null | undefined>;
 }
 
+export interface SandboxPageOptions {
+  /** Sandbox settings to add (AZORA_SANDBOX_BAD_AFTER_MS). */
+  env?: Record<string, string>;
+  /** Pixels per CSS pixel, for screenshots that stay sharp when shown larger (default 1). */
+  deviceScaleFactor?: number;
+}
+
 /** The built sandbox (`npm start`'s entry point) on a Redis prefix of its own, open in headless Chromium. */
-export async function openSandboxPage(label: string): Promise<SandboxPage> {
+export async function openSandboxPage(label: string, options: SandboxPageOptions = {}): Promise<SandboxPage> {
   const dir = mkdtempSync(path.join(tmpdir(), `azora-sandbox-${label}-`));
   const profile = mkdtempSync(path.join(tmpdir(), 'azora-chromium-'));
   const prefix = uniquePrefix();
@@ -36,6 +43,7 @@ export async function openSandboxPage(label: string): Promise<SandboxPage> {
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
     AZORA_SANDBOX_DIR: dir,
+    ...options.env,
   });
   let context: BrowserContext | undefined;
   const close = async () => {
@@ -52,6 +60,7 @@ export async function openSandboxPage(label: string): Promise<SandboxPage> {
       executablePath: CHROMIUM,
       args: CHROMIUM_ARGS,
       viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: options.deviceScaleFactor ?? 1,
     });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(url);

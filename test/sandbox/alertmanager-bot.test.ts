@@ -2,13 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { PNG } from 'pngjs';
 import { loadConfig } from '../../src/config/env';
+import { expressionOfGeneratorUrl } from '../../src/graphs/domain/expression';
 import { AlertmanagerClient } from '../../src/kernel/alertmanager';
 import { startBot, type Bot } from '../../src/runtime';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { AlertmanagerChoice, SandboxAlertmanager } from '../../sandbox/alertmanager';
 import { findAlertmanager } from '../../sandbox/alertmanager/debian';
 import { pushAlerts } from '../../sandbox/alertmanager/push';
+import { ruleExpression } from '../../sandbox/prometheus';
 import type { SimulatedMessage } from '../../sandbox/slack-api';
 import type { AlertDelivery, AlertState, Snapshot } from '../../sandbox/workspace/wire';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
@@ -147,6 +150,27 @@ for (const { title, use, kind, run } of variants) {
       });
       // The bot took it from Alertmanager and posted it.
       await alertMessage('FIRING:1');
+    });
+
+    it("draws the rule's expression from the sandbox's Prometheus into the alert's thread", async () => {
+      const [firing] = await webhook.until(ALERT, 1);
+      expect(expressionOfGeneratorUrl(firing!.alerts[0]!.generatorURL)).toBe(
+        ruleExpression(ALERT, sandbox.policy),
+      );
+      const parent = await alertMessage('FIRING');
+      const graph = await sandbox.simulatedSlack.waitForFile(
+        (f) => f.state === 'complete' && f.threadTs === parent.ts,
+        20_000,
+      );
+      expect(graph.name).toMatch(new RegExp(`^${ALERT}-.*\\.png$`));
+      const png = PNG.sync.read(graph.bytes!);
+      expect(png.width).toBeGreaterThan(0);
+      // Not a `no graph: …` line: Prometheus answered, and the thread says nothing else went wrong.
+      expect(
+        sandbox.simulatedSlack.messages.filter(
+          (m) => m.threadTs === parent.ts && m.text.includes('no graph'),
+        ),
+      ).toEqual([]);
     });
 
     it("holds what the menu sends while the thread's Silence 1h lasts; after Expire silence, the resolve reaches the bot", async () => {

@@ -6,8 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/env';
+import { GRAPH_DEFAULTS } from '../../src/config/policy';
+import { expressionOfGeneratorUrl } from '../../src/graphs/domain/expression';
+import { PrometheusClient } from '../../src/kernel/prometheus';
 import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { ruleExpression } from '../../sandbox/prometheus';
+import { SANDBOX_GRAPHS, sandboxPolicy } from '../../sandbox/users';
 import type { SimulatedCluster } from '../../sandbox/cluster';
 import { SimulatedSlack } from '../../sandbox/slack-api';
 import { Workspace } from '../../sandbox/workspace/workspace';
@@ -163,6 +168,10 @@ describe("the workspace delivers the cluster's own alerts to the bot's Alertmana
     });
     const startsAt = first!.body.alerts[0]!.startsAt;
     expect(Date.parse(startsAt)).toBe(cluster.firingAlerts()[0]?.startsAt);
+    // The rule's expression, where the bot's graph reads it.
+    expect(expressionOfGeneratorUrl(first!.body.alerts[0]!.generatorURL)).toBe(
+      ruleExpression('AzoraHighErrorRate', defaultPolicy()),
+    );
   });
 
   it('resolves it, in the same group, once the bad pods take no traffic', async () => {
@@ -220,6 +229,17 @@ describe('the sandbox wires the cluster alerts to the bot', () => {
     }
   });
 
+  it("points the bot's graphs at its own Prometheus, drawn over the sandbox's minutes", () => {
+    expect(sandbox.prometheus).toBeDefined();
+    expect(sandbox.config.prometheus).toEqual({ url: sandbox.prometheus!.url });
+    expect(sandbox.policy.graphs).toEqual({ ...GRAPH_DEFAULTS, ...SANDBOX_GRAPHS });
+    expect(SANDBOX_GRAPHS).toEqual({ window: 5 * 60_000, step: 1_000, redrawGap: 10_000 });
+    // A policy that draws its own keeps them.
+    const own = defaultPolicy();
+    own.graphs = { ...own.graphs, window: 2 * 60 * 60_000 };
+    expect(sandboxPolicy(own).graphs).toEqual(own.graphs);
+  });
+
   it("sends a bad release's AzoraHighErrorRate to the bot's /alertmanager with the run's webhook token", async () => {
     await releaseBadPayment(sandbox.cluster);
     const [first] = await waitFor(
@@ -234,6 +254,20 @@ describe('the sandbox wires the cluster alerts to the bot', () => {
       service: 'payment',
       severity: 'critical',
     });
+    // Its generatorURL names the rule's expression in the sandbox's Prometheus, which answers
+    // it with the failing service over the threshold, as the bot's graph will ask.
+    const link = new URL(first!.body.alerts[0]!.generatorURL);
+    expect(link.origin).toBe(sandbox.prometheus!.url);
+    const expr = expressionOfGeneratorUrl(link.href)!;
+    expect(expr).toBe(ruleExpression('AzoraHighErrorRate', sandbox.policy));
+    const now = Date.now();
+    const over = await new PrometheusClient(sandbox.config.prometheus!).queryRange({
+      query: expr,
+      start: now - 60_000,
+      end: now,
+      step: 1_000,
+    });
+    expect(over.map((s) => s.labels)).toEqual([{ namespace: PRODUCTION, service: 'payment' }]);
     await selectColour(sandbox.cluster, 'blue');
     await waitFor(
       () => bot.received.map((r) => r.body.status),

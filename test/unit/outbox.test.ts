@@ -179,6 +179,27 @@ describe('SlackOutbox pacing', () => {
     expect(outcomes).toEqual(['rate-limited', 'ok', 'ok']);
   });
 
+  it('spaces edits across every channel by the workspace’s chat.update turn; new posts do not wait for it', async () => {
+    await outbox.put(ALERTS, 'a', text('a firing'));
+    await outbox.put(OPS, 'o', text('o firing'));
+    expect(await pumpAt(0)).toBe(2);
+    clock.set(T0 + 100);
+    await outbox.put(ALERTS, 'a', text('a, 2 firing'));
+    await outbox.put(OPS, 'o', text('o, 2 firing'));
+    await outbox.put(OPS, 'p', text('p firing'));
+
+    expect(await pumpAt(1_000)).toBe(1);
+    expect(await pumpAt(2_000)).toBe(0);
+    expect(await pumpAt(2_250)).toBe(1);
+    expect(await pumpAt(3_250)).toBe(1);
+
+    expect(slack.calls.slice(2).map((c) => [c.at - T0, c.method, c.args.text])).toEqual([
+      [1_000, 'chat.update', 'a, 2 firing'],
+      [2_250, 'chat.update', 'o, 2 firing'],
+      [3_250, 'chat.postMessage', 'p firing'],
+    ]);
+  });
+
   describe('paced calls (answers needed at once: create, pin, invite)', () => {
     // chat.* calls take the channel's turns; Slack limits the other methods per workspace.
     const pin = (channel: string, what: string) =>

@@ -708,8 +708,34 @@ function fileSize(n) {
   return (n / 1024 / 1024).toFixed(1) + ' MB';
 }
 
+/** Pictures shown in the message itself, as Slack shows them (never SVG, which can carry script). */
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp)$/;
+
 /**
- * The files a message shares: a card each (title, name, size); a text file opens inline.
+ * A shared picture, at its own proportions from the first frame (Slack's original_w and
+ * original_h), so the thread does not jump when it arrives; a click opens it full size.
+ * @param {Record<string, unknown>} f
+ * @param {string} id
+ * @param {string} title
+ */
+function fileImage(f, id, title) {
+  const w = typeof f.original_w === 'number' ? f.original_w : 0;
+  const h = typeof f.original_h === 'number' ? f.original_h : 0;
+  const alt = typeof f.alt_txt === 'string' && f.alt_txt ? f.alt_txt : title;
+  return (
+    '<img class="file-image" src="/sandbox/files/' +
+    encodeURIComponent(id) +
+    '" alt="' +
+    esc(alt) +
+    '"' +
+    (w > 0 && h > 0 ? ' width="' + w + '" height="' + h + '"' : '') +
+    '>'
+  );
+}
+
+/**
+ * The files a message shares: a card each (title, name, size); a text file opens inline, a
+ * picture shows in it.
  * @param {WireMessage} m
  */
 function fileCards(m) {
@@ -721,10 +747,12 @@ function fileCards(m) {
       const title = String(f.title ?? name);
       const size = typeof f.size === 'number' ? fileSize(f.size) : '';
       const kind = String(f.pretty_type ?? f.filetype ?? '');
+      const image = IMAGE_TYPES.test(String(f.mimetype ?? ''));
       const open = S.fileOpen[id];
       const content = S.fileText[id];
       return (
         '<div class="file-card' +
+        (image ? ' image' : '') +
         (open ? ' open' : '') +
         '" data-file="' +
         esc(id) +
@@ -744,6 +772,7 @@ function fileCards(m) {
         '<span class="file-size">' +
         esc(size) +
         '</span></span></span></div>' +
+        (image ? fileImage(f, id, title) : '') +
         (open
           ? '<pre class="file-content">' + (content === undefined ? 'Loading…' : esc(content)) + '</pre>'
           : '') +
@@ -1325,7 +1354,7 @@ function react(key, name) {
 
 /**
  * A file card clicked: its text shown inline (fetched once from the simulated Slack), or hidden again;
- * a file that is not text opens in a tab.
+ * a file that is not text (a picture full size) opens in a tab.
  * @param {Element} card
  */
 function openFile(card) {

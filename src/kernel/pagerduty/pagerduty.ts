@@ -7,6 +7,9 @@ import type { Config } from '../../config/env';
 import { ConfigError } from '../../config/errors';
 import type { Logger } from '../log';
 import { PagerDutyError } from './errors';
+import type { OnCall } from '../domain/oncall';
+
+export type { OnCall } from '../domain/oncall';
 
 const DEFAULT_EVENTS_SERVER = 'events.pagerduty.com';
 const DEFAULT_API_URL = 'https://api.pagerduty.com';
@@ -34,18 +37,6 @@ export interface PagerDutyTrigger {
   group?: string;
   details?: Record<string, unknown>;
   links?: PagerDutyLink[];
-}
-
-export interface OnCall {
-  user: string;
-  email?: string;
-  schedule?: string;
-  escalationPolicy: string;
-  /** The escalation policy's id, as a policy names it (`incidents.escalationPolicies`). */
-  escalationPolicyId: string;
-  level: number;
-  /** End of this shift (ISO 8601); absent for a permanent assignment. */
-  until?: string;
 }
 
 export interface PagerDutyOptions {

@@ -8,11 +8,19 @@ import type { RedisClient } from '../redis';
 import type { SlackMessage } from './blocks';
 import { rateLimitedFor } from './errors';
 
+/** The gate of Slack's per-workspace limit on chat.update, beside the channels' own. */
+const UPDATE_GATE = '@chat.update';
+/** Tier 3, 50 calls a minute: edits anywhere in the workspace this far apart stay under it. */
+const DEFAULT_UPDATE_GAP_MS = 1_250;
+
 /**
  * Takes the next message due in a channel, if the channel's pacing gate is open and no
  * other sender holds that message: pops it, marks it in flight (with a lease, so a crashed
- * sender's message comes back), and closes the gate for `gap`.
- * KEYS: channels, due:<channel>, inflight. ARGV: channel, now, gap, lease, lockPrefix.
+ * sender's message comes back), and closes the gate for `gap`. An edit (the message has a
+ * ts) also takes the workspace's chat.update turn: Slack limits that method across every
+ * channel (tier 3), so while it is closed the channel waits for it.
+ * KEYS: channels, due:<channel>, inflight. ARGV: channel, now, gap, lease, lockPrefix,
+ * msgPrefix, updateGap.
  */
 const CLAIM = `
 local gate = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -24,10 +32,19 @@ if #first == 0 then
   return false
 end
 local key = first[1]
+local edit = redis.call('HEXISTS', ARGV[6] .. key, 'ts') == 1
+if edit then
+  local turn = redis.call('ZSCORE', KEYS[1], '${UPDATE_GATE}')
+  if turn and tonumber(turn) > now then
+    redis.call('ZADD', KEYS[1], turn, ARGV[1])
+    return false
+  end
+end
 if redis.call('SET', ARGV[5] .. key, '1', 'NX', 'PX', ARGV[4]) == false then
   redis.call('ZADD', KEYS[1], now + 100, ARGV[1])
   return false
 end
+if edit then redis.call('ZADD', KEYS[1], now + tonumber(ARGV[7]), '${UPDATE_GATE}') end
 redis.call('ZREM', KEYS[2], key)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[1] .. '|' .. key)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -35,15 +52,21 @@ return key
 `;
 
 /**
- * A call that must answer now (create a channel, pin, invite) takes its turn at the gate
- * the queued messages use: open → closed for `gap` and 0; closed → how long until it opens.
- * KEYS: channels. ARGV: gate, now, gap.
+ * A call that must answer now (create a channel, pin, invite) takes its turn at the gates
+ * the queued messages use: all open → each closed for its gap, and 0; else how long until
+ * the last of them opens. KEYS: channels. ARGV: now, then gate and gap pairs.
  */
 const TAKE_TURN = `
-local gate = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local now = tonumber(ARGV[2])
-if gate and tonumber(gate) > now then return tonumber(gate) - now end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+local now = tonumber(ARGV[1])
+local wait = 0
+for i = 2, #ARGV, 2 do
+  local gate = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if gate and tonumber(gate) - now > wait then wait = tonumber(gate) - now end
+end
+if wait > 0 then return wait end
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i + 1]), ARGV[i])
+end
 return 0
 `;
 
@@ -53,6 +76,8 @@ const MAX_TURN_WAIT_MS = 60_000;
 export interface OutboxOptions {
   /** Minimum time between two calls that write to one channel. */
   gapMs: number;
+  /** Minimum time between two chat.update calls anywhere in the workspace (0: not paced). */
+  updateGapMs?: number;
   leaseMs?: number;
   pollMs?: number;
   maxAttempts?: number;
@@ -77,6 +102,7 @@ export class SlackOutbox {
   private readonly maxAttempts: number;
   private readonly clock: Clock;
   private readonly wait: (ms: number) => Promise<unknown>;
+  private readonly updateGap: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -90,6 +116,7 @@ export class SlackOutbox {
     this.maxAttempts = options.maxAttempts ?? 6;
     this.clock = options.clock ?? systemClock;
     this.wait = options.wait ?? ((ms) => sleep(ms));
+    this.updateGap = options.updateGapMs ?? DEFAULT_UPDATE_GAP_MS;
   }
 
   private k = {
@@ -159,7 +186,11 @@ export class SlackOutbox {
    * for the Retry-After and the call is made again in its next turn; other errors are thrown.
    */
   async paced<T>(method: string, channel: string | undefined, call: () => Promise<T>): Promise<T> {
-    const gate = channel && /^(chat|files)\./.test(method) ? channel : `@${method}`;
+    const gates: [string, number][] =
+      channel && /^(chat|files)\./.test(method)
+        ? [[channel, this.options.gapMs]]
+        : [[`@${method}`, this.options.gapMs]];
+    if (method === 'chat.update' && this.updateGap > 0) gates.push([UPDATE_GATE, this.updateGap]);
     const giveUpAt = this.clock.now() + MAX_TURN_WAIT_MS;
     for (;;) {
       const wait = Number(
@@ -167,9 +198,8 @@ export class SlackOutbox {
           TAKE_TURN,
           1,
           this.k.channels(),
-          gate,
           String(this.clock.now()),
-          String(this.options.gapMs),
+          ...gates.flatMap(([gate, gap]) => [gate, String(gap)]),
         ),
       );
       if (wait > 0) {
@@ -186,8 +216,8 @@ export class SlackOutbox {
         const retryAfter = rateLimitedFor(err);
         this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
         if (retryAfter === undefined) throw err;
-        this.logger.info({ gate, method, retryAfter }, 'Slack rate-limited a call; it waits its turn');
-        await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + retryAfter, gate);
+        this.logger.info({ method, channel, retryAfter }, 'Slack rate-limited a call; it waits its turn');
+        await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + retryAfter, gates[0]![0]);
       }
     }
   }
@@ -209,6 +239,8 @@ export class SlackOutbox {
         String(this.options.gapMs),
         String(this.lease),
         this.k.lock(),
+        this.k.msg(''),
+        String(this.updateGap),
       )) as string | null;
       if (!key) continue;
       sent += 1;
@@ -255,6 +287,8 @@ export class SlackOutbox {
     try {
       if (stored.ts) {
         await this.holdGate(channel);
+        if (this.updateGap > 0)
+          await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + this.updateGap, UPDATE_GATE);
         await this.client.chat.update({ channel, ts: stored.ts, ...message });
       } else {
         const parentTs = stored.threadOf ? await this.tsOf(stored.threadOf) : undefined;
