@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
+import { runScript } from '../kernel/script';
 
 /** Slack retries and replays within its 5-minute signature window; remember deliveries that long. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
@@ -65,7 +66,8 @@ export class RequestGate {
     limits: ReadonlyArray<{ name: RateLimit; perMinute: number }>,
   ): Promise<GateVerdict> {
     const digest = createHash('sha256').update(delivery).digest('base64url').slice(0, 22);
-    const result = (await this.redis.eval(
+    const result = (await runScript(
+      this.redis,
       ADMIT,
       1 + limits.length,
       this.keys.seen(digest),
@@ -83,7 +85,8 @@ export class RequestGate {
 
   /** Takes one of the user's `max` follow slots until `until`; else how long until one frees. */
   async reserveFollow(user: string, slot: string, now: number, until: number, max: number): Promise<number> {
-    return (await this.redis.eval(
+    return (await runScript(
+      this.redis,
       RESERVE,
       1,
       this.keys.follows(user),

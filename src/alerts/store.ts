@@ -9,6 +9,7 @@ import type { Notification } from './domain/payload';
 import type { Policy } from '../config/policy';
 import type { RedisClient } from '../kernel/redis';
 import { VersionedStore } from '../kernel/versioned';
+import { runScript } from '../kernel/script';
 
 const RETENTION_MS = 14 * 86_400_000;
 const STORM_WINDOW_MS = 60_000;
@@ -101,7 +102,8 @@ export class AlertStore {
     now: number,
     threshold: number,
   ): Promise<string | undefined> {
-    const digest = (await this.redis.eval(
+    const digest = (await runScript(
+      this.redis,
       STORM_DIGEST,
       3,
       `${this.prefix}:alerts:new:${channel}`,
@@ -130,7 +132,8 @@ export class AlertStore {
   ): Promise<DigestView> {
     const key = `${this.prefix}:alerts:digest:${digest}`;
     const member = `${firing ? '0' : '1'}${line}${MEMBER_END}${groupId}`;
-    const [total, firingCount, first] = (await this.redis.eval(
+    const [total, firingCount, first] = (await runScript(
+      this.redis,
       SET_DIGEST_LINE,
       2,
       `${key}:order`,

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../kernel/redis';
+import { runScript } from '../kernel/script';
 
 /** How long a group episode remembers its graph: longer than any notification of it is repeated. */
 const EPISODE_TTL_MS = 2 * 86_400_000;
@@ -37,7 +38,8 @@ export class GraphClaims {
   private redrawKey = (group: string) => `${this.prefix}:graph-redraw:${group}`;
 
   async claimEpisode(group: string, episode: number, jobId: string): Promise<EpisodeClaim> {
-    return (await this.redis.eval(
+    return (await runScript(
+      this.redis,
       CLAIM_EPISODE,
       1,
       this.episodeKey(group, episode),

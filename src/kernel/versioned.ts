@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis';
+import { runScript } from './script';
 
 /** Writes `ARGV[2]` only if the stored value still has version `ARGV[1]`; else returns what is stored. */
 const COMPARE_AND_SET = `
@@ -70,7 +71,8 @@ export class VersionedStore<T extends object> {
         }
         continue;
       }
-      const result = await this.redis.eval(
+      const result = await runScript(
+        this.redis,
         COMPARE_AND_SET,
         1,
         key,

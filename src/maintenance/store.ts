@@ -2,6 +2,7 @@ import type { MaintenanceWindow } from './domain/window';
 import { Refusal } from '../kernel/domain/refusal';
 import type { RedisClient } from '../kernel/redis';
 import { VersionedStore } from '../kernel/versioned';
+import { runScript } from '../kernel/script';
 
 const RETENTION_MS = 400 * 86_400_000;
 /**
@@ -52,7 +53,8 @@ export class MaintenanceStore {
    */
   async create(window: MaintenanceWindow): Promise<boolean> {
     // The window's creation time is the store's "now": what has ended by then leaves the index.
-    const indexed = await this.redis.eval(
+    const indexed = await runScript(
+      this.redis,
       INDEX,
       1,
       this.index(),
@@ -108,9 +110,22 @@ export class MaintenanceStore {
     );
   }
 
-  /** The window running now in `environment`, if any. */
+  /**
+   * The window running now in `environment`, if any. Asked for every alert group that
+   * opens, so it reads only the windows that have started (by the index's start times),
+   * not every one to come.
+   */
   async activeIn(environment: string, now: number): Promise<MaintenanceWindow | undefined> {
-    return (await this.upcoming(now)).find((w) => w.environment === environment && w.start <= now);
+    const ids = await this.redis.zrangebyscore(this.index(), now - LOOKBACK_MS, now);
+    const windows = await Promise.all(ids.map((id) => this.get(id)));
+    return windows.find(
+      (w): w is MaintenanceWindow =>
+        w !== undefined &&
+        w.environment === environment &&
+        w.start <= now &&
+        w.end > now &&
+        (w.status === 'scheduled' || w.status === 'active'),
+    );
   }
 
   /** Marks one notice of a window as posted; false when it was already (another worker, a retry). */

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
+import { runScript } from '../kernel/script';
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -54,7 +55,7 @@ export class ChangeLocks {
   }
 
   async release(env: string, service: string, holder: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.keys.lock(env, service), holder);
+    await runScript(this.redis, RELEASE, 1, this.keys.lock(env, service), holder);
   }
 
   async releaseAll(env: string, services: string[], holder: string): Promise<void> {

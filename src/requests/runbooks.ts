@@ -3,6 +3,7 @@ import { trafficMoves } from './domain/traffic';
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
 import type { RequestStore } from './store';
+import { runScript } from '../kernel/script';
 
 /** Long enough for the approval, the change and its bake window; a finished holder is judged by its state. */
 const RETENTION_MS = 86_400_000;
@@ -76,7 +77,7 @@ export class RunbookClaims {
 
   /** Gives the episode back when the claimant's request ends without a change; a no-op for anyone else. */
   async release(group: string, episode: number, claimant: Claimant): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.keys.runbookOf(group, episode), valueOf(claimant));
+    await runScript(this.redis, RELEASE, 1, this.keys.runbookOf(group, episode), valueOf(claimant));
   }
 
   private async take(
@@ -88,7 +89,7 @@ export class RunbookClaims {
     const key = this.keys.runbookOf(group, episode);
     let finished = '';
     for (let round = 0; round < MAX_TAKEOVERS; round++) {
-      const held = (await this.redis.eval(TAKE, 1, key, valueOf(claimant), String(ttlMs), finished)) as
+      const held = (await runScript(this.redis, TAKE, 1, key, valueOf(claimant), String(ttlMs), finished)) as
         string | null;
       if (held === null) return undefined;
       const first = claimantOf(held);

@@ -97,4 +97,19 @@ describe('the maintenance index', () => {
     expect(await redis.zscore(index, 'mlater')).toBeNull();
     expect(await redis.pttl(index)).toBeGreaterThan(0);
   });
+
+  it('finds the window running now in an environment by the started ones alone', async () => {
+    const at = NOW + 900 * DAY;
+    await store.create(window('mrunning', at - HOUR / 2, { environment: 'production', createdAt: at }));
+    await store.create(window('mstaging', at - HOUR / 2, { createdAt: at }));
+    await store.create(window('msoon', at + HOUR, { environment: 'production', createdAt: at }));
+    await store.create(window('mover', at - 2 * HOUR, { environment: 'production', createdAt: at }));
+
+    expect((await store.activeIn('production', at))?.id).toBe('mrunning');
+    expect((await store.activeIn('staging', at))?.id).toBe('mstaging');
+    expect(await store.activeIn('production', at + HOUR / 2)).toBeUndefined();
+    expect((await store.activeIn('production', at + HOUR))?.id).toBe('msoon');
+    await store.update('mrunning', (w) => ({ ...w, status: 'cancelled' }));
+    expect(await store.activeIn('production', at)).toBeUndefined();
+  });
 });

@@ -3,12 +3,16 @@ import type { Policy } from '../../config/policy';
 import type { EnvironmentName } from '../../commands/domain/types';
 import type { Alert, Notification } from './payload';
 
+/**
+ * What a group keeps of each alert. Not its annotations: the group's summary and runbook
+ * come from the notification's, and each alert's own would only make every fold of a
+ * storm's groups read and write more.
+ */
 export interface AlertState {
   status: Alert['status'];
   startsAt: string;
   endsAt: string;
   labels: Record<string, string>;
-  annotations: Record<string, string>;
 }
 
 /** One Alertmanager group (one `groupKey`), which lives in one Slack thread from firing to resolved. */
@@ -128,7 +132,6 @@ export function applyNotification(
       startsAt: a.startsAt,
       endsAt: a.endsAt,
       labels: a.labels,
-      annotations: a.annotations,
     };
   }
   pruneAlerts(alerts);

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics';
 import type { RedisClient } from '../redis';
 import type { SlackMessage } from './blocks';
 import { rateLimitedFor } from './errors';
+import { runScript } from '../script';
 
 /** The gate of Slack's per-workspace limit on chat.update, beside the channels' own. */
 const UPDATE_GATE = '@chat.update';
@@ -194,7 +195,8 @@ export class SlackOutbox {
     const giveUpAt = this.clock.now() + MAX_TURN_WAIT_MS;
     for (;;) {
       const wait = Number(
-        await this.redis.eval(
+        await runScript(
+          this.redis,
           TAKE_TURN,
           1,
           this.k.channels(),
@@ -228,7 +230,8 @@ export class SlackOutbox {
     const channels = await this.redis.zrangebyscore(this.k.channels(), '-inf', now, 'LIMIT', 0, 50);
     let sent = 0;
     for (const channel of channels) {
-      const key = (await this.redis.eval(
+      const key = (await runScript(
+        this.redis,
         CLAIM,
         3,
         this.k.channels(),
