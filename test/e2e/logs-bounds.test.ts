@@ -1,4 +1,4 @@
-import { MAX_FOLLOW_LINES } from '../../jobs/logs';
+import { MAX_FOLLOW_LINES } from '../../src/logs/read';
 import { LOG_BYTES_PER_POD } from '../../src/kernel/kubernetes/kubernetes';
 import { FOLLOW_BYTES_PER_POD } from '../../src/kernel/kubernetes/logs';
 import { startTestBot, type TestBot } from '../kit/bot';

@@ -1,0 +1,80 @@
+import type { z } from 'zod';
+import type { Deps } from '../deps';
+import type { LogLine } from '../kernel/kubernetes/port';
+import { md, note } from '../kernel/slack/blocks';
+import type { logsJob } from './contracts';
+import { logChunks, logsHeader } from './views';
+
+const FOLLOW_FLUSH_MS = 2_000;
+/** A follow stops after this many lines: Slack is no place for a firehose. */
+export const MAX_FOLLOW_LINES = 2_000;
+
+export type LogsQuery = z.output<typeof logsJob.payload>;
+
+/**
+ * `/azora logs …`: a header in the channel (or the alert's thread) and the lines in its
+ * thread, all through the paced outbox; a follow posts the newest lines every couple of
+ * seconds and stops at its duration or MAX_FOLLOW_LINES. Whatever fails is told to the
+ * requester alone; the follow slot is given back in every case.
+ */
+export async function readLogs(deps: Deps, query: LogsQuery, jobId: string): Promise<unknown> {
+  const { environment, service, channel } = query;
+  const key = `logs-${jobId}`;
+  const thread = query.threadKey ?? key;
+  let replies = 0;
+  let skipped = 0;
+  const header = (pods: string[], found: number, capped = false) =>
+    deps.outbox.put(
+      channel,
+      key,
+      logsHeader(service, environment, pods, query, found, { capped, skipped }),
+      query.threadKey,
+    );
+  const post = async (lines: LogLine[], keepPace = false) => {
+    const chunks = logChunks(lines);
+    // A follow posts one message per flush, the newest lines: the channel's pace is Slack's, not the pods'.
+    const shown = keepPace ? chunks.slice(-1) : chunks;
+    skipped += chunks.slice(0, chunks.length - shown.length).reduce((n, c) => n + c.lines, 0);
+    for (const { lines: _count, ...chunk } of shown)
+      await deps.outbox.reply(channel, thread, chunk, `${key}-${replies++}`);
+  };
+  try {
+    if (!query.followMs) {
+      const { pods, lines } = await deps.kube.logs(environment, service, query);
+      await header(pods, lines.length);
+      await post(lines);
+      return { lines: lines.length };
+    }
+    const { pods } = await deps.kube.podsOf(environment, service);
+    await header(pods, 0);
+    const buffered: LogLine[] = [];
+    const stop = new AbortController();
+    let total = 0;
+    const timer = setInterval(() => void post(buffered.splice(0), true), FOLLOW_FLUSH_MS);
+    try {
+      await deps.kube.followLogs(
+        environment,
+        service,
+        { durationMs: query.followMs, grep: query.grep, signal: stop.signal },
+        (line) => {
+          if (total >= MAX_FOLLOW_LINES) return stop.abort();
+          total += 1;
+          buffered.push(line);
+        },
+      );
+    } finally {
+      clearInterval(timer);
+    }
+    await post(buffered.splice(0), true);
+    await header(pods, total, total >= MAX_FOLLOW_LINES);
+    return { lines: total };
+  } catch (err) {
+    await deps.messenger.respond(
+      query.responseUrl,
+      note(md`:x: could not read logs of ${service} in ${environment}: ${(err as Error).message}`),
+    );
+    return { error: (err as Error).message };
+  } finally {
+    if (query.followSlot) await deps.gate.releaseFollow(query.requester, query.followSlot);
+  }
+}
