@@ -1,6 +1,5 @@
 import type { CoreDeps } from '../src/deps';
-import type { EnvironmentName } from '../src/commands/domain/types';
-import { refusalFor } from '../src/access/check';
+import { refusalForAlert } from '../src/access/check';
 import { alertGraphJob } from '../src/graphs/contracts';
 import { note } from '../src/kernel/slack/blocks';
 import { tellPresser, type Click } from '../src/web/click';
@@ -9,14 +8,12 @@ import { tellPresser, type Click } from '../src/web/click';
 export async function graphClick(deps: CoreDeps, click: Click): Promise<void> {
   const group = await deps.alerts.get(click.subject);
   if (!group) return void (await tellPresser(click, note(':no_entry: this alert is not known (any more)')));
-  const environments = group.environment
-    ? [group.environment]
-    : (Object.keys(deps.policy.environments) as EnvironmentName[]);
-  for (const environment of environments) {
-    const what = `the graph of alert ${group.alertname} (${group.id})`;
-    const refusal = await refusalFor(deps, { environment, capability: 'view', user: click.user, what });
-    if (refusal) return void (await tellPresser(click, refusal));
-  }
+  const refusal = await refusalForAlert(deps, group, {
+    capability: 'view',
+    user: click.user,
+    what: `the graph of alert ${group.alertname} (${group.id})`,
+  });
+  if (refusal) return void (await tellPresser(click, refusal));
   await deps.queues.enqueue(
     alertGraphJob,
     // No double-click window: the job's per-group redraw turn says "again in N s" instead.

@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../src/deps';
 import { planRequestJob } from '../src/requests/contracts';
 import { trafficMoves } from '../src/requests/domain/traffic';
-import { md, note, withMentions } from '../src/kernel/slack/blocks';
+import { note } from '../src/kernel/slack/blocks';
 import { refusalFor } from '../src/access/check';
 import { oncePerPress, tellPresser, type Click } from '../src/web/click';
 
@@ -12,10 +12,7 @@ export async function switchBackClick(deps: CoreDeps, click: Click): Promise<voi
   const steps = original ? trafficMoves(original.plan) : [];
   const colour = steps[0]?.from;
   if (!original || !colour)
-    return void (await tellPresser(
-      click,
-      note(md`:no_entry: ${withMentions('there is nothing to switch back')}`),
-    ));
+    return void (await tellPresser(click, note(':no_entry: there is nothing to switch back')));
   const refusal = await refusalFor(deps, {
     environment: original.environment,
     capability: 'request',

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { selfSignedCertificate } from './cluster/tls';
 import { waitForRecorded } from './recorded';
+import { closeNow, listenOnLoopback } from './loopback';
 import { sendJson } from '../src/kernel/http/json';
 
 export type SimulatedEventAction = 'trigger' | 'acknowledge' | 'resolve';
@@ -156,8 +157,8 @@ export class SimulatedPagerDuty extends EventEmitter {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.tlsServer = createHttpsServer({ cert: this.caPem, key: this.keyPem }, handler);
     this.plainServer = createHttpServer(handler);
-    await listen(this.tlsServer, this.options.port ?? 0);
-    await listen(this.plainServer, this.options.apiPort ?? 0);
+    await listenOnLoopback(this.tlsServer, this.options.port);
+    await listenOnLoopback(this.plainServer, this.options.apiPort);
     return this;
   }
 
@@ -215,7 +216,7 @@ export class SimulatedPagerDuty extends EventEmitter {
   async stop(): Promise<void> {
     for (const timer of this.delays) clearTimeout(timer);
     this.delays.clear();
-    await Promise.all([close(this.tlsServer), close(this.plainServer)]);
+    await Promise.all([closeNow(this.tlsServer), closeNow(this.plainServer)]);
     this.tlsServer = undefined;
     this.plainServer = undefined;
   }
@@ -512,22 +513,6 @@ export class SimulatedPagerDuty extends EventEmitter {
       this.delays.add(timer);
     });
   }
-}
-
-function listen(server: Server, portNumber: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(portNumber, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-async function close(server: Server | undefined): Promise<void> {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 function port(server: Server | undefined): number {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../src/kernel/log';
 import { AlertDispatcher, type WebhookReceiver } from './dispatcher';
 import { ApiError, readJson, sendJson, sendText } from './http';
 import { matches, matchesAll, parseFilter, toRegExp, type Matcher } from './matchers';
+import { closeNow, listenOnLoopback } from '../loopback';
 
 /**
  * Alertmanager's API v2 for a sandbox on a machine without prometheus-alertmanager: the
@@ -79,22 +79,13 @@ export class BuiltinAlertmanager {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.boundPort = await listenOnLoopback(this.server, this.options.port);
     return this;
   }
 
   async stop(): Promise<void> {
     await this.dispatcher.stop();
-    if (!this.server.listening) return;
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeNow(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

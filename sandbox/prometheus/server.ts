@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody } from '../../src/kernel/http/body';
 import type { Logger } from '../../src/kernel/log';
 import { evaluate, type SeriesSource } from './evaluate';
 import { parseQuery, QueryError, type Query } from './promql';
+import { closeNow, listenOnLoopback } from '../loopback';
 
 /**
  * Prometheus' query API (`/api/v1/query_range` and `/api/v1/query`, GET or POST with a
@@ -93,22 +93,12 @@ export class PrometheusApi {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.boundPort = await listenOnLoopback(this.server, this.options.port);
     return this;
   }
 
   async stop(): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeNow(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -40,6 +40,25 @@ export async function refusalFor(deps: CoreDeps, ask: AccessAsk): Promise<SlackM
   return channelRefusal(verdict, channels === 'any' ? [] : channels);
 }
 
+/**
+ * The same for a click on an alert thread: an alert that names no environment is answered
+ * only by those allowed in every one of them.
+ */
+export async function refusalForAlert(
+  deps: CoreDeps,
+  alert: { environment?: EnvironmentName },
+  ask: Omit<AccessAsk, 'environment' | 'channel'>,
+): Promise<SlackMessage | undefined> {
+  const environments = alert.environment
+    ? [alert.environment]
+    : (Object.keys(deps.policy.environments) as EnvironmentName[]);
+  for (const environment of environments) {
+    const refusal = await refusalFor(deps, { ...ask, environment });
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
 async function incidentChannelOf(
   deps: CoreDeps,
   channel: string,

@@ -200,6 +200,26 @@ describe('SlackOutbox pacing', () => {
     ]);
   });
 
+  it('on a 429 to an edit holds every channel’s edits for the Retry-After, not only that channel’s', async () => {
+    await outbox.put(ALERTS, 'a', text('a firing'));
+    await outbox.put(OPS, 'o', text('o firing'));
+    expect(await pumpAt(0)).toBe(2);
+    clock.set(T0 + 100);
+    await outbox.put(ALERTS, 'a', text('a, 2 firing'));
+    slack.rateLimitNext('chat.update', 10);
+    expect(await pumpAt(1_000)).toBe(1);
+    await outbox.put(OPS, 'o', text('o, 2 firing'));
+
+    expect(await pumpAt(5_000)).toBe(0);
+    expect(await pumpAt(11_000)).toBe(1);
+    expect(await pumpAt(12_250)).toBe(1);
+    expect(slack.calls.slice(2).map((c) => [c.at - T0, c.outcome, c.args.text])).toEqual([
+      [1_000, 'rate-limited', 'a, 2 firing'],
+      [11_000, 'ok', 'a, 2 firing'],
+      [12_250, 'ok', 'o, 2 firing'],
+    ]);
+  });
+
   describe('paced calls (answers needed at once: create, pin, invite)', () => {
     // chat.* calls take the channel's turns; Slack limits the other methods per workspace.
     const pin = (channel: string, what: string) =>

@@ -219,7 +219,7 @@ export class SlackOutbox {
         this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
         if (retryAfter === undefined) throw err;
         this.logger.info({ method, channel, retryAfter }, 'Slack rate-limited a call; it waits its turn');
-        await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + retryAfter, gates[0]![0]);
+        for (const [gate] of gates) await this.closeFor(gate, retryAfter);
       }
     }
   }
@@ -289,9 +289,8 @@ export class SlackOutbox {
     let method = stored.ts ? 'chat.update' : 'chat.postMessage';
     try {
       if (stored.ts) {
-        await this.holdGate(channel);
-        if (this.updateGap > 0)
-          await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + this.updateGap, UPDATE_GATE);
+        await this.closeFor(channel, this.options.gapMs);
+        if (this.updateGap > 0) await this.closeFor(UPDATE_GATE, this.updateGap);
         await this.client.chat.update({ channel, ts: stored.ts, ...message });
       } else {
         const parentTs = stored.threadOf ? await this.tsOf(stored.threadOf) : undefined;
@@ -300,7 +299,7 @@ export class SlackOutbox {
           await this.requeue(channel, key, this.clock.now(), 0);
           return done();
         }
-        await this.holdGate(channel);
+        await this.closeFor(channel, this.options.gapMs);
         const result = await this.client.chat.postMessage({
           channel,
           ...message,
@@ -323,18 +322,20 @@ export class SlackOutbox {
       }
       const wait = retryAfter ?? Math.min(30_000, 500 * 2 ** attempts);
       this.logger.warn({ channel, key, wait, err: (err as Error).message }, 'slack call failed; will retry');
+      // A rate-limited edit closes the workspace's chat.update turn too: Slack counts it there.
+      if (retryAfter !== undefined && method === 'chat.update') await this.closeFor(UPDATE_GATE, retryAfter);
       await this.requeue(channel, key, 0, this.clock.now() + wait);
     }
     await done();
   }
 
   /**
-   * The claim closed the gate for `gap` from the claim; reading the message and its parent
-   * take time, so the gap is counted again from the moment the call leaves, or two calls
-   * could reach Slack closer than `gap`.
+   * Keeps a gate closed for `ms` from now, never shortening it. Before a call leaves, the
+   * claim's gap is counted again from this moment: reading the message and its parent
+   * take time, and two calls must not reach Slack closer than the gap.
    */
-  private async holdGate(channel: string): Promise<void> {
-    await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + this.options.gapMs, channel);
+  private async closeFor(gate: string, ms: number): Promise<void> {
+    await this.redis.zadd(this.k.channels(), 'GT', this.clock.now() + ms, gate);
   }
 
   /** Puts a message back: first in line (score 0) after a failure, or at `score`; the channel reopens at `gate` at the soonest. */
