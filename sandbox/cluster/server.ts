@@ -96,6 +96,8 @@ export interface SimulatedCluster {
   readonly database: SimulatedDatabase;
   /** The most recent requests (up to 1000), oldest first, for assertions about what a client did. */
   readonly requests: readonly RecordedRequest[];
+  /** TCP connections accepted since the start, for assertions that a client reuses them. */
+  readonly connectionsAccepted: number;
   kubeconfig(options?: KubeconfigOptions): string;
   writeKubeconfig(file: string, options?: KubeconfigOptions): Promise<void>;
   /** A copy of a stored object; kind may be 'Deployment', 'deployments' or 'deploy'. */
@@ -147,6 +149,7 @@ class ClusterServer implements SimulatedCluster {
   private readonly http: Server;
   private readonly https: HttpsServer;
   private readonly sockets = new Set<Socket>();
+  connectionsAccepted = 0;
   private readonly store: ObjectStore;
   private readonly controller: Controller;
   private readonly health = new HealthRegistry();
@@ -226,6 +229,7 @@ class ClusterServer implements SimulatedCluster {
   /** One port for both protocols: a TLS ClientHello starts with byte 0x16, an HTTP request never does. */
   private accept(socket: Socket): void {
     this.sockets.add(socket);
+    this.connectionsAccepted += 1;
     socket.once('close', () => this.sockets.delete(socket));
     // A client that resets before its first byte must not crash the process with an unhandled 'error'.
     socket.on('error', () => socket.destroy());

@@ -32,23 +32,28 @@ export async function decide(
   }: { user: string; requestId: string; decision: Decision; confirmed?: boolean },
 ): Promise<DecisionOutcome> {
   const { requests, policy, now } = deps;
-  const known = await requests.get(requestId);
-  if (!known) return unknown(requestId);
+  const read = await requests.read(requestId);
+  if (!read) return unknown(requestId);
+  const known = read.value;
   const isApprover = await deps.access.isApprover(known.environment, user);
   const at = now();
   if (decision === 'approve' && !confirmed && needsConfirmation(known)) {
     const verdict = checkDecision(policy, known, decision, user, isApprover, at);
     return verdict.ok ? { kind: 'confirm', request: known } : { kind: 'refused', reason: verdict.reason };
   }
-  const result = await requests.update<Verdict>(requestId, (current) => {
-    const verdict = checkDecision(policy, current, decision, user, isApprover, at);
-    if (!verdict.ok) return { value: verdict };
-    const next: OpsRequest =
-      decision === 'approve'
-        ? { ...current, status: 'approved', approvedBy: { user, at } }
-        : { ...current, status: 'denied', deniedBy: { user, at } };
-    return { next, value: verdict };
-  });
+  const result = await requests.update<Verdict>(
+    requestId,
+    (current) => {
+      const verdict = checkDecision(policy, current, decision, user, isApprover, at);
+      if (!verdict.ok) return { value: verdict };
+      const next: OpsRequest =
+        decision === 'approve'
+          ? { ...current, status: 'approved', approvedBy: { user, at } }
+          : { ...current, status: 'denied', deniedBy: { user, at } };
+      return { next, value: verdict };
+    },
+    read,
+  );
   if (!result) return unknown(requestId);
   if (!result.value.ok) {
     await deps.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));

@@ -3,7 +3,7 @@ import type { EnvironmentName } from '../commands/domain/types';
 import type { OpsRequest } from './domain/types';
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
-import { VersionedStore } from '../kernel/versioned';
+import { VersionedStore, type Snapshot } from '../kernel/versioned';
 
 const RETENTION_MS = 30 * 86_400_000;
 /** The index of an environment's requests keeps the newest this many (and none past retention). */
@@ -57,24 +57,34 @@ export class RequestStore {
     return this.store.get(this.keys.request(id));
   }
 
+  /** The request with its version, for an `update` that follows at once. */
+  read(id: string): Promise<Snapshot<OpsRequest> | undefined> {
+    return this.store.read(this.keys.request(id));
+  }
+
   /**
    * Applies `decide` to the current request: it returns the new request to store, or
    * no `next` to leave it; `value` carries the decision's reason back. Undefined when
-   * there is no such request.
+   * there is no such request. `read`: what `read` just returned, which saves a round trip.
    */
   async update<T>(
     id: string,
     decide: (current: OpsRequest) => { next?: OpsRequest; value: T },
+    read?: Snapshot<OpsRequest>,
   ): Promise<Update<T> | undefined> {
     let missing = false;
-    const result = await this.store.update(this.keys.request(id), (current) => {
-      if (!current) {
-        missing = true;
-        return { verdict: undefined };
-      }
-      const { next, value } = decide(current);
-      return { next, verdict: value };
-    });
+    const result = await this.store.update(
+      this.keys.request(id),
+      (current) => {
+        if (!current) {
+          missing = true;
+          return { verdict: undefined };
+        }
+        const { next, value } = decide(current);
+        return { next, verdict: value };
+      },
+      read && { current: read },
+    );
     if (missing || !result.value) return undefined;
     return { changed: result.changed, request: result.value, value: result.verdict as T };
   }

@@ -197,6 +197,16 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     expect(sick.detail).toMatch(/503/);
   });
 
+  it("makes one cluster's calls over one connection, not a new TLS connection each", async () => {
+    const before = t.sim.connectionsAccepted;
+    for (let i = 0; i < 12; i++) {
+      const deployment = await t.kube.readDeployment('production', PROD, 'azora-payment-blue');
+      expect(deployment.metadata?.name).toBe('azora-payment-blue');
+    }
+    // client-node alone opens one per call (twelve here); undici's pool may open a second.
+    expect(t.sim.connectionsAccepted - before).toBeLessThanOrEqual(2);
+  });
+
   it('names a missing deployment', async () => {
     const policy: Policy = JSON.parse(JSON.stringify(t.policy));
     policy.services['ghost'] = {

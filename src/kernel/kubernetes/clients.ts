@@ -3,7 +3,7 @@ import {
   AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   Observable,
   PatchStrategy,
   VersionApi,
@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Policy } from '../../config/policy';
 import type { EnvironmentName } from '../domain/environment';
+import { PooledKubeConfig } from './connections';
 
 /** The API clients of one environment's cluster. */
 export interface ClusterClients {
@@ -49,7 +50,7 @@ export function loadClusterClients(
     EnvironmentName,
     { context?: string },
   ][]) {
-    const config = new KubeConfig();
+    const config = new PooledKubeConfig();
     load(config);
     if (environment.context) {
       if (!config.getContextObject(environment.context)) {
