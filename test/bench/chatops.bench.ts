@@ -14,6 +14,7 @@ import { runRole, type RunningRole } from '../kit/process';
 import { uniquePrefix } from '../kit/redis';
 import { buttonClickBody, postToSlackEndpoint, sendSlashCommand, signedHeaders } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
+import { apiCallCost } from './api-call';
 import { approvalTimeline, type ApprovalTimeline } from './approval-timeline';
 import { monotonicUs, profileOf, topSelfTime } from './cpu-profile';
 import {
@@ -420,6 +421,14 @@ describe('benchmarks', () => {
         `BullMQ alone: ${ms(floor)}`,
       );
       row(host, '  of which job taken → first API call (worker), p50', ms(percentile(parts.worker, 50)));
+      const call = await measured(() => apiCallCost(cluster));
+      row(
+        call.host,
+        'one Kubernetes API read through the adapter, p50',
+        ms(call.result.adapter),
+        `node:https on a kept connection: ${ms(call.result.https)}`,
+        ratio(call.result.adapter, call.result.https),
+      );
       noteTimeline(timelines);
     } finally {
       requests.push = push;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
+import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
 import { freePort } from '../kit/redis-server';
 
 /**
@@ -12,7 +12,7 @@ import { freePort } from '../kit/redis-server';
  */
 export async function startBareBolt(secret: string): Promise<RunningRole> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(__dirname, 'bare-bolt.js')], {
+  const child = spawn(process.execPath, [...IMAGE_NODE_ARGS, path.join(__dirname, 'bare-bolt.js')], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
@@ -46,7 +46,7 @@ export interface BareBullmq {
 
 export async function startBareBullmq(redisUrl: string, prefix: string, queue: string): Promise<BareBullmq> {
   const child = fork(path.join(__dirname, 'bare-bullmq.js'), [], {
-    execArgv: [],
+    execArgv: IMAGE_NODE_ARGS,
     env: {
       PATH: process.env.PATH,
       REDIS_URL: redisUrl,

@@ -15,6 +15,13 @@ export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
   readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8'),
 )![1]!;
 
+/** The Node flags of the image's ENTRYPOINT (those NODE_OPTIONS may not carry), read from the Dockerfile. */
+export const IMAGE_NODE_ARGS: string[] = JSON.parse(
+  `[${/^ENTRYPOINT \["node", (.*)"dist\/src\/main\.js"\]$/m
+    .exec(readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8'))![1]!
+    .replace(/, $/, '')}]`,
+) as string[];
+
 /**
  * The built entry point as a real process, the way a container runs it, with only the
  * variables given here (a variable given as undefined is left out, e.g. REDIS_URL).
@@ -28,7 +35,7 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: st
     NODE_OPTIONS: IMAGE_NODE_OPTIONS,
     ...env,
   };
-  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
+  const child = spawn(process.execPath, [...IMAGE_NODE_ARGS, ...nodeArgs, entry, ...args], {
     env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
