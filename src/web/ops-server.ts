@@ -2,6 +2,7 @@ import type { CustomRoute } from '@slack/bolt';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson } from '../kernel/http/json';
+import { keepIdleConnections } from '../kernel/http/keep-alive';
 import type { Logger } from '../kernel/log';
 
 /**
@@ -31,6 +32,7 @@ export async function startOpsServer(
       },
     );
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     // A port in use fails the start with its error instead of an uncaught 'error' event.
     server.once('error', reject);

@@ -18,6 +18,7 @@ import { alertmanagerRoute } from '../../handlers/alertmanager';
 import type { RedisClient } from '../kernel/redis';
 import type { CoreDeps } from '../deps';
 import type { SlackIdentity } from '../kernel/slack/client';
+import { keepIdleConnections } from '../kernel/http/keep-alive';
 import { ackUnclaimed, answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
 import { slackLogger } from '../kernel/slack/logger';
 import { startOpsServer } from './ops-server';
@@ -132,6 +133,7 @@ async function startHttp(web: WebDeps, signingSecret: string): Promise<WebServer
   });
 
   const server = (await app.start(web.port)) as Server;
+  keepIdleConnections(server);
   const { port } = server.address() as AddressInfo;
   return {
     port,

@@ -688,6 +688,8 @@ describe('benchmarks', () => {
       const failed = a.errors[0]! + b.errors[0]!;
       const name = `${groups * ALERTS_PER_GROUP} alerts, ${groups} groups`;
       row(host, `storm (${name}): deliveries refused`, String(failed), `${groups * 2} sent`, '', '0');
+      const firstRefusal = a.firstError ?? b.firstError;
+      if (firstRefusal) notes.push(`Storm: the first delivery refused: ${firstRefusal}`);
       row(host, 'storm: alerts lost', String(lost * ALERTS_PER_GROUP), '', '', '0');
       row(host, 'storm: duplicate threads', String(picture.duplicateThreads), '', '', '0');
       row(

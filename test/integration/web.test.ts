@@ -1,3 +1,5 @@
+import { Agent, get } from 'node:http';
+import { KEEP_ALIVE_MS } from '../../src/kernel/http/keep-alive';
 import {
   postToSlackEndpoint,
   sendButtonClick,
@@ -117,6 +119,23 @@ describe('the web role over real HTTP', () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^azora_commands_total\{verb="help",outcome="accepted"\} [1-9]/m);
     expect(metrics).toMatch(/^azora_process_resident_memory_bytes \d+/m);
+  });
+
+  it('keeps an idle connection open for 65 s, longer than the load balancers in front', async () => {
+    const { port } = new URL(t.url);
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const header = await new Promise<string | undefined>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers['keep-alive'] as string | undefined));
+        }).on('error', reject);
+      });
+      expect(header).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+      expect(KEEP_ALIVE_MS).toBeGreaterThan(60_000);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers 404 for routes it does not serve', async () => {
