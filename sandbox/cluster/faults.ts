@@ -7,7 +7,8 @@ export interface FaultMatch {
   path?: RegExp;
 }
 
-export type FaultAction = { kind: 'error'; status: number; message: string } | { kind: 'hang'; ms: number };
+export type FaultAction =
+  { kind: 'error'; status: number; message: string } | { kind: 'hang'; ms: number } | { kind: 'drop' };
 
 interface FaultRule {
   match: FaultMatch;
@@ -34,6 +35,14 @@ export class Faults {
   /** The next `count` matching requests are held for `ms` before they are served normally. */
   hangNext(count: number, ms: number, match: FaultMatch = {}): void {
     this.rules.push({ match, remaining: count, action: { kind: 'hang', ms } });
+  }
+
+  /**
+   * The next `count` matching requests get no answer: their connection is cut, as an API
+   * server restarting or a load balancer dropping a kept connection does.
+   */
+  dropNext(count: number, match: FaultMatch = {}): void {
+    this.rules.push({ match, remaining: count, action: { kind: 'drop' } });
   }
 
   clear(): void {

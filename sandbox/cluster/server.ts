@@ -368,6 +368,10 @@ class ClusterServer implements SimulatedCluster {
         if (!res.headersSent) sendError(res, internalError(err instanceof Error ? err.message : String(err)));
       });
     };
+    if (fault?.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
     if (fault?.kind === 'hang') {
       const timer = setTimeout(() => {
         this.hangTimers.delete(timer);

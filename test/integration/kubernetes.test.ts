@@ -207,6 +207,18 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     expect(t.sim.connectionsAccepted - before).toBeLessThanOrEqual(2);
   });
 
+  it('sends a call once more, on a new connection, when the API server cut the one it went out on', async () => {
+    const path = /deployments\/azora-payment-blue$/;
+    const read = () => t.kube.readDeployment('production', PROD, 'azora-payment-blue');
+    t.sim.faults.dropNext(1, { path });
+    expect((await read()).metadata?.name).toBe('azora-payment-blue');
+    // Cut twice in a row: the API is not there, and the call says so.
+    t.sim.faults.dropNext(2, { path });
+    const err = await kubeError(read());
+    expect(err.message).toMatch(/the Kubernetes API is unreachable \((UND_ERR_SOCKET|ECONNRESET)\)/);
+    expect((await read()).metadata?.name).toBe('azora-payment-blue');
+  });
+
   it('names a missing deployment', async () => {
     const policy: Policy = JSON.parse(JSON.stringify(t.policy));
     policy.services['ghost'] = {

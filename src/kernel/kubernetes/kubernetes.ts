@@ -14,6 +14,7 @@ import { callOptions, type ClusterClients } from './clients';
 import { KubeError } from './errors';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
+import { errorCode } from '../http/error-code';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
 import { DeployOps, onConflictRetry } from './deploy-ops';
 import { JobOps } from './jobs';
@@ -83,6 +84,9 @@ export interface KubernetesOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How undici reports a connection the far side closed or reset under a request. */
+const CONNECTION_CUT = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
+
 /**
  * Every cluster operation the bot performs, over @kubernetes/client-node. Each method
  * takes policy names (environment, service) and does what kubectl would do.
@@ -147,6 +151,13 @@ export class Kubernetes implements ClusterPort {
     what: string,
     fn: (options: ReturnType<typeof callOptions>) => Promise<T>,
   ): Promise<T> {
+    try {
+      return await fn(callOptions(this.timeoutMs));
+    } catch (err) {
+      if (!CONNECTION_CUT.has(errorCode(err) ?? '')) throw toKubeError(err, what);
+    }
+    // The API server cut the kept connection the call went out on (it restarted, or a load
+    // balancer dropped it): once more, on a new one. Every call the bot makes may be repeated.
     try {
       return await fn(callOptions(this.timeoutMs));
     } catch (err) {
