@@ -34,9 +34,10 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Every function gets V8's baseline (Sparkplug) code on its first call instead of running
-# in the interpreter until it is hot: approvals and the first minutes of an alert storm
-# run code that is rarely warm (`npm run bench`: approval → first API call 14 ms instead
-# of 15–19, webhook p99 with the worker beside it 11–13 ms instead of 43–56). Not allowed
-# in NODE_OPTIONS, so here; the test kit and the benchmarks start every process with it.
+# in the interpreter until it is hot: approvals and the first minute of an alert storm
+# run code that is rarely warm. `npm run bench`: approval → first API call 11–14.5 ms
+# instead of 15–20, webhook p99 with the worker beside it 1.4–3.2× bare Bolt's instead of
+# 2.2–4.6×, for 10–20 MB more at a storm's peak. Not allowed in NODE_OPTIONS, so here;
+# the test kit and the benchmarks start every process, the baselines too, with it.
 ENTRYPOINT ["node", "--always-sparkplug", "dist/src/main.js"]
 CMD ["all"]
