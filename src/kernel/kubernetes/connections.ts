@@ -1,5 +1,6 @@
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { systemClock } from '../clock';
+import { errorCode } from '../http/error-code';
 
 /** How long one connection pool serves a cluster before the next call's fresh one takes over. */
 export const POOL_LIFETIME_MS = 5 * 60_000;
@@ -43,4 +44,21 @@ export class PooledKubeConfig extends KubeConfig {
     // None when the cluster needs no TLS options: fetch's global pool already reuses.
     if (fresh) context.setDispatcher(this.pools.lend(fresh));
   }
+}
+
+/** How undici reports a connection the far side closed or reset under a request. */
+const CONNECTION_CUT = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
+
+/**
+ * Sends once more, on a new connection, when the API server cut the kept one the request
+ * went out on (it restarted, or a load balancer dropped the connection). Every call the
+ * bot makes may be repeated; an API that is really gone fails the second time as refused.
+ */
+export async function onceMoreIfCut<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!CONNECTION_CUT.has(errorCode(err) ?? '')) throw err;
+  }
+  return send();
 }

@@ -11,10 +11,10 @@ import { appendRelease, parseReleases, RELEASES_ANNOTATION, type ReleaseRecord }
 import type { RevisionTarget } from '../domain/revision';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
+import { onceMoreIfCut } from './connections';
 import { KubeError } from './errors';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
-import { errorCode } from '../http/error-code';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
 import { DeployOps, onConflictRetry } from './deploy-ops';
 import { JobOps } from './jobs';
@@ -84,9 +84,6 @@ export interface KubernetesOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** How undici reports a connection the far side closed or reset under a request. */
-const CONNECTION_CUT = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
-
 /**
  * Every cluster operation the bot performs, over @kubernetes/client-node. Each method
  * takes policy names (environment, service) and does what kubectl would do.
@@ -152,14 +149,7 @@ export class Kubernetes implements ClusterPort {
     fn: (options: ReturnType<typeof callOptions>) => Promise<T>,
   ): Promise<T> {
     try {
-      return await fn(callOptions(this.timeoutMs));
-    } catch (err) {
-      if (!CONNECTION_CUT.has(errorCode(err) ?? '')) throw toKubeError(err, what);
-    }
-    // The API server cut the kept connection the call went out on (it restarted, or a load
-    // balancer dropped it): once more, on a new one. Every call the bot makes may be repeated.
-    try {
-      return await fn(callOptions(this.timeoutMs));
+      return await onceMoreIfCut(() => fn(callOptions(this.timeoutMs)));
     } catch (err) {
       throw toKubeError(err, what);
     }
@@ -613,13 +603,15 @@ export class Kubernetes implements ClusterPort {
       return { ok: true, path: '', detail: 'no health path in the policy' };
     const serviceName = workload.kind === 'blue-green' ? workload.serviceName : workload.deployment;
     try {
-      const body = await this.clusters[env].core.connectGetNamespacedServiceProxyWithPath(
-        {
-          name: `${serviceName}:${policyService.port}`,
-          namespace: workload.namespace,
-          path: path.replace(/^\//, ''),
-        },
-        callOptions(this.timeoutMs),
+      const body = await onceMoreIfCut(() =>
+        this.clusters[env].core.connectGetNamespacedServiceProxyWithPath(
+          {
+            name: `${serviceName}:${policyService.port}`,
+            namespace: workload.namespace,
+            path: path.replace(/^\//, ''),
+          },
+          callOptions(this.timeoutMs),
+        ),
       );
       // client-node hands a JSON answer over parsed: as text again, not "[object Object]".
       const text = typeof body === 'string' ? body : JSON.stringify(body);

@@ -5,6 +5,7 @@ import {
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
 import { callOptions } from './clients';
+import { onceMoreIfCut } from './connections';
 import { toKubeError } from './translate-error';
 
 /** What one GET through the API server's proxy came back with: 0 when no HTTP answer did. */
@@ -67,7 +68,7 @@ export async function probe(
     middleware: [...((base.middleware ?? []) as ObservableMiddleware[]), capture],
   };
   try {
-    const body = await send(options);
+    const body = await onceMoreIfCut(() => send(options));
     return { status: answered || 200, detail: short(bodyText(body)) };
   } catch (err) {
     if (err instanceof ApiException) return { status: err.code, detail: errorDetail(err.body, err.code) };
