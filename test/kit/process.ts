@@ -10,17 +10,16 @@ const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
 /** `npm start`'s entry point: the sandbox around the same bot. */
 export const SANDBOX_MAIN = path.resolve(__dirname, '../../dist/sandbox/main.js');
 
-/** The Node flags the image runs the bot with (its `ENV NODE_OPTIONS`), read from the Dockerfile. */
-export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
-  readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8'),
-)![1]!;
+const DOCKERFILE = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
 
-/** The Node flags of the image's ENTRYPOINT (those NODE_OPTIONS may not carry), read from the Dockerfile. */
-export const IMAGE_NODE_ARGS: string[] = JSON.parse(
-  `[${/^ENTRYPOINT \["node", (.*)"dist\/src\/main\.js"\]$/m
-    .exec(readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8'))![1]!
-    .replace(/, $/, '')}]`,
-) as string[];
+/** The Node flags the image runs the bot with (its `ENV NODE_OPTIONS`), read from the Dockerfile. */
+export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(DOCKERFILE)![1]!;
+
+/** The Node flags of the image's ENTRYPOINT (those NODE_OPTIONS may not carry): between `node` and the script. */
+export const IMAGE_NODE_ARGS = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(DOCKERFILE)![1]!) as string[]).slice(
+  1,
+  -1,
+);
 
 /**
  * The built entry point as a real process, the way a container runs it, with only the
