@@ -35,9 +35,15 @@ const LABEL_GAP = 120;
 /** Arimo at 13 px averages about this much per character. */
 const CHAR_PX = 7;
 
-const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 4 });
+// Made on the first graph, not when the worker loads this module: the first Intl object
+// maps about 8 MB of ICU data into the process, which a worker that draws no graph never needs.
+let compact: Intl.NumberFormat | undefined;
 const axisValue = (value: number): string =>
-  Math.abs(value) >= 10_000 ? compact.format(value) : String(+value.toPrecision(4));
+  Math.abs(value) >= 10_000
+    ? (compact ??= new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 4 })).format(
+        value,
+      )
+    : String(+value.toPrecision(4));
 
 /** How many rows the legend takes, so the plot ends above it. */
 function legendRows(labels: readonly string[], width: number): number {

@@ -19,6 +19,19 @@ describe('the image', () => {
     expect(ours.filter((f) => f.startsWith(path.join(ROOT, 'sandbox')))).toEqual([]);
   }, 60_000);
 
+  it("bundles client-node's door as `npm run build` does, after compiling", () => {
+    const build = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split(/^FROM .* AS runtime$/m)[0]!;
+    const steps = build.split('\n').filter((line) => line.startsWith('RUN'));
+    const tsc = steps.findIndex((line) => line.includes('tsc -p tsconfig.build.json'));
+    const bundle = steps.findIndex((line) => /npm run (--silent )?bundle:client-node$/.test(line));
+    expect(tsc).toBeGreaterThanOrEqual(0);
+    expect(bundle).toBeGreaterThan(tsc);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toMatch(/&& npm run bundle:client-node( --silent)?$/);
+  });
+
   it('copies only the built product into the runtime stage', () => {
     const runtime = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split(/^FROM .* AS runtime$/m)[1]!;
     const copies = runtime.split('\n').filter((line) => line.startsWith('COPY'));

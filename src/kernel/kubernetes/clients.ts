@@ -1,15 +1,13 @@
+import type { ConfigurationOptions, KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
 import {
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
-  type KubeConfig,
   Observable,
   PatchStrategy,
   VersionApi,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-} from '@kubernetes/client-node';
+} from './client-node';
 import type { Policy } from '../../config/policy';
 import type { EnvironmentName } from '../domain/environment';
 import { PooledKubeConfig } from './connections';

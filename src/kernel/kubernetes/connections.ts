@@ -1,4 +1,5 @@
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import type { RequestContext } from '@kubernetes/client-node';
+import { KubeConfig } from './client-node';
 import { systemClock } from '../clock';
 import { errorCode } from '../http/error-code';
 

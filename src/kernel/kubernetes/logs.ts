@@ -1,4 +1,5 @@
-import { Log, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Log } from './client-node';
 import { Writable } from 'node:stream';
 import { createRedactor, redactLines, type Redactor } from '../domain/redact';
 

@@ -1,9 +1,5 @@
-import {
-  ApiException,
-  Observable,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-} from '@kubernetes/client-node';
+import type { ConfigurationOptions, ObservableMiddleware } from '@kubernetes/client-node';
+import { ApiException, Observable } from './client-node';
 import { callOptions } from './clients';
 import { onceMoreIfCut } from './connections';
 import { toKubeError } from './translate-error';

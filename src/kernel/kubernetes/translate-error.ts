@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from './client-node';
 import { errorCode } from '../http/error-code';
 import { KubeError } from './errors';
 

@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { RedisClient } from '../redis';
+import { repeatStrategy } from './repeat';
 import { QUEUE_NAMES, type JobContract, type QueueName } from './define';
 
 const DEFAULT_JOB_OPTIONS: JobsOptions = {
@@ -17,7 +18,12 @@ export class Queues {
   constructor(connection: RedisClient, prefix: string) {
     this.queues = new Map(
       QUEUE_NAMES.map((name) => {
-        const queue = new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+        const queue = new Queue(name, {
+          connection,
+          prefix,
+          defaultJobOptions: DEFAULT_JOB_OPTIONS,
+          settings: { repeatStrategy },
+        });
         // The connection's owner reports outages; without a listener BullMQ prints them itself.
         queue.on('error', () => undefined);
         return [name, queue];

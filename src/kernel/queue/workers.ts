@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics';
 import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
 import type { Logger } from '../log';
 import type { BaseJobContext, JobDefinition, QueueName } from './define';
+import { repeatStrategy } from './repeat';
 
 const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 8, logs: 4, graphs: 2 };
 
@@ -37,6 +38,8 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
         // A crashed worker's job returns to the queue once its lock lapses.
         lockDuration: stallMs,
         stalledInterval: stallMs,
+        // The next run of a scheduler is reckoned by the worker that ran this one.
+        settings: { repeatStrategy },
       }),
   );
   for (const worker of workers) {
