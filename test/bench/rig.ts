@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS, type RunningRole } from '../kit/process';
+import { IMAGE_ENV, IMAGE_NODE_ARGS, type RunningRole } from '../kit/process';
 import { freePort } from '../kit/redis-server';
 
 /**
@@ -17,7 +17,7 @@ export async function startBareBolt(secret: string): Promise<RunningRole> {
       PATH: process.env.PATH,
       PORT: String(port),
       SLACK_SIGNING_SECRET: secret,
-      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+      ...IMAGE_ENV,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -52,7 +52,7 @@ export async function startBareBullmq(redisUrl: string, prefix: string, queue: s
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
       QUEUE: queue,
-      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+      ...IMAGE_ENV,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

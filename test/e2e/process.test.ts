@@ -147,7 +147,10 @@ describe('the worker role on its own', () => {
     try {
       const ready = await waitFor(readiness, (r) => r.status === 200, { what: 'worker readiness' });
       expect(ready.body).toEqual({ status: 'ready', redis: 'ok', kubernetes: 'ok' });
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      // Its ops server keeps an idle connection as long as the web role does (a probe's or a scraper's).
+      expect(health.headers.get('keep-alive')).toBe('timeout=65');
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^# HELP azora_jobs_total /m);
       // The bot runs on Node 24 LTS (npm scripts: node_modules/.bin/node; the image: node:24).

@@ -12,8 +12,15 @@ export const SANDBOX_MAIN = path.resolve(__dirname, '../../dist/sandbox/main.js'
 
 const DOCKERFILE = readFileSync(path.resolve(__dirname, '../../Dockerfile'), 'utf8');
 
-/** The Node flags the image runs the bot with (its `ENV NODE_OPTIONS`), read from the Dockerfile. */
-export const IMAGE_NODE_OPTIONS = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(DOCKERFILE)![1]!;
+/**
+ * The environment the image runs the bot in (the runtime stage's `ENV` lines, read from
+ * the Dockerfile): Node's flags in NODE_OPTIONS, glibc's malloc arenas, NODE_ENV.
+ */
+export const IMAGE_ENV: Record<string, string> = Object.fromEntries(
+  [...DOCKERFILE.split(/^FROM .* AS runtime$/m)[1]!.matchAll(/^ENV (\w+)=(?:"([^"]*)"|(\S*))$/gm)].map(
+    (m) => [m[1]!, m[2] ?? m[3]!],
+  ),
+);
 
 /** The Node flags of the image's ENTRYPOINT (those NODE_OPTIONS may not carry): between `node` and the script. */
 export const IMAGE_NODE_ARGS = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(DOCKERFILE)![1]!) as string[]).slice(
@@ -31,7 +38,7 @@ export function runBot(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: st
     PORT: '0',
     LOG_LEVEL: 'warn',
     REDIS_URL: TEST_REDIS_URL,
-    NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+    ...IMAGE_ENV,
     ...env,
   };
   const child = spawn(process.execPath, [...IMAGE_NODE_ARGS, ...nodeArgs, entry, ...args], {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { IMAGE_ENV } from '../kit/process';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -30,6 +31,17 @@ describe('the image', () => {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts.build).toMatch(/&& npm run bundle:client-node( --silent)?$/);
+  });
+
+  it('gives the test kit every ENV line of its runtime stage, which the bot processes get', () => {
+    const runtime = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split(/^FROM .* AS runtime$/m)[1]!;
+    expect(Object.keys(IMAGE_ENV)).toHaveLength(
+      runtime.split('\n').filter((line) => line.startsWith('ENV ')).length,
+    );
+    expect(IMAGE_ENV).toMatchObject({
+      NODE_OPTIONS: expect.stringMatching(/--max-old-space-size=\d+/),
+      MALLOC_ARENA_MAX: '1',
+    });
   });
 
   it('copies only the built product into the runtime stage', () => {
