@@ -204,6 +204,10 @@ describe('daily backups', () => {
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).toEqual([
       ['scheduled-backup-production', '0 0 2 * * *', 'UTC'],
     ]);
+    // The next run is the coming 02:00 UTC (the bot reckons daily schedules itself: src/kernel/queue/repeat.ts).
+    const now = new Date();
+    const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 2);
+    expect(schedulers[0]!.next).toBe(today > now.getTime() ? today : today + 86_400_000);
   });
 
   it('post a failure to the ops channel and page like a critical alert', async () => {
