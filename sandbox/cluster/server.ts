@@ -98,6 +98,8 @@ export interface SimulatedCluster {
   readonly requests: readonly RecordedRequest[];
   /** TCP connections accepted since the start, for assertions that a client reuses them. */
   readonly connectionsAccepted: number;
+  /** Watches and log follows still streaming, for assertions that a client closed them. */
+  readonly openStreams: number;
   kubeconfig(options?: KubeconfigOptions): string;
   writeKubeconfig(file: string, options?: KubeconfigOptions): Promise<void>;
   /** A copy of a stored object; kind may be 'Deployment', 'deployments' or 'deploy'. */
@@ -156,6 +158,9 @@ class ClusterServer implements SimulatedCluster {
   private readonly releases: BadVersionMonitor;
   private trafficHistory: TrafficHistory | undefined;
   private readonly streams = new StreamRegistry();
+  get openStreams(): number {
+    return this.streams.size;
+  }
   private readonly identities: Map<string, Identity>;
   private readonly hangTimers = new Set<NodeJS.Timeout>();
   private readonly logger: Logger;

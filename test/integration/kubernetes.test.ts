@@ -187,6 +187,40 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     await waitFor(closed, (n) => n === pods.length, { what: 'every followed stream closed' });
   });
 
+  it("follows every pod's log when the API server cut the connection a stream went out on", async () => {
+    const followed = (pod: string) => new RegExp(`/pods/${pod}/log\\?.*follow=true`);
+    const seen = new Set<string>();
+    const { pods } = await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, (line) =>
+      seen.add(line.pod),
+    );
+    expect(pods.length).toBeGreaterThan(1);
+    const first = pods[0]!;
+    seen.clear();
+    t.sim.faults.dropNext(1, { path: followed(first) });
+    await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, (line) => seen.add(line.pod));
+    expect([...seen].sort()).toEqual([...pods].sort());
+
+    // Cut twice in a row: the API is not there for that pod, and following says so, after
+    // closing the other pods' streams, opened meanwhile.
+    await waitFor(
+      () => t.sim.openStreams,
+      (n) => n === 0,
+      { what: 'the earlier follows closed' },
+    );
+    t.sim.faults.dropNext(2, { path: followed(first) });
+    const err = await kubeError(
+      t.kube.followLogs('staging', 'auth', { durationMs: 60_000 }, () => undefined),
+    );
+    expect(err.message).toBe(
+      `following logs of auth: the Kubernetes API is unreachable (no answer to the log request of ${first})`,
+    );
+    await waitFor(
+      () => t.sim.openStreams,
+      (n) => n === 0,
+      { what: "the other pods' streams closed" },
+    );
+  });
+
   it('checks the health path through the service proxy', async () => {
     const healthy = await t.kube.health('production', 'payment');
     expect(healthy).toMatchObject({ ok: true, path: '/api/pay/health' });

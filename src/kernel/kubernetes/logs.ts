@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Log } from './client-node';
+import { ApiException, Log } from './client-node';
 import { Writable } from 'node:stream';
 import { createRedactor, redactLines, type Redactor } from '../domain/redact';
 
@@ -60,8 +60,26 @@ export function tailWindow(query: LogQuery): number {
 }
 
 /**
+ * Whether client-node's `Log.log` got no HTTP answer at all. Version 2.0.1 turns every
+ * failure to get one (a refused connection, or a kept one the API server or a load
+ * balancer cut) into `ApiException(500, 'Error occurred in log request')` with no body and
+ * no headers, and drops the cause; a 500 from the API server itself always has headers.
+ */
+export function noAnswer(err: unknown): boolean {
+  return (
+    err instanceof ApiException &&
+    err.code === 500 &&
+    err.body === undefined &&
+    Object.keys(err.headers ?? {}).length === 0
+  );
+}
+
+/**
  * Streams new lines of several pods for a bounded time (`kubectl logs -f` with a stop),
- * handing each complete, redacted line to `onLine`.
+ * handing each complete, redacted line to `onLine`. A stream that got no answer is asked
+ * for once more, as every other call is when its kept connection was cut (connections.ts):
+ * nothing of it reached `onLine` yet. If a pod's stream cannot be opened, those that were
+ * are closed before the error goes up.
  */
 export async function followPods(
   config: KubeConfig,
@@ -72,8 +90,8 @@ export async function followPods(
 ): Promise<void> {
   const keep = matchesGrep(options.grep);
   const log = new Log(config);
-  const controllers = await Promise.all(
-    pods.map((pod) => {
+  const opened = await Promise.allSettled(
+    pods.map(async (pod) => {
       let partial = '';
       const redact = createRedactor();
       const sink = new Writable({
@@ -88,15 +106,30 @@ export async function followPods(
       // client-node 2 pipes the response into the sink without an error listener on it,
       // so the abort below would be an uncaught exception; a pod's stream just ends.
       sink.on('pipe', (source) => source.on('error', () => undefined));
-      return log.log(namespace, pod, '', sink, {
-        follow: true,
-        tailLines: 0,
-        timestamps: true,
-        // The API server ends a pod's stream past this, however chatty the pod.
-        limitBytes: FOLLOW_BYTES_PER_POD,
+      const open = () =>
+        log.log(namespace, pod, '', sink, {
+          follow: true,
+          tailLines: 0,
+          timestamps: true,
+          // The API server ends a pod's stream past this, however chatty the pod.
+          limitBytes: FOLLOW_BYTES_PER_POD,
+        });
+      try {
+        return await open();
+      } catch (err) {
+        if (!noAnswer(err)) throw err;
+      }
+      return open().catch((err: unknown) => {
+        throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
       });
     }),
   );
+  const controllers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = opened.find((o) => o.status === 'rejected');
+  if (failed) {
+    for (const controller of controllers) controller.abort();
+    throw failed.reason;
+  }
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, options.durationMs);
     options.signal?.addEventListener('abort', () => {
