@@ -1,13 +1,6 @@
 import type { RunbookAction } from '../config/policy';
 import { checkChannel } from '../access/domain/rules';
-import {
-  channelFor,
-  groupIdOf,
-  parentKey,
-  severityOf,
-  type AlertChange,
-  type AlertGroup,
-} from './domain/group';
+import { parentKey, type AlertChange, type AlertGroup } from './domain/group';
 import type { Notification } from './domain/payload';
 import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
@@ -107,11 +100,7 @@ export async function handleNotification(
 ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
   const { policy, alerts, now } = deps;
   const at = now();
-  const channel = channelFor(policy, severityOf(notification));
-  const id = groupIdOf(notification.groupKey);
-  const applied = await alerts.apply(notification, policy, at, () =>
-    alerts.stormDigest(channel, id, at, policy.alerts.stormGroupsPerMinute),
-  );
+  const applied = await alerts.apply(notification, policy, at);
   const { changes } = applied;
   const group = await noteMaintenance(deps, applied.group, changes, at);
   if (changes.length === 0) {

@@ -1,6 +1,8 @@
 import {
   applyNotification,
+  channelFor,
   groupIdOf,
+  severityOf,
   type AlertChange,
   type AlertGroup,
   type DigestView,
@@ -8,36 +10,51 @@ import {
 import type { Notification } from './domain/payload';
 import type { Policy } from '../config/policy';
 import type { RedisClient } from '../kernel/redis';
-import { VersionedStore } from '../kernel/versioned';
+import { snapshotOf, VersionedStore } from '../kernel/versioned';
 import { runScript } from '../kernel/script';
 
 const RETENTION_MS = 14 * 86_400_000;
 const STORM_WINDOW_MS = 60_000;
 
 /**
- * The storm digest a new group belongs in, or nil. A group's place (how many groups opened
- * in the channel in the window before it) is fixed the first time it is asked, atomically,
- * so simultaneous groups get distinct places; from `threshold` on, every group of the storm
- * shares one digest id, the first one proposed.
- * KEYS: opened-at zset, places hash, the channel's current digest.
+ * Lua: sets `digest` to the storm digest a new group belongs in, or false. A group's place
+ * (how many groups opened in the channel in the window before it) is fixed the first time
+ * it is asked, atomically, so simultaneous groups get distinct places; from `threshold` on,
+ * every group of the storm shares one digest id, the first one proposed.
+ * KEYS[first..first+2]: opened-at zset, places hash, the channel's current digest.
  * ARGV: group id, now, window, threshold, proposed digest id.
  */
-const STORM_DIGEST = `
+const placeInStorm = (first: number) => `
+local opened, places, storm = KEYS[${first}], KEYS[${first + 1}], KEYS[${first + 2}]
 local window = tonumber(ARGV[3])
-local earlier = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
+local digest = false
+local earlier = tonumber(redis.call('HGET', places, ARGV[1]))
 if not earlier then
   local now = tonumber(ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-  earlier = redis.call('ZCARD', KEYS[1])
-  redis.call('ZADD', KEYS[1], now, ARGV[1])
-  redis.call('HSET', KEYS[2], ARGV[1], earlier)
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-  redis.call('PEXPIRE', KEYS[2], window * 2)
+  redis.call('ZREMRANGEBYSCORE', opened, '-inf', now - window)
+  earlier = redis.call('ZCARD', opened)
+  redis.call('ZADD', opened, now, ARGV[1])
+  redis.call('HSET', places, ARGV[1], earlier)
+  redis.call('PEXPIRE', opened, window * 2)
+  redis.call('PEXPIRE', places, window * 2)
 end
-if earlier < tonumber(ARGV[4]) then return false end
-redis.call('SET', KEYS[3], ARGV[5], 'PX', window * 2, 'NX')
-redis.call('PEXPIRE', KEYS[3], window * 2)
-return redis.call('GET', KEYS[3])
+if earlier >= tonumber(ARGV[4]) then
+  redis.call('SET', storm, ARGV[5], 'PX', window * 2, 'NX')
+  redis.call('PEXPIRE', storm, window * 2)
+  digest = redis.call('GET', storm)
+end
+`;
+
+/**
+ * A group's stored document, or, for a group not stored yet, the storm digest it belongs
+ * in: one round trip where reading, then placing, took two for every new group of a storm.
+ * KEYS: the group, then placeInStorm's three. ARGV: placeInStorm's.
+ */
+const READ_OR_PLACE = `
+local raw = redis.call('GET', KEYS[1])
+if raw then return {raw, false} end
+${placeInStorm(2)}
+return {false, digest}
 `;
 
 /** Alert groups in Redis, one document per groupKey, folded with optimistic concurrency. */
@@ -57,16 +74,36 @@ export class AlertStore {
     return this.store.get(this.key(id));
   }
 
-  /** Folds a notification into its group; `digest` is fixed when the group is first seen. */
+  /**
+   * Folds a notification into its group. A new group's storm digest is fixed when it is
+   * first seen: if more than the policy's `stormGroupsPerMinute` groups opened in its
+   * channel within the minute before it, it shows as a line of the storm's one digest.
+   * Idempotent for a retried job: a group's place is fixed by when it was first seen.
+   */
   async apply(
     notification: Notification,
     policy: Policy,
     now: number,
-    digestFor: () => Promise<string | undefined>,
   ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
-    const key = this.key(groupIdOf(notification.groupKey));
-    const existing = await this.store.read(key);
-    const digest = existing ? existing.value.digest : await digestFor();
+    const id = groupIdOf(notification.groupKey);
+    const key = this.key(id);
+    const channel = channelFor(policy, severityOf(notification));
+    const [raw, placed] = (await runScript(
+      this.redis,
+      READ_OR_PLACE,
+      4,
+      key,
+      `${this.prefix}:alerts:new:${channel}`,
+      `${this.prefix}:alerts:place:${channel}`,
+      `${this.prefix}:alerts:storm:${channel}`,
+      id,
+      String(now),
+      String(STORM_WINDOW_MS),
+      String(policy.alerts.stormGroupsPerMinute),
+      `digest-${channel}-${now}`,
+    )) as [string | null, string | null];
+    const existing = raw ? snapshotOf<AlertGroup>(raw) : undefined;
+    const digest = existing ? existing.value.digest : (placed ?? undefined);
     const result = await this.store.update(
       key,
       (current) => {
@@ -89,33 +126,6 @@ export class AlertStore {
       return { next, verdict: null };
     });
     return result.value;
-  }
-
-  /**
-   * The storm digest this new group belongs in, if more than `threshold` groups opened in
-   * its channel within the minute before it; all groups of one storm share one digest.
-   * Idempotent for a retried job: a group's place is fixed by when it was first seen.
-   */
-  async stormDigest(
-    channel: string,
-    groupId: string,
-    now: number,
-    threshold: number,
-  ): Promise<string | undefined> {
-    const digest = (await runScript(
-      this.redis,
-      STORM_DIGEST,
-      3,
-      `${this.prefix}:alerts:new:${channel}`,
-      `${this.prefix}:alerts:place:${channel}`,
-      `${this.prefix}:alerts:storm:${channel}`,
-      groupId,
-      String(now),
-      String(STORM_WINDOW_MS),
-      String(threshold),
-      `digest-${channel}-${now}`,
-    )) as string | null;
-    return digest ?? undefined;
   }
 
   /**

@@ -47,7 +47,7 @@ export class VersionedStore<T extends object> {
 
   async read(key: string): Promise<Snapshot<T> | undefined> {
     const raw = await this.redis.get(key);
-    return raw ? strip<T>(raw) : undefined;
+    return raw ? snapshotOf<T>(raw) : undefined;
   }
 
   /**
@@ -86,7 +86,8 @@ export class VersionedStore<T extends object> {
   }
 }
 
-function strip<T>(raw: string): Snapshot<T> {
+/** A document as `update` stored it (for a caller that read it itself, e.g. inside a script). */
+export function snapshotOf<T>(raw: string): Snapshot<T> {
   const { version, ...value } = JSON.parse(raw) as T & { version: number };
   return { value: value as T, version };
 }

@@ -135,7 +135,6 @@ describe('Redis stays bounded under thousands of operations', () => {
         },
         policy,
         T0 + i,
-        async () => undefined,
       );
     });
     expect(await redis.keys(`${prefix}:alert:*`)).toHaveLength(LOAD.alertGroups);
@@ -160,7 +159,6 @@ describe('Redis stays bounded under thousands of operations', () => {
         { ...base, version: '4', status: 'firing', alerts, truncatedAlerts: 0 },
         policy,
         Date.now(),
-        async () => undefined,
       );
     }
     const groups = await Promise.all(
