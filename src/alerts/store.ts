@@ -17,44 +17,32 @@ const RETENTION_MS = 14 * 86_400_000;
 const STORM_WINDOW_MS = 60_000;
 
 /**
- * Lua: sets `digest` to the storm digest a new group belongs in, or false. A group's place
- * (how many groups opened in the channel in the window before it) is fixed the first time
- * it is asked, atomically, so simultaneous groups get distinct places; from `threshold` on,
- * every group of the storm shares one digest id, the first one proposed.
- * KEYS[first..first+2]: opened-at zset, places hash, the channel's current digest.
- * ARGV: group id, now, window, threshold, proposed digest id.
- */
-const placeInStorm = (first: number) => `
-local opened, places, storm = KEYS[${first}], KEYS[${first + 1}], KEYS[${first + 2}]
-local window = tonumber(ARGV[3])
-local digest = false
-local earlier = tonumber(redis.call('HGET', places, ARGV[1]))
-if not earlier then
-  local now = tonumber(ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', opened, '-inf', now - window)
-  earlier = redis.call('ZCARD', opened)
-  redis.call('ZADD', opened, now, ARGV[1])
-  redis.call('HSET', places, ARGV[1], earlier)
-  redis.call('PEXPIRE', opened, window * 2)
-  redis.call('PEXPIRE', places, window * 2)
-end
-if earlier >= tonumber(ARGV[4]) then
-  redis.call('SET', storm, ARGV[5], 'PX', window * 2, 'NX')
-  redis.call('PEXPIRE', storm, window * 2)
-  digest = redis.call('GET', storm)
-end
-`;
-
-/**
  * A group's stored document, or, for a group not stored yet, the storm digest it belongs
- * in: one round trip where reading, then placing, took two for every new group of a storm.
- * KEYS: the group, then placeInStorm's three. ARGV: placeInStorm's.
+ * in (false when none), in one round trip. A new group's place (how many groups opened in
+ * the channel in the window before it) is fixed the first time it is asked, atomically, so
+ * simultaneous groups get distinct places; from `threshold` on, every group of the storm
+ * shares one digest id, the first one proposed.
+ * KEYS: the group, opened-at zset, places hash, the channel's current digest.
+ * ARGV: group id, now, window, threshold, proposed digest id.
  */
 const READ_OR_PLACE = `
 local raw = redis.call('GET', KEYS[1])
 if raw then return {raw, false} end
-${placeInStorm(2)}
-return {false, digest}
+local window = tonumber(ARGV[3])
+local earlier = tonumber(redis.call('HGET', KEYS[3], ARGV[1]))
+if not earlier then
+  local now = tonumber(ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  earlier = redis.call('ZCARD', KEYS[2])
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], earlier)
+  redis.call('PEXPIRE', KEYS[2], window * 2)
+  redis.call('PEXPIRE', KEYS[3], window * 2)
+end
+if earlier < tonumber(ARGV[4]) then return {false, false} end
+redis.call('SET', KEYS[4], ARGV[5], 'PX', window * 2, 'NX')
+redis.call('PEXPIRE', KEYS[4], window * 2)
+return {false, redis.call('GET', KEYS[4])}
 `;
 
 /** Alert groups in Redis, one document per groupKey, folded with optimistic concurrency. */

@@ -38,12 +38,10 @@ const CHAR_PX = 7;
 // Made on the first graph, not when the worker loads this module: the first Intl object
 // maps about 8 MB of ICU data into the process, which a worker that draws no graph never needs.
 let compact: Intl.NumberFormat | undefined;
+const compactFormat = () =>
+  (compact ??= new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 4 }));
 const axisValue = (value: number): string =>
-  Math.abs(value) >= 10_000
-    ? (compact ??= new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 4 })).format(
-        value,
-      )
-    : String(+value.toPrecision(4));
+  Math.abs(value) >= 10_000 ? compactFormat().format(value) : String(+value.toPrecision(4));
 
 /** How many rows the legend takes, so the plot ends above it. */
 function legendRows(labels: readonly string[], width: number): number {

@@ -50,16 +50,22 @@ export class PooledKubeConfig extends KubeConfig {
 /** How undici reports a connection the far side closed or reset under a request. */
 const CONNECTION_CUT = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
 
+const connectionCut = (err: unknown) => CONNECTION_CUT.has(errorCode(err) ?? '');
+
 /**
  * Sends once more, on a new connection, when the API server cut the kept one the request
  * went out on (it restarted, or a load balancer dropped the connection). Every call the
  * bot makes may be repeated; an API that is really gone fails the second time as refused.
+ * `cut` tells such a failure where a client reports it its own way (logs.ts).
  */
-export async function onceMoreIfCut<T>(send: () => Promise<T>): Promise<T> {
+export async function onceMoreIfCut<T>(
+  send: () => Promise<T>,
+  cut: (err: unknown) => boolean = connectionCut,
+): Promise<T> {
   try {
     return await send();
   } catch (err) {
-    if (!CONNECTION_CUT.has(errorCode(err) ?? '')) throw err;
+    if (!cut(err)) throw err;
   }
   return send();
 }

@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException, Log } from './client-node';
 import { Writable } from 'node:stream';
 import { createRedactor, redactLines, type Redactor } from '../domain/redact';
+import { onceMoreIfCut } from './connections';
 
 /** What one follow takes from one pod at most. */
 export const FOLLOW_BYTES_PER_POD = 1024 * 1024;
@@ -91,7 +92,7 @@ export async function followPods(
   const keep = matchesGrep(options.grep);
   const log = new Log(config);
   const opened = await Promise.allSettled(
-    pods.map(async (pod) => {
+    pods.map((pod) => {
       let partial = '';
       const redact = createRedactor();
       const sink = new Writable({
@@ -114,12 +115,7 @@ export async function followPods(
           // The API server ends a pod's stream past this, however chatty the pod.
           limitBytes: FOLLOW_BYTES_PER_POD,
         });
-      try {
-        return await open();
-      } catch (err) {
-        if (!noAnswer(err)) throw err;
-      }
-      return open().catch((err: unknown) => {
+      return onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
         throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
       });
     }),
