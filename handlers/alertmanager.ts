@@ -1,6 +1,7 @@
 import type { CustomRoute } from '@slack/bolt';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { alertNotificationJob } from '../src/alerts/contracts';
+import { notificationSchema } from '../src/alerts/domain/payload';
+import type { PutOutcome } from '../src/alerts/inbox';
 import { describeIssue } from '../src/config/errors';
 import { deliveryDigest, groupIdOf } from '../src/alerts/domain/group';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
@@ -8,7 +9,6 @@ import { sendJson } from '../src/kernel/http/json';
 import type { CoreDeps } from '../src/deps';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
-const DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /**
  * Compares SHA-256 digests, which are 32 bytes whatever the tokens' lengths, so neither a
@@ -22,7 +22,8 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 
 /**
  * `POST /alertmanager`: checks the bearer token and the payload, stores the notification
- * as a job, and only then answers 2xx; when Redis cannot take it, 503 makes Alertmanager
+ * in the alert inbox (once per delivery: an HA pair sends each twice), and only then
+ * answers 2xx; when Redis cannot take it, or the inbox is full, 503 makes Alertmanager
  * retry, so nothing is lost.
  */
 export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): CustomRoute {
@@ -43,7 +44,7 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
           if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
           return sendJson(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
         }
-        const parsed = alertNotificationJob.payload.safeParse(raw);
+        const parsed = notificationSchema.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           return sendJson(res, 400, {
@@ -52,15 +53,22 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
         }
         const notification = parsed.data;
         const delivery = `${groupIdOf(notification.groupKey)}-${deliveryDigest(notification)}`;
+        let stored: PutOutcome;
         try {
-          await deps.queues.enqueueParsed(alertNotificationJob, notification, {
-            deduplication: { id: delivery, ttl: DUPLICATE_WINDOW_MS },
-          });
+          stored = await deps.alertInbox.put(notification, delivery);
         } catch (err) {
           deps.logger.warn({ err: (err as Error).message }, 'alert not stored; Alertmanager will retry');
           return sendJson(res, 503, { error: 'cannot store the notification right now; retry' });
         }
-        deps.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
+        if (stored === 'full') {
+          deps.logger.warn(
+            { group: groupIdOf(notification.groupKey) },
+            'alert inbox full; Alertmanager will retry',
+          );
+          return sendJson(res, 503, { error: 'too many notifications waiting to be handled; retry' });
+        }
+        if (stored === 'stored')
+          deps.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
         return sendJson(res, 202, { status: 'accepted', group: groupIdOf(notification.groupKey) });
       } catch (err) {
         deps.logger.error({ err: (err as Error).message }, 'alertmanager webhook failed');

@@ -3,12 +3,16 @@ import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
 import { handleNotification } from '../src/alerts/notify';
 import { watchAlert } from '../src/releases';
 import { feed, fromAlertGroup } from '../src/incidents';
-import { defineJob } from '../src/deps';
-import { alertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
+import type { JobContext } from '../src/deps';
+import type { Notification } from '../src/alerts/domain/payload';
+import { pagerDutyEventJob } from '../src/alerts/contracts';
 import { queueGraph } from '../src/graphs';
 
-/** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
-export const alertNotificationProcessor = defineJob(alertNotificationJob, async (notification, ctx) => {
+/**
+ * One stored Alertmanager notification: its group's thread, and its PagerDuty incident.
+ * Taken from the alert inbox (src/alerts/drain.ts), not from a BullMQ queue.
+ */
+export async function alertNotificationProcessor(notification: Notification, ctx: JobContext) {
   const { group, changes } = await handleNotification(ctx, notification);
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
   if (pages) {
@@ -46,4 +50,4 @@ export const alertNotificationProcessor = defineJob(alertNotificationJob, async 
     );
   }
   return { group: group.id, changes: changes.map((c) => c.kind), release };
-});
+}

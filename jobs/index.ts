@@ -3,7 +3,6 @@ import type { JobDefinition } from '../src/kernel/queue/define';
 import type { JobContext } from '../src/deps';
 import { alertActionProcessor } from './alert-action';
 import { alertGraphProcessor } from './alert-graph';
-import { alertNotificationProcessor } from './alert-notification';
 import { pagerDutyEventProcessor } from './pagerduty-event';
 import { endBakeProcessor } from './end-bake';
 import { executeRequestProcessor } from './execute-request';
@@ -25,7 +24,10 @@ import { incidentPagerDutyNoteProcessor } from './incident-pagerduty-note';
 import { pinEntryProcessor } from './pin-entry';
 import { statusProcessor } from './status';
 
-/** Every job the worker role runs. */
+/** What the alert inbox's drain runs for each notification. */
+export { alertNotificationProcessor } from './alert-notification';
+
+/** Every BullMQ job the worker role runs. */
 export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   postMessageProcessor,
   planRequestProcessor,
@@ -42,7 +44,6 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   incidentPagerDutyNoteProcessor,
   pinEntryProcessor,
   logsProcessor,
-  alertNotificationProcessor,
   alertActionProcessor,
   alertGraphProcessor,
   pagerDutyEventProcessor,

@@ -12,6 +12,7 @@ import type { Metrics } from './kernel/metrics';
 import type { Queues } from './kernel/queue/queues';
 import { implement, type JobInfo } from './kernel/queue/define';
 import type { AlertStore } from './alerts/store';
+import type { AlertInbox } from './alerts/inbox';
 import type { AuditLog } from './kernel/audit';
 import type { RequestGate } from './access/gate';
 import type { ChangeLocks } from './requests/locks';
@@ -40,6 +41,8 @@ export interface CoreDeps {
   /** Absent without ALERTMANAGER_URL: no silences then. */
   alertmanager?: AlertmanagerClient;
   alerts: AlertStore;
+  /** Alertmanager's notifications, stored by the webhook until a worker has handled them. */
+  alertInbox: AlertInbox;
   maintenance: MaintenanceScheduler;
   maintenanceWindows: MaintenanceStore;
   requests: RequestStore;

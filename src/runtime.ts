@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { systemClock, type Clock } from './kernel/clock';
@@ -12,6 +14,7 @@ import { AlertmanagerClient } from './kernel/alertmanager';
 import { AccessDirectory } from './access/directory';
 import { SlackOutbox } from './kernel/slack/outbox';
 import { AlertStore } from './alerts/store';
+import { AlertInbox } from './alerts/inbox';
 import { SlackMessenger } from './kernel/slack/messenger';
 import type { CoreDeps, Deps } from './deps';
 import { AuditLog } from './kernel/audit';
@@ -30,6 +33,7 @@ import type { Logger } from './kernel/log';
 import { createMetrics, watchOutbox, type Metrics } from './kernel/metrics';
 import { Queues } from './kernel/queue/queues';
 import { startWorkers, type WorkerPool } from './kernel/queue/workers';
+import type { AlertDrain } from './alerts/drain';
 import { closeRedis, connectRedis, disconnectRedis, type RedisClient } from './kernel/redis';
 import { checkSlackToken, createSlackClient } from './kernel/slack/client';
 import { healthRoutes } from '../handlers/health';
@@ -106,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger, clock) }
       : {}),
     alerts: new AlertStore(redis, config.redisPrefix),
+    alertInbox: new AlertInbox(redis, config.redisPrefix),
     maintenance,
     maintenanceWindows,
     requests,
@@ -127,6 +132,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const connections: RedisClient[] = [redis, outboxRedis];
   let web: WebServer | undefined;
   let workers: WorkerPool | undefined;
+  let drain: AlertDrain | undefined;
   let ops: { stop(): Promise<void> } | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
@@ -148,20 +154,34 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       connections.push(blocking);
       // Loaded only here: a web process never loads a processor, nor what they import.
       const { workerAdapters } = await import('./worker-adapters');
-      const { JOBS } = await import('../jobs');
+      const { JOBS, alertNotificationProcessor } = await import('../jobs');
+      const { startAlertDrain } = await import('./alerts/drain');
       const { createGraphDeps } = await import('./graphs');
       const adapters = workerAdapters(policy, config, logger, clock, options.loadKubeConfig);
       const graphs = createGraphDeps(redis, config.redisPrefix, policy.graphs, config.prometheus);
+      const jobDeps = {
+        ...deps,
+        ...adapters,
+        graphs,
+        timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
+      };
       workers = await startWorkers({
         connection: blocking,
         prefix: config.redisPrefix,
         jobs: JOBS,
-        deps: {
-          ...deps,
-          ...adapters,
-          graphs,
-          timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
-        },
+        deps: jobDeps,
+        stallMs: config.jobStallMs,
+      });
+      const drainConnection = connectRedis(config, 'blocking', logger);
+      connections.push(drainConnection);
+      drain = await startAlertDrain({
+        inbox: deps.alertInbox,
+        blocking: drainConnection,
+        consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+        run: (notification, job) => alertNotificationProcessor(notification, { ...jobDeps, job }),
+        logger,
+        metrics,
+        clock,
         stallMs: config.jobStallMs,
       });
       deps.outbox.start();
@@ -199,7 +219,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       let jobs: { drained: boolean } | undefined;
       const steps = (async () => {
         await web?.stop();
-        jobs = workers ? await workers.close(Math.max(0, jobsDue - clock.now())) : { drained: true };
+        const left = Math.max(0, jobsDue - clock.now());
+        const closed = await Promise.all([workers?.close(left), drain?.close(left)]);
+        jobs = { drained: closed.every((c) => c?.drained ?? true) };
         await deps.outbox.stop();
         await ops?.stop();
         await queues.close();

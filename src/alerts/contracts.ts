@@ -1,15 +1,6 @@
-import { notificationSchema } from './domain/payload';
 import { slackUser } from '../kernel/queue/payloads';
 import { z } from 'zod';
 import { defineContract } from '../kernel/queue/define';
-
-/** One stored Alertmanager notification: its group's thread, and its PagerDuty incident. */
-export const alertNotificationJob = defineContract({
-  queue: 'alerts',
-  name: 'alert-notification',
-  payload: notificationSchema,
-  options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
-});
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
 export const alertActionJob = defineContract({

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultPolicyPath } from '../../src/config/policy';
+import { AlertInbox } from '../../src/alerts/inbox';
 import { actionId } from '../../src/kernel/slack/actions';
 import type { RecordedRequest } from '../../sandbox/cluster/server';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../sandbox/slack-api';
@@ -224,23 +225,26 @@ describe('benchmarks', () => {
       load.run({ perSecond: 200, ticks: groups, targets: urls.map((u) => webhook(u, storm)) }),
     );
     checked(result, 'the webhook storm');
-    // The web side's work ends with the last answer; the worker's is taken apart (its queue).
+    // The web side's work ends with the last answer; the worker's is taken apart (its inbox).
     return { result, host, cpu: measuredPids.map((pid, i) => cpuMs(pid) - cpuBefore[i]!) };
   }
 
-  /** Resolves once the worker has taken every alert notification off its queue, with the worker's CPU time (ms) since `cpuBefore`. */
+  /** Resolves once the worker has handled every alert notification in the inbox, with the worker's CPU time (ms) since `cpuBefore`. */
   async function alertsProcessed(prefix: string, workerPid: number, cpuBefore: number) {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue('alerts', { connection, prefix });
+    const inbox = new AlertInbox(connection, prefix);
     try {
       await waitFor(
-        () => queue.getJobCounts('wait', 'active', 'prioritized', 'delayed'),
-        (c) => Object.values(c).every((n) => n === 0),
-        { intervalMs: 20, timeoutMs: 600_000, what: 'the worker to take every notification' },
+        () => inbox.size(),
+        (n) => n === 0,
+        {
+          intervalMs: 20,
+          timeoutMs: 600_000,
+          what: 'the worker to handle every notification',
+        },
       );
       return cpuMs(workerPid) - cpuBefore;
     } finally {
-      await queue.close();
       connection.disconnect();
     }
   }

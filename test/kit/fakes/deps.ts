@@ -46,6 +46,7 @@ const DEPS_FIELDS: ReadonlySet<string> = new Set<keyof Deps>([
   'outbox',
   'alertmanager',
   'alerts',
+  'alertInbox',
   'maintenance',
   'maintenanceWindows',
   'gate',

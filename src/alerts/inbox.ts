@@ -1,0 +1,199 @@
+import { notificationSchema, type Notification } from './domain/payload';
+import type { RedisClient } from '../kernel/redis';
+import { runScript } from '../kernel/script';
+
+/** How long a delivery is remembered: an Alertmanager HA pair sends each notification twice. */
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** Past this many notifications waiting, the webhook answers 503 and Alertmanager retries. */
+export const INBOX_LIMIT = 20_000;
+const GROUP = 'workers';
+
+/**
+ * Adds a delivery unless it was seen in the window or the inbox is full.
+ * KEYS: the stream, the delivery's key. ARGV: the notification, window, limit.
+ * Returns 1 (stored), 0 (a duplicate) or -1 (full).
+ */
+const PUT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('XADD', KEYS[1], '*', 'n', ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 1
+`;
+
+/** Acknowledges and deletes entries, so the stream holds only what is still to do. */
+const DONE = `
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+`;
+
+export type PutOutcome = 'stored' | 'duplicate' | 'full';
+
+/** One entry read from the inbox: its stream id, how many times it was handed out, and what it holds. */
+export interface InboxEntry {
+  id: string;
+  deliveries: number;
+  /** Undefined when the stored text is not a notification (written by something else). */
+  notification: Notification | undefined;
+}
+
+/** An entry handed out before and not acknowledged since: its id, holder, idle time and hand-outs. */
+interface PendingEntry {
+  id: string;
+  consumer: string;
+  idleMs: number;
+  deliveries: number;
+}
+
+type StreamEntries = [id: string, fields: string[] | null][];
+
+/**
+ * Alertmanager notifications between the webhook and the workers: a Redis stream read by
+ * one consumer group, so each entry goes to one worker, stays pending until that worker
+ * acknowledges it, and is handed to another when its worker dies. Several notifications
+ * come in one read, which one BullMQ job each could not do.
+ */
+export class AlertInbox {
+  private readonly stream: string;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly limit = INBOX_LIMIT,
+  ) {
+    this.stream = `${prefix}:alert-inbox`;
+  }
+
+  /** Stored once per delivery; 'full' asks the sender to come back later. */
+  async put(notification: Notification, delivery: string): Promise<PutOutcome> {
+    const outcome = await runScript(
+      this.redis,
+      PUT,
+      2,
+      this.stream,
+      `${this.prefix}:alert-delivery:${delivery}`,
+      JSON.stringify(notification),
+      DUPLICATE_WINDOW_MS,
+      this.limit,
+    );
+    return outcome === 1 ? 'stored' : outcome === 0 ? 'duplicate' : 'full';
+  }
+
+  /** Notifications stored and not yet done (waiting or being handled). */
+  size(): Promise<number> {
+    return this.redis.xlen(this.stream);
+  }
+
+  /** How many notifications were ever stored, and how many workers have taken some (and not left). */
+  async stats(): Promise<{ stored: number; consumers: number }> {
+    const [stream, consumers] = await Promise.all([
+      this.redis.xinfo('STREAM', this.stream).catch(() => []) as Promise<unknown[]>,
+      this.redis.xinfo('CONSUMERS', this.stream, GROUP).catch(() => []) as Promise<unknown[]>,
+    ]);
+    const at = stream.indexOf('entries-added');
+    return { stored: at < 0 ? 0 : Number(stream[at + 1]), consumers: consumers.length };
+  }
+
+  /** Creates the consumer group (and the stream) when missing; both survive restarts. */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err as Error).message.startsWith('BUSYGROUP')) throw err;
+    }
+  }
+
+  /**
+   * Up to `count` entries never handed out before, waiting up to `blockMs` for the first
+   * (0: not at all). `redis` is the connection to block on: not one others share.
+   */
+  async read(redis: RedisClient, consumer: string, count: number, blockMs: number): Promise<InboxEntry[]> {
+    const block = blockMs > 0 ? ['BLOCK', blockMs] : [];
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      GROUP,
+      consumer,
+      'COUNT',
+      count,
+      ...(block as ['BLOCK', number]),
+      'STREAMS',
+      this.stream,
+      '>',
+    )) as [string, StreamEntries][] | null;
+    return entriesOf(reply?.[0]?.[1] ?? [], () => 1);
+  }
+
+  /**
+   * Entries to hand out again, taken over by `consumer`: its own after `retryAfter(n)` ms
+   * (n: hand-outs so far), anyone else's after `stallMs` (that worker died or hangs).
+   */
+  async reclaim(
+    consumer: string,
+    stallMs: number,
+    retryAfter: (deliveries: number) => number,
+    count = 100,
+  ): Promise<InboxEntry[]> {
+    const minIdle = Math.min(retryAfter(1), stallMs);
+    const raw = (await this.redis.xpending(this.stream, GROUP, 'IDLE', minIdle, '-', '+', count)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
+    const due = raw
+      .map(([id, holder, idleMs, deliveries]): PendingEntry => ({ id, consumer: holder, idleMs, deliveries }))
+      .filter((p) => p.idleMs >= (p.consumer === consumer ? retryAfter(p.deliveries) : stallMs));
+    if (due.length === 0) return [];
+    const claimed = (await this.redis.xclaim(
+      this.stream,
+      GROUP,
+      consumer,
+      minIdle,
+      ...due.map((p) => p.id),
+    )) as StreamEntries;
+    const handedOut = new Map(due.map((p) => [p.id, p.deliveries + 1]));
+    return entriesOf(claimed, (id) => handedOut.get(id) ?? 1);
+  }
+
+  /** Done with these entries, whatever came of them: they leave the stream. */
+  async done(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await runScript(this.redis, DONE, 1, this.stream, GROUP, ...ids);
+  }
+
+  /** A consumer that stops with nothing pending leaves the group, which would otherwise list it for ever. */
+  async leave(consumer: string): Promise<void> {
+    const pending = (await this.redis.xpending(this.stream, GROUP, '-', '+', 1, consumer)) as unknown[];
+    if (pending.length === 0) await this.redis.xgroup('DELCONSUMER', this.stream, GROUP, consumer);
+  }
+
+  /** Consumers of workers that died: nothing pending (reclaimed) and silent for `idleMs`. */
+  async forgetIdle(idleMs: number): Promise<void> {
+    const consumers = (await this.redis.xinfo('CONSUMERS', this.stream, GROUP)) as (string | number)[][];
+    for (const fields of consumers) {
+      const info = new Map<string, string | number>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]!);
+      if (info.get('pending') === 0 && Number(info.get('idle')) >= idleMs)
+        await this.redis.xgroup('DELCONSUMER', this.stream, GROUP, String(info.get('name')));
+    }
+  }
+}
+
+function entriesOf(raw: StreamEntries, deliveriesOf: (id: string) => number): InboxEntry[] {
+  return raw.flatMap(([id, fields]) => {
+    // An entry deleted while pending comes back without its fields: nothing left to do.
+    if (!fields) return [];
+    return [{ id, deliveries: deliveriesOf(id), notification: parseNotification(fields) }];
+  });
+}
+
+function parseNotification(fields: string[]): Notification | undefined {
+  const at = fields.indexOf('n');
+  if (at < 0) return undefined;
+  try {
+    const parsed = notificationSchema.safeParse(JSON.parse(fields[at + 1]!));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

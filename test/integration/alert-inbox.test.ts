@@ -1,0 +1,204 @@
+import { Redis } from 'ioredis';
+import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
+import { AlertInbox } from '../../src/alerts/inbox';
+import { startAlertDrain, type AlertDrain, type DrainOptions } from '../../src/alerts/drain';
+import type { JobInfo } from '../../src/kernel/queue/define';
+import { createLogger } from '../../src/kernel/log';
+import { createMetrics } from '../../src/kernel/metrics';
+import { systemClock } from '../../src/kernel/clock';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { waitFor } from '../kit/wait';
+
+const notification = (group: string, fingerprint = 'a1'): Notification =>
+  notificationSchema.parse({
+    version: '4',
+    groupKey: `{}:{alertname="AzoraHighCPU", service="${group}"}`,
+    status: 'firing',
+    receiver: 'azora',
+    groupLabels: { alertname: 'AzoraHighCPU', service: group },
+    commonLabels: { alertname: 'AzoraHighCPU', severity: 'warning', service: group },
+    commonAnnotations: { summary: 'CPU above 80%' },
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'AzoraHighCPU', service: group },
+        annotations: {},
+        startsAt: '2026-12-03T03:00:00Z',
+        fingerprint,
+      },
+    ],
+  });
+
+const metrics = createMetrics();
+const serviceOf = (n: Notification) => n.groupLabels.service!;
+
+describe('the alert inbox: a Redis stream between the webhook and the workers', () => {
+  const connections: Redis[] = [];
+  const drains: AlertDrain[] = [];
+  let prefix: string;
+  let inbox: AlertInbox;
+  const connect = () => {
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    connections.push(redis);
+    return redis;
+  };
+  const drain = async (
+    consumer: string,
+    run: DrainOptions['run'],
+    options: Partial<DrainOptions> = {},
+  ): Promise<AlertDrain> => {
+    const started = await startAlertDrain({
+      inbox,
+      blocking: connect(),
+      consumer,
+      run,
+      logger: createLogger('silent'),
+      metrics,
+      clock: systemClock,
+      stallMs: 60_000,
+      retryAfter: () => 100,
+      ...options,
+    });
+    drains.push(started);
+    return started;
+  };
+
+  beforeEach(() => {
+    prefix = uniquePrefix();
+    inbox = new AlertInbox(connect(), prefix, 3);
+  });
+  afterEach(async () => {
+    await Promise.all(drains.splice(0).map((d) => d.close(1_000)));
+    await dropPrefix(prefix);
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => (c.status === 'end' ? undefined : c.quit())));
+  });
+
+  it('stores a delivery once, and refuses more than its limit', async () => {
+    expect(await inbox.put(notification('auth'), 'd1')).toBe('stored');
+    expect(await inbox.put(notification('auth'), 'd1')).toBe('duplicate');
+    expect(await inbox.put(notification('payment'), 'd2')).toBe('stored');
+    expect(await inbox.put(notification('education'), 'd3')).toBe('stored');
+    expect(await inbox.put(notification('api-gateway'), 'd4')).toBe('full');
+    expect(await inbox.size()).toBe(3);
+    expect((await inbox.stats()).stored).toBe(3);
+  });
+
+  it('hands each notification to one worker, and leaves nothing behind', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const seen: string[] = [];
+    await drain('one', async (n) => void seen.push(n.alerts[0]!.fingerprint));
+    await drain('two', async (n) => void seen.push(n.alerts[0]!.fingerprint));
+    for (let i = 0; i < 40; i++) await inbox.put(notification(`s${i % 4}`, `f${i}`), `d${i}`);
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to empty' },
+    );
+    expect(seen.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `f${i}`).sort());
+    expect((await inbox.stats()).consumers).toBe(2);
+  });
+
+  it('handles a group’s notifications of one read in order, and different groups at once', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < 6; i++) await inbox.put(notification(`s${i % 2}`, `f${i}`), `d${i}`);
+    await drain('one', async (n) => {
+      const fingerprint = n.alerts[0]!.fingerprint;
+      events.push(`start ${fingerprint}`);
+      // The first of each group waits until both groups have started: they run at once.
+      if (fingerprint === 'f0' || fingerprint === 'f1') {
+        if (events.filter((e) => e.startsWith('start')).length === 2) release();
+        await gate;
+      }
+      events.push(`end ${fingerprint}`);
+    });
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to empty' },
+    );
+    const ended = events.filter((e) => e.startsWith('end')).map((e) => e.slice(4));
+    expect(ended.filter((f) => ['f0', 'f2', 'f4'].includes(f))).toEqual(['f0', 'f2', 'f4']);
+    expect(ended.filter((f) => ['f1', 'f3', 'f5'].includes(f))).toEqual(['f1', 'f3', 'f5']);
+    expect(events.slice(0, 2).sort()).toEqual(['start f0', 'start f1']);
+  });
+
+  it('retries a failed notification after its backoff, then gives it up after the last attempt', async () => {
+    const attempts: Record<string, JobInfo[]> = {};
+    await drain(
+      'one',
+      async (n, job) => {
+        (attempts[serviceOf(n)] ??= []).push(job);
+        if (serviceOf(n) === 'broken') throw new Error('Slack is away');
+        if (serviceOf(n) === 'flaky' && job.attemptsMade === 0) throw new Error('a hiccup');
+      },
+      { attempts: 3 },
+    );
+    await inbox.put(notification('broken'), 'b');
+    await inbox.put(notification('flaky'), 'f');
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to empty' },
+    );
+    expect(attempts.flaky!.map((j) => j.attemptsMade)).toEqual([0, 1]);
+    expect(attempts.broken!.map((j) => j.attemptsMade)).toEqual([0, 1, 2]);
+    expect(attempts.broken!.every((j) => j.attempts === 3)).toBe(true);
+  });
+
+  it('gives a dead worker’s notifications to another after the stall time', async () => {
+    // A worker that read and died: its entries are pending in its name.
+    const dead = connect();
+    await inbox.ensureGroup();
+    await inbox.put(notification('auth'), 'd1');
+    expect(await inbox.read(dead, 'dead', 10, 0)).toHaveLength(1);
+    const handled: JobInfo[] = [];
+    await drain('alive', async (_n, job) => void handled.push(job), { stallMs: 300 });
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the dead worker’s entry to be handled' },
+    );
+    expect(handled).toHaveLength(1);
+    expect(handled[0]!.attemptsMade).toBe(1);
+  });
+
+  it('drops an entry that is not a notification instead of retrying it', async () => {
+    const redis = connect();
+    await inbox.ensureGroup();
+    await redis.xadd(`${prefix}:alert-inbox`, '*', 'n', '{"version":"3"}');
+    const ran = jest.fn(async () => undefined);
+    await drain('one', ran);
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the bad entry to go' },
+    );
+    expect(ran).not.toHaveBeenCalled();
+  });
+
+  it('stops at once when idle, and lets a notification under way finish within the deadline', async () => {
+    const idle = await drain('idle', async () => undefined);
+    expect(await idle.close(5_000)).toEqual({ drained: true });
+    expect((await inbox.stats()).consumers).toBe(0);
+
+    let running!: () => void;
+    let release!: () => void;
+    const underWay = new Promise<void>((resolve) => (running = resolve));
+    const busy = await drain('busy', () => {
+      running();
+      return new Promise<void>((done) => (release = done));
+    });
+    await inbox.put(notification('auth'), 'd1');
+    await underWay;
+    // Not finished within the deadline: left pending, in its name, for another worker.
+    expect(await busy.close(100)).toEqual({ drained: false });
+    expect(await inbox.size()).toBe(1);
+    expect((await inbox.stats()).consumers).toBe(1);
+    release();
+  });
+});
