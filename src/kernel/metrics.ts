@@ -20,7 +20,7 @@ export function createMetrics() {
     }),
     jobs: new Counter({
       name: 'azora_jobs_total',
-      help: 'BullMQ jobs finished, by queue, name and outcome',
+      help: 'Jobs finished (BullMQ jobs; Alertmanager notifications from the alert inbox as queue alerts), by queue, name and outcome',
       labelNames: ['queue', 'name', 'outcome'] as const,
       registers: [registry],
     }),

@@ -632,7 +632,7 @@ describe('benchmarks', () => {
       );
       row(host, 'Redis round trips per notification, web', web.total.toFixed(1), 'bare Bolt: 0');
       notes.push(
-        `Redis round trips per notification (MONITOR on the bench's Redis; ${GROUPS} notifications at 200/s, the first 10 threads, the rest in the digest; from the first send to the worker's queue empty; ` +
+        `Redis round trips per notification (MONITOR on the bench's Redis; ${GROUPS} notifications at 200/s, the first 10 threads, the rest in the digest; from the first send to the alert inbox empty; ` +
           `counted in: what the roles send when idle, ${work.idlePerSecond.toFixed(0)}/s (worker) and ${web.idlePerSecond.toFixed(0)}/s (web)):`,
         ...work.net.slice(0, 15).map(([label, n]) => `  worker ${n.toFixed(2).padStart(6)}  ${label}`),
         ...web.net.slice(0, 5).map(([label, n]) => `  web    ${n.toFixed(2).padStart(6)}  ${label}`),
