@@ -3,9 +3,9 @@ import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
 import { handleNotification } from '../src/alerts/notify';
 import { watchAlert } from '../src/releases';
 import { feed, fromAlertGroup } from '../src/incidents';
-import type { JobContext } from '../src/deps';
+import { defineJob, type JobContext } from '../src/deps';
 import type { Notification } from '../src/alerts/domain/payload';
-import { pagerDutyEventJob } from '../src/alerts/contracts';
+import { legacyAlertNotificationJob, pagerDutyEventJob } from '../src/alerts/contracts';
 import { queueGraph } from '../src/graphs';
 
 /**
@@ -51,3 +51,9 @@ export async function alertNotificationProcessor(notification: Notification, ctx
   }
   return { group: group.id, changes: changes.map((c) => c.kind), release };
 }
+
+/** The same, for a notification an earlier version's web process queued as a BullMQ job. */
+export const legacyAlertNotificationProcessor = defineJob(
+  legacyAlertNotificationJob,
+  alertNotificationProcessor,
+);

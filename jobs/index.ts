@@ -3,6 +3,7 @@ import type { JobDefinition } from '../src/kernel/queue/define';
 import type { JobContext } from '../src/deps';
 import { alertActionProcessor } from './alert-action';
 import { alertGraphProcessor } from './alert-graph';
+import { legacyAlertNotificationProcessor } from './alert-notification';
 import { pagerDutyEventProcessor } from './pagerduty-event';
 import { endBakeProcessor } from './end-bake';
 import { executeRequestProcessor } from './execute-request';
@@ -44,6 +45,7 @@ export const JOBS: readonly JobDefinition<z.ZodType, JobContext>[] = [
   incidentPagerDutyNoteProcessor,
   pinEntryProcessor,
   logsProcessor,
+  legacyAlertNotificationProcessor,
   alertActionProcessor,
   alertGraphProcessor,
   pagerDutyEventProcessor,

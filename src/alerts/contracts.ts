@@ -1,6 +1,19 @@
+import { notificationSchema } from './domain/payload';
 import { slackUser } from '../kernel/queue/payloads';
 import { z } from 'zod';
 import { defineContract } from '../kernel/queue/define';
+
+/**
+ * How a notification was stored before the alert inbox: a BullMQ job each. Nothing adds
+ * these any more; workers still run the ones a web process of an earlier version adds
+ * during a rolling upgrade, so none is lost then.
+ */
+export const legacyAlertNotificationJob = defineContract({
+  queue: 'alerts',
+  name: 'alert-notification',
+  payload: notificationSchema,
+  options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
+});
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
 export const alertActionJob = defineContract({

@@ -12,7 +12,9 @@ import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
-import { untilSettled } from '../kit/flows';
+import { firingNotification, untilSettled } from '../kit/flows';
+import { legacyAlertNotificationJob } from '../../src/alerts/contracts';
+import { notificationSchema } from '../../src/alerts/domain/payload';
 
 const errorRate = (service: string, pod: string) => ({
   labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
@@ -177,6 +179,24 @@ describe('Alertmanager alerts as Slack threads', () => {
     await untilSettled(t.bot);
     const calls = t.slack.calls.length;
     expect((await post(notification)).status).toBe(202);
+    expect((await post(notification)).status).toBe(202);
+    await untilSettled(t.bot);
+    expect(t.slack.calls.length).toBe(calls);
+  });
+
+  it('still handles a notification that an earlier version queued as a BullMQ job', async () => {
+    // A rolling upgrade: a web process of the version before the alert inbox adds a job.
+    const notification = firingNotification(
+      'AzoraHighLatency',
+      { severity: 'warning', namespace: 'azora-staging', service: 'education' },
+      'p99 above 500 ms',
+    );
+    await t.bot.queues.enqueue(legacyAlertNotificationJob, notificationSchema.parse(notification));
+    const parent = await parentOf('AzoraHighLatency');
+    expect(parent.text).toContain('education');
+    await untilSettled(t.bot);
+    // The same delivery through today's webhook is a duplicate of it: nothing more is posted.
+    const calls = t.slack.calls.length;
     expect((await post(notification)).status).toBe(202);
     await untilSettled(t.bot);
     expect(t.slack.calls.length).toBe(calls);

@@ -6,9 +6,10 @@ import type { Metrics } from '../metrics';
 /**
  * `logs` apart from `ops`: a minute-long follow never holds up an approved change; `graphs`
  * apart: a slow Prometheus never holds up an alert's thread or its page. Alertmanager's
- * notifications are not jobs: they come through the alert inbox (src/alerts/inbox.ts).
+ * notifications come through the alert inbox (src/alerts/inbox.ts); `alerts` only takes
+ * the jobs an earlier version's web process still adds during a rolling upgrade.
  */
-export const QUEUE_NAMES = ['ops', 'notify', 'logs', 'graphs'] as const;
+export const QUEUE_NAMES = ['ops', 'notify', 'alerts', 'logs', 'graphs'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**

@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import type { BaseJobContext, JobDefinition, QueueName } from './define';
 import { repeatStrategy } from './repeat';
 
-const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, logs: 4, graphs: 2 };
+const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 2, logs: 4, graphs: 2 };
 
 export interface WorkerPool {
   /**
