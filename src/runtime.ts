@@ -156,6 +156,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const { workerAdapters } = await import('./worker-adapters');
       const { JOBS, alertNotificationProcessor } = await import('../jobs');
       const { startAlertDrain } = await import('./alerts/drain');
+      const { drawDigests } = await import('./alerts/notify');
       const { createGraphDeps } = await import('./graphs');
       const adapters = workerAdapters(policy, config, logger, clock, options.loadKubeConfig);
       const graphs = createGraphDeps(redis, config.redisPrefix, policy.graphs, config.prometheus);
@@ -184,6 +185,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         clock,
         stallMs: config.jobStallMs,
       });
+      drawDigests(deps.outbox, deps.alerts);
       deps.outbox.start();
       watchOutbox(metrics, () => deps.outbox.pending());
       if (role === 'worker') {

@@ -73,17 +73,23 @@ export function buttonsFor(deps: Deps, group: AlertGroup): AlertButtons {
   };
 }
 
+const DIGEST_SOURCE = 'alert-digest';
+
+/**
+ * Lets the outbox draw storm digests when it sends them: a storm changes its digest at
+ * every notification, and Slack sees it at most once a channel-gap.
+ */
+export function drawDigests(outbox: Deps['outbox'], alerts: Deps['alerts']): void {
+  outbox.renderWith(DIGEST_SOURCE, async (digest) =>
+    digestMessage(await alerts.digestView(digest, DIGEST_LINES)),
+  );
+}
+
 /** Shows a group where it lives: its own thread's parent, or its line in the storm digest. */
 export async function showGroup(deps: Deps, group: AlertGroup): Promise<void> {
   if (group.digest) {
-    const view = await deps.alerts.setDigestLine(
-      group.digest,
-      group.id,
-      digestLine(group),
-      group.status === 'firing',
-      DIGEST_LINES,
-    );
-    await deps.outbox.put(group.channel, group.digest, digestMessage(view));
+    await deps.alerts.setDigestLine(group.digest, group.id, digestLine(group), group.status === 'firing');
+    await deps.outbox.putRendered(group.channel, group.digest, { kind: DIGEST_SOURCE, id: group.digest });
     return;
   }
   await deps.outbox.put(group.channel, parentKey(group), alertParentMessage(group, buttonsFor(deps, group)));

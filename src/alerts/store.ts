@@ -117,43 +117,47 @@ export class AlertStore {
   }
 
   /**
-   * Sets a group's line in a storm digest and returns what the digest shows: its counts
-   * and its first `shown` lines, firing first, then in code-point order. Redis keeps the
-   * order (a sorted set), so a storm of n groups costs O(shown) per group, not O(n).
+   * Sets a group's line in a storm digest, firing lines first, then in code-point order.
+   * Redis keeps the order (a sorted set), so a storm of n groups costs O(log n) per group.
    */
-  async setDigestLine(
-    digest: string,
-    groupId: string,
-    line: string,
-    firing: boolean,
-    shown: number,
-  ): Promise<DigestView> {
-    const key = `${this.prefix}:alerts:digest:${digest}`;
-    const member = `${firing ? '0' : '1'}${line}${MEMBER_END}${groupId}`;
-    const [total, firingCount, first] = (await runScript(
+  async setDigestLine(digest: string, groupId: string, line: string, firing: boolean): Promise<void> {
+    const key = this.digestKey(digest);
+    await runScript(
       this.redis,
       SET_DIGEST_LINE,
       2,
       `${key}:order`,
       `${key}:members`,
       groupId,
-      member,
+      `${firing ? '0' : '1'}${line}${MEMBER_END}${groupId}`,
       RETENTION_MS,
-      shown,
-    )) as [number, number, string[]];
-    return {
-      total,
-      firing: firingCount,
-      lines: first.map((m) => m.slice(1, m.lastIndexOf(MEMBER_END))),
-    };
+    );
   }
+
+  /** What a digest shows: its counts and its first `shown` lines, in the digest's order. */
+  async digestView(digest: string, shown: number): Promise<DigestView> {
+    const order = `${this.digestKey(digest)}:order`;
+    const replies = await this.redis
+      .multi()
+      .zcard(order)
+      .zlexcount(order, '[0', '(1')
+      .zrange(order, 0, shown - 1)
+      .exec();
+    const [total, firing, first] = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [number, number, string[]];
+    return { total, firing, lines: first.map((m) => m.slice(1, m.lastIndexOf(MEMBER_END))) };
+  }
+
+  private digestKey = (digest: string) => `${this.prefix}:alerts:digest:${digest}`;
 }
 
 /** Ends a digest member's line, before its group id (which keeps equal lines apart). */
 const MEMBER_END = '\u0000';
 
 // KEYS: the order (sorted set, every score 0, so it is ordered by member bytes) and the
-// members by group id. ARGV: group id, member, retention in ms, how many lines to return.
+// members by group id. ARGV: group id, member, retention in ms.
 const SET_DIGEST_LINE = `
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then redis.call('ZREM', KEYS[1], old) end
@@ -161,8 +165,4 @@ redis.call('ZADD', KEYS[1], 0, ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {
-  redis.call('ZCARD', KEYS[1]),
-  redis.call('ZLEXCOUNT', KEYS[1], '[0', '(1'),
-  redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
-}`;
+`;

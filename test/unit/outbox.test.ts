@@ -130,6 +130,43 @@ describe('SlackOutbox pacing', () => {
     ]);
   });
 
+  it('draws a rendered message when it is sent: once per turn, from the state of that moment', async () => {
+    let state = 1;
+    const drawn: number[] = [];
+    outbox.renderWith('count', async (id) => {
+      drawn.push(state);
+      return text(`${id}: ${state}`);
+    });
+    await outbox.putRendered(ALERTS, 'digest', { kind: 'count', id: 'storm' });
+    expect(await pumpAt(0)).toBe(1);
+    for (state = 2; state <= 40; state++)
+      await outbox.putRendered(ALERTS, 'digest', { kind: 'count', id: 'storm' });
+    state = 40;
+    expect(await pumpAt(1_000)).toBe(1);
+    expect(await pumpAt(2_000)).toBe(0);
+
+    expect(drawn).toEqual([1, 40]);
+    const ts = await outbox.tsOf('digest');
+    expect(slack.calls.map((c) => [c.method, c.args.ts, c.args.text])).toEqual([
+      ['chat.postMessage', undefined, 'storm: 1'],
+      ['chat.update', ts, 'storm: 40'],
+    ]);
+  });
+
+  it('retries a message it cannot draw, and sends nothing for a source with nothing left to show', async () => {
+    await outbox.putRendered(ALERTS, 'unknown', { kind: 'nobody-draws-this', id: 'x' });
+    expect(await pumpAt(0)).toBe(1);
+    expect(slack.calls).toHaveLength(0);
+    // Still due: a worker that can draw it will.
+    expect(await outbox.pending()).toBe(1);
+    expect(outcomes).toEqual([]);
+
+    outbox.renderWith('gone', async () => undefined);
+    await outbox.putRendered(OPS, 'expired', { kind: 'gone', id: 'y' });
+    expect(await pumpAt(0)).toBe(1);
+    expect(slack.callsTo(OPS)).toHaveLength(0);
+  });
+
   it('posts a reply only once its parent has a ts, in the parent’s thread, once per id', async () => {
     await outbox.reply(ALERTS, 'alert:g1', text('resolved'), 'g1-resolved');
     await outbox.reply(ALERTS, 'alert:g1', text('resolved (again)'), 'g1-resolved');

@@ -104,6 +104,7 @@ export class SlackOutbox {
   private readonly clock: Clock;
   private readonly wait: (ms: number) => Promise<unknown>;
   private readonly updateGap: number;
+  private readonly renderers = new Map<string, (id: string) => Promise<SlackMessage | undefined>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -130,19 +131,47 @@ export class SlackOutbox {
 
   /** Sets what the managed message `key` should say; it is posted, or edited, in its turn. */
   async put(channel: string, key: string, message: SlackMessage, threadOf?: string): Promise<void> {
+    await this.enqueue(channel, key, {
+      text: message.text,
+      blocks: JSON.stringify(message.blocks),
+      ...(threadOf ? { threadOf } : {}),
+    });
+  }
+
+  /**
+   * Like put, for a message drawn from state kept elsewhere (a storm digest): what it says
+   * is rendered when it is sent, by the renderer of the source's kind, so a message that
+   * changes many times between two turns is drawn once per turn instead of at every change.
+   */
+  async putRendered(channel: string, key: string, source: { kind: string; id: string }): Promise<void> {
+    await this.enqueue(channel, key, { source: `${source.kind}:${source.id}` });
+  }
+
+  /** How messages of a kind are drawn (see putRendered); undefined: nothing to show any more. */
+  renderWith(kind: string, render: (id: string) => Promise<SlackMessage | undefined>): void {
+    this.renderers.set(kind, render);
+  }
+
+  private async enqueue(channel: string, key: string, fields: Record<string, string>): Promise<void> {
     await this.redis
       .multi()
-      .hset(this.k.msg(key), {
-        channel,
-        text: message.text,
-        blocks: JSON.stringify(message.blocks),
-        ...(threadOf ? { threadOf } : {}),
-      })
+      .hset(this.k.msg(key), { channel, ...fields })
       .hincrby(this.k.msg(key), 'rev', 1)
       .pexpire(this.k.msg(key), 30 * 86_400_000)
       .zadd(this.k.due(channel), 'NX', this.clock.now(), key)
       .zadd(this.k.channels(), 'NX', this.clock.now(), channel)
       .exec();
+  }
+
+  private async messageOf(stored: Record<string, string>): Promise<SlackMessage | undefined> {
+    if (stored.source) {
+      const at = stored.source.indexOf(':');
+      const render = this.renderers.get(stored.source.slice(0, at));
+      if (!render) throw new Error(`no renderer for ${stored.source.slice(0, at)} messages in this process`);
+      return render(stored.source.slice(at + 1));
+    }
+    if (!stored.text && !stored.blocks) return undefined;
+    return { text: stored.text ?? '', blocks: JSON.parse(stored.blocks ?? '[]') as SlackMessage['blocks'] };
   }
 
   /**
@@ -281,13 +310,12 @@ export class SlackOutbox {
         .exec();
     };
     const stored = await this.redis.hgetall(msgKey);
-    if (!stored.text && !stored.blocks) return done();
-    const message = {
-      text: stored.text ?? '',
-      blocks: JSON.parse(stored.blocks ?? '[]') as SlackMessage['blocks'],
-    };
-    let method = stored.ts ? 'chat.update' : 'chat.postMessage';
+    // A failure to draw the message is retried like a failed call, but is no Slack call.
+    let method = 'render';
     try {
+      const message = await this.messageOf(stored);
+      if (!message) return await done();
+      method = stored.ts ? 'chat.update' : 'chat.postMessage';
       if (stored.ts) {
         await this.closeFor(channel, this.options.gapMs);
         if (this.updateGap > 0) await this.closeFor(UPDATE_GATE, this.updateGap);
@@ -312,7 +340,8 @@ export class SlackOutbox {
     } catch (err) {
       const retryAfter = rateLimitedFor(err);
       const attempts = await this.redis.hincrby(msgKey, 'attempts', 1);
-      this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
+      if (method !== 'render')
+        this.metrics.slackCalls.inc({ method, outcome: retryAfter ? 'rate-limited' : 'error' });
       if (retryAfter === undefined && attempts >= this.maxAttempts) {
         this.logger.error(
           { channel, key, err: (err as Error).message },
