@@ -93,8 +93,19 @@ export class IncidentStore {
     };
   }
 
-  /** The open incidents: what a bot event may belong to. One round trip when there are none. */
+  /**
+   * The open incidents: what a bot event may belong to. One round trip when there are none,
+   * and one for all who ask while it is on its way (a batch of alert notifications asks at
+   * once): an answer is at most that round trip older than a read of its own.
+   */
   async open(): Promise<Incident[]> {
+    this.reading ??= this.readOpen().finally(() => (this.reading = undefined));
+    return [...(await this.reading)];
+  }
+
+  private reading?: Promise<Incident[]>;
+
+  private async readOpen(): Promise<Incident[]> {
     const ids = await this.redis.zrange(this.keys.openIncidents(), 0, MAX_INDEXED - 1);
     const found = await Promise.all(ids.map((id) => this.get(id)));
     return found.filter((i): i is Incident => i !== undefined && i.status !== 'resolved');

@@ -10,6 +10,8 @@ const RETENTION_MS = 400 * 86_400_000;
  * window (24 h). The index keeps only windows starting after it, so it holds no past.
  */
 const LOOKBACK_MS = 2 * 86_400_000;
+/** A shared read also takes windows starting this soon, so a later `now` may still use it. */
+const SHARED_READ_AHEAD_MS = 60_000;
 /**
  * The most windows to come at once. A new one past it is refused rather than trimming the
  * index, which would drop a window that has not happened yet from every listing; the
@@ -113,19 +115,34 @@ export class MaintenanceStore {
   /**
    * The window running now in `environment`, if any. Asked for every alert group that
    * opens, so it reads only the windows that have started (by the index's start times),
-   * not every one to come.
+   * not every one to come. Those who ask while such a read is on its way (a batch of alert
+   * notifications asks at once) share it, each keeping what runs at its own `now`.
    */
   async activeIn(environment: string, now: number): Promise<MaintenanceWindow | undefined> {
-    const ids = await this.redis.zrangebyscore(this.index(), now - LOOKBACK_MS, now);
-    const windows = await Promise.all(ids.map((id) => this.get(id)));
-    return windows.find(
-      (w): w is MaintenanceWindow =>
-        w !== undefined &&
+    let read = this.started;
+    if (!read || now < read.from || now > read.until) {
+      const until = now + SHARED_READ_AHEAD_MS;
+      const windows = this.readStarted(now, until).finally(() => {
+        if (this.started?.windows === windows) this.started = undefined;
+      });
+      read = this.started = { from: now, until, windows };
+    }
+    return (await read.windows).find(
+      (w) =>
         w.environment === environment &&
         w.start <= now &&
         w.end > now &&
         (w.status === 'scheduled' || w.status === 'active'),
     );
+  }
+
+  /** The read on its way, and the times it answers for. */
+  private started?: { from: number; until: number; windows: Promise<MaintenanceWindow[]> };
+
+  private async readStarted(now: number, until: number): Promise<MaintenanceWindow[]> {
+    const ids = await this.redis.zrangebyscore(this.index(), now - LOOKBACK_MS, until);
+    const windows = await Promise.all(ids.map((id) => this.get(id)));
+    return windows.filter((w): w is MaintenanceWindow => w !== undefined);
   }
 
   /** Marks one notice of a window as posted; false when it was already (another worker, a retry). */

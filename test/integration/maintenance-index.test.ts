@@ -109,6 +109,29 @@ describe('the maintenance index', () => {
     expect((await store.activeIn('staging', at))?.id).toBe('mstaging');
     expect(await store.activeIn('production', at + HOUR / 2)).toBeUndefined();
     expect((await store.activeIn('production', at + HOUR))?.id).toBe('msoon');
+
+    // Asked at once (a batch of alert groups): one read, and each still answered for its own time.
+    const reads = jest.spyOn(redis, 'zrangebyscore');
+    const answers = await Promise.all([
+      store.activeIn('production', at),
+      store.activeIn('staging', at + 1),
+      store.activeIn('production', at + 2),
+      store.activeIn('production', at + HOUR / 2),
+      store.activeIn('production', at + HOUR),
+      store.activeIn('production', at - 1),
+    ]);
+    expect(answers.map((w) => w?.id)).toEqual([
+      'mrunning',
+      'mstaging',
+      'mrunning',
+      undefined,
+      'msoon',
+      'mrunning',
+    ]);
+    // A read answers for its own time and the minute after; the other three are read apart.
+    expect(reads).toHaveBeenCalledTimes(4);
+    reads.mockRestore();
+
     await store.update('mrunning', (w) => ({ ...w, status: 'cancelled' }));
     expect(await store.activeIn('production', at)).toBeUndefined();
   });

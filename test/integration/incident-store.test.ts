@@ -1,0 +1,54 @@
+import { Redis } from 'ioredis';
+import type { Incident } from '../../src/incidents/domain/incident';
+import { IncidentStore } from '../../src/incidents/store';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+
+const T0 = Date.UTC(2026, 11, 3, 3, 0);
+
+const incident = (id: string): Incident => ({
+  id,
+  title: `incident ${id}`,
+  severity: 'sev2',
+  status: 'investigating',
+  environment: 'production',
+  services: ['payment'],
+  channel: `C${id}`,
+  channelName: `inc-${id}`,
+  commander: 'U0ENGINEER',
+  declaredBy: 'U0ENGINEER',
+  declaredAt: T0,
+  alertGroups: [],
+  requests: [],
+  lastStatusAt: T0,
+});
+
+describe('the open incidents, read by many alert notifications at once', () => {
+  const prefix = uniquePrefix();
+  let redis: Redis;
+  let store: IncidentStore;
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    store = new IncidentStore(redis, prefix);
+  });
+  afterAll(async () => {
+    await dropPrefix(prefix);
+    await redis.quit();
+  });
+
+  it('answers those who ask while a read is on its way with that read, and reads afresh after it', async () => {
+    await store.create(incident('a'), { at: T0, actor: 'U0ENGINEER', kind: 'status', text: 'a' });
+    const zrange = jest.spyOn(redis, 'zrange');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => store.open()));
+    expect(zrange).toHaveBeenCalledTimes(1);
+    expect(answers.map((list) => list.map((i) => i.id))).toEqual(Array(10).fill(['a']));
+    // Each caller gets a list of its own.
+    expect(new Set(answers).size).toBe(10);
+
+    await store.create(incident('b'), { at: T0, actor: 'U0ENGINEER', kind: 'status', text: 'b' });
+    expect((await store.open()).map((i) => i.id).sort()).toEqual(['a', 'b']);
+    expect(zrange).toHaveBeenCalledTimes(2);
+    await store.closed('a');
+    expect((await store.open()).map((i) => i.id)).toEqual(['b']);
+    zrange.mockRestore();
+  });
+});
