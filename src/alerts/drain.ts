@@ -152,6 +152,13 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
         if (entries.length > 0) await handle(entries);
       } catch (err) {
         if (stopping) break;
+        // A Redis that lost its data (restarted without persistence, flushed) lost the
+        // group too: make it again, and go on with what comes in from now on.
+        if ((err as Error).message.startsWith('NOGROUP')) {
+          logger.warn('the alert inbox was gone from Redis; made again');
+          await inbox.ensureGroup().catch(() => undefined);
+          continue;
+        }
         // While Redis is away every read fails; the outage reports it once.
         if (!outage?.counted(err as Error))
           logger.error({ err: (err as Error).message }, 'alert drain failed');

@@ -167,6 +167,25 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     expect(handled[0]!.attemptsMade).toBe(1);
   });
 
+  it('makes the inbox again when Redis lost it (a restart without persistence), and goes on', async () => {
+    const handled: string[] = [];
+    await drain('one', async (n) => void handled.push(serviceOf(n)));
+    await inbox.put(notification('auth'), 'd1');
+    await waitFor(
+      () => handled.length,
+      (n) => n === 1,
+      { what: 'the first notification' },
+    );
+    await connect().del(`${prefix}:alert-inbox`);
+    await inbox.put(notification('payment'), 'd2');
+    await waitFor(
+      () => handled.length,
+      (n) => n === 2,
+      { what: 'a notification after the loss' },
+    );
+    expect(handled).toEqual(['auth', 'payment']);
+  });
+
   it('drops an entry that is not a notification instead of retrying it', async () => {
     const redis = connect();
     await inbox.ensureGroup();
