@@ -30,7 +30,7 @@ import { RunbookClaims } from './requests/runbooks';
 import type { Config, SlackCredentials } from './config/env';
 import type { Policy } from './config/policy';
 import type { Logger } from './kernel/log';
-import { createMetrics, watchOutbox, type Metrics } from './kernel/metrics';
+import { createMetrics, watchShared, type Metrics } from './kernel/metrics';
 import { Queues } from './kernel/queue/queues';
 import { startWorkers, type WorkerPool } from './kernel/queue/workers';
 import type { AlertDrain } from './alerts/drain';
@@ -187,7 +187,22 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       });
       drawDigests(deps.outbox, deps.alerts);
       deps.outbox.start();
-      watchOutbox(metrics, () => deps.outbox.pending());
+      watchShared(
+        metrics,
+        {
+          name: 'azora_slack_outbox_pending',
+          help: 'Slack writes waiting in the outbox or in flight (shared in Redis: every worker reports the same figure)',
+        },
+        () => deps.outbox.pending(),
+      );
+      watchShared(
+        metrics,
+        {
+          name: 'azora_alert_inbox_waiting',
+          help: 'Alertmanager notifications stored and not yet handled (shared in Redis: every worker reports the same figure)',
+        },
+        () => deps.alertInbox.size(),
+      );
       if (role === 'worker') {
         const checks = { kubernetes: () => adapters.kube.reachable() };
         ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);

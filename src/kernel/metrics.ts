@@ -67,16 +67,19 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
- * `azora_slack_outbox_pending`, read from Redis when scraped: the Slack writes still due
- * or in flight. The outbox is shared, so every worker reports the same figure.
+ * A gauge read from Redis when scraped: state every worker shares, so every worker
+ * reports the same figure.
  */
-export function watchOutbox(metrics: Metrics, pending: () => Promise<number>): void {
+export function watchShared(
+  metrics: Metrics,
+  gauge: { name: string; help: string },
+  read: () => Promise<number>,
+): void {
   new Gauge({
-    name: 'azora_slack_outbox_pending',
-    help: 'Slack writes waiting in the outbox or in flight (shared in Redis: every worker reports the same figure)',
+    ...gauge,
     registers: [metrics.registry],
     async collect() {
-      this.set(await pending());
+      this.set(await read());
     },
   });
 }

@@ -81,6 +81,12 @@ describe('Alertmanager alerts as Slack threads', () => {
       (m) => m !== undefined,
       { what: `an alert thread for ${fragment}`, timeoutMs: 15_000 },
     ).then((m) => m!);
+  /** A figure of the bot's /metrics, by its name with labels as Prometheus prints them. */
+  const metric = async (series: string) => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
   const repliesTo = (ts: string) => t.slack.messages.filter((m) => m.threadTs === ts).map((m) => m.text);
   const current = (ts: string) => t.slack.messages.find((m) => m.ts === ts)!;
   const post = (body: unknown, token = WEBHOOK_TOKEN) =>
@@ -178,10 +184,17 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect(parent.channel).toBe('C0ALERTS');
     await untilSettled(t.bot);
     const calls = t.slack.calls.length;
+    const stored = await metric('azora_alertmanager_alerts_total{status="firing"}');
     expect((await post(notification)).status).toBe(202);
     expect((await post(notification)).status).toBe(202);
     await untilSettled(t.bot);
     expect(t.slack.calls.length).toBe(calls);
+    // Duplicates are not stored, nor counted as stored; nothing waits, and the notification ran.
+    expect(await metric('azora_alertmanager_alerts_total{status="firing"}')).toBe(stored);
+    expect(await metric('azora_alert_inbox_waiting')).toBe(0);
+    expect(
+      await metric('azora_jobs_total{queue="alerts",name="alert-notification",outcome="succeeded"}'),
+    ).toBeGreaterThan(0);
   });
 
   it('still handles a notification that an earlier version queued as a BullMQ job', async () => {
