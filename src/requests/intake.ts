@@ -135,6 +135,7 @@ export async function postRequest(
     });
   }
   if (!request.progressTs) {
+    const drawn = request;
     request = await remember({
       progressTs: await ctx.messenger.post(
         request.channel,
@@ -142,6 +143,10 @@ export async function postRequest(
         threadTs ?? request.messageTs,
       ),
     });
+    // Denied, approved or expired while the reply was on its way: the decision found no
+    // reply to update, so this one says what became of the request.
+    if (request.status !== drawn.status)
+      await ctx.messenger.update(request.channel, request.progressTs!, progressMessage(request, ctx.now()));
   }
   return request;
 }

@@ -309,4 +309,21 @@ describe('access, limits and replays', () => {
     );
     expect(progress!.text).toContain(':no_entry: denied by <@U0APPROVER1>');
   });
+
+  it('says denied in a progress reply that was still on its way to Slack when the request was denied', async () => {
+    await start();
+    // Every post takes 1.5 s: the denial lands while the progress reply is being posted.
+    t.slack.delay('chat.postMessage', 1_500, 2);
+    await slash(ENGINEER, 'scale production auth 4');
+    const request = await requestIn(t.slack, 'scale production auth 4');
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    await decide('deny', request);
+    expect((await t.bot.deps.requests.get(request.id))!.progressTs).toBeUndefined();
+    const progress = await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === request.ts && m.text.startsWith(':no_entry: denied')),
+      (m) => m !== undefined,
+      { what: 'the progress reply to say denied' },
+    );
+    expect(progress!.text).toContain(':no_entry: denied by <@U0APPROVER1>');
+  });
 });
