@@ -67,6 +67,8 @@ interface Fault {
   status: number;
   remaining: number;
   delayMs: number;
+  /** Done at once, answered this much later. */
+  answerDelayMs?: number;
 }
 
 export const SIMULATED_BOT_USER = 'U0AZORABOT';
@@ -173,6 +175,14 @@ export class SimulatedSlack extends EventEmitter {
   /** Slows every call of `method` down, to hold a job in flight. */
   delay(method: string, delayMs: number, times = Number.POSITIVE_INFINITY): void {
     this.faults.push({ method, status: 200, remaining: times, delayMs });
+  }
+
+  /**
+   * Does the next `times` calls of `method` at once, but answers them `delayMs` later: what
+   * they post shows in the workspace while the bot still waits for the answer.
+   */
+  delayAnswer(method: string, delayMs: number, times = 1): void {
+    this.faults.push({ method, status: 200, remaining: times, delayMs: 0, answerDelayMs: delayMs });
   }
 
   /** Every modal the bot opened or pushed, oldest first, closed ones included. */
@@ -394,7 +404,9 @@ export class SimulatedSlack extends EventEmitter {
       return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': retryAfter });
     }
     this.record(method, args, 200);
-    return sendJson(res, 200, this.answer(method, args));
+    const answer = this.answer(method, args);
+    if (fault?.answerDelayMs) await new Promise((r) => setTimeout(r, fault.answerDelayMs));
+    return sendJson(res, 200, answer);
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {

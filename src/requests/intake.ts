@@ -3,7 +3,7 @@ import type { EnvironmentName } from '../kernel/domain/environment';
 import { Refusal } from '../kernel/domain/refusal';
 import { replicaBounds, workloadOf } from '../kernel/domain/topology';
 import { KubeError } from '../kernel/kubernetes/errors';
-import { code, md, note, withMentions } from '../kernel/slack/blocks';
+import { code, md, note, withMentions, type SlackMessage } from '../kernel/slack/blocks';
 import type { JobContext } from '../deps';
 import type { planRequestJob } from './contracts';
 import { needsApproval } from './domain/guards';
@@ -115,39 +115,33 @@ export async function planRequest(
   };
 }
 
-/** Posts the request and its progress message, each remembered as soon as it is posted, so a retry posts only what is missing. */
+/**
+ * Posts the request and its progress message, each remembered as soon as it is posted, so
+ * a retry posts only what is missing. A decision (approve, deny, expiry) made while one
+ * was on its way to Slack found no ts to update it by: that message is then brought up to
+ * date at once.
+ */
 export async function postRequest(
   ctx: JobContext,
   request: OpsRequest,
   threadTs?: string,
 ): Promise<OpsRequest> {
-  const remember = async (fields: Pick<OpsRequest, 'messageTs'> | Pick<OpsRequest, 'progressTs'>) => {
+  const post = async (
+    field: 'messageTs' | 'progressTs',
+    draw: (request: OpsRequest, now: number) => SlackMessage,
+    thread: string | undefined,
+  ) => {
+    const drawn = request.status;
+    const ts = await ctx.messenger.post(request.channel, draw(request, ctx.now()), thread);
     const updated = await ctx.requests.update(request.id, (current) => ({
-      next: { ...current, ...fields },
+      next: { ...current, [field]: ts },
       value: null,
     }));
-    return updated?.request ?? { ...request, ...fields };
+    request = updated?.request ?? { ...request, [field]: ts };
+    if (request.status !== drawn) await ctx.messenger.update(request.channel, ts, draw(request, ctx.now()));
   };
-  const now = ctx.now();
-  if (!request.messageTs) {
-    request = await remember({
-      messageTs: await ctx.messenger.post(request.channel, requestMessage(request, now), threadTs),
-    });
-  }
-  if (!request.progressTs) {
-    const drawn = request;
-    request = await remember({
-      progressTs: await ctx.messenger.post(
-        request.channel,
-        progressMessage(request, now),
-        threadTs ?? request.messageTs,
-      ),
-    });
-    // Denied, approved or expired while the reply was on its way: the decision found no
-    // reply to update, so this one says what became of the request.
-    if (request.status !== drawn.status)
-      await ctx.messenger.update(request.channel, request.progressTs!, progressMessage(request, ctx.now()));
-  }
+  if (!request.messageTs) await post('messageTs', requestMessage, threadTs);
+  if (!request.progressTs) await post('progressTs', progressMessage, threadTs ?? request.messageTs);
   return request;
 }
 

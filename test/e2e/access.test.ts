@@ -310,6 +310,24 @@ describe('access, limits and replays', () => {
     expect(progress!.text).toContain(':no_entry: denied by <@U0APPROVER1>');
   });
 
+  it('takes the buttons off a request message denied while its post was still being answered', async () => {
+    await start();
+    // Slack shows the request at once but answers the post 1.5 s later: the approver can
+    // deny before the bot knows the message's ts.
+    t.slack.delayAnswer('chat.postMessage', 1_500);
+    await slash(ENGINEER, 'scale production auth 4');
+    const request = await requestIn(t.slack, 'scale production auth 4');
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    await decide('deny', request);
+    expect((await t.bot.deps.requests.get(request.id))!.messageTs).toBeUndefined();
+    await waitFor(
+      () => JSON.stringify(t.slack.messages.find((m) => m.ts === request.ts)!.blocks ?? []),
+      (blocks) => !blocks.includes(actionId('deny', request.id)),
+      { what: 'the request message without its buttons' },
+    );
+    expect(t.slack.messages.find((m) => m.ts === request.ts)!.text).toContain('denied');
+  });
+
   it('says denied in a progress reply that was still on its way to Slack when the request was denied', async () => {
     await start();
     // Every post takes 1.5 s: the denial lands while the progress reply is being posted.
