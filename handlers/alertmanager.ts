@@ -10,14 +10,16 @@ import type { CoreDeps } from '../src/deps';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
 
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
 /**
  * Compares SHA-256 digests, which are 32 bytes whatever the tokens' lengths, so neither a
- * length check nor an early exit tells a caller anything about the expected token.
+ * length check nor an early exit tells a caller anything about the expected token (whose
+ * digest is made once).
  */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
   const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
-  return timingSafeEqual(digest(given), digest(token));
+  return timingSafeEqual(sha256(given), expected);
 }
 
 /**
@@ -27,14 +29,15 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * retry, so nothing is lost.
  */
 export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): CustomRoute {
+  const expected = token ? sha256(token) : undefined;
   return {
     path: '/alertmanager',
     method: 'POST',
     handler: async (req, res) => {
       try {
-        if (!token)
+        if (!expected)
           return sendJson(res, 503, { error: 'ALERTMANAGER_WEBHOOK_TOKEN is not set; the webhook is off' });
-        if (!bearerMatches(req.headers.authorization, token)) {
+        if (!bearerMatches(req.headers.authorization, expected)) {
           return sendJson(res, 401, { error: 'missing or wrong bearer token' });
         }
         let raw: unknown;
@@ -52,7 +55,8 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
           });
         }
         const notification = parsed.data;
-        const delivery = `${groupIdOf(notification.groupKey)}-${deliveryDigest(notification)}`;
+        const group = groupIdOf(notification.groupKey);
+        const delivery = `${group}-${deliveryDigest(notification)}`;
         let stored: PutOutcome;
         try {
           stored = await deps.alertInbox.put(notification, delivery);
@@ -61,15 +65,12 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
           return sendJson(res, 503, { error: 'cannot store the notification right now; retry' });
         }
         if (stored === 'full') {
-          deps.logger.warn(
-            { group: groupIdOf(notification.groupKey) },
-            'alert inbox full; Alertmanager will retry',
-          );
+          deps.logger.warn({ group }, 'alert inbox full; Alertmanager will retry');
           return sendJson(res, 503, { error: 'too many notifications waiting to be handled; retry' });
         }
         if (stored === 'stored')
           deps.metrics.webhookAlerts.inc({ status: notification.status }, notification.alerts.length);
-        return sendJson(res, 202, { status: 'accepted', group: groupIdOf(notification.groupKey) });
+        return sendJson(res, 202, { status: 'accepted', group });
       } catch (err) {
         deps.logger.error({ err: (err as Error).message }, 'alertmanager webhook failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
