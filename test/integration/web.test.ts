@@ -27,6 +27,21 @@ describe('the web role over real HTTP', () => {
     return counts.reduce((a, b) => a + b, 0);
   };
 
+  it('keeps the Alertmanager webhook off without ALERTMANAGER_WEBHOOK_TOKEN, whatever is sent', async () => {
+    for (const authorization of [undefined, 'Bearer ', 'Bearer anything']) {
+      const res = await fetch(`${t.url}/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ version: '4' }),
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: string }).error).toMatch(
+        /ALERTMANAGER_WEBHOOK_TOKEN is not set/,
+      );
+    }
+    expect((await t.bot.deps.alertInbox.stats()).stored).toBe(0);
+  });
+
   it('answers a signed /azora help with the grammar, ephemerally', async () => {
     const res = await sendSlashCommand(t.url, t.secret, { text: 'help', user: 'U0ENGINEER' });
     expect(res.status).toBe(200);
