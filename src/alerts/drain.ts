@@ -39,6 +39,13 @@ export interface DrainOptions {
   lingerMs?: number;
 }
 
+/** When to look for entries to retry or take over next, and where the last look ended. */
+interface Sweep {
+  due: number;
+  forgetDue: number;
+  cursor: { at: string };
+}
+
 export interface AlertDrain {
   /** Takes no more notifications; the ones under way get `deadlineMs`, then are left to another worker. */
   close(deadlineMs: number): Promise<{ drained: boolean }>;
@@ -125,7 +132,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
     await inbox.done(done);
   }
 
-  async function next(sweep: { due: number; forgetDue: number }): Promise<InboxEntry[]> {
+  async function next(sweep: Sweep): Promise<InboxEntry[]> {
     const now = clock.now();
     if (now >= sweep.due) {
       sweep.due = now + blockMs;
@@ -133,7 +140,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
         sweep.forgetDue = now + FORGET_IDLE_MS / 24;
         await inbox.forgetIdle(FORGET_IDLE_MS);
       }
-      const retries = await inbox.reclaim(consumer, stallMs, backoff);
+      const retries = await inbox.reclaim(consumer, stallMs, backoff, sweep.cursor);
       if (retries.length > 0) return retries;
     }
     waiting = true;
@@ -145,7 +152,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
   }
 
   const loop = (async () => {
-    const sweep = { due: 0, forgetDue: 0 };
+    const sweep: Sweep = { due: 0, forgetDue: 0, cursor: { at: '0-0' } };
     while (!stopping) {
       try {
         const entries = await next(sweep);

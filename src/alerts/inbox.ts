@@ -37,13 +37,10 @@ export interface InboxEntry {
   notification: Notification | undefined;
 }
 
-/** An entry handed out before and not acknowledged since: its id, holder, idle time and hand-outs. */
-interface PendingEntry {
-  id: string;
-  consumer: string;
-  idleMs: number;
-  deliveries: number;
-}
+/** XPENDING's extended form: each entry's id, holder, idle time and hand-outs. */
+type PendingReply = [id: string, consumer: string, idleMs: number, deliveries: number][];
+/** Entries looked at per sweep, of each kind. */
+const PAGE = 100;
 
 type StreamEntries = [id: string, fields: string[] | null][];
 
@@ -124,35 +121,64 @@ export class AlertInbox {
   }
 
   /**
-   * Entries to hand out again, taken over by `consumer`: its own after `retryAfter(n)` ms
-   * (n: hand-outs so far), anyone else's after `stallMs` (that worker died or hangs).
+   * Entries to hand out again, taken over by `consumer`: its own failures once their
+   * backoff `retryAfter(n)` is over (n: hand-outs so far), and anyone's entry pending for
+   * `stallMs` (its worker died or hangs). The second walks the whole pending list a page
+   * at a time, from `cursor` on, however many entries live workers hold meanwhile.
    */
   async reclaim(
     consumer: string,
     stallMs: number,
     retryAfter: (deliveries: number) => number,
-    count = 100,
+    cursor: { at: string },
   ): Promise<InboxEntry[]> {
-    const minIdle = Math.min(retryAfter(1), stallMs);
-    const raw = (await this.redis.xpending(this.stream, GROUP, 'IDLE', minIdle, '-', '+', count)) as [
-      string,
-      string,
-      number,
-      number,
-    ][];
-    const due = raw
-      .map(([id, holder, idleMs, deliveries]): PendingEntry => ({ id, consumer: holder, idleMs, deliveries }))
-      .filter((p) => p.idleMs >= (p.consumer === consumer ? retryAfter(p.deliveries) : stallMs));
-    if (due.length === 0) return [];
-    const claimed = (await this.redis.xclaim(
+    const minIdle = retryAfter(1);
+    const own = (
+      (await this.redis.xpending(
+        this.stream,
+        GROUP,
+        'IDLE',
+        minIdle,
+        '-',
+        '+',
+        PAGE,
+        consumer,
+      )) as PendingReply
+    ).filter(([, , idleMs, deliveries]) => idleMs >= retryAfter(deliveries));
+    const retried =
+      own.length === 0
+        ? []
+        : ((await this.redis.xclaim(
+            this.stream,
+            GROUP,
+            consumer,
+            minIdle,
+            ...own.map(([id]) => id),
+          )) as StreamEntries);
+    const [next, stalled] = (await this.redis.xautoclaim(
       this.stream,
       GROUP,
       consumer,
-      minIdle,
-      ...due.map((p) => p.id),
-    )) as StreamEntries;
-    const handedOut = new Map(due.map((p) => [p.id, p.deliveries + 1]));
-    return entriesOf(claimed, (id) => handedOut.get(id) ?? 1);
+      stallMs,
+      cursor.at,
+      'COUNT',
+      PAGE,
+    )) as [string, StreamEntries];
+    cursor.at = next;
+    const handedOut = new Map(own.map(([id, , , deliveries]) => [id, deliveries + 1]));
+    if (stalled.length > 0) {
+      // How often each was handed out, claims included: a notification that kills workers must stop.
+      const counts = (await this.redis.xpending(
+        this.stream,
+        GROUP,
+        stalled[0]![0],
+        stalled.at(-1)![0],
+        PAGE * 2,
+        consumer,
+      )) as PendingReply;
+      for (const [id, , , deliveries] of counts) if (!handedOut.has(id)) handedOut.set(id, deliveries);
+    }
+    return entriesOf([...retried, ...stalled], (id) => handedOut.get(id) ?? 1);
   }
 
   /** Done with these entries, whatever came of them: they leave the stream. */

@@ -167,6 +167,37 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     expect(handled[0]!.attemptsMade).toBe(1);
   });
 
+  it('finds a dead worker’s entry behind more entries than a page that live workers hold', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const redis = connect();
+    const stream = `${prefix}:alert-inbox`;
+    await inbox.ensureGroup();
+    for (let i = 0; i < 150; i++) await inbox.put(notification(`busy-${i}`), `b${i}`);
+    await inbox.put(notification('orphan'), 'o');
+    const held = await inbox.read(redis, 'busy', 150, 0);
+    const [orphan] = await inbox.read(redis, 'dead', 1, 0);
+    // Handed out half a second ago (a live worker on it), and two minutes ago (a dead one).
+    await redis.xclaim(stream, 'workers', 'busy', 0, ...held.map((e) => e.id), 'IDLE', 500, 'JUSTID');
+    await redis.xclaim(stream, 'workers', 'dead', 0, orphan!.id, 'IDLE', 120_000, 'JUSTID');
+    const handled: JobInfo[] = [];
+    await drain(
+      'alive',
+      async (n, job) => {
+        if (serviceOf(n) === 'orphan') handled.push(job);
+      },
+      { stallMs: 60_000 },
+    );
+    await waitFor(
+      () => handled.length,
+      (n) => n === 1,
+      {
+        what: 'the dead worker’s entry to be taken over',
+        timeoutMs: 5_000,
+      },
+    );
+    expect(handled[0]!.attemptsMade).toBe(1);
+  });
+
   it('makes the inbox again when Redis lost it (a restart without persistence), and goes on', async () => {
     const handled: string[] = [];
     await drain('one', async (n) => void handled.push(serviceOf(n)));
