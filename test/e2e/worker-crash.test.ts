@@ -7,7 +7,11 @@ import { runBot } from '../kit/process';
 import { actionId } from '../../src/kernel/slack/actions';
 import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
-import { requestIn, untilPendingApproval } from '../kit/flows';
+import { firingNotification, requestIn, untilPendingApproval } from '../kit/flows';
+import { notificationSchema } from '../../src/alerts/domain/payload';
+import { deliveryDigest } from '../../src/alerts/domain/group';
+import { TEST_REDIS_URL } from '../kit/redis';
+import { Redis } from 'ioredis';
 import { waitFor } from '../kit/wait';
 import { APPROVER, OPS, PROD, SECOND_APPROVER, STG } from '../kit/ids';
 
@@ -56,6 +60,40 @@ describe('a worker killed in the middle of a rollback', () => {
       metadata: { annotations: Record<string, string> };
       spec: { template: { spec: { containers: { image: string }[] } } };
     };
+
+  it('takes over an alert notification a dead worker held, and posts its thread once', async () => {
+    const notification = notificationSchema.parse(
+      firingNotification(
+        'AzoraHighCPU',
+        { severity: 'warning', namespace: STG, service: 'auth' },
+        'CPU high',
+      ),
+    );
+    const { alertInbox } = web.bot.deps;
+    await alertInbox.ensureGroup();
+    expect(await alertInbox.put(notification, `crash-${deliveryDigest(notification)}`)).toBe('stored');
+    // A worker that read it and died before it was done: the entry is pending in its name.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await alertInbox.read(redis, 'killed-worker', 1, 0)).toHaveLength(1);
+    } finally {
+      await redis.quit();
+    }
+    await startWorker();
+    await waitFor(
+      () => web.slack.messages.filter((m) => !m.threadTs && m.text.includes('*AzoraHighCPU* — auth')),
+      (parents) => parents.length === 1,
+      { what: 'the alert thread, posted by the next worker after the stall time', timeoutMs: 20_000 },
+    );
+    await waitFor(
+      () => alertInbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to be empty' },
+    );
+    expect(
+      web.slack.messages.filter((m) => !m.threadTs && m.text.includes('*AzoraHighCPU* — auth')),
+    ).toHaveLength(1);
+  });
 
   it('is taken over by another worker, and the deployment is rolled back once', async () => {
     const first = await startWorker();
