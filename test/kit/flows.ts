@@ -105,9 +105,10 @@ export function firingNotification(
 }
 
 /**
- * Until the bot has done everything it was given for alerts: no notification waiting
- * or being handled in the alert inbox (nor an earlier version's alert job), and no Slack write left in the outbox. A duplicate on its way would be one of
- * these, so a test can then count threads and know nothing more is coming.
+ * Until the bot has done everything it was given for alerts: no notification waiting or
+ * being handled in the alert inbox (nor an earlier version's alert job), and no Slack
+ * write left in the outbox. A duplicate on its way would be one of these, so a test can
+ * then count threads and know nothing more is coming.
  */
 export async function untilSettled(bot: Bot): Promise<void> {
   await waitFor(
@@ -116,6 +117,6 @@ export async function untilSettled(bot: Bot): Promise<void> {
       (await bot.queues.get('alerts').getJobCountByTypes('wait', 'active', 'prioritized', 'delayed')) +
       (await bot.deps.outbox.pending()),
     (left) => left === 0,
-    { what: 'the alert jobs and Slack writes to be done', timeoutMs: 20_000 },
+    { what: 'the alert notifications and Slack writes to be done', timeoutMs: 20_000 },
   );
 }
