@@ -33,8 +33,9 @@ export interface DrainOptions {
   retryAfter?: (deliveries: number) => number;
   /**
    * After the first entry of a read, how long to let more arrive before handling them: a
-   * notification's Redis work then shares its writes with the others'. Alert threads are
-   * paced at a message a second per channel, so this costs nobody anything they see.
+   * burst is then read, acknowledged and looked up (open incidents, maintenance windows)
+   * together. Alert threads are paced at a message a second per channel, so this costs
+   * nobody anything they see.
    */
   lingerMs?: number;
 }
