@@ -70,6 +70,9 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
   const blockMs = Math.min(BLOCK_MS, backoff(1));
   const outage = redisOutageOf(blocking);
   let stopping = false;
+  // Waits (the linger, the pause after a failed read) end at once when the drain closes.
+  const closed = new AbortController();
+  const pause = (ms: number) => delay(ms, undefined, { signal: closed.signal }).catch(() => undefined);
   /** In a blocking read, holding no entry yet. */
   let waiting = false;
   await inbox.ensureGroup();
@@ -147,7 +150,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
     waiting = true;
     const entries = await inbox.read(blocking, consumer, BATCH, blockMs).finally(() => (waiting = false));
     if (entries.length === 0 || entries.length === BATCH || lingerMs <= 0) return entries;
-    await delay(lingerMs);
+    await pause(lingerMs);
     if (stopping) return entries;
     return [...entries, ...(await inbox.read(blocking, consumer, BATCH - entries.length, 0))];
   }
@@ -170,7 +173,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
         // While Redis is away every read fails; the outage reports it once.
         if (!outage?.counted(err as Error))
           logger.error({ err: (err as Error).message }, 'alert drain failed');
-        await delay(blockMs);
+        await pause(blockMs);
       }
     }
   })();
@@ -178,6 +181,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
   return {
     async close(deadlineMs) {
       stopping = true;
+      closed.abort();
       // A read still waiting holds nothing yet: cut it rather than wait it out.
       if (waiting) disconnectRedis(blocking);
       let timer: NodeJS.Timeout | undefined;

@@ -29,6 +29,7 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   const { metrics } = deps;
   const queues = [...new Set(jobs.map((j) => j.queue))];
   const outage = redisOutageOf(connection);
+  let closing = false;
   const workers = queues.map(
     (queue) =>
       new Worker(queue, (job) => runJob(job, queue, jobs, deps, metrics), {
@@ -48,14 +49,16 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
     );
     worker.on('error', (err) => {
       // While Redis is away BullMQ passes on every reconnect attempt's error: the outage
-      // counts them and reports once, at its start and at its end.
-      if (outage?.counted(err)) return;
+      // counts them and reports once, at its start and at its end. A worker being closed
+      // reports the connections cut under it, maybe after the outage ended with them.
+      if (outage?.counted(err) || closing) return;
       deps.logger.error({ queue: worker.name, err: err.message }, 'worker error');
     });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     async close(deadlineMs) {
+      closing = true;
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((w) => w.close())).then(() => true);
       const deadline = new Promise<false>(
