@@ -84,9 +84,20 @@ export interface BlockActionRequest {
   triggerId?: string;
 }
 
+let lastActionUs = 0;
+
+/**
+ * Slack's action_ts: seconds with microseconds, different for every press, two presses in
+ * one millisecond included (the bot tells a redelivery from a second press by it).
+ */
+function nextActionTs(): string {
+  const us = Math.max(Date.now() * 1000, lastActionUs + 1);
+  lastActionUs = us;
+  return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+}
+
 /** A block_actions interaction: Slack sends it as one form field, `payload`, holding JSON. */
 export function blockActionBody(c: BlockActionRequest): string {
-  const now = Date.now() / 1000;
   const payload = {
     type: 'block_actions',
     user: { id: c.user, username: c.userName, name: c.userName, team_id: SANDBOX_TEAM.id },
@@ -127,7 +138,7 @@ export function blockActionBody(c: BlockActionRequest): string {
         ...(c.button.value !== undefined ? { value: c.button.value } : {}),
         ...(c.button.url !== undefined ? { url: c.button.url } : {}),
         ...(c.button.style !== undefined ? { style: c.button.style } : {}),
-        action_ts: now.toFixed(6),
+        action_ts: nextActionTs(),
       },
     ],
   };

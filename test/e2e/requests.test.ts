@@ -127,7 +127,7 @@ describe('/azora change requests, end to end', () => {
     );
     expect(selector('azora-payment').version).toBe('blue');
 
-    // Two approvers at once, and Slack delivering one of the clicks twice.
+    // Two approvers at once, one of them pressing twice.
     await Promise.all([
       click(APPROVER, 'approve', request.id, request.ts),
       click(SECOND_APPROVER, 'approve', request.id, request.ts),
