@@ -191,7 +191,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         metrics,
         {
           name: 'azora_slack_outbox_pending',
-          help: 'Slack writes waiting in the outbox or in flight (shared in Redis: every worker reports the same figure)',
+          help: 'Slack writes waiting in the outbox or in flight',
         },
         () => deps.outbox.pending(),
       );
@@ -199,7 +199,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         metrics,
         {
           name: 'azora_alert_inbox_waiting',
-          help: 'Alertmanager notifications stored and not yet handled (shared in Redis: every worker reports the same figure)',
+          help: 'Alertmanager notifications stored and not yet handled',
         },
         () => deps.alertInbox.size(),
       );

@@ -53,7 +53,7 @@ export interface AlertDrain {
 }
 
 /** Retries wait 1, 2, 4, 8 s…: Redis or Slack hiccups pass, a bad notification does not spin. */
-export const retryAfter = (deliveries: number): number => 1_000 * 2 ** Math.max(0, deliveries - 1);
+const retryAfter = (deliveries: number): number => 1_000 * 2 ** Math.max(0, deliveries - 1);
 
 /**
  * The worker's side of the alert inbox: reads notifications in batches, handles each

@@ -68,7 +68,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * A gauge read from Redis when scraped: state every worker shares, so every worker
- * reports the same figure.
+ * reports the same figure (its help says so).
  */
 export function watchShared(
   metrics: Metrics,
@@ -76,7 +76,8 @@ export function watchShared(
   read: () => Promise<number>,
 ): void {
   new Gauge({
-    ...gauge,
+    name: gauge.name,
+    help: `${gauge.help} (shared in Redis: every worker reports the same figure)`,
     registers: [metrics.registry],
     async collect() {
       this.set(await read());

@@ -166,8 +166,9 @@ export class SlackOutbox {
   private async messageOf(stored: Record<string, string>): Promise<SlackMessage | undefined> {
     if (stored.source) {
       const at = stored.source.indexOf(':');
-      const render = this.renderers.get(stored.source.slice(0, at));
-      if (!render) throw new Error(`no renderer for ${stored.source.slice(0, at)} messages in this process`);
+      const kind = stored.source.slice(0, at);
+      const render = this.renderers.get(kind);
+      if (!render) throw new Error(`no renderer for ${kind} messages in this process`);
       return render(stored.source.slice(at + 1));
     }
     if (!stored.text && !stored.blocks) return undefined;
