@@ -29,6 +29,12 @@ ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=128"
 # and the worker held 15–30 MB more at a storm's peak (`npm run bench`: 168 MB against
 # 138–153), for the same CPU per notification.
 ENV MALLOC_ARENA_MAX=1
+# glibc's own starting thresholds, pinned: left to itself, glibc raises them whenever a
+# large block is freed (the mmap one up to 32 MB, the trim one to twice that), and the
+# worker then kept 10 MB of freed memory at the top of its heap (storm peak 149–151 MB
+# against 139–140 with these, for the same CPU; README: Runtime and stack notes).
+ENV MALLOC_MMAP_THRESHOLD_=131072
+ENV MALLOC_TRIM_THRESHOLD_=131072
 # The test kit starts every bot process, and the benchmarks' baselines, with these ENV lines.
 WORKDIR /app
 COPY package.json package-lock.json ./

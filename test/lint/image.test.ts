@@ -41,6 +41,9 @@ describe('the image', () => {
     expect(IMAGE_ENV).toMatchObject({
       NODE_OPTIONS: expect.stringMatching(/--max-old-space-size=\d+/),
       MALLOC_ARENA_MAX: '1',
+      // Pinned, so that glibc does not raise them after the first large free (see the Dockerfile).
+      MALLOC_MMAP_THRESHOLD_: expect.stringMatching(/^\d+$/),
+      MALLOC_TRIM_THRESHOLD_: expect.stringMatching(/^\d+$/),
     });
   });
 
