@@ -42,28 +42,33 @@ export async function executeRequest(
   );
   if (!claimed?.value) return 'skipped';
   let request = claimed.request;
-  if (claimed.value === 'first') {
-    await deps.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester));
-  }
+  // The start's audit event must be in before anything changes or is recorded after it,
+  // not before the checks and the first read: it is written while they run.
+  const started =
+    claimed.value === 'first'
+      ? deps.audit.record(auditOf(request, 'started', request.approvedBy?.user ?? request.requester))
+      : Promise.resolve();
+  // Its failure is thrown where it is awaited, not reported as unhandled before that.
+  started.catch(() => undefined);
+  const end: typeof finish = async (...args) => {
+    await started;
+    return finish(...args);
+  };
   const allowed = await checkStillAllowed(deps, request);
-  if (!allowed.ok) return finish(deps, request, 'refused', allowed.reason);
+  if (!allowed.ok) return end(deps, request, 'refused', allowed.reason);
 
   const lock = await locks.acquireAll(request.environment, lockedBy(request), id, policy.guards.lockLease);
   if (!lock.ok) {
     const holder = await requests.get(lock.holder);
     const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
-    return finish(
-      deps,
-      request,
-      'refused',
-      `another change holds the lock: request \`${lock.holder}\`${who}`,
-    );
+    return end(deps, request, 'refused', `another change holds the lock: request \`${lock.holder}\`${who}`);
   }
 
   let keepLock = false;
   try {
     await guardCooldowns(deps, request);
     await guardSwitchTargets(deps, request);
+    await started;
     await showProgress(deps, request);
     const outcome: string[] = [];
     const unhealthy: string[] = [];
@@ -92,16 +97,16 @@ export async function executeRequest(
     }
     return await finish(deps, request, 'succeeded');
   } catch (err) {
-    if (err instanceof StalePlan) return finish(deps, request, 'stale', err.message);
+    if (err instanceof StalePlan) return end(deps, request, 'stale', err.message);
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof KubeError && err.transient && !retry.finalAttempt) {
       keepLock = true;
       deps.logger.warn({ request: id, err: message }, 'transient failure; the job will be retried');
       throw err;
     }
-    if (err instanceof Refusal) return finish(deps, request, 'refused', message);
-    if (err instanceof StepFailed) return finish(deps, request, 'failed', message);
-    return finish(deps, request, 'failed', message);
+    if (err instanceof Refusal) return end(deps, request, 'refused', message);
+    if (err instanceof StepFailed) return end(deps, request, 'failed', message);
+    return end(deps, request, 'failed', message);
   } finally {
     if (!keepLock) await locks.releaseAll(request.environment, lockedBy(request), id);
   }

@@ -180,6 +180,49 @@ describe('executeRequest', () => {
       expect(await w.locks.holder('production', 'auth')).toBeNull();
     });
 
+    describe('while the start is still being audited', () => {
+      // The start's audit write held until the test lets it land.
+      let land: () => void;
+      beforeEach(() => {
+        const record = w.audit.record.bind(w.audit);
+        const landed = new Promise<void>((resolve) => (land = resolve));
+        w.audit.record = async (event, at) => {
+          if (event.type === 'started') await landed;
+          return record(event, at);
+        };
+      });
+      const turns = async (until: () => boolean) => {
+        for (let i = 0; i < 100 && !until(); i++) await new Promise((r) => setImmediate(r));
+      };
+
+      it('reads the target colours, and changes nothing until it is in', async () => {
+        await w.requests.create(approved(switches));
+
+        const result = run();
+        await turns(() => w.cluster.callsOf('colourNotReady').length === 3);
+
+        expect(w.cluster.callsOf('colourNotReady')).toHaveLength(3);
+        expect(w.cluster.changes()).toEqual([]);
+        expect(w.audit.typesOf(ID)).toEqual([]);
+        land();
+        expect(await result).toBe('succeeded');
+        expect(w.cluster.changes()).toHaveLength(3);
+        expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+      });
+
+      it('records a refusal only after it', async () => {
+        await w.requests.create(approved(switches));
+        w.cluster.workload('production', 'azora-auth-green').available = 1;
+
+        const result = run();
+        await turns(() => w.cluster.callsOf('colourNotReady').length === 3);
+        land();
+
+        expect(await result).toBe('refused');
+        expect(w.audit.typesOf(ID)).toEqual(['started', 'refused']);
+      });
+    });
+
     it('moves them all when every colour is ready', async () => {
       await w.requests.create(approved(switches));
 
