@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:https';
+import { Redis } from 'ioredis';
 import type { TestCluster } from '../kit/cluster';
 import { percentile } from './load';
 
@@ -7,16 +8,35 @@ const WARM_UP = 5;
 const NAMESPACE = 'azora-production';
 const DEPLOYMENT = 'azora-payment-blue';
 
-/** p50 of CALLS sequential calls after WARM_UP, in ms. */
-async function p50Of(call: () => Promise<unknown>): Promise<number> {
+const IDLE_CALLS = 10;
+const IDLE_MS = 200;
+
+/** p50 of `calls` sequential calls after WARM_UP, in ms; `idleMs` apart when given. */
+async function p50Of(call: () => Promise<unknown>, calls = CALLS, idleMs = 0): Promise<number> {
   for (let i = 0; i < WARM_UP; i++) await call();
   const took: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
+  for (let i = 0; i < calls; i++) {
+    if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
     const start = performance.now();
     await call();
     took.push(performance.now() - start);
   }
   return percentile(took, 50);
+}
+
+/**
+ * One Redis round trip (PING) back to back, and after IDLE_MS with nothing to do, as each
+ * step of an approval meets processes that were idle between clicks: what every hop
+ * between the click and the first API call costs at least.
+ */
+export async function redisRoundTrip(url: string): Promise<{ backToBack: number; afterIdle: number }> {
+  const redis = new Redis(url);
+  try {
+    const ping = () => redis.ping();
+    return { backToBack: await p50Of(ping), afterIdle: await p50Of(ping, IDLE_CALLS, IDLE_MS) };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**

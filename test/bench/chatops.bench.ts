@@ -15,7 +15,7 @@ import { runRole, type RunningRole } from '../kit/process';
 import { uniquePrefix } from '../kit/redis';
 import { buttonClickBody, postToSlackEndpoint, sendSlashCommand, signedHeaders } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
-import { apiCallCost } from './api-call';
+import { apiCallCost, redisRoundTrip } from './api-call';
 import { approvalTimeline, type ApprovalTimeline } from './approval-timeline';
 import { monotonicUs, profileOf, topSelfTime } from './cpu-profile';
 import {
@@ -432,6 +432,14 @@ describe('benchmarks', () => {
         ms(call.result.adapter),
         `node:https on a kept connection: ${ms(call.result.https)}`,
         ratio(call.result.adapter, call.result.https),
+      );
+      const hop = await measured(() => redisRoundTrip(redis.url));
+      row(
+        hop.host,
+        'one Redis round trip after 200 ms idle, p50',
+        ms(hop.result.afterIdle),
+        `back to back: ${ms(hop.result.backToBack)}`,
+        ratio(hop.result.afterIdle, hop.result.backToBack),
       );
       noteTimeline(timelines);
     } finally {
