@@ -10,10 +10,15 @@ import { queueGraph } from '../src/graphs';
 
 /**
  * One stored Alertmanager notification: its group's thread, and its PagerDuty incident.
- * Taken from the alert inbox (src/alerts/drain.ts), not from a BullMQ queue.
+ * Taken from the alert inbox (src/alerts/drain.ts), not from a BullMQ queue; `entry` is
+ * its id there, which orders the group's notifications.
  */
-export async function alertNotificationProcessor(notification: Notification, ctx: JobContext) {
-  const { group, changes } = await handleNotification(ctx, notification);
+export async function alertNotificationProcessor(
+  notification: Notification,
+  ctx: JobContext,
+  entry?: string,
+) {
+  const { group, changes } = await handleNotification(ctx, notification, entry);
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
   if (pages) {
     const dedupKey = pagerDutyKey(group);
@@ -53,7 +58,6 @@ export async function alertNotificationProcessor(notification: Notification, ctx
 }
 
 /** The same, for a notification an earlier version's web process queued as a BullMQ job. */
-export const legacyAlertNotificationProcessor = defineJob(
-  legacyAlertNotificationJob,
-  alertNotificationProcessor,
+export const legacyAlertNotificationProcessor = defineJob(legacyAlertNotificationJob, (notification, ctx) =>
+  alertNotificationProcessor(notification, ctx),
 );

@@ -179,7 +179,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         inbox: deps.alertInbox,
         blocking: drainConnection,
         consumer: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-        run: (notification, job) => alertNotificationProcessor(notification, { ...jobDeps, job }),
+        // The drain's job id is the notification's inbox entry.
+        run: (notification, job) => alertNotificationProcessor(notification, { ...jobDeps, job }, job.id),
         logger,
         metrics,
         clock,

@@ -97,16 +97,18 @@ export async function showGroup(deps: Deps, group: AlertGroup): Promise<void> {
 
 /**
  * One Alertmanager notification: fold it into its group, then update Slack (paced by the
- * outbox) and PagerDuty. A duplicate delivery changes nothing; a retried job redoes its
- * Slack and PagerDuty effects idempotently.
+ * outbox) and PagerDuty. A duplicate delivery, or one stored before the group's last
+ * (`entry`: its alert inbox id), changes nothing; a retried job redoes its Slack and
+ * PagerDuty effects idempotently.
  */
 export async function handleNotification(
   deps: Deps,
   notification: Notification,
+  entry?: string,
 ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
   const { policy, alerts, now } = deps;
   const at = now();
-  const applied = await alerts.apply(notification, policy, at);
+  const applied = await alerts.apply(notification, policy, at, entry);
   const { changes } = applied;
   const group = await noteMaintenance(deps, applied.group, changes, at);
   if (changes.length === 0) {

@@ -68,10 +68,12 @@ export class AlertStore {
    * channel within the minute before it, it shows as a line of the storm's one digest.
    * Idempotent for a retried job: a group's place is fixed by when it was first seen.
    */
+  /** Folds a notification into its group (see applyNotification; `entry`: its alert inbox id). */
   async apply(
     notification: Notification,
     policy: Policy,
     now: number,
+    entry?: string,
   ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
     const id = groupIdOf(notification.groupKey);
     const key = this.key(id);
@@ -95,7 +97,7 @@ export class AlertStore {
     const result = await this.store.update(
       key,
       (current) => {
-        const { group, changes } = applyNotification(current, notification, policy, now);
+        const { group, changes } = applyNotification(current, notification, policy, now, entry);
         if (changes.length === 0) return { verdict: changes };
         return { next: current || !digest ? group : { ...group, digest }, verdict: changes };
       },

@@ -15,6 +15,7 @@ import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { firingNotification, untilSettled } from '../kit/flows';
 import { legacyAlertNotificationJob } from '../../src/alerts/contracts';
 import { notificationSchema } from '../../src/alerts/domain/payload';
+import { groupIdOf } from '../../src/alerts/domain/group';
 
 const errorRate = (service: string, pod: string) => ({
   labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
@@ -195,6 +196,9 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect(
       await metric('azora_jobs_total{queue="alerts",name="alert-notification",outcome="succeeded"}'),
     ).toBeGreaterThan(0);
+    // Its group remembers the inbox entry it came in, which keeps an older one from undoing it.
+    const group = await t.bot.deps.alerts.get(groupIdOf(notification.groupKey));
+    expect(group?.lastEntry).toMatch(/^\d+-\d+$/);
   });
 
   it('still handles a notification that an earlier version queued as a BullMQ job', async () => {
@@ -208,6 +212,8 @@ describe('Alertmanager alerts as Slack threads', () => {
     const parent = await parentOf('AzoraHighLatency');
     expect(parent.text).toContain('education');
     await untilSettled(t.bot);
+    // A job has no place in the inbox to order it by.
+    expect((await t.bot.deps.alerts.get(groupIdOf(notification.groupKey)))?.lastEntry).toBeUndefined();
     // The same delivery through today's webhook is a duplicate of it: nothing more is posted.
     const calls = t.slack.calls.length;
     expect((await post(notification)).status).toBe(202);

@@ -2,6 +2,9 @@ import { Redis } from 'ioredis';
 import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
 import { AlertInbox } from '../../src/alerts/inbox';
 import { startAlertDrain, type AlertDrain, type DrainOptions } from '../../src/alerts/drain';
+import { AlertStore } from '../../src/alerts/store';
+import { groupIdOf } from '../../src/alerts/domain/group';
+import { testPolicy } from '../kit/policy';
 import type { JobInfo } from '../../src/kernel/queue/define';
 import { createLogger } from '../../src/kernel/log';
 import { createMetrics } from '../../src/kernel/metrics';
@@ -125,6 +128,50 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     expect(ended.filter((f) => ['f0', 'f2', 'f4'].includes(f))).toEqual(['f0', 'f2', 'f4']);
     expect(ended.filter((f) => ['f1', 'f3', 'f5'].includes(f))).toEqual(['f1', 'f3', 'f5']);
     expect(events.slice(0, 2).sort()).toEqual(['start f0', 'start f1']);
+  });
+
+  it('keeps a group from going back when another worker applies its later notification first', async () => {
+    const store = new AlertStore(connect(), prefix);
+    const policy = testPolicy();
+    const resolved = (n: Notification): Notification => ({
+      ...n,
+      status: 'resolved',
+      alerts: n.alerts.map((a) => ({ ...a, status: 'resolved', endsAt: '2026-12-03T03:10:00Z' })),
+    });
+    const apply: DrainOptions['run'] = (n, job) => store.apply(n, policy, Date.now(), job.id);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let taken!: () => void;
+    const took = new Promise<void>((resolve) => (taken = resolve));
+    // The first worker takes the firing notification and is slow with it…
+    await drain('slow', async (n, job) => {
+      taken();
+      await held;
+      await apply(n, job);
+    });
+    await inbox.put(notification('auth'), 'd1');
+    await took;
+    // …while the second applies the resolve stored after it.
+    const fast: string[] = [];
+    await drain('fast', async (n, job) => {
+      fast.push(n.status);
+      await apply(n, job);
+    });
+    await inbox.put(resolved(notification('auth')), 'd2');
+    await waitFor(
+      () => fast,
+      (seen) => seen.length === 1,
+      { what: 'the second worker to apply the resolve' },
+    );
+    release();
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to empty' },
+    );
+    expect(fast).toEqual(['resolved']);
+    const group = await store.get(groupIdOf(notification('auth').groupKey));
+    expect(group).toMatchObject({ status: 'resolved', episode: 1 });
   });
 
   it('retries a failed notification after its backoff, then gives it up after the last attempt', async () => {

@@ -1,5 +1,10 @@
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { applyNotification, deliveryDigest, serviceOfLabels } from '../../src/alerts/domain/group';
+import {
+  applyNotification,
+  deliveryDigest,
+  serviceOfLabels,
+  storedBefore,
+} from '../../src/alerts/domain/group';
 import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
 
 const policy = loadPolicy(defaultPolicyPath());
@@ -97,6 +102,45 @@ describe('folding notifications into an alert group', () => {
     const reopened = applyNotification(resolved.group, notification([again]), policy, 5);
     expect(reopened.changes).toEqual([{ kind: 'reopened', episode: 2 }]);
     expect(reopened.group.openedAt).toBe(1);
+  });
+
+  it('does not go back for a notification stored before the one it last applied', () => {
+    const fired = applyNotification(
+      undefined,
+      notification([alert('a', 'firing', 'p1')]),
+      policy,
+      1,
+      '1000-0',
+    );
+    const resolved = applyNotification(
+      fired.group,
+      notification([alert('a', 'resolved', 'p1')]),
+      policy,
+      3,
+      '1000-2',
+    );
+    expect(resolved.group).toMatchObject({ status: 'resolved', lastEntry: '1000-2' });
+
+    // The firing one again, stored between the two (another worker held it a moment longer).
+    const late = notification([alert('a', 'firing', 'p1'), alert('b', 'firing', 'p2')]);
+    expect(applyNotification(resolved.group, late, policy, 4, '1000-1')).toEqual({
+      group: resolved.group,
+      changes: [],
+    });
+    // Stored after it, the same notification is news; without an entry (an earlier
+    // version's job) there is nothing to order by.
+    expect(applyNotification(resolved.group, late, policy, 4, '1001-0').group.status).toBe('firing');
+    expect(applyNotification(resolved.group, late, policy, 4).changes).toEqual([
+      { kind: 'reopened', episode: 2 },
+    ]);
+  });
+
+  it('orders inbox entries by their stream ids, milliseconds first', () => {
+    expect(storedBefore('999-5', '1000-0')).toBe(true);
+    expect(storedBefore('1000-1', '1000-2')).toBe(true);
+    expect(storedBefore('1000-2', '1000-2')).toBe(false);
+    expect(storedBefore('1000-10', '1000-9')).toBe(false);
+    expect(storedBefore('not-an-id', '1000-0')).toBe(false);
   });
 
   it('changes nothing for a repeated delivery', () => {

@@ -42,6 +42,8 @@ export interface AlertGroup {
   episode: number;
   /** Digest of the last notification applied, so that a repeated delivery changes nothing. */
   lastDelivery: string;
+  /** The alert inbox entry (a Redis stream id) of the last notification applied, if it came through the inbox. */
+  lastEntry?: string;
   updatedAt: number;
   /** Set when the group arrived during a storm and is shown in the channel's digest. */
   digest?: string;
@@ -109,18 +111,31 @@ const firingOf = (alerts: Record<string, AlertState>) =>
     .filter(([, a]) => a.status === 'firing')
     .map(([fp]) => fp);
 
+/** Whether alert inbox entry `a` was stored before entry `b` (Redis stream ids: `<ms>-<seq>`). */
+export function storedBefore(a: string, b: string): boolean {
+  const [aMs = NaN, aSeq = NaN] = a.split('-').map(Number);
+  const [bMs = NaN, bSeq = NaN] = b.split('-').map(Number);
+  return aMs < bMs || (aMs === bMs && aSeq < bSeq);
+}
+
 /**
  * Folds a notification into the group's state and says what changed. A notification
  * carries the group's current alerts, so alerts missing from it keep their last state.
+ * `entry`, the notification's place in the alert inbox, keeps the group from going back:
+ * a notification stored before the one last applied (another worker held it a moment
+ * longer, or it failed and was retried) is older news and changes nothing.
  */
 export function applyNotification(
   previous: AlertGroup | undefined,
   notification: Notification,
   policy: Policy,
   now: number,
+  entry?: string,
 ): { group: AlertGroup; changes: AlertChange[] } {
   const delivery = deliveryDigest(notification);
   if (previous && previous.lastDelivery === delivery) return { group: previous, changes: [] };
+  if (entry && previous?.lastEntry && storedBefore(entry, previous.lastEntry))
+    return { group: previous, changes: [] };
 
   const labels = { ...notification.commonLabels, ...notification.groupLabels };
   const first = notification.alerts[0]!;
@@ -181,6 +196,7 @@ export function applyNotification(
     ...(status === 'resolved' ? { resolvedAt: now } : { resolvedAt: undefined }),
     episode,
     lastDelivery: delivery,
+    ...(entry ? { lastEntry: entry } : {}),
     updatedAt: now,
   };
   return { group, changes };
