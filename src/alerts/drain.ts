@@ -115,7 +115,12 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
     }
   }
 
-  /** Each group's notifications in order (a failure holds back its later ones); groups at once. */
+  /**
+   * Each group's notifications in order, different groups at once. A failed one does not
+   * hold back the group's later ones: they are newer news (the group keeps only what is
+   * newest, see applyNotification), and held back they would be handed out, and counted,
+   * again with every retry of the failed one.
+   */
   async function handle(entries: InboxEntry[]): Promise<void> {
     const byGroup = new Map<string, InboxEntry[]>();
     for (const entry of entries) {
@@ -127,10 +132,7 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
     const done: string[] = [];
     await Promise.all(
       [...byGroup.values()].map(async (chain) => {
-        for (const entry of chain) {
-          if (!(await runOne(entry))) return;
-          done.push(entry.id);
-        }
+        for (const entry of chain) if (await runOne(entry)) done.push(entry.id);
       }),
     );
     await inbox.done(done);

@@ -197,6 +197,29 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     expect(attempts.broken!.every((j) => j.attempts === 3)).toBe(true);
   });
 
+  it('goes on with a group’s later notifications while a failed one waits for its retry', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const runs: string[] = [];
+    // Both of one read: the first fails once, the second must not wait for its retry.
+    for (const fingerprint of ['f0', 'f1']) await inbox.put(notification('auth', fingerprint), fingerprint);
+    await drain(
+      'one',
+      async (n, job) => {
+        const fingerprint = n.alerts[0]!.fingerprint;
+        runs.push(`${fingerprint}#${job.attemptsMade}`);
+        if (fingerprint === 'f0' && job.attemptsMade === 0) throw new Error('a hiccup');
+      },
+      { retryAfter: () => 300 },
+    );
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'the inbox to empty' },
+    );
+    // f1 ran once, in the first read, and was not handed out again with f0's retry.
+    expect(runs).toEqual(['f0#0', 'f1#0', 'f0#1']);
+  });
+
   it('gives a dead worker’s notifications to another after the stall time', async () => {
     // A worker that read and died: its entries are pending in its name.
     const dead = connect();
