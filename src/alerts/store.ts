@@ -67,8 +67,9 @@ export class AlertStore {
    * first seen: if more than the policy's `stormGroupsPerMinute` groups opened in its
    * channel within the minute before it, it shows as a line of the storm's one digest.
    * Idempotent for a retried job: a group's place is fixed by when it was first seen.
+   * `entry`, the notification's alert inbox id, keeps the group from going back (see
+   * applyNotification).
    */
-  /** Folds a notification into its group (see applyNotification; `entry`: its alert inbox id). */
   async apply(
     notification: Notification,
     policy: Policy,
