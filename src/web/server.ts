@@ -56,16 +56,21 @@ export function startWeb(web: WebDeps): Promise<WebServer> {
     : startHttp(web, web.slack.signingSecret);
 }
 
-/** The routes served on the HTTP port whatever the transport; `slackSocket` joins /readyz in Socket Mode. */
+/**
+ * The routes served on the HTTP port whatever the transport; `slackSocket` joins /readyz
+ * in Socket Mode. The webhook comes first: Bolt's receiver compiles each custom route's
+ * pattern on every request, in order, until one matches, and a storm sends it hundreds a
+ * second where the probes send one every few seconds.
+ */
 function opsRoutes(web: WebDeps, slackSocket?: () => Promise<void>): CustomRoute[] {
   const { deps: core } = web;
   return [
+    alertmanagerRoute(core, web.alertmanagerToken),
     ...healthRoutes({
       redis: web.redis,
       metrics: core.metrics,
       ...(slackSocket ? { checks: { slackSocket } } : {}),
     }),
-    alertmanagerRoute(core, web.alertmanagerToken),
     ...(web.extraRoutes ?? []),
   ];
 }
