@@ -20,9 +20,17 @@ export async function alertNotificationProcessor(
 ) {
   const { group, changes } = await handleNotification(ctx, notification, entry);
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
+  // A retry can follow an attempt that stored the group and then failed before it paged:
+  // its changes are applied, so this attempt sees none, and it pages by the group's state
+  // instead. The job ids, and PagerDuty's own dedup key, keep a page from going out twice.
+  const retried = ctx.job.attemptsMade > 0;
+  const opened = retried
+    ? group.status === 'firing'
+    : changes.some((c) => c.kind === 'opened' || c.kind === 'reopened');
+  const resolved = retried ? group.status === 'resolved' : changes.some((c) => c.kind === 'resolved');
   if (pages) {
     const dedupKey = pagerDutyKey(group);
-    if (changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) {
+    if (opened) {
       const summary = `${group.alertname}: ${group.summary}`;
       const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
       await ctx.queues.enqueue(
@@ -31,7 +39,7 @@ export async function alertNotificationProcessor(
         { jobId: `pd-trigger-${dedupKey}` },
       );
     }
-    if (changes.some((c) => c.kind === 'resolved')) {
+    if (resolved) {
       await ctx.queues.enqueue(
         pagerDutyEventJob,
         { action: 'resolve', dedupKey },

@@ -147,6 +147,38 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect(events.map((e) => e.action)).toEqual(['trigger', 'resolve']);
   });
 
+  it('pages on the retry when the attempt that opened a group failed after storing it', async () => {
+    // Redis goes away for a moment just after the group is stored: the thread's parent
+    // cannot be queued, the attempt fails, and its retry finds the group already open.
+    const outbox = t.bot.deps.outbox;
+    const put = outbox.put.bind(outbox);
+    let failed = 0;
+    outbox.put = async (...args) => {
+      if (failed++ === 0) throw new Error('Connection is closed.');
+      return put(...args);
+    };
+    try {
+      const notification = firingNotification(
+        'AzoraHighErrorRate',
+        { severity: 'critical', namespace: PROD, service: 'auth' },
+        'Error rate above 5% on auth',
+      );
+      expect((await post(notification)).status).toBe(202);
+      const groupId = groupIdOf(notification.groupKey);
+      const events = await waitFor(
+        () => pagerduty.events.filter((e) => e.dedupKey?.startsWith(`azora-${groupId}`)),
+        (e) => e.length > 0,
+        { what: 'the page' },
+      );
+      await untilSettled(t.bot);
+      expect(failed).toBeGreaterThan(1);
+      expect(events.map((e) => e.action)).toEqual(['trigger']);
+      expect(await parentOf('Error rate above 5% on auth')).toBeDefined();
+    } finally {
+      outbox.put = put;
+    }
+  });
+
   it('changes nothing on a duplicate delivery', async () => {
     const notification = {
       version: '4',
