@@ -1,4 +1,4 @@
-import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
+import { pagerDutyKey, parentKey, standingChanges } from '../src/alerts/domain/group';
 
 import { handleNotification } from '../src/alerts/notify';
 import { watchAlert } from '../src/releases';
@@ -18,19 +18,18 @@ export async function alertNotificationProcessor(
   ctx: JobContext,
   entry?: string,
 ) {
-  const { group, changes } = await handleNotification(ctx, notification, entry);
+  const applied = await handleNotification(ctx, notification, entry);
+  const { group } = applied;
+  // A retry can follow an attempt that stored the group and then failed before the steps
+  // below (Redis gone for a moment): its changes are applied, so this attempt sees none,
+  // and takes them from the group's state instead. Each step is idempotent: the job ids,
+  // PagerDuty's dedup key, the timeline's event keys, the switch back's claim.
+  const changes =
+    ctx.job.attemptsMade > 0 && applied.changes.length === 0 ? standingChanges(group) : applied.changes;
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
-  // A retry can follow an attempt that stored the group and then failed before it paged:
-  // its changes are applied, so this attempt sees none, and it pages by the group's state
-  // instead. The job ids, and PagerDuty's own dedup key, keep a page from going out twice.
-  const retried = ctx.job.attemptsMade > 0;
-  const opened = retried
-    ? group.status === 'firing'
-    : changes.some((c) => c.kind === 'opened' || c.kind === 'reopened');
-  const resolved = retried ? group.status === 'resolved' : changes.some((c) => c.kind === 'resolved');
   if (pages) {
     const dedupKey = pagerDutyKey(group);
-    if (opened) {
+    if (changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) {
       const summary = `${group.alertname}: ${group.summary}`;
       const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
       await ctx.queues.enqueue(
@@ -39,7 +38,7 @@ export async function alertNotificationProcessor(
         { jobId: `pd-trigger-${dedupKey}` },
       );
     }
-    if (resolved) {
+    if (changes.some((c) => c.kind === 'resolved')) {
       await ctx.queues.enqueue(
         pagerDutyEventJob,
         { action: 'resolve', dedupKey },
@@ -48,8 +47,8 @@ export async function alertNotificationProcessor(
     }
   }
   await queueGraph(ctx, group, changes);
-  // After the page: a retry of this job sees no change any more (the notification is
-  // applied), so nothing that fails here may stand between an alert and its page.
+  // After the page, and never failing the job: nothing here may stand between an alert
+  // and its page.
   const release = await watchAlert(ctx, group, changes, parentKey(group)).catch((err: Error) => {
     ctx.logger.warn({ group: group.id, err: err.message }, 'could not tell the release of this alert');
     return 'failed' as const;

@@ -3,6 +3,7 @@ import {
   applyNotification,
   deliveryDigest,
   serviceOfLabels,
+  standingChanges,
   storedBefore,
 } from '../../src/alerts/domain/group';
 import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
@@ -133,6 +134,11 @@ describe('folding notifications into an alert group', () => {
     expect(applyNotification(resolved.group, late, policy, 4).changes).toEqual([
       { kind: 'reopened', episode: 2 },
     ]);
+  });
+
+  it('says what a group stands for, for a retry whose notification was applied already', () => {
+    expect(standingChanges({ status: 'firing' })).toEqual([{ kind: 'opened' }]);
+    expect(standingChanges({ status: 'resolved' })).toEqual([{ kind: 'resolved' }]);
   });
 
   it('orders inbox entries by their stream ids, milliseconds first', () => {

@@ -60,6 +60,14 @@ export type AlertChange =
   | { kind: 'alerts-resolved'; fingerprints: string[] }
   | { kind: 'resolved' };
 
+/**
+ * What a group's state stands for, as a change: what a retried notification's later steps
+ * (page, graph, release, timeline) go by when an earlier attempt applied it already.
+ */
+export const standingChanges = (group: Pick<AlertGroup, 'status'>): AlertChange[] => [
+  { kind: group.status === 'firing' ? 'opened' : 'resolved' },
+];
+
 export const groupIdOf = (groupKey: string): string =>
   createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
 
