@@ -148,30 +148,34 @@ describe('Alertmanager alerts as Slack threads', () => {
   });
 
   it('pages on the retry when the attempt that opened a group failed after storing it', async () => {
-    // Redis goes away for a moment just after the group is stored: the thread's parent
+    const notification = firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'auth' },
+      'Error rate above 5% on auth',
+    );
+    const groupId = groupIdOf(notification.groupKey);
+    // Redis goes away for a moment just after the group is stored: its thread's parent
     // cannot be queued, the attempt fails, and its retry finds the group already open.
     const outbox = t.bot.deps.outbox;
     const put = outbox.put.bind(outbox);
-    let failed = 0;
-    outbox.put = async (...args) => {
-      if (failed++ === 0) throw new Error('Connection is closed.');
-      return put(...args);
+    const puts: string[] = [];
+    outbox.put = async (channel, key, ...rest) => {
+      if (key === `alert-${groupId}`) {
+        puts.push(key);
+        if (puts.length === 1) throw new Error('Connection is closed.');
+      }
+      return put(channel, key, ...rest);
     };
     try {
-      const notification = firingNotification(
-        'AzoraHighErrorRate',
-        { severity: 'critical', namespace: PROD, service: 'auth' },
-        'Error rate above 5% on auth',
-      );
       expect((await post(notification)).status).toBe(202);
-      const groupId = groupIdOf(notification.groupKey);
       const events = await waitFor(
         () => pagerduty.events.filter((e) => e.dedupKey?.startsWith(`azora-${groupId}`)),
         (e) => e.length > 0,
         { what: 'the page' },
       );
       await untilSettled(t.bot);
-      expect(failed).toBeGreaterThan(1);
+      // The first attempt failed at the parent; the retry put it, and paged once.
+      expect(puts).toHaveLength(2);
       expect(events.map((e) => e.action)).toEqual(['trigger']);
       expect(await parentOf('Error rate above 5% on auth')).toBeDefined();
     } finally {
