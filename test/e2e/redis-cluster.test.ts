@@ -175,10 +175,14 @@ describe('the bot on a three-master Redis Cluster', () => {
         });
         try {
           const slot = Number(await client.call('CLUSTER', 'KEYSLOT', t.prefix));
-          return {
-            keys: await client.dbsize(),
-            inSlot: Number(await client.call('CLUSTER', 'COUNTKEYSINSLOT', slot)),
-          };
+          // Both counts in one transaction: the bot still adds and drops keys (BullMQ's
+          // lists vanish when empty), and two separate reads could see different moments.
+          const [[, keys], [, inSlot]] = (await client
+            .multi()
+            .dbsize()
+            .call('CLUSTER', 'COUNTKEYSINSLOT', slot)
+            .exec()) as [[null, number], [null, number]];
+          return { keys, inSlot: Number(inSlot) };
         } finally {
           client.disconnect();
         }
