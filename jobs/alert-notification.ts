@@ -65,6 +65,7 @@ export async function alertNotificationProcessor(
 }
 
 /** The same, for a notification an earlier version's web process queued as a BullMQ job. */
-export const legacyAlertNotificationProcessor = defineJob(legacyAlertNotificationJob, (notification, ctx) =>
-  alertNotificationProcessor(notification, ctx),
+export const legacyAlertNotificationProcessor = defineJob(
+  legacyAlertNotificationJob,
+  alertNotificationProcessor,
 );
