@@ -17,6 +17,7 @@ export function keys(prefix: string) {
     releases: (env: string, service: string) => `${prefix}:releases:${env}:${service}`,
     baking: (env: string, service: string) => `${prefix}:baking:${env}:${service}`,
     autoSwitchBack: (release: string, service: string) => `${prefix}:auto-switch-back:${release}:${service}`,
+    releaseTold: (release: string, note: string) => `${prefix}:release-told:${release}:${note}`,
     backups: (env: string) => `${prefix}:backups:${env}`,
     incident: (id: string) => `${prefix}:incident:${id}`,
     incidentTimeline: (id: string) => `${prefix}:incident-timeline:${id}`,

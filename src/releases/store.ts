@@ -97,10 +97,28 @@ export class ReleaseStore {
     const key = this.keys.autoSwitchBack(release, service);
     return (await this.redis.set(key, '1', 'PX', Math.max(ttlMs, 60_000), 'NX')) === 'OK';
   }
+
+  /** Whether the release's thread was told `note` already (see told). */
+  async wasTold(release: string, note: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.releaseTold(release, note))) === 1;
+  }
+
+  /** Remembers, for `ttlMs` (the rest of the bake window), that the release's thread was told `note`. */
+  async told(release: string, note: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.releaseTold(release, note), '1', 'PX', Math.max(ttlMs, 60_000));
+  }
 }
 
 /** What the operations use of the store; unit tests give an in-memory one. */
 export type ReleaseIndex = Pick<
   ReleaseStore,
-  'history' | 'fill' | 'add' | 'startBaking' | 'baking' | 'stopBaking' | 'claimAutoSwitchBack'
+  | 'history'
+  | 'fill'
+  | 'add'
+  | 'startBaking'
+  | 'baking'
+  | 'stopBaking'
+  | 'claimAutoSwitchBack'
+  | 'wasTold'
+  | 'told'
 >;

@@ -65,11 +65,17 @@ export async function watchAlert(
   // switch back, whose claim is taken and which a retried job would not see again.
   let untold: unknown;
   try {
-    await deps.messenger.post(
-      baking.channel,
-      alertInReleaseMessage(group.alertname, group.summary, baking, after),
-      baking.threadTs,
-    );
+    // Once per episode: a notification retried after it was handled (only its ack failed)
+    // comes back here with the same group and episode.
+    const note = `${group.id}-${group.episode}`;
+    if (!(await deps.releases.wasTold(baking.release, note))) {
+      await deps.messenger.post(
+        baking.channel,
+        alertInReleaseMessage(group.alertname, group.summary, baking, after),
+        baking.threadTs,
+      );
+      await deps.releases.told(baking.release, note, baking.until - now);
+    }
     if (!group.digest) {
       await deps.outbox.reply(
         group.channel,

@@ -80,6 +80,16 @@ describe('releases, end to end', () => {
     return { request, final: await finalProgressOf(t.slack, request.ts, 30_000) };
   };
 
+  /** A version through staging onto production's idle colour, approved and switched to: a release baking. */
+  const releaseToProduction = async (version: string) => {
+    await deployToStaging(version);
+    await slash(ENGINEER, `deploy production payment ${version}`);
+    const release = await requestIn(t.slack, `deploy production payment ${version}`);
+    await approve(release.id, release.ts);
+    expect(await finalProgressOf(t.slack, release.ts, 30_000)).toMatch(/succeeded/);
+    return release;
+  };
+
   it('deploys to staging: the new image rolled out, health and smoke checked, recorded on the Deployment', async () => {
     const { final } = await deployToStaging('v1.6.0');
     expect(final).toMatch(/^:large_green_circle: succeeded/);
@@ -145,11 +155,7 @@ describe('releases, end to end', () => {
   });
 
   it('watches a baking release: an alert lands in its thread and switches it back on its own, once', async () => {
-    await deployToStaging('v1.6.0');
-    await slash(ENGINEER, 'deploy production payment v1.6.0');
-    const release = await requestIn(t.slack, 'deploy production payment v1.6.0');
-    await approve(release.id, release.ts);
-    expect(await finalProgressOf(t.slack, release.ts, 30_000)).toMatch(/succeeded/);
+    const release = await releaseToProduction('v1.6.0');
     expect(selector('azora-payment')).toBe('green');
 
     const alert = firingNotification(
@@ -201,5 +207,40 @@ describe('releases, end to end', () => {
     expect(
       jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
     ).toHaveLength(1);
+  });
+  it('tells the release thread of an alert once, even when its notification is handled twice', async () => {
+    const release = await releaseToProduction('v1.6.0');
+
+    // Redis goes away for a moment after the notification was fully handled: its ack
+    // fails, and the worker takes it again, as it would after any failed attempt.
+    const inbox = t.bot.deps.alertInbox;
+    const done = inbox.done.bind(inbox);
+    let acks = 0;
+    inbox.done = async (ids) => {
+      if (ids.length > 0 && ++acks === 1) throw new Error('Connection is closed.');
+      return done(ids);
+    };
+    try {
+      const alert = firingNotification(
+        'AzoraHighLatency',
+        { severity: 'warning', namespace: PROD, service: 'payment' },
+        'p99 latency above 1s on payment',
+      );
+      expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+      await waitFor(
+        () => acks,
+        (n) => n >= 2,
+        { what: 'the notification handled again and acknowledged', timeoutMs: 20_000 },
+      );
+      await untilSettled(t.bot);
+    } finally {
+      inbox.done = done;
+    }
+    const notes = t.slack.messages.filter(
+      (m) => m.threadTs === release.ts && m.text.includes('AzoraHighLatency* fired'),
+    );
+    expect(notes).toHaveLength(1);
+    // Not switched back: only the policy's autoSwitchBack alerts do that.
+    expect(selector('azora-payment')).toBe('green');
   });
 });

@@ -131,6 +131,7 @@ export class MemoryReleases implements ReleaseIndex {
   private readonly histories = new Map<string, ReleaseRecord[]>();
   private readonly bakes = new Map<string, Baking>();
   private readonly claims = new Set<string>();
+  private readonly notes = new Set<string>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -166,6 +167,14 @@ export class MemoryReleases implements ReleaseIndex {
     if (this.claims.has(key)) return false;
     this.claims.add(key);
     return true;
+  }
+
+  async wasTold(release: string, note: string): Promise<boolean> {
+    return this.notes.has(`${release}/${note}`);
+  }
+
+  async told(release: string, note: string): Promise<void> {
+    this.notes.add(`${release}/${note}`);
   }
 }
 
