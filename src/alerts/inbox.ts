@@ -166,17 +166,17 @@ export class AlertInbox {
     )) as [string, StreamEntries];
     cursor.at = next;
     const handedOut = new Map(own.map(([id, , , deliveries]) => [id, deliveries + 1]));
-    if (stalled.length > 0) {
-      // How often each was handed out, claims included: a notification that kills workers must stop.
-      const counts = (await this.redis.xpending(
-        this.stream,
-        GROUP,
-        stalled[0]![0],
-        stalled.at(-1)![0],
-        PAGE * 2,
-        consumer,
-      )) as PendingReply;
-      for (const [id, , , deliveries] of counts) if (!handedOut.has(id)) handedOut.set(id, deliveries);
+    // How often each was handed out, claims included: a notification that kills workers must
+    // stop. Asked entry by entry (in one round trip): a range would also list whatever else
+    // this consumer holds between them, and could end before the last.
+    const counts = stalled.filter(([id]) => !handedOut.has(id)).map(([id]) => id);
+    if (counts.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const id of counts) pipeline.xpending(this.stream, GROUP, id, id, 1);
+      for (const [err, reply] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        for (const [id, , , deliveries] of reply as PendingReply) handedOut.set(id, deliveries);
+      }
     }
     return entriesOf([...retried, ...stalled], (id) => handedOut.get(id) ?? 1);
   }

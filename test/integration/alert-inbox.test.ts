@@ -268,6 +268,34 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     expect(handled[0]!.attemptsMade).toBe(1);
   });
 
+  it('gives up a dead worker’s entry handed out too often, however many entries the new worker holds', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const redis = connect();
+    const stream = `${prefix}:alert-inbox`;
+    await inbox.ensureGroup();
+    await inbox.put(notification('first'), 'f');
+    for (let i = 0; i < 250; i++) await inbox.put(notification(`held-${i}`), `h${i}`);
+    await inbox.put(notification('poison'), 'p');
+    const [first] = await inbox.read(redis, 'dead', 1, 0);
+    // Between the dead worker's two entries, 250 that the next worker already holds.
+    const held = await inbox.read(redis, 'alive', 250, 0);
+    const [poison] = await inbox.read(redis, 'dead', 1, 0);
+    await redis.xclaim(stream, 'workers', 'dead', 0, first!.id, 'IDLE', 120_000, 'JUSTID');
+    // Handed out five times already: every worker that took it died on it.
+    await redis.xclaim(stream, 'workers', 'dead', 0, poison!.id, 'IDLE', 120_000, 'RETRYCOUNT', 5, 'JUSTID');
+    expect(held).toHaveLength(250);
+    const handled: string[] = [];
+    await drain('alive', async (n) => void handled.push(serviceOf(n)), { stallMs: 60_000, attempts: 5 });
+    await waitFor(
+      () => inbox.size(),
+      (n) => n === 0,
+      { what: 'every entry done', timeoutMs: 10_000 },
+    );
+    expect(handled).toContain('first');
+    expect(handled).not.toContain('poison');
+    expect(handled.filter((s) => s.startsWith('held-'))).toHaveLength(250);
+  });
+
   it('makes the inbox again when Redis lost it (a restart without persistence), and goes on', async () => {
     const handled: string[] = [];
     await drain('one', async (n) => void handled.push(serviceOf(n)));
