@@ -230,7 +230,11 @@ async function applyStep(
       break;
     }
     case 'deploy':
-      return { line: await applyDeploy(deps, request, step), healthy: true };
+      done = await applyDeploy(deps, request, step);
+      // A rolling deploy was checked through its Service already; a blue/green one on the
+      // idle colour's pods, before its Service sent them any traffic.
+      if (!step.blueGreen) return { line: done, healthy: true };
+      break;
     case 'backup':
       return { line: await applyBackup(deps, request), healthy: true };
     case 'restore':

@@ -440,6 +440,22 @@ describe('executeRequest: deploy', () => {
     expect(await w.releases.history('production', 'payment')).toEqual([record]);
   });
 
+  it('production: once the traffic moved, checks health through the Service, and says so when it fails', async () => {
+    // The green pods answer on their own, but not behind the Service (its database, say).
+    w.cluster.setHealth('production', 'payment', { ok: false, detail: 'database unreachable' });
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    expect(await run()).toBe('succeeded');
+
+    expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+    expect(w.cluster.callsOf('health')).toEqual([['production', 'payment']]);
+    const request = await stored();
+    expect(request.unhealthy).toEqual(['payment']);
+    expect(request.outcome?.[0]).toMatch(
+      /traffic blue → \*green\* · :warning: \/api\/pay\/health unhealthy: database unreachable$/,
+    );
+  });
+
   it('production: a failed check on the idle colour leaves live traffic where it was and says where it stopped', async () => {
     w.cluster.answerPods('production', 'azora-payment-green', '/version', (pod) =>
       pod.endsWith('-1') ? { status: 500, detail: 'boom' } : { status: 200, detail: '{}' },
@@ -485,7 +501,9 @@ describe('executeRequest: deploy', () => {
     const before = w.cluster.changes().length;
     expect(await run()).toBe('succeeded');
     expect(w.cluster.changes()).toHaveLength(before);
-    expect((await stored()).outcome?.at(-1)).toBe('payment: 1.6.0 already live on green (a retried job)');
+    expect((await stored()).outcome?.at(-1)).toBe(
+      'payment: 1.6.0 already live on green (a retried job) · /api/pay/health healthy',
+    );
   });
 
   it('production: refuses as stale when someone else changed the idle colour since the plan', async () => {
