@@ -8,7 +8,9 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const optionalUrl = optionalText.pipe(z.url({ message: 'expected an http(s) URL' }).optional());
+const optionalUrl = optionalText.pipe(
+  z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+);
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 

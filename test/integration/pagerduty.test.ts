@@ -4,7 +4,6 @@ import path from 'node:path';
 import { PagerDuty, type PagerDutyOptions } from '../../src/kernel/pagerduty/pagerduty';
 import { PagerDutyError } from '../../src/kernel/pagerduty/errors';
 import { loadConfig } from '../../src/config/env';
-import { ConfigError } from '../../src/config/errors';
 import { createLogger } from '../../src/kernel/log';
 import { SimulatedPagerDuty, simulatedId, type SimulatedPagerDutyOptions } from '../../sandbox/pagerduty';
 
@@ -85,6 +84,23 @@ describe('the PagerDuty adapter against the simulated PagerDuty', () => {
     await pd.resolve('azora-grp-2');
     expect(sim.incident('azora-grp-2')?.status).toBe('resolved');
     expect(sim.events.map((e) => e.action)).toEqual(['trigger', 'acknowledge', 'resolve']);
+  });
+
+  it('pages through a plain http Events URL too (a local fake, a proxy), which pdjs cannot reach', async () => {
+    // No CA file: nothing here speaks TLS.
+    const pd = adapter({ ...sim.env(), PAGERDUTY_EVENTS_URL: sim.apiUrl });
+    await expect(pd.trigger(alert('azora-grp-http'))).resolves.toBe('azora-grp-http');
+    await pd.resolve('azora-grp-http');
+
+    expect(sim.incident('azora-grp-http')).toMatchObject({ status: 'resolved', severity: 'critical' });
+    expect(sim.events.map((e) => [e.action, e.status, e.routingKey])).toEqual([
+      ['trigger', 202, sim.routingKey],
+      ['resolve', 202, sim.routingKey],
+    ]);
+    sim.failNext('/v2/enqueue', 500);
+    const err = await pagerDutyError(pd.trigger(alert('azora-grp-http')));
+    expect(err.transient).toBe(true);
+    expect(err.message).toMatch(/500/);
   });
 
   it('joins a repeated trigger to the open incident, and opens a new one after a resolve', async () => {
@@ -266,7 +282,12 @@ describe('the PagerDuty adapter against the simulated PagerDuty', () => {
     expect(err.transient).toBe(false);
     expect(err.message).toMatch(/PAGERDUTY_ROUTING_KEY is not set/);
 
-    expect(() => adapter({ ...sim.env(caFile), PAGERDUTY_EVENTS_URL: sim.apiUrl })).toThrow(ConfigError);
+    expect(() => adapter({ ...sim.env(caFile), PAGERDUTY_EVENTS_URL: `${sim.apiUrl}/events` })).toThrow(
+      /PAGERDUTY_EVENTS_URL: expected http\(s\):\/\/host\[:port\], without a path/,
+    );
+    expect(() => adapter({ ...sim.env(caFile), PAGERDUTY_EVENTS_URL: 'ftp://127.0.0.1' })).toThrow(
+      /PAGERDUTY_EVENTS_URL: expected an http\(s\) URL/,
+    );
     const notPem = path.join(dir, 'not-a-ca.pem');
     await writeFile(notPem, 'hello');
     expect(() => adapter({ ...sim.env(notPem) })).toThrow(/PAGERDUTY_CA_FILE: .* holds no PEM certificate/);

@@ -81,6 +81,11 @@ describe('environment', () => {
       'environment LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
     ],
     [{ SLACK_API_URL: 'not a url' }, 'environment SLACK_API_URL: expected an http(s) URL'],
+    [
+      { ALERTMANAGER_URL: 'ftp://alertmanager:9093' },
+      'environment ALERTMANAGER_URL: expected an http(s) URL',
+    ],
+    [{ PAGERDUTY_API_URL: 'file:///etc/passwd' }, 'environment PAGERDUTY_API_URL: expected an http(s) URL'],
   ])('refuses %j', (env, message) => {
     expect(configError(() => loadConfig(env))).toBe(message);
   });

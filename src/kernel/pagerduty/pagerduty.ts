@@ -100,7 +100,7 @@ const incidentsSchema = z.object({
  */
 export class PagerDuty {
   private readonly log: Logger;
-  private readonly eventsServer: string;
+  private readonly events: EventsEndpoint;
   private readonly apiBase: string;
   private readonly agent?: Agent;
   private readonly timeoutMs: number;
@@ -112,7 +112,7 @@ export class PagerDuty {
     options: PagerDutyOptions = {},
   ) {
     this.log = logger.child({ component: 'pagerduty' });
-    this.eventsServer = eventsServer(config.eventsUrl);
+    this.events = eventsEndpoint(config.eventsUrl);
     this.apiBase = (config.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.rateLimitRetryMs = options.rateLimitRetryMs ?? 2_000;
@@ -240,7 +240,7 @@ export class PagerDuty {
     const target: Target = {
       what: `PagerDuty ${action} of '${dedupKey}'`,
       api: 'Events API',
-      host: this.eventsServer,
+      host: this.events.host,
     };
     if (!this.config.routingKey) {
       throw new PagerDutyError(`${target.what} failed: PAGERDUTY_ROUTING_KEY is not set`, false);
@@ -254,14 +254,16 @@ export class PagerDuty {
     } as EventData;
     let response: WireResponse;
     try {
-      response = await event({
-        data,
-        server: this.eventsServer,
-        requestTimeout: 0,
-        retryTimeout: this.rateLimitRetryMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-        ...this.fetchExtras(),
-      });
+      response = this.events.plainUrl
+        ? await postPlainEvent(this.events.plainUrl, data, this.timeoutMs)
+        : await event({
+            data,
+            server: this.events.host,
+            requestTimeout: 0,
+            retryTimeout: this.rateLimitRetryMs,
+            signal: AbortSignal.timeout(this.timeoutMs),
+            ...this.fetchExtras(),
+          });
     } catch (err) {
       throw this.failure(err, target);
     }
@@ -378,22 +380,53 @@ export class PagerDuty {
   }
 }
 
-/** The host[:port] pdjs posts events to; pdjs always speaks https and appends /v2/enqueue. */
-function eventsServer(eventsUrl: string | undefined): string {
-  if (!eventsUrl) return DEFAULT_EVENTS_SERVER;
+/**
+ * Where events go: the host[:port] pdjs posts to (https only, always /v2/enqueue), or, for
+ * a plain http Events URL (a local fake, a proxy on the pod's network), that URL itself,
+ * which pdjs cannot reach.
+ */
+interface EventsEndpoint {
+  host: string;
+  plainUrl?: string;
+}
+
+function eventsEndpoint(eventsUrl: string | undefined): EventsEndpoint {
+  if (!eventsUrl) return { host: DEFAULT_EVENTS_SERVER };
   const url = new URL(eventsUrl);
-  if (url.protocol !== 'https:') {
-    throw new ConfigError(
-      `PAGERDUTY_EVENTS_URL: expected an https:// URL, got ${url.protocol}// (the Events API client speaks https only)`,
-    );
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PAGERDUTY_EVENTS_URL: expected an http(s):// URL, got ${url.protocol}//`);
   }
   const path = url.pathname.replace(/\/+$/, '');
   if (path !== '' && path !== '/v2/enqueue') {
     throw new ConfigError(
-      `PAGERDUTY_EVENTS_URL: expected https://host[:port], without a path (events always go to /v2/enqueue), got ${url.pathname}`,
+      `PAGERDUTY_EVENTS_URL: expected http(s)://host[:port], without a path (events always go to /v2/enqueue), got ${url.pathname}`,
     );
   }
-  return url.host;
+  return url.protocol === 'https:'
+    ? { host: url.host }
+    : { host: url.host, plainUrl: `http://${url.host}/v2/enqueue` };
+}
+
+/** An event posted over plain http with Node's fetch, answered as pdjs answers. */
+async function postPlainEvent(url: string, data: EventData, timeoutMs: number): Promise<WireResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(data),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  try {
+    return {
+      status: res.status,
+      data: text ? (JSON.parse(text) as unknown) : undefined,
+      headers: res.headers,
+    };
+  } catch {
+    // As pdjs does for an answer that is not JSON: a 2xx too is no proof the event arrived.
+    if (res.ok) throw Object.assign(new Error('the answer is not JSON'), { type: 'invalid-json' });
+    return { status: res.status, data: undefined, headers: res.headers };
+  }
 }
 
 function readCa(file: string): string {
