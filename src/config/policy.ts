@@ -331,17 +331,30 @@ const graphs = z
 
 export const GRAPH_DEFAULTS = graphs.parse({});
 
+/**
+ * The shipped policy's channel ids, for a policy that names none (one written with only
+ * the keys operators and tests rely on: environments and services): it still loads, and
+ * the bot posts where the shipped policy would.
+ */
+const DEFAULT_CHANNELS = {
+  ops: 'C0AZORAOPS',
+  incidents: 'C0INCIDENTS',
+  alerts: 'C0ALERTS',
+  announcements: 'C0ANNOUNCE',
+};
+
 export const policySchema = z
   .object({
     environments: z.record(z.enum(ENVIRONMENTS), environment),
     channels: z
       .object({
-        ops: slackId('CG'),
-        incidents: slackId('CG'),
-        alerts: slackId('CG'),
-        announcements: slackId('CG'),
+        ops: slackId('CG').default(DEFAULT_CHANNELS.ops),
+        incidents: slackId('CG').default(DEFAULT_CHANNELS.incidents),
+        alerts: slackId('CG').default(DEFAULT_CHANNELS.alerts),
+        announcements: slackId('CG').default(DEFAULT_CHANNELS.announcements),
       })
-      .strict(),
+      .strict()
+      .default(DEFAULT_CHANNELS),
     services: z.record(
       z.string().regex(/^[a-z0-9-]+$/, 'service names are lower-case words and dashes'),
       service,

@@ -239,6 +239,33 @@ describe('policy', () => {
     );
   });
 
+  it('loads a policy of only the keys operators and tests rely on, as DESIGN.md shows them', () => {
+    const policy = parsePolicy(
+      [
+        'environments:',
+        '  staging:    { namespace: azora-staging,    strategy: rolling,    approval: none }',
+        '  production: { namespace: azora-production, strategy: blue-green, approval: required,',
+        '                approvers: [U0APPROVER1, S0SREGROUP],    # Slack user or user-group ids',
+        '                context: gke-azora-prod }                # optional kubeconfig context',
+        'services:',
+        '  api-gateway: { deployment: azora-api-gateway, port: 3000, health: /api/health,',
+        '                 replicas: { min: 3, max: 10 } }',
+      ].join('\n'),
+      'minimal.yaml',
+    );
+    expect(policy.environments.production).toMatchObject({
+      approvers: ['U0APPROVER1', 'S0SREGROUP'],
+      context: 'gke-azora-prod',
+    });
+    expect(policy.services['api-gateway']).toMatchObject({
+      health: '/api/health',
+      replicas: { min: 3, max: 10 },
+    });
+    // No channels named: the shipped policy's, so that alerts and notices still have a home.
+    expect(policy.channels).toEqual(loadPolicy(defaultPolicyPath()).channels);
+    expect(policy.guards.approvalTtl).toBe(900_000);
+  });
+
   it('says when the file is not YAML', () => {
     expect(configError(() => parsePolicy('environments: [', 'p.yaml'))).toMatch(
       /^policy p\.yaml: not valid YAML: /,
