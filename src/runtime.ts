@@ -94,18 +94,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     clock.now,
   );
   const requests = new RequestStore(redis, config.redisPrefix);
+  const outbox = new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
+    gapMs: policy.alerts.slackGap,
+    updateGapMs: policy.alerts.slackUpdateGap,
+    clock,
+  });
   const deps: CoreDeps = {
     policy,
     logger,
     metrics,
     slack: slackClient,
-    messenger: new SlackMessenger(slackClient),
+    messenger: new SlackMessenger(slackClient, outbox),
     access: new AccessDirectory(policy, slackClient, clock),
-    outbox: new SlackOutbox(outboxRedis, config.redisPrefix, slackClient, logger, metrics, {
-      gapMs: policy.alerts.slackGap,
-      updateGapMs: policy.alerts.slackUpdateGap,
-      clock,
-    }),
+    outbox,
     ...(config.alertmanager.url
       ? { alertmanager: new AlertmanagerClient(config.alertmanager.url, logger, clock) }
       : {}),

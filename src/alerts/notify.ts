@@ -42,7 +42,13 @@ export function runbooksFor(deps: Deps, group: AlertGroup): RunbookAction[] {
   });
 }
 
-/** A runbook_url may be a link button only over https (http on loopback), and on the policy's hosts when it lists any. */
+/** The longest `url` Slack takes on a button. */
+const MAX_BUTTON_URL = 3_000;
+
+/**
+ * A runbook_url may be a link button only over https (http on loopback), on the policy's
+ * hosts when it lists any, and no longer than Slack takes.
+ */
 export function safeRunbookUrl(
   url: string | undefined,
   hosts: readonly string[] | undefined,
@@ -59,6 +65,8 @@ export function safeRunbookUrl(
   const scheme = parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback);
   if (!scheme || parsed.username || parsed.password) return undefined;
   if (hosts && !hosts.includes(parsed.host.toLowerCase())) return undefined;
+  // Slack refuses a whole message whose button URL is longer (a dashboard's variables).
+  if (parsed.href.length > MAX_BUTTON_URL) return undefined;
   return parsed.href;
 }
 

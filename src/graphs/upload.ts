@@ -23,7 +23,7 @@ export interface UploadDeps {
  * pushes the channel past Slack's pace.
  */
 export async function uploadGraph(deps: UploadDeps, upload: GraphUpload): Promise<void> {
-  await deps.outbox.paced(upload.channel, 'files.uploadV2', () =>
+  await deps.outbox.paced('files.uploadV2', upload.channel, () =>
     deps.slack.filesUploadV2({
       channel_id: upload.channel,
       thread_ts: upload.threadTs,

@@ -108,6 +108,39 @@ describe('/azora change requests, end to end', () => {
     expect(replicas(STG, 'azora-auth')).toBe(5);
   });
 
+  it('brings a change’s thread to its end when Slack refuses writes less than a second apart', async () => {
+    // This Slack answers 429 (Retry-After 1 s) to a write into a channel sooner than 900 ms
+    // after the last: a request's message, its progress reply and their edits come closer.
+    t = await startTestBot({
+      cluster,
+      policy: cluster.policy,
+      slack: { minChannelGapMs: 900, retryAfterSeconds: 1 },
+    });
+    await slash(ENGINEER, 'switch production green payment');
+    const request = await requestFor('switch production green payment');
+    await waitFor(
+      () => progress(request.ts)?.text ?? '',
+      (text) => text.includes('waiting for approval'),
+      { what: 'the progress reply', timeoutMs: 10_000 },
+    );
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+    expect(selector('azora-payment').version).toBe('green');
+    // The request's own message no longer offers Approve, and the switch back is offered.
+    await waitFor(
+      () => t.slack.messages.find((m) => m.ts === request.ts)?.blocks ?? [],
+      (blocks) => !JSON.stringify(blocks).includes(actionId('approve', request.id)),
+      { what: 'the request message without its buttons', timeoutMs: 10_000 },
+    );
+    await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === request.ts && m.text.includes('Switch back')),
+      (m) => m !== undefined,
+      { what: 'the switch back offer', timeoutMs: 10_000 },
+    );
+    expect(t.slack.calls.filter((c) => c.status === 429).length).toBeGreaterThan(0);
+    expect((await t.bot.deps.requests.get(request.id))?.status).toBe('succeeded');
+  }, 40_000);
+
   it('holds a production rollback for approval; refuses the requester, a bystander; runs once when approved twice', async () => {
     await start();
     await slash(ENGINEER, 'rollback production payment');

@@ -3,6 +3,9 @@ import { createLogger } from '../../src/kernel/log';
 import type { Metrics } from '../../src/kernel/metrics';
 import type { SlackMessage } from '../../src/kernel/slack/blocks';
 import { SlackOutbox } from '../../src/kernel/slack/outbox';
+import { SlackMessenger } from '../../src/kernel/slack/messenger';
+import { uploadGraph } from '../../src/graphs/upload';
+import { section } from '../../src/kernel/slack/blocks';
 import { ManualClock } from '../kit/fakes/clock';
 import { FakeSlackClient } from '../kit/fakes/slack-client';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
@@ -302,6 +305,27 @@ describe('SlackOutbox pacing', () => {
       expect(outcomes).toEqual(['rate-limited', 'ok', 'ok']);
     });
 
+    it('include a graph’s upload into an alert thread: it waits for the channel’s turn', async () => {
+      await outbox.put(ALERTS, 'a', text('queued'));
+      expect(await pumpAt(0)).toBe(1);
+      const uploads: number[] = [];
+      const graphs = {
+        outbox,
+        slack: { filesUploadV2: async () => void uploads.push(clock.now() - T0) },
+      } as unknown as Parameters<typeof uploadGraph>[0];
+
+      await uploadGraph(graphs, {
+        channel: ALERTS,
+        threadTs: '1700000000.000001',
+        png: Buffer.from('png'),
+        filename: 'graph.png',
+        title: 'AzoraHighCPU',
+        altText: 'CPU over the last hour',
+      });
+
+      expect(uploads).toEqual([1_000]);
+    });
+
     it('of a workspace-wide method wait for their own method’s turn, not for a channel’s', async () => {
       await pin(ALERTS, 'post');
       await lookup('first lookup');
@@ -325,6 +349,59 @@ describe('SlackOutbox pacing', () => {
       slack.rateLimitNext('chat.postMessage', 120);
       await expect(pin(OPS, 'too long')).rejects.toThrow('longer than 60 s');
       expect(slack.callsTo(OPS).map((c) => c.outcome)).toEqual(['rate-limited']);
+    });
+  });
+  describe('the messenger’s writes (a request’s thread, made at once)', () => {
+    const messenger = () => new SlackMessenger(slack.asWebClient(), outbox);
+
+    it('go out at once while Slack takes them', async () => {
+      const ts = await messenger().post(OPS, text('request'));
+      await messenger().post(OPS, text('progress'), ts);
+      await messenger().update(OPS, ts, text('approved'));
+
+      expect(slack.calls.map((c) => [c.at - T0, c.method, c.outcome])).toEqual([
+        [0, 'chat.postMessage', 'ok'],
+        [0, 'chat.postMessage', 'ok'],
+        [0, 'chat.update', 'ok'],
+      ]);
+    });
+
+    it('after a 429 wait the Retry-After, then are made again; queued messages of the channel wait too', async () => {
+      await outbox.put(OPS, 'a', text('queued'));
+      slack.rateLimitNext('chat.update', 3);
+
+      await messenger().update(OPS, '1700000000.000042', text('succeeded'));
+
+      expect(slack.calls.map((c) => [c.at - T0, c.method, c.outcome, c.args.text])).toEqual([
+        [0, 'chat.update', 'rate-limited', 'succeeded'],
+        [3_000, 'chat.update', 'ok', 'succeeded'],
+      ]);
+      expect(await pumpAt(3_500)).toBe(0);
+      expect(await pumpAt(4_000)).toBe(1);
+      expect(slack.calls.at(-1)?.args.text).toBe('queued');
+    });
+
+    it('throw what Slack refuses for other reasons', async () => {
+      slack.failNext(
+        'chat.postMessage',
+        Object.assign(new Error('not_in_channel'), { data: { error: 'not_in_channel' } }),
+      );
+      await expect(messenger().post(OPS, text('refused'))).rejects.toThrow('not_in_channel');
+      expect(slack.calls).toHaveLength(1);
+    });
+
+    it('are cut to what Slack takes: 50 blocks and 40,000 characters of text', async () => {
+      const blocks = Array.from({ length: 60 }, (_, i) => section(`escalation policy ${i}`));
+      await messenger().post(OPS, { text: 'x'.repeat(45_000), blocks });
+
+      const sent = slack.calls[0]!.args;
+      expect(sent.text).toHaveLength(40_000);
+      expect(sent.text?.endsWith('…')).toBe(true);
+      expect(sent.blocks).toHaveLength(50);
+      expect(sent.blocks?.[48]).toEqual(blocks[48]);
+      expect(JSON.stringify(sent.blocks?.[49])).toContain(
+        '… and 11 more, which Slack cannot show in one message',
+      );
     });
   });
 });

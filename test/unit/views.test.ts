@@ -127,6 +127,11 @@ describe('outside text in views', () => {
     expect(safeRunbookUrl('https://runbooks.azora.example/x', ['runbooks.azora.example'])).toBe(
       'https://runbooks.azora.example/x',
     );
+    // Slack takes button URLs of up to 3,000 characters, and refuses the whole message past that.
+    const long = `https://runbooks.azora.example/d?${'var-pod=payment-7d9&'.repeat(160)}`;
+    expect(long.length).toBeGreaterThan(3_000);
+    expect(safeRunbookUrl(long, undefined)).toBeUndefined();
+    expect(safeRunbookUrl(long.slice(0, 3_000), undefined)).toBe(long.slice(0, 3_000));
   });
 
   it('escapes log lines, reasons and cluster errors, keeping only the bot’s own mentions', () => {

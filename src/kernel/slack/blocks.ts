@@ -124,3 +124,25 @@ export const note = (text: Text): SlackMessage => ({ text: render(text), blocks:
 
 /** A message whose fallback text is built like its blocks. */
 export const message = (text: Text, blocks: KnownBlock[]): SlackMessage => ({ text: render(text), blocks });
+
+/** Slack refuses a message of more than 50 blocks (`invalid_blocks`) or 40,000 characters of text (`msg_too_long`). */
+export const MAX_BLOCKS = 50;
+export const TEXT_LIMIT = 40_000;
+
+/**
+ * A message as Slack takes it, whatever went into it (a storm's digest of long
+ * summaries, an account with a hundred escalation policies): its text clipped, and past
+ * the block limit its last block saying how many were left out. Applied where messages
+ * leave for Slack, so no view can forget it.
+ */
+export function fitForSlack<M extends SlackMessage>(msg: M): M {
+  const text = clip(msg.text, TEXT_LIMIT);
+  if (msg.blocks.length <= MAX_BLOCKS) return text === msg.text ? msg : { ...msg, text };
+  const shown = msg.blocks.slice(0, MAX_BLOCKS - 1);
+  const left = msg.blocks.length - shown.length;
+  return {
+    ...msg,
+    text,
+    blocks: [...shown, context(md`… and ${left} more, which Slack cannot show in one message`)],
+  };
+}

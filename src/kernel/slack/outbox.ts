@@ -5,7 +5,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { RedisClient } from '../redis';
-import type { SlackMessage } from './blocks';
+import { fitForSlack, type SlackMessage } from './blocks';
 import { rateLimitedFor } from './errors';
 import { runScript } from '../script';
 
@@ -210,18 +210,12 @@ export class SlackOutbox {
   }
 
   /**
-   * Makes a Web API call whose answer is needed now in its turn, after any queued message's
-   * gap and any Retry-After Slack asked for. Slack limits posting per channel, so chat.* and
-   * files.* calls take turns with the channel's queued messages; every other method is
-   * limited per workspace, so it takes turns with its own calls only. A 429 closes the gate
-   * for the Retry-After and the call is made again in its next turn; other errors are thrown.
+   * Makes a Web API call whose answer is needed now in its turn (see gatesOf), after any
+   * queued message's gap and any Retry-After Slack asked for. A 429 closes the gates for
+   * the Retry-After and the call is made again in its next turn; other errors are thrown.
    */
   async paced<T>(method: string, channel: string | undefined, call: () => Promise<T>): Promise<T> {
-    const gates: [string, number][] =
-      channel && /^(chat|files)\./.test(method)
-        ? [[channel, this.options.gapMs]]
-        : [[`@${method}`, this.options.gapMs]];
-    if (method === 'chat.update' && this.updateGap > 0) gates.push([UPDATE_GATE, this.updateGap]);
+    const gates = this.gatesOf(method, channel);
     const giveUpAt = this.clock.now() + MAX_TURN_WAIT_MS;
     for (;;) {
       const wait = Number(
@@ -252,6 +246,35 @@ export class SlackOutbox {
         for (const [gate] of gates) await this.closeFor(gate, retryAfter);
       }
     }
+  }
+
+  /**
+   * For a call made at once, without waiting its turn (see SlackMessenger), that Slack
+   * answered 429: its gates close for the Retry-After, so queued messages wait too, and
+   * it is made again in its turn, as a paced call.
+   */
+  async afterRateLimit<T>(
+    method: string,
+    channel: string,
+    retryAfterMs: number,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    for (const [gate] of this.gatesOf(method, channel)) await this.closeFor(gate, retryAfterMs);
+    return this.paced(method, channel, call);
+  }
+
+  /**
+   * The gates a call takes its turn at, each with its gap. Slack limits posting per channel,
+   * so chat.* and files.* calls take the channel's; every other method is limited per
+   * workspace, so it takes its own; an edit also takes the workspace's chat.update turn.
+   */
+  private gatesOf(method: string, channel: string | undefined): [string, number][] {
+    const gates: [string, number][] =
+      channel && /^(chat|files)\./.test(method)
+        ? [[channel, this.options.gapMs]]
+        : [[`@${method}`, this.options.gapMs]];
+    if (method === 'chat.update' && this.updateGap > 0) gates.push([UPDATE_GATE, this.updateGap]);
+    return gates;
   }
 
   /** Sends what is due now, in every channel whose gate is open; returns how many calls it made. */
@@ -314,8 +337,9 @@ export class SlackOutbox {
     // A failure to draw the message is retried like a failed call, but is no Slack call.
     let method = 'render';
     try {
-      const message = await this.messageOf(stored);
-      if (!message) return await done();
+      const drawn = await this.messageOf(stored);
+      if (!drawn) return await done();
+      const message = fitForSlack(drawn);
       method = stored.ts ? 'chat.update' : 'chat.postMessage';
       if (stored.ts) {
         await this.closeFor(channel, this.options.gapMs);
