@@ -24,17 +24,21 @@ function withinDeadline(check: () => Promise<unknown>): Promise<'ok'> {
  */
 export class NotReady extends Error {}
 
+/** What a role's readiness depends on besides Redis, by name; asked at every probe. */
+export type ReadinessChecks = () => Record<string, () => Promise<unknown>>;
+
 /**
  * Liveness, readiness and metrics: the routes Kubernetes and Prometheus call. Readiness
- * asks Redis, and whatever else the role depends on (`checks`: the worker's cluster APIs, the
- * web role's Slack socket in Socket Mode).
+ * asks Redis, and whatever else the role depends on (`checks`: the cluster APIs where this
+ * process runs jobs, the Slack socket in Socket Mode), as it stands at the probe: a
+ * process serving both roles gains its worker's checks once the worker has started.
  */
 export function healthRoutes(deps: {
   redis: RedisClient;
   metrics: Metrics;
-  checks?: Record<string, () => Promise<unknown>>;
+  checks?: ReadinessChecks;
 }): CustomRoute[] {
-  const checks = { redis: () => deps.redis.ping(), ...deps.checks };
+  const checksNow = () => ({ redis: () => deps.redis.ping(), ...deps.checks?.() });
   return [
     {
       path: '/healthz',
@@ -49,7 +53,7 @@ export function healthRoutes(deps: {
       method: 'GET',
       handler: async (_req, res) => {
         const results = await Promise.all(
-          Object.entries(checks).map(async ([name, check]) => [
+          Object.entries(checksNow()).map(async ([name, check]) => [
             name,
             await withinDeadline(check).catch((err: Error) =>
               err instanceof NotReady ? err.message : `unreachable: ${err.message}`,

@@ -138,6 +138,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   try {
     const identity = await checkSlackToken(slackClient);
     // Each role loads only its own side: a worker carries no Bolt, a web process no client-node.
+    // Filled by the worker's side below: in one process, /readyz answers for both roles
+    // (the cluster's API where one is configured).
+    let workerChecks: Record<string, () => Promise<unknown>> = {};
     if (role !== 'worker') {
       const { startWeb } = await import('./web/server');
       web = await startWeb({
@@ -148,6 +151,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         deps,
         alertmanagerToken: config.alertmanager.webhookToken,
         extraRoutes: options.extraRoutes ?? [],
+        readiness: () => workerChecks,
       });
     }
     if (role !== 'web') {
@@ -205,9 +209,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         },
         () => deps.alertInbox.size(),
       );
+      if (role === 'worker' || config.clusterConfigured || options.loadKubeConfig)
+        workerChecks = { kubernetes: () => adapters.kube.reachable() };
       if (role === 'worker') {
-        const checks = { kubernetes: () => adapters.kube.reachable() };
-        ops = await startOpsServer(healthRoutes({ redis, metrics, checks }), config.port);
+        ops = await startOpsServer(healthRoutes({ redis, metrics, checks: () => workerChecks }), config.port);
       }
       await scheduleBackups(policy, queues);
       // Idempotent: every worker upserts the same daily scheduler.

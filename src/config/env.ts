@@ -84,6 +84,8 @@ const envSchema = z
     PROMETHEUS_USERNAME: optionalText,
     PROMETHEUS_PASSWORD: optionalText,
     AZORA_POLICY: optionalText,
+    KUBECONFIG: optionalText,
+    KUBERNETES_SERVICE_HOST: optionalText,
     PORT: optionalText.pipe(
       z.coerce
         .number<string | undefined>({ message: 'expected a port number' })
@@ -196,6 +198,8 @@ export interface Config {
     caFile?: string;
   };
   alertmanager: { url?: string; webhookToken?: string };
+  /** A cluster is named (KUBECONFIG) or this runs in one (its service account). */
+  clusterConfigured: boolean;
   /** Where alert graphs are queried; absent: no graphs. */
   prometheus?: { url: string; bearerToken?: string; username?: string; password?: string };
   policyPath: string;
@@ -229,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       caFile: e.PAGERDUTY_CA_FILE,
     },
     alertmanager: { url: e.ALERTMANAGER_URL, webhookToken: e.ALERTMANAGER_WEBHOOK_TOKEN },
+    clusterConfigured: Boolean(e.KUBECONFIG ?? e.KUBERNETES_SERVICE_HOST),
     ...(e.PROMETHEUS_URL
       ? {
           prometheus: {

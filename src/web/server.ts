@@ -3,7 +3,7 @@ import type { Logger as SlackLogger } from '@slack/logger';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerCommand } from '../../handlers/command';
-import { healthRoutes, NotReady } from '../../handlers/health';
+import { healthRoutes, NotReady, type ReadinessChecks } from '../../handlers/health';
 import type { SlackCredentials } from '../config/env';
 import { approvalClicks } from '../../handlers/approval';
 import { switchBackClick } from '../../handlers/switch-back';
@@ -36,6 +36,8 @@ export interface WebDeps {
   deps: CoreDeps;
   alertmanagerToken?: string;
   extraRoutes?: CustomRoute[];
+  /** More of /readyz: the worker's cluster check, when this process runs both roles. */
+  readiness?: ReadinessChecks;
 }
 
 export interface WebServer {
@@ -69,7 +71,7 @@ function opsRoutes(web: WebDeps, slackSocket?: () => Promise<void>): CustomRoute
     ...healthRoutes({
       redis: web.redis,
       metrics: core.metrics,
-      ...(slackSocket ? { checks: { slackSocket } } : {}),
+      checks: () => ({ ...web.readiness?.(), ...(slackSocket ? { slackSocket } : {}) }),
     }),
     ...(web.extraRoutes ?? []),
   ];

@@ -174,3 +174,61 @@ describe('the worker role on its own', () => {
     }
   });
 });
+
+describe('both roles in one process', () => {
+  it('answers /readyz for the worker’s cluster API too, where a cluster is configured', async () => {
+    const slack = await new SimulatedSlack().start();
+    const cluster = await startTestCluster();
+    const dir = mkdtempSync(path.join(tmpdir(), 'azora-all-'));
+    const kubeconfig = path.join(dir, 'config');
+    await cluster.sim.writeKubeconfig(kubeconfig);
+    const env = {
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_API_URL: slack.apiUrl,
+    };
+    const [withCluster, without] = [
+      { port: await freePort(), prefix: uniquePrefix(), extra: { KUBECONFIG: kubeconfig } },
+      { port: await freePort(), prefix: uniquePrefix(), extra: {} },
+    ];
+    const bots = [withCluster, without].map(({ port, prefix, extra }) =>
+      runBot({ ...env, ...extra, PORT: String(port), REDIS_PREFIX: prefix }, ['all']),
+    );
+    const readiness = (port: number) =>
+      fetch(`http://127.0.0.1:${port}/readyz`).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }),
+        () => ({ status: 0, body: {} as Record<string, string> }),
+      );
+    try {
+      const ready = await waitFor(
+        () => readiness(withCluster.port),
+        (r) => r.status === 200 && 'kubernetes' in r.body,
+        { what: 'readiness with the cluster' },
+      );
+      expect(ready.body).toEqual({ status: 'ready', redis: 'ok', kubernetes: 'ok' });
+      // Nothing names a cluster: readiness is Redis's alone, as in the web role.
+      const alone = await waitFor(
+        () => readiness(without.port),
+        (r) => r.status === 200,
+        { what: 'readiness without a cluster' },
+      );
+      expect(alone.body).toEqual({ status: 'ready', redis: 'ok' });
+
+      await cluster.sim.faults.stopListening();
+      const down = await waitFor(
+        () => readiness(withCluster.port),
+        (r) => r.status === 503,
+        { what: 'unready without the API' },
+      );
+      expect(down.body.kubernetes).toMatch(/^unreachable: .*API is unreachable \(ECONNREFUSED\)/);
+    } finally {
+      for (const bot of bots) bot.child.kill('SIGTERM');
+      for (const bot of bots) expect((await bot.exited).code).toBe(0);
+      await slack.stop();
+      await cluster.sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+      await dropPrefix(withCluster.prefix);
+      await dropPrefix(without.prefix);
+    }
+  });
+});
