@@ -31,7 +31,7 @@ describe('approval guards', () => {
       'U0ENGINEER',
       true,
       request,
-      'you asked for this change; someone else must approve it',
+      'you asked for this change; someone else must approve it (approvers: <@U0APPROVER1>, <@U0APPROVER2>, <!subteam^S0SREGROUP>)',
     ],
     [
       'a non-approver',

@@ -48,13 +48,15 @@ export function checkDecision(
       `this request expired ${formatDuration(now - request.expiresAt)} ago; ask again with the same command`,
     );
   }
+  const approvers = environmentOf(policy, request.environment)
+    .approvers.map((id) => `<${mention(id)}>`)
+    .join(', ');
   if (user === request.requester) {
-    return decision === 'deny' ? OK : no('you asked for this change; someone else must approve it');
+    return decision === 'deny'
+      ? OK
+      : no(`you asked for this change; someone else must approve it (approvers: ${approvers})`);
   }
-  if (!isApprover) {
-    const approvers = environmentOf(policy, request.environment).approvers.map((id) => `<${mention(id)}>`);
-    return no(`only ${approvers.join(', ')} can ${decision} ${request.environment} changes`);
-  }
+  if (!isApprover) return no(`only ${approvers} can ${decision} ${request.environment} changes`);
   return OK;
 }
 
