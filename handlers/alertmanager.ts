@@ -7,8 +7,11 @@ import { deliveryDigest, groupIdOf } from '../src/alerts/domain/group';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { sendJson } from '../src/kernel/http/json';
 import type { CoreDeps } from '../src/deps';
+import { withDeadline } from '../src/kernel/deadline';
 
 export const WEBHOOK_BODY_LIMIT = 1 << 20;
+/** Well within Alertmanager's own timeout for a webhook, so it hears 503 rather than nothing. */
+const STORE_DEADLINE_MS = 5_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -59,7 +62,13 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
         const delivery = `${group}-${deliveryDigest(notification)}`;
         let stored: PutOutcome;
         try {
-          stored = await deps.alertInbox.put(notification, delivery);
+          // A Redis that hangs rather than fails gets the same answer: Alertmanager retries,
+          // and the delivery's key makes a late store and its retry one notification.
+          stored = await withDeadline(
+            deps.alertInbox.put(notification, delivery),
+            STORE_DEADLINE_MS,
+            'Redis',
+          );
         } catch (err) {
           deps.logger.warn({ err: (err as Error).message }, 'alert not stored; Alertmanager will retry');
           return sendJson(res, 503, { error: 'cannot store the notification right now; retry' });

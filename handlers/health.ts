@@ -1,22 +1,12 @@
 import type { CustomRoute } from '@slack/bolt';
 import type { Metrics } from '../src/kernel/metrics';
 import type { RedisClient } from '../src/kernel/redis';
+import { withDeadline } from '../src/kernel/deadline';
 
 const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });
 
 /** A readiness check answers within this, or counts as down: a hung dependency must not hang the probe. */
 const CHECK_DEADLINE_MS = 1_000;
-
-function withinDeadline(check: () => Promise<unknown>): Promise<'ok'> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${CHECK_DEADLINE_MS} ms`)),
-      CHECK_DEADLINE_MS,
-    );
-  });
-  return Promise.race([check().then(() => 'ok' as const), deadline]).finally(() => clearTimeout(timer));
-}
 
 /**
  * A check's own account of why the role is not ready (`disconnected since …`), shown as it
@@ -55,9 +45,9 @@ export function healthRoutes(deps: {
         const results = await Promise.all(
           Object.entries(checksNow()).map(async ([name, check]) => [
             name,
-            await withinDeadline(check).catch((err: Error) =>
-              err instanceof NotReady ? err.message : `unreachable: ${err.message}`,
-            ),
+            await withDeadline(check(), CHECK_DEADLINE_MS, name)
+              .then(() => 'ok')
+              .catch((err: Error) => (err instanceof NotReady ? err.message : `unreachable: ${err.message}`)),
           ]),
         );
         const ready = results.every(([, result]) => result === 'ok');

@@ -10,6 +10,8 @@ import {
 import { startTestBot, type TestBot } from '../kit/bot';
 import { TestRedisServer } from '../kit/redis-server';
 import { waitFor } from '../kit/wait';
+import { firingNotification, postNotification } from '../kit/flows';
+import { WEBHOOK_TOKEN } from '../kit/ids';
 
 describe('the web role over real HTTP', () => {
   let t: TestBot;
@@ -163,7 +165,10 @@ describe('the web role when Redis goes away', () => {
   let t: TestBot;
   beforeAll(async () => {
     redis = await TestRedisServer.start();
-    t = await startTestBot({ role: 'web', env: { REDIS_URL: redis.url } });
+    t = await startTestBot({
+      role: 'web',
+      env: { REDIS_URL: redis.url, ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
+    });
   });
   afterAll(async () => {
     await t.stop();
@@ -189,6 +194,25 @@ describe('the web role when Redis goes away', () => {
     });
     expect(back.body.redis).toBe('ok');
   });
+
+  it('answers the webhook 503 within seconds when Redis hangs rather than fails; the retry stores it once', async () => {
+    const notification = firingNotification(
+      'AzoraHighCPU',
+      { severity: 'warning', namespace: 'azora-staging', service: 'auth' },
+      'CPU above 70% on auth',
+    );
+    redis.pause();
+    let hung: number;
+    try {
+      hung = await postNotification(t.url, WEBHOOK_TOKEN, notification);
+    } finally {
+      redis.resume();
+    }
+    expect(hung).toBe(503);
+    // The store went through once Redis answered again; Alertmanager's retry is a duplicate.
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, notification)).toBe(202);
+    expect(await t.bot.deps.alertInbox.size()).toBe(1);
+  }, 20_000);
 
   /** Runs `during` with Redis down, and brings it back whatever happens. */
   const whileRedisIsDown = async (during: () => Promise<void>) => {

@@ -80,6 +80,15 @@ export class TestRedisServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** A Redis that hangs rather than fails: connections stay open and nothing answers, until `resume`. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** An outage: the process dies, its data stays for `up`. */
   async down(): Promise<void> {
     const child = this.process;
