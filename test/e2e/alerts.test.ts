@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { AlertmanagerClient } from '../../src/kernel/alertmanager';
 import { actionId } from '../../src/kernel/slack/actions';
 import { createLogger } from '../../src/kernel/log';
 import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
+import { startAlertingRig, type AlertingRig } from '../kit/alerting';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
@@ -27,43 +25,20 @@ const errorRate = (service: string, pod: string) => ({
 
 describe('Alertmanager alerts as Slack threads', () => {
   let redis: TestRedisServer;
+  let rig: AlertingRig<TestAlertmanager>;
   let cluster: TestCluster;
   let pagerduty: SimulatedPagerDuty;
   let am: TestAlertmanager;
   let t: TestBot;
-  const caDir = mkdtempSync(path.join(tmpdir(), 'azora-pd-'));
 
   beforeAll(async () => {
     redis = await TestRedisServer.start();
-    cluster = await startTestCluster();
-    pagerduty = await new SimulatedPagerDuty().start();
-    const caFile = await pagerduty.writeCa(path.join(caDir, 'ca.pem'));
-    const port = await freePort();
-    am = await startAlertmanager({
-      webhookUrl: `http://127.0.0.1:${port}/alertmanager`,
-      webhookToken: WEBHOOK_TOKEN,
-      groupInterval: '1s',
-    });
-    const policy = { ...cluster.policy, alerts: { ...cluster.policy.alerts, slackGap: 50 } };
-    t = await startTestBot({
-      cluster: { ...cluster, policy },
-      policy,
-      env: {
-        PORT: String(port),
-        REDIS_URL: redis.url,
-        ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-        ALERTMANAGER_URL: am.url,
-        ...pagerduty.env(caFile),
-      },
-    });
+    rig = await startAlertingRig(startAlertmanager, { REDIS_URL: redis.url });
+    ({ cluster, pagerduty, am, t } = rig);
   });
   afterAll(async () => {
-    await t.stop();
-    await am.stop();
-    await pagerduty.stop();
-    await cluster.sim.stop();
+    await rig.stop();
     await redis.stop();
-    rmSync(caDir, { recursive: true, force: true });
   });
 
   /** Until no job of this name waits or runs: what a double click queued has all run. */

@@ -23,6 +23,11 @@ export interface AlertmanagerOptions {
   groupInterval?: string;
   /** Long by default, so that repeats of a firing group never show up unasked. */
   repeatInterval?: string;
+  /**
+   * HA mode: this peer's gossip port and its peers' (see startAlertmanagerPair). Unset,
+   * the instance runs alone: no gossip, and no peer wait before each notification.
+   */
+  cluster?: { listenPort: number; peerPorts: number[]; peerTimeout: string };
 }
 
 export interface TestAlert {
@@ -37,8 +42,8 @@ export interface TestAlertmanager {
   port: number;
   /** POST /api/v2/alerts, the way Prometheus pushes them. */
   fire(alerts: TestAlert[]): Promise<void>;
-  /** Pushes the alerts again with endsAt just past, keeping the annotations they fired with. */
-  resolve(labels: Record<string, string>[]): Promise<void>;
+  /** Pushes the alerts again with endsAt just past (or `endsAt`), keeping the annotations they fired with. */
+  resolve(labels: Record<string, string>[], endsAt?: string): Promise<void>;
   /** Runs Debian's amtool against this Alertmanager; resolves to its stdout. */
   amtool(args: string[]): Promise<string>;
   /** What Alertmanager logged (warnings and errors), for failure messages. */
@@ -91,8 +96,7 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
       `--config.file=${configFile}`,
       `--storage.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      // Empty disables HA mode: no gossip port, and no peer wait before each notification.
-      '--cluster.listen-address=',
+      ...clusterArgs(options.cluster),
       '--log.level=warn',
     ],
     dir,
@@ -121,10 +125,9 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
       await post(alerts);
       for (const alert of alerts) fired.set(labelKey(alert.labels), alert);
     },
-    async resolve(labels) {
+    async resolve(labels, endsAt = new Date(Date.now() - 1).toISOString()) {
       // No startsAt: Alertmanager then takes endsAt for it and keeps the original start
       // when it merges the two, where a copied startsAt could land after endsAt.
-      const endsAt = new Date(Date.now() - 1).toISOString();
       await post(
         labels.map((l) => {
           const annotations = fired.get(labelKey(l))?.annotations;
@@ -133,6 +136,57 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<T
       );
     },
     amtool: (args) => runAmtool(url, dir, args),
+  };
+}
+
+function clusterArgs(cluster: AlertmanagerOptions['cluster']): string[] {
+  // Empty disables HA mode: no gossip port, and no peer wait before each notification.
+  if (!cluster) return ['--cluster.listen-address='];
+  const self = `127.0.0.1:${cluster.listenPort}`;
+  return [
+    `--cluster.listen-address=${self}`,
+    `--cluster.advertise-address=${self}`,
+    ...cluster.peerPorts.map((peer) => `--cluster.peer=127.0.0.1:${peer}`),
+    `--cluster.peer-timeout=${cluster.peerTimeout}`,
+  ];
+}
+
+/**
+ * Two Alertmanagers gossiping as an HA pair, each delivering to the same webhook, as in
+ * production: the peer second in line waits `peerTimeout` and sends only what the first
+ * has not (its notification log comes over the gossip). Prometheus pushes every alert to
+ * both, and so does the pair's `fire`/`resolve`.
+ */
+export async function startAlertmanagerPair(
+  options: AlertmanagerOptions & { peerTimeout: string },
+): Promise<TestAlertmanager & { peers: [TestAlertmanager, TestAlertmanager] }> {
+  const gossip = [await freePort(), await freePort()] as const;
+  const peers = (await Promise.all(
+    gossip.map((listenPort, i) =>
+      startAlertmanager({
+        ...options,
+        cluster: { listenPort, peerPorts: [gossip[1 - i]!], peerTimeout: options.peerTimeout },
+      }),
+    ),
+  )) as [TestAlertmanager, TestAlertmanager];
+  const [first] = peers;
+  return {
+    peers,
+    url: first.url,
+    port: first.port,
+    // As Prometheus does: the same start and end times to both peers.
+    fire: async (alerts) => {
+      const startsAt = new Date().toISOString();
+      const timed = alerts.map((a) => ({ startsAt, ...a }));
+      await Promise.all(peers.map((am) => am.fire(timed)));
+    },
+    resolve: async (labels) => {
+      const endsAt = new Date(Date.now() - 1).toISOString();
+      await Promise.all(peers.map((am) => am.resolve(labels, endsAt)));
+    },
+    amtool: (args) => first.amtool(args),
+    logs: () => peers.map((am) => am.logs()).join('\n'),
+    stop: async () => void (await Promise.all(peers.map((am) => am.stop()))),
   };
 }
 
