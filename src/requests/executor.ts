@@ -9,6 +9,7 @@ import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
 import { commandText } from './domain/describe';
 import { progressMessage, requestMessage } from './views';
+import type { SlackMessage } from '../kernel/slack/blocks';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
 import { colourImages, indexRelease, previousLive } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
@@ -345,22 +346,30 @@ async function finish(
         },
   );
   const final = updated?.request ?? request;
-  await deps.audit.record(auditOf(final, status, 'bot', error));
+  // Recorded by the finish that ended it: a second one (its report failed) adds no other verdict.
+  if (updated?.changed) await deps.audit.record(auditOf(final, status, 'bot', error));
   await showProgress(deps, final);
   if (final.messageTs)
-    await deps.messenger.update(final.channel, final.messageTs, requestMessage(final, deps.now()));
+    await edit(deps, final, final.messageTs, requestMessage(final, deps.now()), 'request message');
   return status;
 }
 
 async function showProgress(deps: Deps, request: OpsRequest): Promise<void> {
-  if (!request.progressTs) return;
+  if (request.progressTs)
+    await edit(deps, request, request.progressTs, progressMessage(request, deps.now()), 'progress message');
+}
+
+/** The cluster change matters more than its report: a failed edit is logged, and fails nothing. */
+async function edit(
+  deps: Deps,
+  request: OpsRequest,
+  ts: string,
+  message: SlackMessage,
+  what: string,
+): Promise<void> {
   try {
-    await deps.messenger.update(request.channel, request.progressTs, progressMessage(request, deps.now()));
+    await deps.messenger.update(request.channel, ts, message);
   } catch (err) {
-    // The cluster change matters more than its report; a failed edit must not fail the job.
-    deps.logger.warn(
-      { request: request.id, err: (err as Error).message },
-      'could not update the progress message',
-    );
+    deps.logger.warn({ request: request.id, err: (err as Error).message }, `could not update the ${what}`);
   }
 }

@@ -72,6 +72,19 @@ describe('executeRequest', () => {
       expect(w.messenger.updatesOf(request.messageTs!)).toHaveLength(1);
     });
 
+    it('succeeds, and is audited so, when Slack refuses every edit of its thread', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      for (let i = 0; i < 10; i++)
+        w.messenger.failNext('update', new Error('An API error occurred: internal_error'));
+
+      expect(await run()).toBe('succeeded');
+
+      expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['production', 'api-gateway', 5] }]);
+      expect((await stored()).status).toBe('succeeded');
+      expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+      expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
+    });
+
     it('after a transient KubeError keeps the lock, and its retry does not apply twice', async () => {
       await w.requests.create(approved([scaleStep(3, 5)]));
       w.cluster.failNext('waitForScale', new KubeError('timeout', 'the API server took too long'));
