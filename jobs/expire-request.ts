@@ -11,9 +11,10 @@ export const expireRequestProcessor = defineJob(expireRequestJob, async ({ reque
       ? { next: { ...current, status: 'expired' }, value: true }
       : { value: false },
   );
-  if (!result?.changed) return { expired: false };
+  // Expired by an earlier attempt whose edits failed: they are made again, not the audit.
+  if (!result || (!result.changed && result.request.status !== 'expired')) return { expired: false };
   const { request } = result;
-  await ctx.audit.record(auditOf(request, 'expired', 'bot'));
+  if (result.changed) await ctx.audit.record(auditOf(request, 'expired', 'bot'));
   if (request.messageTs)
     await ctx.messenger.update(request.channel, request.messageTs, requestMessage(request, ctx.now()));
   if (request.progressTs)

@@ -16,7 +16,8 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
     switch (command.action) {
       case 'declare': {
         const { incident, created } = await declare(ctx, { ...command, requester, seed });
-        if (created) await scheduleNudge(ctx, incident);
+        // Also on a retry that finds the incident made: the nudge's job id makes it one.
+        await scheduleNudge(ctx, incident);
         await ctx.messenger.respond(responseUrl, declaredAnswer(incident));
         const group = command.alertGroup ? await ctx.alerts.get(command.alertGroup) : undefined;
         // The alert's thread links to the incident's channel.

@@ -35,17 +35,18 @@ export const maintenanceNoticeProcessor = defineJob(
  * Alertmanager, and a PagerDuty maintenance window on the policy's PagerDuty services.
  */
 async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
-  const { window } = await ctx.maintenanceWindows.update(windowId, (w) =>
+  const { window, changed } = await ctx.maintenanceWindows.update(windowId, (w) =>
     w.status === 'scheduled' ? { ...w, status: 'active' } : undefined,
   );
   if (!window) return;
-  // Once, as the window turns active: alert graphs mark the start of maintenance.
-  await ctx.audit.record({
-    type: 'maintenance-start',
-    actor: 'azora',
-    environment: window.environment,
-    detail: window.id,
-  });
+  // Once, as the window turns active (not again on a retry): alert graphs mark the start of maintenance.
+  if (changed)
+    await ctx.audit.record({
+      type: 'maintenance-start',
+      actor: 'azora',
+      environment: window.environment,
+      detail: window.id,
+    });
   const { maintenance } = ctx.policy;
   const comment = `Maintenance ${window.id}: ${window.reason}`;
   if (ctx.alertmanager && maintenance.silence && !window.silenceId) {

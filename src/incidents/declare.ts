@@ -27,8 +27,8 @@ export interface DeclareInput {
 /**
  * A new incident: its channel (named by the policy's pattern, the next free name when one
  * is taken), topic, the declarer and the policy's responders invited, the summary posted
- * and pinned, then stored. What fails after the channel exists archives it again, so
- * nothing is left half-made.
+ * and pinned, then stored. What fails after the channel exists and before the incident
+ * is stored archives it again, so nothing is left half-made.
  */
 export async function declare(
   deps: Deps,
@@ -66,6 +66,8 @@ export async function declare(
   }
   if (!channel) throw new Refusal('guard', `every channel name tried was taken (${[...taken].join(', ')})`);
 
+  // Until the incident is stored, a failure leaves nothing behind: its channel is archived.
+  let stored: Incident | undefined;
   try {
     const scope = await scopeOf(deps, input);
     const { incident, entry } = declareIncident({
@@ -124,26 +126,29 @@ export async function declare(
       deps.logger.warn({ incident: id, err: err.message }, 'could not page for the incident');
       return undefined;
     });
-    const stored: Incident = {
+    const declared: Incident = {
       ...incident,
       summaryTs: posted.ts!,
       ...(paged ? { pagerduty: { id: paged } } : {}),
     };
-    await deps.incidents.create(stored, entry);
+    await deps.incidents.create(declared, entry);
+    stored = declared;
     if (paged && deps.pagerduty.restEnabled)
       await deps.queues.enqueue(incidentPagerDutyNoteJob, { incidentId: id }, { jobId: `pd-note-${id}` });
     if (paged)
       await inChannel('chat.update', () =>
-        deps.slack.chat.update({ channel: channelId, ts: posted.ts!, ...summaryMessage(stored) }),
+        deps.slack.chat.update({ channel: channelId, ts: posted.ts!, ...summaryMessage(declared) }),
       );
     await deps.audit.record({
       type: 'incident-declared',
       actor: input.requester,
       detail: `${id} ${input.severity}: ${incident.title}`,
     });
-    return { incident: stored, created: true };
+    return { incident: declared, created: true };
   } catch (err) {
-    await deps.slack.conversations.archive({ channel: channel.id }).catch(() => undefined);
+    // Once stored (and maybe paged, the page linking the channel) it is a live incident:
+    // whatever failed after that must not take its channel away.
+    if (!stored) await deps.slack.conversations.archive({ channel: channel.id }).catch(() => undefined);
     throw err;
   }
 }

@@ -41,13 +41,14 @@ describe('incidents, end to end', () => {
       (texts) => texts.length > 0,
       { what: `an answer to ${user} containing ${fragment}` },
     ).then((texts) => texts.at(-1)!);
-  const declareOne = async (title: string) => {
+  const declareOne = async (title: string, severity = 'sev2') => {
+    const declared = `${severity.toUpperCase()} declared`;
     const before = t.slack.messages.filter(
-      (m) => m.visibleTo === ENGINEER && m.text.includes('SEV2 declared'),
+      (m) => m.visibleTo === ENGINEER && m.text.includes(declared),
     ).length;
-    await slash(ENGINEER, `incident declare sev2 ${title}`);
+    await slash(ENGINEER, `incident declare ${severity} ${title}`);
     const answer = await waitFor(
-      () => t.slack.messages.filter((m) => m.visibleTo === ENGINEER && m.text.includes('SEV2 declared')),
+      () => t.slack.messages.filter((m) => m.visibleTo === ENGINEER && m.text.includes(declared)),
       (answers) => answers.length > before,
       { what: 'the declaration' },
     );
@@ -150,6 +151,31 @@ describe('incidents, end to end', () => {
     expect(t.slack.channels).toHaveLength(before + 1);
     expect(channel.archived).toBe(false);
     expect(channel.topic.value).toContain('SEV2');
+  });
+
+  it('keeps the channel of an incident already stored when a later step fails; the retry answers and queues its nudge', async () => {
+    // Redis blips just after the incident is stored: its audit event fails once.
+    const audit = t.bot.deps.audit;
+    const record = audit.record.bind(audit);
+    let failed = false;
+    audit.record = async (event, at) => {
+      if (event.type === 'incident-declared' && !failed) {
+        failed = true;
+        throw new Error('Connection is closed.');
+      }
+      return record(event, at);
+    };
+    const before = t.slack.channels.length;
+    try {
+      const { incident, channel } = await declareOne('half way', 'sev1');
+      expect(failed).toBe(true);
+      expect(t.slack.channels).toHaveLength(before + 1);
+      expect(channel.archived).toBe(false);
+      const delayed = await t.bot.queues.get('notify').getJobs(['delayed'], 0, 50);
+      expect(delayed.map((j) => j.id)).toContain(`nudge-${incident.id}-${incident.declaredAt + 30 * 60_000}`);
+    } finally {
+      audit.record = record;
+    }
   });
 
   it('says so, and leaves no channel, when the workspace does not let the bot create channels', async () => {

@@ -1,5 +1,6 @@
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import { executeRequest } from '../../src/requests/executor';
+import { expireRequestProcessor } from '../../jobs/expire-request';
 import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import { fakeWorld, type FakeWorld } from '../kit/fakes/deps';
 import { APPROVER, ENGINEER, OPS } from '../kit/ids';
@@ -586,5 +587,34 @@ describe('executeRequest: the backup before a production deploy', () => {
       /^database: backed up as azora-backup-production-\d{8}-\d{4}-[0-9a-f]{4} \(/,
     );
     expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+  });
+});
+
+describe('expiring a request nobody decided', () => {
+  let w: FakeWorld;
+  const expire = () =>
+    expireRequestProcessor.run({ requestId: ID }, {
+      ...w.deps,
+      job: { id: `expire-${ID}`, attemptsMade: 0, attempts: 3 },
+    } as Parameters<typeof expireRequestProcessor.run>[1]);
+
+  beforeEach(() => {
+    w = fakeWorld(structuredClone(POLICY), { now: NOW });
+  });
+
+  it('makes its edits again on a retry after one failed, and audits the expiry once', async () => {
+    const { approvedBy: _none, ...waiting } = approved([scaleStep(3, 5)], { status: 'pending-approval' });
+    await w.requests.create(waiting);
+    w.messenger.failNext('update', new Error('An API error occurred: internal_error'));
+
+    await expect(expire()).rejects.toThrow('internal_error');
+    await expect(expire()).resolves.toEqual({ expired: true });
+
+    expect((await w.requests.get(ID))?.status).toBe('expired');
+    expect(w.audit.typesOf(ID)).toEqual(['expired']);
+    // The parent and the progress reply both say so: neither keeps waiting for approval.
+    const last = (ts: string) => JSON.stringify(w.messenger.updatesOf(ts).at(-1));
+    expect(last('1700000000.000100')).not.toContain('azora:approve');
+    expect(last('1700000000.000200')).toMatch(/expired/);
   });
 });
