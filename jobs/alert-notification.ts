@@ -34,7 +34,14 @@ export async function alertNotificationProcessor(
       const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
       await ctx.queues.enqueue(
         pagerDutyEventJob,
-        { action: 'trigger', dedupKey, summary, source, severity: 'critical' },
+        {
+          action: 'trigger',
+          dedupKey,
+          summary,
+          source,
+          severity: 'critical',
+          alertGroup: { id: group.id, episode: group.episode },
+        },
         { jobId: `pd-trigger-${dedupKey}` },
       );
     }

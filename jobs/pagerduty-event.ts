@@ -3,14 +3,21 @@ import { UnrecoverableError } from 'bullmq';
 import { PagerDutyError } from '../src/kernel/pagerduty/errors';
 import { defineJob } from '../src/deps';
 import { pagerDutyEventJob } from '../src/alerts/contracts';
+import type { AlertStore } from '../src/alerts/store';
 
 /**
  * One PagerDuty Events v2 event. Its own job, so a PagerDuty outage is retried with
- * backoff for a long while and never holds up Slack.
+ * backoff for a long while and never holds up Slack. A trigger whose alert episode is over
+ * by the time it goes (resolved, or fired again as a new episode, while PagerDuty was
+ * away) is dropped: it would page on-call for nothing, after the resolve had gone.
  */
-export const pagerDutyEventProcessor = defineJob(pagerDutyEventJob, async (event, { pagerduty }) => {
+export const pagerDutyEventProcessor = defineJob(pagerDutyEventJob, async (event, { pagerduty, alerts }) => {
   try {
-    if (event.action === 'trigger') return { dedupKey: await pagerduty.trigger(event) };
+    if (event.action === 'trigger') {
+      const { alertGroup, ...trigger } = event;
+      if (alertGroup && (await episodeOver(alerts, alertGroup))) return { skipped: 'the alert resolved' };
+      return { dedupKey: await pagerduty.trigger(trigger) };
+    }
     if (event.action === 'acknowledge') return { dedupKey: await pagerduty.acknowledge(event.dedupKey) };
     return { dedupKey: await pagerduty.resolve(event.dedupKey) };
   } catch (err) {
@@ -18,3 +25,11 @@ export const pagerDutyEventProcessor = defineJob(pagerDutyEventJob, async (event
     throw err;
   }
 });
+
+async function episodeOver(
+  alerts: Pick<AlertStore, 'get'>,
+  { id, episode }: { id: string; episode: number },
+): Promise<boolean> {
+  const group = await alerts.get(id);
+  return !group || group.episode > episode || group.status === 'resolved';
+}

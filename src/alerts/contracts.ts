@@ -36,6 +36,8 @@ export const pagerDutyEventJob = defineContract({
       summary: z.string(),
       source: z.string(),
       severity: z.enum(['critical', 'error', 'warning', 'info']),
+      /** The alert group's episode it pages for; none for a page of the bot's own (a failed backup). */
+      alertGroup: z.object({ id: z.string(), episode: z.number().int() }).optional(),
     }),
     z.object({ action: z.enum(['acknowledge', 'resolve']), dedupKey: z.string() }),
   ]),

@@ -158,6 +158,43 @@ describe('Alertmanager alerts as Slack threads', () => {
     }
   });
 
+  it('drops a page still waiting out a PagerDuty error once its alert has resolved', async () => {
+    const notification = firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'education' },
+      'Error rate above 5% on education',
+    );
+    const dedupKey = `azora-${groupIdOf(notification.groupKey)}-1`;
+    const eventOf = (action: string, status: number) =>
+      pagerduty.waitForEvent((e) => e.dedupKey === dedupKey && e.action === action && e.status === status);
+    // PagerDuty answers the page 500: its job waits 2 s before trying again.
+    pagerduty.failNext('/v2/enqueue', 500);
+    expect((await post(notification)).status).toBe(202);
+    await eventOf('trigger', 500);
+    const endsAt = new Date().toISOString();
+    const resolved = {
+      ...notification,
+      status: 'resolved',
+      alerts: notification.alerts.map((a) => ({ ...a, status: 'resolved', endsAt })),
+    };
+    expect((await post(resolved)).status).toBe(202);
+    await eventOf('resolve', 202);
+
+    const triggerJob = `pd-trigger-${dedupKey}`;
+    const state = await waitFor(
+      async () => (await t.bot.queues.get('notify').getJob(triggerJob))?.getState(),
+      (s) => s === 'completed' || s === 'failed',
+      { what: 'the page retried', timeoutMs: 10_000 },
+    );
+    expect(state).toBe('completed');
+    expect((await t.bot.queues.get('notify').getJob(triggerJob))!.returnvalue).toEqual({
+      skipped: 'the alert resolved',
+    });
+    expect(
+      pagerduty.events.filter((e) => e.dedupKey === dedupKey && e.status === 202).map((e) => e.action),
+    ).toEqual(['resolve']);
+  });
+
   it('changes nothing on a duplicate delivery', async () => {
     const notification = {
       version: '4',
