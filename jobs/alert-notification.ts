@@ -18,7 +18,7 @@ export async function alertNotificationProcessor(
   ctx: JobContext,
   entry?: string,
 ) {
-  const applied = await handleNotification(ctx, notification, entry);
+  const applied = await handleNotification(ctx, notification, entry, ctx.job.attemptsMade > 0);
   const { group } = applied;
   // A retry can follow an attempt that stored the group and then failed before the steps
   // below (Redis gone for a moment): its changes are applied, so this attempt sees none,

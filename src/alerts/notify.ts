@@ -107,12 +107,14 @@ export async function showGroup(deps: Deps, group: AlertGroup): Promise<void> {
  * One Alertmanager notification: fold it into its group, then update Slack (paced by the
  * outbox) and PagerDuty. A duplicate delivery, or one stored before the group's last
  * (`entry`: its alert inbox id), changes nothing; a retried job redoes its Slack and
- * PagerDuty effects idempotently.
+ * PagerDuty effects idempotently (`retried`: the group is shown again, since the attempt
+ * that stored it may have failed before showing it).
  */
 export async function handleNotification(
   deps: Deps,
   notification: Notification,
   entry?: string,
+  retried = false,
 ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
   const { policy, alerts, now } = deps;
   const at = now();
@@ -120,7 +122,7 @@ export async function handleNotification(
   const { changes } = applied;
   const group = await noteMaintenance(deps, applied.group, changes, at);
   if (changes.length === 0) {
-    if (!(await deps.outbox.has(group.digest ?? parentKey(group)))) await showGroup(deps, group);
+    if (retried || !(await deps.outbox.has(group.digest ?? parentKey(group)))) await showGroup(deps, group);
     return { group, changes };
   }
   await showGroup(deps, group);

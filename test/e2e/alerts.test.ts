@@ -72,6 +72,30 @@ describe('Alertmanager alerts as Slack threads', () => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
 
+  /** Makes the outbox's first put of `key` fail, as when Redis goes away for a moment; `puts` counts them. */
+  const failFirstPutOf = (key: string) => {
+    const outbox = t.bot.deps.outbox;
+    const put = outbox.put.bind(outbox);
+    const puts: string[] = [];
+    outbox.put = async (channel, putKey, ...rest) => {
+      if (putKey === key) {
+        puts.push(putKey);
+        if (puts.length === 1) throw new Error('Connection is closed.');
+      }
+      return put(channel, putKey, ...rest);
+    };
+    return { puts, restore: () => void (outbox.put = put) };
+  };
+  /** The same notification with every alert resolved now. */
+  const resolvedOf = (notification: ReturnType<typeof firingNotification>) => {
+    const endsAt = new Date().toISOString();
+    return {
+      ...notification,
+      status: 'resolved',
+      alerts: notification.alerts.map((a) => ({ ...a, status: 'resolved', endsAt })),
+    };
+  };
+
   it('opens one thread per group, edits it as alerts come and go, and turns it resolved', async () => {
     await am.fire([errorRate('payment', 'payment-1')]);
     const parent = await parentOf('AzoraHighErrorRate');
@@ -131,16 +155,7 @@ describe('Alertmanager alerts as Slack threads', () => {
     const groupId = groupIdOf(notification.groupKey);
     // Redis goes away for a moment just after the group is stored: its thread's parent
     // cannot be queued, the attempt fails, and its retry finds the group already open.
-    const outbox = t.bot.deps.outbox;
-    const put = outbox.put.bind(outbox);
-    const puts: string[] = [];
-    outbox.put = async (channel, key, ...rest) => {
-      if (key === `alert-${groupId}`) {
-        puts.push(key);
-        if (puts.length === 1) throw new Error('Connection is closed.');
-      }
-      return put(channel, key, ...rest);
-    };
+    const { puts, restore } = failFirstPutOf(`alert-${groupId}`);
     try {
       expect((await post(notification)).status).toBe(202);
       const events = await waitFor(
@@ -154,15 +169,41 @@ describe('Alertmanager alerts as Slack threads', () => {
       expect(events.map((e) => e.action)).toEqual(['trigger']);
       expect(await parentOf('Error rate above 5% on auth')).toBeDefined();
     } finally {
-      outbox.put = put;
+      restore();
+    }
+  });
+
+  it('turns the thread resolved on the retry when the attempt that resolved its group failed after storing it', async () => {
+    const notification = firingNotification(
+      'AzoraQueueBacklog',
+      { severity: 'warning', namespace: PROD, service: 'api-gateway' },
+      'Queue backlog above 1000 on api-gateway',
+    );
+    const groupId = groupIdOf(notification.groupKey);
+    expect((await post(notification)).status).toBe(202);
+    const parent = await parentOf('AzoraQueueBacklog');
+    await untilSettled(t.bot);
+    // Redis goes away for a moment just after the resolve is stored: the parent's new
+    // state cannot be queued, and the retry finds the group resolved already.
+    const { puts, restore } = failFirstPutOf(`alert-${groupId}`);
+    try {
+      expect((await post(resolvedOf(notification))).status).toBe(202);
+      await waitFor(
+        () => current(parent.ts).text,
+        (text) => text.startsWith(':large_green_circle:'),
+        { what: 'the parent turned resolved', timeoutMs: 15_000 },
+      );
+      expect(puts.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      restore();
     }
   });
 
   it('drops a page still waiting out a PagerDuty error once its alert has resolved', async () => {
     const notification = firingNotification(
-      'AzoraHighErrorRate',
-      { severity: 'critical', namespace: PROD, service: 'education' },
-      'Error rate above 5% on education',
+      'AzoraPaymentsFailing',
+      { severity: 'critical', namespace: PROD, service: 'api-gateway' },
+      'Payments failing through api-gateway',
     );
     const dedupKey = `azora-${groupIdOf(notification.groupKey)}-1`;
     const eventOf = (action: string, status: number) =>
@@ -171,13 +212,7 @@ describe('Alertmanager alerts as Slack threads', () => {
     pagerduty.failNext('/v2/enqueue', 500);
     expect((await post(notification)).status).toBe(202);
     await eventOf('trigger', 500);
-    const endsAt = new Date().toISOString();
-    const resolved = {
-      ...notification,
-      status: 'resolved',
-      alerts: notification.alerts.map((a) => ({ ...a, status: 'resolved', endsAt })),
-    };
-    expect((await post(resolved)).status).toBe(202);
+    expect((await post(resolvedOf(notification))).status).toBe(202);
     await eventOf('resolve', 202);
 
     const triggerJob = `pd-trigger-${dedupKey}`;
