@@ -15,7 +15,8 @@ export const backupJob = defineContract({
     at: z.number().int(),
     seed: z.string().min(1).max(200),
   }),
-  // One attempt: a retry would post a second "running" message; failures are told as a failed run.
+  // One attempt: failures are told as a failed run. A worker taking it over after a crash
+  // goes on in the same thread (the outbox's key is the backup's).
   options: { attempts: 1 },
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
-import { scheduledBackupJob } from '../../src/backups/contracts';
+import { backupJob, scheduledBackupJob } from '../../src/backups/contracts';
 import { actionId } from '../../src/kernel/slack/actions';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
@@ -89,6 +89,44 @@ describe('database backups and restores, end to end', () => {
     );
     expect(listing).toContain(done.id);
     expect(listing).toMatch(/\d (B|KiB|MiB) · by <@U0ENGINEER>/);
+  });
+
+  it('tells one thread per backup when a second worker takes the job over', async () => {
+    // The same backup job twice, as when a worker dies mid-backup and another takes its job.
+    const payload = {
+      environment: 'staging' as const,
+      requester: ENGINEER,
+      channel: OPS,
+      at: Date.now(),
+      seed: 'takeover',
+    };
+    await t.bot.queues.enqueue(backupJob, payload, { jobId: 'backup-takeover-1' });
+    await t.bot.queues.enqueue(backupJob, payload, { jobId: 'backup-takeover-2' });
+    const done = await waitFor(
+      () =>
+        t.slack.messages.filter(
+          (m) => !m.visibleTo && m.text.includes(':white_check_mark: Backup of the staging'),
+        ),
+      (found) => found.length >= 2,
+      { what: 'the result in the parent and in its thread', timeoutMs: 20_000 },
+    );
+    for (const id of ['backup-takeover-1', 'backup-takeover-2'])
+      await waitFor(
+        async () => (await t.bot.queues.get('ops').getJob(id))?.getState(),
+        (state) => state === 'completed',
+        { what: `${id} done` },
+      );
+    await waitFor(
+      () => t.bot.deps.outbox.pending(),
+      (n) => n === 0,
+      { what: 'every Slack write made' },
+    );
+    const parents = t.slack.messages.filter(
+      (m) => !m.threadTs && !m.visibleTo && m.text.includes('Backup of the staging'),
+    );
+    expect(parents).toHaveLength(1);
+    expect(t.slack.messages.filter((m) => m.threadTs === parents[0]!.ts)).toHaveLength(1);
+    expect(done.length).toBeGreaterThanOrEqual(2);
   });
 
   it('restores production from a backup after an approver types production in the modal', async () => {
