@@ -120,6 +120,12 @@ export async function resolve(
   const timeline = await deps.incidents.timeline(resolved.id);
   const figures = metrics(resolved, timeline);
   const markdown = postmortemMarkdown(resolved, timeline);
+  // Recorded before Slack is asked: the draft survives in the audit stream whatever Slack does.
+  await deps.audit.record({
+    type: 'incident-resolved',
+    actor,
+    detail: `${resolved.id}: ${markdown}`.slice(0, 16_000),
+  });
   await show(deps, resolved);
   await deps.outbox.paced('files.uploadV2', resolved.channel, () =>
     deps.slack.filesUploadV2({
@@ -130,10 +136,5 @@ export async function resolve(
       initial_comment: resolvedLine(resolved, figures).markup,
     }),
   );
-  await deps.audit.record({
-    type: 'incident-resolved',
-    actor,
-    detail: `${resolved.id}: ${markdown}`.slice(0, 16_000),
-  });
   return resolved;
 }

@@ -136,6 +136,21 @@ describe('incidents, end to end', () => {
     expect(JSON.stringify(listing.blocks)).toContain('Auth 5xx');
   });
 
+  it('keeps the postmortem draft in the audit stream when Slack will not take the file', async () => {
+    const { incident, channel } = await declareOne('upload refused');
+    // Every attempt at the upload fails (the client's own retries too).
+    t.slack.failNext('files.getUploadURLExternal', 500, 20);
+    await slash(ENGINEER, 'incident resolve disk freed', channel.id);
+    const resolved = await waitFor(
+      async () => (await t.bot.deps.audit.recent(50)).find((e) => e.type === 'incident-resolved'),
+      (e) => e !== undefined,
+      { what: 'the resolution audited', timeoutMs: 20_000 },
+    );
+    expect(resolved!.detail).toContain(`${incident.id}: `);
+    expect(resolved!.detail).toContain('disk freed');
+    expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('resolved');
+  });
+
   it('refuses to change an incident whose channel was archived, and says so', async () => {
     const { incident, channel } = await declareOne('archived one');
     t.slack.channel(channel.id)!.archived = true;
