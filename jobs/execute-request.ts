@@ -1,20 +1,28 @@
 import { needsApproval } from '../src/requests/domain/guards';
 import { trafficMoves } from '../src/requests/domain/traffic';
+import type { OpsRequest } from '../src/requests/domain/types';
 import { executeRequest } from '../src/requests/executor';
-import { defineJob } from '../src/deps';
+import { defineJob, type JobContext } from '../src/deps';
 import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 
 import { closeWindowMessage, switchBackMessage } from '../src/requests/views';
 import { restoreWindowId } from '../src/requests/database';
 import { watchAfterChange } from '../src/releases';
 
-/** Runs an approved request once; retried on transient cluster errors with backoff. */
+/**
+ * Runs an approved request once; retried on transient cluster errors with backoff. A retry
+ * that finds the change made (an earlier attempt failed after it: Slack, Redis) still does
+ * what follows it: the bake watch and the Switch back offer, each once.
+ */
 export const executeRequestProcessor = defineJob(executeRequestJob, async ({ requestId }, ctx) => {
   const result = await executeRequest(ctx, requestId, {
     finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
   });
   const request = await ctx.requests.get(requestId);
-  if (result === 'succeeded' && request) await watchAfterChange(ctx, request);
+  const succeeded =
+    result === 'succeeded' ||
+    (result === 'skipped' && ctx.job.attemptsMade > 0 && request?.status === 'succeeded');
+  if (succeeded && request) await watchAfterChange(ctx, request);
   if (result === 'failed' && request?.plan.some((step) => step.kind === 'restore')) {
     await ctx.messenger.post(
       request.channel,
@@ -24,22 +32,29 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
   }
   // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
   if (
-    result === 'succeeded' &&
+    succeeded &&
     request &&
     trafficMoves(request.plan).length > 0 &&
     (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)
-  ) {
-    const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;
-    const ts = await ctx.messenger.post(
-      request.channel,
-      switchBackMessage(request, bakeUntil),
-      request.messageTs,
-    );
-    await ctx.queues.enqueue(
-      endBakeJob,
-      { requestId, channel: request.channel, ts },
-      { jobId: `end-bake-${requestId}`, delay: ctx.policy.guards.bakeWindow },
-    );
-  }
+  )
+    await offerSwitchBack(ctx, request);
   return { result };
 });
+
+/** The Switch back offer, posted once (its ts kept on the request), and its end queued once. */
+async function offerSwitchBack(ctx: JobContext, request: OpsRequest): Promise<void> {
+  const bakeUntil = ctx.now() + ctx.policy.guards.bakeWindow;
+  const ts =
+    request.switchBackTs ??
+    (await ctx.messenger.post(request.channel, switchBackMessage(request, bakeUntil), request.messageTs));
+  if (!request.switchBackTs)
+    await ctx.requests.update(request.id, (current) => ({
+      next: { ...current, switchBackTs: ts },
+      value: null,
+    }));
+  await ctx.queues.enqueue(
+    endBakeJob,
+    { requestId: request.id, channel: request.channel, ts },
+    { jobId: `end-bake-${request.id}`, delay: ctx.policy.guards.bakeWindow },
+  );
+}

@@ -141,6 +141,38 @@ describe('/azora change requests, end to end', () => {
     expect((await t.bot.deps.requests.get(request.id))?.status).toBe('succeeded');
   }, 40_000);
 
+  it('still offers the switch back once when Slack failed the offer after the switch was made', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green auth');
+    const request = await requestFor('switch production green auth');
+    await waitFor(
+      () => progress(request.ts)?.text ?? '',
+      (text) => text.includes('waiting for approval'),
+      { what: 'the progress reply' },
+    );
+    // The next post (the offer, once the switch is made) fails, the client's retries too.
+    t.slack.failNext('chat.postMessage', 500, 3);
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+    const offers = () =>
+      t.slack.messages.filter((m) => m.threadTs === request.ts && m.text.includes('Switch back'));
+    await waitFor(offers, (found) => found.length > 0, { what: 'the switch back offer', timeoutMs: 15_000 });
+    const job = await t.bot.queues.get('ops').getJob(`execute-${request.id}`);
+    await waitFor(
+      () => job!.getState(),
+      (state) => state === 'completed',
+      { what: 'the execute job done' },
+    );
+    expect(offers()).toHaveLength(1);
+    expect(await t.bot.queues.get('ops').getJob(`end-bake-${request.id}`)).toBeDefined();
+    expect(selector('azora-auth').version).toBe('green');
+    expect(
+      (await t.bot.deps.audit.recent(50, 'production')).filter(
+        (e) => e.request === request.id && e.type === 'succeeded',
+      ),
+    ).toHaveLength(1);
+  }, 40_000);
+
   it('holds a production rollback for approval; refuses the requester, a bystander; runs once when approved twice', async () => {
     await start();
     await slash(ENGINEER, 'rollback production payment');

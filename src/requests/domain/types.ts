@@ -124,6 +124,8 @@ export interface OpsRequest {
   messageTs?: string;
   /** The progress reply in that thread. */
   progressTs?: string;
+  /** The Switch back offer posted in that thread once the change succeeded. */
+  switchBackTs?: string;
   source: 'command' | 'alert' | 'switch-back' | 'auto-switch-back';
   status: RequestStatus;
   createdAt: number;
