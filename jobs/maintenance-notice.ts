@@ -14,7 +14,9 @@ export const maintenanceNoticeProcessor = defineJob(
   maintenanceNoticeJob,
   async ({ windowId, notice }, ctx) => {
     const window = await ctx.maintenanceWindows.get(windowId);
-    if (!window || window.status === 'cancelled' || window.status === 'done')
+    // A retried end finds the window done by its own first attempt, and still announces it.
+    const retriedEnd = notice === 'end' && ctx.job.attemptsMade > 0;
+    if (!window || window.status === 'cancelled' || (window.status === 'done' && !retriedEnd))
       return { skipped: window?.status ?? 'gone' };
     if (notice === 'start') await startWindow(ctx, windowId);
     if (notice === 'end') await endWindow(ctx, windowId);
@@ -72,5 +74,5 @@ async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
 
 async function endWindow(ctx: JobContext, windowId: string): Promise<void> {
   const { window } = await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, status: 'done' }));
-  await liftWindow(ctx, window);
+  await liftWindow(ctx, window, { ended: true });
 }

@@ -328,6 +328,14 @@ export class SimulatedPagerDuty extends EventEmitter {
       return sendJson(res, 201, { maintenance_window: { id, ...window } });
     }
     const id = decodeURIComponent(url.pathname.split('/')[2] ?? '');
+    const found = this.maintenanceWindows.get(id);
+    // As PagerDuty: a future window is deleted, a running one ended; one that ended stays.
+    if (req.method === 'DELETE' && found && Date.parse(String(found.end_time)) <= Date.now()) {
+      this.recordRequest(req, url, 405);
+      return sendJson(res, 405, {
+        error: { message: 'Cannot delete a maintenance window that has ended', errors: [] },
+      });
+    }
     if (req.method === 'DELETE' && this.maintenanceWindows.delete(id)) {
       this.recordRequest(req, url, 200);
       return sendJson(res, 200, {});

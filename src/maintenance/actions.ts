@@ -54,10 +54,19 @@ export async function scheduleWindow(deps: CoreDeps, input: NewWindow): Promise<
   return window;
 }
 
-/** Ends what a running window put in place: the Alertmanager silence and the PagerDuty maintenance window. */
-export async function liftWindow(deps: Deps, window: MaintenanceWindow | undefined): Promise<void> {
+/**
+ * Ends what a running window put in place: the Alertmanager silence and the PagerDuty
+ * maintenance window. At the window's own end (`ended`) PagerDuty's window has ended with
+ * it, and PagerDuty refuses to delete an ended window: it is left alone.
+ */
+export async function liftWindow(
+  deps: Deps,
+  window: MaintenanceWindow | undefined,
+  { ended = false }: { ended?: boolean } = {},
+): Promise<void> {
   if (window?.silenceId && deps.alertmanager) await deps.alertmanager.expireSilence(window.silenceId);
-  if (window?.pagerdutyWindowId) await deps.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
+  if (window?.pagerdutyWindowId && !ended)
+    await deps.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
 }
 
 /** Cancels a window that has not ended; undefined when there is none to cancel. */
