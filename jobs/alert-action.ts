@@ -13,7 +13,9 @@ import { alertActionEvent, feed } from '../src/incidents';
 export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, groupId, user }, ctx) => {
   const group = await ctx.alerts.get(groupId);
   if (!group) return { skipped: 'unknown group' };
-  const say = (text: Text) => ctx.outbox.reply(group.channel, parentKey(group), noteReply(text));
+  // Keyed by the press's job and what is said: a retry (its timeline step failed) says it once.
+  const say = (what: string, text: Text) =>
+    ctx.outbox.reply(group.channel, parentKey(group), noteReply(text), `${ctx.job.id}-${what}`);
 
   if (kind === 'ack') {
     const dedupKey = pagerDutyKey(group);
@@ -24,12 +26,12 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
     );
     const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, acknowledgedBy: user }));
     if (updated) await showGroup(ctx, updated);
-    await say(md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
+    await say('acknowledged', md`:eyes: ${mention(user)} acknowledged this in PagerDuty.`);
     await feed(ctx, alertActionEvent(group, 'acknowledge', user, ctx.now(), 'acknowledged'));
     return { acknowledged: dedupKey };
   }
   if (!ctx.alertmanager) {
-    await say(':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
+    await say('no-alertmanager', ':warning: ALERTMANAGER_URL is not set, so the bot cannot silence alerts.');
     return { skipped: 'no alertmanager' };
   }
   const alertmanager = ctx.alertmanager;
@@ -37,13 +39,16 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
   const failed = async (what: string, err: unknown) => {
     const lastAttempt = ctx.job.attemptsMade + 1 >= ctx.job.attempts;
     if (err instanceof AlertmanagerError && err.transient && !lastAttempt) throw err;
-    await say(md`:warning: could not ${what}: ${(err as Error).message}`);
+    await say('failed', md`:warning: could not ${what}: ${(err as Error).message}`);
     return { failed: (err as Error).message };
   };
   if (kind === 'silence') {
     const { silence: current } = group;
     if (current && Date.parse(current.endsAt) > ctx.now()) {
-      await say(md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`);
+      await say(
+        'already-silenced',
+        md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`,
+      );
       return { skipped: 'already silenced' };
     }
     const duration = ctx.policy.alerts.silence;
@@ -60,7 +65,12 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
     }
     const updated = await ctx.alerts.update(groupId, (g) => ({ ...g, silence: { ...silence, by: user } }));
     if (updated) await showGroup(ctx, updated);
-    await ctx.outbox.reply(group.channel, parentKey(group), silenceReply(group, user, silence.endsAt));
+    await ctx.outbox.reply(
+      group.channel,
+      parentKey(group),
+      silenceReply(group, user, silence.endsAt),
+      `${ctx.job.id}-silenced`,
+    );
     await feed(ctx, alertActionEvent(group, 'silence', user, ctx.now(), `silenced until ${silence.endsAt}`));
     return { silence: silence.id };
   }
@@ -73,6 +83,6 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
   }
   const updated = await ctx.alerts.update(groupId, ({ silence: _lifted, ...g }) => g);
   if (updated) await showGroup(ctx, updated);
-  await say(md`:loud_sound: ${mention(user)} expired the silence.`);
+  await say('unsilenced', md`:loud_sound: ${mention(user)} expired the silence.`);
   return { unsilenced: true };
 });

@@ -151,6 +151,46 @@ describe('access, limits and replays', () => {
     expect(actions.filter((j) => j.name === 'alert-action')).toEqual([]);
   });
 
+  it('says a responder’s Acknowledge once in the thread, even when its job is retried', async () => {
+    await start();
+    const group = await fire('AzoraServiceDown', 'auth');
+    // The press's last step (the incident timeline) fails once: the job is tried again.
+    const incidents = t.bot.deps.incidents;
+    const open = incidents.open.bind(incidents);
+    let failed = false;
+    incidents.open = async () => {
+      if (!failed) {
+        failed = true;
+        throw new Error('Connection is closed.');
+      }
+      return open();
+    };
+    try {
+      await sendButtonClick(t.url, t.secret, {
+        user: ONCALL,
+        actionId: actionId('ack', group.id),
+        channel: group.channel,
+        responseUrl: t.slack.responseUrl(group.channel, ONCALL),
+      });
+      const jobs = () => t.bot.queues.get('notify').getJobs(['completed'], 0, 100);
+      await waitFor(
+        async () => (await jobs()).find((j) => j.name === 'alert-action'),
+        (job) => job !== undefined,
+        { what: 'the acknowledgement done', timeoutMs: 15_000 },
+      );
+      expect(failed).toBe(true);
+      await waitFor(
+        () => t.bot.deps.outbox.pending(),
+        (n) => n === 0,
+        { what: 'every Slack write made' },
+      );
+      const said = t.slack.messages.filter((m) => m.text.includes('acknowledged this in PagerDuty'));
+      expect(said).toHaveLength(1);
+    } finally {
+      incidents.open = open;
+    }
+  });
+
   it('refuses a second runbook change for one alert episode while the first waits, naming it', async () => {
     await start();
     const group = await fire('AzoraHighErrorRate', 'education');
