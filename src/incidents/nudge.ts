@@ -25,7 +25,7 @@ export async function scheduleNudge(
  * due time on: this look then finds nothing due and queues the one that is.
  */
 export async function nudgeIfDue(
-  deps: Pick<CoreDeps, 'incidents' | 'messenger' | 'outbox' | 'queues' | 'policy' | 'now'>,
+  deps: Pick<CoreDeps, 'incidents' | 'outbox' | 'queues' | 'policy' | 'now'>,
   incidentId: string,
 ): Promise<boolean> {
   const now = deps.now();
@@ -41,9 +41,9 @@ export async function nudgeIfDue(
     const nudge = note(
       md`:bell: ${mention(incident.commander)}, no status update for ${formatDuration(interval)}: where are we? \`/azora incident status investigating|identified|monitoring\` (the same status again is an update too).`,
     );
-    await deps.outbox.paced('chat.postMessage', incident.channel, () =>
-      deps.messenger.post(incident.channel, nudge),
-    );
+    // Through the outbox, keyed by this nudge: marked as made above, it must not be lost
+    // to a Slack that fails right now (the outbox retries it), nor said twice.
+    await deps.outbox.put(incident.channel, `nudge-${incident.id}-${now}`, nudge);
   }
   await scheduleNudge(deps, incident);
   return result.verdict;

@@ -313,12 +313,23 @@ describe('a sev1 without a status update', () => {
     const bells = () =>
       t.slack.messages.filter((m) => m.channel === incident.channel && m.text.includes(':bell:'));
     expect(await nudgeIfDue(at(29 * 60_000), incident.id)).toBe(false);
+    // Slack fails the first nudge's post (the client's retries too): it is posted later all the same.
+    t.slack.failNext('chat.postMessage', 500, 3);
     expect(await nudgeIfDue(at(31 * 60_000), incident.id)).toBe(true);
     expect(await nudgeIfDue(at(32 * 60_000), incident.id)).toBe(false);
+    const rung = (count: number) =>
+      waitFor(bells, (found) => found.length >= count, { what: `${count} nudges in the channel` });
+    await rung(1);
     expect(bells()).toHaveLength(1);
     expect(bells()[0]!.text).toContain(`<@${ENGINEER}>, no status update for 30m`);
     // Once per interval: the next is 30 minutes after the nudge.
     expect(await nudgeIfDue(at(62 * 60_000), incident.id)).toBe(true);
+    await rung(2);
+    await waitFor(
+      () => t.bot.deps.outbox.pending(),
+      (n) => n === 0,
+      { what: 'every Slack write made' },
+    );
     expect(bells()).toHaveLength(2);
   });
 });
