@@ -79,10 +79,14 @@ export async function update(
   if (!result) throw new Refusal('input', 'this incident is not known (any more)');
   if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
   const updated = result.verdict.incident;
+  const { entry } = result.verdict;
   await show(deps, updated);
-  const line = incidentLine(md`:memo: ${mention(actor)}: ${result.verdict.entry.text}`);
-  await deps.outbox.paced('chat.postMessage', updated.channel, () =>
-    deps.messenger.post(updated.channel, line),
+  // Through the outbox, keyed by the change: the change is made, so a Slack failing now
+  // delays its line rather than failing the command (whose retry would find it made).
+  await deps.outbox.put(
+    updated.channel,
+    `incident-${updated.id}-${entry.kind}-${entry.at}`,
+    incidentLine(md`:memo: ${mention(actor)}: ${entry.text}`),
   );
   return updated;
 }

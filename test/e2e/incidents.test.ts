@@ -151,6 +151,24 @@ describe('incidents, end to end', () => {
     expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('resolved');
   });
 
+  it('makes a change once and says it in the channel later when Slack fails at that moment', async () => {
+    const { incident, channel } = await declareOne('slack flaky');
+    // The change's line fails (the client's retries too), as Slack answering 500 would.
+    t.slack.failNext('chat.postMessage', 500, 3);
+    await slash(ENGINEER, 'incident severity sev1', channel.id);
+    const line = await waitFor(
+      () => t.slack.messages.find((m) => m.channel === channel.id && m.text.includes('SEV2 → SEV1')),
+      (m) => m !== undefined,
+      { what: 'the change said in the channel', timeoutMs: 15_000 },
+    );
+    expect(line!.text).toContain(`<@${ENGINEER}>`);
+    expect((await t.bot.deps.incidents.get(incident.id))?.severity).toBe('sev1');
+    // No retry of the command found it made and refused it.
+    expect(t.slack.messages.filter((m) => m.visibleTo === ENGINEER && m.text.includes('already'))).toEqual(
+      [],
+    );
+  });
+
   it('refuses to change an incident whose channel was archived, and says so', async () => {
     const { incident, channel } = await declareOne('archived one');
     t.slack.channel(channel.id)!.archived = true;
