@@ -147,6 +147,8 @@ async function checkRestoresPreviousLive(deps: Deps, request: OpsRequest): Promi
     const workload = workloadOf(deps.policy, env, step.service);
     if (workload.kind !== 'blue-green') return { ok: false, reason: `${step.service} is not blue/green` };
     const live = await deps.kube.activeColour(env, workload);
+    // Back already (a retry after the switch was made): nothing left to restore, nothing to check.
+    if (live === step.to) continue;
     const images = await colourImages(deps.kube, deps.policy, env, workload);
     const back = previousLive(await deps.kube.releases(env, step.service), live, images[step.to]);
     if (!back.ok || back.colour !== step.to)

@@ -618,3 +618,31 @@ describe('expiring a request nobody decided', () => {
     expect(last('1700000000.000200')).toMatch(/expired/);
   });
 });
+
+describe('executeRequest: an automatic switch back', () => {
+  let w: FakeWorld;
+
+  beforeEach(() => {
+    w = fakeWorld(structuredClone(POLICY), { now: NOW });
+  });
+
+  it('retried after its switch was made, finds the service back and succeeds rather than refusing', async () => {
+    // payment serves blue: the first attempt switched it back from green, then failed.
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    const { approvedBy: _none, ...request } = approved(
+      [{ kind: 'switch', service: 'payment', serviceName: 'azora-payment', from: 'green', to: 'blue' }],
+      {
+        verb: 'switch',
+        source: 'auto-switch-back',
+        status: 'running',
+        args: { autoSwitchBack: { release: 'r0000a001', alert: 'AzoraHighErrorRate' } },
+      },
+    );
+    await w.requests.create(request);
+
+    expect(await executeRequest(w.deps, ID, { finalAttempt: false })).toBe('succeeded');
+
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    expect((await w.requests.get(ID))?.status).toBe('succeeded');
+  });
+});
