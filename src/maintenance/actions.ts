@@ -56,8 +56,9 @@ export async function scheduleWindow(deps: CoreDeps, input: NewWindow): Promise<
 
 /**
  * Ends what a running window put in place: the Alertmanager silence and the PagerDuty
- * maintenance window. At the window's own end (`ended`) PagerDuty's window has ended with
- * it, and PagerDuty refuses to delete an ended window: it is left alone.
+ * maintenance window. At the window's own end (`ended`) PagerDuty's window ends with it,
+ * and PagerDuty may refuse to delete a window that has ended: that refusal is logged, and
+ * stops nothing (the end is still announced).
  */
 export async function liftWindow(
   deps: Deps,
@@ -65,8 +66,15 @@ export async function liftWindow(
   { ended = false }: { ended?: boolean } = {},
 ): Promise<void> {
   if (window?.silenceId && deps.alertmanager) await deps.alertmanager.expireSilence(window.silenceId);
-  if (window?.pagerdutyWindowId && !ended)
-    await deps.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
+  if (!window?.pagerdutyWindowId) return;
+  const deleted = deps.pagerduty.deleteMaintenanceWindow(window.pagerdutyWindowId);
+  if (!ended) return deleted;
+  await deleted.catch((err: Error) =>
+    deps.logger.info(
+      { window: window.id, err: err.message },
+      'PagerDuty kept its maintenance window, which ended with ours',
+    ),
+  );
 }
 
 /** Cancels a window that has not ended; undefined when there is none to cancel. */
