@@ -18,14 +18,14 @@ export async function alertNotificationProcessor(
   ctx: JobContext,
   entry?: string,
 ) {
-  const applied = await handleNotification(ctx, notification, entry, ctx.job.attemptsMade > 0);
+  const retried = ctx.job.attemptsMade > 0;
+  const applied = await handleNotification(ctx, notification, entry, retried);
   const { group } = applied;
   // A retry can follow an attempt that stored the group and then failed before the steps
   // below (Redis gone for a moment): its changes are applied, so this attempt sees none,
   // and takes them from the group's state instead. Each step is idempotent: the job ids,
   // PagerDuty's dedup key, the timeline's event keys, the switch back's claim.
-  const changes =
-    ctx.job.attemptsMade > 0 && applied.changes.length === 0 ? standingChanges(group) : applied.changes;
+  const changes = retried && applied.changes.length === 0 ? standingChanges(group) : applied.changes;
   const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
   if (pages) {
     const dedupKey = pagerDutyKey(group);

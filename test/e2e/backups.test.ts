@@ -102,7 +102,7 @@ describe('database backups and restores, end to end', () => {
     };
     await t.bot.queues.enqueue(backupJob, payload, { jobId: 'backup-takeover-1' });
     await t.bot.queues.enqueue(backupJob, payload, { jobId: 'backup-takeover-2' });
-    const done = await waitFor(
+    await waitFor(
       () =>
         t.slack.messages.filter(
           (m) => !m.visibleTo && m.text.includes(':white_check_mark: Backup of the staging'),
@@ -126,7 +126,6 @@ describe('database backups and restores, end to end', () => {
     );
     expect(parents).toHaveLength(1);
     expect(t.slack.messages.filter((m) => m.threadTs === parents[0]!.ts)).toHaveLength(1);
-    expect(done.length).toBeGreaterThanOrEqual(2);
   });
 
   it('restores production from a backup after an approver types production in the modal', async () => {
