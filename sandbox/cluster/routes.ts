@@ -7,6 +7,7 @@ export type Route =
   | { type: 'root' }
   | { type: 'version' }
   | { type: 'health' }
+  | { type: 'openapi'; version: 'v2' | 'v3' }
   | { type: 'api' }
   | { type: 'apis' }
   | { type: 'group'; group: string }
@@ -45,6 +46,8 @@ export function parseRoute(pathname: string): Route {
   if (head === 'version' && parts.length === 1) return { type: 'version' };
   if ((head === 'healthz' || head === 'livez' || head === 'readyz') && parts.length <= 2)
     return { type: 'health' };
+  if (head === 'openapi' && (parts[1] === 'v2' || parts[1] === 'v3') && parts.length === 2)
+    return { type: 'openapi', version: parts[1] };
 
   let group: string;
   let version: string | undefined;

@@ -21,6 +21,7 @@ import { BadVersionMonitor, type ClusterAlert } from './bad-versions';
 import { Controller } from './controller';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery';
 import { Faults } from './faults';
+import { sendOpenApi } from './openapi';
 import { HealthRegistry } from './health';
 import { sendError, sendJson, StreamRegistry } from './http';
 import { buildKubeconfig, type KubeconfigOptions } from './kubeconfig';
@@ -427,6 +428,8 @@ class ClusterServer implements SimulatedCluster {
           return this.sendDiscovery(res, apiGroup(route.group));
         case 'resourceList':
           return this.sendDiscovery(res, apiResourceList(route.group, route.version));
+        case 'openapi':
+          return sendOpenApi(req, res, route.version);
         case 'notFound':
           throw pathNotFound();
         case 'resource': {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import type { DatabaseJobKind, JobManifest } from '../../src/kernel/domain/datab
 import type { KubeObject, SimulatedCluster } from '../../sandbox/cluster';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
 import { waitFor } from '../kit/wait';
-import { apiFailure, httpKubeConfig, STAGING, startCluster, statusOf } from './helpers';
+import { apiFailure, httpKubeConfig, runKubectl, STAGING, startCluster, statusOf } from './helpers';
 
 /**
  * batch/v1 Jobs on the simulated cluster, as the bot's backups and restores use them: the
@@ -468,18 +467,7 @@ describe.each(KUBECTLS)('Jobs through %s', (_name, binary) => {
   let done: JobManifest;
   let failed: JobManifest;
 
-  const kubectl = (args: string[], config = kubeconfig) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        binary,
-        ['--kubeconfig', config, '--cache-dir', path.join(dir, 'cache'), '--request-timeout', '20s', ...args],
-        { timeout: 40_000, env: { ...process.env, HOME: dir, KUBECONFIG: '' } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const kubectl = (args: string[], config = kubeconfig) => runKubectl(binary, config, dir, args);
   const ok = async (...args: string[]): Promise<string> => {
     const run = await kubectl(args);
     if (run.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${run.code}: ${run.stderr}`);

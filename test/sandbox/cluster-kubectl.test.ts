@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,8 @@ import {
   defaultPolicy,
   PRODUCTION,
   REVISION,
+  runKubectl,
+  type KubectlRun,
   specOf,
   STAGING,
   startCluster,
@@ -30,12 +31,6 @@ function findKubectl(): string | undefined {
   return undefined;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 const PROD_CONTEXT = 'gke-azora-prod';
 
 describe('simulated cluster through kubectl', () => {
@@ -45,19 +40,8 @@ describe('simulated cluster through kubectl', () => {
   let kubeconfig: string;
   let viewerKubeconfig: string;
 
-  const kubectl = (args: string[], config = kubeconfig): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        kubectlPath,
-        ['--kubeconfig', config, '--cache-dir', path.join(dir, 'cache'), '--request-timeout', '20s', ...args],
-        // A private HOME keeps kubectl from reading or writing the developer's ~/.kube.
-        { timeout: 40_000, env: { ...process.env, HOME: dir, KUBECONFIG: '' } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const kubectl = (args: string[], config = kubeconfig): Promise<KubectlRun> =>
+    runKubectl(kubectlPath, config, dir, args);
 
   /** Runs kubectl and fails the test with kubectl's stderr when it exits non-zero. */
   const ok = async (...args: string[]): Promise<string> => {

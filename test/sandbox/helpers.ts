@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
 import {
@@ -77,3 +79,42 @@ export function statusOf<T>(obj: KubeObject | undefined): T {
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
+
+export interface KubectlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the kubectl `binary` against `kubeconfig` with a private HOME and cache under `dir`
+ * (nothing of the developer's ~/.kube is read or written); `stdin` is piped in when given.
+ */
+export function runKubectl(
+  binary: string,
+  kubeconfig: string,
+  dir: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<KubectlRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      binary,
+      [
+        '--kubeconfig',
+        kubeconfig,
+        '--cache-dir',
+        path.join(dir, 'cache'),
+        '--request-timeout',
+        '20s',
+        ...args,
+      ],
+      { timeout: 40_000, env: { ...process.env, HOME: dir, KUBECONFIG: '', ...options.env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  });
+}
