@@ -8,15 +8,17 @@ import { freePort } from '../kit/redis-server';
 
 /**
  * Bolt alone, in a process of its own with the same Node flags as the bot, answering
- * `/azora` at once: the framework's floor.
+ * `/azora` at once: the framework's floor. With `redisUrl`, the contract's floor: each
+ * answer waits for one Redis command first (see bare-bolt.js).
  */
-export async function startBareBolt(secret: string): Promise<RunningRole> {
+export async function startBareBolt(secret: string, redisUrl?: string): Promise<RunningRole> {
   const port = await freePort();
   const child = spawn(process.execPath, [...IMAGE_NODE_ARGS, path.join(__dirname, 'bare-bolt.js')], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
       SLACK_SIGNING_SECRET: secret,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       ...IMAGE_ENV,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
