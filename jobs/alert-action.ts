@@ -1,7 +1,7 @@
 import { AlertmanagerError } from '../src/kernel/alertmanager';
 import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
-import { formatDuration } from '../src/kernel/domain/duration';
 import { showGroup } from '../src/alerts/notify';
+import { silenceOnce } from '../src/alerts/silence';
 import { defineJob } from '../src/deps';
 import { alertActionJob, pagerDutyEventJob } from '../src/alerts/contracts';
 
@@ -51,15 +51,14 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
       );
       return { skipped: 'already silenced' };
     }
-    const duration = ctx.policy.alerts.silence;
     let silence;
     try {
-      silence = await alertmanager.createSilence({
-        matchers: group.groupLabels,
-        durationMs: duration,
-        createdBy: `slack:${user}`,
-        comment: `Silenced from Slack for ${formatDuration(duration)} (${group.alertname})`,
-      });
+      silence = await silenceOnce(
+        alertmanager,
+        group,
+        { id: ctx.job.id, user, retried: ctx.job.attemptsMade > 0 },
+        ctx.policy.alerts.silence,
+      );
     } catch (err) {
       return failed('silence this group', err);
     }

@@ -63,6 +63,13 @@ describe('Alertmanager alerts as Slack threads', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
+  /** Fires one alert and waits for its thread: the parent, and the group id its buttons carry. */
+  const firedGroup = async (labels: Record<string, string> & { alertname: string }) => {
+    await am.fire([{ labels }]);
+    const parent = await parentOf(labels.alertname);
+    const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    return { parent, groupId };
+  };
   const repliesTo = (ts: string) => t.slack.messages.filter((m) => m.threadTs === ts).map((m) => m.text);
   const current = (ts: string) => t.slack.messages.find((m) => m.ts === ts)!;
   const post = (body: unknown, token = WEBHOOK_TOKEN) =>
@@ -329,18 +336,12 @@ describe('Alertmanager alerts as Slack threads', () => {
   });
 
   it('silences a group in Alertmanager from the thread, and expires it', async () => {
-    await am.fire([
-      {
-        labels: {
-          alertname: 'AzoraDiskUsageHigh',
-          severity: 'critical',
-          namespace: PROD,
-          service: 'postgres-replica',
-        },
-      },
-    ]);
-    const parent = await parentOf('AzoraDiskUsageHigh');
-    const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    const { parent, groupId } = await firedGroup({
+      alertname: 'AzoraDiskUsageHigh',
+      severity: 'critical',
+      namespace: PROD,
+      service: 'postgres-replica',
+    });
     // A double click, and a second person pressing at the same moment: one silence.
     await Promise.all(
       ['U0ONCALL', 'U0ONCALL', 'U0ENGINEER'].map((user) =>
@@ -458,15 +459,62 @@ describe('Alertmanager alerts as Slack threads', () => {
       { what: 'the switch back to reach the cluster' },
     );
   });
+  it('makes one silence when a press is retried after Alertmanager took its silence', async () => {
+    const { parent, groupId } = await firedGroup({
+      alertname: 'AzoraCertificateExpiring',
+      severity: 'warning',
+      namespace: PROD,
+      service: 'gateway',
+    });
+    // Recording the silence on the group fails once, as when Redis goes away for a moment:
+    // the job fails after Alertmanager made the silence, and BullMQ runs it again.
+    const alerts = t.bot.deps.alerts;
+    const update = alerts.update.bind(alerts);
+    let refused = 0;
+    alerts.update = (id, change) =>
+      update(id, (group) => {
+        const next = change(group);
+        if (id === groupId && next?.silence && !group.silence && refused === 0) {
+          refused += 1;
+          throw new Error('Connection is closed.');
+        }
+        return next;
+      });
+    try {
+      await sendButtonClick(t.url, t.secret, {
+        user: 'U0ONCALL',
+        actionId: actionId('silence', groupId),
+        channel: INCIDENTS,
+      });
+      const recorded = await waitFor(
+        async () => (await alerts.get(groupId))?.silence,
+        (s) => s !== undefined,
+        { what: 'the silence recorded on the group, by the retry', timeoutMs: 20_000 },
+      );
+      expect(refused).toBe(1);
+      const client = new AlertmanagerClient(am.url, createLogger('silent'));
+      const made = (await client.listSilences()).filter(
+        (s) => s.status.state !== 'expired' && s.comment.includes('AzoraCertificateExpiring'),
+      );
+      expect(made.map((s) => s.id)).toEqual([recorded!.id]);
+      await waitFor(
+        () => repliesTo(parent.ts).filter((r) => r.includes('silenced this group')),
+        (r) => r.length === 1,
+        { what: 'the silence said once in the thread' },
+      );
+    } finally {
+      alerts.update = update;
+    }
+  });
+
   // Last in this block: it stops Alertmanager.
   it('says in the thread when Alertmanager cannot take a silence', async () => {
-    await am.fire([
-      {
-        labels: { alertname: 'AzoraPodCrashLooping', severity: 'critical', namespace: PROD, service: 'auth' },
-      },
-    ]);
-    const parent = await parentOf('AzoraPodCrashLooping');
-    const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+    const { parent, groupId } = await firedGroup({
+      alertname: 'AzoraPodCrashLooping',
+      severity: 'critical',
+      namespace: PROD,
+      service: 'auth',
+    });
     await am.stop();
     await sendButtonClick(t.url, t.secret, {
       user: 'U0ONCALL',
