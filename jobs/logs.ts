@@ -3,4 +3,6 @@ import { logsJob } from '../src/logs/contracts';
 import { readLogs } from '../src/logs/read';
 
 /** `/azora logs …` on its own queue, so a follow never delays a change. */
-export const logsProcessor = defineJob(logsJob, (query, ctx) => readLogs(ctx, query, ctx.job.id));
+export const logsProcessor = defineJob(logsJob, (query, ctx) =>
+  readLogs(ctx, query, { id: ctx.job.id, attempt: ctx.job.attemptsStarted }),
+);

@@ -95,7 +95,12 @@ export async function startAlertDrain(options: DrainOptions): Promise<AlertDrain
     }
     const stopTimer = metrics.jobDuration.startTimer(JOB);
     try {
-      await options.run(notification, { id: entry.id, attemptsMade: deliveries - 1, attempts });
+      await options.run(notification, {
+        id: entry.id,
+        attemptsMade: deliveries - 1,
+        attemptsStarted: deliveries,
+        attempts,
+      });
       metrics.jobs.inc({ ...JOB, outcome: 'succeeded' });
       return true;
     } catch (err) {

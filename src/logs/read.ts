@@ -15,11 +15,19 @@ export type LogsQuery = z.output<typeof logsJob.payload>;
  * `/azora logs …`: a header in the channel (or the alert's thread) and the lines in its
  * thread, all through the paced outbox; a follow posts the newest lines every couple of
  * seconds and stops at its duration or MAX_FOLLOW_LINES. Whatever fails is told to the
- * requester alone; the follow slot is given back in every case.
+ * requester alone; the follow slot is given back in every case. `run`: the job and which
+ * of its runs this is. A run that takes over from a worker that died keeps the thread
+ * (one header), but a follow's replies are new lines, so they are keyed by run: the
+ * earlier run's keys would make the outbox drop them as posted already.
  */
-export async function readLogs(deps: Deps, query: LogsQuery, jobId: string): Promise<unknown> {
+export async function readLogs(
+  deps: Pick<Deps, 'kube' | 'outbox' | 'messenger' | 'gate'>,
+  query: LogsQuery,
+  run: { id: string; attempt: number },
+): Promise<unknown> {
   const { environment, service, channel } = query;
-  const key = `logs-${jobId}`;
+  const key = `logs-${run.id}`;
+  const replyKey = query.followMs ? `${key}-run${run.attempt}` : key;
   const thread = query.threadKey ?? key;
   let replies = 0;
   let skipped = 0;
@@ -36,7 +44,7 @@ export async function readLogs(deps: Deps, query: LogsQuery, jobId: string): Pro
     const shown = keepPace ? chunks.slice(-1) : chunks;
     skipped += chunks.slice(0, chunks.length - shown.length).reduce((n, c) => n + c.lines, 0);
     for (const { lines: _count, ...chunk } of shown)
-      await deps.outbox.reply(channel, thread, chunk, `${key}-${replies++}`);
+      await deps.outbox.reply(channel, thread, chunk, `${replyKey}-${replies++}`);
   };
   try {
     if (!query.followMs) {

@@ -1,4 +1,4 @@
-import { MAX_FOLLOW_LINES } from '../../src/logs/read';
+import { MAX_FOLLOW_LINES, readLogs } from '../../src/logs/read';
 import { LOG_BYTES_PER_POD } from '../../src/kernel/kubernetes/kubernetes';
 import { FOLLOW_BYTES_PER_POD } from '../../src/kernel/kubernetes/logs';
 import { startTestBot, type TestBot } from '../kit/bot';
@@ -91,5 +91,36 @@ describe('logs, bounded', () => {
     const follows = logReads(from).filter((q) => q.get('follow') === 'true');
     expect(follows).toHaveLength(await podCount());
     for (const query of follows) expect(query.get('limitBytes')).toBe(String(FOLLOW_BYTES_PER_POD));
+  });
+
+  it('posts the new lines of a follow that another worker took over, in the same thread', async () => {
+    // What the logs job runs, called as a second worker runs it after the first one died:
+    // the same job id, its second run.
+    const deps = { ...t.bot.deps, kube: cluster.kube };
+    const query = {
+      environment: 'staging',
+      service: 'payment',
+      lines: 50,
+      followMs: 500,
+      channel: OPS,
+      requester: ENGINEER,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    } as const;
+    const from = t.slack.messages.length;
+    const thread = () => {
+      const posted = t.slack.messages.slice(from);
+      const headers = posted.filter((m) => !m.threadTs && m.text.startsWith(':scroll: Logs of *payment*'));
+      const replies = posted.filter((m) => headers[0] && m.threadTs === headers[0].ts);
+      return { headers: headers.length, replies: replies.length };
+    };
+    await readLogs(deps, query, { id: 'follow-taken-over', attempt: 1 });
+    const first = await waitFor(thread, (p) => p.headers === 1 && p.replies > 0, {
+      what: 'the first run’s lines in the thread',
+    });
+    await readLogs(deps, query, { id: 'follow-taken-over', attempt: 2 });
+    const after = await waitFor(thread, (p) => p.replies > first.replies, {
+      what: 'the second run’s lines in the same thread',
+    });
+    expect(after.headers).toBe(1);
   });
 });

@@ -47,7 +47,12 @@ const noStorm = { ...policy, alerts: { ...policy.alerts, stormGroupsPerMinute: 1
 const logger = createLogger('silent');
 
 const link = (expr: string) => `http://prometheus:9090/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`;
-const job = (id: string, attemptsMade = 0): JobInfo => ({ id, attemptsMade, attempts: 6 });
+const job = (id: string, attemptsMade = 0): JobInfo => ({
+  id,
+  attemptsMade,
+  attemptsStarted: attemptsMade + 1,
+  attempts: 6,
+});
 
 const deployPlan: PlanStep[] = [
   {

@@ -595,7 +595,7 @@ describe('expiring a request nobody decided', () => {
   const expire = () =>
     expireRequestProcessor.run({ requestId: ID }, {
       ...w.deps,
-      job: { id: `expire-${ID}`, attemptsMade: 0, attempts: 3 },
+      job: { id: `expire-${ID}`, attemptsMade: 0, attemptsStarted: 1, attempts: 3 },
     } as Parameters<typeof expireRequestProcessor.run>[1]);
 
   beforeEach(() => {

@@ -32,6 +32,8 @@ export function defineContract<S extends z.ZodType>(contract: JobContract<S>): J
 export interface JobInfo {
   id: string;
   attemptsMade: number;
+  /** Runs begun so far, this one included: a worker that died mid-job starts it again without failing it. */
+  attemptsStarted: number;
   attempts: number;
 }
 

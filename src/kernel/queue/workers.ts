@@ -96,7 +96,12 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
     const result = await definition.run(payload.data, {
       ...deps,
       logger,
-      job: { id: job.id!, attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
+      job: {
+        id: job.id!,
+        attemptsMade: job.attemptsMade,
+        attemptsStarted: job.attemptsStarted,
+        attempts: job.opts.attempts ?? 1,
+      },
     });
     metrics.jobs.inc({ queue, name: job.name, outcome: 'succeeded' });
     return result;
