@@ -1,4 +1,4 @@
-import type { Deps } from '../deps';
+import type { CoreDeps, Deps } from '../deps';
 import { Refusal } from '../kernel/domain/refusal';
 import { md, mention } from '../kernel/slack/blocks';
 import type { IncidentSeverity } from '../config/policy';
@@ -33,7 +33,7 @@ export async function incidentOfChannel(deps: Deps, channel: string): Promise<In
 }
 
 /** Topic and pinned summary follow the incident; Slack failing here must not undo the change. */
-export async function show(deps: Deps, incident: Incident): Promise<void> {
+export async function show(deps: CoreDeps, incident: Incident): Promise<void> {
   try {
     const { channel, summaryTs } = incident;
     await deps.outbox.paced('conversations.setTopic', channel, () =>
@@ -58,7 +58,7 @@ export type Update =
 
 /** A status, severity or commander change: applied once, in the timeline, topic and summary, said in the channel. */
 export async function update(
-  deps: Deps,
+  deps: CoreDeps,
   incident: Incident,
   change: Update,
   actor: string,
@@ -83,9 +83,10 @@ export async function update(
   await show(deps, updated);
   // Through the outbox, keyed by the change: the change is made, so a Slack failing now
   // delays its line rather than failing the command (whose retry would find it made).
+  // Two people can make the same kind of change in one millisecond: the key names who.
   await deps.outbox.put(
     updated.channel,
-    `incident-${updated.id}-${entry.kind}-${entry.at}`,
+    `incident-${updated.id}-${entry.kind}-${entry.at}-${actor}`,
     incidentLine(md`:memo: ${mention(actor)}: ${entry.text}`),
   );
   return updated;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SimulatedPagerDuty, simulatedId } from '../../sandbox/pagerduty';
 import { actionId } from '../../src/kernel/slack/actions';
 import { nudgeIfDue } from '../../src/incidents/nudge';
+import { update } from '../../src/incidents/run';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, untilSettled } from '../kit/flows';
@@ -167,6 +168,20 @@ describe('incidents, end to end', () => {
     expect(t.slack.messages.filter((m) => m.visibleTo === ENGINEER && m.text.includes('already'))).toEqual(
       [],
     );
+  });
+
+  it('says each of two changes made in the same millisecond by two people', async () => {
+    const { incident, channel } = await declareOne('two hands');
+    const sameMoment = { ...t.bot.deps, now: () => incident.declaredAt + 60_000 };
+    await update(sameMoment, incident, { kind: 'status', status: 'identified' }, ENGINEER);
+    const changed = (await t.bot.deps.incidents.get(incident.id))!;
+    await update(sameMoment, changed, { kind: 'status', status: 'identified' }, ONCALL);
+    const lines = () =>
+      t.slack.messages.filter((m) => m.channel === channel.id && m.text.startsWith(':memo:'));
+    const said = await waitFor(lines, (found) => found.length >= 2, {
+      what: 'both changes said in the channel',
+    });
+    expect(said.map((m) => /<@(U\w+)>/.exec(m.text)?.[1]).sort()).toEqual([ENGINEER, ONCALL].sort());
   });
 
   it('refuses to change an incident whose channel was archived, and says so', async () => {
