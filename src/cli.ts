@@ -54,8 +54,8 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   const config = loadConfig(process.env);
-  const policy = loadPolicy(config.policyPath);
   const logger = createLogger(config.logLevel);
+  const policy = loadPolicy(config.policyPath, (text) => logger.warn(text));
   // A library promise that rejects unobserved (BullMQ failing to record a failure while
   // Redis is away) must not take the whole process down with it.
   process.on('unhandledRejection', (reason) => {

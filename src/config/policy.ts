@@ -428,7 +428,12 @@ export function defaultPolicyPath(): string {
   throw new ConfigError('the shipped default policy (src/config/default-policy.yaml) is missing');
 }
 
-export function parsePolicy(yamlText: string, source: string): Policy {
+/**
+ * Parses and checks a policy. `warn` hears what loads but is likely a mistake: a file that
+ * names no channel for a role, whose posts then go to the shipped policy's ids, which
+ * another workspace does not have (Slack would answer `channel_not_found` at the first alert).
+ */
+export function parsePolicy(yamlText: string, source: string, warn?: (text: string) => void): Policy {
   let raw: unknown;
   try {
     raw = parseYaml(yamlText);
@@ -441,10 +446,18 @@ export function parsePolicy(yamlText: string, source: string): Policy {
     const first = result.error.issues[0];
     throw new ConfigError(`policy ${source}: ${first ? describeIssue(first) : 'invalid'}`);
   }
+  const named = (raw as { channels?: Record<string, unknown> }).channels ?? {};
+  const unnamed = Object.entries(DEFAULT_CHANNELS).filter(([role]) => named[role] === undefined);
+  if (warn && unnamed.length > 0)
+    warn(
+      `policy ${source}: no channel named for ${unnamed.map(([role]) => role).join(', ')}; ` +
+        `posting to the shipped policy's ${unnamed.map(([role, id]) => `${role} ${id}`).join(', ')}, ` +
+        'which only the sandbox has: name your workspace’s channel ids under `channels`',
+    );
   return result.data;
 }
 
-export function loadPolicy(file: string): Policy {
+export function loadPolicy(file: string, warn?: (text: string) => void): Policy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -452,5 +465,5 @@ export function loadPolicy(file: string): Policy {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(`policy ${file}: cannot read the file (${code})`);
   }
-  return parsePolicy(text, file);
+  return parsePolicy(text, file, warn);
 }

@@ -266,6 +266,27 @@ describe('policy', () => {
     expect(policy.guards.approvalTtl).toBe(900_000);
   });
 
+  it('warns of channel roles a policy leaves to the shipped ids, and of nothing in the shipped policy', () => {
+    const warnings: string[] = [];
+    const yaml = [
+      'environments:',
+      '  staging: { namespace: azora-staging, strategy: rolling, approval: none }',
+      '  production: { namespace: azora-production, strategy: blue-green, approval: required, approvers: [U0APPROVER1] }',
+      'channels: { ops: C0MYOPS, alerts: C0MYALERTS }',
+      'services:',
+      '  api-gateway: { deployment: azora-api-gateway, port: 3000, health: /api/health, replicas: { min: 1, max: 3 } }',
+    ].join('\n');
+    const policy = parsePolicy(yaml, 'mine.yaml', (text) => warnings.push(text));
+    expect(policy.channels.ops).toBe('C0MYOPS');
+    expect(warnings).toEqual([
+      "policy mine.yaml: no channel named for incidents, announcements; posting to the shipped policy's " +
+        'incidents C0INCIDENTS, announcements C0ANNOUNCE, which only the sandbox has: name your workspace’s ' +
+        'channel ids under `channels`',
+    ]);
+    loadPolicy(defaultPolicyPath(), (text) => warnings.push(text));
+    expect(warnings).toHaveLength(1);
+  });
+
   it('says when the file is not YAML', () => {
     expect(configError(() => parsePolicy('environments: [', 'p.yaml'))).toMatch(
       /^policy p\.yaml: not valid YAML: /,
