@@ -250,6 +250,46 @@ describe('the web role when Redis goes away', () => {
     expect(metrics).toMatch(/^azora_commands_total\{verb="status",outcome="unqueued"\} 1$/m);
   });
 
+  it('answers a command within Slack’s 3 s when Redis hangs rather than fails, saying it cannot queue work', async () => {
+    redis.pause();
+    let res: Awaited<ReturnType<typeof sendSlashCommand>>;
+    try {
+      res = await sendSlashCommand(t.url, t.secret, {
+        text: 'status production',
+        user: 'U0ENGINEER',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0ENGINEER'),
+      });
+    } finally {
+      redis.resume();
+    }
+    expect(res.status).toBe(200);
+    const { text } = res.json() as { text: string };
+    expect(text).toContain('cannot queue work');
+    expect(text).toContain('Nothing was changed');
+  }, 20_000);
+
+  it('answers a button pressed while Redis hangs: the clicker learns it did not go through', async () => {
+    const from = t.slack.messages.length;
+    redis.pause();
+    try {
+      const res = await sendButtonClick(t.url, t.secret, {
+        user: 'U0APPROVER1',
+        actionId: 'azora:approve:r00000002',
+        value: 'r00000002',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
+      });
+      expect(res.status).toBe(200);
+      const said = await waitFor(
+        () => t.slack.messages.slice(from).find((m) => m.text.includes('could not handle that click')),
+        (m) => m !== undefined,
+        { what: 'the presser told, while Redis still hangs' },
+      );
+      expect(said!.visibleTo).toBe('U0APPROVER1');
+    } finally {
+      redis.resume();
+    }
+  }, 20_000);
+
   it('answers a button pressed while Redis is down: the clicker learns it did not go through', async () => {
     await whileRedisIsDown(async () => {
       const res = await sendButtonClick(t.url, t.secret, {
