@@ -2,17 +2,10 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
 import { runScript } from '../kernel/script';
-import { withDeadline } from '../kernel/deadline';
 
 /** Slack retries and replays within its 5-minute signature window; remember deliveries that long. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 const MINUTE = 60_000;
-/**
- * The gate runs before Slack's answer, which Slack waits 3 s for: a Redis that hangs
- * rather than fails (a stopped process, a dead peer that sends no reset) must still leave
- * time to answer that the work cannot be queued.
- */
-export const GATE_DEADLINE_MS = 2_000;
 
 export type RateLimit = 'commands' | 'changes';
 
@@ -73,18 +66,14 @@ export class RequestGate {
     limits: ReadonlyArray<{ name: RateLimit; perMinute: number }>,
   ): Promise<GateVerdict> {
     const digest = createHash('sha256').update(delivery).digest('base64url').slice(0, 22);
-    const result = (await withDeadline(
-      runScript(
-        this.redis,
-        ADMIT,
-        1 + limits.length,
-        this.keys.seen(digest),
-        ...limits.map((l) => this.keys.rate(l.name, user)),
-        String(REPLAY_WINDOW_MS),
-        ...limits.map((l) => String(l.perMinute)),
-      ),
-      GATE_DEADLINE_MS,
-      'Redis',
+    const result = (await runScript(
+      this.redis,
+      ADMIT,
+      1 + limits.length,
+      this.keys.seen(digest),
+      ...limits.map((l) => this.keys.rate(l.name, user)),
+      String(REPLAY_WINDOW_MS),
+      ...limits.map((l) => String(l.perMinute)),
     )) as number[];
     if (result[0] === 1) return { ok: false, replay: true };
     if (result[0] === 2) {
@@ -96,19 +85,15 @@ export class RequestGate {
 
   /** Takes one of the user's `max` follow slots until `until`; else how long until one frees. */
   async reserveFollow(user: string, slot: string, now: number, until: number, max: number): Promise<number> {
-    return (await withDeadline(
-      runScript(
-        this.redis,
-        RESERVE,
-        1,
-        this.keys.follows(user),
-        String(now),
-        slot,
-        String(until),
-        String(max),
-      ),
-      GATE_DEADLINE_MS,
-      'Redis',
+    return (await runScript(
+      this.redis,
+      RESERVE,
+      1,
+      this.keys.follows(user),
+      String(now),
+      slot,
+      String(until),
+      String(max),
     )) as number;
   }
 

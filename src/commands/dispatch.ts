@@ -20,6 +20,7 @@ import type { CoreDeps } from '../deps';
 import { refusalFor, slowDown, type Capability, type GateVerdict } from '../access';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { helpMessage } from './help';
+import { withDeadline } from '../kernel/deadline';
 
 type Ephemeral = SlackMessage & { response_type: 'ephemeral' };
 const reply = (text: Parameters<typeof note>[0]): Ephemeral => ({
@@ -42,6 +43,13 @@ export const UNQUEUED = reply(
 export const BROKEN = reply(
   ':x: The bot could not prepare this command (its log names the fault). Nothing was changed.',
 );
+
+/**
+ * The gate runs before Slack's answer, which Slack waits 3 s for: a Redis that hangs
+ * rather than fails (a stopped process, a peer gone without a reset) must still leave
+ * time to answer that the work cannot be queued, rather than Bolt's 404 at 3 s.
+ */
+export const GATE_DEADLINE_MS = 2_500;
 
 /** A follow's slot is held this much past its end, so a slow worker's follow still counts. */
 const FOLLOW_SLOT_MARGIN_MS = 60_000;
@@ -95,10 +103,14 @@ export async function admit(
   const { limits } = deps.policy;
   let gate: GateVerdict;
   try {
-    gate = await deps.gate.admit(`command:${slash.user_id}:${slash.trigger_id}`, slash.user_id, [
-      { name: 'commands', perMinute: limits.commandsPerMinute },
-      ...(isChange(command) ? [{ name: 'changes' as const, perMinute: limits.changesPerMinute }] : []),
-    ]);
+    gate = await withDeadline(
+      deps.gate.admit(`command:${slash.user_id}:${slash.trigger_id}`, slash.user_id, [
+        { name: 'commands', perMinute: limits.commandsPerMinute },
+        ...(isChange(command) ? [{ name: 'changes' as const, perMinute: limits.changesPerMinute }] : []),
+      ]),
+      GATE_DEADLINE_MS,
+      'Redis',
+    );
   } catch (err) {
     deps.logger.error({ err: (err as Error).message }, 'could not check a command against Redis');
     return { answer: UNQUEUED, outcome: 'unqueued' };
@@ -113,12 +125,16 @@ export async function admit(
   }
   if (command.verb === 'logs' && command.followMs) {
     const now = deps.now();
-    const wait = await deps.gate.reserveFollow(
-      slash.user_id,
-      slash.trigger_id,
-      now,
-      now + command.followMs + FOLLOW_SLOT_MARGIN_MS,
-      limits.followsAtOnce,
+    const wait = await withDeadline(
+      deps.gate.reserveFollow(
+        slash.user_id,
+        slash.trigger_id,
+        now,
+        now + command.followMs + FOLLOW_SLOT_MARGIN_MS,
+        limits.followsAtOnce,
+      ),
+      GATE_DEADLINE_MS,
+      'Redis',
     );
     if (wait > 0) {
       deps.metrics.rateLimited.inc({ limit: 'follows' });

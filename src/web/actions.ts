@@ -3,6 +3,7 @@ import { ACTION_PATTERN, parseActionId, type ActionKind } from '../kernel/slack/
 import type { CoreDeps } from '../deps';
 import { slowDown } from '../access/views';
 import { tellPresser, type ClickHandler } from './click';
+import { withDeadline } from '../kernel/deadline';
 
 /** Buttons that ask for a change: counted against the presser's change requests per minute. */
 const CHANGE_KINDS: readonly ActionKind[] = [
@@ -11,6 +12,12 @@ const CHANGE_KINDS: readonly ActionKind[] = [
   'runbook-switch-back',
   'runbook-scale-up',
 ];
+
+/**
+ * A click is acknowledged before the gate, so its gate has no Slack deadline to meet; it
+ * only must not wait for ever on a Redis that hangs rather than fails.
+ */
+const CLICK_GATE_DEADLINE_MS = 5_000;
 
 const CLICK_FAILED = {
   response_type: 'ephemeral',
@@ -47,12 +54,16 @@ export function registerActions(
       };
       try {
         // The same signed click delivered again (a replay, a retry) changes nothing.
-        const gate = await deps.gate.admit(
-          `click:${click.user}:${action.action_id}:${action.action_ts}`,
-          click.user,
-          CHANGE_KINDS.includes(ref.kind)
-            ? [{ name: 'changes', perMinute: deps.policy.limits.changesPerMinute }]
-            : [],
+        const gate = await withDeadline(
+          deps.gate.admit(
+            `click:${click.user}:${action.action_id}:${action.action_ts}`,
+            click.user,
+            CHANGE_KINDS.includes(ref.kind)
+              ? [{ name: 'changes', perMinute: deps.policy.limits.changesPerMinute }]
+              : [],
+          ),
+          CLICK_GATE_DEADLINE_MS,
+          'Redis',
         );
         if (!gate.ok && gate.replay) {
           deps.metrics.replays.inc({ kind: 'click' });
