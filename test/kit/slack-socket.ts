@@ -101,6 +101,9 @@ export class SlackSocketServer extends EventEmitter {
 
   constructor(private readonly options: SlackSocketServerOptions = {}) {
     super();
+    // A fuzz test waits for dozens of acks at once, each waiter removed once it is met:
+    // many listeners here are not a leak.
+    this.setMaxListeners(0);
     this.appToken = options.appToken ?? 'xapp-1-A0AZORA-1-sandbox';
     this.appId = options.appId ?? 'A0AZORA';
     this.upstream = options.upstream;
