@@ -56,7 +56,8 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
       silence = await silenceOnce(
         alertmanager,
         group,
-        { id: ctx.job.id, user, retried: ctx.job.attemptsMade > 0 },
+        // attemptsStarted, not attemptsMade: a worker that died mid-press fails nothing, and its taker must look too.
+        { id: ctx.job.id, user, retried: ctx.job.attemptsStarted > 1 },
         ctx.policy.alerts.silence,
       );
     } catch (err) {

@@ -20,7 +20,7 @@ import type { CoreDeps } from '../deps';
 import { refusalFor, slowDown, type Capability, type GateVerdict } from '../access';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { helpMessage } from './help';
-import { withDeadline } from '../kernel/deadline';
+import { DeadlineExceeded, withDeadline } from '../kernel/deadline';
 
 type Ephemeral = SlackMessage & { response_type: 'ephemeral' };
 const reply = (text: Parameters<typeof note>[0]): Ephemeral => ({
@@ -45,9 +45,9 @@ export const BROKEN = reply(
 );
 
 /**
- * The gate runs before Slack's answer, which Slack waits 3 s for: a Redis that hangs
- * rather than fails (a stopped process, a peer gone without a reset) must still leave
- * time to answer that the work cannot be queued, rather than Bolt's 404 at 3 s.
+ * A command's checks run before Slack's answer, which Slack waits 3 s for: a Redis that
+ * hangs rather than fails (a stopped process, a peer gone without a reset) must still
+ * leave time to answer that the work cannot be queued, rather than Bolt's 404 at 3 s.
  */
 export const GATE_DEADLINE_MS = 2_500;
 
@@ -83,11 +83,33 @@ const isChange = (command: Command): boolean =>
   accessOf(command)?.capability === 'request' ||
   (command.verb === 'maintenance' && command.action !== 'list');
 
-/** Access, replay and rate limits: an outcome when the command stops here, undefined when it may go on. */
+/**
+ * Access, replay and rate limits: an outcome when the command stops here, undefined when it
+ * may go on. All of it runs before Slack's answer, within GATE_DEADLINE_MS: past it (a
+ * Redis, or a Slack lookup, that hangs rather than fails) the answer is that no work can be
+ * queued now, and a follow slot taken late is given back.
+ */
 export async function admit(
   command: Command,
   slash: SlashCommand,
   deps: CoreDeps,
+): Promise<Outcome | undefined> {
+  const late = { past: false };
+  try {
+    return await withDeadline(checks(command, slash, deps, late), GATE_DEADLINE_MS, 'Redis or Slack');
+  } catch (err) {
+    if (!(err instanceof DeadlineExceeded)) throw err;
+    late.past = true;
+    deps.logger.error({ err: err.message }, 'could not check a command in time');
+    return { answer: UNQUEUED, outcome: 'unqueued' };
+  }
+}
+
+async function checks(
+  command: Command,
+  slash: SlashCommand,
+  deps: CoreDeps,
+  late: { past: boolean },
 ): Promise<Outcome | undefined> {
   const ask = accessOf(command);
   if (ask) {
@@ -103,14 +125,10 @@ export async function admit(
   const { limits } = deps.policy;
   let gate: GateVerdict;
   try {
-    gate = await withDeadline(
-      deps.gate.admit(`command:${slash.user_id}:${slash.trigger_id}`, slash.user_id, [
-        { name: 'commands', perMinute: limits.commandsPerMinute },
-        ...(isChange(command) ? [{ name: 'changes' as const, perMinute: limits.changesPerMinute }] : []),
-      ]),
-      GATE_DEADLINE_MS,
-      'Redis',
-    );
+    gate = await deps.gate.admit(`command:${slash.user_id}:${slash.trigger_id}`, slash.user_id, [
+      { name: 'commands', perMinute: limits.commandsPerMinute },
+      ...(isChange(command) ? [{ name: 'changes' as const, perMinute: limits.changesPerMinute }] : []),
+    ]);
   } catch (err) {
     deps.logger.error({ err: (err as Error).message }, 'could not check a command against Redis');
     return { answer: UNQUEUED, outcome: 'unqueued' };
@@ -125,17 +143,15 @@ export async function admit(
   }
   if (command.verb === 'logs' && command.followMs) {
     const now = deps.now();
-    const wait = await withDeadline(
-      deps.gate.reserveFollow(
-        slash.user_id,
-        slash.trigger_id,
-        now,
-        now + command.followMs + FOLLOW_SLOT_MARGIN_MS,
-        limits.followsAtOnce,
-      ),
-      GATE_DEADLINE_MS,
-      'Redis',
+    const wait = await deps.gate.reserveFollow(
+      slash.user_id,
+      slash.trigger_id,
+      now,
+      now + command.followMs + FOLLOW_SLOT_MARGIN_MS,
+      limits.followsAtOnce,
     );
+    // Taken after the user was told nothing is queued: no follow runs to give it back.
+    if (wait === 0 && late.past) await deps.gate.releaseFollow(slash.user_id, slash.trigger_id);
     if (wait > 0) {
       deps.metrics.rateLimited.inc({ limit: 'follows' });
       return { answer: slowDown('follows', wait), outcome: 'limited' };

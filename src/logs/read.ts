@@ -21,7 +21,7 @@ export type LogsQuery = z.output<typeof logsJob.payload>;
  * earlier run's keys would make the outbox drop them as posted already.
  */
 export async function readLogs(
-  deps: Pick<Deps, 'kube' | 'outbox' | 'messenger' | 'gate'>,
+  deps: Pick<Deps, 'kube' | 'outbox' | 'messenger' | 'gate' | 'logger'>,
   query: LogsQuery,
   run: { id: string; attempt: number },
 ): Promise<unknown> {
@@ -58,7 +58,14 @@ export async function readLogs(
     const buffered: LogLine[] = [];
     const stop = new AbortController();
     let total = 0;
-    const timer = setInterval(() => void post(buffered.splice(0), true), FOLLOW_FLUSH_MS);
+    // A flush that fails (Redis gone a moment) loses its lines, not the follow.
+    const timer = setInterval(
+      () =>
+        void post(buffered.splice(0), true).catch((err: Error) =>
+          deps.logger.warn({ err: err.message }, 'could not post followed log lines'),
+        ),
+      FOLLOW_FLUSH_MS,
+    );
     try {
       await deps.kube.followLogs(
         environment,

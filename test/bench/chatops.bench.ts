@@ -474,7 +474,8 @@ describe('benchmarks', () => {
     const bare = await startBareBolt(SECRET);
     const stores = await startBareBolt(SECRET, redis.url);
     try {
-      // All take the same storm at once: the bare app only parses each notification.
+      // All take the same storm at once: bare Bolt only parses each notification; the floor
+      // also stores it, as the bot must before it answers.
       const { result, host, cpu } = await webhookStorm([bare.url, stores.url, bot.web.url], GROUPS, [
         bare.pid,
         stores.pid,

@@ -1,4 +1,5 @@
 import { Agent, get } from 'node:http';
+import { Redis } from 'ioredis';
 import { KEEP_ALIVE_MS } from '../../src/kernel/http/keep-alive';
 import {
   postToSlackEndpoint,
@@ -223,15 +224,24 @@ describe('the web role when Redis goes away', () => {
       await redis.up();
     }
   };
-  /** The ephemeral follow-up that contains `text`, once the simulated Slack has it. */
-  const followUp = (text: string) =>
+  /** The ephemeral follow-up that contains `text`, posted after the first `from` messages. */
+  const followUp = (text: string, from: number) =>
     waitFor(
-      () => t.slack.messages.find((m) => m.text.includes(text)),
+      () => t.slack.messages.slice(from).find((m) => m.text.includes(text)),
       (m) => m !== undefined,
       { what: `a follow-up saying '${text}'` },
     );
+  /** A counter of the bot's /metrics, by its name with labels as Prometheus prints them (0 when absent). */
+  const counter = async (series: string) => {
+    const line = (await (await fetch(`${t.url}/metrics`)).text())
+      .split('\n')
+      .find((l) => l.startsWith(`${series} `));
+    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  };
 
   it('answers a command while Redis is down that it cannot queue work; nothing is queued', async () => {
+    const unqueued = 'azora_commands_total{verb="status",outcome="unqueued"}';
+    const before = await counter(unqueued);
     await whileRedisIsDown(async () => {
       // The replay and rate checks need Redis before the answer, so the answer itself says so.
       const res = await sendSlashCommand(t.url, t.secret, {
@@ -246,8 +256,7 @@ describe('the web role when Redis goes away', () => {
     });
     await waitFor(readiness, (r) => r.status === 200, { what: 'readiness after Redis returned' });
     expect(await t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed')).toBe(0);
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    expect(metrics).toMatch(/^azora_commands_total\{verb="status",outcome="unqueued"\} 1$/m);
+    expect((await counter(unqueued)) - before).toBe(1);
   });
 
   it('answers a command within Slack’s 3 s when Redis hangs rather than fails, saying it cannot queue work', async () => {
@@ -268,7 +277,50 @@ describe('the web role when Redis goes away', () => {
     expect(text).toContain('Nothing was changed');
   }, 20_000);
 
+  it('gives back a follow slot its checks took after the answer said nothing was queued', async () => {
+    // The slot's reservation is held until the answer is out, as a Redis that hangs between
+    // the two calls would hold it.
+    const gate = t.bot.deps.gate;
+    const [reserve, release] = [gate.reserveFollow.bind(gate), gate.releaseFollow.bind(gate)];
+    let letGo = () => undefined as void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const reserved: string[] = [];
+    const released: string[] = [];
+    gate.reserveFollow = async (...args) => {
+      reserved.push(args[1]);
+      await held;
+      return reserve(...args);
+    };
+    gate.releaseFollow = async (user, slot) => {
+      released.push(slot);
+      return release(user, slot);
+    };
+    const redisClient = new Redis(redis.url);
+    try {
+      const res = await sendSlashCommand(t.url, t.secret, {
+        text: 'logs staging payment follow 60s',
+        user: 'U0ENGINEER',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0ENGINEER'),
+      });
+      expect((res.json() as { text: string }).text).toContain('cannot queue work');
+      letGo();
+      expect(reserved).toHaveLength(1);
+      await waitFor(
+        () => released,
+        (r) => r.includes(reserved[0]!),
+        { what: 'the late slot given back' },
+      );
+      expect(await redisClient.zcard(`${t.prefix}:follows:U0ENGINEER`)).toBe(0);
+    } finally {
+      gate.reserveFollow = reserve;
+      gate.releaseFollow = release;
+      redisClient.disconnect();
+    }
+  }, 20_000);
+
   it('answers a button pressed while Redis is down: the clicker learns it did not go through', async () => {
+    const failed = 'azora_slack_requests_total{kind="action:approve",outcome="failed"}';
+    const [before, from] = [await counter(failed), t.slack.messages.length];
     await whileRedisIsDown(async () => {
       const res = await sendButtonClick(t.url, t.secret, {
         user: 'U0APPROVER1',
@@ -277,11 +329,10 @@ describe('the web role when Redis goes away', () => {
         responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
       });
       expect(res.status).toBe(200);
-      const said = await followUp('could not handle that click');
+      const said = await followUp('could not handle that click', from);
       expect(said!.visibleTo).toBe('U0APPROVER1');
     });
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    expect(metrics).toMatch(/^azora_slack_requests_total\{kind="action:approve",outcome="failed"\} 1$/m);
+    expect((await counter(failed)) - before).toBe(1);
   });
 
   it('answers a button pressed while Redis hangs: the clicker learns it did not go through', async () => {
@@ -295,11 +346,7 @@ describe('the web role when Redis goes away', () => {
         responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
       });
       expect(res.status).toBe(200);
-      const said = await waitFor(
-        () => t.slack.messages.slice(from).find((m) => m.text.includes('could not handle that click')),
-        (m) => m !== undefined,
-        { what: 'the presser told, while Redis still hangs' },
-      );
+      const said = await followUp('could not handle that click', from);
       expect(said!.visibleTo).toBe('U0APPROVER1');
     } finally {
       redis.resume();

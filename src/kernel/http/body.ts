@@ -11,6 +11,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit)
     return Promise.reject(new BodyTooLarge(`body of ${declared} bytes is over the ${limit} byte limit`));
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  if (req.destroyed) return Promise.reject(new Error('the request was closed before its body was read'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -24,8 +26,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       stop();
-      // The sender is still sending: stop reading it, as a for-await loop that threw would.
-      req.destroy();
+      // The rest is read and dropped, not kept, so the caller's 413 reaches a sender that
+      // is still sending (cutting the connection would reset it, and a reset is retried).
+      req.resume();
       reject(new BodyTooLarge(`body is over the ${limit} byte limit`));
     }
     function onEnd() {
@@ -44,5 +47,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
+    // A request paused before (by whoever looked at it first) flows again.
+    req.resume();
   });
 }
