@@ -1,0 +1,84 @@
+import { Queue } from 'bullmq';
+import { connectRedis, disconnectRedis, type RedisClient } from '../../src/kernel/redis';
+import { z } from 'zod';
+import { startWorkers, type WorkerPool } from '../../src/kernel/queue/workers';
+import type { BaseJobContext, JobDefinition, JobInfo } from '../../src/kernel/queue/define';
+import { createLogger } from '../../src/kernel/log';
+import { createMetrics } from '../../src/kernel/metrics';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { waitFor } from '../kit/wait';
+
+/**
+ * What a job learns of its runs from the worker pool, with real BullMQ: a worker that dies
+ * mid-job fails nothing (attemptsMade stays 0), so what tells the next worker's run that
+ * it takes over (a log follow's reply keys, a silence press's look for its silence) is
+ * attemptsStarted.
+ */
+describe('a job taken over from a worker that died', () => {
+  const prefix = uniquePrefix();
+  const deps = { logger: createLogger('silent'), metrics: createMetrics() };
+  const runs: JobInfo[] = [];
+  const connections: RedisClient[] = [];
+  const pools: WorkerPool[] = [];
+  let queue: Queue;
+  /** Ends the first run at last, once the test is over, so that its worker can close. */
+  let endFirstRun = () => undefined as void;
+  const firstRun = new Promise<void>((resolve) => (endFirstRun = resolve));
+
+  const probe: JobDefinition<z.ZodType, typeof deps & BaseJobContext> = {
+    queue: 'logs',
+    name: 'probe',
+    payload: z.object({}),
+    run: async (_payload, ctx) => {
+      runs.push(ctx.job);
+      // The first run hangs while its worker is cut off below, as a killed one would be.
+      if (ctx.job.attemptsStarted === 1) await firstRun;
+      return 'done';
+    },
+  };
+  const pool = async () => {
+    // As the worker role connects: BullMQ's copies of it are cut with it.
+    const connection = connectRedis(
+      { redisUrl: TEST_REDIS_URL, redisClusterNodes: undefined },
+      'blocking',
+      deps.logger,
+    );
+    connections.push(connection);
+    const started = await startWorkers({ connection, prefix, jobs: [probe], deps, stallMs: 500 });
+    pools.push(started);
+    return started;
+  };
+
+  beforeAll(() => {
+    queue = new Queue('logs', { connection: { url: TEST_REDIS_URL }, prefix });
+  });
+  afterAll(async () => {
+    endFirstRun();
+    await Promise.all(pools.map((p) => p.close(0)));
+    for (const c of connections) disconnectRedis(c);
+    await queue.close();
+    await dropPrefix(prefix);
+  });
+
+  it('runs it again with attemptsStarted 2 and attemptsMade 0', async () => {
+    const first = await pool();
+    await queue.add('probe', {}, { jobId: 'takeover-probe', attempts: 1 });
+    await waitFor(
+      () => runs.length,
+      (n) => n === 1,
+      { what: 'the first run' },
+    );
+    // Cut off mid-job: its lock lapses and the next worker's stall check hands the job on.
+    expect((await first.close(0)).drained).toBe(false);
+    await pool();
+    await waitFor(
+      () => runs.length,
+      (n) => n === 2,
+      { what: 'the run of the worker that took over', timeoutMs: 15_000 },
+    );
+    expect(runs.map(({ attemptsMade, attemptsStarted }) => ({ attemptsMade, attemptsStarted }))).toEqual([
+      { attemptsMade: 0, attemptsStarted: 1 },
+      { attemptsMade: 0, attemptsStarted: 2 },
+    ]);
+  }, 30_000);
+});
