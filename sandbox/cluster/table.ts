@@ -288,7 +288,16 @@ const COLUMNS: Record<string, Column[]> = {
     ageColumn,
   ],
   Event: [
-    text('Last Seen', 'Time since the event was last seen.', (o) => str(o.lastTimestamp) ?? ''),
+    {
+      name: 'Last Seen',
+      type: 'string',
+      description: 'Time since the event was last seen.',
+      priority: 0,
+      cell: (o, now) => {
+        const seen = Date.parse(str(o.lastTimestamp) ?? '');
+        return Number.isNaN(seen) ? '<unknown>' : humanDuration(now - seen);
+      },
+    },
     text('Type', 'Type of the event.', (o) => str(o.type) ?? ''),
     text('Reason', 'Reason of the event.', (o) => str(o.reason) ?? ''),
     text('Object', 'The object the event is about.', (o) => {

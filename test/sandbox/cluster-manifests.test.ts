@@ -73,6 +73,27 @@ describe.each(KUBECTLS)('manifests through %s', (_name, binary) => {
     expect((deployment()?.spec as { replicas: number }).replicas).toBe(2);
   });
 
+  it('lists the deployment controller’s scaling as Events, in describe and in get events', async () => {
+    const described = await ok(['describe', 'deployment', NAME, '-n', STAGING]);
+    const events = described.slice(described.indexOf('Events:'));
+    expect(events).toMatch(
+      new RegExp(`ScalingReplicaSet\\s.*Scaled up replica set ${NAME}-\\w+ from 0 to 1`),
+    );
+    expect(events).toMatch(new RegExp(`Scaled up replica set ${NAME}-\\w+ from \\d to 2`));
+    const listed = await ok([
+      'get',
+      'events',
+      '-n',
+      STAGING,
+      '--field-selector',
+      `involvedObject.name=${NAME}`,
+    ]);
+    const scalings = listed.split('\n').filter((l) => l.includes('ScalingReplicaSet'));
+    expect(scalings.length).toBeGreaterThanOrEqual(2);
+    // LAST SEEN is an age, as a real API server's table prints it.
+    for (const row of scalings) expect(row).toMatch(/^\d+[smhd]\s+Normal\s+ScalingReplicaSet\s+deployment\//);
+  });
+
   it('replaces it from a file, and opens it in an editor that changes nothing', async () => {
     write(manifest('nginx:1.27', 2));
     expect(await ok(['replace', '-f', file])).toContain(`deployment.apps/${NAME} replaced`);

@@ -12,6 +12,10 @@ export const SERVICES = byKind('Service');
 export const ENDPOINTS = byKind('Endpoints');
 export const HPAS = byKind('HorizontalPodAutoscaler');
 export const JOBS = byKind('Job');
+export const EVENTS = byKind('Event');
+
+/** Events kept per namespace, oldest dropped first: a real cluster keeps them an hour. */
+export const MAX_EVENTS_PER_NAMESPACE = 500;
 
 /** The kinds that own ReplicaSets and pods through a controller reference. */
 export const OWNER_KINDS = [DEPLOYMENTS, REPLICASETS, STATEFULSETS, JOBS];
@@ -77,6 +81,53 @@ export class ControllerContext {
     copy.metadata.annotations = { ...annotations };
     return this.write(res, copy);
   }
+
+  /**
+   * An Event about `involved`, as the controller named `component` records one: what
+   * `kubectl describe` lists under Events and `kubectl get events` shows. None while
+   * bootstrapping, as a seeded cluster's history happened before it was watched.
+   */
+  record(involved: KubeObject, reason: string, message: string, component: string): void {
+    if (this.bootstrapping) return;
+    const namespace = involved.metadata.namespace ?? 'default';
+    const time = isoSeconds(this.now());
+    this.eventCount += 1;
+    this.store.create(EVENTS, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        name: `${involved.metadata.name}.${this.now().toString(16)}${this.eventCount.toString(16).padStart(4, '0')}`,
+        namespace,
+        uid: '',
+        resourceVersion: '',
+        creationTimestamp: '',
+      },
+      involvedObject: {
+        apiVersion: involved.apiVersion,
+        kind: involved.kind,
+        namespace,
+        name: involved.metadata.name,
+        uid: involved.metadata.uid,
+        resourceVersion: involved.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type: 'Normal',
+      source: { component },
+      reportingComponent: component,
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+    });
+    const kept = this.store.scan(EVENTS, namespace);
+    if (kept.length <= MAX_EVENTS_PER_NAMESPACE) return;
+    const byAge = kept.sort(
+      (a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion),
+    );
+    for (const old of byAge.slice(0, kept.length - MAX_EVENTS_PER_NAMESPACE)) this.deleteQuietly(EVENTS, old);
+  }
+
+  private eventCount = 0;
 
   deleteQuietly(res: ResourceDef, obj: KubeObject): void {
     try {

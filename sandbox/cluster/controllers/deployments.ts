@@ -47,7 +47,7 @@ export class DeploymentController {
 
     if (newRs) {
       const surge = intOrPercent(rec(rec(spec.strategy).rollingUpdate).maxSurge, desired, true);
-      newRs = ctx.setReplicas(REPLICASETS, newRs, desired, {
+      newRs = this.scale(d, newRs, desired, {
         [DESIRED_REPLICAS]: String(desired),
         [MAX_REPLICAS]: String(desired + surge),
       });
@@ -55,12 +55,33 @@ export class DeploymentController {
       const newReady = num(rec(newRs.status).readyReplicas) ?? 0;
       if (!paused && newReady >= desired) {
         for (const old of owned) {
-          if (old.metadata.uid !== newRs.metadata.uid) ctx.setReplicas(REPLICASETS, old, 0);
+          if (old.metadata.uid !== newRs.metadata.uid) this.scale(d, old, 0);
         }
       }
     }
     this.pruneHistory(d, newRs);
     this.updateStatus(d, newRs);
+  }
+
+  /** A ReplicaSet's replicas set, with the Event the real controller records when they change. */
+  private scale(
+    d: KubeObject,
+    rs: KubeObject,
+    replicas: number,
+    annotations?: Record<string, string>,
+  ): KubeObject {
+    const before = specReplicas(rs);
+    const scaled = this.ctx.setReplicas(REPLICASETS, rs, replicas, annotations);
+    if (replicas !== before) {
+      const way = replicas > before ? 'up' : 'down';
+      this.ctx.record(
+        d,
+        'ScalingReplicaSet',
+        `Scaled ${way} replica set ${rs.metadata.name} from ${before} to ${replicas}`,
+        'deployment-controller',
+      );
+    }
+    return scaled;
   }
 
   private createReplicaSet(d: KubeObject, owned: KubeObject[], revision: number): KubeObject {
