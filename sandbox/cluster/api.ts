@@ -32,6 +32,7 @@ import {
 import { deterministicUid, type ObjectStore, type StoreEvent, type WriteOptions } from './store';
 import { toTable, wantsTable, type IncludeObject } from './table';
 import { clone, isRecord, num, rec, str, type KubeObject } from './types';
+import { conversionOf } from './conversion';
 import { validateObject, validateScaleReplicas } from './validate';
 import { isPodTerminal } from './pods';
 import { controllerOf, nameSuffix } from './workload';
@@ -74,6 +75,12 @@ export async function handleResource(
   const method = req.method ?? 'GET';
   const { res: def, subresource } = target;
   const writeOptions: WriteOptions = { dryRun: query.getAll('dryRun').includes('All') };
+  // A version other than the stored one: objects are converted out and in; writes go to the stored version.
+  const conversion = conversionOf(def);
+  const view: View = conversion ? conversion.out : (obj) => obj;
+  const into = (given: KubeObject, stored?: KubeObject) =>
+    conversion ? conversion.into(given, stored) : given;
+  const storage = conversion?.storage ?? def;
 
   if (subresource !== undefined) {
     if (target.name === undefined || !(subresource in def.subresources)) throw pathNotFound();
@@ -83,30 +90,34 @@ export async function handleResource(
   const watch = target.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1';
   switch (method) {
     case 'GET':
-      if (watch) return serveWatch(req, res, target, query, ctx);
-      if (target.name === undefined) return serveList(req, res, target, query, ctx);
-      return serveObject(req, res, ctx.store.mustGet(def, target.namespace, target.name), ctx);
+      if (watch) return serveWatch(req, res, target, query, ctx, view);
+      if (target.name === undefined) return serveList(req, res, target, query, ctx, view);
+      return serveObject(req, res, ctx.store.mustGet(def, target.namespace, target.name), ctx, view);
     case 'POST': {
       if (target.name !== undefined) throw methodNotAllowed();
-      const created = createObject(def, target.namespace, await readJsonObject(req), ctx, writeOptions);
-      return sendJson(res, 201, created);
+      const given = into(await readJsonObject(req));
+      const created = createObject(storage, target.namespace, given, ctx, writeOptions);
+      return sendJson(res, 201, view(created));
     }
     case 'PUT': {
       if (target.name === undefined) throw methodNotAllowed();
-      const updated = replaceObject(def, target, await readJsonObject(req), ctx, writeOptions);
-      return sendJson(res, 200, updated);
+      const input = await readJsonObject(req);
+      const given = into(input, ctx.store.peek(storage, target.namespace, target.name));
+      const updated = replaceObject(storage, target, given, ctx, writeOptions);
+      return sendJson(res, 200, view(updated));
     }
     case 'PATCH': {
       if (target.name === undefined) throw methodNotAllowed();
       const type = patchType(req);
       const patch = parseJson(await readBody(req));
       const old = ctx.store.mustGet(def, target.namespace, target.name);
-      const patched = patchDocument(type, old, patch);
-      if (def.statusSubresource) patched.status = old.status;
-      return sendJson(res, 200, writeUpdate(def, target, patched, old, ctx, writeOptions));
+      // The patch applies to the object as this version shows it.
+      const patched = into(patchDocument(type, view(old), patch), old);
+      if (storage.statusSubresource) patched.status = old.status;
+      return sendJson(res, 200, view(writeUpdate(storage, target, patched, old, ctx, writeOptions)));
     }
     case 'DELETE':
-      if (target.name === undefined) return deleteCollection(res, target, query, ctx, writeOptions);
+      if (target.name === undefined) return deleteCollection(res, target, query, ctx, writeOptions, view);
       return deleteObject(res, target, target.name, ctx, writeOptions, await deleteOptions(req, query));
     default:
       throw methodNotAllowed();
@@ -154,14 +165,23 @@ function patchDocument(type: PatchType, old: KubeObject, patch: unknown): KubeOb
 
 // Reads
 
-function serveObject(req: IncomingMessage, res: ServerResponse, obj: KubeObject, ctx: ApiContext): void {
+/** How a stored object reads at the version asked for (conversion.ts); tables print the stored one. */
+type View = (stored: KubeObject) => KubeObject;
+
+function serveObject(
+  req: IncomingMessage,
+  res: ServerResponse,
+  obj: KubeObject,
+  ctx: ApiContext,
+  view: View,
+): void {
   if (wantsTable(req.headers.accept)) {
     const table = toTable([obj], obj.kind, ctx.clock(), 'Metadata', {
       resourceVersion: obj.metadata.resourceVersion,
     });
     return sendJson(res, 200, table);
   }
-  sendJson(res, 200, obj);
+  sendJson(res, 200, view(obj));
 }
 
 interface Filter {
@@ -207,6 +227,7 @@ function serveList(
   target: ResourceTarget,
   query: URLSearchParams,
   ctx: ApiContext,
+  view: View,
 ): void {
   const filter = filterFor(target, query);
   // Frozen store objects: they are only serialized.
@@ -230,7 +251,7 @@ function serveList(
     kind: `${target.res.kind}List`,
     apiVersion: apiVersionOf(target.res),
     metadata,
-    items,
+    items: items.map(view),
   });
 }
 
@@ -245,6 +266,7 @@ function serveWatch(
   target: ResourceTarget,
   query: URLSearchParams,
   ctx: ApiContext,
+  view: View,
 ): void {
   const filter = filterFor(target, query);
   const rvParam = query.get('resourceVersion') ?? '';
@@ -265,12 +287,12 @@ function serveWatch(
   let columnsSent = false;
   const send = (type: WatchEventType, object: unknown): void => {
     let payload = object;
-    if (table && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
+    if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
       // These three always carry a stored object.
       const obj = object as KubeObject;
       const meta = { resourceVersion: obj.metadata.resourceVersion };
-      payload = toTable([obj], target.res.kind, ctx.clock(), include, meta, !columnsSent);
-      columnsSent = true;
+      payload = table ? toTable([obj], target.res.kind, ctx.clock(), include, meta, !columnsSent) : view(obj);
+      columnsSent ||= table;
     }
     stream.write(`${JSON.stringify({ type, object: payload })}\n`);
   };
@@ -495,6 +517,7 @@ function deleteCollection(
   query: URLSearchParams,
   ctx: ApiContext,
   options: WriteOptions,
+  view: View,
 ): void {
   const filter = filterFor(target, query);
   const items = ctx.store
@@ -505,7 +528,7 @@ function deleteCollection(
     kind: `${target.res.kind}List`,
     apiVersion: apiVersionOf(target.res),
     metadata: { resourceVersion: String(ctx.store.currentRevision) },
-    items,
+    items: items.map(view),
   });
 }
 

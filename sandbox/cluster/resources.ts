@@ -119,6 +119,14 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ['all'],
     subresources: { status: STATUS },
   }),
+  // The same objects, stored as v2, as older clients ask for them (kubectl 1.20's describe
+  // and autoscale): converted on the way in and out (conversion.ts). After v2: the
+  // preferred version is the first one discovery names.
+  def('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', {
+    generation: true,
+    shortNames: ['hpa'],
+    categories: ['all'],
+  }),
 ];
 
 export function apiVersionOf(res: Pick<ResourceDef, 'group' | 'version'>): string {
