@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SERVER_VERSION } from './discovery';
+import { sendJson } from './http';
 import { pathNotFound } from './status';
 
 const PROTOBUF_V2 = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
@@ -20,12 +21,10 @@ export function sendOpenApi(req: IncomingMessage, res: ServerResponse, version: 
     res.end();
     return;
   }
-  const body = JSON.stringify({
+  sendJson(res, 200, {
     swagger: '2.0',
     info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion },
     paths: {},
     definitions: {},
   });
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.end(body);
 }

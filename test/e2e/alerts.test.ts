@@ -9,6 +9,7 @@ import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
+import { metricOf } from '../kit/metrics';
 import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { firingNotification, untilSettled } from '../kit/flows';
 import { legacyAlertNotificationJob } from '../../src/alerts/contracts';
@@ -57,12 +58,7 @@ describe('Alertmanager alerts as Slack threads', () => {
       (m) => m !== undefined,
       { what: `an alert thread for ${fragment}`, timeoutMs: 15_000 },
     ).then((m) => m!);
-  /** A figure of the bot's /metrics, by its name with labels as Prometheus prints them. */
-  const metric = async (series: string) => {
-    const text = await (await fetch(`${t.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
-  };
+  const metric = (series: string) => metricOf(t.url, series);
   /** Fires one alert and waits for its thread: the parent, and the group id its buttons carry. */
   const firedGroup = async (labels: Record<string, string> & { alertname: string }) => {
     await am.fire([{ labels }]);

@@ -11,6 +11,7 @@ import {
 import { startTestBot, type TestBot } from '../kit/bot';
 import { TestRedisServer } from '../kit/redis-server';
 import { waitFor } from '../kit/wait';
+import { metricOf } from '../kit/metrics';
 import { firingNotification, postNotification } from '../kit/flows';
 import { WEBHOOK_TOKEN } from '../kit/ids';
 
@@ -231,12 +232,20 @@ describe('the web role when Redis goes away', () => {
       (m) => m !== undefined,
       { what: `a follow-up saying '${text}'` },
     );
-  /** A counter of the bot's /metrics, by its name with labels as Prometheus prints them (0 when absent). */
-  const counter = async (series: string) => {
-    const line = (await (await fetch(`${t.url}/metrics`)).text())
-      .split('\n')
-      .find((l) => l.startsWith(`${series} `));
-    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  /** A counter of the bot's /metrics (0 when absent). */
+  const counter = async (series: string) => (await metricOf(t.url, series)) ?? 0;
+  /** Presses Approve on request `id` and waits for the presser to hear the press was not handled. */
+  const approveUnhandled = async (id: string) => {
+    const from = t.slack.messages.length;
+    const res = await sendButtonClick(t.url, t.secret, {
+      user: 'U0APPROVER1',
+      actionId: `azora:approve:${id}`,
+      value: id,
+      responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
+    });
+    expect(res.status).toBe(200);
+    const said = await followUp('could not handle that click', from);
+    expect(said!.visibleTo).toBe('U0APPROVER1');
   };
 
   it('answers a command while Redis is down that it cannot queue work; nothing is queued', async () => {
@@ -320,34 +329,15 @@ describe('the web role when Redis goes away', () => {
 
   it('answers a button pressed while Redis is down: the clicker learns it did not go through', async () => {
     const failed = 'azora_slack_requests_total{kind="action:approve",outcome="failed"}';
-    const [before, from] = [await counter(failed), t.slack.messages.length];
-    await whileRedisIsDown(async () => {
-      const res = await sendButtonClick(t.url, t.secret, {
-        user: 'U0APPROVER1',
-        actionId: 'azora:approve:r00000001',
-        value: 'r00000001',
-        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
-      });
-      expect(res.status).toBe(200);
-      const said = await followUp('could not handle that click', from);
-      expect(said!.visibleTo).toBe('U0APPROVER1');
-    });
+    const before = await counter(failed);
+    await whileRedisIsDown(() => approveUnhandled('r00000001'));
     expect((await counter(failed)) - before).toBe(1);
   });
 
   it('answers a button pressed while Redis hangs: the clicker learns it did not go through', async () => {
-    const from = t.slack.messages.length;
     redis.pause();
     try {
-      const res = await sendButtonClick(t.url, t.secret, {
-        user: 'U0APPROVER1',
-        actionId: 'azora:approve:r00000002',
-        value: 'r00000002',
-        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0APPROVER1'),
-      });
-      expect(res.status).toBe(200);
-      const said = await followUp('could not handle that click', from);
-      expect(said!.visibleTo).toBe('U0APPROVER1');
+      await approveUnhandled('r00000002');
     } finally {
       redis.resume();
     }
