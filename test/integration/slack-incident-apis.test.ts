@@ -10,6 +10,7 @@ import { SIMULATED_BOT_USER, SimulatedSlack, type SimulatedEvent } from '../../s
 import { METHOD_TIERS, tierLimit } from '../../sandbox/slack-rate-limits';
 import { SANDBOX_USERS } from '../../sandbox/users';
 import { APPROVER, ENGINEER, SECOND_APPROVER } from '../kit/ids';
+import { simulatedSlackClient } from '../kit/slack-client';
 import { sendEvent } from '../kit/slack-requests';
 
 /**
@@ -20,16 +21,6 @@ import { sendEvent } from '../kit/slack-requests';
  */
 
 const quiet = slackLogger(createLogger('silent'));
-
-function clientFor(slack: SimulatedSlack, options: { retries?: number; rejectRateLimited?: boolean } = {}) {
-  return new WebClient(slack.botToken, {
-    slackApiUrl: slack.apiUrl,
-    retryConfig: { retries: options.retries ?? 0, factor: 1, minTimeout: 0, maxTimeout: 0 },
-    rejectRateLimitedCalls: options.rejectRateLimited ?? false,
-    // The refusals below are the point: nothing to log.
-    logger: quiet,
-  });
-}
 
 type Failure = { error: string; errors?: unknown; messages?: string[] };
 
@@ -63,7 +54,7 @@ describe('incident channels: conversations.create, info, setTopic, invite, membe
         { id: 'C0OLDINC', name: 'inc-2023-legacy', archived: true },
       ],
     }).start();
-    client = clientFor(slack);
+    client = simulatedSlackClient(slack);
   });
 
   afterAll(async () => {
@@ -136,11 +127,13 @@ describe('incident channels: conversations.create, info, setTopic, invite, membe
   it('answers restricted_action where the workspace does not let the bot create channels', async () => {
     const restricted = await new SimulatedSlack({ restrictChannelCreation: true }).start();
     try {
-      expect(await failure(clientFor(restricted).conversations.create({ name: 'inc-1' }))).toEqual({
-        error: 'restricted_action',
-      });
+      expect(await failure(simulatedSlackClient(restricted).conversations.create({ name: 'inc-1' }))).toEqual(
+        {
+          error: 'restricted_action',
+        },
+      );
       restricted.restrictChannelCreation(false);
-      expect((await clientFor(restricted).conversations.create({ name: 'inc-1' })).ok).toBe(true);
+      expect((await simulatedSlackClient(restricted).conversations.create({ name: 'inc-1' })).ok).toBe(true);
     } finally {
       await restricted.stop();
     }
@@ -310,7 +303,7 @@ describe('pins, reactions and what people write', () => {
 
   beforeAll(async () => {
     slack = await new SimulatedSlack().start();
-    client = clientFor(slack);
+    client = simulatedSlackClient(slack);
     const created = await client.conversations.create({ name: 'inc-pins' });
     channel = created.channel!.id!;
     await client.conversations.invite({ channel, users: `${ENGINEER},${APPROVER}` });
@@ -488,7 +481,7 @@ describe('people by e-mail: users.lookupByEmail', () => {
         { id: 'U0ONCALL', name: 'oncall-olu', realName: 'Olu Adeyemi', email: 'olu.adeyemi@azora.example' },
       ],
     }).start();
-    client = clientFor(slack);
+    client = simulatedSlackClient(slack);
   });
 
   afterAll(async () => {
@@ -550,7 +543,7 @@ describe('the postmortem file: files.getUploadURLExternal, the upload, files.com
 
   beforeAll(async () => {
     slack = await new SimulatedSlack().start();
-    client = clientFor(slack);
+    client = simulatedSlackClient(slack);
     const created = await client.conversations.create({ name: 'inc-postmortem' });
     channel = created.channel!.id!;
   });
@@ -721,7 +714,7 @@ describe('a person’s reaction delivered to a Bolt app as an Events API event',
   });
 
   it('signs an event_callback with the recorded event, its id and time, and Bolt routes it', async () => {
-    const client = clientFor(slack);
+    const client = simulatedSlackClient(slack);
     const { channel } = await client.conversations.create({ name: 'inc-events' });
     const { ts } = await client.chat.postMessage({ channel: channel!.id!, text: '10:14 rolled back' });
     const recorded: SimulatedEvent = slack.react(ENGINEER, channel!.id!, ts!, 'pushpin');
@@ -830,7 +823,7 @@ describe('rate limits: opt-in per method, answered with 429 and Retry-After', ()
   });
 
   it('holds a method to its tier: the 21st setTopic in a minute gets 429 and the seconds to wait', async () => {
-    const client = clientFor(slack, { rejectRateLimited: true });
+    const client = simulatedSlackClient(slack, { rejectRateLimited: true });
     const { channel } = await client.conversations.create({ name: 'inc-busy' });
     for (let i = 1; i <= 20; i += 1) {
       await client.conversations.setTopic({ channel: channel!.id!, topic: `update ${i}` });
@@ -850,7 +843,7 @@ describe('rate limits: opt-in per method, answered with 429 and Retry-After', ()
 
   it('takes a limit of the test’s own, and the Web API client waits the Retry-After it answers', async () => {
     slack.limitRate('conversations.create', { calls: 2, windowMs: 60_000 });
-    const rejecting = clientFor(slack, { rejectRateLimited: true });
+    const rejecting = simulatedSlackClient(slack, { rejectRateLimited: true });
     await rejecting.conversations.create({ name: 'inc-a' });
     await rejecting.conversations.create({ name: 'inc-b' });
     await expect(rejecting.conversations.create({ name: 'inc-c' })).rejects.toMatchObject({
@@ -863,7 +856,7 @@ describe('rate limits: opt-in per method, answered with 429 and Retry-After', ()
     // One invite a second: the second call is refused, the client waits Retry-After, and retries.
     slack.limitRate('conversations.invite', { calls: 1, windowMs: 1_000 });
     const { channel } = await rejecting.conversations.create({ name: 'inc-paced' });
-    const pacing = clientFor(slack, { retries: 3 });
+    const pacing = simulatedSlackClient(slack, { retries: 3 });
     await pacing.conversations.invite({ channel: channel!.id!, users: ENGINEER });
     await pacing.conversations.invite({ channel: channel!.id!, users: APPROVER });
     const invites = slack.calls.filter((c) => c.method === 'conversations.invite');

@@ -18,6 +18,7 @@ import { guardSlackEndpoint, SLACK_BODY_LIMIT } from '../../src/web/slack-gate';
 import { checkSlackBody, checkSocketFrame, FORM_CONTENT_TYPE } from '../../src/web/slack-shape';
 import { SimulatedSlack } from '../../sandbox/slack-api';
 import { viewSubmissionBody } from '../../sandbox/slack-requests';
+import { simulatedSlackClient } from '../kit/slack-client';
 import type { SimulatedView } from '../../sandbox/slack-views';
 import {
   buttonClickBody,
@@ -79,12 +80,7 @@ describe('modals in the simulated Slack: views.open, push and update as Slack an
 
   beforeAll(async () => {
     slack = await new SimulatedSlack().start();
-    client = new WebClient(slack.botToken, {
-      slackApiUrl: slack.apiUrl,
-      retryConfig: { retries: 0 },
-      // The refusals below are the point: nothing to log.
-      logger: slackLogger(createLogger('silent')),
-    });
+    client = simulatedSlackClient(slack);
   });
 
   afterAll(async () => {

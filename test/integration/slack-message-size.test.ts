@@ -1,0 +1,52 @@
+import type { KnownBlock, WebClient } from '@slack/web-api';
+import { postMessageProcessor } from '../../jobs/post-message';
+import type { JobContext } from '../../src/deps';
+import { SimulatedSlack } from '../../sandbox/slack-api';
+import { simulatedSlackClient } from '../kit/slack-client';
+
+/**
+ * Slack refuses a message of more than 50 blocks (`invalid_blocks`) or more than 40,000
+ * characters of text (`msg_too_long`); the simulated Slack does too, so a path that posts
+ * without fitting its message fails in the tests as it would in Slack.
+ */
+
+const blocks = (n: number): KnownBlock[] =>
+  Array.from({ length: n }, (_, i) => ({ type: 'section', text: { type: 'mrkdwn', text: `line ${i}` } }));
+
+describe('messages Slack cannot take', () => {
+  let slack: SimulatedSlack;
+  let client: WebClient;
+
+  beforeAll(async () => {
+    slack = await new SimulatedSlack().start();
+    client = simulatedSlackClient(slack);
+  });
+  afterAll(() => slack.stop());
+
+  it('are refused by the simulated Slack, posted and edited alike', async () => {
+    const channel = 'C0AZORAOPS';
+    await expect(client.chat.postMessage({ channel, text: 'x', blocks: blocks(51) })).rejects.toMatchObject({
+      data: { error: 'invalid_blocks' },
+    });
+    await expect(client.chat.postMessage({ channel, text: 'x'.repeat(40_001) })).rejects.toMatchObject({
+      data: { error: 'msg_too_long' },
+    });
+    const posted = await client.chat.postMessage({ channel, text: 'x', blocks: blocks(50) });
+    await expect(
+      client.chat.update({ channel, ts: posted.ts!, text: 'y', blocks: blocks(51) }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
+    expect(slack.messages.filter((m) => m.channel === channel).map((m) => m.text)).toEqual(['x']);
+  });
+
+  it('are cut to fit by the post-message job', async () => {
+    const ctx = { slack: client } as unknown as JobContext;
+    await postMessageProcessor.run(
+      { channel: 'C0AZORAOPS', text: 'y'.repeat(50_000), blocks: blocks(60) },
+      ctx,
+    );
+    const [message] = slack.messages.filter((m) => m.text.startsWith('y'));
+    expect(message!.text.length).toBeLessThanOrEqual(40_000);
+    expect(message!.blocks).toHaveLength(50);
+    expect(JSON.stringify(message!.blocks.at(-1))).toContain('11 more');
+  });
+});
