@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { waitForRecorded } from './recorded';
 import { sendJson } from '../src/kernel/http/json';
+import { checkMessage } from './slack-blocks';
 import { fail, nowSeconds } from './slack-answers';
 import {
   messageWire,
@@ -422,8 +423,10 @@ export class SimulatedSlack extends EventEmitter {
         };
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
-        const refusal = this.conversations.postRefusal(String(args.channel ?? '')) ?? oversized(args);
+        const refusal = this.conversations.postRefusal(String(args.channel ?? ''));
         if (refusal) return fail(refusal);
+        const invalid = checkMessage(args);
+        if (invalid) return invalid;
         const message = this.post(args, method === 'chat.postEphemeral' ? String(args.user) : undefined);
         return method === 'chat.postMessage'
           ? { ok: true, channel: message.channel, ts: message.ts, message: messageWire(message) }
@@ -432,8 +435,8 @@ export class SimulatedSlack extends EventEmitter {
       case 'chat.update': {
         const message = this.messages.find((m) => m.channel === args.channel && m.ts === args.ts);
         if (!message) return { ok: false, error: 'message_not_found' };
-        const tooBig = oversized(args);
-        if (tooBig) return fail(tooBig);
+        const invalid = checkMessage(args);
+        if (invalid) return invalid;
         message.text = String(args.text ?? message.text);
         if (args.blocks !== undefined) message.blocks = asArray(args.blocks);
         message.edited = Date.now();
@@ -639,13 +642,6 @@ export class SimulatedSlack extends EventEmitter {
     this.seq += 1;
     return `${this.clock + this.seq}.${String(this.seq).padStart(6, '0')}`;
   }
-}
-
-/** Slack refuses a message of more than 50 blocks, or of more than 40,000 characters of text. */
-function oversized(args: Record<string, unknown>): string | undefined {
-  if (asArray(args.blocks).length > 50) return 'invalid_blocks';
-  if (typeof args.text === 'string' && args.text.length > 40_000) return 'msg_too_long';
-  return undefined;
 }
 
 function asArray(value: unknown): unknown[] {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { checkBlocks, checkLength, checkText, isRecord } from './slack-blocks';
 import { exchangeTriggerId } from './slack-triggers';
 
 /**
@@ -96,20 +97,6 @@ type Answer = Record<string, unknown>;
 
 const MAX_STACK = 3;
 const MAX_VIEW_BYTES = 250 * 1024;
-/** Block types a modal takes. */
-const BLOCK_TYPES = new Set([
-  'actions',
-  'context',
-  'divider',
-  'file',
-  'header',
-  'image',
-  'input',
-  'markdown',
-  'rich_text',
-  'section',
-  'video',
-]);
 /** Inputs whose state is a `value`. */
 const VALUE_INPUTS = new Set(['plain_text_input', 'email_text_input', 'url_text_input', 'number_input']);
 
@@ -349,114 +336,14 @@ export function checkView(raw: unknown): Checked {
   if (!Array.isArray(blocks)) {
     fail('/blocks', blocks === undefined ? 'missing required field: blocks' : 'must be an array');
   } else {
-    if (blocks.length > 100) fail('/blocks', 'must contain no more than 100 items');
-    const ids = new Set<string>();
-    let inputs = 0;
-    blocks.forEach((block: unknown, i) => {
-      const at = `/blocks/${i}`;
-      if (!isRecord(block)) return fail(at, 'must be an object');
-      if (typeof block.type !== 'string' || !BLOCK_TYPES.has(block.type)) {
-        return fail(`${at}/type`, `unsupported block type ${JSON.stringify(block.type)}`);
-      }
-      if (block.block_id !== undefined) {
-        if (typeof block.block_id !== 'string' || !block.block_id) fail(`${at}/block_id`, 'must be a string');
-        else if (block.block_id.length > 255) fail(`${at}/block_id`, 'must be less than 256 characters');
-        else if (ids.has(block.block_id)) fail(`${at}/block_id`, `duplicate block_id ${block.block_id}`);
-        else ids.add(block.block_id);
-      }
-      if (block.type === 'input') {
-        inputs += 1;
-        checkInput(block, at, fail);
-      } else if (block.type === 'section') {
-        if (block.text === undefined && block.fields === undefined) {
-          fail(at, 'must provide either text or fields');
-        }
-        checkText(block.text, `${at}/text`, 3000, false, fail, true);
-        if (block.fields !== undefined) {
-          if (!Array.isArray(block.fields) || block.fields.length > 10) {
-            fail(`${at}/fields`, 'must be an array of no more than 10 items');
-          } else {
-            block.fields.forEach((f: unknown, j) =>
-              checkText(f, `${at}/fields/${j}`, 2000, true, fail, true),
-            );
-          }
-        }
-      } else if (block.type === 'header') {
-        checkText(block.text, `${at}/text`, 150, true, fail);
-      } else if (block.type === 'context') {
-        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > 10) {
-          fail(`${at}/elements`, 'must be an array of 1 to 10 items');
-        }
-      }
-    });
+    const inputs = checkBlocks(blocks, '/view/blocks', 100, (pointer, message) =>
+      errors.push(`[ERROR] ${message} [json-pointer:${pointer}]`),
+    );
     if (inputs > 0 && view.submit === undefined) {
       fail('', 'must provide a submit property when using input blocks');
     }
   }
   return errors.length > 0 ? { ok: false, answer: invalid(...errors) } : { ok: true, view };
-}
-
-function checkInput(block: Args, at: string, fail: (pointer: string, message: string) => void): void {
-  checkText(block.label, `${at}/label`, 2000, true, fail);
-  checkText(block.hint, `${at}/hint`, 2000, false, fail);
-  if (block.optional !== undefined && typeof block.optional !== 'boolean') {
-    fail(`${at}/optional`, 'must be a boolean');
-  }
-  const element = block.element;
-  if (!isRecord(element)) return fail(`${at}/element`, 'missing required field: element');
-  if (typeof element.type !== 'string') return fail(`${at}/element/type`, 'missing required field: type');
-  if (element.action_id !== undefined) {
-    if (typeof element.action_id !== 'string' || !element.action_id) {
-      fail(`${at}/element/action_id`, 'must be a string');
-    } else if (element.action_id.length > 255) {
-      fail(`${at}/element/action_id`, 'must be less than 256 characters');
-    }
-  }
-  checkText(element.placeholder, `${at}/element/placeholder`, 150, false, fail);
-  if (element.type === 'plain_text_input') {
-    checkLength(element.initial_value, `${at}/element/initial_value`, 3000, fail);
-    for (const key of ['min_length', 'max_length'] as const) {
-      const n = element[key];
-      if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 3000)) {
-        fail(`${at}/element/${key}`, 'must be an integer from 0 to 3000');
-      }
-    }
-  }
-}
-
-function checkText(
-  value: unknown,
-  pointer: string,
-  max: number,
-  required: boolean,
-  fail: (pointer: string, message: string) => void,
-  mrkdwn = false,
-): void {
-  if (value === undefined) {
-    if (required) fail(pointer, `missing required field: ${pointer.split('/').pop()}`);
-    return;
-  }
-  if (!isRecord(value)) return fail(pointer, 'must be a text object');
-  const types = mrkdwn ? ['plain_text', 'mrkdwn'] : ['plain_text'];
-  if (!types.includes(value.type as string)) {
-    fail(`${pointer}/type`, `must be one of the following: ${types.join(', ')}`);
-  }
-  if (typeof value.text !== 'string' || value.text.length === 0) {
-    fail(`${pointer}/text`, 'must be a non-empty string');
-  } else if (value.text.length > max) {
-    fail(`${pointer}/text`, `must be less than ${max + 1} characters`);
-  }
-}
-
-function checkLength(
-  value: unknown,
-  pointer: string,
-  max: number,
-  fail: (pointer: string, message: string) => void,
-): void {
-  if (value === undefined) return;
-  if (typeof value !== 'string') fail(pointer, 'must be a string');
-  else if (value.length > max) fail(pointer, `must be less than ${max + 1} characters`);
 }
 
 /** Errors of a `response_action: errors` name input blocks of the view, each with a line of text. */
@@ -541,8 +428,4 @@ function shortId(): string {
 /** `<seconds>.<hex>`, as Slack's view hashes read. */
 function viewHash(): string {
   return `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`;
-}
-
-function isRecord(value: unknown): value is Args {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -144,8 +144,10 @@ export function digestMessage({ total, firing, lines }: DigestView): SlackMessag
   const head = `:rotating_light: *Alert storm*: ${total} groups in this channel (${firing} firing); one digest instead of a thread each.`;
   const more = total > lines.length ? `\n…and ${total - lines.length} more` : '';
   // The lines are markup made by digestLine; cut at a line end so no entity is split.
-  const body = `${lines.join('\n')}${more}`;
-  const shown = body.length > 2_900 ? body.slice(0, body.lastIndexOf('\n', 2_900)) : body;
+  // Lines whose groups expired from Redis are gone: a digest with none left says so (Slack refuses an empty section).
+  const body = `${lines.join('\n')}${more}` || '_no group of this storm is stored any more_';
+  const end = body.lastIndexOf('\n', 2_900);
+  const shown = body.length > 2_900 && end > 0 ? body.slice(0, end) : body;
   return message(Mrkdwn.trusted(`${head}\n${body}`), [section(head), section(Mrkdwn.trusted(shown))]);
 }
 

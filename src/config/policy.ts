@@ -182,7 +182,15 @@ const alerts = z
     slackUpdateGap: duration.default(1_250),
     scaleUpStep: z.number().int().min(1).default(2),
     /** The runbook buttons an alert gets, by alertname. */
-    runbooks: z.record(z.string(), z.array(z.enum(RUNBOOK_ACTIONS))).default({}),
+    runbooks: z
+      .record(
+        z.string(),
+        // Two buttons of one action would share an action_id, and Slack refuses the whole alert message.
+        z
+          .array(z.enum(RUNBOOK_ACTIONS))
+          .refine((a) => new Set(a).size === a.length, 'each runbook action at most once'),
+      )
+      .default({}),
     /** When set, a runbook_url becomes a link button only on these hosts (it must be https anyway). */
     runbookHosts: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name')).optional(),
   })

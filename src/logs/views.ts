@@ -23,10 +23,10 @@ export function logChunks(lines: PodLogLine[]): Array<SlackMessage & { lines: nu
   const chunks: string[][] = [[]];
   let size = 0;
   for (const text of lines.map(formatLogLine)) {
-    // Sizes count as Slack will: after escaping (`<` is four characters then).
+    // Sizes count as Slack will: after escaping (`&` is five characters then, `<` four).
     const line = text.replace(/```/g, "'''");
     const escaped = render(line).length;
-    const clipped = escaped > CHUNK_CHARS ? `${line.slice(0, Math.floor(CHUNK_CHARS / 4))}…` : line;
+    const clipped = escaped > CHUNK_CHARS ? `${line.slice(0, Math.floor(CHUNK_CHARS / 5))}…` : line;
     const length = render(clipped).length;
     if (size + length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
       chunks.push([]);

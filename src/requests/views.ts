@@ -14,6 +14,7 @@ import {
   render,
   section,
   slackDate,
+  sections,
   withMentions,
   type Mrkdwn,
   type SlackMessage,
@@ -97,13 +98,10 @@ export function requestMessage(request: OpsRequest, now = systemClock.now()): Sl
   const title = auto
     ? md`:rewind: *${auto.alert}* fired: switching back on its own, undoing release ${code(auto.release)} of ${mention(request.requester)}`
     : md`${mention(request.requester)} asked to ${code(commandText(request))}`;
-  const steps = joinText(
-    request.plan.map((s) => md`• ${describeStep(s)}`),
-    '\n',
-  );
-  const blocks: KnownBlock[] = [
-    section(md`${title}\n${request.plan.length ? steps : '• nothing to change'}`),
-  ];
+  const steps = request.plan.length
+    ? request.plan.map((s) => md`• ${describeStep(s)}`)
+    : ['• nothing to change'];
+  const blocks: KnownBlock[] = sections([title, ...steps]);
   if (request.status === 'pending-approval') {
     const left = request.expiresAt
       ? ` · expires in ${formatDuration(Math.max(0, request.expiresAt - now))}`

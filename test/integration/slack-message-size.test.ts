@@ -5,9 +5,10 @@ import { SimulatedSlack } from '../../sandbox/slack-api';
 import { simulatedSlackClient } from '../kit/slack-client';
 
 /**
- * Slack refuses a message of more than 50 blocks (`invalid_blocks`) or more than 40,000
- * characters of text (`msg_too_long`); the simulated Slack does too, so a path that posts
- * without fitting its message fails in the tests as it would in Slack.
+ * Slack refuses a message of more than 50 blocks or a block past its limits
+ * (`invalid_blocks`), more than 40,000 characters of text (`msg_too_long`), or nothing to
+ * show (`no_text`); the simulated Slack does too, so a path that posts without fitting
+ * its message fails in the tests as it would in Slack.
  */
 
 const blocks = (n: number): KnownBlock[] =>
@@ -36,6 +37,34 @@ describe('messages Slack cannot take', () => {
       client.chat.update({ channel, ts: posted.ts!, text: 'y', blocks: blocks(51) }),
     ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
     expect(slack.messages.filter((m) => m.channel === channel).map((m) => m.text)).toEqual(['x']);
+  });
+
+  it("are refused with Slack's line per block that breaks a limit", async () => {
+    const tooLong: KnownBlock[] = [
+      { type: 'section', text: { type: 'mrkdwn', text: 'z'.repeat(3001) } },
+      {
+        type: 'actions',
+        elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b'.repeat(76) } }],
+      },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: '' }] },
+    ];
+    await expect(
+      client.chat.postMessage({ channel: 'C0AZORAOPS', text: 'x', blocks: tooLong }),
+    ).rejects.toMatchObject({
+      data: {
+        error: 'invalid_blocks',
+        response_metadata: {
+          messages: [
+            '[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]',
+            '[ERROR] must be less than 76 characters [json-pointer:/blocks/1/elements/0/text/text]',
+            '[ERROR] must be a non-empty string [json-pointer:/blocks/2/elements/0/text]',
+          ],
+        },
+      },
+    });
+    await expect(client.chat.postMessage({ channel: 'C0AZORAOPS', text: ' ' })).rejects.toMatchObject({
+      data: { error: 'no_text' },
+    });
   });
 
   it('are cut to fit by the post-message job', async () => {

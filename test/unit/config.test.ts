@@ -227,6 +227,12 @@ describe('policy', () => {
       "guards.scaleCooldown: expected a duration such as 90s, 15m, 2h or 7d, got 'soon'",
     ],
     ['ops: C0AZORAOPS', 'ops: ops-channel', 'channels.ops: expected a Slack id starting with CG'],
+    // Two buttons of one action would share an action_id, and Slack refuses the alert's message.
+    [
+      'AzoraHighErrorRate: [rollback, switch-back, logs]',
+      'AzoraHighErrorRate: [rollback, logs, logs]',
+      'alerts.runbooks.AzoraHighErrorRate: each runbook action at most once',
+    ],
     [
       'staging: { replicas: { min: 0, max: 2 } }',
       'qa: { replicas: { min: 0, max: 2 } }',

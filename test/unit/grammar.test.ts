@@ -135,6 +135,8 @@ describe('the /azora grammar', () => {
       'resolve it with a summary: `/azora incident resolve <what happened and what fixed it>`',
     ],
     ['incident commander jonas', 'who commands it? mention them: `commander @name`'],
+    // Slack's ids are at most 21 characters: a longer one is no user (and would overrun the topic).
+    [`incident commander <@U${'A'.repeat(21)}>`, 'who commands it? mention them: `commander @name`'],
     ['rollback production payment to x', 'the revision must be a whole number'],
     ['logs production payment 5000', 'lines must be between 1 and 1000, got 5000'],
     ['logs production payment follow 1h', 'follow is at most 5m'],

@@ -45,7 +45,8 @@ export const incidentVerb: VerbSpec = {
         return { verb: 'incident', action, status };
       }
       case 'commander': {
-        const who = /^<@([UW][A-Z0-9]{2,})(\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$/.exec(w.next() ?? '');
+        // Slack's user ids are at most 21 characters; a longer one is no user, and would overrun the topic.
+        const who = /^<@([UW][A-Z0-9]{2,20})(\|[^>]*)?>$|^([UW][A-Z0-9]{2,20})$/.exec(w.next() ?? '');
         if (!who) throw new Refusal('input', 'who commands it? mention them: `commander @name`');
         w.done();
         return { verb: 'incident', action, user: (who[1] ?? who[3])! };

@@ -104,6 +104,9 @@ export function clip(markup: string, max: number): string {
   if (open > markup.lastIndexOf('>', cut - 1)) cut = open;
   const amp = markup.lastIndexOf('&', cut - 1);
   if (amp > markup.lastIndexOf(';', cut - 1)) cut = amp;
+  // Not between the two halves of an emoji (a surrogate pair): half of one is no character.
+  const last = markup.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
   return `${markup.slice(0, cut)}…`;
 }
 
@@ -111,6 +114,20 @@ export const section = (text: Text): KnownBlock => ({
   type: 'section',
   text: { type: 'mrkdwn', text: clip(render(text), SECTION_LIMIT) },
 });
+
+/**
+ * Lines as few sections as hold them, each within Slack's limit, so a long list (a plan
+ * of many steps an approver must see whole) is split between lines rather than cut.
+ */
+export function sections(lines: readonly Text[]): KnownBlock[] {
+  const packed: string[] = [];
+  for (const line of lines.map(render)) {
+    const last = packed.length - 1;
+    if (last >= 0 && packed[last]!.length + 1 + line.length <= SECTION_LIMIT) packed[last] += `\n${line}`;
+    else packed.push(line);
+  }
+  return packed.map((markup) => section(Mrkdwn.trusted(markup)));
+}
 
 export const context = (...texts: Text[]): KnownBlock => ({
   type: 'context',
