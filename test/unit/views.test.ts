@@ -1,11 +1,21 @@
-import type { OpsRequest } from '../../src/requests/domain/types';
+import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
+import type { AlertGroup } from '../../src/alerts/domain/group';
 import { safeRunbookUrl } from '../../src/alerts/notify';
-import { alertParentMessage } from '../../src/alerts/views';
+import { alertParentMessage, digestMessage } from '../../src/alerts/views';
 import { helpMessage, refusalMessage } from '../../src/commands/help';
 import { oncallMessage } from '../../src/oncall/views';
-import { md, Mrkdwn, section, SECTION_LIMIT } from '../../src/kernel/slack/blocks';
+import {
+  clip,
+  fitForSlack,
+  md,
+  Mrkdwn,
+  section,
+  SECTION_LIMIT,
+  type SlackMessage,
+} from '../../src/kernel/slack/blocks';
 import { logChunks } from '../../src/logs/views';
 import { progressMessage, requestMessage, switchBackMessage } from '../../src/requests/views';
+import { checkMessage } from '../../sandbox/slack-blocks';
 
 // Views are pure functions of domain state; these golden files pin the Block Kit they produce.
 const NOW = Date.UTC(2026, 10, 26, 3, 0, 0);
@@ -35,6 +45,27 @@ const pending: OpsRequest = {
     },
   ],
 };
+
+const alertGroup = (fields: Partial<AlertGroup>): AlertGroup => ({
+  id: '0123456789abcdef',
+  groupKey: '{}:{}',
+  status: 'firing',
+  alertname: 'AzoraHighErrorRate',
+  severity: 'critical',
+  summary: 'error rate over 5%',
+  groupLabels: {},
+  channel: 'C0ALERTS',
+  alerts: {},
+  openedAt: NOW,
+  episode: 1,
+  lastDelivery: 'x',
+  updatedAt: NOW,
+  ...fields,
+});
+/** What the simulated Slack (and Slack) would refuse of a message as it leaves; undefined when taken. */
+const refusalOf = (message: SlackMessage) => checkMessage({ ...fitForSlack(message) });
+/** A lone half of a surrogate pair: what cutting inside an emoji leaves. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 describe('Block Kit views', () => {
   it('a request waiting for approval', () => {
@@ -81,22 +112,12 @@ describe('Block Kit views', () => {
 
 describe('outside text in views', () => {
   const hostile = '<!channel> <https://evil.example|Approve> <@U0APPROVER1> & more';
-  const group = {
-    id: '0123456789abcdef',
-    groupKey: '{}:{}',
-    status: 'firing' as const,
+  const group = alertGroup({
     alertname: hostile,
     severity: '<!here>',
     summary: hostile,
     runbookUrl: 'javascript:alert(1)',
-    groupLabels: {},
-    channel: 'C0ALERTS',
-    alerts: {},
-    openedAt: NOW,
-    episode: 1,
-    lastDelivery: 'x',
-    updatedAt: NOW,
-  };
+  });
 
   it('shows alert labels and annotations literally: no channel ping, no spoofed link', () => {
     const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
@@ -158,6 +179,11 @@ describe('outside text in views', () => {
   });
 });
 
+/**
+ * Views fed the longest and oddest outside text they can get still make messages Slack
+ * takes, judged by the checks the simulated Slack makes of every message in the other
+ * tests (sandbox/slack-blocks.ts), and lose nothing a reader must see.
+ */
 describe('what Slack refuses, never sent', () => {
   it('cuts a section over 3,000 characters outside any mention, link or entity', () => {
     const long = `${'x'.repeat(2_990)} <@U0APPROVER1> & more`;
@@ -172,21 +198,7 @@ describe('what Slack refuses, never sent', () => {
   });
 
   it('keeps an alert whose annotation is 10,000 characters postable', () => {
-    const group = {
-      id: '0123456789abcdef',
-      groupKey: '{}:{}',
-      status: 'firing' as const,
-      alertname: 'AzoraHighErrorRate',
-      severity: 'critical',
-      summary: '<'.repeat(10_000),
-      groupLabels: {},
-      channel: 'C0ALERTS',
-      alerts: {},
-      openedAt: NOW,
-      episode: 1,
-      lastDelivery: 'x',
-      updatedAt: NOW,
-    };
+    const group = alertGroup({ summary: '<'.repeat(10_000) });
     const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
     for (const block of message.blocks) {
       const text = (block as { text?: { text: string } }).text?.text ?? '';
@@ -207,5 +219,50 @@ describe('what Slack refuses, never sent', () => {
       expect(text.length).toBeLessThanOrEqual(SECTION_LIMIT);
       expect(text.endsWith('```')).toBe(true);
     }
+  });
+
+  it('shows an approver every step of a long plan, over as many sections as it takes', () => {
+    const plan: PlanStep[] = Array.from({ length: 80 }, (_, i) => ({
+      kind: 'scale',
+      service: `service-${String(i).padStart(2, '0')}-with-a-long-name`,
+      target: `azora-service-${i}`,
+      from: 3,
+      to: 10,
+    }));
+    const message = requestMessage({ ...pending, services: plan.map((s) => s.service), plan }, NOW);
+    expect(refusalOf(message)).toBeUndefined();
+    const shown = JSON.stringify(message.blocks);
+    for (const step of plan) expect(shown).toContain(step.service);
+    expect(shown).not.toContain('…');
+    expect(message.blocks.filter((b) => b.type === 'section').length).toBeGreaterThan(1);
+    expect(message.blocks.at(-1)).toMatchObject({ type: 'actions' });
+  });
+
+  it('keeps a log line of escapes inside its code block', () => {
+    const [chunk] = logChunks([
+      { pod: 'payment-7d9-abc', time: '2026-12-04T03:00:00.000Z', text: '&'.repeat(5_000) },
+    ]);
+    expect(refusalOf(chunk!)).toBeUndefined();
+    const text = (chunk!.blocks[0] as { text: { text: string } }).text.text;
+    expect(text.startsWith('```')).toBe(true);
+    expect(text.endsWith('```')).toBe(true);
+  });
+
+  it('says so when no line of a storm digest is left, rather than send an empty section', () => {
+    expect(refusalOf(digestMessage({ total: 0, firing: 0, lines: [] }))).toBeUndefined();
+  });
+
+  it('cuts a summary of emoji between characters, never inside one', () => {
+    const summary = '🔥'.repeat(2_000);
+    expect(clip(summary, 3_000)).not.toMatch(LONE_SURROGATE);
+    expect(clip(`x${summary}`, 3_000)).not.toMatch(LONE_SURROGATE);
+    const group = alertGroup({ summary: `x${summary}` });
+    const message = alertParentMessage(group, {
+      acknowledge: true,
+      silence: true,
+      runbooks: ['rollback', 'logs'],
+    });
+    expect(refusalOf(message)).toBeUndefined();
+    expect(JSON.stringify(message)).not.toMatch(/\\ud83d(?!\\udd25)/);
   });
 });
