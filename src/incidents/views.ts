@@ -11,6 +11,7 @@ import {
   message,
   note,
   section,
+  sections,
   slackDate,
   type Mrkdwn,
   type SlackMessage,
@@ -67,8 +68,20 @@ export function incidentListMessage(incidents: Incident[]): SlackMessage {
   const open = incidents.filter(isOpen).map(line);
   const closed = incidents.filter((i) => !isOpen(i)).map(line);
   return message(`${open.length} open incident${open.length === 1 ? '' : 's'}`, [
-    section(md`*Open*\n${open.length ? joinText(open, '\n') : 'none'}`),
-    ...(closed.length ? [section(md`*Recent*\n${joinText(closed.slice(0, 10), '\n')}`)] : []),
+    ...sections([
+      md`
+_Open_
+      `,
+      ...(open.length ? open : ['none']),
+    ]),
+    ...(closed.length
+      ? sections([
+          md`
+_Recent_
+          `,
+          ...closed.slice(0, 10),
+        ])
+      : []),
   ]);
 }
 

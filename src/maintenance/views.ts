@@ -6,6 +6,8 @@ import {
   md,
   mention,
   note as message,
+  render,
+  sections,
   slackDate,
   type Mrkdwn,
   type SlackMessage,
@@ -36,5 +38,8 @@ export function noticeMessage(window: MaintenanceWindow, notice: string): SlackM
 export function windowListMessage(windows: MaintenanceWindow[]): SlackMessage {
   if (windows.length === 0) return message('No maintenance window is scheduled.');
   const lines = windows.map((w) => md`• ${describe(w)}${w.status === 'active' ? ' — *running now*' : ''}`);
-  return message(md`*Maintenance windows*\n${joinText(lines, '\n')}`);
+  const head = md`
+_Maintenance windows_
+  `;
+  return { text: render(md`${head}\n${joinText(lines, '\n')}`), blocks: sections([head, ...lines]) };
 }

@@ -24,7 +24,8 @@ import {
   type Declaration,
 } from '../../src/incidents/domain/lifecycle';
 import { metrics } from '../../src/incidents/domain/metrics';
-import { timelineMessage, TIMELINE_SHOWN } from '../../src/incidents/views';
+import { incidentListMessage, timelineMessage, TIMELINE_SHOWN } from '../../src/incidents/views';
+import { checkMessage } from '../../sandbox/slack-blocks';
 import { nextNudgeAt, nudgeDue } from '../../src/incidents/domain/nudge';
 import { postmortemMarkdown } from '../../src/incidents/domain/postmortem';
 import { summaryText, topicText, TOPIC_MAX } from '../../src/incidents/domain/summary';
@@ -528,6 +529,16 @@ describe('the timeline', () => {
     expect(lines.at(-1)).toContain('n599');
     for (const b of sections) expect('text' in b && b.text!.text.length).toBeLessThanOrEqual(3_000);
     expect(JSON.stringify(shown.blocks.at(-1))).toContain('570 earlier entries');
+  });
+
+  it('lists every open incident, however long their titles, in sections Slack takes', () => {
+    const open = Array.from({ length: 30 }, (_, i) =>
+      declared({ id: `i${i}`, title: `t${String(i).padStart(2, '0')} ${'long title '.repeat(18)}` }),
+    );
+    const list = incidentListMessage(open);
+    expect(checkMessage({ ...list })).toBeUndefined();
+    const shown = JSON.stringify(list.blocks);
+    for (let i = 0; i < 30; i++) expect(shown).toContain(`t${String(i).padStart(2, '0')} long title`);
   });
 
   describe('takes the bot’s events', () => {

@@ -2,6 +2,8 @@ import { parseCommand } from '../../src/commands/domain/parse';
 import type { Vocabulary } from '../../src/commands/domain/types';
 import { nextFirstSundays, parseStart } from '../../src/maintenance/domain/time';
 import { noticesFor, type MaintenanceWindow } from '../../src/maintenance/domain/window';
+import { windowListMessage } from '../../src/maintenance/views';
+import { checkMessage } from '../../sandbox/slack-blocks';
 
 // Thursday 26 November 2026, 10:00 UTC.
 const NOW = Date.UTC(2026, 10, 26, 10, 0);
@@ -112,5 +114,17 @@ describe('announcements of a window', () => {
   it('skips what is already past when a window is scheduled at short notice', () => {
     const soon = { ...window, start: NOW + 7_200_000, end: NOW + 10_800_000 };
     expect(noticesFor(soon, leads, NOW).map((n) => n.name)).toEqual(['before-3600000', 'start', 'end']);
+  });
+
+  it('lists every window, however long their reasons, in sections Slack takes', () => {
+    const windows = Array.from({ length: 40 }, (_, i) => ({
+      ...window,
+      id: `m${i}x`,
+      reason: 'r'.repeat(300),
+    }));
+    const list = windowListMessage(windows);
+    expect(checkMessage({ ...list })).toBeUndefined();
+    const shown = JSON.stringify(list.blocks);
+    for (let i = 0; i < 40; i++) expect(shown).toContain(`\`m${i}x\``);
   });
 });
