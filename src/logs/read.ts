@@ -18,12 +18,14 @@ export type LogsQuery = z.output<typeof logsJob.payload>;
  * requester alone; the follow slot is given back in every case. `run`: the job and which
  * of its runs this is. A run that takes over from a worker that died keeps the thread
  * (one header), but a follow's replies are new lines, so they are keyed by run: the
- * earlier run's keys would make the outbox drop them as posted already.
+ * earlier run's keys would make the outbox drop them as posted already. A follow whose
+ * run lost its job (its worker stalled past the stall time, and another took the job
+ * over) stops before its next post, and leaves the thread and the follow slot to that run.
  */
 export async function readLogs(
   deps: Pick<Deps, 'kube' | 'outbox' | 'messenger' | 'gate' | 'logger'>,
   query: LogsQuery,
-  run: { id: string; attempt: number },
+  run: { id: string; attempt: number; owned?: (() => Promise<boolean>) | undefined },
 ): Promise<unknown> {
   const { environment, service, channel } = query;
   const key = `logs-${run.id}`;
@@ -31,6 +33,7 @@ export async function readLogs(
   const thread = query.threadKey ?? key;
   let replies = 0;
   let skipped = 0;
+  let lost = false;
   const header = (pods: string[], found: number, capped = false) =>
     deps.outbox.put(
       channel,
@@ -58,10 +61,17 @@ export async function readLogs(
     const buffered: LogLine[] = [];
     const stop = new AbortController();
     let total = 0;
+    const flush = async () => {
+      if (lost || (run.owned && !(await run.owned()))) {
+        lost = true;
+        return stop.abort();
+      }
+      await post(buffered.splice(0), true);
+    };
     // A flush that fails (Redis gone a moment) loses its lines, not the follow.
     const timer = setInterval(
       () =>
-        void post(buffered.splice(0), true).catch((err: Error) =>
+        void flush().catch((err: Error) =>
           deps.logger.warn({ err: err.message }, 'could not post followed log lines'),
         ),
       FOLLOW_FLUSH_MS,
@@ -80,7 +90,11 @@ export async function readLogs(
     } finally {
       clearInterval(timer);
     }
-    await post(buffered.splice(0), true);
+    await flush();
+    if (lost) {
+      deps.logger.warn({ job: run.id }, 'a log follow lost its job to another worker; stopped');
+      return { lines: total, lost: true };
+    }
     await header(pods, total, total >= MAX_FOLLOW_LINES);
     return { lines: total };
   } catch (err) {
@@ -90,6 +104,7 @@ export async function readLogs(
     );
     return { error: (err as Error).message };
   } finally {
-    if (query.followSlot) await deps.gate.releaseFollow(query.requester, query.followSlot);
+    // A run that lost its job leaves the slot to the run that took it over.
+    if (query.followSlot && !lost) await deps.gate.releaseFollow(query.requester, query.followSlot);
   }
 }

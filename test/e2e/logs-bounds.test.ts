@@ -52,6 +52,17 @@ describe('logs, bounded', () => {
       (m) => m !== undefined,
       { what: `a logs header saying ${fragment}`, timeoutMs: 15_000 },
     ).then((m) => m!);
+  /** What the logs job gets for `/azora logs staging payment 50 follow …`, for calling its code as a worker does. */
+  const followQuery = (followMs: number) =>
+    ({
+      environment: 'staging',
+      service: 'payment',
+      lines: 50,
+      followMs,
+      channel: OPS,
+      requester: ENGINEER,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    }) as const;
   const podCount = async () => (await cluster.kube.podsOf('staging', 'payment')).pods.length;
 
   it('reads every pod’s log with limitBytes, a grep too', async () => {
@@ -97,15 +108,7 @@ describe('logs, bounded', () => {
     // What the logs job runs, called as a second worker runs it after the first one died:
     // the same job id, its second run.
     const deps = { ...t.bot.deps, kube: cluster.kube };
-    const query = {
-      environment: 'staging',
-      service: 'payment',
-      lines: 50,
-      followMs: 500,
-      channel: OPS,
-      requester: ENGINEER,
-      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
-    } as const;
+    const query = followQuery(500);
     const from = t.slack.messages.length;
     const thread = () => {
       const posted = t.slack.messages.slice(from);
@@ -122,5 +125,27 @@ describe('logs, bounded', () => {
       what: 'the second run’s lines in the same thread',
     });
     expect(after.headers).toBe(1);
+  });
+
+  it('stops a follow whose run lost its job to another worker, before its next post', async () => {
+    const deps = { ...t.bot.deps, kube: cluster.kube };
+    // A few lines a second, far from the line cap that would end the follow first.
+    const query = { ...followQuery(120_000), grep: 'deadlock detected' };
+    const from = t.slack.messages.length;
+    const replies = () => t.slack.messages.slice(from).filter((m) => m.threadTs).length;
+    let owned = true;
+    const checks: boolean[] = [];
+    const run = readLogs(deps, query, {
+      id: 'follow-lost',
+      attempt: 1,
+      owned: async () => (checks.push(owned), owned),
+    });
+    await waitFor(replies, (n) => n > 0, { what: 'the follow’s first lines' });
+    // Its worker stalled past the stall time; another took the job over.
+    owned = false;
+    // Two minutes of following end at the next flush instead.
+    await expect(run).resolves.toMatchObject({ lost: true });
+    expect(checks.at(-1)).toBe(false);
+    expect(checks.filter((c) => !c)).toHaveLength(1);
   });
 });

@@ -3,10 +3,29 @@ import { connectRedis, disconnectRedis, type RedisClient } from '../../src/kerne
 import { z } from 'zod';
 import { startWorkers, type WorkerPool } from '../../src/kernel/queue/workers';
 import type { BaseJobContext, JobDefinition, JobInfo } from '../../src/kernel/queue/define';
-import { createLogger } from '../../src/kernel/log';
-import { createMetrics } from '../../src/kernel/metrics';
+import { createLogger, type Logger } from '../../src/kernel/log';
+import { createMetrics, type Metrics } from '../../src/kernel/metrics';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 import { waitFor } from '../kit/wait';
+
+type ProbeContext = { logger: Logger; metrics: Metrics } & BaseJobContext;
+
+/** A job on the logs queue that records each run's JobInfo, then waits for what `until` gives it. */
+function probeJob(
+  runs: JobInfo[],
+  until: (job: JobInfo) => Promise<void> | undefined,
+): JobDefinition<z.ZodType, ProbeContext> {
+  return {
+    queue: 'logs',
+    name: 'probe',
+    payload: z.object({}),
+    run: async (_payload, ctx) => {
+      runs.push(ctx.job);
+      await until(ctx.job);
+      return 'done';
+    },
+  };
+}
 
 /**
  * What a job learns of its runs from the worker pool, with real BullMQ: a worker that dies
@@ -25,17 +44,8 @@ describe('a job taken over from a worker that died', () => {
   let endFirstRun = () => undefined as void;
   const firstRun = new Promise<void>((resolve) => (endFirstRun = resolve));
 
-  const probe: JobDefinition<z.ZodType, typeof deps & BaseJobContext> = {
-    queue: 'logs',
-    name: 'probe',
-    payload: z.object({}),
-    run: async (_payload, ctx) => {
-      runs.push(ctx.job);
-      // The first run hangs while its worker is cut off below, as a killed one would be.
-      if (ctx.job.attemptsStarted === 1) await firstRun;
-      return 'done';
-    },
-  };
+  // The first run hangs while its worker is cut off below, as a killed one would be.
+  const probe = probeJob(runs, (job) => (job.attemptsStarted === 1 ? firstRun : undefined));
   const pool = async () => {
     // As the worker role connects: BullMQ's copies of it are cut with it.
     const connection = connectRedis(
@@ -80,5 +90,64 @@ describe('a job taken over from a worker that died', () => {
       { attemptsMade: 0, attemptsStarted: 1 },
       { attemptsMade: 0, attemptsStarted: 2 },
     ]);
+  }, 30_000);
+});
+
+/**
+ * A worker that stalls rather than dies (a long GC, a process stopped and continued)
+ * resumes a run whose job another run may have by then: its `owned()` says so, which is
+ * what a log follow asks before each post.
+ */
+describe('a job whose worker stalled past the stall time', () => {
+  const prefix = uniquePrefix();
+  const deps = { logger: createLogger('silent'), metrics: createMetrics() };
+  const runs: JobInfo[] = [];
+  let connection: RedisClient;
+  let workers: WorkerPool;
+  let queue: Queue;
+  let endRuns = () => undefined as void;
+  const hold = new Promise<void>((resolve) => (endRuns = resolve));
+
+  const probe = probeJob(runs, () => hold);
+
+  beforeAll(async () => {
+    queue = new Queue('logs', { connection: { url: TEST_REDIS_URL }, prefix });
+    connection = connectRedis(
+      { redisUrl: TEST_REDIS_URL, redisClusterNodes: undefined },
+      'blocking',
+      deps.logger,
+    );
+    workers = await startWorkers({ connection, prefix, jobs: [probe], deps, stallMs: 500 });
+  });
+  afterAll(async () => {
+    endRuns();
+    await workers.close(5_000);
+    disconnectRedis(connection);
+    await queue.close();
+    await dropPrefix(prefix);
+  });
+
+  it('tells the resumed run that the job is no longer its own, and the run that took over that it is', async () => {
+    await queue.add('probe', {}, { jobId: 'stall-probe', attempts: 1 });
+    await waitFor(
+      () => runs.length,
+      (n) => n === 1,
+      { what: 'the first run' },
+    );
+    const [first] = runs;
+    expect(await first!.owned!()).toBe(true);
+    // The whole process stalls three times the stall time: no timer runs, no lock is renewed.
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      // stalled
+    }
+    await waitFor(
+      () => runs.length,
+      (n) => n === 2,
+      { what: 'a second run of the job, after its lock lapsed', timeoutMs: 15_000 },
+    );
+    expect(runs[1]!.attemptsStarted).toBe(2);
+    expect(await first!.owned!()).toBe(false);
+    expect(await runs[1]!.owned!()).toBe(true);
   }, 30_000);
 });

@@ -35,6 +35,12 @@ export interface JobInfo {
   /** Runs begun so far, this one included: a worker that died mid-job starts it again without failing it. */
   attemptsStarted: number;
   attempts: number;
+  /**
+   * Renews this run's hold on its job and says whether it still has it: false once the hold
+   * lapsed (the process stalled past the stall time) and another worker may run the job
+   * now. Absent where nothing else can take the job over.
+   */
+  owned?: () => Promise<boolean>;
 }
 
 /** What every processor's context has, whatever else the composition root puts in it. */

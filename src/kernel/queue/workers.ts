@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Metrics } from '../metrics';
 import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
 import type { Logger } from '../log';
-import type { BaseJobContext, JobDefinition, QueueName } from './define';
+import type { BaseJobContext, JobDefinition, JobInfo, QueueName } from './define';
 import { repeatStrategy } from './repeat';
 
 const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 2, logs: 4, graphs: 2 };
@@ -32,16 +32,20 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   let closing = false;
   const workers = queues.map(
     (queue) =>
-      new Worker(queue, (job) => runJob(job, queue, jobs, deps, metrics), {
-        connection,
-        prefix,
-        concurrency: CONCURRENCY[queue],
-        // A crashed worker's job returns to the queue once its lock lapses.
-        lockDuration: stallMs,
-        stalledInterval: stallMs,
-        // The next run of a scheduler is reckoned by the worker that ran this one.
-        settings: { repeatStrategy },
-      }),
+      new Worker(
+        queue,
+        (job, token) => runJob(job, queue, jobs, deps, metrics, ownership(job, token, stallMs)),
+        {
+          connection,
+          prefix,
+          concurrency: CONCURRENCY[queue],
+          // A crashed worker's job returns to the queue once its lock lapses.
+          lockDuration: stallMs,
+          stalledInterval: stallMs,
+          // The next run of a scheduler is reckoned by the worker that ran this one.
+          settings: { repeatStrategy },
+        },
+      ),
   );
   for (const worker of workers) {
     worker.on('failed', (job, err) =>
@@ -78,12 +82,18 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   };
 }
 
+/** A run's hold on its job is BullMQ's lock under the run's token; renewing it tells whether it is still the run's. */
+function ownership(job: Job, token: string | undefined, stallMs: number): Pick<JobInfo, 'owned'> {
+  return token ? { owned: async () => (await job.extendLock(token, stallMs)) === 1 } : {};
+}
+
 async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   job: Job,
   queue: QueueName,
   jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[],
   deps: D,
   metrics: Metrics,
+  hold: Pick<JobInfo, 'owned'>,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);
   if (!definition) throw new UnrecoverableError(`no job '${job.name}' on queue '${queue}'`);
@@ -101,6 +111,7 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
         attemptsMade: job.attemptsMade,
         attemptsStarted: job.attemptsStarted,
         attempts: job.opts.attempts ?? 1,
+        ...hold,
       },
     });
     metrics.jobs.inc({ queue, name: job.name, outcome: 'succeeded' });
