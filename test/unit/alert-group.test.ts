@@ -7,6 +7,7 @@ import {
   storedBefore,
 } from '../../src/alerts/domain/group';
 import { notificationSchema, type Notification } from '../../src/alerts/domain/payload';
+import { describeIssue } from '../../src/config/errors';
 
 const policy = loadPolicy(defaultPolicyPath());
 const alert = (fingerprint: string, status: 'firing' | 'resolved', pod: string) => ({
@@ -163,5 +164,54 @@ describe('folding notifications into an alert group', () => {
     expect(serviceOfLabels(policy, { deployment: 'azora-auth-green' })).toBe('auth');
     expect(serviceOfLabels(policy, { statefulset: 'postgres-replica' })).toBe('postgres-replica');
     expect(serviceOfLabels(policy, { deployment: 'other' })).toBeUndefined();
+  });
+});
+
+describe('the Alertmanager v4 payload', () => {
+  const firstIssue = (payload: unknown) => {
+    const parsed = notificationSchema.safeParse(payload);
+    return parsed.success ? 'accepted' : describeIssue(parsed.error.issues[0]!);
+  };
+  const valid = () => ({
+    version: '4',
+    groupKey: '{}:{alertname="AzoraHighErrorRate"}',
+    status: 'firing',
+    receiver: 'azora',
+    alerts: [{ ...alert('a', 'firing', 'p1') }],
+  });
+
+  it('fills what Alertmanager may leave out, and drops fields it does not know', () => {
+    const { annotations: _none, ...bare } = alert('a', 'firing', 'p1');
+    const parsed = notificationSchema.parse({ ...valid(), extra: 1, alerts: [{ ...bare, extra: 2 }] });
+    expect(parsed).toEqual({
+      version: '4',
+      groupKey: '{}:{alertname="AzoraHighErrorRate"}',
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'azora',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: '',
+      alerts: [{ ...bare, annotations: {}, generatorURL: '' }],
+    });
+  });
+
+  it.each([
+    ['a label that is no string', { pod: 5 }, 'alerts.0.labels: expected an object of strings'],
+    ['labels that are a list', ['a'], 'alerts.0.labels: expected an object of strings'],
+    ['labels that are null', null, 'alerts.0.labels: expected an object of strings'],
+    ['no alertname', { alertname: '' }, 'alerts.0.labels: every alert needs an alertname label'],
+  ])('refuses %s, naming where', (_what, labels, issue) => {
+    const payload = valid();
+    const bad = { ...payload, alerts: [{ ...payload.alerts[0]!, labels }] };
+    expect(firstIssue(bad)).toBe(issue);
+  });
+
+  it('refuses a group label or annotation that is no string', () => {
+    expect(firstIssue({ ...valid(), commonAnnotations: { summary: ['x'] } })).toBe(
+      'commonAnnotations: expected an object of strings',
+    );
+    expect(firstIssue(valid())).toBe('accepted');
   });
 });
