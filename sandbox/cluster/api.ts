@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../src/kernel/log';
 import { applyDefaults } from './defaults';
 import { workloadOf, type HealthRegistry } from './health';
-import { mediaType, openStream, parseJson, readBody, sendJson, type StreamRegistry } from './http';
+import { mediaType, openStream, parseJson, readBody, readBytes, sendJson, type StreamRegistry } from './http';
+import { decodeObject, PROTOBUF } from './protobuf';
 import { isJobPod, JOBS, prepareJobForCreate } from './jobs';
 import { serveLog, type LogSettings, type RecordedLogs } from './logs';
 import { applyPatch, PATCH_TYPES, PatchError, type PatchType } from './patch';
@@ -124,12 +125,13 @@ export async function handleResource(
   }
 }
 
+/** An object in a POST or PUT body: JSON, or protobuf for the kinds kubectl's generators send so. */
 async function readJsonObject(req: IncomingMessage): Promise<KubeObject> {
   const type = mediaType(req.headers['content-type']);
-  if (type !== '' && type !== 'application/json') {
-    throw unsupportedMediaType(type, ['application/json']);
+  if (type !== '' && type !== 'application/json' && type !== PROTOBUF) {
+    throw unsupportedMediaType(type, ['application/json', PROTOBUF]);
   }
-  const body = parseJson(await readBody(req));
+  const body = type === PROTOBUF ? decodeObject(await readBytes(req)) : parseJson(await readBody(req));
   if (!isRecord(body) || !isRecord(body.metadata)) throw badRequest('Object has no metadata');
   const metadata = {
     ...body.metadata,

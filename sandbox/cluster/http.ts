@@ -24,6 +24,10 @@ export function sendError(res: ServerResponse, err: ApiError): void {
 const BODY_LIMIT = 3 * 1024 * 1024;
 
 export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString('utf8');
+}
+
+export async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -32,7 +36,7 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     if (size > BODY_LIMIT) throw new ApiError(413, 'RequestEntityTooLarge', 'request entity too large');
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function parseJson(text: string): unknown {

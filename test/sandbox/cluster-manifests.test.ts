@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SimulatedCluster } from '../../sandbox/cluster';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
-import { containerImage, runKubectl, STAGING, startCluster } from './helpers';
+import { containerImage, runKubectl, specOf, STAGING, startCluster } from './helpers';
 
 /**
  * Manifests through kubectl: `apply -f`, `create -f`, `replace -f` and `edit` validate a
@@ -110,6 +110,65 @@ describe.each(KUBECTLS)('manifests through %s', (_name, binary) => {
     expect(containerImage(deployment())).toBe('nginx:1.27');
   });
 
+  it('creates with the generators, which send protobuf: create deployment|job|service|namespace, autoscale', async () => {
+    const app = 'generated-app';
+    expect(
+      await ok([
+        'create',
+        'deployment',
+        app,
+        '--image=nginx:1.27',
+        '--replicas=2',
+        '--port=8080',
+        '-n',
+        STAGING,
+      ]),
+    ).toContain(`deployment.apps/${app} created`);
+    const created = cluster.get('Deployment', STAGING, app);
+    expect(created?.metadata.labels).toEqual({ app });
+    expect(specOf<{ replicas: number; selector: unknown }>(created)).toMatchObject({
+      replicas: 2,
+      selector: { matchLabels: { app } },
+    });
+    expect(containerImage(created)).toBe('nginx:1.27');
+    expect(await ok(['rollout', 'status', `deployment/${app}`, '-n', STAGING, '--timeout=30s'])).toContain(
+      'successfully rolled out',
+    );
+
+    expect(
+      await ok(['create', 'job', 'generated-job', '--image=busybox', '-n', STAGING, '--', 'echo', 'hi']),
+    ).toContain('job.batch/generated-job created');
+    const job = specOf<{ template: { spec: { containers: { command: string[] }[] } } }>(
+      cluster.get('Job', STAGING, 'generated-job'),
+    );
+    expect(job.template.spec.containers[0]!.command).toEqual(['echo', 'hi']);
+
+    expect(
+      await ok(['autoscale', `deployment/${app}`, '--min=2', '--max=6', '--cpu-percent=70', '-n', STAGING]),
+    ).toContain(`horizontalpodautoscaler.autoscaling/${app} autoscaled`);
+    expect(await ok(['create', 'service', 'clusterip', app, '--tcp=80:8080', '-n', STAGING])).toContain(
+      `service/${app} created`,
+    );
+    const service = specOf<{ ports: object[] }>(cluster.get('Service', STAGING, app));
+    expect(service).toMatchObject({ type: 'ClusterIP', selector: { app } });
+    // No zero nodePort, which Go's protobuf encoder writes and its JSON leaves out.
+    expect(service.ports).toEqual([{ name: '80-8080', port: 80, targetPort: 8080, protocol: 'TCP' }]);
+    expect(await ok(['create', 'namespace', 'generated-ns'])).toContain('namespace/generated-ns created');
+    expect(cluster.get('Namespace', undefined, 'generated-ns')).toBeDefined();
+    const hpa = await ok(['get', 'hpa', app, '-n', STAGING, '-o', 'json']);
+    expect((JSON.parse(hpa) as { spec: unknown }).spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: app },
+      minReplicas: 2,
+      maxReplicas: 6,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+        },
+      ],
+    });
+  });
+
   it('serves the OpenAPI v2 document a JSON client asks for, and no v3 document', async () => {
     const v2 = JSON.parse(await ok(['get', '--raw', '/openapi/v2'])) as {
       swagger: string;
@@ -120,5 +179,52 @@ describe.each(KUBECTLS)('manifests through %s', (_name, binary) => {
     const v3 = await kubectl(['get', '--raw', '/openapi/v3']);
     expect(v3.code).not.toBe(0);
     expect(v3.stderr).toMatch(/NotFound|not found/i);
+  });
+});
+
+/** What kubectl's generators send is all the simulator reads of protobuf; anything else is refused, saying why. */
+describe('protobuf bodies the simulated cluster cannot read', () => {
+  let cluster: SimulatedCluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+  afterAll(() => cluster.stop());
+
+  const post = (resource: string, body: Buffer) =>
+    fetch(`${cluster.url}/apis/${resource}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${cluster.adminToken}`,
+        'content-type': 'application/vnd.kubernetes.protobuf',
+      },
+      body,
+    }).then(async (res) => ({
+      code: res.status,
+      message: ((await res.json()) as { message: string }).message,
+    }));
+  /** The envelope around a runtime.Unknown of `typeMeta` (apiVersion 1, kind 2) and `raw`. */
+  const envelope = (apiVersion: string, kind: string, raw: Buffer) => {
+    const field = (n: number, bytes: Buffer) =>
+      Buffer.concat([Buffer.from([(n << 3) | 2, bytes.length]), bytes]);
+    const typeMeta = Buffer.concat([field(1, Buffer.from(apiVersion)), field(2, Buffer.from(kind))]);
+    return Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, typeMeta), field(2, raw)]);
+  };
+  const deployments = `apps/v1/namespaces/${STAGING}/deployments`;
+
+  it('refuses a body without the k8s envelope, a truncated one and an unread kind, changing nothing', async () => {
+    const before = cluster.list('Deployment', STAGING).length;
+    expect(await post(deployments, Buffer.from('{"kind":"Deployment"}'))).toEqual({
+      code: 400,
+      message: 'the protobuf body does not start with the k8s envelope',
+    });
+    const whole = envelope('apps/v1', 'Deployment', Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x78]));
+    expect(await post(deployments, whole.subarray(0, whole.length - 2))).toEqual({
+      code: 400,
+      message: 'the protobuf body ends inside a field',
+    });
+    const unread = await post(deployments, envelope('apps/v1', 'StatefulSet', Buffer.alloc(0)));
+    expect(unread.code).toBe(415);
+    expect(unread.message).toContain('application/vnd.kubernetes.protobuf of apps/v1 StatefulSet');
+    expect(cluster.list('Deployment', STAGING)).toHaveLength(before);
   });
 });
