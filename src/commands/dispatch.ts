@@ -94,23 +94,25 @@ export async function admit(
   slash: SlashCommand,
   deps: CoreDeps,
 ): Promise<Outcome | undefined> {
-  const late = { past: false };
+  const pending = checks(command, slash, deps);
   try {
-    return await withDeadline(checks(command, slash, deps, late), GATE_DEADLINE_MS, 'Redis or Slack');
+    return await withDeadline(pending, GATE_DEADLINE_MS, 'Redis or Slack');
   } catch (err) {
     if (!(err instanceof DeadlineExceeded)) throw err;
-    late.past = true;
+    // A follow's checks that pass after all took its slot, for a follow that never runs to give it back.
+    if (command.verb === 'logs' && command.followMs) {
+      pending
+        .then((stop) => (stop ? undefined : deps.gate.releaseFollow(slash.user_id, slash.trigger_id)))
+        .catch((e: unknown) =>
+          deps.logger.warn({ err: (e as Error).message }, 'could not give a follow slot back'),
+        );
+    }
     deps.logger.error({ err: err.message }, 'could not check a command in time');
     return { answer: UNQUEUED, outcome: 'unqueued' };
   }
 }
 
-async function checks(
-  command: Command,
-  slash: SlashCommand,
-  deps: CoreDeps,
-  late: { past: boolean },
-): Promise<Outcome | undefined> {
+async function checks(command: Command, slash: SlashCommand, deps: CoreDeps): Promise<Outcome | undefined> {
   const ask = accessOf(command);
   if (ask) {
     const what = `/azora ${slash.text.trim()}`.slice(0, 200);
@@ -150,8 +152,6 @@ async function checks(
       now + command.followMs + FOLLOW_SLOT_MARGIN_MS,
       limits.followsAtOnce,
     );
-    // Taken after the user was told nothing is queued: no follow runs to give it back.
-    if (wait === 0 && late.past) await deps.gate.releaseFollow(slash.user_id, slash.trigger_id);
     if (wait > 0) {
       deps.metrics.rateLimited.inc({ limit: 'follows' });
       return { answer: slowDown('follows', wait), outcome: 'limited' };
