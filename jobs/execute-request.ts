@@ -17,6 +17,7 @@ import { watchAfterChange } from '../src/releases';
 export const executeRequestProcessor = defineJob(executeRequestJob, async ({ requestId }, ctx) => {
   const result = await executeRequest(ctx, requestId, {
     finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
+    owned: ctx.job.owned,
   });
   const request = await ctx.requests.get(requestId);
   const succeeded =

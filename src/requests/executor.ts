@@ -25,12 +25,14 @@ export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'sk
  * Runs an approved request: claims it, takes the change locks, re-checks every guard
  * against the live cluster, applies the pinned plan step by step and tells the thread.
  * Safe to run again after a crash: finished requests are skipped and every step is a
- * no-op once applied.
+ * no-op once applied. `owned`, when given, is asked before each step after the first: a
+ * run whose worker stalled past the stall time, and whose job another run took over,
+ * stops there and leaves the change, its lock and its report to that run.
  */
 export async function executeRequest(
   deps: Deps,
   id: string,
-  retry: { finalAttempt: boolean },
+  retry: { finalAttempt: boolean; owned?: (() => Promise<boolean>) | undefined },
 ): Promise<ExecutionResult> {
   const { requests, locks, policy, now } = deps;
   const claimed = await requests.update(id, (current) =>
@@ -73,7 +75,8 @@ export async function executeRequest(
     await showProgress(deps, request);
     const outcome: string[] = [];
     const unhealthy: string[] = [];
-    for (const step of request.plan) {
+    for (const [index, step] of request.plan.entries()) {
+      if (index > 0 && retry.owned && !(await retry.owned())) throw new JobLost();
       // Each step renews the lease: a long change keeps its services however many steps it has.
       const held = await locks.acquireAll(
         request.environment,
@@ -98,6 +101,11 @@ export async function executeRequest(
     }
     return await finish(deps, request, 'succeeded');
   } catch (err) {
+    if (err instanceof JobLost) {
+      keepLock = true;
+      deps.logger.warn({ request: id }, 'another worker took this change over; this run stops');
+      return 'skipped';
+    }
     if (err instanceof StalePlan) return end(deps, request, 'stale', err.message);
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof KubeError && err.transient && !retry.finalAttempt) {
@@ -112,6 +120,9 @@ export async function executeRequest(
     if (!keepLock) await locks.releaseAll(request.environment, lockedBy(request), id);
   }
 }
+
+/** This run's job went to another worker while this one stalled. */
+class JobLost extends Error {}
 
 /**
  * The request as stored is checked again before anything changes: the plan against the

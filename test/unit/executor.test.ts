@@ -129,6 +129,25 @@ describe('executeRequest', () => {
       expect(await w.locks.lastScale('production', 'api-gateway')).toBeUndefined();
     });
 
+    it('stops between steps once its job is another run’s, leaving it the lock and the report', async () => {
+      await w.requests.create(approved([scaleStep(3, 5), scaleStep(5, 6)]));
+      const asked: boolean[] = [];
+      // The worker stalled during the first step, and the job went to another.
+      const owned = async () => (asked.push(false), false);
+
+      expect(await executeRequest(w.deps, ID, { finalAttempt: false, owned })).toBe('skipped');
+
+      expect(asked).toHaveLength(1);
+      expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['production', 'api-gateway', 5] }]);
+      expect((await stored()).status).toBe('running');
+      expect(w.audit.typesOf(ID)).toEqual(['started']);
+      expect(await w.locks.holder('production', 'api-gateway')).toBe(ID);
+      // The run that has the job finishes the change from where it stands.
+      expect(await run()).toBe('succeeded');
+      expect(w.cluster.workload('production', PROD_GATEWAY).replicas).toBe(6);
+      expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+    });
+
     it('already at its target (applied by an earlier attempt) does not scale again', async () => {
       await w.requests.create(approved([scaleStep(3, 5)]));
       w.cluster.setReplicas('production', PROD_GATEWAY, 5);
