@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../src/deps';
 import { incidentCommandJob } from '../src/incidents/contracts';
-import { severityForAlert } from '../src/incidents/domain/incident';
+import { incidentTitle, severityForAlert } from '../src/incidents/domain/incident';
 import { md, note } from '../src/kernel/slack/blocks';
 import { tellPresser, type Click } from '../src/web/click';
 
@@ -20,7 +20,7 @@ export async function declareFromAlert(deps: CoreDeps, click: Click): Promise<vo
       command: {
         action: 'declare',
         severity: severityForAlert(deps.policy.incidents, group.severity),
-        title: `${group.alertname}: ${group.summary}`.slice(0, 200),
+        title: incidentTitle(`${group.alertname}: ${group.summary}`),
         alertGroup: group.id,
       },
       requester: click.user,

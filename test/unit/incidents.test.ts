@@ -358,6 +358,10 @@ describe('an incident’s life', () => {
     const long = incidentTitle('word '.repeat(100));
     expect(long).toHaveLength(TITLE_MAX);
     expect(long.endsWith('…')).toBe(true);
+    // An alert's summary of emoji (the Declare button's title) is cut between characters.
+    const emoji = incidentTitle(`AzoraHighErrorRate: ${'🔥'.repeat(200)}`);
+    expect(emoji.length).toBeLessThanOrEqual(TITLE_MAX);
+    expect(emoji).toMatch(/^AzoraHighErrorRate: (🔥)+…$/u);
     expect(() => declared({ title: ' \n\t ' })).toThrow(
       new Refusal('input', 'an incident needs a title: what is wrong, in a few words'),
     );
