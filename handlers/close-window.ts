@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../src/deps';
 import { maintenanceCommandJob } from '../src/maintenance/contracts';
-import { md, note } from '../src/kernel/slack/blocks';
+import { note } from '../src/kernel/slack/blocks';
 import { oncePerPress, tellPresser, type Click } from '../src/web/click';
 
 /**
@@ -9,12 +9,7 @@ import { oncePerPress, tellPresser, type Click } from '../src/web/click';
  */
 export async function closeWindowClick(deps: CoreDeps, click: Click): Promise<void> {
   if (!/^m[0-9a-z-]+$/.test(click.subject) || !click.channel || !click.responseUrl) {
-    await tellPresser(
-      click,
-      note(md`
-:no_entry: this button does not name a window the bot can close
-      `),
-    );
+    await tellPresser(click, note(':no_entry: this button does not name a window the bot can close'));
     return;
   }
   await deps.queues.enqueue(

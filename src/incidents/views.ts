@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { formatDuration } from '../kernel/domain/duration';
 import {
+  bold,
   channelRef,
   code,
   context,
@@ -68,20 +69,8 @@ export function incidentListMessage(incidents: Incident[]): SlackMessage {
   const open = incidents.filter(isOpen).map(line);
   const closed = incidents.filter((i) => !isOpen(i)).map(line);
   return message(`${open.length} open incident${open.length === 1 ? '' : 's'}`, [
-    ...sections([
-      md`
-_Open_
-      `,
-      ...(open.length ? open : ['none']),
-    ]),
-    ...(closed.length
-      ? sections([
-          md`
-_Recent_
-          `,
-          ...closed.slice(0, 10),
-        ])
-      : []),
+    ...sections([bold('Open'), ...(open.length ? open : ['none'])]),
+    ...(closed.length ? sections([bold('Recent'), ...closed.slice(0, 10)]) : []),
   ]);
 }
 

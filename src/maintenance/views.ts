@@ -1,6 +1,7 @@
 import { formatDuration } from '../kernel/domain/duration';
 import type { MaintenanceWindow } from './domain/window';
 import {
+  bold,
   code,
   joinText,
   md,
@@ -38,8 +39,6 @@ export function noticeMessage(window: MaintenanceWindow, notice: string): SlackM
 export function windowListMessage(windows: MaintenanceWindow[]): SlackMessage {
   if (windows.length === 0) return message('No maintenance window is scheduled.');
   const lines = windows.map((w) => md`• ${describe(w)}${w.status === 'active' ? ' — *running now*' : ''}`);
-  const head = md`
-_Maintenance windows_
-  `;
+  const head = bold('Maintenance windows');
   return { text: render(md`${head}\n${joinText(lines, '\n')}`), blocks: sections([head, ...lines]) };
 }

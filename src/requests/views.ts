@@ -40,11 +40,7 @@ export function describeStep(step: PlanStep): Mrkdwn {
     }
     case 'deploy': {
       const to = code(versionOf(step.toImage));
-      const forced = step.forced
-        ? md`
-· :warning: never released to staging, forced by an approver
-          `
-        : '';
+      const forced = step.forced ? md` · :warning: never released to staging, forced by an approver` : '';
       if (!step.blueGreen)
         return md`*${step.service}*: ${code(step.deployment)} ${code(versionOf(step.fromImage))} → *${to}*, rolling; then rollout, health and smoke checks${forced}`;
       const { live, liveImage, idle, replicas } = step.blueGreen;

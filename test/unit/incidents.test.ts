@@ -541,6 +541,7 @@ describe('the timeline', () => {
     );
     const list = incidentListMessage(open);
     expect(checkMessage({ ...list })).toBeUndefined();
+    expect(JSON.stringify(list.blocks[0])).toContain('"text":"*Open*\\n:rotating_light: SEV1');
     const shown = JSON.stringify(list.blocks);
     for (let i = 0; i < 30; i++) expect(shown).toContain(`t${String(i).padStart(2, '0')} long title`);
   });

@@ -124,6 +124,7 @@ describe('announcements of a window', () => {
     }));
     const list = windowListMessage(windows);
     expect(checkMessage({ ...list })).toBeUndefined();
+    expect(list.text.startsWith('*Maintenance windows*\n• *production* from')).toBe(true);
     const shown = JSON.stringify(list.blocks);
     for (let i = 0; i < 40; i++) expect(shown).toContain(`\`m${i}x\``);
   });
