@@ -25,9 +25,9 @@ export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'sk
  * Runs an approved request: claims it, takes the change locks, re-checks every guard
  * against the live cluster, applies the pinned plan step by step and tells the thread.
  * Safe to run again after a crash: finished requests are skipped and every step is a
- * no-op once applied. `owned`, when given, is asked before each step after the first: a
- * run whose worker stalled past the stall time, and whose job another run took over,
- * stops there and leaves the change, its lock and its report to that run.
+ * no-op once applied. `owned`, when given, is asked before each step and before the
+ * verdict: a run whose worker stalled past the stall time, and whose job another run took
+ * over, stops there and leaves the change, its lock and its report to that run.
  */
 export async function executeRequest(
   deps: Deps,
@@ -67,6 +67,10 @@ export async function executeRequest(
     return end(deps, request, 'refused', `another change holds the lock: request \`${lock.holder}\`${who}`);
   }
 
+  // Another run has the job now (this worker stalled past the stall time): asked before each
+  // change and before the verdict, so a stalled run neither applies nor reports beside it.
+  // A Redis that cannot say leaves the run its job, as before the question was asked.
+  const lost = async () => retry.owned !== undefined && !(await retry.owned().catch(() => true));
   let keepLock = false;
   try {
     await guardCooldowns(deps, request);
@@ -75,8 +79,8 @@ export async function executeRequest(
     await showProgress(deps, request);
     const outcome: string[] = [];
     const unhealthy: string[] = [];
-    for (const [index, step] of request.plan.entries()) {
-      if (index > 0 && retry.owned && !(await retry.owned())) throw new JobLost();
+    for (const step of request.plan) {
+      if (await lost()) throw new JobLost();
       // Each step renews the lease: a long change keeps its services however many steps it has.
       const held = await locks.acquireAll(
         request.environment,
@@ -99,9 +103,11 @@ export async function executeRequest(
       })))!.request;
       await showProgress(deps, request);
     }
+    if (await lost()) throw new JobLost();
     return await finish(deps, request, 'succeeded');
   } catch (err) {
-    if (err instanceof JobLost) {
+    if (err instanceof JobLost || (await lost())) {
+      // The lock is the request's, which the run that has the job holds now.
       keepLock = true;
       deps.logger.warn({ request: id }, 'another worker took this change over; this run stops');
       return 'skipped';

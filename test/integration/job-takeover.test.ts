@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { connectRedis, disconnectRedis, type RedisClient } from '../../src/kernel/redis';
 import { z } from 'zod';
 import { startWorkers, type WorkerPool } from '../../src/kernel/queue/workers';
@@ -107,8 +108,13 @@ describe('a job whose worker stalled past the stall time', () => {
   let queue: Queue;
   let endRuns = () => undefined as void;
   const hold = new Promise<void>((resolve) => (endRuns = resolve));
+  let endFirstRun = () => undefined as void;
+  const firstRun = new Promise<void>((resolve) => (endFirstRun = resolve));
+  let redis: Redis;
 
-  const probe = probeJob(runs, () => hold);
+  const probe = probeJob(runs, (job) => (job.attemptsStarted === 1 ? firstRun : hold));
+  const jobsCounted = async (outcome: string) =>
+    (await deps.metrics.jobs.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 
   beforeAll(async () => {
     queue = new Queue('logs', { connection: { url: TEST_REDIS_URL }, prefix });
@@ -118,9 +124,12 @@ describe('a job whose worker stalled past the stall time', () => {
       deps.logger,
     );
     workers = await startWorkers({ connection, prefix, jobs: [probe], deps, stallMs: 500 });
+    redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
+    endFirstRun();
     endRuns();
+    redis.disconnect();
     await workers.close(5_000);
     disconnectRedis(connection);
     await queue.close();
@@ -148,6 +157,29 @@ describe('a job whose worker stalled past the stall time', () => {
     );
     expect(runs[1]!.attemptsStarted).toBe(2);
     expect(await first!.owned!()).toBe(false);
+
+    // The stalled run ends while the one that took over goes on, in this same worker: BullMQ
+    // stops renewing the job's lock (it tracks locks by job id), the run renews its own.
+    endFirstRun();
+    await waitFor(
+      () => jobsCounted('lost'),
+      (n) => n === 1,
+      { what: 'the stalled run to end, counted as lost' },
+    );
+    const lock = `${prefix}:logs:stall-probe:lock`;
+    let last = await redis.pttl(lock);
+    let renewals = 0;
+    await waitFor(
+      async () => {
+        const ttl = await redis.pttl(lock);
+        if (ttl > last) renewals += 1;
+        last = ttl;
+        return renewals;
+      },
+      (n) => n >= 4,
+      { what: 'the lock of the run that took over, renewed again and again', timeoutMs: 10_000 },
+    );
+    expect(await queue.getJobState('stall-probe')).toBe('active');
     expect(await runs[1]!.owned!()).toBe(true);
   }, 30_000);
 });

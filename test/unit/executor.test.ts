@@ -129,22 +129,37 @@ describe('executeRequest', () => {
       expect(await w.locks.lastScale('production', 'api-gateway')).toBeUndefined();
     });
 
-    it('stops between steps once its job is another run’s, leaving it the lock and the report', async () => {
-      await w.requests.create(approved([scaleStep(3, 5), scaleStep(5, 6)]));
-      const asked: boolean[] = [];
-      // The worker stalled during the first step, and the job went to another.
-      const owned = async () => (asked.push(false), false);
+    it.each([
+      ['between two steps', [scaleStep(3, 5), scaleStep(5, 6)], [true, false], 6],
+      ['after its only step, before its verdict', [scaleStep(3, 5)], [true, false], 5],
+    ])(
+      'stops %s once its job is another run’s, leaving that run the lock and the report',
+      async (_when, plan, answers, replicas) => {
+        await w.requests.create(approved(plan));
+        // The worker stalled during the first step, and the job went to another run.
+        const owned = async () => answers.shift() ?? false;
 
-      expect(await executeRequest(w.deps, ID, { finalAttempt: false, owned })).toBe('skipped');
+        expect(await executeRequest(w.deps, ID, { finalAttempt: false, owned })).toBe('skipped');
 
-      expect(asked).toHaveLength(1);
-      expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['production', 'api-gateway', 5] }]);
-      expect((await stored()).status).toBe('running');
-      expect(w.audit.typesOf(ID)).toEqual(['started']);
-      expect(await w.locks.holder('production', 'api-gateway')).toBe(ID);
-      // The run that has the job finishes the change from where it stands.
-      expect(await run()).toBe('succeeded');
-      expect(w.cluster.workload('production', PROD_GATEWAY).replicas).toBe(6);
+        expect(answers).toEqual([]);
+        expect(w.cluster.changes()).toEqual([{ method: 'scale', args: ['production', 'api-gateway', 5] }]);
+        expect((await stored()).status).toBe('running');
+        expect(w.audit.typesOf(ID)).toEqual(['started']);
+        expect(await w.locks.holder('production', 'api-gateway')).toBe(ID);
+        // The run that has the job finishes the change from where it stands.
+        expect(await run()).toBe('succeeded');
+        expect(w.cluster.workload('production', PROD_GATEWAY).replicas).toBe(replicas);
+        expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
+      },
+    );
+
+    it('carries on when Redis cannot say whose the job is', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      const owned = async (): Promise<boolean> => {
+        throw new Error('Connection is closed.');
+      };
+
+      expect(await executeRequest(w.deps, ID, { finalAttempt: false, owned })).toBe('succeeded');
       expect(w.audit.typesOf(ID)).toEqual(['started', 'succeeded']);
     });
 

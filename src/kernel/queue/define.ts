@@ -37,8 +37,8 @@ export interface JobInfo {
   attempts: number;
   /**
    * Renews this run's hold on its job and says whether it still has it: false once the hold
-   * lapsed (the process stalled past the stall time) and another worker may run the job
-   * now. Absent where nothing else can take the job over.
+   * lapsed (the process stalled past the stall time) and another run may have the job
+   * now. Absent where the run holds no lock to renew (the alert inbox's entries).
    */
   owned?: () => Promise<boolean>;
 }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Metrics } from '../metrics';
 import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
 import type { Logger } from '../log';
-import type { BaseJobContext, JobDefinition, JobInfo, QueueName } from './define';
+import type { BaseJobContext, JobDefinition, QueueName } from './define';
 import { repeatStrategy } from './repeat';
 
 const CONCURRENCY: Record<QueueName, number> = { ops: 4, notify: 2, alerts: 2, logs: 4, graphs: 2 };
@@ -34,7 +34,7 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
     (queue) =>
       new Worker(
         queue,
-        (job, token) => runJob(job, queue, jobs, deps, metrics, ownership(job, token, stallMs)),
+        (job, token) => runJob(job, queue, jobs, deps, metrics, holdOf(job, token, stallMs)),
         {
           connection,
           prefix,
@@ -82,9 +82,34 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   };
 }
 
-/** A run's hold on its job is BullMQ's lock under the run's token; renewing it tells whether it is still the run's. */
-function ownership(job: Job, token: string | undefined, stallMs: number): Pick<JobInfo, 'owned'> {
-  return token ? { owned: async () => (await job.extendLock(token, stallMs)) === 1 } : {};
+interface Hold {
+  owned?: () => Promise<boolean>;
+  /** Whether the run learnt that its job is another run's now. */
+  lost(): boolean;
+  release(): void;
+}
+
+/**
+ * A run's hold on its job: BullMQ's lock under the run's token, which `owned()` renews and
+ * which says whether the job is still the run's. BullMQ renews its workers' locks by job
+ * id, so a stalled run of a job that ends after this process took the job again stops
+ * BullMQ renewing the new run's lock too, and the new run would be failed as stalled. So
+ * each run renews its own as well, every third of the stall time, until it ends or loses
+ * the job.
+ */
+function holdOf(job: Job, token: string | undefined, stallMs: number): Hold {
+  if (!token) return { lost: () => false, release: () => undefined };
+  let lost = false;
+  const owned = async () => {
+    if (lost) return false;
+    lost = (await job.extendLock(token, stallMs)) !== 1;
+    if (lost) clearInterval(timer);
+    return !lost;
+  };
+  // A renewal that fails (Redis away a moment) is tried again at the next tick; BullMQ's own goes on too.
+  const timer = setInterval(() => void owned().catch(() => undefined), Math.max(100, stallMs / 3));
+  timer.unref();
+  return { owned, lost: () => lost, release: () => clearInterval(timer) };
 }
 
 async function runJob<D extends { logger: Logger; metrics: Metrics }>(
@@ -93,7 +118,7 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[],
   deps: D,
   metrics: Metrics,
-  hold: Pick<JobInfo, 'owned'>,
+  hold: Hold,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);
   if (!definition) throw new UnrecoverableError(`no job '${job.name}' on queue '${queue}'`);
@@ -111,15 +136,16 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
         attemptsMade: job.attemptsMade,
         attemptsStarted: job.attemptsStarted,
         attempts: job.opts.attempts ?? 1,
-        ...hold,
+        ...(hold.owned ? { owned: hold.owned } : {}),
       },
     });
-    metrics.jobs.inc({ queue, name: job.name, outcome: 'succeeded' });
+    metrics.jobs.inc({ queue, name: job.name, outcome: hold.lost() ? 'lost' : 'succeeded' });
     return result;
   } catch (err) {
-    metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
+    metrics.jobs.inc({ queue, name: job.name, outcome: hold.lost() ? 'lost' : 'failed' });
     throw err;
   } finally {
+    hold.release();
     stopTimer();
   }
 }
