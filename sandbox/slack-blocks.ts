@@ -100,12 +100,12 @@ export function checkBlocks(blocks: unknown[], root: string, max: number, fail: 
 function checkSection(block: Args, at: string, fail: Fail): void {
   if (block.text === undefined && block.fields === undefined) fail(at, 'must provide either text or fields');
   checkText(block.text, `${at}/text`, 3000, false, fail, true);
+  if (isRecord(block.accessory)) checkElement(block.accessory, `${at}/accessory`, fail);
   if (block.fields === undefined) return;
   if (!Array.isArray(block.fields) || block.fields.length > 10) {
     return fail(`${at}/fields`, 'must be an array of no more than 10 items');
   }
   block.fields.forEach((f: unknown, j) => checkText(f, `${at}/fields/${j}`, 2000, true, fail, true));
-  if (isRecord(block.accessory)) checkElement(block.accessory, `${at}/accessory`, fail);
 }
 
 function checkContext(block: Args, at: string, fail: Fail): void {

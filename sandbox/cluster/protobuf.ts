@@ -137,7 +137,8 @@ const SERVICE_SPEC: Schema = {
       1: f('name', 'string'),
       2: f('protocol', 'string'),
       3: f('port', 'int'),
-      4: f('targetPort', 'intOrString'),
+      // Unset, it comes as the zero IntOrString; left out, the server's default (the port) applies.
+      4: f('targetPort', 'intOrString', 'omitZero'),
       5: f('nodePort', 'int', 'omitZero'),
       6: f('appProtocol', 'string'),
     },
@@ -286,7 +287,7 @@ function readValue(reader: Reader, wire: number, def: Field): unknown {
         1: f('key', 'string'),
         2: f('value', type === 'stringMap' ? 'string' : 'quantity'),
       });
-      return { [String(entry.key ?? '')]: entry.value ?? '' };
+      return { [String(entry.key ?? '')]: entry.value ?? (type === 'stringMap' ? '' : '0') };
     }
   }
 }

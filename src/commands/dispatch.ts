@@ -99,7 +99,7 @@ export async function admit(
     return await withDeadline(pending, GATE_DEADLINE_MS, 'Redis or Slack');
   } catch (err) {
     if (!(err instanceof DeadlineExceeded)) throw err;
-    // A follow's checks that pass after all took its slot, for a follow that never runs to give it back.
+    // Checks that pass after the deadline took a follow slot, and no follow will run to give it back.
     if (command.verb === 'logs' && command.followMs) {
       pending
         .then((stop) => (stop ? undefined : deps.gate.releaseFollow(slash.user_id, slash.trigger_id)))

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CoreDeps } from '../deps';
 import { slackError } from '../kernel/slack/errors';
 import { isOpen } from './domain/incident';
-import { bounded } from './domain/text';
+import { bounded } from '../kernel/domain/text';
 import { ENTRY_TEXT_MAX, type TimelineEntry } from './domain/timeline';
 import { eventId, messageTs, PIN_REACTION, type pinEntryJob } from './pin-contract';
 import { slackChannel, slackUser } from '../kernel/queue/payloads';

@@ -21,7 +21,8 @@ import { isOpen, severityLabel, statusLabel, type Incident } from './domain/inci
 import type { IncidentMetrics } from './domain/metrics';
 import { summaryText, type SummaryValue } from './domain/summary';
 import { TIMELINE_LABELS, type Timeline, type TimelineEntry } from './domain/timeline';
-import { bounded, utcMinute } from './domain/text';
+import { bounded } from '../kernel/domain/text';
+import { utcMinute } from './domain/text';
 
 function value(v: SummaryValue): Mrkdwn | string {
   if ('user' in v) return mention(v.user);

@@ -1,3 +1,4 @@
+import { bounded } from '../kernel/domain/text';
 import { formatDuration } from '../kernel/domain/duration';
 import { bold, md, note, render, section, type SlackMessage } from '../kernel/slack/blocks';
 
@@ -26,7 +27,7 @@ export function logChunks(lines: PodLogLine[]): Array<SlackMessage & { lines: nu
     // Sizes count as Slack will: after escaping (`&` is five characters then, `<` four).
     const line = text.replace(/```/g, "'''");
     const escaped = render(line).length;
-    const clipped = escaped > CHUNK_CHARS ? `${line.slice(0, Math.floor(CHUNK_CHARS / 5))}…` : line;
+    const clipped = escaped > CHUNK_CHARS ? bounded(line, Math.floor(CHUNK_CHARS / 5)) : line;
     const length = render(clipped).length;
     if (size + length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
       chunks.push([]);

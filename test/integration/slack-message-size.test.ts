@@ -47,6 +47,11 @@ describe('messages Slack cannot take', () => {
         elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b'.repeat(76) } }],
       },
       { type: 'context', elements: [{ type: 'mrkdwn', text: '' }] },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: 'ok' },
+        accessory: { type: 'button', action_id: 'c', text: { type: 'plain_text', text: 'd'.repeat(76) } },
+      },
     ];
     await expect(
       client.chat.postMessage({ channel: 'C0AZORAOPS', text: 'x', blocks: tooLong }),
@@ -58,6 +63,7 @@ describe('messages Slack cannot take', () => {
             '[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]',
             '[ERROR] must be less than 76 characters [json-pointer:/blocks/1/elements/0/text/text]',
             '[ERROR] must be a non-empty string [json-pointer:/blocks/2/elements/0/text]',
+            '[ERROR] must be less than 76 characters [json-pointer:/blocks/3/accessory/text/text]',
           ],
         },
       },

@@ -191,7 +191,7 @@ describe('protobuf bodies the simulated cluster cannot read', () => {
   afterAll(() => cluster.stop());
 
   const post = (resource: string, body: Buffer) =>
-    fetch(`${cluster.url}/apis/${resource}`, {
+    fetch(`${cluster.url}/${resource}`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${cluster.adminToken}`,
@@ -202,14 +202,17 @@ describe('protobuf bodies the simulated cluster cannot read', () => {
       code: res.status,
       message: ((await res.json()) as { message: string }).message,
     }));
-  /** The envelope around a runtime.Unknown of `typeMeta` (apiVersion 1, kind 2) and `raw`. */
-  const envelope = (apiVersion: string, kind: string, raw: Buffer) => {
-    const field = (n: number, bytes: Buffer) =>
-      Buffer.concat([Buffer.from([(n << 3) | 2, bytes.length]), bytes]);
-    const typeMeta = Buffer.concat([field(1, Buffer.from(apiVersion)), field(2, Buffer.from(kind))]);
-    return Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, typeMeta), field(2, raw)]);
+  // Protobuf fields as Go's encoder writes them (small ones: one-byte tags, lengths and values).
+  const msg = (n: number, ...parts: Buffer[]) => {
+    const bytes = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([(n << 3) | 2, bytes.length]), bytes]);
   };
-  const deployments = `apps/v1/namespaces/${STAGING}/deployments`;
+  const str = (n: number, text: string) => msg(n, Buffer.from(text));
+  const int = (n: number, value: number) => Buffer.from([n << 3, value]);
+  /** The envelope around a runtime.Unknown of `typeMeta` (apiVersion 1, kind 2) and `raw`. */
+  const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
+    Buffer.concat([Buffer.from('k8s\0', 'latin1'), msg(1, str(1, apiVersion), str(2, kind)), msg(2, raw)]);
+  const deployments = `apis/apps/v1/namespaces/${STAGING}/deployments`;
 
   it('refuses a body without the k8s envelope, a truncated one and an unread kind, changing nothing', async () => {
     const before = cluster.list('Deployment', STAGING).length;
@@ -226,5 +229,41 @@ describe('protobuf bodies the simulated cluster cannot read', () => {
     expect(unread.code).toBe(415);
     expect(unread.message).toContain('application/vnd.kubernetes.protobuf of apps/v1 StatefulSet');
     expect(cluster.list('Deployment', STAGING)).toHaveLength(before);
+  });
+
+  it('reads Go’s zero values as JSON would have them: an unset targetPort is the port, a zero maxUnavailable 0', async () => {
+    // An IntOrString that is no pointer comes as {type 0, intVal 0, strVal ''} when unset.
+    const zero = msg(4, int(1, 0), int(2, 0), str(3, ''));
+    const service = envelope(
+      'v1',
+      'Service',
+      Buffer.concat([msg(1, str(1, 'zero-port')), msg(2, msg(1, int(3, 80), zero))]),
+    );
+    expect((await post(`api/v1/namespaces/${STAGING}/services`, service)).code).toBe(201);
+    expect(specOf<{ ports: object[] }>(cluster.get('Service', STAGING, 'zero-port')).ports).toEqual([
+      { port: 80, targetPort: 80, protocol: 'TCP' },
+    ]);
+
+    const labels = (n: number) => msg(n, str(1, 'app'), str(2, 'zs'));
+    const deployment = envelope(
+      'apps/v1',
+      'Deployment',
+      Buffer.concat([
+        msg(1, str(1, 'zero-surge'), labels(11)),
+        msg(
+          2,
+          int(1, 1),
+          msg(2, labels(1)),
+          msg(3, msg(1, labels(11)), msg(2, msg(2, str(1, 'c'), str(2, 'nginx:1.27')))),
+          // A pointer IntOrString set to 0 is written the same way, and means 0.
+          msg(4, str(1, 'RollingUpdate'), msg(2, msg(1, int(1, 0), int(2, 0)), msg(2, int(1, 0), int(2, 1)))),
+        ),
+      ]),
+    );
+    expect((await post(deployments, deployment)).code).toBe(201);
+    expect(specOf<{ strategy: unknown }>(cluster.get('Deployment', STAGING, 'zero-surge')).strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
   });
 });

@@ -238,7 +238,13 @@ describe('what Slack refuses, never sent', () => {
     expect(message.blocks.at(-1)).toMatchObject({ type: 'actions' });
   });
 
-  it('keeps a log line of escapes inside its code block', () => {
+  it('keeps a log line of escapes inside its code block, and cuts one of emoji between characters', () => {
+    // Either parity of the pairs against the cut: one of the two lines ends where a pair would split.
+    for (const text of ['🔥'.repeat(3_000), `x${'🔥'.repeat(3_000)}`]) {
+      const [emoji] = logChunks([{ pod: 'payment-7d9-abc', time: '2026-12-04T03:00:00.000Z', text }]);
+      expect(refusalOf(emoji!)).toBeUndefined();
+      expect(emoji!.text).not.toMatch(LONE_SURROGATE);
+    }
     const [chunk] = logChunks([
       { pod: 'payment-7d9-abc', time: '2026-12-04T03:00:00.000Z', text: '&'.repeat(5_000) },
     ]);

@@ -1,10 +1,6 @@
 import { z } from 'zod';
 
 /**
- * Alertmanager's webhook payload, version 4. Unknown fields are kept out of the way
- * rather than refused: Alertmanager adds fields without bumping the version.
- */
-/**
  * Label and annotation sets: objects of strings. One check of the whole object, not a
  * schema run per key and per value as z.record makes: a notification of 20 alerts holds
  * about 200 of them, and this check is the webhook's hottest code.
@@ -29,6 +25,10 @@ export const alertSchema = z.object({
   fingerprint: z.string().min(1),
 });
 
+/**
+ * Alertmanager's webhook payload, version 4. Unknown fields are kept out of the way
+ * rather than refused: Alertmanager adds fields without bumping the version.
+ */
 export const notificationSchema = z.object({
   version: z.literal('4', { message: "expected version '4'" }),
   groupKey: z.string().min(1),

@@ -1,6 +1,7 @@
 import type { IncidentPolicy, IncidentSeverity } from '../../config/policy';
 import type { EnvironmentName } from '../../kernel/domain/environment';
-import { bounded, oneLine } from './text';
+import { bounded } from '../../kernel/domain/text';
+import { oneLine } from './text';
 
 export type { IncidentSeverity };
 

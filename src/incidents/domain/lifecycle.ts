@@ -10,7 +10,8 @@ import {
   type IncidentStatus,
 } from './incident';
 import type { TimelineEntry } from './timeline';
-import { bounded, oneLine, utcMinute } from './text';
+import { bounded } from '../../kernel/domain/text';
+import { oneLine, utcMinute } from './text';
 
 /** What a change did, with the timeline entry that says so; or why it was refused, changing nothing. */
 export type Change = { ok: true; incident: Incident; entry: TimelineEntry } | { ok: false; reason: string };

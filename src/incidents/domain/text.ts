@@ -9,16 +9,5 @@ export function oneLine(text: string): string {
   return text.replace(/[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
 }
 
-/**
- * At most `max` UTF-16 units, ending in … when cut. Slack's limits are in characters;
- * UTF-16 units are never fewer, so this is within them. A surrogate pair is never halved.
- */
-export function bounded(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - 1));
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut.trimEnd()}…`;
-}
-
 /** `2026-12-02 14:05`, UTC: incidents are read across time zones, and the postmortem says so once. */
 export const utcMinute = (at: number): string => new Date(at).toISOString().slice(0, 16).replace('T', ' ');

@@ -1,6 +1,6 @@
 import type { EnvironmentName } from '../../kernel/domain/environment';
 import { isOpen, type Incident } from './incident';
-import { bounded } from './text';
+import { bounded } from '../../kernel/domain/text';
 
 export const TIMELINE_KINDS = [
   'alert-opened',
