@@ -101,7 +101,11 @@ describe('a job taken over from a worker that died', () => {
  */
 describe('a job whose worker stalled past the stall time', () => {
   const prefix = uniquePrefix();
-  const deps = { logger: createLogger('silent'), metrics: createMetrics() };
+  const logged: { level: string; msg: string }[] = [];
+  const logger = createLogger('info', {
+    write: (line: string) => void logged.push(JSON.parse(line) as { level: string; msg: string }),
+  });
+  const deps = { logger, metrics: createMetrics() };
   const runs: JobInfo[] = [];
   let connection: RedisClient;
   let workers: WorkerPool;
@@ -165,6 +169,16 @@ describe('a job whose worker stalled past the stall time', () => {
       () => jobsCounted('lost'),
       (n) => n === 1,
       { what: 'the stalled run to end, counted as lost' },
+    );
+    // BullMQ cannot finish the job under the lost run's token, and says so; no worker fault.
+    await waitFor(
+      () => logged.filter((l) => l.msg === 'a lost run could not finish its job').length,
+      (n) => n >= 1,
+      { what: 'BullMQ’s refusal to finish the lost run, logged as such' },
+    );
+    expect(logged.filter((l) => l.level === 'error')).toEqual([]);
+    expect(logged.some((l) => l.level === 'warn' && l.msg === 'a job lock lapsed; the process stalled')).toBe(
+      true,
     );
     const lock = `${prefix}:logs:stall-probe:lock`;
     let last = await redis.pttl(lock);

@@ -30,11 +30,20 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   const queues = [...new Set(jobs.map((j) => j.queue))];
   const outage = redisOutageOf(connection);
   let closing = false;
+  const lost = new LostRuns();
   const workers = queues.map(
     (queue) =>
       new Worker(
         queue,
-        (job, token) => runJob(job, queue, jobs, deps, metrics, holdOf(job, token, stallMs)),
+        (job, token) =>
+          runJob(
+            job,
+            queue,
+            jobs,
+            deps,
+            metrics,
+            holdOf(job, token, stallMs, () => lost.add(job.id!)),
+          ),
         {
           connection,
           prefix,
@@ -56,6 +65,16 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
       // counts them and reports once, at its start and at its end. A worker being closed
       // reports the connections cut under it, maybe after the outage ended with them.
       if (outage?.counted(err) || closing) return;
+      // A lock that lapsed while the process stalled: worth a warning, no worker fault.
+      if (err.message.startsWith('could not renew lock for job ')) {
+        deps.logger.warn({ queue: worker.name, err: err.message }, 'a job lock lapsed; the process stalled');
+        return;
+      }
+      // A run that lost its job cannot finish it in BullMQ: expected, and said already.
+      if (lost.explains(err)) {
+        deps.logger.info({ queue: worker.name, err: err.message }, 'a lost run could not finish its job');
+        return;
+      }
       deps.logger.error({ queue: worker.name, err: err.message }, 'worker error');
     });
   }
@@ -82,6 +101,26 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   };
 }
 
+/**
+ * Jobs a run of this process lost to another run. BullMQ then fails to move them to
+ * completed or failed under the lost run's token ("Lock mismatch for job …", "Missing lock
+ * for job …"), which is no worker fault. At most LOST_KEPT are remembered.
+ */
+class LostRuns {
+  private readonly ids = new Set<string>();
+
+  add(id: string): void {
+    if (this.ids.size >= LOST_KEPT) this.ids.clear();
+    this.ids.add(id);
+  }
+
+  explains(err: Error): boolean {
+    const id = /^(?:Lock mismatch|Missing lock) for job (.+?)\. /.exec(err.message)?.[1];
+    return id !== undefined && this.ids.has(id);
+  }
+}
+const LOST_KEPT = 1_000;
+
 interface Hold {
   owned?: () => Promise<boolean>;
   /** Whether the run learnt that its job is another run's now. */
@@ -97,13 +136,16 @@ interface Hold {
  * each run renews its own as well, every third of the stall time, until it ends or loses
  * the job.
  */
-function holdOf(job: Job, token: string | undefined, stallMs: number): Hold {
+function holdOf(job: Job, token: string | undefined, stallMs: number, onLost: () => void): Hold {
   if (!token) return { lost: () => false, release: () => undefined };
   let lost = false;
   const owned = async () => {
     if (lost) return false;
     lost = (await job.extendLock(token, stallMs)) !== 1;
-    if (lost) clearInterval(timer);
+    if (lost) {
+      clearInterval(timer);
+      onLost();
+    }
     return !lost;
   };
   // A renewal that fails (Redis away a moment) is tried again at the next tick; BullMQ's own goes on too.
