@@ -5,13 +5,13 @@ import { firingCount, type AlertChange, type AlertGroup, type DigestView } from 
 import {
   bold,
   context,
-  joinText,
   md,
   mention,
   message,
   note,
   render,
   section,
+  sections,
   slackDate,
   link,
   Mrkdwn,
@@ -71,7 +71,8 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
     notes.push(
       md`:book: runbook (not a link: only https runbooks on allowed hosts are): ${group.runbookUrl}`,
     );
-  const blocks: KnownBlock[] = [section(joinText(lines, '\n'))];
+  // A 10,000-character summary takes a section of its own, and the severity line still shows.
+  const blocks: KnownBlock[] = sections(lines);
   if (notes.length > 0) blocks.push(context(...notes));
   if (group.status === 'firing') {
     const elements: Button[] = [

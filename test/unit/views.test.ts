@@ -200,6 +200,8 @@ describe('what Slack refuses, never sent', () => {
   it('keeps an alert whose annotation is 10,000 characters postable', () => {
     const group = alertGroup({ summary: '<'.repeat(10_000) });
     const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
+    expect(refusalOf(message)).toBeUndefined();
+    expect(JSON.stringify(message.blocks)).toContain('*Severity* critical · *Firing*');
     for (const block of message.blocks) {
       const text = (block as { text?: { text: string } }).text?.text ?? '';
       expect(text.length).toBeLessThanOrEqual(SECTION_LIMIT);
