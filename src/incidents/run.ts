@@ -32,23 +32,33 @@ export async function incidentOfChannel(deps: Deps, channel: string): Promise<In
   return incident;
 }
 
-/** Topic and pinned summary follow the incident; Slack failing here must not undo the change. */
+/**
+ * Topic and pinned summary follow the incident, each on its own: Slack refusing one keeps
+ * neither the other nor the change from being made.
+ */
 export async function show(deps: CoreDeps, incident: Incident): Promise<void> {
-  try {
-    const { channel, summaryTs } = incident;
-    await deps.outbox.paced('conversations.setTopic', channel, () =>
-      deps.slack.conversations.setTopic({ channel, topic: topicText(incident) }),
-    );
-    if (summaryTs)
-      await deps.outbox.paced('chat.update', channel, () =>
-        deps.slack.chat.update({ channel, ts: summaryTs, ...summaryMessage(incident) }),
+  const { channel, summaryTs } = incident;
+  const refresh = async (what: string, call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (err) {
+      deps.logger.warn(
+        { incident: incident.id, err: (err as Error).message },
+        `could not refresh the ${what}`,
       );
-  } catch (err) {
-    deps.logger.warn(
-      { incident: incident.id, err: (err as Error).message },
-      'could not refresh the incident summary',
+    }
+  };
+  await refresh('incident topic', () =>
+    deps.outbox.paced('conversations.setTopic', channel, () =>
+      deps.slack.conversations.setTopic({ channel, topic: topicText(incident) }),
+    ),
+  );
+  if (summaryTs)
+    await refresh('pinned incident summary', () =>
+      deps.outbox.paced('chat.update', channel, () =>
+        deps.slack.chat.update({ channel, ts: summaryTs, ...summaryMessage(incident) }),
+      ),
     );
-  }
 }
 
 export type Update =

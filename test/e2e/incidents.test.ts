@@ -152,6 +152,19 @@ describe('incidents, end to end', () => {
     expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('resolved');
   });
 
+  it('keeps the pinned summary current when Slack will not take the topic', async () => {
+    const { incident, channel } = await declareOne('topic refused');
+    // Every attempt of the client (three) at the next topic fails.
+    t.slack.failNext('conversations.setTopic', 500, 3);
+    await slash(ENGINEER, 'incident status monitoring', channel.id);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.ts === incident.summaryTs)?.text ?? '',
+      (text) => text.includes('Monitoring'),
+      { what: 'the pinned summary to follow the status', timeoutMs: 15_000 },
+    );
+    expect(t.slack.channel(channel.id)!.topic.value).not.toContain('Monitoring');
+  });
+
   it('makes a change once and says it in the channel later when Slack fails at that moment', async () => {
     const { incident, channel } = await declareOne('slack flaky');
     // The change's line fails (the client's retries too), as Slack answering 500 would.
