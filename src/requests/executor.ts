@@ -26,8 +26,9 @@ export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'sk
  * against the live cluster, applies the pinned plan step by step and tells the thread.
  * Safe to run again after a crash: finished requests are skipped and every step is a
  * no-op once applied. `owned`, when given, is asked before each step and before the
- * verdict: a run whose worker stalled past the stall time, and whose job another run took
- * over, stops there and leaves the change, its lock and its report to that run.
+ * verdict of a run that got to its steps: a run whose worker stalled past the stall time,
+ * and whose job another run took over, stops there and leaves the change, its lock and its
+ * report to that run.
  */
 export async function executeRequest(
   deps: Deps,
@@ -69,7 +70,7 @@ export async function executeRequest(
 
   // Another run has the job now (this worker stalled past the stall time): asked before each
   // change and before the verdict, so a stalled run neither applies nor reports beside it.
-  // A Redis that cannot say leaves the run its job, as before the question was asked.
+  // A Redis that cannot say (in a third of the stall time) leaves the run its job, as before.
   const lost = async () => retry.owned !== undefined && !(await retry.owned().catch(() => true));
   let keepLock = false;
   try {

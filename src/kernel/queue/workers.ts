@@ -1,4 +1,6 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ErrorCode, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { systemClock } from '../clock';
+import { withDeadline } from '../deadline';
 import type { z } from 'zod';
 import type { Metrics } from '../metrics';
 import { disconnectRedis, redisOutageOf, type RedisClient } from '../redis';
@@ -30,20 +32,12 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   const queues = [...new Set(jobs.map((j) => j.queue))];
   const outage = redisOutageOf(connection);
   let closing = false;
-  const lost = new LostRuns();
+  const lapsed = new OncePerJob();
   const workers = queues.map(
     (queue) =>
       new Worker(
         queue,
-        (job, token) =>
-          runJob(
-            job,
-            queue,
-            jobs,
-            deps,
-            metrics,
-            holdOf(job, token, stallMs, () => lost.add(job.id!)),
-          ),
+        (job, token) => runJob(job, queue, jobs, deps, metrics, () => holdOf(job, token, stallMs)),
         {
           connection,
           prefix,
@@ -65,14 +59,21 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
       // counts them and reports once, at its start and at its end. A worker being closed
       // reports the connections cut under it, maybe after the outage ended with them.
       if (outage?.counted(err) || closing) return;
-      // A lock that lapsed while the process stalled: worth a warning, no worker fault.
-      if (err.message.startsWith('could not renew lock for job ')) {
-        deps.logger.warn({ queue: worker.name, err: err.message }, 'a job lock lapsed; the process stalled');
+      // A lock that lapsed (the process stalled, or Redis was away that long): BullMQ says
+      // so at every renewal until the run ends; once is enough, and it is no worker fault.
+      const renewal = /^could not renew lock for job (.+)$/.exec(err.message);
+      if (renewal) {
+        if (lapsed.first(`${worker.name}:${renewal[1]}`))
+          deps.logger.warn(
+            { queue: worker.name, job: renewal[1] },
+            'a job lock lapsed: the process stalled or Redis was away; another run may take the job',
+          );
         return;
       }
-      // A run that lost its job cannot finish it in BullMQ: expected, and said already.
-      if (lost.explains(err)) {
-        deps.logger.info({ queue: worker.name, err: err.message }, 'a lost run could not finish its job');
+      // A run that ended after its lock was gone cannot finish its job: another run has it.
+      const { code } = err as Error & { code?: unknown };
+      if (code === ErrorCode.JobLockMismatch || code === ErrorCode.JobLockNotExist) {
+        deps.logger.warn({ queue: worker.name, err: err.message }, 'a run ended after losing its job');
         return;
       }
       deps.logger.error({ queue: worker.name, err: err.message }, 'worker error');
@@ -101,30 +102,25 @@ export async function startWorkers<D extends { logger: Logger; metrics: Metrics 
   };
 }
 
-/**
- * Jobs a run of this process lost to another run. BullMQ then fails to move them to
- * completed or failed under the lost run's token ("Lock mismatch for job …", "Missing lock
- * for job …"), which is no worker fault. At most LOST_KEPT are remembered.
- */
-class LostRuns {
-  private readonly ids = new Set<string>();
+/** Says yes the first time for a key; at most KEPT keys are remembered. */
+class OncePerJob {
+  private static readonly KEPT = 1_000;
+  private readonly seen = new Set<string>();
 
-  add(id: string): void {
-    if (this.ids.size >= LOST_KEPT) this.ids.clear();
-    this.ids.add(id);
-  }
-
-  explains(err: Error): boolean {
-    const id = /^(?:Lock mismatch|Missing lock) for job (.+?)\. /.exec(err.message)?.[1];
-    return id !== undefined && this.ids.has(id);
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    if (this.seen.size >= OncePerJob.KEPT) this.seen.clear();
+    this.seen.add(key);
+    return true;
   }
 }
-const LOST_KEPT = 1_000;
 
 interface Hold {
   owned?: () => Promise<boolean>;
   /** Whether the run learnt that its job is another run's now. */
   lost(): boolean;
+  /** Asks once more at the end, when the hold was last confirmed long ago (the run may have stalled). */
+  settle(): Promise<void>;
   release(): void;
 }
 
@@ -134,24 +130,38 @@ interface Hold {
  * id, so a stalled run of a job that ends after this process took the job again stops
  * BullMQ renewing the new run's lock too, and the new run would be failed as stalled. So
  * each run renews its own as well, every third of the stall time, until it ends or loses
- * the job.
+ * the job. A Redis that does not answer within that third leaves the run its job, as it
+ * was before the question: the run does not wait out an outage to ask.
  */
-function holdOf(job: Job, token: string | undefined, stallMs: number, onLost: () => void): Hold {
-  if (!token) return { lost: () => false, release: () => undefined };
+function holdOf(job: Job, token: string | undefined, stallMs: number): Hold {
+  if (!token) return { lost: () => false, settle: async () => undefined, release: () => undefined };
+  const every = Math.max(100, stallMs / 3);
   let lost = false;
-  const owned = async () => {
-    if (lost) return false;
-    lost = (await job.extendLock(token, stallMs)) !== 1;
-    if (lost) {
-      clearInterval(timer);
-      onLost();
+  let confirmedAt = systemClock.now();
+  let asking: Promise<boolean> | undefined;
+  const ask = async (): Promise<boolean> => {
+    const renewed = await withDeadline(job.extendLock(token, stallMs), every, 'Redis').catch(() => undefined);
+    if (renewed === undefined) return true;
+    if (renewed === 1) {
+      confirmedAt = systemClock.now();
+      return true;
     }
-    return !lost;
+    lost = true;
+    clearInterval(timer);
+    return false;
   };
-  // A renewal that fails (Redis away a moment) is tried again at the next tick; BullMQ's own goes on too.
-  const timer = setInterval(() => void owned().catch(() => undefined), Math.max(100, stallMs / 3));
+  // One question at a time: a Redis away a while does not pile renewals up behind it.
+  const owned = async () => (lost ? false : (asking ??= ask().finally(() => (asking = undefined))));
+  const timer = setInterval(() => void owned(), every);
   timer.unref();
-  return { owned, lost: () => lost, release: () => clearInterval(timer) };
+  return {
+    owned,
+    lost: () => lost,
+    settle: async () => {
+      if (!lost && systemClock.now() - confirmedAt > stallMs / 2) await owned();
+    },
+    release: () => clearInterval(timer),
+  };
 }
 
 async function runJob<D extends { logger: Logger; metrics: Metrics }>(
@@ -160,7 +170,7 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
   jobs: readonly JobDefinition<z.ZodType, D & BaseJobContext>[],
   deps: D,
   metrics: Metrics,
-  hold: Hold,
+  holdFor: () => Hold,
 ): Promise<unknown> {
   const definition = jobs.find((d) => d.queue === queue && d.name === job.name);
   if (!definition) throw new UnrecoverableError(`no job '${job.name}' on queue '${queue}'`);
@@ -169,6 +179,7 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
     throw new UnrecoverableError(`job ${job.id} has a malformed payload: ${payload.error.message}`);
   const logger = deps.logger.child({ queue, job: job.id, name: job.name });
   const stopTimer = metrics.jobDuration.startTimer({ queue, name: job.name });
+  const hold = holdFor();
   try {
     const result = await definition.run(payload.data, {
       ...deps,
@@ -181,9 +192,11 @@ async function runJob<D extends { logger: Logger; metrics: Metrics }>(
         ...(hold.owned ? { owned: hold.owned } : {}),
       },
     });
+    await hold.settle();
     metrics.jobs.inc({ queue, name: job.name, outcome: hold.lost() ? 'lost' : 'succeeded' });
     return result;
   } catch (err) {
+    await hold.settle();
     metrics.jobs.inc({ queue, name: job.name, outcome: hold.lost() ? 'lost' : 'failed' });
     throw err;
   } finally {
