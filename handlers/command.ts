@@ -1,9 +1,13 @@
 import type { App } from '@slack/bolt';
-import { admit, BROKEN, dispatch, UNQUEUED, type Outcome } from '../src/commands/dispatch';
+import { admit, BROKEN, dispatch, QUEUE_LATE, UNQUEUED, type Outcome } from '../src/commands/dispatch';
 import { parseCommand } from '../src/commands/domain/parse';
 import { vocabularyOf } from '../src/commands/domain/vocabulary';
 import { refusalMessage } from '../src/commands/help';
 import type { CoreDeps } from '../src/deps';
+import { DeadlineExceeded, withDeadline } from '../src/kernel/deadline';
+
+/** How long a queue add may take before the user hears that it has not landed yet. */
+export const QUEUE_WAIT_MS = 5_000;
 
 /**
  * `/azora …`: parse, check who may do it where, its rate and whether Slack sent it before,
@@ -32,14 +36,28 @@ export function registerCommand(app: App, deps: CoreDeps): void {
     }
     await ack(planned.answer ? { response_type: 'ephemeral', ...planned.answer } : undefined);
     let outcome: string = planned.outcome ?? 'accepted';
-    try {
-      await planned.queue?.();
-    } catch (err) {
-      outcome = 'unqueued';
-      deps.logger.error({ err: (err as Error).message }, 'could not queue a command');
-      await deps.messenger
-        .respond(command.response_url, { ...UNQUEUED, replace_original: true })
+    const say = (answer: typeof UNQUEUED) =>
+      deps.messenger
+        .respond(command.response_url, { ...answer, replace_original: true })
         .catch((e: unknown) => deps.logger.warn({ err: (e as Error).message }, 'could not say so'));
+    const unqueued = async (err: unknown) => {
+      deps.logger.error({ err: (err as Error).message }, 'could not queue a command');
+      await say(UNQUEUED);
+    };
+    const queued = planned.queue?.();
+    try {
+      if (queued) await withDeadline(queued, QUEUE_WAIT_MS, 'Redis');
+    } catch (err) {
+      if (err instanceof DeadlineExceeded && queued) {
+        // A Redis that hangs rather than fails: the add may still land, or fail later.
+        outcome = 'late';
+        deps.logger.warn({ verb }, 'a command is not queued yet: Redis is slow to answer');
+        queued.catch(unqueued);
+        await say(QUEUE_LATE);
+      } else {
+        outcome = 'unqueued';
+        await unqueued(err);
+      }
     }
     deps.metrics.commands.inc({ verb, outcome });
   });

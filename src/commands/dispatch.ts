@@ -40,6 +40,10 @@ export interface Outcome {
 export const UNQUEUED = reply(
   ':x: The bot cannot queue work right now (its Redis is unreachable). Nothing was changed; try again shortly.',
 );
+/** A queue add that has not answered yet: it may still land, so this says neither "queued" nor "not". */
+export const QUEUE_LATE = reply(
+  ":hourglass: The bot's Redis is slow to answer: this command is not queued yet. It runs if Redis takes it, and its replies follow then; check `/azora status` before typing it again.",
+);
 export const BROKEN = reply(
   ':x: The bot could not prepare this command (its log names the fault). Nothing was changed.',
 );

@@ -286,6 +286,39 @@ describe('the web role when Redis goes away', () => {
     expect(text).toContain('Nothing was changed');
   }, 20_000);
 
+  it('tells the user a command is not queued yet while its queue add hangs, and lets it land after', async () => {
+    const queues = t.bot.deps.queues;
+    const add = queues.enqueueParsed.bind(queues);
+    let letGo = () => undefined as void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    queues.enqueueParsed = async (...args) => {
+      await held;
+      return add(...args);
+    };
+    const late = 'azora_commands_total{verb="status",outcome="late"}';
+    const queuedJobs = () => t.bot.queues.get('ops').getJobCountByTypes('wait', 'active', 'delayed');
+    const [before, jobsBefore, from] = [await counter(late), await queuedJobs(), t.slack.messages.length];
+    try {
+      const res = await sendSlashCommand(t.url, t.secret, {
+        text: 'status production',
+        user: 'U0ENGINEER',
+        responseUrl: t.slack.responseUrl('C0AZORAOPS', 'U0ENGINEER'),
+      });
+      expect((res.json() as { text: string }).text).toContain('Reading production');
+      // Past QUEUE_WAIT_MS the acknowledgement is replaced: not queued yet, and maybe later.
+      const said = await followUp('not queued yet', from);
+      expect(said!.text).toContain('check `/azora status` before typing it again');
+      expect(await queuedJobs()).toBe(jobsBefore);
+      letGo();
+      await waitFor(queuedJobs, (n) => n === jobsBefore + 1, { what: 'the job to land once Redis answers' });
+      expect((await counter(late)) - before).toBe(1);
+      expect(t.slack.messages.slice(from).filter((m) => m.text.includes('cannot queue work'))).toEqual([]);
+    } finally {
+      queues.enqueueParsed = add;
+      letGo();
+    }
+  }, 20_000);
+
   it('gives back a follow slot its checks took after the answer said nothing was queued', async () => {
     // The slot's reservation is held until the answer is out, as a Redis that hangs between
     // the two calls would hold it.
