@@ -158,7 +158,9 @@ function send(url: URL, prepared: Prepared): Promise<{ ms: number; error?: strin
         });
       },
     );
-    req.on('error', (err) => resolve({ ms: performance.now() - t0, error: err.message }));
+    req.on('error', (err) =>
+      resolve({ ms: performance.now() - t0, error: `${url.origin}${prepared.path}: ${err.message}` }),
+    );
     req.end(body);
   });
 }
