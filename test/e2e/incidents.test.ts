@@ -351,9 +351,13 @@ describe('a sev1 without a status update', () => {
       (i) => i !== undefined,
       { what: 'the incident' },
     ))!;
-    // Its first look is queued for 30 minutes after the declaration.
-    const delayed = await t.bot.queues.get('notify').getJobs(['delayed'], 0, 50);
-    expect(delayed.map((j) => j.id)).toContain(`nudge-${incident.id}-${incident.declaredAt + 30 * 60_000}`);
+    // Its first look is queued for 30 minutes after the declaration, once the incident is stored.
+    const nudge = `nudge-${incident.id}-${incident.declaredAt + 30 * 60_000}`;
+    await waitFor(
+      async () => (await t.bot.queues.get('notify').getJobs(['delayed'], 0, -1)).map((j) => j.id),
+      (ids) => ids.includes(nudge),
+      { what: 'the first nudge, delayed by 30 minutes' },
+    );
 
     const at = (ms: number) => ({ ...t.bot.deps, now: () => incident.declaredAt + ms });
     const bells = () =>
