@@ -336,9 +336,7 @@ export function checkView(raw: unknown): Checked {
   if (!Array.isArray(blocks)) {
     fail('/blocks', blocks === undefined ? 'missing required field: blocks' : 'must be an array');
   } else {
-    const inputs = checkBlocks(blocks, '/view/blocks', 100, (pointer, message) =>
-      errors.push(`[ERROR] ${message} [json-pointer:${pointer}]`),
-    );
+    const inputs = checkBlocks(blocks, '/blocks', 100, fail);
     if (inputs > 0 && view.submit === undefined) {
       fail('', 'must provide a submit property when using input blocks');
     }

@@ -96,13 +96,13 @@ export async function handleResource(
       return serveObject(req, res, ctx.store.mustGet(def, target.namespace, target.name), ctx, view);
     case 'POST': {
       if (target.name !== undefined) throw methodNotAllowed();
-      const given = into(await readJsonObject(req));
+      const given = into(await readObject(req));
       const created = createObject(storage, target.namespace, given, ctx, writeOptions);
       return sendJson(res, 201, view(created));
     }
     case 'PUT': {
       if (target.name === undefined) throw methodNotAllowed();
-      const input = await readJsonObject(req);
+      const input = await readObject(req);
       const given = into(input, ctx.store.peek(storage, target.namespace, target.name));
       const updated = replaceObject(storage, target, given, ctx, writeOptions);
       return sendJson(res, 200, view(updated));
@@ -126,7 +126,7 @@ export async function handleResource(
 }
 
 /** An object in a POST or PUT body: JSON, or protobuf for the kinds kubectl's generators send so. */
-async function readJsonObject(req: IncomingMessage): Promise<KubeObject> {
+async function readObject(req: IncomingMessage): Promise<KubeObject> {
   const type = mediaType(req.headers['content-type']);
   if (type !== '' && type !== 'application/json' && type !== PROTOBUF) {
     throw unsupportedMediaType(type, ['application/json', PROTOBUF]);
@@ -583,7 +583,7 @@ async function handleSubresource(
     if (method === 'GET') return sendJson(res, 200, old);
     let next: KubeObject;
     if (method === 'PUT') {
-      const input = await readJsonObject(req);
+      const input = await readObject(req);
       checkIdentity(target, input);
       next = {
         ...old,
@@ -637,7 +637,7 @@ async function handleScale(
   if (method === 'GET') return sendJson(res, 200, scaleOf(old));
   let scale: KubeObject;
   if (method === 'PUT') {
-    scale = await readJsonObject(req);
+    scale = await readObject(req);
     checkIdentity(target, scale);
   } else if (method === 'PATCH') {
     scale = patchDocument(patchType(req), scaleOf(old), parseJson(await readBody(req)));

@@ -266,31 +266,33 @@ function readValue(reader: Reader, wire: number, def: Field): unknown {
       if (wire !== VARINT) throw wrongWire(def);
       return reader.varint() !== 0n;
     case 'quantity':
-      return decodeMessage(expect(reader, wire, LENGTH, def), { 1: f('string', 'string') }).string ?? '0';
+      return decodeMessage(expect(reader, wire, LENGTH, def), QUANTITY).string ?? '0';
     case 'intOrString': {
-      const v = decodeMessage(expect(reader, wire, LENGTH, def), {
-        1: f('type', 'int'),
-        2: f('intVal', 'int'),
-        3: f('strVal', 'string'),
-      });
+      const v = decodeMessage(expect(reader, wire, LENGTH, def), INT_OR_STRING);
       return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
     }
     case 'time': {
-      const t = decodeMessage(expect(reader, wire, LENGTH, def), { 1: f('seconds', 'int') });
+      const t = decodeMessage(expect(reader, wire, LENGTH, def), TIME);
       // The zero time is how Go's encoder writes an unset one: JSON shows it as absent.
       const seconds = Number(t.seconds ?? 0);
       return seconds === 0 ? undefined : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
     }
     case 'stringMap':
     case 'quantityMap': {
-      const entry = decodeMessage(expect(reader, wire, LENGTH, def), {
-        1: f('key', 'string'),
-        2: f('value', type === 'stringMap' ? 'string' : 'quantity'),
-      });
+      const entry = decodeMessage(expect(reader, wire, LENGTH, def), MAP_ENTRY[type]);
       return { [String(entry.key ?? '')]: entry.value ?? (type === 'stringMap' ? '' : '0') };
     }
   }
 }
+
+/** The apimachinery messages the scalar kinds above are made of, and a map's entries. */
+const QUANTITY: Schema = { 1: f('string', 'string') };
+const INT_OR_STRING: Schema = { 1: f('type', 'int'), 2: f('intVal', 'int'), 3: f('strVal', 'string') };
+const TIME: Schema = { 1: f('seconds', 'int') };
+const MAP_ENTRY: Record<'stringMap' | 'quantityMap', Schema> = {
+  stringMap: { 1: f('key', 'string'), 2: f('value', 'string') },
+  quantityMap: { 1: f('key', 'string'), 2: f('value', 'quantity') },
+};
 
 function expect(reader: Reader, wire: number, want: number, def: Field): Buffer {
   if (wire !== want) throw wrongWire(def);

@@ -4,7 +4,11 @@
  */
 export function bounded(text: string, max: number): string {
   if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - 1));
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut.trimEnd()}…`;
+  return `${text.slice(0, pairSafe(text, Math.max(0, max - 1))).trimEnd()}…`;
+}
+
+/** `end`, or one before it when `end` would fall between the two halves of a surrogate pair (an emoji). */
+export function pairSafe(text: string, end: number): number {
+  const last = text.charCodeAt(end - 1);
+  return last >= 0xd800 && last <= 0xdbff ? end - 1 : end;
 }

@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { pairSafe } from '../domain/text';
 
 /** A message as the bot sends it: `text` is the notification and screen-reader fallback. */
 export interface SlackMessage {
@@ -104,10 +105,7 @@ export function clip(markup: string, max: number): string {
   if (open > markup.lastIndexOf('>', cut - 1)) cut = open;
   const amp = markup.lastIndexOf('&', cut - 1);
   if (amp > markup.lastIndexOf(';', cut - 1)) cut = amp;
-  // Not between the two halves of an emoji (a surrogate pair): half of one is no character.
-  const last = markup.charCodeAt(cut - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
-  return `${markup.slice(0, cut)}…`;
+  return `${markup.slice(0, pairSafe(markup, cut))}…`;
 }
 
 export const section = (text: Text): KnownBlock => ({
