@@ -36,6 +36,8 @@ export class ControllerContext {
   /** While bootstrapping a seeded cluster, pods start Ready and as old as their owner. */
   bootstrapping = false;
   private readonly clock: () => number;
+  /** Events recorded so far: two in one millisecond get names of their own. */
+  private eventCount = 0;
 
   constructor(options: ContextOptions) {
     this.store = options.store;
@@ -126,8 +128,6 @@ export class ControllerContext {
     );
     for (const old of byAge.slice(0, kept.length - MAX_EVENTS_PER_NAMESPACE)) this.deleteQuietly(EVENTS, old);
   }
-
-  private eventCount = 0;
 
   deleteQuietly(res: ResourceDef, obj: KubeObject): void {
     try {
