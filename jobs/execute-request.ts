@@ -8,16 +8,19 @@ import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 import { closeWindowMessage, switchBackMessage } from '../src/requests/views';
 import { restoreWindowId } from '../src/requests/database';
 import { watchAfterChange } from '../src/releases';
+import { carriedSnapshot } from '../src/kernel/versioned';
 
 /**
  * Runs an approved request once; retried on transient cluster errors with backoff. A retry
  * that finds the change made (an earlier attempt failed after it: Slack, Redis) still does
  * what follows it: the bake watch and the Switch back offer, each once.
  */
-export const executeRequestProcessor = defineJob(executeRequestJob, async ({ requestId }, ctx) => {
+export const executeRequestProcessor = defineJob(executeRequestJob, async ({ requestId, approved }, ctx) => {
   const result = await executeRequest(ctx, requestId, {
     finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
     owned: ctx.job.owned,
+    // A retry's claim finds the request changed since: it reads it rather than try the carried text.
+    approved: ctx.job.attemptsMade === 0 && approved ? carriedSnapshot<OpsRequest>(approved) : undefined,
   });
   const request = await ctx.requests.get(requestId);
   const succeeded =

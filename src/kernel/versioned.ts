@@ -1,11 +1,15 @@
 import type { RedisClient } from './redis';
 import { runScript } from './script';
 
-/** Writes `ARGV[2]` only if the stored value still has version `ARGV[1]`; else returns what is stored. */
+/**
+ * Writes `ARGV[2]` only if the stored value still has version `ARGV[1]` (and, given
+ * `ARGV[4]`, is still exactly that text); else returns what is stored.
+ */
 const COMPARE_AND_SET = `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 if cjson.decode(raw).version ~= tonumber(ARGV[1]) then return raw end
+if ARGV[4] and raw ~= ARGV[4] then return raw end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 'OK'
 `;
@@ -16,6 +20,12 @@ const MAX_CAS_ATTEMPTS = 10;
 export interface Snapshot<T> {
   value: T;
   version: number;
+  /**
+   * The text as stored, when the snapshot was carried from elsewhere (a job's data) rather
+   * than read here: a write based on it also checks the store still holds exactly this
+   * text, so what was carried counts for no more than a read would.
+   */
+  stored?: string;
 }
 
 export interface Updated<T, V> {
@@ -23,6 +33,8 @@ export interface Updated<T, V> {
   value: T;
   /** What `decide` said, for the caller to act on. */
   verdict: V;
+  /** The text written, when `changed`: for a caller that hands the new document on (see Snapshot.stored). */
+  written?: string;
 }
 
 /**
@@ -67,7 +79,7 @@ export class VersionedStore<T extends object> {
       const written = JSON.stringify({ ...next, version: (current?.version ?? 0) + 1 });
       if (!current) {
         if ((await this.redis.set(key, written, 'PX', this.retentionMs, 'NX')) === 'OK') {
-          return { changed: true, value: next, verdict };
+          return { changed: true, value: next, verdict, written };
         }
         continue;
       }
@@ -79,8 +91,9 @@ export class VersionedStore<T extends object> {
         String(current.version),
         written,
         String(this.retentionMs),
+        ...(current.stored === undefined ? [] : [current.stored]),
       );
-      if (result === 'OK') return { changed: true, value: next, verdict };
+      if (result === 'OK') return { changed: true, value: next, verdict, written };
     }
     throw new Error(`${key} kept changing under us; gave up after ${MAX_CAS_ATTEMPTS} attempts`);
   }
@@ -90,4 +103,18 @@ export class VersionedStore<T extends object> {
 export function snapshotOf<T>(raw: string): Snapshot<T> {
   const { version, ...value } = JSON.parse(raw) as T & { version: number };
   return { value: value as T, version };
+}
+
+/**
+ * A document's text as `update` wrote it, carried elsewhere and back (in a job's data):
+ * a write based on it checks the store still holds exactly this text (see Snapshot.stored).
+ * Undefined when the text is not such a document.
+ */
+export function carriedSnapshot<T>(text: string): Snapshot<T> | undefined {
+  try {
+    const snapshot = snapshotOf<T>(text);
+    return Number.isInteger(snapshot.version) ? { ...snapshot, stored: text } : undefined;
+  } catch {
+    return undefined;
+  }
 }

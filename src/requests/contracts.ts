@@ -30,11 +30,20 @@ export const planRequestJob = defineContract({
   }),
 });
 
+/** The longest request text an execute job carries; a longer one is read from the store instead. */
+export const MAX_CARRIED_REQUEST = 64_000;
+
 /** Runs an approved request once; retried on transient cluster errors with backoff. */
 export const executeRequestJob = defineContract({
   queue: 'ops',
   name: 'execute-request',
-  payload: requestRef,
+  payload: requestRef.extend({
+    /**
+     * The request's text as its approval wrote it: the worker's claim starts from it instead
+     * of a read, and its write checks the store still holds exactly this text.
+     */
+    approved: z.string().max(MAX_CARRIED_REQUEST).optional(),
+  }),
   options: { attempts: 4, backoff: { type: 'exponential', delay: 2_000 } },
 });
 

@@ -1,7 +1,8 @@
 import type { CoreDeps } from '../deps';
-import { executeRequestJob } from './contracts';
+import { executeRequestJob, MAX_CARRIED_REQUEST } from './contracts';
 import { checkDecision, type Verdict } from './domain/guards';
 import type { OpsRequest } from './domain/types';
+import type { Snapshot } from '../kernel/versioned';
 import { auditOf } from './audit';
 import { needsConfirmation, progressMessage, requestMessage } from './views';
 
@@ -29,10 +30,18 @@ export async function decide(
     requestId,
     decision,
     confirmed = false,
-  }: { user: string; requestId: string; decision: Decision; confirmed?: boolean },
+    readAhead,
+  }: {
+    user: string;
+    requestId: string;
+    decision: Decision;
+    confirmed?: boolean;
+    /** The request's read, started beside the click's replay check (see ReadAheadClick). */
+    readAhead?: Promise<Snapshot<OpsRequest> | undefined>;
+  },
 ): Promise<DecisionOutcome> {
   const { requests, policy, now } = deps;
-  const read = await requests.read(requestId);
+  const read = await (readAhead ?? requests.read(requestId));
   if (!read) return unknown(requestId);
   const known = read.value;
   const isApprover = await deps.access.isApprover(known.environment, user);
@@ -62,7 +71,15 @@ export async function decide(
   const { request } = result;
   if (decision === 'approve') {
     try {
-      await deps.queues.enqueue(executeRequestJob, { requestId }, { jobId: `execute-${requestId}` });
+      const approved =
+        result.stored !== undefined && result.stored.length <= MAX_CARRIED_REQUEST
+          ? result.stored
+          : undefined;
+      await deps.queues.enqueue(
+        executeRequestJob,
+        { requestId, ...(approved === undefined ? {} : { approved }) },
+        { jobId: `execute-${requestId}` },
+      );
     } catch (err) {
       // Approved but not queued would be stuck: pending again, the approver can press again.
       await requests.update(requestId, ({ approvedBy: _unqueued, ...current }) => ({

@@ -18,6 +18,7 @@ import { applyBackup, applyRestore, lockedBy } from './database';
 import { StalePlan, StepFailed } from './stale';
 import { auditOf } from './audit';
 import { releaseRecord } from './release-record';
+import type { Snapshot } from '../kernel/versioned';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
@@ -33,16 +34,24 @@ export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'sk
 export async function executeRequest(
   deps: Deps,
   id: string,
-  retry: { finalAttempt: boolean; owned?: (() => Promise<boolean>) | undefined },
+  retry: {
+    finalAttempt: boolean;
+    owned?: (() => Promise<boolean>) | undefined;
+    /** The request as its approval stored it, carried by the job: the claim starts from it, not a read. */
+    approved?: Snapshot<OpsRequest> | undefined;
+  },
 ): Promise<ExecutionResult> {
   const { requests, locks, policy, now } = deps;
-  const claimed = await requests.update(id, (current) =>
-    current.status === 'approved' || current.status === 'running'
-      ? {
-          next: { ...current, status: 'running', startedAt: current.startedAt ?? now() },
-          value: current.status === 'approved' ? ('first' as const) : ('retry' as const),
-        }
-      : { value: undefined },
+  const claimed = await requests.update(
+    id,
+    (current) =>
+      current.status === 'approved' || current.status === 'running'
+        ? {
+            next: { ...current, status: 'running', startedAt: current.startedAt ?? now() },
+            value: current.status === 'approved' ? ('first' as const) : ('retry' as const),
+          }
+        : { value: undefined },
+    retry.approved,
   );
   if (!claimed?.value) return 'skipped';
   let request = claimed.request;

@@ -13,6 +13,8 @@ export interface Update<T> {
   changed: boolean;
   request: OpsRequest;
   value: T;
+  /** The request's text as written, when `changed` (see Snapshot.stored). */
+  stored?: string;
 }
 
 /** Ops requests in Redis, changed only with optimistic concurrency (see VersionedStore). */
@@ -86,7 +88,12 @@ export class RequestStore {
       read && { current: read },
     );
     if (missing || !result.value) return undefined;
-    return { changed: result.changed, request: result.value, value: result.verdict as T };
+    return {
+      changed: result.changed,
+      request: result.value,
+      value: result.verdict as T,
+      ...(result.written === undefined ? {} : { stored: result.written }),
+    };
   }
 
   /** The newest requests of an environment, newest first. */

@@ -39,10 +39,8 @@ export function registerActions(
   app.action<BlockAction<ButtonAction>>(
     { action_id: ACTION_PATTERN },
     async ({ ack, action, body, respond }) => {
-      await ack();
       const ref = parseActionId(action.action_id);
-      if (!ref) return;
-      deps.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
+      if (!ref) return void (await ack());
       // Bolt gives no respond() to a click without a response_url (modals, App Home): say nothing then.
       const click = {
         ...ref,
@@ -52,19 +50,27 @@ export function registerActions(
         ...(body.channel?.id ? { channel: body.channel.id } : {}),
         respond: respond ?? (async () => undefined),
       };
+      // The replay check and the handler's reads leave before the ack is written, and share
+      // one round trip to Redis; nothing acts before the gate has answered.
+      const admitted = withDeadline(
+        deps.gate.admit(
+          `click:${click.user}:${action.action_id}:${action.action_ts}`,
+          click.user,
+          CHANGE_KINDS.includes(ref.kind)
+            ? [{ name: 'changes', perMinute: deps.policy.limits.changesPerMinute }]
+            : [],
+        ),
+        CLICK_GATE_DEADLINE_MS,
+        'Redis',
+      );
+      admitted.catch(() => undefined);
+      const handler = handlers[ref.kind];
+      const act = typeof handler === 'function' ? () => handler(click) : handler.readAhead(click);
+      await ack();
+      deps.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'received' });
       try {
         // The same signed click delivered again (a replay, a retry) changes nothing.
-        const gate = await withDeadline(
-          deps.gate.admit(
-            `click:${click.user}:${action.action_id}:${action.action_ts}`,
-            click.user,
-            CHANGE_KINDS.includes(ref.kind)
-              ? [{ name: 'changes', perMinute: deps.policy.limits.changesPerMinute }]
-              : [],
-          ),
-          CLICK_GATE_DEADLINE_MS,
-          'Redis',
-        );
+        const gate = await admitted;
         if (!gate.ok && gate.replay) {
           deps.metrics.replays.inc({ kind: 'click' });
           return;
@@ -74,7 +80,7 @@ export function registerActions(
           await tellPresser(click, slowDown(gate.limit, gate.retryInMs));
           return;
         }
-        await handlers[ref.kind](click);
+        await act();
       } catch (err) {
         deps.metrics.slackRequests.inc({ kind: `action:${ref.kind}`, outcome: 'failed' });
         deps.logger.error({ err: (err as Error).message, kind: ref.kind }, 'a click failed');

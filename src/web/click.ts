@@ -20,7 +20,17 @@ export interface Click {
 export const tellPresser = (click: Pick<Click, 'respond'>, message: SlackMessage): Promise<unknown> =>
   click.respond({ response_type: 'ephemeral', replace_original: false, ...message });
 
-export type ClickHandler = (click: Click) => Promise<void>;
+/** Acts on a press the gate admitted (not a replay, within the presser's limits). */
+export type ClickHandler = ((click: Click) => Promise<void>) | ReadAheadClick;
+
+/**
+ * A handler whose first reads change nothing: `readAhead` starts them beside the gate's
+ * replay check, so both share one round trip to Redis, and returns what acts on them once
+ * the gate has admitted the press. A press the gate refuses drops them unread.
+ */
+export interface ReadAheadClick {
+  readAhead: (click: Click) => () => Promise<void>;
+}
 
 /** How long a second press of the same button on the same thing is taken for a double click. */
 export const DOUBLE_CLICK_MS = 3_000;

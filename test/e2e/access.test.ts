@@ -22,6 +22,7 @@ import {
   WEBHOOK_TOKEN,
 } from '../kit/ids';
 import {
+  buttonClickBody,
   postToSlackEndpoint,
   sendButtonClick,
   sendSlashCommand,
@@ -244,6 +245,37 @@ describe('access, limits and replays', () => {
     expect(again.text).toBe('');
     const plans = await t.bot.queues.get('ops').getJobs(['wait', 'active', 'completed', 'delayed']);
     expect(plans.filter((j) => j.name === 'plan-request')).toHaveLength(1);
+  });
+
+  it('decides once on a Deny delivered twice at once: the second delivery is a replay and answers nothing', async () => {
+    await start();
+    await slash(ENGINEER, 'scale production auth 4');
+    const request = await requestIn(t.slack, 'scale production auth 4');
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    const body = buttonClickBody({
+      user: APPROVER,
+      actionId: actionId('deny', request.id),
+      value: request.id,
+      messageTs: request.ts,
+      responseUrl: t.slack.responseUrl(OPS, APPROVER),
+    });
+    const headers = signedHeaders(body, t.secret);
+
+    const answers = await Promise.all([
+      postToSlackEndpoint(t.url, body, headers),
+      postToSlackEndpoint(t.url, body, headers),
+    ]);
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === request.ts && m.text.startsWith(':no_entry: denied')),
+      (m) => m !== undefined,
+      { what: 'the progress reply to say denied' },
+    );
+    // A second decision would have been refused ("already denied"), audited and told to the presser.
+    expect(await audit('denied')).toHaveLength(1);
+    expect(await audit('deny-refused')).toHaveLength(0);
+    expect(t.slack.messages.filter((m) => m.visibleTo === APPROVER)).toEqual([]);
   });
 
   it('sends production maintenance on less than the notice through an approver; with it, schedules at once', async () => {

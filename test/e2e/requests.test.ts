@@ -1,4 +1,5 @@
 import { actionId } from '../../src/kernel/slack/actions';
+import { executeRequestJob } from '../../src/requests/contracts';
 import type { SimulatedMessage } from '../../sandbox/slack-api';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
@@ -206,8 +207,16 @@ describe('/azora change requests, end to end', () => {
     );
     expect(approvals.filter((e) => e.type === 'approved')).toHaveLength(1);
     expect(approvals.filter((e) => e.type === 'succeeded')).toHaveLength(1);
-    const executions = await t.bot.queues.get('ops').getJobs(['completed', 'active', 'waiting'], 0, 100);
-    expect(executions.filter((j) => j.name === 'execute-request')).toHaveLength(1);
+    const executions = (
+      await t.bot.queues.get('ops').getJobs(['completed', 'active', 'waiting'], 0, 100)
+    ).filter((j) => j.name === 'execute-request');
+    expect(executions).toHaveLength(1);
+    // The job carried the request as its approval stored it, for the worker's claim to start from.
+    expect(JSON.parse((executions[0]!.data as { approved: string }).approved)).toMatchObject({
+      id: request.id,
+      status: 'approved',
+      approvedBy: { user: expect.stringMatching(/^U0APPROVER[12]$/) },
+    });
     // The two clicks that lost are answered through their response_url, which may come last.
     const refusedTwice = await waitFor(
       () =>
@@ -233,6 +242,34 @@ describe('/azora change requests, end to end', () => {
       (m) => m !== undefined,
       { what: 'the switch-back offer' },
     );
+  });
+
+  it('runs the request as stored, not as an execute job carries it', async () => {
+    await start();
+    await slash(ENGINEER, 'switch production green auth');
+    const request = await requestFor('switch production green auth');
+    // The plan is posted and its progress reply recorded: nothing else changes the request.
+    await waitFor(
+      () => t.bot.deps.requests.get(request.id),
+      (r) => r?.progressTs !== undefined,
+      { what: 'the progress reply to be recorded' },
+    );
+    // Approved in the store, with no job yet; then a job whose carried text names another service.
+    const approved = await t.bot.deps.requests.update(request.id, (current) => ({
+      next: { ...current, status: 'approved', approvedBy: { user: APPROVER, at: Date.now() } },
+      value: null,
+    }));
+    const forged = JSON.parse(approved!.stored!) as { plan: { service: string }[] };
+    forged.plan = forged.plan.map((step) => ({ ...step, service: 'payment' }));
+    await t.bot.deps.queues.enqueue(
+      executeRequestJob,
+      { requestId: request.id, approved: JSON.stringify(forged) },
+      { jobId: `execute-${request.id}` },
+    );
+
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+    expect(selector('azora-auth').version).toBe('green');
+    expect(selector('azora-payment').version).toBe('blue');
   });
 
   it('refuses an expired approval and changes nothing', async () => {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { VersionedStore } from '../../src/kernel/versioned';
+import { carriedSnapshot, VersionedStore } from '../../src/kernel/versioned';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 
 // VersionedStore on the local Redis (its compare-and-set is a Lua script). Concurrent
@@ -45,7 +45,12 @@ describe('VersionedStore', () => {
   });
 
   it('update creates a missing value, then moves the version on each write', async () => {
-    expect(await increment('a')).toEqual({ changed: true, value: { count: 1, by: ['a'] }, verdict: 'a' });
+    expect(await increment('a')).toEqual({
+      changed: true,
+      value: { count: 1, by: ['a'] },
+      verdict: 'a',
+      written: JSON.stringify({ count: 1, by: ['a'], version: 1 }),
+    });
     expect(await increment('b')).toMatchObject({ changed: true, value: { count: 2 } });
     expect(await store.read(key)).toEqual({ value: { count: 2, by: ['a', 'b'] }, version: 2 });
   });
@@ -85,6 +90,57 @@ describe('VersionedStore', () => {
     ]);
     expect(result.value).toEqual({ count: 3, by: ['first', 'concurrent', 'late'] });
     expect(await store.read(key)).toEqual({ value: result.value, version: 3 });
+  });
+
+  it('writes on a carried snapshot without reading first, while the store holds exactly its text', async () => {
+    const { written } = await increment('approver');
+    const carried = carriedSnapshot<Counter>(written!);
+    const reads = jest.spyOn(redis, 'get');
+
+    try {
+      const result = await store.update(key, (current) => ({ next: { count: 10 }, verdict: current }), {
+        current: carried,
+      });
+
+      expect(reads).not.toHaveBeenCalled();
+      expect(result).toMatchObject({ changed: true, verdict: { count: 1, by: ['approver'] } });
+      expect(await store.read(key)).toEqual({ value: { count: 10 }, version: 2 });
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it('a carried snapshot that differs from the store in anything but its version decides again on what is stored', async () => {
+    await increment('approver');
+    // The stored version, with other content: what a forged job could carry.
+    const forged = carriedSnapshot<Counter>(JSON.stringify({ count: 99, by: ['forger'], version: 1 }));
+    const seen: (Counter | undefined)[] = [];
+
+    const result = await store.update(
+      key,
+      (current) => {
+        seen.push(current);
+        return { next: { count: (current?.count ?? 0) + 1, by: current?.by ?? [] }, verdict: null };
+      },
+      { current: forged },
+    );
+
+    expect(seen).toEqual([
+      { count: 99, by: ['forger'] },
+      { count: 1, by: ['approver'] },
+    ]);
+    expect(result.value).toEqual({ count: 2, by: ['approver'] });
+    expect(await store.read(key)).toEqual({ value: { count: 2, by: ['approver'] }, version: 2 });
+  });
+
+  it('carries only a stored document back', () => {
+    expect(carriedSnapshot('{"count":1,"version":3}')).toEqual({
+      value: { count: 1 },
+      version: 3,
+      stored: '{"count":1,"version":3}',
+    });
+    for (const text of ['', 'not json', 'null', '7', '{"count":1}', '{"count":1,"version":"3"}'])
+      expect(carriedSnapshot(text)).toBeUndefined();
   });
 
   it('loses no write when many update at once', async () => {
