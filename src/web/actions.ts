@@ -14,7 +14,7 @@ const CHANGE_KINDS: readonly ActionKind[] = [
 ];
 
 /**
- * A click is acknowledged before the gate, so its gate has no Slack deadline to meet; it
+ * A click's ack does not wait for the gate, so the gate has no Slack deadline to meet; it
  * only must not wait for ever on a Redis that hangs rather than fails.
  */
 const CLICK_GATE_DEADLINE_MS = 5_000;
