@@ -1,4 +1,6 @@
 import type { CoreDeps } from '../src/deps';
+import type { OpsRequest } from '../src/requests/domain/types';
+import type { Snapshot } from '../src/kernel/versioned';
 import { decide, type Decision } from '../src/requests/decide';
 import { confirmRestoreView } from '../src/requests/views';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
@@ -26,7 +28,7 @@ async function decideOn(
   deps: CoreDeps,
   decision: Decision,
   click: Click,
-  readAhead: ReturnType<CoreDeps['requests']['read']>,
+  readAhead: Promise<Snapshot<OpsRequest> | undefined>,
 ): Promise<void> {
   const outcome = await decide(deps, { user: click.user, requestId: click.subject, decision, readAhead });
   if (outcome.kind === 'refused') return void (await refuse(click, outcome.reason));

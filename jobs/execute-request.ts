@@ -19,8 +19,8 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
   const result = await executeRequest(ctx, requestId, {
     finalAttempt: ctx.job.attemptsMade + 1 >= ctx.job.attempts,
     owned: ctx.job.owned,
-    // A retry's claim finds the request changed since: it reads it rather than try the carried text.
-    approved: ctx.job.attemptsMade === 0 && approved ? carriedSnapshot<OpsRequest>(approved) : undefined,
+    // A retry, or a run after a stall, finds the request changed since: it reads it instead.
+    approved: ctx.job.attemptsStarted <= 1 && approved ? carriedSnapshot<OpsRequest>(approved) : undefined,
   });
   const request = await ctx.requests.get(requestId);
   const succeeded =

@@ -75,6 +75,9 @@ export class VersionedStore<T extends object> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = attempt === 0 && read ? read.current : await this.read(key);
       const { next, verdict } = decide(current?.value);
+      // A carried snapshot only counts once a write confirms it: leaving the value as it is
+      // is decided again on what a read finds.
+      if (!next && current?.stored !== undefined) continue;
       if (!next) return { changed: false, value: current?.value, verdict };
       const written = JSON.stringify({ ...next, version: (current?.version ?? 0) + 1 });
       if (!current) {

@@ -2,7 +2,7 @@ import type { RespondFn } from '@slack/bolt';
 import type { ActionKind } from '../kernel/slack/actions';
 import type { SlackMessage } from '../kernel/slack/blocks';
 
-/** A button press, already acknowledged: what was pressed, on what, by whom. */
+/** A button press: what was pressed, on what, by whom. */
 export interface Click {
   kind: ActionKind;
   /** A request id or an alert group id, from the button's action_id. */
@@ -26,7 +26,8 @@ export type ClickHandler = ((click: Click) => Promise<void>) | ReadAheadClick;
 /**
  * A handler whose first reads change nothing: `readAhead` starts them beside the gate's
  * replay check, so both share one round trip to Redis, and returns what acts on them once
- * the gate has admitted the press. A press the gate refuses drops them unread.
+ * the gate has admitted the press. A press the gate refuses drops them unread. The type
+ * cannot tell a read from a write: `readAhead` must only read, for a replayed press runs it too.
  */
 export interface ReadAheadClick {
   readAhead: (click: Click) => () => Promise<void>;

@@ -30,6 +30,7 @@ import {
   slashCommandBody,
 } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
+import { metricOf } from '../kit/metrics';
 
 /**
  * Who may do what, where, how often and how many times: the access model of the policy,
@@ -272,7 +273,13 @@ describe('access, limits and replays', () => {
       (m) => m !== undefined,
       { what: 'the progress reply to say denied' },
     );
-    // A second decision would have been refused ("already denied"), audited and told to the presser.
+    // The second delivery was turned away as a replay: had it been decided, it would have
+    // been refused ("already denied"), audited and told to the presser.
+    await waitFor(
+      () => metricOf(t.url, 'azora_slack_replays_total{kind="click"}'),
+      (n) => n === 1,
+      { what: 'the second delivery to count as a replay' },
+    );
     expect(await audit('denied')).toHaveLength(1);
     expect(await audit('deny-refused')).toHaveLength(0);
     expect(t.slack.messages.filter((m) => m.visibleTo === APPROVER)).toEqual([]);

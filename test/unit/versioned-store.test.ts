@@ -133,6 +133,26 @@ describe('VersionedStore', () => {
     expect(await store.read(key)).toEqual({ value: { count: 2, by: ['approver'] }, version: 2 });
   });
 
+  it('leaves a value as it is only on what a read found, not on a carried snapshot alone', async () => {
+    await increment('approver');
+    // A carried text on which the decision would be to leave the value alone.
+    const carried = carriedSnapshot<Counter>(JSON.stringify({ count: 0, version: 1 }));
+    const seen: (Counter | undefined)[] = [];
+
+    const result = await store.update(
+      key,
+      (current) => {
+        seen.push(current);
+        return current?.count === 0 ? { verdict: 'left' } : { next: { count: 2 }, verdict: 'written' };
+      },
+      { current: carried },
+    );
+
+    expect(seen).toEqual([{ count: 0 }, { count: 1, by: ['approver'] }]);
+    expect(result).toMatchObject({ changed: true, verdict: 'written' });
+    expect(await store.read(key)).toEqual({ value: { count: 2 }, version: 2 });
+  });
+
   it('carries only a stored document back', () => {
     expect(carriedSnapshot('{"count":1,"version":3}')).toEqual({
       value: { count: 1 },
