@@ -21,7 +21,8 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * digest is made once).
  */
 function bearerMatches(header: string | undefined, expected: Buffer): boolean {
-  const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  // The scheme is case-insensitive (RFC 7235): Alertmanager's `authorization: {type: bearer}` sends `bearer`.
+  const given = /^bearer +(.*)$/i.exec(header ?? '')?.[1] ?? '';
   return timingSafeEqual(sha256(given), expected);
 }
 

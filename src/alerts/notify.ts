@@ -1,6 +1,6 @@
 import type { RunbookAction } from '../config/policy';
 import { checkChannel } from '../access/domain/rules';
-import { parentKey, type AlertChange, type AlertGroup } from './domain/group';
+import { parentKey, silenceMatchers, type AlertChange, type AlertGroup } from './domain/group';
 import type { Notification } from './domain/payload';
 import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
@@ -28,7 +28,7 @@ async function noteMaintenance(
 }
 
 /** The runbook buttons that fit this group: the policy's list, less what cannot apply to its service. */
-export function runbooksFor(deps: Deps, group: AlertGroup): RunbookAction[] {
+export function runbooksFor(deps: Pick<Deps, 'policy'>, group: AlertGroup): RunbookAction[] {
   const { policy } = deps;
   const wanted = policy.alerts.runbooks[group.alertname] ?? [];
   if (!group.environment || !group.service) return [];
@@ -70,10 +70,18 @@ export function safeRunbookUrl(
   return parsed.href;
 }
 
-export function buttonsFor(deps: Deps, group: AlertGroup): AlertButtons {
+/** What the parent's buttons depend on besides the group: which services are there, and the clock. */
+export interface ButtonDeps extends Pick<Deps, 'policy' | 'now'> {
+  pagerduty: Pick<Deps['pagerduty'], 'enabled'>;
+  alertmanager?: unknown;
+  graphs: { prometheus?: unknown };
+}
+
+export function buttonsFor(deps: ButtonDeps, group: AlertGroup): AlertButtons {
   return {
     acknowledge: deps.pagerduty.enabled && deps.policy.alerts.page.includes(group.severity),
-    silence: deps.alertmanager !== undefined,
+    silence: deps.alertmanager !== undefined && Object.keys(silenceMatchers(group)).length > 0,
+    silenced: group.silence !== undefined && Date.parse(group.silence.endsAt) > deps.now(),
     runbooks: runbooksFor(deps, group),
     runbookLink: safeRunbookUrl(group.runbookUrl, deps.policy.alerts.runbookHosts),
     declare: deps.policy.alerts.page.includes(group.severity),

@@ -1,12 +1,12 @@
 import type { AlertmanagerClient } from '../kernel/alertmanager';
 import { formatDuration } from '../kernel/domain/duration';
-import type { AlertGroup } from './domain/group';
+import { silenceMatchers, type AlertGroup } from './domain/group';
 
 /** What names a press's silence in its comment, so a retry of that press finds it. */
 const pressMark = (pressId: string) => `[azora press ${pressId}]`;
 
 /**
- * Silences the group's labels for `durationMs`, once per press. Alertmanager has no
+ * Silences the labels the group's alerts share for `durationMs`, once per press. Alertmanager has no
  * idempotent create, so the press's job id goes into the comment: a retry (the silence was
  * made, then the job failed before it was recorded, or Alertmanager's answer was lost)
  * finds the silence it made, still active or pending, instead of making a second one.
@@ -25,7 +25,7 @@ export async function silenceOnce(
     if (made) return { id: made.id, endsAt: made.endsAt };
   }
   return alertmanager.createSilence({
-    matchers: group.groupLabels,
+    matchers: silenceMatchers(group),
     durationMs,
     createdBy: `slack:${press.user}`,
     comment: `Silenced from Slack for ${formatDuration(durationMs)} (${group.alertname}) ${mark}`,

@@ -27,7 +27,10 @@ const RUNBOOK_LABEL: Record<RunbookAction, string> = {
 
 export interface AlertButtons {
   acknowledge: boolean;
+  /** Offer Silence 1h: Alertmanager is there, the group has labels to match, and no silence holds now. */
   silence: boolean;
+  /** Whether the group's recorded silence still holds (default: whether one is recorded). */
+  silenced?: boolean;
   runbooks: RunbookAction[];
   /** The runbook URL when it may be a link button (https, an allowed host); otherwise shown as text. */
   runbookLink?: string;
@@ -60,11 +63,11 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
   const lines: Mrkdwn[] = [
     alertTitle(group),
     md`${group.summary}`,
-    md`*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length} · *Since* ${since}${resolved}`,
+    md`*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length}${group.truncated ? md` (Alertmanager left ${group.truncated} more out)` : ''} · *Since* ${since}${resolved}`,
   ];
   const notes: Mrkdwn[] = [];
   if (group.acknowledgedBy) notes.push(md`:eyes: acknowledged by ${mention(group.acknowledgedBy)}`);
-  if (group.silence)
+  if (group.silence && (buttons.silenced ?? true))
     notes.push(md`:mute: silenced by ${mention(group.silence.by)} until ${group.silence.endsAt}`);
   if (group.maintenance) notes.push(md`:construction: during maintenance: ${group.maintenance}`);
   if (group.runbookUrl && !buttons.runbookLink)
@@ -77,7 +80,9 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
   if (group.status === 'firing') {
     const elements: Button[] = [
       ...(buttons.acknowledge ? [button('ack', group.id, 'Acknowledge')] : []),
-      ...(buttons.silence && !group.silence ? [button('silence', group.id, 'Silence 1h')] : []),
+      ...(buttons.silence && !(buttons.silenced ?? group.silence)
+        ? [button('silence', group.id, 'Silence 1h')]
+        : []),
       ...buttons.runbooks.map((action) =>
         button(
           `runbook-${action}`,

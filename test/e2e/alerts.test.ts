@@ -331,6 +331,29 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect((await t.bot.deps.alertInbox.stats()).stored).toBe(before.stored);
   });
 
+  it('takes the bearer scheme in any case, as Alertmanager’s `authorization: {type: bearer}` sends it', async () => {
+    const notification = firingNotification(
+      'AzoraPodNotReady',
+      { namespace: PROD, service: 'auth', severity: 'warning' },
+      'a pod is not ready',
+    );
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await fetch(`${t.url}/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `${scheme} ${WEBHOOK_TOKEN}` },
+        body: JSON.stringify(notification),
+      });
+      expect(res.status).toBe(202);
+    }
+    const wrong = await fetch(`${t.url}/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify(notification),
+    });
+    expect(wrong.status).toBe(401);
+    await parentOf('AzoraPodNotReady');
+  });
+
   it('silences a group in Alertmanager from the thread, and expires it', async () => {
     const { parent, groupId } = await firedGroup({
       alertname: 'AzoraDiskUsageHigh',

@@ -3,6 +3,7 @@ import {
   applyNotification,
   deliveryDigest,
   serviceOfLabels,
+  silenceMatchers,
   standingChanges,
   storedBefore,
 } from '../../src/alerts/domain/group';
@@ -103,7 +104,78 @@ describe('folding notifications into an alert group', () => {
     const again = { ...alert('a', 'firing', 'p1'), startsAt: '2026-11-26T04:00:00Z' };
     const reopened = applyNotification(resolved.group, notification([again]), policy, 5);
     expect(reopened.changes).toEqual([{ kind: 'reopened', episode: 2 }]);
-    expect(reopened.group.openedAt).toBe(1);
+    // Since when this firing, not the first.
+    expect(reopened.group.openedAt).toBe(5);
+  });
+
+  it('starts a firing again afresh: the last one’s acknowledgement and silence are not carried over', () => {
+    const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
+    const handled = {
+      ...opened.group,
+      acknowledgedBy: 'U0ONCALL',
+      silence: { id: 's1', endsAt: '2026-11-26T04:00:00Z', by: 'U0ONCALL' },
+    };
+    const resolved = applyNotification(handled, notification([alert('a', 'resolved', 'p1')]), policy, 2);
+    expect(resolved.group).toMatchObject({ acknowledgedBy: 'U0ONCALL', silence: { id: 's1' } });
+
+    const again = { ...alert('a', 'firing', 'p1'), startsAt: '2026-11-26T05:00:00Z' };
+    const reopened = applyNotification(resolved.group, notification([again]), policy, 3);
+
+    expect(reopened.group).not.toHaveProperty('acknowledgedBy');
+    expect(reopened.group).not.toHaveProperty('silence');
+    expect(reopened.group).toMatchObject({ status: 'firing', episode: 2, openedAt: 3 });
+  });
+
+  it('takes Alertmanager’s status for the alerts it left out (max_alerts) or no longer lists', () => {
+    const truncated = (n: Notification, status: 'firing' | 'resolved', left: number): Notification => ({
+      ...n,
+      status,
+      truncatedAlerts: left,
+    });
+    const opened = applyNotification(
+      undefined,
+      notification([alert('a', 'firing', 'p1'), alert('b', 'firing', 'p2')]),
+      policy,
+      1,
+    );
+    // b is still firing, but Alertmanager sent only a (resolved) and counted b as left out.
+    const partial = applyNotification(
+      opened.group,
+      truncated(notification([alert('a', 'resolved', 'p1')]), 'firing', 1),
+      policy,
+      2,
+    );
+    expect(partial.group).toMatchObject({ status: 'firing', truncated: 1 });
+    expect(partial.changes).toEqual([{ kind: 'alerts-resolved', fingerprints: ['a'] }]);
+
+    // Then everything resolved, b again left out: the group resolves, b with it.
+    const resolved = applyNotification(
+      partial.group,
+      truncated(notification([alert('a', 'resolved', 'p1')]), 'resolved', 1),
+      policy,
+      3,
+    );
+    expect(resolved.changes).toEqual([{ kind: 'resolved' }]);
+    expect(resolved.group.status).toBe('resolved');
+    expect(resolved.group.alerts.b).toMatchObject({ status: 'resolved', endsAt: new Date(3).toISOString() });
+  });
+
+  it('keeps the labels all the group’s alerts share, for a silence that matches just them', () => {
+    const byName = {
+      ...notification([alert('a', 'firing', 'p1')]),
+      groupLabels: { alertname: 'AzoraHighErrorRate' },
+    };
+    const { group } = applyNotification(undefined, byName, policy, 1);
+    expect(silenceMatchers(group)).toEqual({
+      alertname: 'AzoraHighErrorRate',
+      severity: 'critical',
+      namespace: 'azora-production',
+      service: 'payment',
+    });
+    // A group stored before common labels were kept falls back to its group labels.
+    const { commonLabels: _none, ...older } = group;
+    expect(silenceMatchers(older)).toEqual({ alertname: 'AzoraHighErrorRate' });
+    expect(silenceMatchers({ ...older, groupLabels: {} })).toEqual({});
   });
 
   it('does not go back for a notification stored before the one it last applied', () => {
@@ -201,11 +273,19 @@ describe('the Alertmanager v4 payload', () => {
     ['a label that is no string', { pod: 5 }, 'alerts.0.labels: expected an object of strings'],
     ['labels that are a list', ['a'], 'alerts.0.labels: expected an object of strings'],
     ['labels that are null', null, 'alerts.0.labels: expected an object of strings'],
-    ['no alertname', { alertname: '' }, 'alerts.0.labels: every alert needs an alertname label'],
   ])('refuses %s, naming where', (_what, labels, issue) => {
     const payload = valid();
     const bad = { ...payload, alerts: [{ ...payload.alerts[0]!, labels }] };
     expect(firstIssue(bad)).toBe(issue);
+  });
+
+  it('takes alerts without an alertname and a notification without a receiver, as Alertmanager sends them', () => {
+    const payload = valid();
+    const { receiver: _receiver, ...noReceiver } = payload;
+    const unnamed = { ...noReceiver, alerts: [{ ...payload.alerts[0]!, labels: { service: 'payment' } }] };
+    expect(firstIssue(unnamed)).toBe('accepted');
+    const { group } = applyNotification(undefined, notificationSchema.parse(unnamed), policy, 1);
+    expect(group).toMatchObject({ alertname: 'alert', service: 'payment' });
   });
 
   it('refuses a group label or annotation that is no string', () => {

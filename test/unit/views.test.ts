@@ -1,6 +1,7 @@
 import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import type { AlertGroup } from '../../src/alerts/domain/group';
-import { safeRunbookUrl } from '../../src/alerts/notify';
+import { buttonsFor, safeRunbookUrl } from '../../src/alerts/notify';
+import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
 import { alertParentMessage, digestMessage } from '../../src/alerts/views';
 import { helpMessage, refusalMessage } from '../../src/commands/help';
 import { oncallMessage } from '../../src/oncall/views';
@@ -195,6 +196,31 @@ describe('what Slack refuses, never sent', () => {
       text: { text: string };
     };
     expect(mentioned.text.text).toBe(`${'y'.repeat(2_995)}…`);
+  });
+
+  it('offers Silence 1h only with labels to match, and again once the silence has ended', () => {
+    const deps = {
+      policy: loadPolicy(defaultPolicyPath()),
+      now: () => NOW,
+      pagerduty: { enabled: false },
+      alertmanager: {},
+      graphs: {},
+    };
+    const shown = (group: AlertGroup) => {
+      const rendered = JSON.stringify(alertParentMessage(group, buttonsFor(deps, group)));
+      return { button: rendered.includes('Silence 1h'), note: rendered.includes(':mute: silenced by') };
+    };
+    const labelled = alertGroup({ groupLabels: { alertname: 'AzoraHighErrorRate' } });
+    const silenced = (endsAt: number) => ({
+      ...labelled,
+      silence: { id: 's1', endsAt: new Date(endsAt).toISOString(), by: 'U0ONCALL' },
+    });
+
+    expect(shown(labelled)).toEqual({ button: true, note: false });
+    expect(shown(silenced(NOW + 60_000))).toEqual({ button: false, note: true });
+    expect(shown(silenced(NOW - 60_000))).toEqual({ button: true, note: false });
+    // Nothing to match on (a route with no group_by, alerts sharing no label): no button.
+    expect(shown(alertGroup({ groupLabels: {}, commonLabels: {} }))).toEqual({ button: false, note: false });
   });
 
   it('keeps an alert whose annotation is 10,000 characters postable', () => {

@@ -30,8 +30,16 @@ export interface AlertGroup {
    * `g0.expr`): what the alert's graph draws. The newest firing alert's that has one.
    */
   generatorURL?: string;
-  /** The group's own labels (Alertmanager's group_by): a silence matches exactly these. */
+  /** The group's own labels (Alertmanager's group_by). */
   groupLabels: Record<string, string>;
+  /**
+   * The labels every alert of the group shares (the last notification's commonLabels): a
+   * silence matches these, so it holds back this group's alerts and not, say, the same
+   * alertname in every namespace when the route groups by alertname alone.
+   */
+  commonLabels?: Record<string, string>;
+  /** How many alerts Alertmanager left out of the last notification (its `max_alerts`). */
+  truncated?: number;
   environment?: EnvironmentName;
   service?: string;
   channel: string;
@@ -157,15 +165,25 @@ export function applyNotification(
       labels: a.labels,
     };
   }
+  // Alertmanager's status covers every alert of the group, listed or not: resolved, none
+  // fires any more, including alerts its `max_alerts` left out or that it dropped.
+  if (notification.status === 'resolved') {
+    const endsAt = new Date(now).toISOString();
+    for (const [fp, a] of Object.entries(alerts))
+      if (a.status === 'firing') alerts[fp] = { ...a, status: 'resolved', endsAt };
+  }
   pruneAlerts(alerts);
   const wasFiring = new Set(previous ? firingOf(previous.alerts) : []);
   const nowFiring = firingOf(alerts);
-  const status: AlertGroup['status'] = nowFiring.length > 0 ? 'firing' : 'resolved';
+  // Firing with every listed alert resolved: the alerts still firing are among those left out.
+  const firingLeftOut = notification.status === 'firing' && notification.truncatedAlerts > 0;
+  const status: AlertGroup['status'] = nowFiring.length > 0 || firingLeftOut ? 'firing' : 'resolved';
 
   const changes: AlertChange[] = [];
   let episode = previous?.episode ?? 1;
+  const reopened = previous?.status === 'resolved' && status === 'firing';
   if (!previous) changes.push({ kind: 'opened' });
-  else if (previous.status === 'resolved' && status === 'firing') {
+  else if (reopened) {
     episode += 1;
     changes.push({ kind: 'reopened', episode });
   }
@@ -185,8 +203,10 @@ export function applyNotification(
     previous?.generatorURL;
   const environment = environmentOfLabels(policy, labels) ?? environmentOfLabels(policy, first.labels);
   const service = serviceOfLabels(policy, labels) ?? serviceOfLabels(policy, first.labels);
+  // A new firing starts afresh: the last one's acknowledgement and silence were about it.
+  const { acknowledgedBy: _acknowledged, silence: _silenced, ...kept } = previous ?? {};
   const group: AlertGroup = {
-    ...previous,
+    ...(reopened ? kept : previous),
     id: groupIdOf(notification.groupKey),
     groupKey: notification.groupKey,
     status,
@@ -196,11 +216,15 @@ export function applyNotification(
     ...(annotations.runbook_url ? { runbookUrl: annotations.runbook_url } : {}),
     ...(generatorURL ? { generatorURL: generatorURL.slice(0, MAX_GENERATOR_URL) } : {}),
     groupLabels: notification.groupLabels,
+    commonLabels: notification.commonLabels,
+    ...(notification.truncatedAlerts > 0
+      ? { truncated: notification.truncatedAlerts }
+      : { truncated: undefined }),
     ...(environment ? { environment } : {}),
     ...(service ? { service } : {}),
     channel: previous?.channel ?? channelFor(policy, severity),
     alerts,
-    openedAt: previous?.openedAt ?? now,
+    openedAt: reopened ? now : (previous?.openedAt ?? now),
     ...(status === 'resolved' ? { resolvedAt: now } : { resolvedAt: undefined }),
     episode,
     lastDelivery: delivery,
@@ -243,6 +267,13 @@ export function severityOf(notification: Notification): string {
 }
 
 export const firingCount = (group: AlertGroup): number => firingOf(group.alerts).length;
+
+/**
+ * What a silence of the group matches: the labels all its alerts share, else (a group
+ * stored before they were kept) its group labels. Empty when there is nothing to match on.
+ */
+export const silenceMatchers = (group: AlertGroup): Record<string, string> =>
+  group.commonLabels && Object.keys(group.commonLabels).length > 0 ? group.commonLabels : group.groupLabels;
 
 /** PagerDuty's dedup key: one incident per group and firing episode. */
 export const pagerDutyKey = (group: AlertGroup): string => `azora-${group.id}-${group.episode}`;

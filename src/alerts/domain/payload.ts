@@ -15,9 +15,9 @@ function isStrings(value: unknown): boolean {
 
 export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
-  labels: labels.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
-    message: 'every alert needs an alertname label',
-  }),
+  // Alertmanager takes and sends alerts without an alertname: refusing one with a 4xx would
+  // lose its whole group (a 4xx is never retried).
+  labels,
   annotations: labels.default({}),
   startsAt: z.string().min(1),
   endsAt: z.string().default('0001-01-01T00:00:00Z'),
@@ -34,7 +34,7 @@ export const notificationSchema = z.object({
   groupKey: z.string().min(1),
   truncatedAlerts: z.number().int().min(0).default(0),
   status: z.enum(['firing', 'resolved']),
-  receiver: z.string(),
+  receiver: z.string().default(''),
   groupLabels: labels.default({}),
   commonLabels: labels.default({}),
   commonAnnotations: labels.default({}),
