@@ -5,6 +5,7 @@ import { vocabularyOf } from '../src/commands/domain/vocabulary';
 import { refusalMessage } from '../src/commands/help';
 import type { CoreDeps } from '../src/deps';
 import { DeadlineExceeded, withDeadline } from '../src/kernel/deadline';
+import { typedText } from '../src/kernel/slack/typed-text';
 
 /** How long a queue add may take before the user hears that it has not landed yet. */
 export const QUEUE_WAIT_MS = 5_000;
@@ -17,7 +18,8 @@ export const QUEUE_WAIT_MS = 5_000;
  */
 export function registerCommand(app: App, deps: CoreDeps): void {
   const vocabulary = vocabularyOf(deps.policy);
-  app.command('/azora', async ({ command, ack }) => {
+  app.command('/azora', async ({ command: sent, ack }) => {
+    const command = { ...sent, text: typedText(sent.text) };
     const parsed = parseCommand(command.text, vocabulary, deps.now());
     if (!parsed.ok) {
       deps.metrics.commands.inc({ verb: 'invalid', outcome: 'refused' });

@@ -62,6 +62,27 @@ export function slashCommandBody(c: SlashCommandRequest): string {
   }).toString();
 }
 
+/**
+ * What Slack sends of a typed slash command whose app asks for escaping (the bot's
+ * manifest does): `&`, `<` and `>` as HTML entities, each `@handle` of someone in the
+ * workspace as `<@U…|handle>`, and web addresses as `<https://…>`.
+ */
+export function escapedCommandText(
+  typed: string,
+  people: ReadonlyArray<{ id: string; handle: string }>,
+): string {
+  const ids = new Map(people.map((p) => [p.handle.toLowerCase(), p.id]));
+  return typed
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/https?:\/\/[^\s]+/g, (url) => `<${url}>`)
+    .replace(/(^|\s)@([a-z0-9._-]+)/gi, (whole, space: string, handle: string) => {
+      const id = ids.get(handle.toLowerCase());
+      return id ? `${space}<@${id}|${handle}>` : whole;
+    });
+}
+
 /** The clicked element, as it appears in the message's blocks. */
 export interface ClickedButton {
   actionId: string;

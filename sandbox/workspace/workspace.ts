@@ -30,6 +30,7 @@ import {
   eventCallbackBody,
   signedEventHeaders,
   signedHeaders,
+  escapedCommandText,
   slashCommandBody,
   SANDBOX_TEAM,
   viewClosedBody,
@@ -534,7 +535,7 @@ export class Workspace {
     const responseUrl = this.options.slack.responseUrl(channel.id, user.id);
     const form = slashCommandBody({
       command: '/azora',
-      text: match[2] ?? '',
+      text: escapedCommandText(match[2] ?? '', [...this.users.values()]),
       user: user.id,
       userName: user.handle,
       channel: channel.id,

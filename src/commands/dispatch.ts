@@ -14,7 +14,8 @@ import { releasesJob } from '../releases/contracts';
 import { backupJob, backupsListJob } from '../backups/contracts';
 import { incidentCommandJob } from '../incidents/contracts';
 import type { Command, EnvironmentName } from './domain/types';
-import { checkReplicaBounds, needsApproval } from '../requests/domain/guards';
+import { needsApproval } from '../requests/domain/guards';
+import { checkCommandFits } from '../requests/domain/fit';
 import { formatDuration } from '../kernel/domain/duration';
 import type { CoreDeps } from '../deps';
 import { refusalFor, slowDown, type Capability, type GateVerdict } from '../access';
@@ -258,16 +259,9 @@ export function dispatch(command: Command, slash: SlashCommand, deps: CoreDeps):
         }),
       };
     default: {
-      if (command.verb === 'scale') {
-        const bounds = checkReplicaBounds(
-          deps.policy,
-          command.environment,
-          command.service,
-          command.replicas,
-        );
-        if (!bounds.ok)
-          return { answer: reply(`:no_entry: ${bounds.reason}. Nothing was changed.`), outcome: 'refused' };
-      }
+      const fits = checkCommandFits(deps.policy, command);
+      if (!fits.ok)
+        return { answer: reply(`:no_entry: ${fits.reason}. Nothing was changed.`), outcome: 'refused' };
       return {
         answer: reply(md`:hourglass: Planning ${code(slash.text.trim())} against the live cluster…`),
         queue: planRequest(command, slash, deps),

@@ -2,40 +2,16 @@ import type { Colour } from '../kernel/domain/environment';
 import { Refusal } from '../kernel/domain/refusal';
 import type { ClusterPort } from '../kernel/kubernetes/port';
 import type { Policy } from '../config/policy';
-import type { Command, EnvironmentName } from '../commands/domain/types';
-import { checkReplicaBounds } from './domain/guards';
-import type { DeployStep, MaintenanceAction, PlanStep } from './domain/types';
-import { environmentOf, otherColour, serviceOf, workloadOf, workloadsOf } from '../kernel/domain/topology';
+import type { EnvironmentName } from '../commands/domain/types';
+import { checkCommandFits, servicesOf, type ChangeCommand } from './domain/fit';
+import type { DeployStep, PlanStep } from './domain/types';
+import { environmentOf, otherColour, serviceOf, workloadOf } from '../kernel/domain/topology';
 import { ENVIRONMENTS } from '../kernel/domain/environment';
 import { imageFor, versionOf } from '../kernel/domain/release';
 import { environmentOfBackup } from '../backups/domain/job';
 import { colourImages, previousLive, releasedAs, releaseImageOf } from '../releases';
 
-export type ChangeCommand =
-  | Extract<Command, { verb: 'scale' | 'switch' | 'rollback' | 'deploy' | 'restore' }>
-  | {
-      verb: 'maintenance';
-      action: MaintenanceAction;
-      environment: EnvironmentName;
-      start?: number;
-      durationMs: number;
-      reason: string;
-      windowId?: string;
-    };
-
-/** The services a command touches: the one named, or every service the verb applies to. */
-export function servicesOf(policy: Policy, command: ChangeCommand, only?: string[]): string[] {
-  if (only && only.length > 0) return only;
-  if (command.verb === 'maintenance') return [];
-  if (command.verb === 'scale' || command.verb === 'deploy') return [command.service];
-  // A restore takes the whole environment: no deploy or change runs against a database being replaced.
-  if (command.verb === 'restore') return Object.keys(policy.services);
-  if (command.service) return [command.service];
-  const kinds = command.verb === 'switch' ? ['blue-green'] : ['blue-green', 'deployment'];
-  return workloadsOf(policy, command.environment)
-    .filter((w) => kinds.includes(w.kind))
-    .map((w) => w.service);
-}
+export { servicesOf, type ChangeCommand } from './domain/fit';
 
 /** What the change will do, per service, computed from the live cluster. */
 export async function planChange(
@@ -66,10 +42,10 @@ export async function planChange(
   const services = servicesOf(policy, command, only);
   if (services.length === 0)
     throw new Refusal('plan', `${env} has no service that ${command.verb} applies to`);
+  const fits = checkCommandFits(policy, command);
+  if (!fits.ok) throw new Refusal('plan', fits.reason);
 
   if (command.verb === 'scale') {
-    const bounds = checkReplicaBounds(policy, env, command.service, command.replicas);
-    if (!bounds.ok) throw new Refusal('plan', bounds.reason);
     const state = await kube.serviceState(env, workloadOf(policy, env, command.service));
     const live = state.workloads.find((w) => !state.activeColour || w.colour === state.activeColour)!;
     if (live.desired === command.replicas) {

@@ -124,7 +124,7 @@ describe('the Slack app manifest (files/slack-app-manifest.yaml)', () => {
         command: '/azora',
         url: 'https://chatops.azora.world/slack/events',
         usage_hint: expect.stringContaining('staging|production'),
-        should_escape: false,
+        should_escape: true,
       }),
     ]);
     expect(m.settings.interactivity).toEqual({

@@ -230,7 +230,7 @@ describe('maintenance windows', () => {
     for (const [text, reply] of [
       ['maintenance schedule 2020-01-05T02:00Z 2h upgrade', '2020-01-05T02:00:00.000Z is in the past'],
       ['maintenance schedule sun 02:00 0m upgrade', 'the duration needs a duration such as 30s, 15m or 2h'],
-      ['maintenance schedule sun 02:00 30h upgrade', 'the duration is at most 1440m'],
+      ['maintenance schedule sun 02:00 30h upgrade', 'the duration is at most 24h'],
       ['maintenance schedule sun 02:00 2h upgrade qa', "unknown environment 'qa'"],
       ['maintenance schedule next-week 2h upgrade', "cannot read the start 'next-week 2h'"],
     ]) {

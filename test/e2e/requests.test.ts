@@ -312,6 +312,24 @@ describe('/azora change requests, end to end', () => {
     expect(queued.map((j) => j.name).filter((name) => name !== 'scheduled-backup')).toEqual([]);
   });
 
+  it('refuses a switch or rollback its services do not take before anything is queued', async () => {
+    await start();
+    expect(await slash(ENGINEER, 'switch staging green')).toBe(
+      ':no_entry: staging has no blue/green service: its services roll out, and switch moves traffic between colours. Nothing was changed.',
+    );
+    expect(await slash(ENGINEER, 'switch production green postgres-replica')).toBe(
+      ':no_entry: postgres-replica in production is not deployed blue/green: switch moves traffic between colours. Nothing was changed.',
+    );
+    expect(await slash(ENGINEER, 'rollback production payment to 3')).toBe(
+      ':no_entry: payment in production is blue/green: a rollback switches back to the previous colour and has no revision to name. Nothing was changed.',
+    );
+    expect(await slash(ENGINEER, 'rollback staging postgres-replica')).toBe(
+      ':no_entry: postgres-replica is a statefulset; the bot rolls back deployments only. Nothing was changed.',
+    );
+    const queued = await t.bot.queues.get('ops').getJobs(['wait', 'active', 'delayed', 'completed'], 0, 100);
+    expect(queued.map((j) => j.name).filter((name) => name !== 'scheduled-backup')).toEqual([]);
+  });
+
   it('refuses a second change of a service while one runs, naming the holder', async () => {
     await cluster.sim.stop();
     cluster = await startTestCluster({ readyDelayMs: 1_500 });

@@ -160,6 +160,8 @@ describe('the /azora grammar', () => {
 
   it('keeps quoted phrases together', () => {
     expect(tokenize('logs prod auth grep "a  b" c')).toEqual(['logs', 'prod', 'auth', 'grep', 'a  b', 'c']);
+    // As a phone or macOS types them.
+    expect(tokenize('grep “connection reset” c')).toEqual(['grep', 'connection reset', 'c']);
   });
 
   it('never throws on random input, and refuses what is not a well-formed command', () => {
@@ -223,9 +225,16 @@ describe('the /azora grammar', () => {
     expect(results.some((r) => !r.ok)).toBe(true);
   });
 
-  it('refuses over-long input without parsing it', () => {
-    expect(refusal(`logs prod auth grep ${'x'.repeat(600)}`).error).toBe(
-      'that command is over 500 characters',
+  it('refuses over-long input without parsing it, showing the form of its verb', () => {
+    const long = refusal(`incident note ${'x'.repeat(2_100)}`);
+    expect(long.error).toBe('that command is over 2100 characters');
+    expect(long.usage).toMatch(/^\/azora incident /);
+  });
+
+  it('bounds each text as its job does: an incident note of 2,000 characters, grep text of 200', () => {
+    expect(parse(`incident note ${'x'.repeat(2_000)}`)).toMatchObject({ ok: true });
+    expect(refusal(`logs prod auth grep ${'x'.repeat(201)}`).error).toBe(
+      'the grep text is at most 200 characters',
     );
   });
 });

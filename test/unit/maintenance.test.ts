@@ -47,6 +47,17 @@ describe('maintenance start times', () => {
 });
 
 describe('the maintenance command', () => {
+  it('takes a quoted reason whole, even when it ends in a word that names an environment', () => {
+    expect(parse('maintenance schedule sun 02:00 2h "failover test"')).toMatchObject({
+      ok: true,
+      command: { reason: 'failover test', environment: 'production' },
+    });
+    expect(parse('maintenance schedule sun 02:00 2h “move traffic to staging”')).toMatchObject({
+      ok: true,
+      command: { reason: 'move traffic to staging', environment: 'production' },
+    });
+  });
+
   it('reads a schedule with a multi-word start, a reason and an environment', () => {
     expect(parse('maintenance schedule 2026-12-06 02:00 2h PostgreSQL 15.9 upgrade stg')).toEqual({
       ok: true,
@@ -73,9 +84,13 @@ describe('the maintenance command', () => {
     ['maintenance schedule 2026-11-01T02:00Z 2h upgrade', '2026-11-01T02:00:00.000Z is in the past'],
     ['maintenance schedule sun 02:00 0m upgrade', 'the duration needs a duration such as 30s, 15m or 2h'],
     ['maintenance schedule sun 02:00 30s upgrade', 'a maintenance window lasts at least 1m'],
-    ['maintenance schedule sun 02:00 25h upgrade', 'the duration is at most 1440m'],
+    ['maintenance schedule sun 02:00 25h upgrade', 'the duration is at most 24h'],
+    [`maintenance schedule sun 02:00 2h ${'x'.repeat(501)}`, 'the reason is at most 500 characters'],
     ['maintenance schedule sun 02:00 2h', 'say why: the reason is announced to everyone'],
-    ['maintenance schedule sun 02:00 2h upgrade qa', "unknown environment 'qa': use staging or production"],
+    [
+      'maintenance schedule sun 02:00 2h upgrade qa',
+      "unknown environment 'qa': use staging or production (to end the reason with that word, put the reason in quotes)",
+    ],
     [
       'maintenance schedule someday 2h upgrade',
       "cannot read the start 'someday 2h'; write 2026-12-06T02:00Z, 2026-12-06 02:00 or sun 02:00 (UTC)",

@@ -170,14 +170,16 @@ describe('planChange', () => {
       expect(
         (await refusal(plan({ verb: 'switch', environment: 'staging', colour: 'green', service: 'auth' })))
           .message,
-      ).toBe('auth in staging is not deployed blue/green');
+      ).toBe('auth in staging is not deployed blue/green: switch moves traffic between colours');
       expect(
         (
           await refusal(
             plan({ verb: 'switch', environment: 'production', colour: 'green', service: 'postgres-replica' }),
           )
         ).message,
-      ).toBe('postgres-replica in production is not deployed blue/green');
+      ).toBe(
+        'postgres-replica in production is not deployed blue/green: switch moves traffic between colours',
+      );
       expect((await refusal(plan({ verb: 'switch', environment: 'staging', colour: 'green' }))).message).toBe(
         'staging has no service that switch applies to',
       );

@@ -2,12 +2,17 @@ import { Refusal } from '../../kernel/domain/refusal';
 import { findVerb, VERBS, Words } from './grammar';
 import type { ParseResult, Vocabulary } from './types';
 
-const MAX_TEXT = 500;
+/** An incident note or resolve summary (2,000 characters) with its verb; each verb bounds its own text. */
+const MAX_TEXT = 2_100;
 
-/** Splits on white space, keeping "double quoted" phrases whole (for grep text and reasons). */
+/**
+ * Splits on white space, keeping "double quoted" phrases whole (for grep text and
+ * reasons); “curly” quotes too, as phones and macOS type them.
+ */
 export function tokenize(text: string): string[] {
   const words: string[] = [];
-  for (const match of text.matchAll(/"([^"]*)"|(\S+)/g)) words.push(match[1] ?? match[2] ?? '');
+  for (const match of text.matchAll(/"([^"]*)"|“([^”]*)”|(\S+)/g))
+    words.push(match[1] ?? match[2] ?? match[3] ?? '');
   return words;
 }
 
@@ -15,7 +20,12 @@ export function tokenize(text: string): string[] {
 /** `now` places relative times (`sun 02:00`): the caller's clock, so the parser stays pure. */
 export function parseCommand(text: string, vocabulary: Vocabulary, now: number): ParseResult {
   if (text.length > MAX_TEXT) {
-    return { ok: false, error: `that command is over ${MAX_TEXT} characters`, usage: overview() };
+    const spec = findVerb(/^\s*(\S*)/.exec(text)?.[1] ?? '');
+    return {
+      ok: false,
+      error: `that command is over ${MAX_TEXT} characters`,
+      usage: spec ? `/azora ${spec.usage}` : overview(),
+    };
   }
   const [verbWord, ...rest] = tokenize(text);
   if (verbWord === undefined) return { ok: true, command: { verb: 'help' } };

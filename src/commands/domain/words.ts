@@ -82,12 +82,23 @@ export function wholeNumber(word: string | undefined, what: string, min: number,
   return value;
 }
 
+/** A bound in the largest unit that says it whole: 5m, 24h, 7d. */
+function largestUnit(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0 && ms / size >= (unit === 'd' ? 2 : 1)) return `${ms / size}${unit}`;
+  return `${ms / 1_000}s`;
+}
+
 /** A duration up to `maxMs`, or a refusal naming `what`. */
 export function duration(word: string | undefined, what: string, maxMs: number): number {
   const ms = word === undefined ? undefined : parseDuration(word);
   if (ms === undefined || ms <= 0)
     throw new Refusal('input', `${what} needs a duration such as 30s, 15m or 2h`);
-  if (ms > maxMs) throw new Refusal('input', `${what} is at most ${maxMs / 60_000}m`);
+  if (ms > maxMs) throw new Refusal('input', `${what} is at most ${largestUnit(maxMs)}`);
   return ms;
 }
 

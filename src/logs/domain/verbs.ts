@@ -4,6 +4,7 @@ import { duration, wholeNumber, type VerbSpec } from '../../commands/domain/word
 
 export const LOG_LINES = { default: 100, max: 1000 } as const;
 export const LOG_FOLLOW_MAX_MS = 5 * 60_000;
+export const LOG_GREP_MAX = 200;
 
 export const logsVerb: VerbSpec = {
   verb: 'logs',
@@ -33,6 +34,8 @@ export const logsVerb: VerbSpec = {
         }
         const text = words.join(' ');
         if (!text) throw new Refusal('input', 'grep needs the text to look for');
+        if (text.length > LOG_GREP_MAX)
+          throw new Refusal('input', `the grep text is at most ${LOG_GREP_MAX} characters`);
         command.grep = text;
       } else throw new Refusal('input', `unexpected '${word}'`);
     }

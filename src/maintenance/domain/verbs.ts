@@ -4,6 +4,7 @@ import { duration, ENV_ALIASES, type VerbSpec, type Words } from '../../commands
 import { parseStart } from './time';
 
 export const MAINTENANCE_MAX_MS = 24 * 3_600_000;
+export const MAINTENANCE_REASON_MAX = 500;
 /** Words that can only mean an environment we do not have, at the end of a maintenance reason. */
 const ENVIRONMENT_LIKE = new Set([
   'qa',
@@ -66,12 +67,17 @@ function windowTail(w: Words): { durationMs: number; reason: string; environment
   const rest = w.rest();
   const last = rest.at(-1)?.toLowerCase();
   if (last && ENVIRONMENT_LIKE.has(last))
-    throw new Refusal('input', `unknown environment '${rest.at(-1)}': use staging or production`);
+    throw new Refusal(
+      'input',
+      `unknown environment '${rest.at(-1)}': use staging or production (to end the reason with that word, put the reason in quotes)`,
+    );
   const environment = last && ENV_ALIASES[last] ? ENV_ALIASES[last]! : 'production';
   if (last && ENV_ALIASES[last]) rest.pop();
   if (!w.vocabulary.environments.includes(environment))
     throw new Refusal('input', `unknown environment '${environment}'`);
   const reason = rest.join(' ').trim();
   if (!reason) throw new Refusal('input', 'say why: the reason is announced to everyone');
+  if (reason.length > MAINTENANCE_REASON_MAX)
+    throw new Refusal('input', `the reason is at most ${MAINTENANCE_REASON_MAX} characters`);
   return { durationMs, reason, environment };
 }
