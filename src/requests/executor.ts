@@ -236,12 +236,17 @@ async function applyStep(
     case 'scale': {
       const state = await kube.serviceState(env, workloadOf(policy, env, step.service));
       const live = state.workloads.find((w) => w.name === step.target);
+      // A blue/green service switched since the plan: its replicas are another colour's now.
+      if (live?.colour && live.colour !== state.activeColour)
+        throw new StalePlan(
+          `${step.service} serves ${state.activeColour} now, not ${live.colour} as when ${step.target} was planned`,
+        );
       if (!live || ![step.from, step.to].includes(live.desired)) {
         throw new StalePlan(
           `${step.target} runs ${live?.desired ?? 'no'} replicas now, not ${step.from} as planned`,
         );
       }
-      if (live.desired !== step.to) await kube.scale(env, step.service, step.to);
+      if (live.desired !== step.to) await kube.scale(env, step.service, step.to, step.target);
       await deps.locks.recordScale(env, step.service, deps.now());
       await kube.waitForScale(env, step.service, step.target, step.to, timing.rolloutDeadlineMs);
       done = `${step.service}: ${step.target} scaled ${step.from} → ${step.to}`;
@@ -253,6 +258,11 @@ async function applyStep(
       const active = await kube.activeColour(env, workload);
       if (![step.from, step.to].includes(active)) throw new StalePlan(`${step.service} serves ${active} now`);
       const images = await colourImages(kube, policy, env, workload);
+      // The approver approved traffic onto this image: another one there now is another change.
+      if (step.toImage !== undefined && images[step.to] !== step.toImage)
+        throw new StalePlan(
+          `${step.service}'s ${step.to} runs ${versionOf(images[step.to])} now, not ${versionOf(step.toImage)} as planned`,
+        );
       const record = switchRecord(request, step, images, deps.now());
       await kube.switchColour(env, step.service, step.to, timing.endpointsDeadlineMs, record);
       await indexRelease(deps, env, step.service, record);

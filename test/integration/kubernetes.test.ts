@@ -75,6 +75,16 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     expect(spec(t.sim.get('deployments', PROD, 'azora-api-gateway-blue')).replicas).toBe(5);
   });
 
+  it('refuses to scale a pinned workload that is not the live one any more, changing nothing', async () => {
+    const err = await kubeError(t.kube.scale('production', 'payment', 5, 'azora-payment-green'));
+    expect(err).toMatchObject({
+      kind: 'precondition',
+      message: 'payment in production runs on azora-payment-blue now, not azora-payment-green',
+    });
+    expect(spec(t.sim.get('deployments', PROD, 'azora-payment-green')).replicas).not.toBe(5);
+    expect(spec(t.sim.get('deployments', PROD, 'azora-payment-blue')).replicas).not.toBe(5);
+  });
+
   it('scales a statefulset through its scale subresource', async () => {
     await t.kube.scale('production', 'postgres-replica', 3);
     await t.sim.settle();

@@ -1,5 +1,6 @@
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import { executeRequest } from '../../src/requests/executor';
+import { versionOf } from '../../src/kernel/domain/release';
 import { expireRequestProcessor } from '../../jobs/expire-request';
 import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import { fakeWorld, type FakeWorld } from '../kit/fakes/deps';
@@ -114,6 +115,37 @@ describe('executeRequest', () => {
       expect(await w.locks.holder('production', 'api-gateway')).toBeNull();
     });
 
+    it('ends stale when the service was switched since the plan: the planned colour no longer serves', async () => {
+      await w.requests.create(approved([scaleStep(3, 5)]));
+      w.cluster.setActive('production', 'api-gateway', 'green');
+
+      expect(await run()).toBe('stale');
+
+      expect((await stored()).error).toBe(
+        `api-gateway serves green now, not blue as when ${PROD_GATEWAY} was planned`,
+      );
+      expect(w.cluster.changes()).toEqual([]);
+      expect(w.cluster.workload('production', 'azora-api-gateway-green').replicas).not.toBe(5);
+    });
+
+    it('scales only the workload its plan pinned, even when the live one changes under it', async () => {
+      const scale = w.cluster.scale.bind(w.cluster);
+      // Switched by someone else between the executor's check and its scale call.
+      w.cluster.scale = (...args) => {
+        w.cluster.setActive('production', 'api-gateway', 'green');
+        return scale(...args);
+      };
+      await w.requests.create(approved([scaleStep(3, 5)]));
+
+      expect(await run(true)).toBe('failed');
+
+      expect((await stored()).error).toBe(
+        `api-gateway in production runs on azora-api-gateway-green now, not ${PROD_GATEWAY}`,
+      );
+      expect(w.cluster.workload('production', 'azora-api-gateway-green').replicas).not.toBe(5);
+      expect(w.cluster.workload('production', PROD_GATEWAY).replicas).toBe(3);
+    });
+
     it('ends stale when the live replicas match neither end of the plan, changing nothing', async () => {
       await w.requests.create(approved([scaleStep(3, 5)]));
       w.cluster.setReplicas('production', PROD_GATEWAY, 4);
@@ -207,6 +239,34 @@ describe('executeRequest', () => {
       from: 'blue',
       to: 'green',
     }));
+
+    it('ends stale when a target colour runs another image than the approved plan, moving no traffic', async () => {
+      const blue = w.cluster.workload('production', 'azora-payment-blue').image;
+      const green = w.cluster.workload('production', 'azora-payment-green').image;
+      await w.requests.create(
+        approved([
+          {
+            kind: 'switch',
+            service: 'payment',
+            serviceName: 'azora-payment',
+            from: 'blue',
+            to: 'green',
+            fromImage: blue,
+            toImage: green,
+          },
+        ]),
+      );
+      const other = green.replace(/:[^:]+$/, ':v9.9.9');
+      w.cluster.rollout('production', 'azora-payment-green', other);
+
+      expect(await run()).toBe('stale');
+
+      expect((await stored()).error).toBe(
+        `payment's green runs ${versionOf(other)} now, not ${versionOf(green)} as planned`,
+      );
+      expect(w.cluster.changes()).toEqual([]);
+      expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    });
 
     it('checks every target colour first and moves none when one is not ready', async () => {
       await w.requests.create(approved(switches));

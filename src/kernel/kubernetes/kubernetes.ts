@@ -263,11 +263,18 @@ export class Kubernetes implements ClusterPort {
     return workload.deployments[await this.activeColour(env, workload)];
   }
 
-  async scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult> {
+  async scale(
+    env: EnvironmentName,
+    service: string,
+    replicas: number,
+    pinned?: string,
+  ): Promise<ScaleResult> {
     const workload = workloadOf(this.policy, env, service);
     const { apps, autoscaling } = this.clusters[env];
     const { namespace } = workload;
     const target = await this.scaleTarget(env, workload);
+    if (pinned !== undefined && pinned !== target)
+      throw new KubeError('precondition', `${service} in ${env} runs on ${target} now, not ${pinned}`);
     const body = { spec: { replicas } };
 
     if (workload.kind === 'statefulset') {

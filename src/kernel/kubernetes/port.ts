@@ -24,8 +24,11 @@ export interface ClusterPort {
   readDeployment(env: EnvironmentName, namespace: string, name: string): Promise<V1Deployment>;
   /** The colour a blue/green Service selects. */
   activeColour(env: EnvironmentName, workload: Extract<Workload, { kind: 'blue-green' }>): Promise<Colour>;
-  /** Sets the replicas of the live workload, or moves its HPA's bounds. */
-  scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult>;
+  /**
+   * Sets the replicas of the live workload, or moves its HPA's bounds. `target`, the
+   * workload a plan pinned: refused when it is not the live one any more.
+   */
+  scale(env: EnvironmentName, service: string, replicas: number, target?: string): Promise<ScaleResult>;
   /** Why `colour` of a blue/green service cannot take traffic now; undefined when it can. */
   colourNotReady(env: EnvironmentName, service: string, colour: Colour): Promise<string | undefined>;
   /**

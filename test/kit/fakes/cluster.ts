@@ -365,10 +365,18 @@ export class FakeCluster implements ClusterPort {
     return this.colourOf(env, workload);
   }
 
-  async scale(env: EnvironmentName, service: string, replicas: number): Promise<ScaleResult> {
+  async scale(
+    env: EnvironmentName,
+    service: string,
+    replicas: number,
+    pinned?: string,
+  ): Promise<ScaleResult> {
     this.record('scale', [env, service, replicas]);
     const workload = workloadOf(this.policy, env, service);
-    const w = this.workload(env, this.scaleTarget(env, workload));
+    const target = this.scaleTarget(env, workload);
+    if (pinned !== undefined && pinned !== target)
+      throw new KubeError('precondition', `${service} in ${env} runs on ${target} now, not ${pinned}`);
+    const w = this.workload(env, target);
     const before = w.replicas;
     const hpa = w.kind === 'deployment' ? this.hpa(env, w.name) : undefined;
     if (!hpa) {
