@@ -13,6 +13,7 @@ import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/t
 import { callOptions, type ClusterClients } from './clients';
 import { onceMoreIfCut } from './connections';
 import { KubeError } from './errors';
+import { scaleTargetOf } from './scale-target';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
 import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
@@ -272,9 +273,7 @@ export class Kubernetes implements ClusterPort {
     const workload = workloadOf(this.policy, env, service);
     const { apps, autoscaling } = this.clusters[env];
     const { namespace } = workload;
-    const target = await this.scaleTarget(env, workload);
-    if (pinned !== undefined && pinned !== target)
-      throw new KubeError('precondition', `${service} in ${env} runs on ${target} now, not ${pinned}`);
+    const target = scaleTargetOf(env, service, await this.scaleTarget(env, workload), pinned);
     const body = { spec: { replicas } };
 
     if (workload.kind === 'statefulset') {

@@ -24,6 +24,7 @@ import {
   type JobOutcome,
 } from '../../../src/kernel/domain/database-job';
 import { KubeError } from '../../../src/kernel/kubernetes/errors';
+import { scaleTargetOf } from '../../../src/kernel/kubernetes/scale-target';
 import {
   checkJobManifest,
   databaseJobs,
@@ -373,9 +374,7 @@ export class FakeCluster implements ClusterPort {
   ): Promise<ScaleResult> {
     this.record('scale', [env, service, replicas]);
     const workload = workloadOf(this.policy, env, service);
-    const target = this.scaleTarget(env, workload);
-    if (pinned !== undefined && pinned !== target)
-      throw new KubeError('precondition', `${service} in ${env} runs on ${target} now, not ${pinned}`);
+    const target = scaleTargetOf(env, service, this.scaleTarget(env, workload), pinned);
     const w = this.workload(env, target);
     const before = w.replicas;
     const hpa = w.kind === 'deployment' ? this.hpa(env, w.name) : undefined;
