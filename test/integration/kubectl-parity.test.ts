@@ -1,3 +1,4 @@
+import { CHANGE_CAUSE } from '../../src/kernel/kubernetes/set-image';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,13 +161,27 @@ describe.each(KUBECTLS)('the adapter against %s, from the same state', (_name, b
       });
     }
     await Promise.all([viaKubectl.sim.settle(), viaAdapter.sim.settle()]);
+    // The one difference on purpose: the bot records the change's cause in the same patch
+    // (kubectl's --record, gone since 1.32), which its new revision carries into
+    // `rollout history`; kubectl's new revision shows the previous one's cause.
+    const cause = (image: string, container: string) => `azora-chatops: set image ${container}=${image}`;
+    const withoutCause = <T extends { annotations?: Record<string, string> }>(o: T) => {
+      const { [CHANGE_CAUSE]: _cause, ...annotations } = o.annotations ?? {};
+      return { ...o, annotations };
+    };
     for (const c of cases) {
+      const image = `registry.azora.world/azora/${c.service}:v1.6.0`;
       const expected = shape(viaKubectl, 'deployments', c.namespace, c.deployment);
       expect(JSON.stringify(expected.template)).toContain(`${c.service}:v1.6.0`);
-      expect(shape(viaAdapter, 'deployments', c.namespace, c.deployment)).toEqual(expected);
+      const ours = shape(viaAdapter, 'deployments', c.namespace, c.deployment);
+      expect(withoutCause(ours)).toEqual(withoutCause(expected));
+      expect(ours.annotations?.[CHANGE_CAUSE]).toBe(cause(image, c.container));
       const sets = replicaSets(viaKubectl, c.namespace, c.deployment);
       expect(sets.some((rs) => JSON.stringify(rs.template).includes(`${c.service}:v1.6.0`))).toBe(true);
-      expect(replicaSets(viaAdapter, c.namespace, c.deployment)).toEqual(sets);
+      const ourSets = replicaSets(viaAdapter, c.namespace, c.deployment);
+      expect(ourSets.map(withoutCause)).toEqual(sets.map(withoutCause));
+      const newest = ourSets.find((rs) => JSON.stringify(rs.template).includes(`${c.service}:v1.6.0`));
+      expect(newest?.annotations?.[CHANGE_CAUSE]).toBe(cause(image, c.container));
     }
   });
 

@@ -49,14 +49,19 @@ export function imageContainer(
   );
 }
 
+/** What `kubectl rollout history` shows of each revision. */
+export const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+
 /**
- * The strategic merge patch `kubectl set image deployment/<d> <container>=<image>` sends
- * (its two-way merge patch of the container list): the order of every container by name,
- * and the one container's new image.
+ * The strategic merge patch `kubectl set image deployment/<d> <container>=<image> --record`
+ * sends (its two-way merge patch of the container list): the order of every container by
+ * name, and the one container's new image; and the change's cause, which the new revision
+ * carries into `kubectl rollout history` (else it would show the previous one's).
  */
 export function setImagePatch(deployment: V1Deployment, container: string, image: string): object {
   const containers = deployment.spec?.template.spec?.containers ?? [];
   return {
+    metadata: { annotations: { [CHANGE_CAUSE]: `azora-chatops: set image ${container}=${image}` } },
     spec: {
       template: {
         spec: {
