@@ -89,6 +89,8 @@ export const RESOURCES: readonly ResourceDef[] = [
     },
   }),
   def('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'] }),
+  // What kubectl 1.33's describe of a Service reads its endpoints from.
+  def('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
   def('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
   def('apps', 'v1', 'Deployment', 'deployments', {
     generation: true,

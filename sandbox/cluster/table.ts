@@ -164,6 +164,15 @@ function endpointsList(ep: KubeObject): string {
   return all.length > 3 ? `${all.slice(0, 3).join(',')} + ${all.length - 3} more...` : all.join(',');
 }
 
+/** An EndpointSlice's ready addresses, as kubectl prints them (the first three, then a count). */
+function sliceEndpoints(slice: KubeObject): string {
+  const all = arr(slice.endpoints)
+    .filter((e) => rec(rec(e).conditions).ready !== false)
+    .flatMap((e) => arr(rec(e).addresses).map(String));
+  if (all.length === 0) return '<unset>';
+  return all.length > 3 ? `${all.slice(0, 3).join(',')} + ${all.length - 3} more...` : all.join(',');
+}
+
 const COLUMNS: Record<string, Column[]> = {
   Deployment: [
     nameColumn,
@@ -264,6 +273,16 @@ const COLUMNS: Record<string, Column[]> = {
     ),
   ],
   Endpoints: [nameColumn, text('Endpoints', 'Endpoints of the service.', endpointsList), ageColumn],
+  EndpointSlice: [
+    nameColumn,
+    text('AddressType', 'The IP family of the endpoints.', (o) => str(o.addressType) ?? ''),
+    text('Ports', 'The ports of the endpoints.', (o) => {
+      const ports = arr(o.ports).map((p) => num(rec(p).port));
+      return ports.length > 0 ? ports.join(',') : '<unset>';
+    }),
+    text('Endpoints', 'The ready addresses of the endpoints.', sliceEndpoints),
+    ageColumn,
+  ],
   HorizontalPodAutoscaler: [
     nameColumn,
     text('Reference', 'The target of the autoscaler.', (o) => {

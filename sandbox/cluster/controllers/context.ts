@@ -10,6 +10,7 @@ export const STATEFULSETS = byKind('StatefulSet');
 export const PODS = byKind('Pod');
 export const SERVICES = byKind('Service');
 export const ENDPOINTS = byKind('Endpoints');
+export const ENDPOINT_SLICES = byKind('EndpointSlice');
 export const HPAS = byKind('HorizontalPodAutoscaler');
 export const JOBS = byKind('Job');
 export const EVENTS = byKind('Event');
