@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, describeIssue } from './errors';
 import { defaultPolicyPath } from './policy';
+import { alertmanagerUrls } from '../kernel/alertmanager';
 
 const optionalText = z
   .string()
@@ -10,6 +11,21 @@ const optionalText = z
 
 const optionalUrl = optionalText.pipe(
   z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+);
+
+/** One http(s) URL, or several separated by commas (the peers of an Alertmanager cluster). */
+const optionalUrls = optionalText.pipe(
+  z
+    .string()
+    .refine(
+      (v) =>
+        alertmanagerUrls(v).length > 0 &&
+        alertmanagerUrls(v).every((url) => z.url({ protocol: /^https?$/ }).safeParse(url).success),
+      {
+        message: 'expected an http(s) URL, or several separated by commas',
+      },
+    )
+    .optional(),
 );
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
@@ -77,7 +93,7 @@ const envSchema = z
     PAGERDUTY_EVENTS_URL: optionalUrl,
     PAGERDUTY_API_URL: optionalUrl,
     PAGERDUTY_CA_FILE: optionalText,
-    ALERTMANAGER_URL: optionalUrl,
+    ALERTMANAGER_URL: optionalUrls,
     ALERTMANAGER_WEBHOOK_TOKEN: optionalText,
     PROMETHEUS_URL: optionalUrl,
     PROMETHEUS_BEARER_TOKEN: optionalText,

@@ -88,6 +88,13 @@ const statusSchema = z.object({
   uptime: z.string(),
 });
 
+/** ALERTMANAGER_URL's peers: one URL, or several separated by commas. */
+export const alertmanagerUrls = (value: string): string[] =>
+  value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+
 /** Undici rejects URLs with user:password, so credentials in ALERTMANAGER_URL become a header. */
 function splitCredentials(baseUrl: string): { base: string; authorization?: string } {
   const url = new URL(baseUrl);
@@ -121,16 +128,20 @@ function errorDetail(body: string): string {
 
 /** Silences through Alertmanager's API v2, and its status for readiness checks. */
 export class AlertmanagerClient {
-  private readonly base: string;
-  private readonly authorization?: string;
+  private readonly peers: { base: string; authorization?: string }[];
   private readonly log: Logger;
 
+  /**
+   * `baseUrl`: one Alertmanager, or the peers of an HA cluster separated by commas. The
+   * peers share their silences, so each request goes to the first that answers: one that
+   * cannot be reached, times out or answers 5xx hands the request to the next.
+   */
   constructor(
     baseUrl: string,
     logger: Logger,
     private readonly clock: Clock = systemClock,
   ) {
-    ({ base: this.base, authorization: this.authorization } = splitCredentials(baseUrl));
+    this.peers = alertmanagerUrls(baseUrl).map(splitCredentials);
     this.log = logger.child({ component: 'alertmanager' });
   }
 
@@ -190,13 +201,35 @@ export class AlertmanagerClient {
   }
 
   private async request(method: string, path: string, what: string, payload?: unknown): Promise<unknown> {
+    for (const [i, peer] of this.peers.entries()) {
+      try {
+        return await this.requestOf(peer, method, path, what, payload);
+      } catch (err) {
+        const last = i === this.peers.length - 1;
+        if (last || !(err instanceof AlertmanagerError && err.transient)) throw err;
+        this.log.warn(
+          { peer: peer.base, err: err.message },
+          'Alertmanager peer did not answer; asking the next',
+        );
+      }
+    }
+    throw new Error('no Alertmanager peer configured');
+  }
+
+  private async requestOf(
+    peer: { base: string; authorization?: string },
+    method: string,
+    path: string,
+    what: string,
+    payload?: unknown,
+  ): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (this.authorization) headers.authorization = this.authorization;
+    if (peer.authorization) headers.authorization = peer.authorization;
     let res: Response;
     let text: string;
     try {
-      res = await fetch(`${this.base}${path}`, {
+      res = await fetch(`${peer.base}${path}`, {
         method,
         headers,
         body: payload === undefined ? undefined : JSON.stringify(payload),
@@ -204,7 +237,7 @@ export class AlertmanagerClient {
       });
       text = await res.text();
     } catch (err) {
-      throw this.networkError(err, what);
+      throw this.networkError(err, what, peer.base);
     }
     if (!res.ok) throw this.httpError(res.status, text, what);
     if (text.trim() === '') return undefined;
@@ -231,20 +264,20 @@ export class AlertmanagerClient {
     );
   }
 
-  private networkError(err: unknown, what: string): AlertmanagerError {
+  private networkError(err: unknown, what: string, base: string): AlertmanagerError {
     this.log.debug({ err, what }, 'Alertmanager request failed');
     const name = err instanceof Error ? err.name : '';
     const code = errorCode(err);
     if (name === 'TimeoutError' || name === 'AbortError' || code === 'ETIMEDOUT') {
       return new AlertmanagerError(
         'timeout',
-        `${what}: Alertmanager at ${this.base} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
+        `${what}: Alertmanager at ${base} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
       );
     }
     const reason = code ?? (err instanceof Error ? err.message : String(err));
     return new AlertmanagerError(
       'unreachable',
-      `${what}: Alertmanager at ${this.base} is unreachable (${reason})`,
+      `${what}: Alertmanager at ${base} is unreachable (${reason})`,
     );
   }
 

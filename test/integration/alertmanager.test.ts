@@ -271,6 +271,38 @@ describe("Debian's Alertmanager 0.25 against a stand-in webhook", () => {
     expect((refused as Error).message).toMatch(/listing silences: Alertmanager at .* is unreachable/);
   });
 
+  it('asks the next peer of a cluster when one is down or failing, and says so only when all are', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const failing = createServer((_req, res) => {
+      res.statusCode = 503;
+      res.end('upstream down');
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+    try {
+      const peers = new AlertmanagerClient(`${down}, ${failingUrl},${am.url}`, pino({ level: 'silent' }));
+      const { id } = await peers.createSilence({
+        matchers: { alertname: 'PeerFailover' },
+        durationMs: 60_000,
+        createdBy: 'test',
+        comment: 'through the third peer',
+      });
+      expect((await client.listSilences()).find((s) => s.id === id)?.status.state).toBe('active');
+      await peers.expireSilence(id);
+
+      // A refusal is the cluster's answer: not asked again of the next peer.
+      const refused = await peers.expireSilence('nope').catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'not-found' });
+
+      const none = new AlertmanagerClient(`${down},${failingUrl}`, pino({ level: 'silent' }));
+      const failed = await none.listSilences().catch((e: unknown) => e);
+      expect(failed).toMatchObject({ kind: 'unavailable', transient: true, status: 503 });
+    } finally {
+      failing.closeAllConnections();
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
+
   it('calls a 5xx transient and a wrong shape not', async () => {
     let answer = { status: 503, body: 'upstream down' };
     const fake = createServer((_req, res) => {

@@ -83,7 +83,11 @@ describe('environment', () => {
     [{ SLACK_API_URL: 'not a url' }, 'environment SLACK_API_URL: expected an http(s) URL'],
     [
       { ALERTMANAGER_URL: 'ftp://alertmanager:9093' },
-      'environment ALERTMANAGER_URL: expected an http(s) URL',
+      'environment ALERTMANAGER_URL: expected an http(s) URL, or several separated by commas',
+    ],
+    [
+      { ALERTMANAGER_URL: 'http://alertmanager-0:9093,alertmanager-1:9093' },
+      'environment ALERTMANAGER_URL: expected an http(s) URL, or several separated by commas',
     ],
     [{ PAGERDUTY_API_URL: 'file:///etc/passwd' }, 'environment PAGERDUTY_API_URL: expected an http(s) URL'],
   ])('refuses %j', (env, message) => {
