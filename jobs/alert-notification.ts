@@ -26,10 +26,16 @@ export async function alertNotificationProcessor(
   // and takes them from the group's state instead. Each step is idempotent: the job ids,
   // PagerDuty's dedup key, the timeline's event keys, the switch back's claim.
   const changes = retried && applied.changes.length === 0 ? standingChanges(group) : applied.changes;
-  const pages = ctx.pagerduty.enabled && ctx.policy.alerts.page.includes(group.severity);
+  const paged = (severity: string) => ctx.policy.alerts.page.includes(severity);
+  const pages = ctx.pagerduty.enabled && paged(group.severity);
   if (pages) {
     const dedupKey = pagerDutyKey(group);
-    if (changes.some((c) => c.kind === 'opened' || c.kind === 'reopened')) {
+    // Opened, firing again, or risen into a paged severity while it fired.
+    const starts = changes.some(
+      (c) =>
+        c.kind === 'opened' || c.kind === 'reopened' || (c.kind === 'escalated' && !paged(c.from)),
+    );
+    if (starts) {
       const summary = `${group.alertname}: ${group.summary}`;
       const source = [group.service, group.environment].filter(Boolean).join('/') || 'azora';
       await ctx.queues.enqueue(

@@ -131,6 +131,9 @@ export function alertChangeReply(group: AlertGroup, change: AlertChange): SlackM
     case 'reopened':
       text = `:red_circle: Firing again (episode ${change.episode}) after being resolved.`;
       break;
+    case 'escalated':
+      text = md`:arrow_up: Now ${bold(change.to)} (was ${change.from}).`;
+      break;
     case 'opened':
       return undefined;
   }

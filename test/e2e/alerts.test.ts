@@ -176,6 +176,43 @@ describe('Alertmanager alerts as Slack threads', () => {
     }
   });
 
+  it('pages once a critical alert joins a warning’s group, and says so in its thread', async () => {
+    const warning = firingNotification(
+      'AzoraPodRestarts',
+      { severity: 'warning', namespace: PROD, service: 'payment' },
+      'Pods restarting on payment',
+    );
+    const groupId = groupIdOf(warning.groupKey);
+    expect((await post(warning)).status).toBe(202);
+    const parent = await parentOf('AzoraPodRestarts');
+    await untilSettled(t.bot);
+    expect(pagerduty.events.filter((e) => e.dedupKey?.startsWith(`azora-${groupId}`))).toEqual([]);
+
+    // The route does not group by severity: the next notification mixes both.
+    const first = warning.alerts[0]!;
+    const critical = {
+      ...first,
+      labels: { ...first.labels, severity: 'critical', pod: 'azora-payment-blue-x' },
+      fingerprint: `${first.fingerprint.slice(0, 15)}c`,
+    };
+    const common: Record<string, string> = { ...warning.commonLabels };
+    delete common.severity;
+    expect((await post({ ...warning, commonLabels: common, alerts: [first, critical] })).status).toBe(202);
+
+    const events = await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey === `azora-${groupId}-1` && e.status === 202),
+      (found) => found.length > 0,
+      { what: 'the page for the critical alert' },
+    );
+    expect(events.map((e) => e.action)).toEqual(['trigger']);
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (replies) => replies.some((r) => r.includes(':arrow_up: Now *critical* (was warning)')),
+      { what: 'the thread told of the escalation' },
+    );
+    expect(current(parent.ts).text).toContain('AzoraPodRestarts');
+  });
+
   it('turns the thread resolved on the retry when the attempt that resolved its group failed after storing it', async () => {
     const notification = firingNotification(
       'AzoraQueueBacklog',

@@ -160,6 +160,39 @@ describe('folding notifications into an alert group', () => {
     expect(resolved.group.alerts.b).toMatchObject({ status: 'resolved', endsAt: new Date(3).toISOString() });
   });
 
+  it('is as urgent as its most urgent firing alert, and within one firing never less', () => {
+    const mixed = (alerts: ReturnType<typeof alert>[]): Notification => {
+      const n = notification(alerts);
+      const { severity: _mixed, ...common } = n.commonLabels;
+      return { ...n, commonLabels: common };
+    };
+    const warn = (fp: string, status: 'firing' | 'resolved', pod: string) => {
+      const a = alert(fp, status, pod);
+      return { ...a, labels: { ...a.labels, severity: 'warning' } };
+    };
+    const opened = applyNotification(undefined, mixed([warn('a', 'firing', 'p1')]), policy, 1);
+    expect(opened.group.severity).toBe('warning');
+
+    const risen = applyNotification(
+      opened.group,
+      mixed([warn('a', 'firing', 'p1'), alert('b', 'firing', 'p2')]),
+      policy,
+      2,
+    );
+    expect(risen.group.severity).toBe('critical');
+    expect(risen.changes).toContainEqual({ kind: 'escalated', from: 'warning', to: 'critical' });
+
+    // The critical alert resolves; the group still fires, and stays critical in this firing.
+    const calmer = applyNotification(
+      risen.group,
+      mixed([warn('a', 'firing', 'p1'), alert('b', 'resolved', 'p2')]),
+      policy,
+      3,
+    );
+    expect(calmer.group.severity).toBe('critical');
+    expect(calmer.changes.some((c) => c.kind === 'escalated')).toBe(false);
+  });
+
   it('keeps the labels all the group’s alerts share, for a silence that matches just them', () => {
     const byName = {
       ...notification([alert('a', 'firing', 'p1')]),

@@ -66,6 +66,8 @@ export type AlertChange =
   | { kind: 'reopened'; episode: number }
   | { kind: 'firing'; fingerprints: string[] }
   | { kind: 'alerts-resolved'; fingerprints: string[] }
+  /** A firing group whose severity rose (a critical alert joined a warning's group). */
+  | { kind: 'escalated'; from: string; to: string }
   | { kind: 'resolved' };
 
 /**
@@ -196,6 +198,10 @@ export function applyNotification(
     changes.push({ kind: 'alerts-resolved', fingerprints: newlyResolved });
   if (status === 'resolved' && (!previous || previous.status === 'firing'))
     changes.push({ kind: 'resolved' });
+  // Within one firing, a group's severity only rises: what it paged for stays paged.
+  const risen = previous && !reopened ? higherSeverity(previous.severity, severity) : severity;
+  if (previous && !reopened && status === 'firing' && risen !== previous.severity)
+    changes.push({ kind: 'escalated', from: previous.severity, to: risen });
 
   const annotations = { ...first.annotations, ...notification.commonAnnotations };
   const generatorURL =
@@ -211,7 +217,7 @@ export function applyNotification(
     groupKey: notification.groupKey,
     status,
     alertname: labels.alertname ?? first.labels.alertname ?? 'alert',
-    severity,
+    severity: risen,
     summary: annotations.summary ?? annotations.description ?? labels.alertname ?? 'alert',
     ...(annotations.runbook_url ? { runbookUrl: annotations.runbook_url } : {}),
     ...(generatorURL ? { generatorURL: generatorURL.slice(0, MAX_GENERATOR_URL) } : {}),
@@ -257,13 +263,27 @@ function pruneAlerts(alerts: Record<string, AlertState>): void {
     .forEach(([fp]) => delete alerts[fp]);
 }
 
+/** Severities from the most to the least urgent; any other comes after them. */
+const SEVERITY_ORDER = ['critical', 'error', 'warning', 'info', 'notice'];
+const rankOf = (severity: string) => {
+  const rank = SEVERITY_ORDER.indexOf(severity);
+  return rank === -1 ? SEVERITY_ORDER.length : rank;
+};
+const higherSeverity = (a: string, b: string) => (rankOf(b) < rankOf(a) ? b : a);
+
+/**
+ * The notification's severity: the one its group or all its alerts share, else the most
+ * urgent of its firing alerts (of all, when none fires), so a group that mixes severities
+ * is as urgent as its most urgent alert.
+ */
 export function severityOf(notification: Notification): string {
-  return (
-    notification.groupLabels.severity ??
-    notification.commonLabels.severity ??
-    notification.alerts[0]?.labels.severity ??
-    'warning'
-  );
+  const shared = notification.groupLabels.severity ?? notification.commonLabels.severity;
+  if (shared) return shared;
+  const firing = notification.alerts.filter((a) => a.status === 'firing');
+  const severities = (firing.length > 0 ? firing : notification.alerts)
+    .map((a) => a.labels.severity)
+    .filter((s): s is string => s !== undefined);
+  return severities.length > 0 ? severities.reduce(higherSeverity) : 'warning';
 }
 
 export const firingCount = (group: AlertGroup): number => firingOf(group.alerts).length;
