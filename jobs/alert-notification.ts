@@ -32,8 +32,7 @@ export async function alertNotificationProcessor(
     const dedupKey = pagerDutyKey(group);
     // Opened, firing again, or risen into a paged severity while it fired.
     const starts = changes.some(
-      (c) =>
-        c.kind === 'opened' || c.kind === 'reopened' || (c.kind === 'escalated' && !paged(c.from)),
+      (c) => c.kind === 'opened' || c.kind === 'reopened' || (c.kind === 'escalated' && !paged(c.from)),
     );
     if (starts) {
       const summary = `${group.alertname}: ${group.summary}`;
