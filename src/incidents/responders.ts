@@ -2,7 +2,13 @@ import type { Deps } from '../deps';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { slackError } from '../kernel/slack/errors';
 import { show } from './run';
-import { escalationPoliciesFor, pagesPagerDuty, severityLabel, type Incident } from './domain/incident';
+import {
+  escalationPoliciesFor,
+  incidentPageKey,
+  pagesPagerDuty,
+  severityLabel,
+  type Incident,
+} from './domain/incident';
 
 /**
  * Who is on call now for the incident's services (the policy's escalation policies, first
@@ -50,7 +56,7 @@ export async function pageForIncident(
   channelUrl: string,
 ): Promise<string | undefined> {
   if (!deps.pagerduty.enabled || !pagesPagerDuty(deps.policy.incidents, incident.severity)) return undefined;
-  const dedupKey = alertDedupKey ?? `azora-incident-${incident.id}`;
+  const dedupKey = alertDedupKey ?? incidentPageKey(incident.id);
   await deps.pagerduty.trigger({
     dedupKey,
     summary: `${severityLabel(incident.severity)}: ${incident.title}`,

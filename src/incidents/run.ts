@@ -2,11 +2,12 @@ import type { CoreDeps, Deps } from '../deps';
 import { Refusal } from '../kernel/domain/refusal';
 import { md, mention } from '../kernel/slack/blocks';
 import type { IncidentSeverity } from '../config/policy';
-import type { Incident, IncidentStatus } from './domain/incident';
+import { incidentPageKey, type Incident, type IncidentStatus } from './domain/incident';
 import {
   changeCommander,
   changeSeverity,
   changeStatus,
+  NOTE_MAX,
   resolveIncident,
   type Change,
 } from './domain/lifecycle';
@@ -91,6 +92,16 @@ export async function update(
   const updated = result.verdict.incident;
   const { entry } = result.verdict;
   await show(deps, updated);
+  // The new commander answers for the incident: they must be able to read its channel.
+  if (change.kind === 'commander') {
+    await deps.outbox
+      .paced('conversations.invite', updated.channel, () =>
+        deps.slack.conversations.invite({ channel: updated.channel, users: change.user, force: true }),
+      )
+      .catch((err: Error) =>
+        deps.logger.warn({ incident: updated.id, err: err.message }, 'could not invite the new commander'),
+      );
+  }
   // Through the outbox, keyed by the change: the change is made, so a Slack failing now
   // delays its line rather than failing the command (whose retry would find it made).
   // Two people can make the same kind of change in one millisecond: the key names who.
@@ -107,8 +118,23 @@ export async function addNote(deps: Deps, incident: Incident, text: string, acto
     at: deps.now(),
     actor,
     kind: 'note',
-    text: text.slice(0, 1_000),
+    text: text.slice(0, NOTE_MAX),
   });
+}
+
+/**
+ * The PagerDuty incident the declaration opened ends with the incident, or it would go on
+ * escalating. One it shares with an alert (declared from the alert's thread) is the
+ * alert's: it resolves when the alert does.
+ */
+async function resolvePage(deps: Deps, incident: Incident): Promise<void> {
+  const key = incident.pagerduty?.id;
+  if (!key || key !== incidentPageKey(incident.id) || !deps.pagerduty.enabled) return;
+  await deps.pagerduty
+    .resolve(key)
+    .catch((err: Error) =>
+      deps.logger.warn({ incident: incident.id, err: err.message }, 'could not resolve the incident’s page'),
+    );
 }
 
 /**
@@ -132,6 +158,7 @@ export async function resolve(
   if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
   const resolved = result.verdict.incident;
   await deps.incidents.closed(resolved.id);
+  await resolvePage(deps, resolved);
   const timeline = await deps.incidents.timeline(resolved.id);
   const figures = metrics(resolved, timeline);
   const markdown = postmortemMarkdown(resolved, timeline);

@@ -59,7 +59,7 @@ export function declaredAnswer(incident: Incident): SlackMessage {
 
 export function resolvedLine(incident: Incident, m: IncidentMetrics): Mrkdwn {
   const mitigated = m.toMitigate !== undefined ? formatDuration(m.toMitigate) : 'no change recorded';
-  return md`:white_check_mark: *Resolved* by ${mention(incident.commander)}: ${incident.resolution ?? ''}\nTime to acknowledge ${formatDuration(m.toAcknowledge)} · to mitigate ${mitigated} · to resolve ${formatDuration(m.toResolve ?? 0)}. The postmortem draft is attached.`;
+  return md`:white_check_mark: *Resolved* by ${mention(incident.resolvedBy ?? incident.commander)}: ${incident.resolution ?? ''}\nTime to acknowledge ${formatDuration(m.toAcknowledge)} · to mitigate ${mitigated} · to resolve ${formatDuration(m.toResolve ?? 0)}. The postmortem draft is attached.`;
 }
 
 /** `/azora incident list`: the open ones first, then the recent. */

@@ -8,7 +8,7 @@ import { update } from '../../src/incidents/run';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, untilSettled } from '../kit/flows';
-import { APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import { APPROVER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 
@@ -477,5 +477,51 @@ describe('an incident with PagerDuty', () => {
       { what: 'the summary linking the PagerDuty incident' },
     );
     expect(summary!.channel).toBe(incident!.channel);
+  });
+
+  it('invites a new commander, and resolves the page it opened with the incident, naming who resolved it', async () => {
+    await sendSlashCommand(t.url, t.secret, {
+      text: 'incident declare sev1 checkout failing everywhere',
+      user: ENGINEER,
+      channel: OPS,
+      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+    });
+    const incident = (await waitFor(
+      async () =>
+        (await t.bot.deps.incidents.recent(5)).find((i) => i.title === 'checkout failing everywhere'),
+      (i) => i?.summaryTs !== undefined,
+      { what: 'the incident' },
+    ))!;
+    const key = `azora-incident-${incident.id}`;
+    await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey === key && e.action === 'trigger' && e.status === 202),
+      (found) => found.length > 0,
+      { what: 'its page' },
+    );
+    const command = (user: string, text: string) =>
+      sendSlashCommand(t.url, t.secret, {
+        text,
+        user,
+        channel: incident.channel,
+        responseUrl: t.slack.responseUrl(incident.channel, user),
+      });
+    expect(t.slack.channel(incident.channel)!.members).not.toContain(SECOND_APPROVER);
+
+    await command(ENGINEER, `incident commander <@${SECOND_APPROVER}|jonas>`);
+    await waitFor(
+      () => t.slack.channel(incident.channel)!.members,
+      (members) => members.includes(SECOND_APPROVER),
+      { what: 'the new commander in the channel' },
+    );
+
+    await command(APPROVER, 'incident resolve config rolled back');
+    const file = await t.slack.waitForFile((f) => f.state === 'complete' && f.channel === incident.channel);
+    expect(file.initialComment).toContain(`*Resolved* by <@${APPROVER}>: config rolled back`);
+    const resolved = await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey === key && e.action === 'resolve' && e.status === 202),
+      (found) => found.length > 0,
+      { what: 'its page resolved' },
+    );
+    expect(resolved).toHaveLength(1);
   });
 });

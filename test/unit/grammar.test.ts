@@ -233,6 +233,11 @@ describe('the /azora grammar', () => {
 
   it('bounds each text as its job does: an incident note of 2,000 characters, grep text of 200', () => {
     expect(parse(`incident note ${'x'.repeat(2_000)}`)).toMatchObject({ ok: true });
+    expect(refusal(`incident note ${'x'.repeat(2_001)}`).error).toBe('that is longer than 2,000 characters');
+    expect(parse(`incident resolve ${'x'.repeat(500)}`)).toMatchObject({ ok: true });
+    expect(refusal(`incident resolve ${'x'.repeat(501)}`).error).toBe(
+      'a resolution (the rest goes in notes, which the postmortem lists) is longer than 500 characters',
+    );
     expect(refusal(`logs prod auth grep ${'x'.repeat(201)}`).error).toBe(
       'the grep text is at most 200 characters',
     );

@@ -406,6 +406,7 @@ describe('an incident’s life', () => {
         status: 'resolved',
         resolvedAt: T0 + 72 * MIN,
         resolution: 'Rolled back payment to v1.4.1',
+        resolvedBy: 'U0ALICE',
         lastStatusAt: T0 + 72 * MIN,
       },
       entry: {

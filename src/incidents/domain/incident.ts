@@ -33,6 +33,8 @@ export interface Incident {
   resolvedAt?: number;
   /** What resolved it, in the resolver's words. */
   resolution?: string;
+  /** Who resolved it (the commander, or anyone else in the channel). */
+  resolvedBy?: string;
   /** Linked alert groups (AlertGroup.id): the one it was declared from, and any linked later. */
   alertGroups: string[];
   /**
@@ -88,3 +90,6 @@ export function escalationPoliciesFor(policy: IncidentPolicy, services: readonly
   const ids = services.map((s) => policy.escalationPolicies[s]).filter((id) => id !== undefined);
   return [...new Set(ids)];
 }
+
+/** The dedup key of the PagerDuty incident a declaration opens of its own. */
+export const incidentPageKey = (id: string): string => `azora-incident-${id}`;

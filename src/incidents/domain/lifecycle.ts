@@ -127,6 +127,8 @@ export function changeCommander(incident: Incident, to: string, actor: string, a
 
 /** A resolution is a sentence or two in the postmortem's summary, not a report. */
 export const RESOLUTION_MAX = 500;
+/** A note in the timeline: a few paragraphs at most. */
+export const NOTE_MAX = 2_000;
 
 /** Resolved, with what resolved it: the end of the timeline, the metrics and the postmortem. */
 export function resolveIncident(incident: Incident, summary: string, actor: string, at: number): Change {
@@ -136,7 +138,14 @@ export function resolveIncident(incident: Incident, summary: string, actor: stri
     return { ok: false, reason: 'say in a few words what resolved it: incident resolve <summary>' };
   return {
     ok: true,
-    incident: { ...incident, status: 'resolved', resolvedAt: at, resolution, lastStatusAt: at },
+    incident: {
+      ...incident,
+      status: 'resolved',
+      resolvedAt: at,
+      resolution,
+      resolvedBy: actor,
+      lastStatusAt: at,
+    },
     entry: { at, actor, kind: 'status', text: `Resolved: ${resolution}`, key: `resolved:${incident.id}` },
   };
 }

@@ -2,6 +2,7 @@ import { Refusal } from '../../kernel/domain/refusal';
 import { INCIDENT_SEVERITIES, type IncidentSeverity } from '../../config/policy';
 import type { Command } from '../../commands/domain/types';
 import type { VerbSpec } from '../../commands/domain/words';
+import { NOTE_MAX, RESOLUTION_MAX } from './lifecycle';
 
 export const incidentVerb: VerbSpec = {
   verb: 'incident',
@@ -12,10 +13,14 @@ export const incidentVerb: VerbSpec = {
   examples: ['/azora incident declare sev2 payment errors after the deploy', '/azora incident list'],
   parse: (w): Command => {
     const action = w.next()?.toLowerCase();
-    const text = (missing: string) => {
+    const text = (missing: string, max = NOTE_MAX, what = 'that') => {
       const rest = w.rest().join(' ').trim();
       if (!rest) throw new Refusal('input', missing);
-      if (rest.length > 2_000) throw new Refusal('input', 'that is longer than 2,000 characters');
+      if (rest.length > max)
+        throw new Refusal(
+          'input',
+          `${what} is longer than ${String(max).replace(/\B(?=(\d{3})+$)/g, ',')} characters`,
+        );
       return rest;
     };
     const severity = (word = w.next()?.toLowerCase()): IncidentSeverity => {
@@ -60,7 +65,11 @@ export const incidentVerb: VerbSpec = {
         return {
           verb: 'incident',
           action,
-          summary: text('resolve it with a summary: what happened and what fixed it'),
+          summary: text(
+            'resolve it with a summary: what happened and what fixed it',
+            RESOLUTION_MAX,
+            'a resolution (the rest goes in notes, which the postmortem lists)',
+          ),
         };
       case 'list':
       case 'timeline':
