@@ -20,11 +20,14 @@ export const maintenanceNoticeProcessor = defineJob(
       return { skipped: window?.status ?? 'gone' };
     if (notice === 'start') await startWindow(ctx, windowId);
     if (notice === 'end') await endWindow(ctx, windowId);
-    if (!(await ctx.maintenanceWindows.claimNotice(windowId, notice))) return { skipped: 'posted already' };
+    // Once per timing of the window: a window moved after a notice went out announces the
+    // new time again, in a message of its own.
+    const once = `${notice}-${window.start}`;
+    if (!(await ctx.maintenanceWindows.claimNotice(windowId, once))) return { skipped: 'posted already' };
     const current = (await ctx.maintenanceWindows.get(windowId)) ?? window;
     await ctx.outbox.put(
       ctx.policy.channels.announcements,
-      `maintenance-${windowId}-${notice}`,
+      `maintenance-${windowId}-${once}`,
       noticeMessage(current, notice),
     );
     return { posted: notice };

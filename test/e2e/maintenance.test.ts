@@ -194,6 +194,30 @@ describe('maintenance windows', () => {
     );
   });
 
+  it('announces a window moved after a notice went out again, at its new time', async () => {
+    const bot = await start();
+    await bot.bot.deps.maintenance.plan(shortWindow('m0003', 2_500, 60_000));
+    await waitFor(
+      () => announcements(bot, 'm0003'),
+      (texts) => texts.includes(':loudspeaker: *Maintenance in 2s*'),
+      { what: 'the first notice' },
+    );
+    const moved = await bot.bot.deps.maintenance.move('m0003', Date.now() + 3_000, 60_000);
+    expect(moved).toBeDefined();
+    await waitFor(
+      () => announcements(bot, 'm0003'),
+      (texts) => texts.includes(':construction: *Maintenance started*'),
+      { what: 'the start at the new time', timeoutMs: 15_000 },
+    );
+    expect(announcements(bot, 'm0003')).toEqual([
+      ':loudspeaker: *Maintenance in 2s*',
+      ':loudspeaker: *Maintenance in 2s*',
+      ':loudspeaker: *Maintenance in 1s*',
+      ':construction: *Maintenance started*',
+    ]);
+    await bot.bot.deps.maintenance.cancelWindow('m0003');
+  });
+
   it('keeps announcing after the worker restarts between notices', async () => {
     const prefix = uniquePrefix();
     const first = await start({ prefix });
