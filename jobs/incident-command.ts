@@ -4,6 +4,7 @@ import { incidentCommandJob } from '../src/incidents/contracts';
 import { declare } from '../src/incidents/declare';
 import { scheduleNudge } from '../src/incidents/nudge';
 import { addNote, incidentOfChannel, resolve, update } from '../src/incidents/run';
+import { pageIfRaised } from '../src/incidents/responders';
 import { declaredAnswer, incidentListMessage, timelineMessage } from '../src/incidents/views';
 import { Refusal } from '../src/kernel/domain/refusal';
 import { md, note, withMentions } from '../src/kernel/slack/blocks';
@@ -58,7 +59,8 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
             : command.action === 'severity'
               ? { kind: 'severity' as const, severity: command.severity }
               : { kind: 'commander' as const, user: command.user };
-        await scheduleNudge(ctx, await update(ctx, incident, change, requester));
+        const updated = await update(ctx, incident, change, requester);
+        await scheduleNudge(ctx, change.kind === 'severity' ? await pageIfRaised(ctx, updated) : updated);
         return { incident: incident.id };
       }
     }

@@ -113,3 +113,25 @@ export async function notePagerDuty(deps: Deps, incidentId: string): Promise<Pag
 /** Said in the channel when PagerDuty never made the incident the channel was to be noted on. */
 export const pagerDutyNoteMissing = (why: string): SlackMessage =>
   note(md`:warning: The channel's link was not added to the PagerDuty incident: ${why}.`);
+
+/**
+ * A severity raised into one that pages (sev3 → sev1) pages as a declaration of that
+ * severity does, once: the incident keeps the page's key, and the pinned summary links it.
+ */
+export async function pageIfRaised(deps: Deps, incident: Incident): Promise<Incident> {
+  if (incident.pagerduty || !pagesPagerDuty(deps.policy.incidents, incident.severity)) return incident;
+  const key = await pageForIncident(
+    deps,
+    incident,
+    undefined,
+    `https://slack.com/app_redirect?channel=${incident.channel}`,
+  );
+  if (!key) return incident;
+  const changed = await deps.incidents.change(incident.id, (current) => ({
+    ...(current.pagerduty ? {} : { next: { ...current, pagerduty: { id: key } } }),
+    verdict: null,
+  }));
+  const paged = changed?.incident ?? incident;
+  await show(deps, paged);
+  return paged;
+}

@@ -12,6 +12,10 @@ import { APPROVER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN }
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 
+/** `/azora …` typed by `user` in `channel`, signed, as Slack sends it. */
+const slashAs = (t: TestBot, user: string, text: string, channel: string) =>
+  sendSlashCommand(t.url, t.secret, { text, user, channel, responseUrl: t.slack.responseUrl(channel, user) });
+
 /**
  * Incidents through signed slash commands against the real bot and the simulated Slack:
  * declared into a channel of their own, run from it, resolved with a postmortem file.
@@ -313,12 +317,7 @@ describe('an incident declared from a critical alert', () => {
 
     // In its channel, production commands are taken as in the ops channel (a channel the
     // policy does not list otherwise), and the change goes into its timeline, linked.
-    const res = await sendSlashCommand(t.url, t.secret, {
-      text: 'scale production payment 5',
-      user: ENGINEER,
-      channel: incident!.channel,
-      responseUrl: t.slack.responseUrl(incident!.channel, ENGINEER),
-    });
+    const res = await slashAs(t, ENGINEER, 'scale production payment 5', incident!.channel);
     expect((res.json() as { text: string }).text).toContain('Planning');
     const timeline = await waitFor(
       () => t.bot.deps.incidents.timeline(incident!.id),
@@ -340,12 +339,7 @@ describe('a sev1 without a status update', () => {
   });
 
   it('nudges its commander once per interval after the last update or nudge', async () => {
-    await sendSlashCommand(t.url, t.secret, {
-      text: 'incident declare sev1 checkout down',
-      user: ENGINEER,
-      channel: OPS,
-      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
-    });
+    await slashAs(t, ENGINEER, 'incident declare sev1 checkout down', OPS);
     const incident = (await waitFor(
       async () => (await t.bot.deps.incidents.recent(1))[0],
       (i) => i !== undefined,
@@ -480,12 +474,7 @@ describe('an incident with PagerDuty', () => {
   });
 
   it('invites a new commander, and resolves the page it opened with the incident, naming who resolved it', async () => {
-    await sendSlashCommand(t.url, t.secret, {
-      text: 'incident declare sev1 checkout failing everywhere',
-      user: ENGINEER,
-      channel: OPS,
-      responseUrl: t.slack.responseUrl(OPS, ENGINEER),
-    });
+    await slashAs(t, ENGINEER, 'incident declare sev1 checkout failing everywhere', OPS);
     const incident = (await waitFor(
       async () =>
         (await t.bot.deps.incidents.recent(5)).find((i) => i.title === 'checkout failing everywhere'),
@@ -523,5 +512,34 @@ describe('an incident with PagerDuty', () => {
       { what: 'its page resolved' },
     );
     expect(resolved).toHaveLength(1);
+  });
+
+  it('pages when its severity is raised to one that pages, once', async () => {
+    await slashAs(t, ENGINEER, 'incident declare sev3 search results stale', OPS);
+    const incident = (await waitFor(
+      async () => (await t.bot.deps.incidents.recent(5)).find((i) => i.title === 'search results stale'),
+      (i) => i?.summaryTs !== undefined,
+      { what: 'the incident' },
+    ))!;
+    const key = `azora-incident-${incident.id}`;
+    const triggers = () => pagerduty.events.filter((e) => e.dedupKey === key && e.action === 'trigger');
+    const raise = (severity: string) =>
+      slashAs(t, ENGINEER, `incident severity ${severity}`, incident.channel);
+    expect(incident.pagerduty).toBeUndefined();
+
+    await raise('sev2');
+    await waitFor(
+      async () => (await t.bot.deps.incidents.get(incident.id))?.pagerduty?.id,
+      (id) => id === key,
+      { what: 'the page kept on the incident' },
+    );
+    await raise('sev1');
+    await waitFor(
+      async () => (await t.bot.deps.incidents.get(incident.id))?.severity,
+      (severity) => severity === 'sev1',
+      { what: 'the second raise' },
+    );
+    await untilSettled(t.bot);
+    expect(triggers().filter((e) => e.status === 202)).toHaveLength(1);
   });
 });
