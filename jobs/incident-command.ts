@@ -36,7 +36,7 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
         return { listed: true };
       case 'note': {
         const incident = await incidentOfChannel(ctx, channel);
-        await addNote(ctx, incident, command.text, requester);
+        await addNote(ctx, incident, command.text, requester, `note:${ctx.job.id}`);
         await say(':pushpin: Noted in the timeline.');
         return { incident: incident.id };
       }

@@ -113,12 +113,20 @@ export async function update(
   return updated;
 }
 
-export async function addNote(deps: Deps, incident: Incident, text: string, actor: string): Promise<void> {
+/** A note in the timeline; `key` (the command's job) keeps a retried job from adding it twice. */
+export async function addNote(
+  deps: Pick<Deps, 'incidents' | 'now'>,
+  incident: Incident,
+  text: string,
+  actor: string,
+  key: string,
+): Promise<void> {
   await deps.incidents.append(incident.id, {
     at: deps.now(),
     actor,
     kind: 'note',
     text: text.slice(0, NOTE_MAX),
+    key,
   });
 }
 

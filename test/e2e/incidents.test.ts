@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SimulatedPagerDuty, simulatedId } from '../../sandbox/pagerduty';
 import { actionId } from '../../src/kernel/slack/actions';
 import { nudgeIfDue } from '../../src/incidents/nudge';
-import { update } from '../../src/incidents/run';
+import { addNote, update } from '../../src/incidents/run';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, untilSettled } from '../kit/flows';
@@ -98,6 +98,11 @@ describe('incidents, end to end', () => {
     await answerTo(ENGINEER, 'Noted in the timeline');
     const timeline = await t.bot.deps.incidents.timeline(incident.id);
     expect(timeline.entries.map((e) => e.kind)).toEqual(['status', 'status', 'commander', 'note']);
+    // Keyed by its job: a retried note job finds it there and adds nothing.
+    const noted = timeline.entries.find((e) => e.kind === 'note')!;
+    expect(noted.key).toMatch(/^note:/);
+    await addNote(t.bot.deps, incident, noted.text, ENGINEER, noted.key!);
+    expect((await t.bot.deps.incidents.timeline(incident.id)).entries).toHaveLength(4);
     const summary = t.slack.messages.find((m) => m.ts === incident.summaryTs)!;
     expect(summary.text).toContain('Identified');
 

@@ -2,7 +2,7 @@ import { Refusal } from '../../kernel/domain/refusal';
 import { findVerb, VERBS, Words } from './grammar';
 import type { ParseResult, Vocabulary } from './types';
 
-/** An incident note or resolve summary (2,000 characters) with its verb; each verb bounds its own text. */
+/** Room for the longest text a verb takes, with its words around it; each verb bounds its own text. */
 const MAX_TEXT = 2_100;
 
 /**

@@ -9,7 +9,7 @@ import {
   type IncidentSeverity,
   type IncidentStatus,
 } from './incident';
-import type { TimelineEntry } from './timeline';
+import { ENTRY_TEXT_MAX, type TimelineEntry } from './timeline';
 import { bounded } from '../../kernel/domain/text';
 import { oneLine, utcMinute } from './text';
 
@@ -127,8 +127,8 @@ export function changeCommander(incident: Incident, to: string, actor: string, a
 
 /** A resolution is a sentence or two in the postmortem's summary, not a report. */
 export const RESOLUTION_MAX = 500;
-/** A note in the timeline: a few paragraphs at most. */
-export const NOTE_MAX = 2_000;
+/** A note in the timeline: as long as a timeline entry keeps. */
+export const NOTE_MAX = ENTRY_TEXT_MAX;
 
 /** Resolved, with what resolved it: the end of the timeline, the metrics and the postmortem. */
 export function resolveIncident(incident: Incident, summary: string, actor: string, at: number): Change {
