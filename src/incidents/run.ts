@@ -7,6 +7,7 @@ import {
   changeCommander,
   changeSeverity,
   changeStatus,
+  checkNote,
   NOTE_MAX,
   resolveIncident,
   type Change,
@@ -121,6 +122,8 @@ export async function addNote(
   actor: string,
   key: string,
 ): Promise<void> {
+  const allowed = checkNote(incident);
+  if (!allowed.ok) throw new Refusal('guard', allowed.reason);
   await deps.incidents.append(incident.id, {
     at: deps.now(),
     actor,

@@ -137,6 +137,12 @@ describe('incidents, end to end', () => {
     expect((await t.bot.deps.incidents.get(incident.id))?.status).toBe('resolved');
     expect((await t.bot.deps.audit.recent(20)).map((e) => e.type)).toContain('incident-resolved');
 
+    // Resolved is final: a note is refused, and the timeline stays as the postmortem has it.
+    const entries = (await t.bot.deps.incidents.timeline(incident.id)).entries.length;
+    await slash(ENGINEER, 'incident note one more thing', channel.id);
+    expect(await answerTo(ENGINEER, 'resolved is final')).toContain(':no_entry:');
+    expect((await t.bot.deps.incidents.timeline(incident.id)).entries).toHaveLength(entries);
+
     await slash(ENGINEER, 'incident resolve again');
     await slash(ENGINEER, 'incident list');
     await answerTo(ENGINEER, 'open incident');

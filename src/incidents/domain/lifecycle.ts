@@ -70,6 +70,11 @@ export function declareIncident(d: Declaration): { incident: Incident; entry: Ti
 const FINAL = (incident: Incident) =>
   `the incident was resolved at ${utcMinute(incident.resolvedAt ?? incident.lastStatusAt)} UTC, and resolved is final: if it is back, declare a new one`;
 
+/** A note goes into an open incident's timeline; a resolved one's is its postmortem's. */
+export function checkNote(incident: Incident): { ok: true } | { ok: false; reason: string } {
+  return isOpen(incident) ? { ok: true } : { ok: false, reason: FINAL(incident) };
+}
+
 /**
  * A status update. Any open status may follow any other: a fix that did not hold sends
  * `monitoring` back to `investigating`. The same status again is an update too ("still
