@@ -74,6 +74,14 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
     await feed(ctx, alertActionEvent(group, 'silence', user, ctx.now(), `silenced until ${silence.endsAt}`));
     return { silence: silence.id };
   }
+  // Nothing recorded to lift (a retry that lifted it already goes on to say so).
+  if (!group.silence && ctx.job.attemptsMade === 0) {
+    await say(
+      'no-silence',
+      md`:information_source: No silence of this group is recorded; nothing was expired.`,
+    );
+    return { skipped: 'no silence' };
+  }
   if (group.silence) {
     try {
       await alertmanager.expireSilence(group.silence.id);

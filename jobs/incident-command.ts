@@ -59,7 +59,11 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
             : command.action === 'severity'
               ? { kind: 'severity' as const, severity: command.severity }
               : { kind: 'commander' as const, user: command.user };
-        const updated = await update(ctx, incident, change, requester);
+        // A retry after the raise was saved (paging it failed) pages now, rather than be
+        // refused as the severity it already is.
+        const saved =
+          change.kind === 'severity' && ctx.job.attemptsMade > 0 && incident.severity === change.severity;
+        const updated = saved ? incident : await update(ctx, incident, change, requester);
         await scheduleNudge(ctx, change.kind === 'severity' ? await pageIfRaised(ctx, updated) : updated);
         return { incident: incident.id };
       }

@@ -78,7 +78,7 @@ export class AlertStore {
   ): Promise<{ group: AlertGroup; changes: AlertChange[] }> {
     const id = groupIdOf(notification.groupKey);
     const key = this.key(id);
-    const channel = channelFor(policy, severityOf(notification));
+    const channel = channelFor(policy, severityOf(notification, policy));
     const [raw, placed] = (await runScript(
       this.redis,
       READ_OR_PLACE,

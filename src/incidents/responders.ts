@@ -1,4 +1,6 @@
 import type { Deps } from '../deps';
+import { pagerDutyKey } from '../alerts/domain/group';
+import { incidentPagerDutyNoteJob } from './contracts';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { slackError } from '../kernel/slack/errors';
 import { show } from './run';
@@ -120,13 +122,21 @@ export const pagerDutyNoteMissing = (why: string): SlackMessage =>
  */
 export async function pageIfRaised(deps: Deps, incident: Incident): Promise<Incident> {
   if (incident.pagerduty || !pagesPagerDuty(deps.policy.incidents, incident.severity)) return incident;
+  // Declared from an alert: the alert's own PagerDuty incident, as a declaration would.
+  const group = incident.alertGroups[0] ? await deps.alerts.get(incident.alertGroups[0]) : undefined;
   const key = await pageForIncident(
     deps,
     incident,
-    undefined,
+    group ? pagerDutyKey(group) : undefined,
     `https://slack.com/app_redirect?channel=${incident.channel}`,
   );
   if (!key) return incident;
+  if (deps.pagerduty.restEnabled)
+    await deps.queues.enqueue(
+      incidentPagerDutyNoteJob,
+      { incidentId: incident.id },
+      { jobId: `pd-note-${incident.id}` },
+    );
   const changed = await deps.incidents.change(incident.id, (current) => ({
     ...(current.pagerduty ? {} : { next: { ...current, pagerduty: { id: key } } }),
     verdict: null,

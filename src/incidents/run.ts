@@ -1,4 +1,5 @@
 import type { CoreDeps, Deps } from '../deps';
+import { pagerDutyEventJob } from '../alerts/contracts';
 import { Refusal } from '../kernel/domain/refusal';
 import { md, mention } from '../kernel/slack/blocks';
 import type { IncidentSeverity } from '../config/policy';
@@ -141,11 +142,12 @@ export async function addNote(
 async function resolvePage(deps: Deps, incident: Incident): Promise<void> {
   const key = incident.pagerduty?.id;
   if (!key || key !== incidentPageKey(incident.id) || !deps.pagerduty.enabled) return;
-  await deps.pagerduty
-    .resolve(key)
-    .catch((err: Error) =>
-      deps.logger.warn({ incident: incident.id, err: err.message }, 'could not resolve the incident’s page'),
-    );
+  // Through the retried PagerDuty job: an Events API down a while must not leave it paging.
+  await deps.queues.enqueue(
+    pagerDutyEventJob,
+    { action: 'resolve', dedupKey: key },
+    { jobId: `pd-resolve-${key}` },
+  );
 }
 
 /**

@@ -206,7 +206,12 @@ export class AlertmanagerClient {
         return await this.requestOf(peer, method, path, what, payload);
       } catch (err) {
         const last = i === this.peers.length - 1;
-        if (last || !(err instanceof AlertmanagerError && err.transient)) throw err;
+        // A POST that may have reached a peer that then failed (a timeout, a 5xx) is not made
+        // again elsewhere: the silence could be made twice. One that reached none is.
+        const next =
+          err instanceof AlertmanagerError &&
+          (method === 'POST' ? err.kind === 'unreachable' : err.transient);
+        if (last || !next) throw err;
         this.log.warn(
           { peer: peer.base, err: err.message },
           'Alertmanager peer did not answer; asking the next',

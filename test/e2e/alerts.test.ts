@@ -455,6 +455,21 @@ describe('Alertmanager alerts as Slack threads', () => {
       (state) => state === 'expired',
       { what: 'the silence to expire' },
     );
+    await untilDone('notify', 'alert-action');
+    // Expire again, once the double-click window is over: nothing recorded, and it says so.
+    await waitFor(
+      async () => {
+        await sendButtonClick(t.url, t.secret, {
+          user: 'U0ENGINEER',
+          actionId: actionId('unsilence', groupId),
+          channel: INCIDENTS,
+        });
+        return repliesTo(parent.ts);
+      },
+      (r) => r.some((x) => x.includes('No silence of this group is recorded; nothing was expired.')),
+      { what: 'a second Expire to say there is nothing to expire', intervalMs: 500 },
+    );
+    expect(repliesTo(parent.ts).filter((r) => r.includes('expired the silence'))).toHaveLength(1);
   });
 
   it('tells who is on call, from PagerDuty', async () => {

@@ -279,22 +279,31 @@ describe("Debian's Alertmanager 0.25 against a stand-in webhook", () => {
     });
     await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
     const failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+    const silent = pino({ level: 'silent' });
+    const silence = {
+      matchers: { alertname: 'PeerFailover' },
+      durationMs: 60_000,
+      createdBy: 'test',
+      comment: 'x',
+    };
     try {
-      const peers = new AlertmanagerClient(`${down}, ${failingUrl},${am.url}`, pino({ level: 'silent' }));
-      const { id } = await peers.createSilence({
-        matchers: { alertname: 'PeerFailover' },
-        durationMs: 60_000,
-        createdBy: 'test',
-        comment: 'through the third peer',
-      });
+      // A silence goes to the first peer that can be reached.
+      const { id } = await new AlertmanagerClient(`${down}, ${am.url}`, silent).createSilence(silence);
       expect((await client.listSilences()).find((s) => s.id === id)?.status.state).toBe('active');
+
+      // Reads and expiries go on past a peer that answers 5xx; a refusal is the cluster's answer.
+      const peers = new AlertmanagerClient(`${down},${failingUrl},${am.url}`, silent);
+      expect((await peers.listSilences()).some((s) => s.id === id)).toBe(true);
       await peers.expireSilence(id);
+      expect(await peers.expireSilence('nope').catch((e: unknown) => e)).toMatchObject({ kind: 'not-found' });
 
-      // A refusal is the cluster's answer: not asked again of the next peer.
-      const refused = await peers.expireSilence('nope').catch((e: unknown) => e);
-      expect(refused).toMatchObject({ kind: 'not-found' });
+      // A silence a failing peer may have made is not made again on the next one.
+      const made = await client.listSilences();
+      const refused = await peers.createSilence(silence).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'unavailable', status: 503 });
+      expect(await client.listSilences()).toHaveLength(made.length);
 
-      const none = new AlertmanagerClient(`${down},${failingUrl}`, pino({ level: 'silent' }));
+      const none = new AlertmanagerClient(`${down},${failingUrl}`, silent);
       const failed = await none.listSilences().catch((e: unknown) => e);
       expect(failed).toMatchObject({ kind: 'unavailable', transient: true, status: 503 });
     } finally {

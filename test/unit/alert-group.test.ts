@@ -108,12 +108,12 @@ describe('folding notifications into an alert group', () => {
     expect(reopened.group.openedAt).toBe(5);
   });
 
-  it('starts a firing again afresh: the last one’s acknowledgement and silence are not carried over', () => {
+  it('starts a firing again afresh: the last one’s acknowledgement and ended silence are not carried over', () => {
     const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
     const handled = {
       ...opened.group,
       acknowledgedBy: 'U0ONCALL',
-      silence: { id: 's1', endsAt: '2026-11-26T04:00:00Z', by: 'U0ONCALL' },
+      silence: { id: 's1', endsAt: new Date(2).toISOString(), by: 'U0ONCALL' },
     };
     const resolved = applyNotification(handled, notification([alert('a', 'resolved', 'p1')]), policy, 2);
     expect(resolved.group).toMatchObject({ acknowledgedBy: 'U0ONCALL', silence: { id: 's1' } });
@@ -124,6 +124,37 @@ describe('folding notifications into an alert group', () => {
     expect(reopened.group).not.toHaveProperty('acknowledgedBy');
     expect(reopened.group).not.toHaveProperty('silence');
     expect(reopened.group).toMatchObject({ status: 'firing', episode: 2, openedAt: 3 });
+
+    // A silence still in force is Alertmanager's still: kept, for Expire to lift.
+    const holding = {
+      ...resolved.group,
+      silence: { id: 's2', endsAt: new Date(60_000).toISOString(), by: 'U0ONCALL' },
+    };
+    const again2 = applyNotification(holding, notification([again]), policy, 3);
+    expect(again2.group.silence).toMatchObject({ id: 's2' });
+    expect(again2.group).not.toHaveProperty('acknowledgedBy');
+  });
+
+  it('ranks the severities the policy pages for first, whatever their names', () => {
+    const custom = { ...policy, alerts: { ...policy.alerts, page: ['P1'] } };
+    const named = (severity: string, fp: string) => {
+      const a = alert(fp, 'firing', fp);
+      return { ...a, labels: { ...a.labels, severity } };
+    };
+    const mixed = (alerts: ReturnType<typeof alert>[]): Notification => {
+      const n = notification(alerts);
+      const { severity: _mixed, ...common } = n.commonLabels;
+      return { ...n, commonLabels: common };
+    };
+    const opened = applyNotification(undefined, mixed([named('P1', 'a')]), custom, 1);
+    const joined = applyNotification(
+      opened.group,
+      mixed([named('P1', 'a'), named('warning', 'b')]),
+      custom,
+      2,
+    );
+    expect(joined.group.severity).toBe('P1');
+    expect(joined.changes.some((c) => c.kind === 'escalated')).toBe(false);
   });
 
   it('takes Alertmanager’s status for the alerts it left out (max_alerts) or no longer lists', () => {

@@ -157,7 +157,7 @@ export function applyNotification(
 
   const labels = { ...notification.commonLabels, ...notification.groupLabels };
   const first = notification.alerts[0]!;
-  const severity = severityOf(notification);
+  const severity = severityOf(notification, policy);
   const alerts: Record<string, AlertState> = { ...previous?.alerts };
   for (const a of notification.alerts) {
     alerts[a.fingerprint] = {
@@ -199,7 +199,7 @@ export function applyNotification(
   if (status === 'resolved' && (!previous || previous.status === 'firing'))
     changes.push({ kind: 'resolved' });
   // Within one firing, a group's severity only rises: what it paged for stays paged.
-  const risen = previous && !reopened ? higherSeverity(previous.severity, severity) : severity;
+  const risen = previous && !reopened ? higherSeverity(policy, previous.severity, severity) : severity;
   if (previous && !reopened && status === 'firing' && risen !== previous.severity)
     changes.push({ kind: 'escalated', from: previous.severity, to: risen });
 
@@ -209,10 +209,12 @@ export function applyNotification(
     previous?.generatorURL;
   const environment = environmentOfLabels(policy, labels) ?? environmentOfLabels(policy, first.labels);
   const service = serviceOfLabels(policy, labels) ?? serviceOfLabels(policy, first.labels);
-  // A new firing starts afresh: the last one's acknowledgement and silence were about it.
-  const { acknowledgedBy: _acknowledged, silence: _silenced, ...kept } = previous ?? {};
+  // A new firing starts afresh: the last one's acknowledgement was about it. A silence that
+  // has not ended is still Alertmanager's, and stays for Expire to find.
+  const { acknowledgedBy: _acknowledged, silence, ...kept } = previous ?? {};
+  const silenceHolds = silence !== undefined && Date.parse(silence.endsAt) > now;
   const group: AlertGroup = {
-    ...(reopened ? kept : previous),
+    ...(reopened ? { ...kept, ...(silenceHolds ? { silence } : {}) } : previous),
     id: groupIdOf(notification.groupKey),
     groupKey: notification.groupKey,
     status,
@@ -263,27 +265,32 @@ function pruneAlerts(alerts: Record<string, AlertState>): void {
     .forEach(([fp]) => delete alerts[fp]);
 }
 
-/** Severities from the most to the least urgent; any other comes after them. */
+/** Severities from the most to the least urgent, after those the policy pages for; any other comes last. */
 const SEVERITY_ORDER = ['critical', 'error', 'warning', 'info', 'notice'];
-const rankOf = (severity: string) => {
-  const rank = SEVERITY_ORDER.indexOf(severity);
-  return rank === -1 ? SEVERITY_ORDER.length : rank;
-};
-const higherSeverity = (a: string, b: string) => (rankOf(b) < rankOf(a) ? b : a);
+
+/** The more urgent of two severities: one the policy pages for first, whatever its name. */
+function higherSeverity(policy: Pick<Policy, 'alerts'>, a: string, b: string): string {
+  const order = [...policy.alerts.page, ...SEVERITY_ORDER];
+  const rankOf = (severity: string) => {
+    const rank = order.indexOf(severity);
+    return rank === -1 ? order.length : rank;
+  };
+  return rankOf(b) < rankOf(a) ? b : a;
+}
 
 /**
  * The notification's severity: the one its group or all its alerts share, else the most
  * urgent of its firing alerts (of all, when none fires), so a group that mixes severities
  * is as urgent as its most urgent alert.
  */
-export function severityOf(notification: Notification): string {
+export function severityOf(notification: Notification, policy: Pick<Policy, 'alerts'>): string {
   const shared = notification.groupLabels.severity ?? notification.commonLabels.severity;
   if (shared) return shared;
   const firing = notification.alerts.filter((a) => a.status === 'firing');
   const severities = (firing.length > 0 ? firing : notification.alerts)
     .map((a) => a.labels.severity)
     .filter((s): s is string => s !== undefined);
-  return severities.length > 0 ? severities.reduce(higherSeverity) : 'warning';
+  return severities.length > 0 ? severities.reduce((a, b) => higherSeverity(policy, a, b)) : 'warning';
 }
 
 export const firingCount = (group: AlertGroup): number => firingOf(group.alerts).length;

@@ -44,9 +44,11 @@ export function checkCommandFits(policy: Policy, command: ChangeCommand): Verdic
   if (command.verb !== 'switch' && command.verb !== 'rollback') return { ok: true };
   const services = servicesOf(policy, command);
   if (services.length === 0)
-    return no(
-      `${env} has no blue/green service: its services roll out, and switch moves traffic between colours`,
-    );
+    return command.verb === 'switch'
+      ? no(
+          `${env} has no blue/green service: its services roll out, and switch moves traffic between colours`,
+        )
+      : no(`${env} has no deployment to roll back`);
   for (const service of services) {
     const workload = workloadOf(policy, env, service);
     if (command.verb === 'switch' && workload.kind !== 'blue-green')

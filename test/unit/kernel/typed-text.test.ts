@@ -7,15 +7,16 @@ describe("a slash command's text as typed", () => {
     expect(typedText('grep a&amp;b &lt;nil&gt; &amp;lt;')).toBe('grep a&b <nil> &lt;');
   });
 
-  it('gives links back as their address, and keeps mentions in Slack’s form', () => {
-    expect(typedText('note see <https://status.azora.example/x?a=1&amp;b=2|status page>')).toBe(
-      'note see https://status.azora.example/x?a=1&b=2',
+  it('gives links back as they were typed, channels as #name, people as the mention the bot reads', () => {
+    // Slack links what looks like an address, labelled with what was typed.
+    expect(typedText('grep <http://x.io|x.io> and <https://status.azora.example/x?a=1&amp;b=2>')).toBe(
+      'grep x.io and https://status.azora.example/x?a=1&b=2',
     );
     expect(typedText('note mail <mailto:sre@azora.example|sre@azora.example>')).toBe(
       'note mail sre@azora.example',
     );
-    expect(typedText('commander <@U0ONCALL|oncall> <#C0OPS|ops> <!here>')).toBe(
-      'commander <@U0ONCALL|oncall> <#C0OPS|ops> <!here>',
+    expect(typedText('commander <@U0ONCALL|oncall> in <#C0OPS|ops> <@U0BARE> <!here>')).toBe(
+      'commander <@U0ONCALL> in #ops <@U0BARE> <!here>',
     );
   });
 
@@ -29,6 +30,9 @@ describe("a slash command's text as typed", () => {
     expect(typedText(sent)).toBe(typed);
     expect(escapedCommandText('incident commander @oncall', people)).toBe(
       'incident commander <@U0ONCALL|oncall>',
+    );
+    expect(typedText(escapedCommandText('incident commander @oncall', people))).toBe(
+      'incident commander <@U0ONCALL>',
     );
     expect(escapedCommandText('mail me@oncall and @nobody', people)).toBe('mail me@oncall and @nobody');
   });
