@@ -514,6 +514,8 @@ describe('an incident with PagerDuty', () => {
       { what: 'the new commander in the channel' },
     );
 
+    // PagerDuty fails the first resolve: the retried job sends it again.
+    pagerduty.failNext('/v2/enqueue', 500);
     await command(APPROVER, 'incident resolve config rolled back');
     const file = await t.slack.waitForFile((f) => f.state === 'complete' && f.channel === incident.channel);
     expect(file.initialComment).toContain(`*Resolved* by <@${APPROVER}>: config rolled back`);
@@ -523,6 +525,9 @@ describe('an incident with PagerDuty', () => {
       { what: 'its page resolved' },
     );
     expect(resolved).toHaveLength(1);
+    expect(
+      pagerduty.events.some((e) => e.dedupKey === key && e.action === 'resolve' && e.status === 500),
+    ).toBe(true);
   });
 
   it('pages when its severity is raised to one that pages, once', async () => {
@@ -538,12 +543,15 @@ describe('an incident with PagerDuty', () => {
       slashAs(t, ENGINEER, `incident severity ${severity}`, incident.channel);
     expect(incident.pagerduty).toBeUndefined();
 
+    // PagerDuty fails the first page: the job's retry finds the raise saved, and pages.
+    pagerduty.failNext('/v2/enqueue', 500);
     await raise('sev2');
     await waitFor(
       async () => (await t.bot.deps.incidents.get(incident.id))?.pagerduty?.id,
       (id) => id === key,
-      { what: 'the page kept on the incident' },
+      { what: 'the page kept on the incident', timeoutMs: 15_000 },
     );
+    expect(triggers().some((e) => e.status === 500)).toBe(true);
     await raise('sev1');
     await waitFor(
       async () => (await t.bot.deps.incidents.get(incident.id))?.severity,
