@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { refusalFor } from '../access';
 import type { Deps } from '../deps';
 import { Refusal } from '../kernel/domain/refusal';
-import { channelRef, code, md, note } from '../kernel/slack/blocks';
+import { channelRef, code, joinText, md, note } from '../kernel/slack/blocks';
 import { planRequestJob } from '../requests/contracts';
 import { needsApproval } from '../requests/domain/guards';
 import { cancelWindow, moveWindow, scheduleWindow } from './actions';
 import type { maintenanceCommandJob } from './contracts';
 import { windowListMessage } from './views';
+import { overlapping } from './domain/window';
 
 type MaintenanceCommand = z.output<typeof maintenanceCommandJob.payload>;
 
@@ -39,8 +40,19 @@ export async function runMaintenanceCommand(
       await say(md`:no_entry: ${window.reason}`);
       return { refused: window.reason };
     }
-    await say(md`:calendar: Maintenance ${code(window.id)} scheduled; it is announced in ${announced}.`);
-    return { scheduled: window.id };
+    // Taken all the same (an emergency inside the monthly window is real), but said: each
+    // window announces, silences and opens a PagerDuty window of its own.
+    const overlaps = overlapping(window, await deps.maintenanceWindows.upcoming(deps.now()));
+    const also = overlaps.length
+      ? md` :warning: It overlaps ${joinText(
+          overlaps.map((o) => code(o.id)),
+          ', ',
+        )} in ${window.environment}; each is announced on its own, so cancel one if they are the same work.`
+      : '';
+    await say(
+      md`:calendar: Maintenance ${code(window.id)} scheduled; it is announced in ${announced}.${also}`,
+    );
+    return { scheduled: window.id, ...(overlaps.length ? { overlaps: overlaps.map((o) => o.id) } : {}) };
   }
   const known = await deps.maintenanceWindows.get(command.id);
   if (!known) {

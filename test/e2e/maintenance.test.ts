@@ -152,6 +152,21 @@ describe('maintenance windows', () => {
     );
     const id = /`(m[0-9a-f]{6})`/.exec(scheduled!.text)![1]!;
     const notify = bot.bot.queues.get('notify');
+
+    // A second window over the first is taken, and its requester hears that they overlap.
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: `maintenance schedule ${at}Z 1h Redis failover drill staging`,
+      user,
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', user),
+    });
+    const overlap = await waitFor(
+      () => bot.slack.messages.filter((m) => m.visibleTo === user && m.text.includes('It overlaps')),
+      (found) => found.length > 0,
+      { what: 'the overlap said' },
+    );
+    expect(overlap[0]!.text).toContain(`It overlaps \`${id}\` in staging`);
+    const second = /Maintenance `(m[0-9a-f]{6})` scheduled/.exec(overlap[0]!.text)![1]!;
+    await bot.bot.deps.maintenance.cancelWindow(second);
     expect((await notify.getJob(`maint-${id}-start`))?.opts.delay).toBeGreaterThan(2 * 86_400_000);
 
     // Moving it re-posts the change and re-times every announcement.

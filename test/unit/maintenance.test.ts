@@ -1,7 +1,7 @@
 import { parseCommand } from '../../src/commands/domain/parse';
 import type { Vocabulary } from '../../src/commands/domain/types';
 import { nextFirstSundays, parseStart } from '../../src/maintenance/domain/time';
-import { noticesFor, type MaintenanceWindow } from '../../src/maintenance/domain/window';
+import { noticesFor, overlapping, type MaintenanceWindow } from '../../src/maintenance/domain/window';
 import { windowListMessage } from '../../src/maintenance/views';
 import { checkMessage } from '../../sandbox/slack-blocks';
 
@@ -142,5 +142,39 @@ describe('announcements of a window', () => {
     expect(list.text.startsWith('*Maintenance windows*\n• *production* from')).toBe(true);
     const shown = JSON.stringify(list.blocks);
     for (let i = 0; i < 40; i++) expect(shown).toContain(`\`m${i}x\``);
+  });
+});
+
+describe('overlapping windows', () => {
+  const at = (
+    id: string,
+    start: number,
+    end: number,
+    over: Partial<MaintenanceWindow> = {},
+  ): MaintenanceWindow => ({
+    id,
+    environment: 'production',
+    start,
+    end,
+    reason: 'r',
+    requester: 'U0ENGINEER',
+    status: 'scheduled',
+    recurring: false,
+    createdAt: 0,
+    ...over,
+  });
+
+  it('finds the live windows of the same environment whose time meets its own, not those that only touch it', () => {
+    const window = at('m1', 100, 200);
+    const others = [
+      window,
+      at('m2', 150, 250),
+      at('m3', 200, 300),
+      at('m4', 0, 100),
+      at('m5', 120, 130, { environment: 'staging' }),
+      at('m6', 90, 110, { status: 'cancelled' }),
+      at('m7', 50, 500, { status: 'active' }),
+    ];
+    expect(overlapping(window, others).map((w) => w.id)).toEqual(['m2', 'm7']);
   });
 });

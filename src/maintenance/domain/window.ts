@@ -32,3 +32,18 @@ export function noticesFor(window: MaintenanceWindow, leadTimes: readonly number
     (n) => n.at > now,
   );
 }
+
+/** The other live windows of the same environment whose time overlaps `window`'s. */
+export function overlapping(
+  window: MaintenanceWindow,
+  others: readonly MaintenanceWindow[],
+): MaintenanceWindow[] {
+  return others.filter(
+    (o) =>
+      o.id !== window.id &&
+      o.environment === window.environment &&
+      (o.status === 'scheduled' || o.status === 'active') &&
+      o.start < window.end &&
+      window.start < o.end,
+  );
+}
