@@ -1,5 +1,5 @@
 import { AlertmanagerError } from '../src/kernel/alertmanager';
-import { pagerDutyKey, parentKey } from '../src/alerts/domain/group';
+import { pagerDutyKey, parentKey, silenceHolds } from '../src/alerts/domain/group';
 import { showGroup } from '../src/alerts/notify';
 import { silenceOnce } from '../src/alerts/silence';
 import { defineJob } from '../src/deps';
@@ -44,7 +44,7 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
   };
   if (kind === 'silence') {
     const { silence: current } = group;
-    if (current && Date.parse(current.endsAt) > ctx.now()) {
+    if (current && silenceHolds(current, ctx.now())) {
       await say(
         'already-silenced',
         md`:mute: already silenced by ${mention(current.by)} until ${current.endsAt}.`,

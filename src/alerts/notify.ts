@@ -1,6 +1,6 @@
 import type { RunbookAction } from '../config/policy';
 import { checkChannel } from '../access/domain/rules';
-import { parentKey, silenceMatchers, type AlertChange, type AlertGroup } from './domain/group';
+import { parentKey, silenceHolds, silenceMatchers, type AlertChange, type AlertGroup } from './domain/group';
 import type { Notification } from './domain/payload';
 import { workloadOf } from '../kernel/domain/topology';
 import type { Deps } from '../deps';
@@ -81,7 +81,7 @@ export function buttonsFor(deps: ButtonDeps, group: AlertGroup): AlertButtons {
   return {
     acknowledge: deps.pagerduty.enabled && deps.policy.alerts.page.includes(group.severity),
     silence: deps.alertmanager !== undefined && Object.keys(silenceMatchers(group)).length > 0,
-    silenced: group.silence !== undefined && Date.parse(group.silence.endsAt) > deps.now(),
+    silenced: silenceHolds(group.silence, deps.now()),
     runbooks: runbooksFor(deps, group),
     runbookLink: safeRunbookUrl(group.runbookUrl, deps.policy.alerts.runbookHosts),
     declare: deps.policy.alerts.page.includes(group.severity),

@@ -29,8 +29,8 @@ export interface AlertButtons {
   acknowledge: boolean;
   /** Offer Silence 1h: Alertmanager is there, the group has labels to match, and no silence holds now. */
   silence: boolean;
-  /** Whether the group's recorded silence still holds (default: whether one is recorded). */
-  silenced?: boolean;
+  /** Whether the group's recorded silence still holds. */
+  silenced: boolean;
   runbooks: RunbookAction[];
   /** The runbook URL when it may be a link button (https, an allowed host); otherwise shown as text. */
   runbookLink?: string;
@@ -67,7 +67,7 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
   ];
   const notes: Mrkdwn[] = [];
   if (group.acknowledgedBy) notes.push(md`:eyes: acknowledged by ${mention(group.acknowledgedBy)}`);
-  if (group.silence && (buttons.silenced ?? true))
+  if (group.silence && buttons.silenced)
     notes.push(md`:mute: silenced by ${mention(group.silence.by)} until ${group.silence.endsAt}`);
   if (group.maintenance) notes.push(md`:construction: during maintenance: ${group.maintenance}`);
   if (group.runbookUrl && !buttons.runbookLink)
@@ -80,9 +80,7 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
   if (group.status === 'firing') {
     const elements: Button[] = [
       ...(buttons.acknowledge ? [button('ack', group.id, 'Acknowledge')] : []),
-      ...(buttons.silence && !(buttons.silenced ?? group.silence)
-        ? [button('silence', group.id, 'Silence 1h')]
-        : []),
+      ...(buttons.silence && !buttons.silenced ? [button('silence', group.id, 'Silence 1h')] : []),
       ...buttons.runbooks.map((action) =>
         button(
           `runbook-${action}`,

@@ -9,22 +9,17 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const optionalUrl = optionalText.pipe(
-  z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
-);
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+const optionalUrl = optionalText.pipe(httpUrl.optional());
 
 /** One http(s) URL, or several separated by commas (the peers of an Alertmanager cluster). */
 const optionalUrls = optionalText.pipe(
   z
     .string()
-    .refine(
-      (v) =>
-        alertmanagerUrls(v).length > 0 &&
-        alertmanagerUrls(v).every((url) => z.url({ protocol: /^https?$/ }).safeParse(url).success),
-      {
-        message: 'expected an http(s) URL, or several separated by commas',
-      },
-    )
+    .refine((v) => {
+      const urls = alertmanagerUrls(v);
+      return urls.length > 0 && urls.every((url) => httpUrl.safeParse(url).success);
+    }, 'expected an http(s) URL, or several separated by commas')
     .optional(),
 );
 

@@ -4,7 +4,7 @@ import type { IncidentSeverity } from '../config/policy';
 import { Refusal } from '../kernel/domain/refusal';
 import type { EnvironmentName } from '../kernel/domain/environment';
 import { channelName } from './domain/channel';
-import type { Incident } from './domain/incident';
+import { channelUrl, type Incident } from './domain/incident';
 import { declareIncident } from './domain/lifecycle';
 import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
@@ -121,7 +121,7 @@ export async function declare(
       deps,
       incident,
       group ? pagerDutyKey(group) : undefined,
-      `https://slack.com/app_redirect?channel=${channel.id}`,
+      channelUrl(channel.id),
     ).catch((err: Error) => {
       deps.logger.warn({ incident: id, err: err.message }, 'could not page for the incident');
       return undefined;

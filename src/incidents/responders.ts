@@ -5,6 +5,7 @@ import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { slackError } from '../kernel/slack/errors';
 import { show } from './run';
 import {
+  channelUrl,
   escalationPoliciesFor,
   incidentPageKey,
   pagesPagerDuty,
@@ -96,7 +97,7 @@ export async function notePagerDuty(deps: Deps, incidentId: string): Promise<Pag
   if (!deps.pagerduty.restEnabled) return 'no-rest-api';
   const found = await deps.pagerduty.openIncident(paged.id);
   if (!found) return 'not-made-yet';
-  const link = `https://slack.com/app_redirect?channel=${incident.channel}`;
+  const link = channelUrl(incident.channel);
   await deps.pagerduty.addNote(
     found.id,
     `Incident channel in Slack: #${incident.channelName} (${link}). Commander and timeline are there.`,
@@ -128,7 +129,7 @@ export async function pageIfRaised(deps: Deps, incident: Incident): Promise<Inci
     deps,
     incident,
     group ? pagerDutyKey(group) : undefined,
-    `https://slack.com/app_redirect?channel=${incident.channel}`,
+    channelUrl(incident.channel),
   );
   if (!key) return incident;
   if (deps.pagerduty.restEnabled)

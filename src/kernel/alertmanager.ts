@@ -134,7 +134,8 @@ export class AlertmanagerClient {
   /**
    * `baseUrl`: one Alertmanager, or the peers of an HA cluster separated by commas. The
    * peers share their silences, so each request goes to the first that answers: one that
-   * cannot be reached, times out or answers 5xx hands the request to the next.
+   * cannot be reached hands it to the next, and so does one that times out or answers 5xx
+   * to anything but a new silence (which it may have made).
    */
   constructor(
     baseUrl: string,

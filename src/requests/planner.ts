@@ -42,7 +42,7 @@ export async function planChange(
   const services = servicesOf(policy, command, only);
   if (services.length === 0)
     throw new Refusal('plan', `${env} has no service that ${command.verb} applies to`);
-  const fits = checkCommandFits(policy, command);
+  const fits = checkCommandFits(policy, command, only);
   if (!fits.ok) throw new Refusal('plan', fits.reason);
 
   if (command.verb === 'scale') {

@@ -427,18 +427,25 @@ describe('Alertmanager alerts as Slack threads', () => {
     const silences = (await client.listSilences()).filter((s) => s.createdBy.startsWith('slack:'));
     expect(silences.filter((s) => s.status.state === 'active')).toHaveLength(1);
     expect(repliesTo(parent.ts).filter((r) => r.includes('silenced this group'))).toHaveLength(1);
+    /** Presses `kind` again until the thread says `fragment`: a press inside the double-click window adds nothing. */
+    const pressUntilSaid = (kind: 'silence' | 'unsilence', fragment: string, what: string) =>
+      waitFor(
+        async () => {
+          await sendButtonClick(t.url, t.secret, {
+            user: 'U0ENGINEER',
+            actionId: actionId(kind, groupId),
+            channel: INCIDENTS,
+          });
+          return repliesTo(parent.ts);
+        },
+        (r) => r.some((x) => x.includes(fragment)),
+        { what, intervalMs: 500 },
+      );
     // Pressed again once the double-click window is over: it says so, and makes no second silence.
-    await waitFor(
-      async () => {
-        await sendButtonClick(t.url, t.secret, {
-          user: 'U0ENGINEER',
-          actionId: actionId('silence', groupId),
-          channel: INCIDENTS,
-        });
-        return repliesTo(parent.ts);
-      },
-      (r) => r.some((x) => x.includes('already silenced by <@U0ONCALL> until')),
-      { what: 'a later press to say the group is silenced', intervalMs: 500 },
+    await pressUntilSaid(
+      'silence',
+      'already silenced by <@U0ONCALL> until',
+      'a later press to say the group is silenced',
     );
     expect(
       (await client.listSilences()).filter(
@@ -457,17 +464,10 @@ describe('Alertmanager alerts as Slack threads', () => {
     );
     await untilDone('notify', 'alert-action');
     // Expire again, once the double-click window is over: nothing recorded, and it says so.
-    await waitFor(
-      async () => {
-        await sendButtonClick(t.url, t.secret, {
-          user: 'U0ENGINEER',
-          actionId: actionId('unsilence', groupId),
-          channel: INCIDENTS,
-        });
-        return repliesTo(parent.ts);
-      },
-      (r) => r.some((x) => x.includes('No silence of this group is recorded; nothing was expired.')),
-      { what: 'a second Expire to say there is nothing to expire', intervalMs: 500 },
+    await pressUntilSaid(
+      'unsilence',
+      'No silence of this group is recorded; nothing was expired.',
+      'a second Expire to say there is nothing to expire',
     );
     expect(repliesTo(parent.ts).filter((r) => r.includes('expired the silence'))).toHaveLength(1);
   });

@@ -121,7 +121,12 @@ describe('outside text in views', () => {
   });
 
   it('shows alert labels and annotations literally: no channel ping, no spoofed link', () => {
-    const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
+    const message = alertParentMessage(group, {
+      acknowledge: false,
+      silence: false,
+      silenced: false,
+      runbooks: [],
+    });
     const rendered = JSON.stringify(message);
     expect(rendered).not.toContain('<!channel>');
     expect(rendered).not.toContain('<!here>');
@@ -225,7 +230,12 @@ describe('what Slack refuses, never sent', () => {
 
   it('keeps an alert whose annotation is 10,000 characters postable', () => {
     const group = alertGroup({ summary: '<'.repeat(10_000) });
-    const message = alertParentMessage(group, { acknowledge: false, silence: false, runbooks: [] });
+    const message = alertParentMessage(group, {
+      acknowledge: false,
+      silence: false,
+      silenced: false,
+      runbooks: [],
+    });
     expect(refusalOf(message)).toBeUndefined();
     expect(JSON.stringify(message.blocks)).toContain('*Severity* critical · *Firing*');
     for (const block of message.blocks) {
@@ -294,6 +304,7 @@ describe('what Slack refuses, never sent', () => {
     const message = alertParentMessage(group, {
       acknowledge: true,
       silence: true,
+      silenced: false,
       runbooks: ['rollback', 'logs'],
     });
     expect(refusalOf(message)).toBeUndefined();

@@ -212,9 +212,8 @@ export function applyNotification(
   // A new firing starts afresh: the last one's acknowledgement was about it. A silence that
   // has not ended is still Alertmanager's, and stays for Expire to find.
   const { acknowledgedBy: _acknowledged, silence, ...kept } = previous ?? {};
-  const silenceHolds = silence !== undefined && Date.parse(silence.endsAt) > now;
   const group: AlertGroup = {
-    ...(reopened ? { ...kept, ...(silenceHolds ? { silence } : {}) } : previous),
+    ...(reopened ? { ...kept, ...(silenceHolds(silence, now) ? { silence } : {}) } : previous),
     id: groupIdOf(notification.groupKey),
     groupKey: notification.groupKey,
     status,
@@ -225,9 +224,7 @@ export function applyNotification(
     ...(generatorURL ? { generatorURL: generatorURL.slice(0, MAX_GENERATOR_URL) } : {}),
     groupLabels: notification.groupLabels,
     commonLabels: notification.commonLabels,
-    ...(notification.truncatedAlerts > 0
-      ? { truncated: notification.truncatedAlerts }
-      : { truncated: undefined }),
+    truncated: notification.truncatedAlerts || undefined,
     ...(environment ? { environment } : {}),
     ...(service ? { service } : {}),
     channel: previous?.channel ?? channelFor(policy, severity),
@@ -294,6 +291,10 @@ export function severityOf(notification: Notification, policy: Pick<Policy, 'ale
 }
 
 export const firingCount = (group: AlertGroup): number => firingOf(group.alerts).length;
+
+/** Whether the group's recorded silence is still in force at `now` (Alertmanager lifts it at its end). */
+export const silenceHolds = (silence: AlertGroup['silence'], now: number): boolean =>
+  silence !== undefined && Date.parse(silence.endsAt) > now;
 
 /**
  * What a silence of the group matches: the labels all its alerts share, else (a group

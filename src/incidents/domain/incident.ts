@@ -93,3 +93,6 @@ export function escalationPoliciesFor(policy: IncidentPolicy, services: readonly
 
 /** The dedup key of the PagerDuty incident a declaration opens of its own. */
 export const incidentPageKey = (id: string): string => `azora-incident-${id}`;
+
+/** A link that opens the incident's channel in Slack, for PagerDuty's pages and notes. */
+export const channelUrl = (channel: string): string => `https://slack.com/app_redirect?channel=${channel}`;

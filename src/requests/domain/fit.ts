@@ -1,7 +1,7 @@
 import type { Policy } from '../../config/policy';
 import type { Command, EnvironmentName } from '../../commands/domain/types';
 import { workloadOf, workloadsOf } from '../../kernel/domain/topology';
-import { checkReplicaBounds, type Verdict } from './guards';
+import { checkReplicaBounds, no, type Verdict } from './guards';
 import type { MaintenanceAction } from './types';
 
 export type ChangeCommand =
@@ -30,19 +30,18 @@ export function servicesOf(policy: Policy, command: ChangeCommand, only?: string
     .map((w) => w.service);
 }
 
-const no = (reason: string): Verdict => ({ ok: false, reason });
-
 /**
  * Whether a change command fits what the policy says of its services, before anything is
  * queued or read from the cluster: replicas inside the bounds, a switch only of blue/green
  * services, a rollback only of deployments and, to a revision, only of rolling ones. The
- * planner asks again, of the policy as it is when the plan is made.
+ * planner asks again, of the policy as it is when the plan is made, and of the services it
+ * plans (`only`, as for servicesOf).
  */
-export function checkCommandFits(policy: Policy, command: ChangeCommand): Verdict {
+export function checkCommandFits(policy: Policy, command: ChangeCommand, only?: string[]): Verdict {
   const env = command.environment;
   if (command.verb === 'scale') return checkReplicaBounds(policy, env, command.service, command.replicas);
   if (command.verb !== 'switch' && command.verb !== 'rollback') return { ok: true };
-  const services = servicesOf(policy, command);
+  const services = servicesOf(policy, command, only);
   if (services.length === 0)
     return command.verb === 'switch'
       ? no(

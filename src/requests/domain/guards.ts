@@ -8,7 +8,8 @@ import type { OpsRequest } from './types';
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
 const OK: Verdict = { ok: true };
-const no = (reason: string): Verdict => ({ ok: false, reason });
+/** A refusal with its reason. */
+export const no = (reason: string): Verdict => ({ ok: false, reason });
 
 export function needsApproval(policy: Policy, env: EnvironmentName): boolean {
   return environmentOf(policy, env).approval === 'required';

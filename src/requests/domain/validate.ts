@@ -1,10 +1,8 @@
 import type { Policy } from '../../config/policy';
 import { environmentOf, UnknownTarget, workloadOf } from '../../kernel/domain/topology';
-import { checkReplicaBounds, type Verdict } from './guards';
+import { checkReplicaBounds, no, type Verdict } from './guards';
 import { repositoryOf } from '../../kernel/domain/release';
 import type { OpsRequest, PlanStep } from './types';
-
-const no = (reason: string): Verdict => ({ ok: false, reason });
 
 /**
  * Whether a stored plan is still one the policy allows, as it is now: the environment and
