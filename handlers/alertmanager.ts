@@ -3,13 +3,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { notificationSchema } from '../src/alerts/domain/payload';
 import type { PutOutcome } from '../src/alerts/inbox';
 import { describeIssue } from '../src/config/errors';
-import { deliveryDigest, groupIdOf } from '../src/alerts/domain/group';
+import { deliveryDigest, groupIdOf, keepAlertsOf } from '../src/alerts/domain/group';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { sendJson } from '../src/kernel/http/json';
 import type { CoreDeps } from '../src/deps';
 import { withDeadline } from '../src/kernel/deadline';
 
-export const WEBHOOK_BODY_LIMIT = 1 << 20;
+/**
+ * Alertmanager sends a group's alerts all at once (max_alerts is unlimited by default): a
+ * few thousand alerts with their annotations are megabytes, and a 413 would lose them.
+ */
+export const WEBHOOK_BODY_LIMIT = 16 << 20;
 /** Well within Alertmanager's own timeout for a webhook, so it hears 503 rather than nothing. */
 const STORE_DEADLINE_MS = 5_000;
 
@@ -58,7 +62,7 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
             error: `not an Alertmanager v4 notification: ${issue ? describeIssue(issue) : ''}`,
           });
         }
-        const notification = parsed.data;
+        const notification = keepAlertsOf(parsed.data);
         const group = groupIdOf(notification.groupKey);
         const delivery = `${group}-${deliveryDigest(notification)}`;
         let stored: PutOutcome;

@@ -10,11 +10,12 @@ import { freePort, TestRedisServer } from '../kit/redis-server';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 import { metricOf } from '../kit/metrics';
-import { INCIDENTS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import { INCIDENTS, PROD, STG, WEBHOOK_TOKEN } from '../kit/ids';
 import { firingNotification, untilSettled } from '../kit/flows';
 import { legacyAlertNotificationJob } from '../../src/alerts/contracts';
 import { notificationSchema } from '../../src/alerts/domain/payload';
-import { groupIdOf } from '../../src/alerts/domain/group';
+import { groupIdOf, MAX_ALERTS_PER_GROUP } from '../../src/alerts/domain/group';
+import { WEBHOOK_BODY_LIMIT } from '../../handlers/alertmanager';
 
 const errorRate = (service: string, pod: string) => ({
   labels: { alertname: 'AzoraHighErrorRate', severity: 'critical', namespace: PROD, service, pod },
@@ -363,9 +364,50 @@ describe('Alertmanager alerts as Slack threads', () => {
     );
     const noAlerts = await post({ version: '4', groupKey: 'g', status: 'firing', receiver: 'r', alerts: [] });
     expect(noAlerts.status).toBe(400);
-    const huge = await post({ version: '4', padding: 'x'.repeat(2 << 20) });
+    const huge = await post({ version: '4', padding: 'x'.repeat(WEBHOOK_BODY_LIMIT) });
     expect(huge.status).toBe(413);
     expect((await t.bot.deps.alertInbox.stats()).stored).toBe(before.stored);
+  });
+
+  it('takes a group of 1,200 alerts that Alertmanager sends as megabytes, keeping 500 and counting the rest', async () => {
+    // An annotation the size real rules carry (a description with a query and a table)
+    // makes the notification about 2.5 MB: over the limit the webhook used to have.
+    const description = `p99 latency above 2s on this pod. ${'query and context '.repeat(80)}`;
+    const alerts = Array.from({ length: 1_200 }, (_, i) => ({
+      labels: {
+        alertname: 'AzoraPodSlow',
+        severity: 'warning',
+        namespace: STG,
+        service: 'education',
+        pod: `education-${i}`,
+      },
+      annotations: { summary: 'education pods are slow', description },
+    }));
+    const sent: number[] = [];
+    const inbox = t.bot.deps.alertInbox;
+    const put = inbox.put.bind(inbox);
+    inbox.put = (notification, delivery) => {
+      sent.push(JSON.stringify(notification).length);
+      return put(notification, delivery);
+    };
+    try {
+      await am.fire(alerts);
+      const parent = await parentOf('AzoraPodSlow');
+      const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
+      await waitFor(
+        () => JSON.stringify(current(parent.ts).blocks),
+        (blocks) => blocks.includes('Alertmanager left 700 more out'),
+        { what: 'the parent to count what was left out' },
+      );
+      const group = (await t.bot.deps.alerts.get(groupId))!;
+      expect(Object.keys(group.alerts)).toHaveLength(MAX_ALERTS_PER_GROUP);
+      expect(group.truncated).toBe(700);
+      // What the inbox holds is what the group keeps, not the whole body.
+      expect(Math.max(...sent)).toBeLessThan(WEBHOOK_BODY_LIMIT / 8);
+      expect(Math.max(...sent)).toBeGreaterThan(500 * description.length);
+    } finally {
+      inbox.put = put;
+    }
   });
 
   it('takes the bearer scheme in any case, as Alertmanager’s `authorization: {type: bearer}` sends it', async () => {

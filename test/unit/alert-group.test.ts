@@ -2,6 +2,7 @@ import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
 import {
   applyNotification,
   deliveryDigest,
+  keepAlertsOf,
   serviceOfLabels,
   silenceMatchers,
   standingChanges,
@@ -189,6 +190,26 @@ describe('folding notifications into an alert group', () => {
     expect(resolved.changes).toEqual([{ kind: 'resolved' }]);
     expect(resolved.group.status).toBe('resolved');
     expect(resolved.group.alerts.b).toMatchObject({ status: 'resolved', endsAt: new Date(3).toISOString() });
+  });
+
+  it('keeps the firing alerts of an oversized notification, newest first, alike in any order', () => {
+    const at = (a: ReturnType<typeof alert>, startsAt: string) => ({ ...a, startsAt });
+    const alerts = [
+      alert('r1', 'resolved', 'p1'),
+      at(alert('f-old', 'firing', 'p2'), '2026-11-26T01:00:00Z'),
+      alert('r2', 'resolved', 'p3'),
+      at(alert('f-new', 'firing', 'p4'), '2026-11-26T05:00:00Z'),
+      at(alert('f-mid', 'firing', 'p5'), '2026-11-26T03:00:00Z'),
+    ];
+    const whole = { ...notification(alerts), truncatedAlerts: 2 };
+    const kept = keepAlertsOf(whole, 3);
+    expect(kept.alerts.map((a) => a.fingerprint)).toEqual(['f-new', 'f-mid', 'f-old']);
+    // What Alertmanager left out and what was cut here are both left out.
+    expect(kept.truncatedAlerts).toBe(4);
+    // An HA peer listing the same alerts in another order makes the same delivery.
+    const reversed = keepAlertsOf({ ...whole, alerts: [...whole.alerts].reverse() }, 3);
+    expect(deliveryDigest(reversed)).toBe(deliveryDigest(kept));
+    expect(keepAlertsOf(whole, 5)).toBe(whole);
   });
 
   it('is as urgent as its most urgent firing alert, and within one firing never less', () => {

@@ -245,6 +245,33 @@ const MAX_GENERATOR_URL = 4_096;
 /** A group remembers at most this many alerts: resolved ones go first, oldest first. */
 export const MAX_ALERTS_PER_GROUP = 500;
 
+/**
+ * A notification with more alerts than a group keeps, cut to that many before it is
+ * stored: firing ones first, the newest first, the rest counted as left out, the way
+ * Alertmanager's own `max_alerts` does. Refusing it would lose the group (a 4xx is never
+ * retried), and storing it whole would put megabytes in the inbox for alerts the group
+ * drops anyway. The order depends only on the alerts, so both copies of an HA pair cut
+ * alike and stay one delivery.
+ */
+export function keepAlertsOf(notification: Notification, max = MAX_ALERTS_PER_GROUP): Notification {
+  if (notification.alerts.length <= max) return notification;
+  const rank = (a: Alert) => (a.status === 'firing' ? 0 : 1);
+  const time = (a: Alert) => (a.status === 'firing' ? a.startsAt : a.endsAt);
+  const alerts = [...notification.alerts]
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        time(b).localeCompare(time(a)) ||
+        (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0),
+    )
+    .slice(0, max);
+  return {
+    ...notification,
+    alerts,
+    truncatedAlerts: notification.truncatedAlerts + notification.alerts.length - max,
+  };
+}
+
 /** Keeps a long-lived group's document bounded: Alertmanager keeps sending alerts it has resolved. */
 function pruneAlerts(alerts: Record<string, AlertState>): void {
   const entries = Object.entries(alerts);
