@@ -119,7 +119,7 @@ export function buildPod(p: PodPlacement): KubeObject {
   return pod;
 }
 
-function hostIpOf(node: string): string {
+export function hostIpOf(node: string): string {
   const index = NODES.indexOf(node);
   return `10.128.0.${index >= 0 ? index + 10 : 99}`;
 }

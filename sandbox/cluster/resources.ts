@@ -70,6 +70,14 @@ export const RESOURCES: readonly ResourceDef[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
     subresources: { status: STATUS },
   }),
+  // Read by `kubectl get nodes` and `describe`, which the guide's troubleshooting uses; the pods name them.
+  def('', 'v1', 'Node', 'nodes', {
+    namespaced: false,
+    shortNames: ['no'],
+    subresources: { status: STATUS },
+  }),
+  // Each node's heartbeat, which kubectl describe node shows.
+  def('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   def('', 'v1', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],

@@ -2,6 +2,8 @@ import type { EnvironmentName, Policy, ServicePolicy } from '../../src/config/po
 import { appendRelease, RELEASES_ANNOTATION, type ReleaseRecord } from '../../src/kernel/domain/release';
 import { SANDBOX_APPROVERS, SANDBOX_ENGINEER, SANDBOX_REGISTRY } from '../users';
 import { applyDefaults } from './defaults';
+import { SERVER_VERSION } from './discovery';
+import { hostIpOf, NODES } from './pods';
 import { deterministicUid } from './store';
 import { clone, isoSeconds, rec, type JsonRecord, type KubeObject } from './types';
 import { controllerRef, POD_TEMPLATE_HASH, REVISION, templateHash } from './workload';
@@ -346,6 +348,79 @@ function historyValue(policy: Policy, records: ReleaseRecord[]): string {
   return value;
 }
 
+/**
+ * The guide's production nodes (n1-standard-4), one per zone, ready and schedulable, each
+ * with the heartbeat lease its kubelet renews (as of the cluster's start).
+ */
+function node(name: string, index: number, createdAt: number, now: number): KubeObject[] {
+  const capacity = { cpu: '4', memory: '15368960Ki', pods: '110', 'ephemeral-storage': '98831908Ki' };
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: meta('Node', name, undefined, createdAt, {
+        labels: {
+          'kubernetes.io/arch': 'amd64',
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'node.kubernetes.io/instance-type': 'n1-standard-4',
+          'topology.kubernetes.io/zone': `europe-west1-${'bcd'[index % 3]}`,
+        },
+      }),
+      spec: { podCIDR: `10.244.${index}.0/24`, podCIDRs: [`10.244.${index}.0/24`] },
+      status: {
+        capacity,
+        allocatable: { ...capacity, cpu: '3920m', memory: '12700160Ki' },
+        conditions: [
+          [
+            'MemoryPressure',
+            'False',
+            'KubeletHasSufficientMemory',
+            'kubelet has sufficient memory available',
+          ],
+          ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+          ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+          ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+        ].map(([type, status, reason, message]) => ({
+          type,
+          status,
+          reason,
+          message,
+          lastHeartbeatTime: isoSeconds(now),
+          lastTransitionTime: isoSeconds(createdAt),
+        })),
+        addresses: [
+          { type: 'InternalIP', address: hostIpOf(name) },
+          { type: 'Hostname', address: name },
+        ],
+        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+        nodeInfo: {
+          machineID: deterministicUid(`machine/${name}`).replace(/-/g, ''),
+          systemUUID: deterministicUid(`system/${name}`),
+          bootID: deterministicUid(`boot/${name}`),
+          kernelVersion: '6.1.0-28-cloud-amd64',
+          osImage: 'Debian GNU/Linux 12 (bookworm)',
+          containerRuntimeVersion: 'containerd://1.7.24',
+          kubeletVersion: SERVER_VERSION.gitVersion.replace(/-.*$/, ''),
+          kubeProxyVersion: SERVER_VERSION.gitVersion.replace(/-.*$/, ''),
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
+      },
+    },
+    {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: meta('Lease', name, 'kube-node-lease', createdAt),
+      spec: {
+        holderIdentity: name,
+        leaseDurationSeconds: 40,
+        renewTime: new Date(now).toISOString().replace('Z', '000Z'),
+      },
+    },
+  ];
+}
+
 export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[] {
   const { now } = options;
   const createdAt = now - 30 * DAY;
@@ -353,7 +428,7 @@ export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[]
   // get the same history annotations.
   const released = Math.floor(now / HOUR) * HOUR;
   const objects: KubeObject[] = [];
-  const namespaces = new Set<string>(['default', 'monitoring']);
+  const namespaces = new Set<string>(['default', 'kube-node-lease', 'monitoring']);
   for (const env of Object.values(policy.environments)) if (env) namespaces.add(env.namespace);
   for (const ns of [...namespaces].sort()) {
     objects.push({
@@ -362,6 +437,8 @@ export function seedTopology(policy: Policy, options: SeedOptions): KubeObject[]
       metadata: meta('Namespace', ns, undefined, createdAt - DAY),
     });
   }
+
+  NODES.forEach((name, index) => objects.push(...node(name, index, createdAt - DAY, now)));
 
   const envs = Object.entries(policy.environments).sort(([a], [b]) => a.localeCompare(b));
   for (const [envName, env] of envs) {

@@ -164,6 +164,20 @@ function endpointsList(ep: KubeObject): string {
   return all.length > 3 ? `${all.slice(0, 3).join(',')} + ${all.length - 3} more...` : all.join(',');
 }
 
+/** What kubectl prints: Ready or NotReady (Unknown without a Ready condition), and whether it is cordoned. */
+function nodeStatus(o: KubeObject): string {
+  const ready = arr(rec(o.status).conditions).find((c) => rec(c).type === 'Ready');
+  const state = ready === undefined ? 'Unknown' : rec(ready).status === 'True' ? 'Ready' : 'NotReady';
+  return rec(o.spec).unschedulable === true ? `${state},SchedulingDisabled` : state;
+}
+
+const nodeInfo = (o: KubeObject): Record<string, string> => stringMap(rec(o.status).nodeInfo);
+
+function nodeAddress(o: KubeObject, type: string): string {
+  const found = arr(rec(o.status).addresses).filter((a) => rec(a).type === type);
+  return found.length > 0 ? found.map((a) => str(rec(a).address) ?? '').join(',') : '<none>';
+}
+
 /** An EndpointSlice's ready addresses, as kubectl prints them (the first three, then a count). */
 function sliceEndpoints(slice: KubeObject): string {
   const all = arr(slice.endpoints)
@@ -300,6 +314,33 @@ const COLUMNS: Record<string, Column[]> = {
     int('MaxPods', 'The upper limit for the number of pods.', (o) => count(o, 'spec', 'maxReplicas')),
     int('Replicas', 'The current number of replicas.', (o) => count(o, 'status', 'currentReplicas')),
     ageColumn,
+  ],
+  Node: [
+    nameColumn,
+    text('Status', 'The status of the node.', nodeStatus),
+    text('Roles', 'The roles of the node.', (o) => {
+      const roles = Object.keys(stringMap(rec(o.metadata).labels))
+        .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+        .map((k) => k.slice('node-role.kubernetes.io/'.length));
+      return roles.length > 0 ? roles.sort().join(',') : '<none>';
+    }),
+    ageColumn,
+    text('Version', 'Kubelet Version reported by the node.', (o) => nodeInfo(o).kubeletVersion ?? ''),
+    text('Internal-IP', 'List of internal IPs for the node.', (o) => nodeAddress(o, 'InternalIP'), 1),
+    text('External-IP', 'List of external IPs for the node.', (o) => nodeAddress(o, 'ExternalIP'), 1),
+    text('OS-Image', 'OS image reported by the node.', (o) => nodeInfo(o).osImage ?? '<unknown>', 1),
+    text(
+      'Kernel-Version',
+      'Kernel version reported by the node.',
+      (o) => nodeInfo(o).kernelVersion ?? '<unknown>',
+      1,
+    ),
+    text(
+      'Container-Runtime',
+      'Container runtime reported by the node.',
+      (o) => nodeInfo(o).containerRuntimeVersion ?? '<unknown>',
+      1,
+    ),
   ],
   Namespace: [
     nameColumn,

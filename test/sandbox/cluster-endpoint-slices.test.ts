@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import type { SimulatedCluster } from '../../sandbox/cluster';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
-import { httpKubeConfig, PRODUCTION, runKubectl, startCluster } from './helpers';
+import {
+  httpKubeConfig,
+  PRODUCTION,
+  runKubectl,
+  startClusterForKubectl,
+  type ClusterForKubectl,
+} from './helpers';
 import { waitFor } from '../kit/wait';
 
 /**
@@ -15,6 +18,7 @@ describe('EndpointSlices', () => {
   let cluster: SimulatedCluster;
   let discovery: DiscoveryV1Api;
   let core: CoreV1Api;
+  let sim: ClusterForKubectl;
   let dir: string;
   let kubeconfig: string;
   const slices = async () =>
@@ -35,18 +39,13 @@ describe('EndpointSlices', () => {
       .sort();
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    sim = await startClusterForKubectl('slices');
+    ({ cluster, dir, kubeconfig } = sim);
     const kc = httpKubeConfig(cluster);
     discovery = kc.makeApiClient(DiscoveryV1Api);
     core = kc.makeApiClient(CoreV1Api);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'azora-slices-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    await cluster.writeKubeconfig(kubeconfig);
   });
-  afterAll(async () => {
-    await cluster?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => sim?.stop());
 
   it('keeps one slice per Service with the selected pods, and moves it with the selector', async () => {
     const [slice] = await slices();

@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { AutoscalingV1Api, AutoscalingV2Api } from '@kubernetes/client-node';
 import type { SimulatedCluster } from '../../sandbox/cluster';
 import { callOptions } from '../../src/kernel/kubernetes/clients';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
-import { httpKubeConfig, runKubectl, STAGING, startCluster } from './helpers';
+import {
+  httpKubeConfig,
+  runKubectl,
+  STAGING,
+  startClusterForKubectl,
+  type ClusterForKubectl,
+} from './helpers';
 
 /**
  * HorizontalPodAutoscalers at autoscaling/v1 as well as v2, as a real API server serves
@@ -16,22 +19,18 @@ describe('autoscaling/v1 beside v2', () => {
   let cluster: SimulatedCluster;
   let v1: AutoscalingV1Api;
   let v2: AutoscalingV2Api;
+  let sim: ClusterForKubectl;
   let dir: string;
   let kubeconfig: string;
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    sim = await startClusterForKubectl('hpa');
+    ({ cluster, dir, kubeconfig } = sim);
     const kc = httpKubeConfig(cluster);
     v1 = kc.makeApiClient(AutoscalingV1Api);
     v2 = kc.makeApiClient(AutoscalingV2Api);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'azora-hpa-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    await cluster.writeKubeconfig(kubeconfig);
   });
-  afterAll(async () => {
-    await cluster?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => sim?.stop());
 
   it('creates through v1 and reads the same object through both', async () => {
     const created = await v1.createNamespacedHorizontalPodAutoscaler({

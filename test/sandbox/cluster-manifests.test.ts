@@ -1,9 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SimulatedCluster } from '../../sandbox/cluster';
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
-import { containerImage, runKubectl, specOf, STAGING, startCluster } from './helpers';
+import {
+  containerImage,
+  runKubectl,
+  specOf,
+  STAGING,
+  startCluster,
+  startClusterForKubectl,
+  type ClusterForKubectl,
+} from './helpers';
 
 /**
  * Manifests through kubectl: `apply -f`, `create -f`, `replace -f` and `edit` validate a
@@ -37,6 +44,7 @@ const manifest = (image: string, replicas = 1) =>
 
 describe.each(KUBECTLS)('manifests through %s', (_name, binary) => {
   let cluster: SimulatedCluster;
+  let sim: ClusterForKubectl;
   let dir: string;
   let kubeconfig: string;
   let file: string;
@@ -52,16 +60,11 @@ describe.each(KUBECTLS)('manifests through %s', (_name, binary) => {
   const write = (text: string) => writeFileSync(file, text);
 
   beforeAll(async () => {
-    cluster = await startCluster();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'azora-manifests-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
+    sim = await startClusterForKubectl('manifests');
+    ({ cluster, dir, kubeconfig } = sim);
     file = path.join(dir, 'deployment.yaml');
-    await cluster.writeKubeconfig(kubeconfig);
   });
-  afterAll(async () => {
-    await cluster?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => sim?.stop());
 
   it('applies a manifest, then a changed one, as validated kubectl does by default', async () => {
     write(manifest('nginx:1.25'));

@@ -267,7 +267,13 @@ describe('seed topology', () => {
     const objects = seedTopology(defaultPolicy(), { now });
     const names = (kind: string, ns?: string): string[] =>
       objects.filter((o) => o.kind === kind && o.metadata.namespace === ns).map((o) => o.metadata.name);
-    expect(names('Namespace')).toEqual(['azora-production', 'azora-staging', 'default', 'monitoring']);
+    expect(names('Namespace')).toEqual([
+      'azora-production',
+      'azora-staging',
+      'default',
+      'kube-node-lease',
+      'monitoring',
+    ]);
     expect(names('Deployment', STAGING)).toEqual([
       'azora-api-gateway',
       'azora-auth',

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { defaultPolicyPath, loadPolicy, type Policy } from '../../src/config/policy';
@@ -18,6 +20,30 @@ export function defaultPolicy(): Policy {
 
 export function startCluster(options: Partial<SimulatedClusterOptions> = {}): Promise<SimulatedCluster> {
   return startSimulatedCluster({ policy: defaultPolicy(), readyDelayMs: 0, ...options });
+}
+
+/** A simulated cluster, with a kubeconfig for it in a private folder that kubectl's cache and HOME go under too. */
+export interface ClusterForKubectl {
+  cluster: SimulatedCluster;
+  dir: string;
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+export async function startClusterForKubectl(name: string): Promise<ClusterForKubectl> {
+  const cluster = await startCluster();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `azora-${name}-`));
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  await cluster.writeKubeconfig(kubeconfig);
+  return {
+    cluster,
+    dir,
+    kubeconfig,
+    async stop() {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
