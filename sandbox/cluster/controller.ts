@@ -2,6 +2,7 @@ import type { Logger } from '../../src/kernel/log';
 import { ControllerContext } from './controllers/context';
 import { DeploymentController } from './controllers/deployments';
 import { EndpointsController } from './controllers/endpoints';
+import { MetricsController } from './controllers/metrics';
 import { GarbageCollector } from './controllers/garbage';
 import { HpaController } from './controllers/hpas';
 import { JobController } from './controllers/jobs';
@@ -51,6 +52,7 @@ export class Controller {
   private readonly statefulSets: StatefulSetController;
   private readonly jobs: JobController;
   private readonly endpoints: EndpointsController;
+  private readonly metrics: MetricsController;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: ControllerOptions) {
@@ -74,6 +76,7 @@ export class Controller {
       onTimer: () => this.schedule(),
     });
     this.endpoints = new EndpointsController(this.ctx);
+    this.metrics = new MetricsController(this.ctx);
     this.unsubscribe = options.store.subscribe(() => this.schedule());
   }
 
@@ -158,5 +161,6 @@ export class Controller {
     this.jobs.reconcile();
     this.pods.reconcile();
     this.endpoints.reconcile();
+    this.metrics.reconcile();
   }
 }

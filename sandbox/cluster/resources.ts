@@ -129,6 +129,10 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ['all'],
     subresources: { status: STATUS },
   }),
+  // metrics-server's samples (controllers/metrics.ts), what `kubectl top` reads. Listed
+  // after the core kinds, so that `pods` and `nodes` mean those.
+  def('metrics.k8s.io', 'v1beta1', 'PodMetrics', 'pods', { verbs: ['get', 'list'] }),
+  def('metrics.k8s.io', 'v1beta1', 'NodeMetrics', 'nodes', { namespaced: false, verbs: ['get', 'list'] }),
   // The same objects, stored as v2, as older clients ask for them (kubectl 1.20's describe
   // and autoscale): converted on the way in and out (conversion.ts). After v2: the
   // preferred version is the first one discovery names.

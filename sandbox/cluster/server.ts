@@ -31,7 +31,7 @@ import { authorize, type Identity } from './rbac';
 import { resolveKind } from './resources';
 import { parseRoute, requestAttributes } from './routes';
 import { seedTopology } from './seed';
-import { ApiError, internalError, pathNotFound, unauthorized } from './status';
+import { ApiError, internalError, methodNotAllowed, pathNotFound, unauthorized } from './status';
 import { ObjectStore } from './store';
 import { selfSignedCertificate } from './tls';
 import { TrafficHistory, type PodHistory } from './traffic';
@@ -433,7 +433,11 @@ class ClusterServer implements SimulatedCluster {
         case 'notFound':
           throw pathNotFound();
         case 'resource': {
-          authorize(identity, requestAttributes(req.method ?? 'GET', route.target, url.searchParams));
+          const attributes = requestAttributes(req.method ?? 'GET', route.target, url.searchParams);
+          authorize(identity, attributes);
+          // What the resource does not serve (a write to metrics-server's samples, a watch of them).
+          if (route.target.subresource === undefined && !route.target.res.verbs.includes(attributes.verb))
+            throw methodNotAllowed();
           // A client polling a Job (or its pod) after a test moved the clock sees it move on.
           if (route.target.res.plural === 'jobs' || route.target.res.plural === 'pods')
             this.controller.tick();

@@ -1,9 +1,11 @@
 import { kubectlVersion, SYSTEM_KUBECTL, tools } from '../setup/tools';
-import { runKubectl, startClusterForKubectl, type ClusterForKubectl } from './helpers';
+import type { SimulatedCluster } from '../../sandbox/cluster';
+import { runKubectl, STAGING, startCluster, startClusterForKubectl, type ClusterForKubectl } from './helpers';
 
 /**
  * The nodes the pods are scheduled on, as the guide's troubleshooting reads them
- * (`kubectl get nodes`, `kubectl describe node`), with each kubelet's heartbeat lease.
+ * (`kubectl get nodes`, `kubectl describe node`, `kubectl top`), with each kubelet's
+ * heartbeat lease and metrics-server's samples.
  */
 describe.each([
   [`the kubectl on PATH (${kubectlVersion(SYSTEM_KUBECTL)})`, SYSTEM_KUBECTL],
@@ -66,5 +68,78 @@ describe.each([
     ) as { items: unknown[] };
     expect(onIt.items.length).toBeGreaterThan(0);
     expect(described).toContain(`Non-terminated Pods:          (${onIt.items.length} in total)`);
+  });
+
+  /** `kubectl top` rows as name → [cpu in millicores, memory in MiB]. */
+  const top = async (...args: string[]) =>
+    new Map(
+      rows(await kubectl('top', ...args))
+        .slice(1)
+        .map(([name, cpu, ...rest]) => [
+          name!,
+          [Number(cpu!.replace(/m$/, '')), Number(rest[rest.length === 1 ? 0 : 1]!.replace(/Mi$/, ''))],
+        ]),
+    );
+
+  it('shows what each running pod and node uses with `kubectl top`, following a scale', async () => {
+    const running = async () =>
+      (
+        JSON.parse(await kubectl('get', 'pods', '-n', STAGING, '-l', 'app=azora-auth', '-o', 'json')) as {
+          items: { metadata: { name: string } }[];
+        }
+      ).items
+        .map((p) => p.metadata.name)
+        .sort();
+    const before = await top('pods', '-n', STAGING, '-l', 'app=azora-auth');
+    expect([...before.keys()].sort()).toEqual(await running());
+    // auth requests 250m and 256Mi in the guide: a pod uses part of it, never nothing.
+    for (const [cpu, memory] of before.values()) {
+      expect(cpu).toBeGreaterThan(0);
+      expect(cpu).toBeLessThanOrEqual(250);
+      expect(memory).toBeGreaterThan(0);
+      expect(memory).toBeLessThanOrEqual(256);
+    }
+    const nodesBefore = await top('nodes');
+    expect([...nodesBefore.keys()].sort()).toEqual(
+      rows(await kubectl('get', 'nodes'))
+        .slice(1)
+        .map((n) => n[0]),
+    );
+
+    await kubectl('scale', 'deployment/azora-auth', '--replicas=4', '-n', STAGING);
+    await sim.cluster.settle();
+    const scaled = await top('pods', '-n', STAGING, '-l', 'app=azora-auth');
+    expect([...scaled.keys()].sort()).toEqual(await running());
+    expect(scaled.size).toBe(4);
+    const cpuOf = (m: Map<string, number[]>) => [...m.values()].reduce((sum, [cpu]) => sum + cpu!, 0);
+    expect(cpuOf(await top('nodes'))).toBeGreaterThan(cpuOf(nodesBefore));
+
+    await kubectl('scale', 'deployment/azora-auth', '--replicas=2', '-n', STAGING);
+    await sim.cluster.settle();
+    expect([...(await top('pods', '-n', STAGING, '-l', 'app=azora-auth')).keys()].sort()).toEqual(
+      await running(),
+    );
+  });
+});
+
+describe('metrics-server in the simulated cluster', () => {
+  let cluster: SimulatedCluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+  afterAll(() => cluster?.stop());
+
+  it('refuses to be written to, as metrics-server does', async () => {
+    const res = await fetch(`${cluster.url}/apis/metrics.k8s.io/v1beta1/namespaces/${STAGING}/pods`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'metrics.k8s.io/v1beta1',
+        kind: 'PodMetrics',
+        metadata: { name: 'x' },
+      }),
+    });
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as { reason: string }).reason).toBe('MethodNotAllowed');
   });
 });

@@ -14,6 +14,9 @@ export const ENDPOINT_SLICES = byKind('EndpointSlice');
 export const HPAS = byKind('HorizontalPodAutoscaler');
 export const JOBS = byKind('Job');
 export const EVENTS = byKind('Event');
+export const NODE_OBJECTS = byKind('Node');
+export const POD_METRICS = byKind('PodMetrics');
+export const NODE_METRICS = byKind('NodeMetrics');
 
 /** Events kept per namespace, oldest dropped first: a real cluster keeps them an hour. */
 export const MAX_EVENTS_PER_NAMESPACE = 500;
