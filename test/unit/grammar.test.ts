@@ -53,6 +53,9 @@ describe('the /azora grammar', () => {
       { verb: 'incident', action: 'commander', user: 'U0APPROVER1' },
     ],
     ['incident list', { verb: 'incident', action: 'list' }],
+    ['oncall', { verb: 'oncall' }],
+    ['oncall production', { verb: 'oncall' }],
+    ['oncall Stg', { verb: 'oncall' }],
     ['releases stg auth', { verb: 'releases', environment: 'staging', service: 'auth' }],
     [
       'switch production blue payment',
@@ -111,6 +114,7 @@ describe('the /azora grammar', () => {
     ['status', 'which environment? staging or production'],
     ['status qa', "unknown environment 'qa': use staging or production"],
     ['status production now', "unexpected 'now'"],
+    ['oncall production now', "unexpected 'now'"],
     [
       'scale production billing 3',
       "unknown service 'billing': known services are api-gateway, auth, education, payment, postgres-replica",
