@@ -115,6 +115,9 @@ describe('the /azora grammar', () => {
     ['status qa', "unknown environment 'qa': use staging or production"],
     ['status production now', "unexpected 'now'"],
     ['oncall production now', "unexpected 'now'"],
+    ['logs production payment 200 100', 'the number of lines is given twice'],
+    ['logs production payment since 5m since 1h', 'since is given twice'],
+    ['logs production payment follow 30s grep timeout follow 60s', 'follow is given twice'],
     [
       'scale production billing 3',
       "unknown service 'billing': known services are api-gateway, auth, education, payment, postgres-replica",

@@ -20,8 +20,15 @@ export const logsVerb: VerbSpec = {
       service,
       lines: LOG_LINES.default,
     };
+    // An option given twice is refused: which one was meant is a guess (`200 100`).
+    const given = new Set<string>();
+    const once = (option: string) => {
+      if (given.has(option)) throw new Refusal('input', `${option} is given twice`);
+      given.add(option);
+    };
     for (let word = w.next(); word !== undefined; word = w.next()) {
       const keyword = word.toLowerCase();
+      once(/^\d+$/.test(word) ? 'the number of lines' : keyword);
       if (/^\d+$/.test(word)) command.lines = wholeNumber(word, 'lines', 1, LOG_LINES.max);
       else if (keyword === 'since') command.sinceMs = duration(w.next(), 'since', 7 * 86_400_000);
       else if (keyword === 'follow') command.followMs = duration(w.next(), 'follow', LOG_FOLLOW_MAX_MS);
@@ -29,6 +36,7 @@ export const logsVerb: VerbSpec = {
         const words = w.rest();
         // `follow <duration>` after the text still means follow; quoted, the words are text.
         if (words.length >= 3 && words[words.length - 2]!.toLowerCase() === 'follow') {
+          once('follow');
           const [, length] = words.splice(-2);
           command.followMs = duration(length, 'follow', LOG_FOLLOW_MAX_MS);
         }
