@@ -100,7 +100,18 @@ export async function executeRequest(
       );
       if (!held.ok)
         throw new Refusal('guard', `the lock passed to request \`${held.holder}\` while this one ran`);
-      const applied = await applyStep(deps, request, step);
+      const applied = await locks.holdWhile(
+        request.environment,
+        lockedBy(request),
+        id,
+        policy.guards.lockLease,
+        () => applyStep(deps, request, step),
+        (service) =>
+          deps.logger.error(
+            { request: id, service },
+            'the change lock lapsed while a step ran; another change may start beside it',
+          ),
+      );
       outcome.push(applied.line);
       if (!applied.healthy) unhealthy.push(step.service);
       request = (await requests.update(id, (current) => ({

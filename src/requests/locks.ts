@@ -7,6 +7,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** Extends the lease of a lock only while `holder` has it: a renewal never takes a lock. */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 export type LockResult = { ok: true } | { ok: false; holder: string };
 
 /**
@@ -48,6 +54,44 @@ export class ChangeLocks {
       taken.push(service);
     }
     return { ok: true };
+  }
+
+  /**
+   * Runs `work` while renewing `holder`'s locks every third of their lease: one step may
+   * take longer than the lease (a restore waits up to its Job's deadline, a deploy for its
+   * rollouts), and a lease that ran out under it would let another change start beside it.
+   * The lease is still what frees the locks of a worker that died, within one lease.
+   * `lost` hears of a lock that is no longer the holder's, once per lock.
+   */
+  async holdWhile<T>(
+    env: string,
+    services: string[],
+    holder: string,
+    leaseMs: number,
+    work: () => Promise<T>,
+    lost: (service: string) => void,
+  ): Promise<T> {
+    const gone = new Set<string>();
+    const renew = async () => {
+      for (const service of services) {
+        if (gone.has(service)) continue;
+        const renewed = await runScript(this.redis, RENEW, 1, this.keys.lock(env, service), holder, leaseMs);
+        if (renewed !== 1) {
+          gone.add(service);
+          lost(service);
+        }
+      }
+    };
+    const timer = setInterval(
+      () => void renew().catch(() => undefined),
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   async holder(env: string, service: string): Promise<string | null> {

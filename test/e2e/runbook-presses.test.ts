@@ -91,7 +91,7 @@ describe('runbook presses on one alert episode', () => {
     ).toHaveLength(1);
 
     await untilPendingApproval(t.bot.deps.requests, first.id);
-    await sendButtonClick(t.url, t.secret, {
+    const approval = await sendButtonClick(t.url, t.secret, {
       user: APPROVER,
       actionId: actionId('approve', first.id),
       value: first.id,
@@ -99,6 +99,13 @@ describe('runbook presses on one alert episode', () => {
       messageTs: first.ts,
       responseUrl: t.slack.responseUrl(group.channel, APPROVER),
     });
+    expect(approval.status).toBe(200);
+    // Where it stopped, should it: the request's own status says more than an empty thread.
+    await waitFor(
+      async () => (await t.bot.deps.requests.get(first.id))?.status,
+      (status) => status !== 'pending',
+      { what: 'the approval taken', timeoutMs: 30_000 },
+    );
     // The suite shares the cores with this bot: a loaded machine takes longer to switch.
     expect(await finalProgressOf(t.slack, first.ts, 30_000)).toContain('succeeded');
     expect(selector()).toBe('green');

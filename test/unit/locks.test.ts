@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import { ChangeLocks } from '../../src/requests/locks';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { waitFor } from '../kit/wait';
 
-// ChangeLocks on the local Redis (its release is a Lua script); no waits, no timing.
+// ChangeLocks on the local Redis (its release is a Lua script); no timing but holdWhile's.
 const LEASE = 600_000;
 const AT = Date.UTC(2026, 10, 26, 10, 0);
 
@@ -76,6 +77,60 @@ describe('ChangeLocks', () => {
     // What Redis does when the lease ends (a crashed worker), without waiting for it.
     await redis.del(`${prefix}:lock:production:auth`);
     expect(await locks.acquire('production', 'auth', 'r2', LEASE)).toEqual({ ok: true });
+  });
+
+  describe('holdWhile', () => {
+    // Real time here: what is tested is a step outlasting the lease.
+    const SHORT = 300;
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('keeps the locks past their lease while the work runs, and leaves them to lapse after', async () => {
+      await locks.acquireAll('production', ['auth', 'payment'], 'r1', SHORT);
+      const lost: string[] = [];
+      const result = await locks.holdWhile(
+        'production',
+        ['auth', 'payment'],
+        'r1',
+        SHORT,
+        async () => {
+          await pause(SHORT * 3);
+          // Three leases later, another change is still kept out.
+          expect(await locks.acquire('production', 'payment', 'r2', LEASE)).toEqual({
+            ok: false,
+            holder: 'r1',
+          });
+          return 'done';
+        },
+        (service) => lost.push(service),
+      );
+      expect(result).toBe('done');
+      expect(lost).toEqual([]);
+      expect(await redis.pttl(`${prefix}:lock:production:auth`)).toBeLessThanOrEqual(SHORT);
+    });
+
+    it('never takes back a lock another request holds, and says so once', async () => {
+      await locks.acquire('production', 'auth', 'r1', SHORT);
+      const lost: string[] = [];
+      await locks.holdWhile(
+        'production',
+        ['auth'],
+        'r1',
+        SHORT,
+        async () => {
+          // The lease ran out under a stalled worker, and another change took the lock.
+          await redis.set(`${prefix}:lock:production:auth`, 'r2', 'PX', LEASE);
+          await waitFor(
+            () => lost.length,
+            (n) => n > 0,
+            { what: 'the lapse reported' },
+          );
+          await pause(SHORT);
+        },
+        (service) => lost.push(service),
+      );
+      expect(lost).toEqual(['auth']);
+      expect(await locks.holder('production', 'auth')).toBe('r2');
+    });
   });
 
   describe('lastScale', () => {

@@ -49,7 +49,7 @@ export class MemoryRequestStore implements Pick<RequestStore, 'create' | 'get' |
  */
 export class MemoryLocks implements Pick<
   ChangeLocks,
-  'acquire' | 'acquireAll' | 'holder' | 'release' | 'releaseAll' | 'lastScale' | 'recordScale'
+  'acquire' | 'acquireAll' | 'holdWhile' | 'holder' | 'release' | 'releaseAll' | 'lastScale' | 'recordScale'
 > {
   private readonly locks = new Map<string, { holder: string; until: number }>();
   private readonly scales = new Map<string, { at: number; by?: string }>();
@@ -74,6 +74,17 @@ export class MemoryLocks implements Pick<
       taken.push(service);
     }
     return { ok: true };
+  }
+
+  /** Leases here end only when a test moves the clock, which no step does: the work just runs. */
+  holdWhile<T>(
+    _env: string,
+    _services: string[],
+    _holder: string,
+    _leaseMs: number,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    return work();
   }
 
   async holder(env: string, service: string): Promise<string | null> {
