@@ -103,7 +103,7 @@ describe('runbook presses on one alert episode', () => {
     // Where it stopped, should it: the request's own status says more than an empty thread.
     await waitFor(
       async () => (await t.bot.deps.requests.get(first.id))?.status,
-      (status) => status !== 'pending',
+      (status) => status !== 'pending-approval',
       { what: 'the approval taken', timeoutMs: 30_000 },
     );
     // The suite shares the cores with this bot: a loaded machine takes longer to switch.
