@@ -298,7 +298,7 @@ describe('database Jobs on the cluster clock', () => {
     const slow = manifest('backup');
     await t.kube.createJob('staging', slow);
     const late = await kubeError(t.kube.waitForJob('staging', slow.metadata.name, 1_000));
-    expect(late.kind).toBe('timeout');
+    expect(late.kind).toBe('deadline');
     expect(late.message).toBe(`job ${slow.metadata.name} did not finish within 1s`);
   });
 

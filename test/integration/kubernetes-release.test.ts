@@ -135,7 +135,7 @@ describe('setImage: kubectl set image, on the right container', () => {
 
     await t.kube.setImage('staging', 'auth', 'azora-auth', `${REPO}/auth:v1.6.0`);
     const err = await kubeError(t.kube.waitForRollout('staging', STG, 'azora-auth', 50));
-    expect(err.kind).toBe('timeout');
+    expect(err.kind).toBe('deadline');
     expect(err.message).toMatch(/^rollout of azora-auth did not finish within 0s: /);
   });
 

@@ -587,6 +587,24 @@ describe('executeRequest: deploy', () => {
     expect(await w.locks.holder('production', 'payment')).toBeNull();
   });
 
+  it('production: an idle colour that never rolls out fails at once, not after waiting out its deadline on every retry', async () => {
+    w.cluster.holdRollouts('production', 'azora-payment-green');
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    // Not the final attempt: a rollout past its deadline is the deploy's failure, not a blip to retry.
+    expect(await run(false)).toBe('failed');
+
+    expect(w.cluster.callsOf('waitForRollout')).toHaveLength(1);
+    expect(w.cluster.activeOf('production', 'payment')).toBe('blue');
+    expect((await stored()).error).toMatch(
+      /^payment 1\.6\.0 stopped at rollout: rollout of azora-payment-green did not finish within \d+s: .*; live traffic stays on blue \(1\.0\.0\)$/,
+    );
+    expect(await history('production', 'payment')).toEqual([
+      expect.objectContaining({ id: ID, result: 'failed' }),
+    ]);
+    expect(await w.locks.holder('production', 'payment')).toBeNull();
+  });
+
   it('production: a worker lost between setting the idle colour and the switch carries on, applying nothing twice', async () => {
     await w.requests.create(deployRequest(blueGreenDeploy));
     // The API server goes away just as the switch is sent: the job is retried.

@@ -1,5 +1,18 @@
 export type KubeErrorKind =
-  'not-found' | 'forbidden' | 'conflict' | 'invalid' | 'precondition' | 'timeout' | 'unavailable';
+  | 'not-found'
+  | 'forbidden'
+  | 'conflict'
+  | 'invalid'
+  | 'precondition'
+  /** The API did not answer a request in time. */
+  | 'timeout'
+  /**
+   * What the bot waited for (a rollout, a scale, endpoints following a switch, a Job) did
+   * not happen within its deadline: the API answered all along, and waiting the whole
+   * deadline again on a retry would only tell the thread the same thing later.
+   */
+  | 'deadline'
+  | 'unavailable';
 
 /**
  * A Kubernetes failure as the bot reports it: a kind the jobs decide on (retry or not)

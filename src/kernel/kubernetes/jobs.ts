@@ -205,7 +205,7 @@ export function notTheBots(name: string, namespace: string, action: string): Kub
 }
 
 export function jobTimeout(name: string, deadlineMs: number): KubeError {
-  return new KubeError('timeout', `job ${name} did not finish within ${Math.round(deadlineMs / 1000)}s`);
+  return new KubeError('deadline', `job ${name} did not finish within ${Math.round(deadlineMs / 1000)}s`);
 }
 
 /** The label selector of the bot's Jobs of one kind in one environment. */

@@ -406,7 +406,7 @@ export class Kubernetes implements ClusterPort {
         return addresses.length;
       if (this.clock.now() > deadline) {
         throw new KubeError(
-          'timeout',
+          'deadline',
           `service ${name} selects ${colour} but its endpoints did not follow within ${Math.round(deadlineMs / 1000)}s`,
         );
       }
@@ -492,7 +492,7 @@ export class Kubernetes implements ClusterPort {
       if (!problem) return deployment;
       if (this.clock.now() > deadline) {
         throw new KubeError(
-          'timeout',
+          'deadline',
           `rollout of ${name} did not finish within ${Math.round(deadlineMs / 1000)}s: ${problem}`,
         );
       }
@@ -516,7 +516,7 @@ export class Kubernetes implements ClusterPort {
       if (live && live.desired === replicas && live.ready === replicas && live.updated >= replicas) return;
       if (this.clock.now() > deadline) {
         throw new KubeError(
-          'timeout',
+          'deadline',
           `${target} did not reach ${replicas} ready replicas within ${Math.round(deadlineMs / 1000)}s ` +
             `(desired ${live?.desired ?? '?'}, ready ${live?.ready ?? '?'})`,
         );

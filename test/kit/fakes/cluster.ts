@@ -482,7 +482,7 @@ export class FakeCluster implements ClusterPort {
     const problem = rolloutProblem(this.workload(env, name));
     if (problem) {
       throw new KubeError(
-        'timeout',
+        'deadline',
         `rollout of ${name} did not finish within ${Math.round(deadlineMs / 1000)}s: ${problem}`,
       );
     }
@@ -501,7 +501,7 @@ export class FakeCluster implements ClusterPort {
     const live = state.workloads.find((w) => w.name === target);
     if (live && live.desired === replicas && live.ready === replicas && live.updated >= replicas) return;
     throw new KubeError(
-      'timeout',
+      'deadline',
       `${target} did not reach ${replicas} ready replicas within ${Math.round(deadlineMs / 1000)}s ` +
         `(desired ${live?.desired ?? '?'}, ready ${live?.ready ?? '?'})`,
     );
