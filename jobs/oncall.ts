@@ -1,6 +1,7 @@
 import { defineJob } from '../src/deps';
 import { oncallJob } from '../src/oncall/contracts';
 import { oncallMessage } from '../src/oncall/views';
+import { md, note } from '../src/kernel/slack/blocks';
 
 /** `/azora oncall`: asks PagerDuty who is on call and answers the person who asked. */
 export const oncallProcessor = defineJob(oncallJob, async ({ responseUrl }, { pagerduty, messenger }) => {
@@ -14,8 +15,8 @@ export const oncallProcessor = defineJob(oncallJob, async ({ responseUrl }, { pa
     await messenger.respond(responseUrl, oncallMessage(oncall));
     return { entries: oncall.length };
   } catch (err) {
-    const text = `:x: could not ask PagerDuty: ${(err as Error).message}`;
-    await messenger.respond(responseUrl, { text, blocks: [] });
-    return { error: text };
+    const reason = (err as Error).message;
+    await messenger.respond(responseUrl, note(md`:x: could not ask PagerDuty: ${reason}`));
+    return { error: reason };
   }
 });

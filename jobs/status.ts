@@ -3,6 +3,7 @@ import { defineJob } from '../src/deps';
 import { statusJob } from '../src/status/contracts';
 
 import { statusMessage } from '../src/status/views';
+import { md, note } from '../src/kernel/slack/blocks';
 
 const OPEN = new Set(['pending-approval', 'approved', 'running']);
 
@@ -19,8 +20,9 @@ export const statusProcessor = defineJob(statusJob, async ({ environment, respon
     await ctx.messenger.respond(responseUrl, statusMessage(environment, namespace, services, open, audit));
     return { services: services.length };
   } catch (err) {
-    const text = `:x: could not read ${environment}: ${(err as Error).message}`;
-    await ctx.messenger.respond(responseUrl, { text, blocks: [] });
-    return { error: text };
+    // The cluster's own words (an nginx error page, say) are text, not Slack markup.
+    const reason = (err as Error).message;
+    await ctx.messenger.respond(responseUrl, note(md`:x: could not read ${environment}: ${reason}`));
+    return { error: reason };
   }
 });

@@ -494,6 +494,52 @@ describe('/azora change requests, end to end', () => {
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
   });
 
+  it('keeps the lock through one step longer than the lease, and refuses a change beside it', async () => {
+    await cluster.sim.stop();
+    // One rollback step: its pods take 3 s to be ready, twice the 1.5 s lease.
+    cluster = await startTestCluster({ readyDelayMs: 3_000 });
+    await start({ lockLease: 1_500 });
+    await slash(ENGINEER, 'rollback staging payment');
+    const request = await requestFor('rollback staging payment');
+    await waitFor(
+      async () => (await t.bot.deps.requests.get(request.id))?.status,
+      (status) => status === 'running',
+      { what: 'the rollback running' },
+    );
+    // Real time is the subject here: the step has to outlast the lease.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await t.bot.deps.requests.get(request.id))?.outcome ?? []).toEqual([]);
+    expect(await t.bot.deps.locks.holder('staging', 'payment')).toBe(request.id);
+    await slash(ENGINEER, 'scale staging payment 3');
+    await waitFor(
+      () => ephemeralTo(ENGINEER).filter((x) => x.includes(`\`${request.id}\``)),
+      (found) => found.length > 0,
+      { what: 'the scale refused, naming the rollback' },
+    );
+    expect(replicas(STG, 'azora-payment')).not.toBe(3);
+    expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+  });
+
+  it('says what the cluster answered when /azora status cannot read it, as text, not markup', async () => {
+    await start();
+    cluster.sim.faults.failNext(10, {
+      status: 502,
+      message: '<html><title>502 Bad Gateway</title></html> <!channel>',
+    });
+    await slash(ENGINEER, 'status staging');
+    const reply = await waitFor(
+      () =>
+        t.slack.messages.find((m) => m.visibleTo === ENGINEER && m.text.includes('could not read staging')),
+      (m) => m !== undefined,
+      { what: 'the status error' },
+    );
+    const shown = JSON.stringify(reply);
+    expect(shown).toContain('&lt;html&gt;&lt;title&gt;502 Bad Gateway');
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).not.toContain('<html>');
+    cluster.sim.faults.clear();
+  });
+
   it('says at once when a switched service is unhealthy, with the switch back one click away', async () => {
     await start();
     cluster.sim.setHealthy(PROD, 'azora-auth-green', false);
