@@ -4,6 +4,7 @@ import { actionId, type ActionKind } from '../kernel/slack/actions';
 import { firingCount, type AlertChange, type AlertGroup, type DigestView } from './domain/group';
 import {
   bold,
+  clip,
   context,
   md,
   mention,
@@ -138,10 +139,16 @@ export function alertChangeReply(group: AlertGroup, change: AlertChange): SlackM
   return note(text);
 }
 
-/** One line of a storm digest, as markup (it is stored, then shown as it is). */
+/**
+ * One line of a storm digest, as markup (it is stored, then shown as it is), cut to a
+ * line's worth: a digest lists forty, and Slack refuses a message whose blocks hold more
+ * than about 12,000 characters in all.
+ */
 export function digestLine(group: AlertGroup): string {
-  return render(md`${alertTitle(group)}: ${group.summary}`);
+  return clip(render(md`${alertTitle(group)}: ${group.summary}`), DIGEST_LINE_MAX);
 }
+
+export const DIGEST_LINE_MAX = 240;
 
 /** How many groups a storm digest lists; the rest are counted. */
 export const DIGEST_LINES = 40;
@@ -149,13 +156,16 @@ export const DIGEST_LINES = 40;
 /** In a storm, one message lists the channel's new groups and is kept current. */
 export function digestMessage({ total, firing, lines }: DigestView): SlackMessage {
   const head = `:rotating_light: *Alert storm*: ${total} groups in this channel (${firing} firing); one digest instead of a thread each.`;
-  const more = total > lines.length ? `\n…and ${total - lines.length} more` : '';
-  // The lines are markup made by digestLine; cut at a line end so no entity is split.
-  // Lines whose groups expired from Redis are gone: a digest with none left says so (Slack refuses an empty section).
-  const body = `${lines.join('\n')}${more}` || '_no group of this storm is stored any more_';
-  const end = body.lastIndexOf('\n', 2_900);
-  const shown = body.length > 2_900 && end > 0 ? body.slice(0, end) : body;
-  return message(Mrkdwn.trusted(`${head}\n${body}`), [section(head), section(Mrkdwn.trusted(shown))]);
+  const more = total > lines.length ? `…and ${total - lines.length} more` : '';
+  // The lines are markup made by digestLine, as many sections as they fill, so none is cut
+  // off unseen; the count of the rest is a block of its own. Lines whose groups expired
+  // from Redis are gone: a digest with none left says so (Slack refuses an empty section).
+  const shown = lines.length > 0 ? lines : ['_no group of this storm is stored any more_'];
+  return message(Mrkdwn.trusted([head, ...shown, more].filter(Boolean).join('\n')), [
+    section(head),
+    ...sections(shown.map((line) => Mrkdwn.trusted(line))),
+    ...(more ? [context(more)] : []),
+  ]);
 }
 
 /** Said in the thread when someone silences the group; Expire lifts the silence early. */

@@ -2,7 +2,13 @@ import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import type { AlertGroup } from '../../src/alerts/domain/group';
 import { buttonsFor, safeRunbookUrl } from '../../src/alerts/notify';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
-import { alertParentMessage, digestMessage } from '../../src/alerts/views';
+import {
+  alertParentMessage,
+  DIGEST_LINE_MAX,
+  DIGEST_LINES,
+  digestLine,
+  digestMessage,
+} from '../../src/alerts/views';
 import { helpMessage, refusalMessage } from '../../src/commands/help';
 import { oncallMessage } from '../../src/oncall/views';
 import {
@@ -290,6 +296,29 @@ describe('what Slack refuses, never sent', () => {
     const text = (chunk!.blocks[0] as { text: { text: string } }).text.text;
     expect(text.startsWith('```')).toBe(true);
     expect(text.endsWith('```')).toBe(true);
+  });
+
+  it('shows every line of a storm digest and the count of the rest, within what Slack takes in all', () => {
+    const lines = Array.from(
+      { length: DIGEST_LINES },
+      (_, i) =>
+        `:red_circle: *AzoraHighErrorRate* — payment-${i} in production: ${'error rate above 5% '.repeat(6)}`,
+    );
+    const digest = digestMessage({ total: 120, firing: 120, lines });
+    expect(refusalOf(digest)).toBeUndefined();
+    const shown = JSON.stringify(digest.blocks);
+    for (const line of lines) expect(shown).toContain(JSON.stringify(line).slice(1, -1));
+    expect(shown).toContain('…and 80 more');
+    // One line however long its summary: forty of them stay under Slack's ~12,000 characters of blocks.
+    const long = digestLine(alertGroup({ summary: 'x'.repeat(10_000) }));
+    expect(long.length).toBeLessThanOrEqual(DIGEST_LINE_MAX);
+    const full = digestMessage({
+      total: 40,
+      firing: 40,
+      lines: Array.from({ length: DIGEST_LINES }, () => long),
+    });
+    const blockText = full.blocks.reduce((n, b) => n + JSON.stringify(b).length, 0);
+    expect(blockText).toBeLessThan(12_000);
   });
 
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {
