@@ -5,16 +5,18 @@ import type { ReleaseRecord } from '../kernel/domain/release';
 import { actionId } from '../kernel/slack/actions';
 import type { Baking } from './store';
 import {
+  clip,
   code,
   context,
-  joinText,
   md,
   mention,
   message,
+  Mrkdwn,
   note,
+  render,
   section,
+  sections,
   slackDate,
-  type Mrkdwn,
   type SlackMessage,
 } from '../kernel/slack/blocks';
 
@@ -56,6 +58,8 @@ function headLine(now: ServiceNow): Mrkdwn {
   return md`*${now.service}*: runs ${code(now.versions.current ?? '?')}`;
 }
 
+const RECORD_LINE_MAX = 400;
+
 /** `/azora releases`: per service, what runs now and its releases, newest first. */
 export function releasesMessage(
   environment: EnvironmentName,
@@ -66,7 +70,14 @@ export function releasesMessage(
   for (const svc of services) {
     const newest = [...svc.history].reverse().slice(0, perService);
     const lines = newest.length ? newest.map(recordLine) : ['no release recorded yet'];
-    blocks.push(section(md`${headLine(svc)}\n${joinText(lines, '\n')}`));
+    // As many sections as the records fill, so none is cut off unseen; a failure's detail
+    // is cut to a line's worth.
+    blocks.push(
+      ...sections([
+        headLine(svc),
+        ...lines.map((line) => Mrkdwn.trusted(clip(render(line), RECORD_LINE_MAX))),
+      ]),
+    );
   }
   if (services.length === 0) blocks.push(context('No service here is released by the bot.'));
   const summary = services

@@ -2,6 +2,8 @@ import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import type { AlertGroup } from '../../src/alerts/domain/group';
 import { buttonsFor, safeRunbookUrl } from '../../src/alerts/notify';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
+import { releasesMessage } from '../../src/releases/views';
+import type { ReleaseRecord } from '../../src/kernel/domain/release';
 import {
   alertParentMessage,
   DIGEST_LINE_MAX,
@@ -319,6 +321,31 @@ describe('what Slack refuses, never sent', () => {
     });
     const blockText = full.blocks.reduce((n, b) => n + JSON.stringify(b).length, 0);
     expect(blockText).toBeLessThan(12_000);
+  });
+
+  it('shows every release record asked for, however many sections they fill', () => {
+    const history: ReleaseRecord[] = Array.from({ length: 20 }, (_, i) => ({
+      id: `r${String(i).padStart(8, '0')}`,
+      action: 'deploy',
+      version: `v1.${i}.0`,
+      image: `registry.azora.world/azora/payment:v1.${i}.0`,
+      colour: i % 2 ? 'green' : 'blue',
+      previous: { colour: i % 2 ? 'blue' : 'green', version: `v1.${i - 1}.0`, image: 'x' },
+      requester: 'U0ENGINEER',
+      approver: 'U0APPROVER1',
+      start: Date.UTC(2026, 10, 1 + i),
+      end: Date.UTC(2026, 10, 1 + i) + 754_000,
+      result: i % 5 === 0 ? 'failed' : 'succeeded',
+      ...(i % 5 === 0 ? { detail: `checks on green: ${'smoke /version failed '.repeat(100)}` } : {}),
+    }));
+    const reply = releasesMessage(
+      'production',
+      [{ service: 'payment', live: 'blue', versions: { blue: 'v1.19.0', green: 'v1.18.0' }, history }],
+      20,
+    );
+    expect(refusalOf(reply)).toBeUndefined();
+    const shown = JSON.stringify(reply.blocks);
+    for (const record of history) expect(shown).toContain(record.id);
   });
 
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {
