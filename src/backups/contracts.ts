@@ -32,6 +32,16 @@ export const backupsListJob = defineContract({
 export const scheduledBackupJob = defineContract({
   queue: 'ops',
   name: 'scheduled-backup',
-  payload: z.object({ environment: environmentName }),
+  payload: z.object({
+    environment: environmentName,
+    /** A run put off while the database was busy: what the scheduler's run was, and how many tries so far. */
+    postponed: z
+      .object({
+        seed: z.string().min(1).max(200),
+        due: z.number().int(),
+        tries: z.number().int().min(1).max(100),
+      })
+      .optional(),
+  }),
   options: { attempts: 1 },
 });

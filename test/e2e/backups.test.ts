@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { backupJob, scheduledBackupJob } from '../../src/backups/contracts';
+import { DATABASE_LOCK } from '../../src/backups/run';
 import { actionId } from '../../src/kernel/slack/actions';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
@@ -251,6 +252,39 @@ describe('daily backups', () => {
       return two > at ? two : two + 86_400_000;
     };
     expect([nextTwoAfter(startedAt), nextTwoAfter(Date.now())]).toContain(schedulers[0]!.next);
+  });
+
+  it('wait for a database busy with another change, say so once, and run once it is free, paging nobody', async () => {
+    const t = bots[0]!;
+    const opsSays = (fragment: string) =>
+      bots.flatMap((b) => b.slack.messages).filter((m) => m.channel === OPS && m.text.includes(fragment));
+    await t.bot.deps.locks.acquire('production', DATABASE_LOCK, 'r0dea110c', 600_000);
+    const pagesBefore = pagerduty.events.length;
+    await t.bot.queues.enqueue(scheduledBackupJob, { environment: 'production' });
+    const waiting = await waitFor(
+      () => opsSays('The daily backup of production waits'),
+      (found) => found.length > 0,
+      { what: 'the postponed backup told', timeoutMs: 20_000 },
+    );
+    expect(waiting[0]!.text).toContain('busy with `r0dea110c`');
+    const retry = await waitFor(
+      async () => (await t.bot.queues.get('ops').getDelayed()).find((j) => j.name === 'scheduled-backup'),
+      (job) => job !== undefined,
+      { what: 'the next try queued' },
+    );
+    expect(retry!.id).toMatch(/^scheduled-backup-production-\d{4}-\d{2}-\d{2}-try-2$/);
+
+    // The change ends; the next try (brought forward rather than waited for) takes the backup.
+    await t.bot.deps.locks.release('production', DATABASE_LOCK, 'r0dea110c');
+    await retry!.promote();
+    const done = await waitFor(
+      () => opsSays('by the daily schedule'),
+      (found) => found.length > 0,
+      { what: 'the backup taken on the next try', timeoutMs: 20_000 },
+    );
+    expect(done[0]!.text).not.toContain('failed');
+    expect(opsSays('The daily backup of production waits')).toHaveLength(1);
+    expect(pagerduty.events.slice(pagesBefore)).toEqual([]);
   });
 
   it('post a failure to the ops channel and page like a critical alert', async () => {
