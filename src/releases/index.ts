@@ -1,5 +1,5 @@
 /** What other use cases use of releases: recording, history, images, and the bake watch. */
 export { historyOf, indexRelease, recordRelease } from './record';
 export { colourImages, releaseImageOf } from './images';
-export { previousLive, releasedAs } from './domain/history';
+export { previousLive, promotionOf } from './domain/history';
 export { watchAfterChange, watchAlert } from './watch';

@@ -11,7 +11,7 @@ import { commandText } from './domain/describe';
 import { progressMessage, requestMessage } from './views';
 import type { SlackMessage } from '../kernel/slack/blocks';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
-import { colourImages, indexRelease, previousLive } from '../releases';
+import { colourImages, indexRelease, previousLive, recordRelease } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
 import { applyDeploy } from './deploy';
 import { applyBackup, applyRestore, lockedBy } from './database';
@@ -301,6 +301,13 @@ async function applyStep(
       }
       await kube.applyRollback(env, step.service, { ...step, kind: 'revision' });
       await kube.waitForRollout(env, workload.namespace, step.deployment, timing.rolloutDeadlineMs);
+      // In the history too: a version rolled back out of staging no longer counts as released there.
+      await recordRelease(
+        deps,
+        env,
+        step.service,
+        releaseRecord(request, 'rollback', { image: step.toImage }, { image: step.fromImage }, deps.now()),
+      );
       done = `${step.service}: ${step.deployment} rolled back to revision ${step.toRevision} (${step.toImage})`;
       break;
     }

@@ -9,7 +9,7 @@ import { environmentOf, otherColour, serviceOf, workloadOf } from '../kernel/dom
 import { ENVIRONMENTS } from '../kernel/domain/environment';
 import { imageFor, versionOf } from '../kernel/domain/release';
 import { environmentOfBackup } from '../backups/domain/job';
-import { colourImages, previousLive, releasedAs, releaseImageOf } from '../releases';
+import { colourImages, previousLive, promotionOf, releaseImageOf } from '../releases';
 
 export { servicesOf, type ChangeCommand } from './domain/fit';
 
@@ -181,14 +181,19 @@ async function planDeploy(
 
   let forced = false;
   const proving = promotionSource(policy, env, service);
-  if (proving && !releasedAs(await kube.releases(proving, service), image)) {
+  const promotion = proving ? promotionOf(await kube.releases(proving, service), image) : 'released';
+  if (proving && promotion !== 'released') {
     if (!(command.force && forceCounts)) {
       const how = command.force
         ? '`force` counts only when an approver asks for it'
         : 'an approver can add `force` to deploy it anyway';
+      const why =
+        promotion === 'rolled-back'
+          ? `was rolled back in ${proving} after its release there`
+          : `was never released to ${proving}`;
       throw new Refusal(
         'plan',
-        `${versionOf(image)} was never released to ${proving}: deploy it there first (\`/azora deploy ${proving} ${service} ${version}\`); ${how}`,
+        `${versionOf(image)} ${why}: deploy it there first (\`/azora deploy ${proving} ${service} ${version}\`); ${how}`,
       );
     }
     forced = true;

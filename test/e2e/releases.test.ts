@@ -117,6 +117,27 @@ describe('releases, end to end', () => {
     expect(imageOf(STG, 'azora-payment')).toBe(`${REPO}:v1.5.0`);
   });
 
+  it('records a staging rollback, and refuses to promote the version it rolled back until it is deployed again', async () => {
+    expect((await deployToStaging('v1.6.0')).final).toMatch(/succeeded/);
+    await slash(ENGINEER, 'rollback staging payment');
+    const rollback = await requestIn(t.slack, 'rollback staging payment');
+    expect(await finalProgressOf(t.slack, rollback.ts, 30_000)).toMatch(/succeeded/);
+    expect(imageOf(STG, 'azora-payment')).toBe(`${REPO}:v1.5.0`);
+    expect(historyOn(STG, 'deployments', 'azora-payment').at(-1)).toMatchObject({
+      id: rollback.id,
+      action: 'rollback',
+      version: 'v1.5.0',
+      previous: { version: 'v1.6.0' },
+      result: 'succeeded',
+    });
+
+    await slash(ENGINEER, 'deploy production payment v1.6.0');
+    expect(await ephemeralTo(ENGINEER, 'refused')).toContain(
+      'v1.6.0 was rolled back in staging after its release there',
+    );
+    expect(imageOf(PROD, 'azora-payment-green')).not.toContain('v1.6.0');
+  });
+
   it('deploys to production onto the idle colour, switches after approval, and a rollback returns to what was live', async () => {
     await deployToStaging('v1.6.0');
     await slash(ENGINEER, 'deploy production payment v1.6.0');

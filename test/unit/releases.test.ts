@@ -1,4 +1,4 @@
-import { previousLive, releasedAs } from '../../src/releases/domain/history';
+import { previousLive, promotionOf } from '../../src/releases/domain/history';
 import {
   appendRelease,
   chooseContainer,
@@ -107,9 +107,27 @@ describe('the promotion rule', () => {
       record({ id: 'r00000002', image: img('v1.5.0'), version: 'v1.5.0' }),
       record({ id: 'r00000003', image: img('v1.7.0'), version: 'v1.7.0', action: 'rollback' }),
     ];
-    expect(releasedAs(history, img('v1.6.0'))).toBe(false);
-    expect(releasedAs(history, img('v1.7.0'))).toBe(false);
-    expect(releasedAs(history, img('v1.5.0'))).toBe(true);
+    expect(promotionOf(history, img('v1.6.0'))).toBe('never');
+    expect(promotionOf(history, img('v1.7.0'))).toBe('never');
+    expect(promotionOf(history, img('v1.5.0'))).toBe('released');
+  });
+
+  it('does not count a version rolled back out of the environment since, until it is deployed again', () => {
+    const rolledBack = [
+      record({ id: 'r00000001', image: img('v1.5.0'), version: 'v1.5.0' }),
+      record({ id: 'r00000002', image: img('v1.6.0'), version: 'v1.6.0' }),
+      record({
+        id: 'r00000003',
+        action: 'rollback',
+        image: img('v1.5.0'),
+        version: 'v1.5.0',
+        previous: { version: 'v1.6.0', image: img('v1.6.0') },
+      }),
+    ];
+    expect(promotionOf(rolledBack, img('v1.6.0'))).toBe('rolled-back');
+    expect(promotionOf(rolledBack, img('v1.5.0'))).toBe('released');
+    const again = [...rolledBack, record({ id: 'r00000004', image: img('v1.6.0'), version: 'v1.6.0' })];
+    expect(promotionOf(again, img('v1.6.0'))).toBe('released');
   });
 });
 

@@ -52,7 +52,22 @@ export function previousLive(
   };
 }
 
-/** Whether `image` was deployed successfully (the promotion rule: staging before production). */
-export function releasedAs(history: readonly ReleaseRecord[], image: string): boolean {
-  return history.some((r) => r.result === 'succeeded' && r.action === 'deploy' && r.image === image);
+/**
+ * Where `image` stands in an environment's history, for the promotion rule (staging
+ * before production): released when its newest word is a succeeded deploy of it, rolled
+ * back when a rollback took the environment off it since, never when it was not deployed.
+ */
+export function promotionOf(
+  history: readonly ReleaseRecord[],
+  image: string,
+): 'released' | 'rolled-back' | 'never' {
+  const last = [...history]
+    .reverse()
+    .find(
+      (r) =>
+        r.result === 'succeeded' &&
+        ((r.action === 'deploy' && r.image === image) ||
+          (r.action === 'rollback' && r.previous?.image === image)),
+    );
+  return !last ? 'never' : last.action === 'deploy' ? 'released' : 'rolled-back';
 }
