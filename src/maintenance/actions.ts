@@ -85,9 +85,40 @@ export async function cancelWindow(
 ): Promise<MaintenanceWindow | undefined> {
   const window = await deps.maintenance.cancelWindow(id);
   if (!window) return undefined;
-  await liftWindow(deps, window);
-  await tell(deps, window, 'cancelled', actor);
+  await liftAndTell(deps, window, 'cancelled', actor);
   return window;
+}
+
+/**
+ * Lifts what the window put in place and announces its end either way: the window is
+ * over for everyone once the store says so. A silence or PagerDuty window that could not
+ * be lifted is then said, with when it ends on its own (WindowNotLifted).
+ */
+async function liftAndTell(
+  deps: Deps,
+  window: MaintenanceWindow,
+  notice: 'cancelled' | 'end',
+  actor: string,
+): Promise<void> {
+  const failed = await liftWindow(deps, window).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  await tell(deps, window, notice, actor);
+  if (failed) throw new WindowNotLifted(window, failed.message);
+}
+
+/** The window is over, but its silence or PagerDuty maintenance window still holds until its planned end. */
+export class WindowNotLifted extends Error {
+  constructor(
+    readonly window: MaintenanceWindow,
+    reason: string,
+  ) {
+    super(
+      `maintenance ${window.id} is over, but what it silenced could not all be lifted (${reason}): ` +
+        `alerts stay silenced until ${new Date(window.end).toISOString()} unless someone expires the silence in Alertmanager and ends the window in PagerDuty`,
+    );
+  }
 }
 
 /** Ends a window early because its work is done: silences lifted, "Maintenance over" announced. */
@@ -98,8 +129,7 @@ export async function endWindowEarly(
 ): Promise<MaintenanceWindow | undefined> {
   const window = await deps.maintenance.endEarly(id);
   if (!window) return undefined;
-  await liftWindow(deps, window);
-  await tell(deps, window, 'end', actor);
+  await liftAndTell(deps, window, 'end', actor);
   return window;
 }
 

@@ -1,2 +1,2 @@
 /** What other use cases may ask of maintenance: the actions behind an approved request. */
-export { cancelWindow, endWindowEarly, moveWindow, scheduleWindow } from './actions';
+export { cancelWindow, endWindowEarly, moveWindow, scheduleWindow, WindowNotLifted } from './actions';

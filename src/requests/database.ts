@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { formatDuration } from '../kernel/domain/duration';
 import { databaseJobName } from '../backups/domain/job';
 import { backupPolicyOf, DATABASE_LOCK, formatBytes, runDatabaseJob, saltOf, takeBackup } from '../backups';
-import { endWindowEarly, scheduleWindow } from '../maintenance';
+import { endWindowEarly, scheduleWindow, WindowNotLifted } from '../maintenance';
 import type { OpsRequest, PlanStep } from './domain/types';
 import { StepFailed } from './stale';
 
@@ -64,8 +64,17 @@ export async function applyRestore(
       `the restore from ${step.backupId} failed (Job ${name}): ${run.reason ?? 'no reason'}; maintenance ${windowId} stays open until someone closes it`,
     );
   }
-  await endWindowEarly(deps, windowId, 'bot');
-  return `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'} · maintenance ${windowId} closed`;
+  const restored = `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'}`;
+  // The database is restored whatever happens to the silences: a restore is never
+  // reported failed (and so run again) because Alertmanager could not be reached after it.
+  const closed = await endWindowEarly(deps, windowId, 'bot').then(
+    () => `maintenance ${windowId} closed`,
+    (err: unknown) => {
+      if (!(err instanceof WindowNotLifted)) throw err;
+      return `:warning: ${err.message}`;
+    },
+  );
+  return `${restored} · ${closed}`;
 }
 
 /** How long a restore waits for its window's start (the silences) before it refuses to go on. */

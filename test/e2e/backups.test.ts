@@ -5,6 +5,7 @@ import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { backupJob, scheduledBackupJob } from '../../src/backups/contracts';
 import { DATABASE_LOCK } from '../../src/backups/run';
 import { actionId } from '../../src/kernel/slack/actions';
+import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { finalProgressOf, requestIn, untilPendingApproval } from '../kit/flows';
@@ -307,5 +308,64 @@ describe('daily backups', () => {
       { what: 'the page' },
     );
     expect(page[0]).toMatchObject({ action: 'trigger' });
+  });
+});
+
+describe('a restore whose silence cannot be lifted after it', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+  let am: TestAlertmanager;
+
+  beforeAll(async () => {
+    am = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' });
+    // Database Jobs take 2 s: time to lose Alertmanager while the restore runs.
+    cluster = await startTestCluster({ jobRunMs: 2_000 });
+    t = await startTestBot({ cluster, env: { ALERTMANAGER_URL: am.url } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await cluster.sim.stop();
+    await am.stop();
+  });
+
+  it('is reported restored, saying what is still silenced and until when', async () => {
+    const say = (text: string) =>
+      sendSlashCommand(t.url, t.secret, {
+        text,
+        user: ENGINEER,
+        channel: OPS,
+        responseUrl: t.slack.responseUrl(OPS, ENGINEER),
+      });
+    await say('backup staging');
+    const done = await waitFor(
+      () => t.slack.messages.find((m) => !m.visibleTo && /^:white_check_mark: Backup of the /.test(m.text)),
+      (m) => m !== undefined,
+      { what: 'the backup', timeoutMs: 20_000 },
+    );
+    const id = /Job `(azora-backup-[a-z]+-\d{8}-\d{4}-[0-9a-f]{4})`/.exec(done!.text)![1]!;
+    await say(`restore staging ${id}`);
+    const request = await requestIn(t.slack, `restore staging ${id}`);
+    const windowId = `m${request.id.slice(1)}`;
+    await waitFor(
+      async () => (await t.bot.deps.maintenanceWindows.get(windowId))?.silenceId,
+      (silence) => silence !== undefined,
+      { what: 'the restore window silencing staging', timeoutMs: 20_000 },
+    );
+    await am.stop();
+
+    const final = await finalProgressOf(t.slack, request.ts, 40_000);
+    expect(final).toMatch(/^:large_green_circle: succeeded/);
+    expect(final).toContain(`database: restored from ${id}`);
+    expect(final).toMatch(
+      new RegExp(
+        `maintenance ${windowId} is over, but what it silenced could not all be lifted .*alerts stay silenced until \\d{4}-`,
+      ),
+    );
+    // The window's end is still announced: it is over for everyone.
+    await waitFor(
+      () => t.slack.messages.filter((m) => m.text.includes(windowId) && /over|ended/i.test(m.text)),
+      (found) => found.length > 0,
+      { what: 'the end of the window announced' },
+    );
   });
 });
