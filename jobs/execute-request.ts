@@ -9,6 +9,7 @@ import { closeWindowMessage, switchBackMessage } from '../src/requests/views';
 import { restoreWindowId } from '../src/requests/database';
 import { watchAfterChange } from '../src/releases';
 import { carriedSnapshot } from '../src/kernel/versioned';
+import { workloadOf } from '../src/kernel/domain/topology';
 
 /**
  * Runs an approved request once; retried on transient cluster errors with backoff. A retry
@@ -34,16 +35,31 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
       request.messageTs,
     );
   }
-  // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets it at once.
+  // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets
+  // it at once, and so does a change that failed after it moved traffic.
   if (
-    succeeded &&
     request &&
     trafficMoves(request.plan).length > 0 &&
-    (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)
+    ((succeeded && (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)) ||
+      (result === 'failed' && (await movedTraffic(ctx, request))))
   )
     await offerSwitchBack(ctx, request);
   return { result };
 });
+
+/** Whether any service of the request serves the colour its plan moved it to. */
+async function movedTraffic(ctx: JobContext, request: OpsRequest): Promise<boolean> {
+  const moves = trafficMoves(request.plan);
+  const live = await Promise.all(
+    moves.map((m) => {
+      const workload = workloadOf(ctx.policy, request.environment, m.service);
+      return workload.kind === 'blue-green'
+        ? ctx.kube.activeColour(request.environment, workload).catch(() => undefined)
+        : undefined;
+    }),
+  );
+  return moves.some((m, i) => live[i] === m.to);
+}
 
 /** The Switch back offer, posted once (its ts kept on the request), and its end queued once. */
 async function offerSwitchBack(ctx: JobContext, request: OpsRequest): Promise<void> {

@@ -46,8 +46,8 @@ function recordLine(r: ReleaseRecord): Mrkdwn {
   const before = r.previous
     ? md` (was ${code(r.previous.version)}${r.previous.colour ? ` on ${r.previous.colour}` : ''})`
     : '';
-  const failed = r.result === 'failed' && r.detail ? md`\n      ${r.detail}` : '';
-  return md`${result} ${slackDate(r.start)} ${ACTION[r.action]} ${code(r.version)}${where}${before} by ${who}${approved}${took} · ${code(r.id)}${failed}`;
+  const detail = r.detail ? md`\n      ${r.detail}` : '';
+  return md`${result} ${slackDate(r.start)} ${ACTION[r.action]} ${code(r.version)}${where}${before} by ${who}${approved}${took} · ${code(r.id)}${detail}`;
 }
 
 function headLine(now: ServiceNow): Mrkdwn {

@@ -113,19 +113,28 @@ export async function applyDeploy(deps: Deps, request: OpsRequest, step: DeployS
 
   const fail = async (err: unknown): Promise<never> => {
     const where = err instanceof Error ? err.message : String(err);
-    const record: ReleaseRecord = { ...recordOf(request, step, deps.now()), result: 'failed', detail: where };
-    await recordRelease(deps, env, step.service, record).catch((recordErr: Error) =>
-      deps.logger.warn({ request: request.id, err: recordErr.message }, 'could not record a failed release'),
-    );
     const liveNow =
       workload.kind === 'blue-green'
         ? await kube.activeColour(env, workload).catch(() => undefined)
         : undefined;
+    // Traffic moved before the failure (the endpoints did not follow in time, say): the
+    // version is live, and its record says so, as the switch's patch wrote it, so that a
+    // rollback and the switch back know where traffic is. Otherwise it failed, untouched.
+    const moved = bg !== undefined && liveNow === bg.idle;
+    const record: ReleaseRecord = {
+      ...recordOf(request, step, deps.now()),
+      ...(moved ? { detail: `live, but ${where}` } : { result: 'failed', detail: where }),
+    };
+    await recordRelease(deps, env, step.service, record).catch((recordErr: Error) =>
+      deps.logger.warn({ request: request.id, err: recordErr.message }, 'could not record a failed release'),
+    );
     const untouched = !bg
       ? ''
       : liveNow === bg.live
         ? `; live traffic stays on ${bg.live} (${versionOf(bg.liveImage)})`
-        : `; traffic is on ${liveNow ?? 'an unknown colour'} now`;
+        : moved
+          ? `; traffic is on ${bg.idle} (${version}) now, ${bg.live} still holds ${versionOf(bg.liveImage)}`
+          : `; traffic is on ${liveNow ?? 'an unknown colour'} now`;
     throw new StepFailed(`${step.service} ${version} stopped at ${where}${untouched}`);
   };
 

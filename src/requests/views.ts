@@ -180,12 +180,17 @@ export function switchBackMessage(request: OpsRequest, bakeUntil: number | undef
   }
   const approval = request.expiresAt !== undefined ? ' (needs approval)' : '';
   const unhealthy = request.unhealthy?.filter((service) => steps.some((s) => s.service === service)) ?? [];
-  const text = unhealthy.length
-    ? `${unhealthy.join(', ')} unhealthy after the switch. Switch back to ${back}?`
-    : `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
-  const said = unhealthy.length
-    ? md`:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
-    : md`:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
+  const failed = request.status === 'failed';
+  const text = failed
+    ? `This change failed after it moved traffic. Switch back to ${back}?`
+    : unhealthy.length
+      ? `${unhealthy.join(', ')} unhealthy after the switch. Switch back to ${back}?`
+      : `Watching ${steps.map((s) => s.service).join(', ')} until ${new Date(bakeUntil).toISOString()}. Trouble? Switch back to ${back}.`;
+  const said = failed
+    ? md`:warning: This change failed after it moved traffic (see above). One click switches what moved back to *${back}*${approval}.`
+    : unhealthy.length
+      ? md`:warning: *${unhealthy.join(', ')}* unhealthy after the switch. One click switches back to *${back}*${approval}.`
+      : md`:eyes: Bake window until ${ts(bakeUntil)}. Trouble? One click switches back to *${back}*${approval}.`;
   return {
     text,
     blocks: [

@@ -583,6 +583,43 @@ describe('/azora change requests, end to end', () => {
     );
   });
 
+  it('offers the switch back when a switch of several services failed after moving some of them', async () => {
+    await start();
+    // The third Service refuses the patch (RBAC, say): two services moved, two did not.
+    cluster.sim.faults.failNext(1, { method: 'PATCH', path: /services\/azora-education$/, status: 403 });
+    await slash(ENGINEER, 'switch production green');
+    const request = await requestFor('switch production green');
+    await click(APPROVER, 'approve', request.id, request.ts);
+    expect(await finalProgress(request.ts)).toMatch(/^:red_circle: failed/);
+    expect(
+      ['azora-api-gateway', 'azora-auth', 'azora-education', 'azora-payment'].map((n) => selector(n).version),
+    ).toEqual(['green', 'green', 'blue', 'blue']);
+
+    await waitFor(
+      () =>
+        t.slack.messages.find((m) => JSON.stringify(m.blocks).includes(actionId('switch-back', request.id))),
+      (m) => m !== undefined,
+      { what: 'the switch-back offer after the failure' },
+    );
+    const offer = t.slack.messages.find((m) =>
+      JSON.stringify(m.blocks).includes(actionId('switch-back', request.id)),
+    );
+    expect(offer!.text).toBe('This change failed after it moved traffic. Switch back to blue?');
+    await click(ENGINEER, 'switch-back', request.id, request.ts);
+    const back = await requestFor('switch production blue');
+    // Only what moved goes back: education and payment never left blue.
+    expect((await t.bot.deps.requests.get(back.id))!.plan.map((step) => step.service)).toEqual([
+      'api-gateway',
+      'auth',
+    ]);
+    await click(SECOND_APPROVER, 'approve', back.id, back.ts);
+    await waitFor(
+      () => ['azora-api-gateway', 'azora-auth'].map((n) => selector(n).version),
+      (v) => v.every((c) => c === 'blue'),
+      { what: 'the moved services back on blue' },
+    );
+  });
+
   it('switches each service back to the colour it left, when they went different ways', async () => {
     await start();
     // payment is live on green (switched with its record), the others on blue: a rollback

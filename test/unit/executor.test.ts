@@ -605,6 +605,27 @@ describe('executeRequest: deploy', () => {
     expect(await w.locks.holder('production', 'payment')).toBeNull();
   });
 
+  it('production: traffic moved, then the endpoints lagged: failed, but recorded live, saying where traffic is', async () => {
+    w.cluster.holdEndpoints('production', 'payment');
+    await w.requests.create(deployRequest(blueGreenDeploy));
+
+    expect(await run()).toBe('failed');
+
+    expect(w.cluster.activeOf('production', 'payment')).toBe('green');
+    expect((await stored()).error).toBe(
+      'payment 1.6.0 stopped at switching traffic to green: service azora-payment selects green but its endpoints did not follow within 30s; traffic is on green (1.6.0) now, blue still holds 1.0.0',
+    );
+    // What a rollback goes by: green is live, and blue was live before it.
+    const [record] = await history('production', 'payment');
+    expect(record).toMatchObject({
+      id: ID,
+      result: 'succeeded',
+      colour: 'green',
+      previous: { colour: 'blue', version: '1.0.0' },
+      detail: expect.stringMatching(/^live, but switching traffic to green: /),
+    });
+  });
+
   it('production: a worker lost between setting the idle colour and the switch carries on, applying nothing twice', async () => {
     await w.requests.create(deployRequest(blueGreenDeploy));
     // The API server goes away just as the switch is sent: the job is retried.

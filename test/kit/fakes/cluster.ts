@@ -158,6 +158,7 @@ export class FakeCluster implements ClusterPort {
   /** Raw release annotation values by `env/service`. */
   private readonly releaseValues = new Map<string, string>();
   private readonly held = new Set<string>();
+  private readonly endpointsHeld = new Set<string>();
   private readonly podAnswers = new Map<string, ProbeAnswer | ((pod: string) => ProbeAnswer)>();
   private readonly serviceAnswers = new Map<string, ProbeAnswer>();
   private readonly jobMap = new Map<string, FakeJob>();
@@ -414,7 +415,24 @@ export class FakeCluster implements ClusterPort {
   ): Promise<SwitchResult> {
     this.record('switchColour', [env, service, to, endpointsDeadlineMs, ...(release ? [release] : [])]);
     // One patch on the real Service: the selector and the history change together or not at all.
-    return this.doSwitch(env, service, to, release);
+    const switched = await this.doSwitch(env, service, to, release);
+    if (this.endpointsHeld.has(`${env}/${service}`)) {
+      const name = workloadOf(this.policy, env, service);
+      throw new KubeError(
+        'deadline',
+        `service ${name.kind === 'blue-green' ? name.serviceName : service} selects ${to} but its endpoints did not follow within ${Math.round((endpointsDeadlineMs ?? 0) / 1000)}s`,
+      );
+    }
+    return switched;
+  }
+
+  /**
+   * While held, a switch of `service` patches its selector (and history) and then fails
+   * as the adapter does when the endpoints do not follow within their deadline.
+   */
+  holdEndpoints(env: EnvironmentName, service: string, held = true): void {
+    if (held) this.endpointsHeld.add(`${env}/${service}`);
+    else this.endpointsHeld.delete(`${env}/${service}`);
   }
 
   async planRollback(env: EnvironmentName, service: string, toRevision?: number): Promise<RollbackTarget> {
