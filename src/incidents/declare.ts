@@ -47,7 +47,16 @@ export async function declare(
   const taken = new Set<string>();
   let channel: { id: string; name: string } | undefined;
   for (let attempt = 0; attempt < CREATE_ATTEMPTS && !channel; attempt++) {
-    const name = channelName(policy.channelPattern, at, input.title, (n) => taken.has(n));
+    // The last try is a name of this incident's own: declaring never fails for a name
+    // (a team declaring in a script Slack cannot spell gets `incident` every time).
+    const last = attempt === CREATE_ATTEMPTS - 1;
+    const name = channelName(
+      policy.channelPattern,
+      at,
+      input.title,
+      (n) => taken.has(n),
+      last ? id.slice(1) : undefined,
+    );
     try {
       const created = await deps.outbox.paced('conversations.create', undefined, () =>
         deps.slack.conversations.create({ name }),

@@ -80,6 +80,15 @@ describe('incidents, end to end', () => {
     expect(second.channel.name).toBe(`${first.channel.name}-2`);
   });
 
+  it('takes a name of its own when the first few are all taken, rather than refuse to declare', async () => {
+    // A title Slack cannot spell is `incident` every time; a busy day has used its numbers.
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    for (const n of ['', '-2', '-3', '-4'])
+      t.slack.addChannel({ name: `inc-${day}-incident${n}`, archived: n !== '' });
+    const { incident, channel } = await declareOne('база данных недоступна');
+    expect(channel.name).toBe(`inc-${day}-incident-${incident.id.slice(1)}`);
+  });
+
   it('is run from its channel: status, commander, notes; the topic and the pinned summary follow', async () => {
     const { incident, channel } = await declareOne('Checkout latency');
     await slash(ENGINEER, 'incident status identified', channel.id);

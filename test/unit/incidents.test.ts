@@ -299,6 +299,15 @@ describe('the incident channel name', () => {
     );
   });
 
+  it('ends in a suffix of its own when asked for the name that cannot be taken, keeping within 80', () => {
+    expect(channelName(pattern, T0, 'база данных недоступна', () => true, '1a2b3c4d')).toBe(
+      'inc-20261202-incident-1a2b3c4d',
+    );
+    const long = channelName(pattern, T0, 'a'.repeat(200), () => true, '1a2b3c4d');
+    expect(long).toBe(`inc-20261202-${'a'.repeat(58)}-1a2b3c4d`);
+    expect(long).toHaveLength(80);
+  });
+
   it('gives up with a reason when every suffix is taken', () => {
     const attempt = () => channelName(pattern, T0, 'Payment errors', () => true);
     expect(attempt).toThrow(Refusal);

@@ -52,9 +52,19 @@ export function channelName(
   at: number,
   title: string,
   taken: (name: string) => boolean = () => false,
+  /** A suffix no other declaration has (the incident's id): the name that cannot be taken. */
+  unique?: string,
 ): string {
   const date = utcDay(at);
   const room = MAX_NAME - fillChannelPattern(pattern, date, '').length;
+  if (unique !== undefined) {
+    const suffix = `-${unique}`;
+    return fillChannelPattern(
+      pattern,
+      date,
+      `${slugOf(title, room - suffix.length) || FALLBACK_SLUG}${suffix}`,
+    );
+  }
   let first = '';
   for (let n = 1; n <= MAX_SUFFIX; n++) {
     const suffix = n === 1 ? '' : `-${n}`;
