@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from '../kernel/slack/typed-text';
 import type { CoreDeps } from '../deps';
 import { slackError } from '../kernel/slack/errors';
 import { isOpen } from './domain/incident';
@@ -69,7 +70,8 @@ export async function addPin(deps: PinDeps, pin: Pin): Promise<PinOutcome> {
     at: tsToMs(pin.ts),
     actor: pin.user,
     kind: 'pin',
-    text: bounded(messageText(message), ENTRY_TEXT_MAX),
+    // As the channel read it, not its markup, which the timeline would show escaped.
+    text: bounded(plainText(messageText(message)), ENTRY_TEXT_MAX),
     ...(link ? { link } : {}),
     key: pinKey(pin.channel, pin.ts),
   };

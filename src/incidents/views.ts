@@ -16,6 +16,7 @@ import {
   slackDate,
   type Mrkdwn,
   type SlackMessage,
+  withUserMentions,
 } from '../kernel/slack/blocks';
 import { isOpen, severityLabel, statusLabel, type Incident } from './domain/incident';
 import type { IncidentMetrics } from './domain/metrics';
@@ -85,7 +86,7 @@ const actor = (who: string): Mrkdwn | string => (/^[UW][A-Z0-9]{2,}$/.test(who) 
 
 function entryLine(e: TimelineEntry): Mrkdwn {
   const more = e.link && /^https:\/\//.test(e.link) ? md` (${link(e.link, 'link')})` : '';
-  return md`\`${utcMinute(e.at).slice(11)}\` ${actor(e.actor)} · *${TIMELINE_LABELS[e.kind]}*: ${bounded(e.text, ENTRY_SHOWN)}${more}`;
+  return md`\`${utcMinute(e.at).slice(11)}\` ${actor(e.actor)} · *${TIMELINE_LABELS[e.kind]}*: ${withUserMentions(bounded(e.text, ENTRY_SHOWN))}${more}`;
 }
 
 /** `/azora incident timeline`: the newest entries, for whoever joins late; times in UTC. */

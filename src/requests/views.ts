@@ -19,6 +19,7 @@ import {
   type Mrkdwn,
   type SlackMessage,
 } from '../kernel/slack/blocks';
+import { plainText } from '../kernel/slack/typed-text';
 import { commandText } from './domain/describe';
 import { trafficMoves } from './domain/traffic';
 import { versionOf } from '../kernel/domain/release';
@@ -71,9 +72,9 @@ function maintenanceStepText(step: Extract<PlanStep, { kind: 'maintenance' }>): 
   }
 }
 
-/** The plan as plain text, for the audit trail. */
+/** The plan as plain text, for the audit trail (and the incident timelines it feeds). */
 export const planText = (plan: PlanStep[]): string =>
-  plan.map((step) => render(describeStep(step))).join('; ');
+  plan.map((step) => plainText(render(describeStep(step)))).join('; ');
 
 const STATUS_LINE: Record<OpsRequest['status'], string> = {
   planning: ':hourglass: planning',

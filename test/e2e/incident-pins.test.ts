@@ -142,8 +142,8 @@ describe.each([
       kind: 'pin',
       actor: ENGINEER,
       at: tsToMs(message.ts),
-      // Stored as written: each view escapes it where it shows it.
-      text,
+      // Stored as the channel read it, not as markup: each view escapes it where it shows it.
+      text: 'rolled back api-gateway to v41 @channel & link *not bold*',
       link: expect.stringMatching(
         new RegExp(`/archives/${incident.channel}/p${message.ts.replace('.', '')}$`),
       ),

@@ -25,6 +25,8 @@ import {
 } from '../../src/incidents/domain/lifecycle';
 import { metrics } from '../../src/incidents/domain/metrics';
 import { incidentListMessage, timelineMessage, TIMELINE_SHOWN } from '../../src/incidents/views';
+import { planText } from '../../src/requests/views';
+import type { PlanStep } from '../../src/requests/domain/types';
 import { checkMessage } from '../../sandbox/slack-blocks';
 import { nextNudgeAt, nudgeDue } from '../../src/incidents/domain/nudge';
 import { postmortemMarkdown } from '../../src/incidents/domain/postmortem';
@@ -452,7 +454,7 @@ describe('an incident’s life', () => {
     expect(changeCommander(incident, 'U0BOB', 'U0ALICE', T0 + 31 * MIN)).toEqual({
       ok: true,
       incident: { ...incident, commander: 'U0BOB', lastStatusAt: T0 + 31 * MIN },
-      entry: { at: T0 + 31 * MIN, actor: 'U0ALICE', kind: 'commander', text: 'U0ALICE → U0BOB' },
+      entry: { at: T0 + 31 * MIN, actor: 'U0ALICE', kind: 'commander', text: '<@U0ALICE> → <@U0BOB>' },
     });
     expect(changeCommander(incident, 'U0ALICE', 'U0ALICE', T0)).toEqual({
       ok: false,
@@ -543,6 +545,30 @@ describe('the timeline', () => {
     expect(lines.at(-1)).toContain('n599');
     for (const b of sections) expect('text' in b && b.text!.text.length).toBeLessThanOrEqual(3_000);
     expect(JSON.stringify(shown.blocks.at(-1))).toContain('570 earlier entries');
+  });
+
+  it('shows what it kept as its words: people as mentions, a plan’s date and ampersand once, broadcasts as text', () => {
+    const plan = planText([
+      {
+        kind: 'maintenance',
+        service: 'production',
+        action: 'schedule',
+        start: Date.UTC(2026, 11, 6, 2),
+        durationMs: 2 * 60 * MIN,
+        reason: 'R&D failover <!channel>',
+      } as PlanStep,
+    ]);
+    expect(plan).toBe(
+      '*production*: maintenance on short notice, 2026-12-06T02:00:00Z for 2h: R&D failover <!channel>',
+    );
+    let timeline = emptyTimeline();
+    timeline = appendEntry(timeline, entry(T0, 'commander', '<@U0ALICE> → <@U0BOB>'));
+    timeline = appendEntry(timeline, entry(T0 + 1_000, 'request', `requested r0000beef: ${plan}`));
+    const shown = JSON.stringify(timelineMessage(declared(), timeline).blocks);
+    expect(shown).toContain('<@U0ALICE> → <@U0BOB>');
+    expect(shown).toContain('for 2h: R&amp;D failover &lt;!channel&gt;');
+    expect(shown).not.toContain('&amp;amp;');
+    expect(shown).not.toContain('&lt;!date');
   });
 
   it('lists every open incident, however long their titles, in sections Slack takes', () => {
@@ -902,7 +928,7 @@ All times UTC.
 | 2026-12-02 14:12 | azora | Change succeeded: rollback payment in production: v1.4.1 live ([link](https://slack.example/archives/C0INC1/p3)) |
 | 2026-12-02 14:13 | Bob | Note: Errors \\| timeouts back to normal \\<!-- see graphs |
 | 2026-12-02 14:14 | Alice | Status: Investigating → Monitoring |
-| 2026-12-02 14:20 | Alice | Commander: Alice → Bob |
+| 2026-12-02 14:20 | Alice | Commander: @Alice → @Bob |
 | 2026-12-02 14:30 | alertmanager | Alert resolved: AzoraHighErrorRate |
 | 2026-12-02 15:12 | Bob | Status: Resolved: Rolled back payment to v1.4.1; error rate under 1%. |
 

@@ -126,7 +126,7 @@ export function changeCommander(incident: Incident, to: string, actor: string, a
   return {
     ok: true,
     incident: { ...incident, commander: to, lastStatusAt: at },
-    entry: { at, actor, kind: 'commander', text: `${incident.commander} → ${to}` },
+    entry: { at, actor, kind: 'commander', text: `<@${incident.commander}> → <@${to}>` },
   };
 }
 

@@ -66,7 +66,10 @@ export function postmortemMarkdown(
   const people = links.people ?? {};
   const who = (id: string) => people[id] ?? id;
   /** User ids in text (a commander change, an approval) by name, where the name is known. */
-  const named = (text: string) => text.replace(/\b[UW][A-Z0-9]{2,}\b/g, (id) => people[id] ?? id);
+  const named = (text: string) =>
+    text
+      .replace(/<@([UW][A-Z0-9]{2,})>/g, (_, id: string) => `@${people[id] ?? id}`)
+      .replace(/\b[UW][A-Z0-9]{2,}\b/g, (id) => people[id] ?? id);
   const m = metrics(incident, timeline);
   const list = (items: string[], none: string) => (items.length > 0 ? items.join(', ') : none);
   const what = (e: TimelineEntry) =>

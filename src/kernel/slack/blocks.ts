@@ -54,6 +54,10 @@ export function md(strings: TemplateStringsArray, ...values: Text[]): Mrkdwn {
 export const withMentions = (text: string): Mrkdwn =>
   Mrkdwn.trusted(escapeText(text).replace(/&lt;(@[UW][A-Z0-9]{2,}|!subteam\^S[A-Z0-9]{2,})&gt;/g, '<$1>'));
 
+/** Kept text that names people as `<@U…>` (a timeline entry): escaped, then only people's mentions restored. */
+export const withUserMentions = (text: string): Mrkdwn =>
+  Mrkdwn.trusted(escapeText(text).replace(/&lt;(@[UW][A-Z0-9]{2,})&gt;/g, '<$1>'));
+
 export const joinText = (parts: readonly Text[], separator: string): Mrkdwn =>
   Mrkdwn.trusted(parts.map(render).join(separator));
 

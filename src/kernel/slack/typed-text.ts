@@ -18,3 +18,20 @@ export function typedText(text: string): string {
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
 }
+
+/**
+ * A message's Slack markup as the words a reader saw: typedText's links, channels and
+ * people, plus dates as their fallback text, user groups and broadcasts by name
+ * (`@channel`). For text the bot keeps and shows again (a pinned message in an incident's
+ * timeline, a plan in the audit trail), which is escaped again when shown.
+ */
+export function plainText(markup: string): string {
+  return typedText(
+    markup
+      .replace(/<!date\^[^|>]*\|([^>]*)>/g, '$1')
+      .replace(/<!subteam\^[A-Z0-9]+\|([^>]*)>/g, '$1')
+      .replace(/<!subteam\^([A-Z0-9]+)>/g, '@$1')
+      .replace(/<!(channel|here|everyone)(?:\|[^>]*)?>/g, '@$1')
+      .replace(/<#([CG][A-Z0-9]+)>/g, '#$1'),
+  );
+}
