@@ -2,7 +2,7 @@ import { Refusal } from '../kernel/domain/refusal';
 import { KubeError } from '../kernel/kubernetes/errors';
 import { formatDuration } from '../kernel/domain/duration';
 import type { Colour } from '../kernel/domain/environment';
-import { checkCooldown, needsApproval, type Verdict } from './domain/guards';
+import { checkCooldown, planNeedsApproval, type Verdict } from './domain/guards';
 import { checkPlanAgainstPolicy } from './domain/validate';
 import { FINAL_STATUSES, type OpsRequest, type PlanStep } from './domain/types';
 import { workloadOf } from '../kernel/domain/topology';
@@ -163,7 +163,7 @@ async function checkStillAllowed(deps: Deps, request: OpsRequest): Promise<Verdi
   const env = request.environment;
   if (!(await deps.access.check(env, 'request', request.requester)).ok)
     return { ok: false, reason: `<@${request.requester}> may no longer request ${env} changes (policy)` };
-  if (!needsApproval(deps.policy, env)) return { ok: true };
+  if (!planNeedsApproval(deps.policy, env, request.plan)) return { ok: true };
   const approver = request.approvedBy?.user;
   if (!approver) return { ok: false, reason: 'it was never approved' };
   if (approver === request.requester) return { ok: false, reason: 'the requester approved it themselves' };

@@ -6,7 +6,7 @@ import { KubeError } from '../kernel/kubernetes/errors';
 import { code, md, note, withMentions, type SlackMessage } from '../kernel/slack/blocks';
 import type { JobContext } from '../deps';
 import type { planRequestJob } from './contracts';
-import { needsApproval } from './domain/guards';
+import { planNeedsApproval } from './domain/guards';
 import type { OpsRequest } from './domain/types';
 import { planChange, servicesOf } from './planner';
 import { progressMessage, requestMessage } from './views';
@@ -79,7 +79,8 @@ export async function planRequest(
   }
 
   // An automatic switch back restores what was live and healthy: it waits for nobody.
-  const approval = needsApproval(ctx.policy, command.environment) && payload.source !== 'auto-switch-back';
+  const approval =
+    planNeedsApproval(ctx.policy, command.environment, plan) && payload.source !== 'auto-switch-back';
   const now = ctx.now();
   return {
     request: {

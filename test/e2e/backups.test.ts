@@ -13,6 +13,31 @@ import { APPROVER, ENGINEER, OPS, PROD, STG } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand, sendViewSubmission } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 
+/** An approver approves a restore request and types its environment in the modal, as a restore needs anywhere. */
+async function approveRestore(t: TestBot, request: { id: string; ts: string }, env: string): Promise<void> {
+  await untilPendingApproval(t.bot.deps.requests, request.id);
+  await sendButtonClick(t.url, t.secret, {
+    user: APPROVER,
+    actionId: actionId('approve', request.id),
+    value: request.id,
+    channel: OPS,
+    messageTs: request.ts,
+    responseUrl: t.slack.responseUrl(OPS, APPROVER),
+  });
+  const view = await t.slack.waitForView(
+    (v) =>
+      v.user === APPROVER &&
+      v.state === 'open' &&
+      JSON.stringify(v.view.private_metadata) === JSON.stringify(request.id),
+  );
+  const done = await sendViewSubmission(t.url, t.secret, {
+    view,
+    values: { confirm: { typed: env } },
+    slack: t.slack,
+  });
+  expect(done.body).toBeUndefined();
+}
+
 /**
  * Backups and restores against the simulated cluster (its Jobs run a simulated PostgreSQL
  * the way the shipped scripts run the real one) and the real bot: a backup in a thread,
@@ -177,6 +202,23 @@ describe('database backups and restores, end to end', () => {
     );
   });
 
+  it('holds a staging restore for an approver and the typed name too: the requester cannot approve it', async () => {
+    cluster.sim.database.setUsers(STG, 1042);
+    const { id } = await backup('staging');
+    cluster.sim.database.setUsers(STG, 7);
+    await slash(ENGINEER, `restore staging ${id}`);
+    const request = await requestIn(t.slack, `restore staging ${id}`);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    await click(ENGINEER, 'approve', request.id, request.ts);
+    expect(await answerTo(ENGINEER, 'someone else must approve it')).toContain(`<@${APPROVER}>`);
+    expect((await t.bot.deps.requests.get(request.id))!.status).toBe('pending-approval');
+    expect(cluster.sim.database.users(STG)).toBe(7);
+
+    await approveRestore(t, request, 'staging');
+    expect(await finalProgressOf(t.slack, request.ts, 30_000)).toMatch(/^:large_green_circle: succeeded/);
+    expect(cluster.sim.database.users(STG)).toBe(1042);
+  });
+
   it('refuses what cannot be restored before anyone is asked, and changes nothing', async () => {
     const { id } = await backup('staging');
     await slash(ENGINEER, `restore production ${id}`);
@@ -194,6 +236,7 @@ describe('database backups and restores, end to end', () => {
     cluster.sim.database.failNext('restore', 'psql: error: connection refused');
     await slash(ENGINEER, `restore staging ${id}`);
     const request = await requestIn(t.slack, `restore staging ${id}`);
+    await approveRestore(t, request, 'staging');
     const final = await finalProgressOf(t.slack, request.ts, 30_000);
     expect(final).toMatch(/^:red_circle: failed/);
     expect(final).toContain('connection refused');
@@ -345,6 +388,7 @@ describe('a restore whose silence cannot be lifted after it', () => {
     const id = /Job `(azora-backup-[a-z]+-\d{8}-\d{4}-[0-9a-f]{4})`/.exec(done!.text)![1]!;
     await say(`restore staging ${id}`);
     const request = await requestIn(t.slack, `restore staging ${id}`);
+    await approveRestore(t, request, 'staging');
     const windowId = `m${request.id.slice(1)}`;
     await waitFor(
       async () => (await t.bot.deps.maintenanceWindows.get(windowId))?.silenceId,

@@ -1,8 +1,9 @@
 import type { Policy } from '../../config/policy';
 import type { EnvironmentName } from '../../commands/domain/types';
 import { formatDuration } from '../../kernel/domain/duration';
+import { approversOf } from '../../access/domain/rules';
 import { environmentOf, replicaBounds } from '../../kernel/domain/topology';
-import type { OpsRequest } from './types';
+import type { OpsRequest, PlanStep } from './types';
 
 /** A guard said no; the message is shown to the person as it is. */
 export type Verdict = { ok: true } | { ok: false; reason: string };
@@ -13,6 +14,16 @@ export const no = (reason: string): Verdict => ({ ok: false, reason });
 
 export function needsApproval(policy: Policy, env: EnvironmentName): boolean {
   return environmentOf(policy, env).approval === 'required';
+}
+
+/**
+ * Whether a planned request waits for an approver: in an environment that requires it,
+ * and for a database restore anywhere (it replaces every row the services wrote since the
+ * backup; DESIGN: a restore needs approval and a typed confirmation). Staging's approvers
+ * are then every approver of the policy (access/domain/rules.ts).
+ */
+export function planNeedsApproval(policy: Policy, env: EnvironmentName, plan: readonly PlanStep[]): boolean {
+  return needsApproval(policy, env) || plan.some((step) => step.kind === 'restore');
 }
 
 export function checkReplicaBounds(
@@ -49,8 +60,9 @@ export function checkDecision(
       `this request expired ${formatDuration(now - request.expiresAt)} ago; ask again with the same command`,
     );
   }
-  const approvers = environmentOf(policy, request.environment)
-    .approvers.map((id) => `<${mention(id)}>`)
+  // Staging names none of its own: every approver of the policy approves there (a restore).
+  const approvers = approversOf(policy, request.environment)
+    .map((id) => `<${mention(id)}>`)
     .join(', ');
   if (user === request.requester) {
     return decision === 'deny'
