@@ -8,22 +8,14 @@ import { actionId } from '../../src/kernel/slack/actions';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
-import { finalProgressOf, requestIn, untilPendingApproval } from '../kit/flows';
+import { finalProgressOf, pressApprove, requestIn, untilPendingApproval } from '../kit/flows';
 import { APPROVER, ENGINEER, OPS, PROD, STG } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand, sendViewSubmission } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 
 /** An approver approves a restore request and types its environment in the modal, as a restore needs anywhere. */
 async function approveRestore(t: TestBot, request: { id: string; ts: string }, env: string): Promise<void> {
-  await untilPendingApproval(t.bot.deps.requests, request.id);
-  await sendButtonClick(t.url, t.secret, {
-    user: APPROVER,
-    actionId: actionId('approve', request.id),
-    value: request.id,
-    channel: OPS,
-    messageTs: request.ts,
-    responseUrl: t.slack.responseUrl(OPS, APPROVER),
-  });
+  await pressApprove(t, request);
   const view = await t.slack.waitForView(
     (v) =>
       v.user === APPROVER &&

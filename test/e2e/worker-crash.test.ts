@@ -4,10 +4,9 @@ import path from 'node:path';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { runBot } from '../kit/process';
-import { actionId } from '../../src/kernel/slack/actions';
 import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/release';
-import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
-import { firingNotification, requestIn, untilPendingApproval } from '../kit/flows';
+import { sendSlashCommand } from '../kit/slack-requests';
+import { firingNotification, pressApprove, requestIn } from '../kit/flows';
 import { notificationSchema } from '../../src/alerts/domain/payload';
 import { deliveryDigest } from '../../src/alerts/domain/group';
 import { TEST_REDIS_URL } from '../kit/redis';
@@ -143,14 +142,7 @@ describe('a worker killed in the middle of a rollback', () => {
       channel: OPS,
     });
     const request = await requestIn(web.slack, 'deploy production payment v1.6.0 force', 20_000);
-    await untilPendingApproval(web.bot.deps.requests, request.id);
-    await sendButtonClick(web.url, web.secret, {
-      user: SECOND_APPROVER,
-      actionId: actionId('approve', request.id),
-      value: request.id,
-      channel: OPS,
-      messageTs: request.ts,
-    });
+    await pressApprove(web, request, SECOND_APPROVER);
     // Slow pods hold the job in its rollout wait: the idle colour has the image, no traffic yet.
     await waitFor(
       () => green().spec.template.spec.containers[0]!.image,

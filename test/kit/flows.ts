@@ -3,6 +3,9 @@ import type { SimulatedMessage, SimulatedSlack } from '../../sandbox/slack-api';
 import type { Bot } from '../../src/runtime';
 import type { RequestStore } from '../../src/requests/store';
 import { waitFor } from './wait';
+import { actionId } from '../../src/kernel/slack/actions';
+import { sendButtonClick, type SlackPost } from './slack-requests';
+import { APPROVER, OPS } from './ids';
 
 /** What a test needs to find a change request in a simulated Slack and follow it to its end. */
 export interface RequestRef {
@@ -41,6 +44,32 @@ export async function untilPendingApproval(requests: RequestStore, id: string): 
 }
 
 /** The progress reply of a request: the first bot reply in its thread that starts with an emoji. */
+/** A bot as the tests reach it: its URL and signing secret, its simulated Slack, its stores. */
+export interface ReachableBot {
+  url: string;
+  secret: string;
+  slack: SimulatedSlack;
+  bot: Bot;
+}
+
+/** Someone presses Approve on a request once it waits for approval; resolves to the HTTP answer. */
+export async function pressApprove(
+  t: ReachableBot,
+  request: RequestRef | { id: string; ts: string },
+  user = APPROVER,
+  channel = OPS,
+): Promise<SlackPost> {
+  await untilPendingApproval(t.bot.deps.requests, request.id);
+  return sendButtonClick(t.url, t.secret, {
+    user,
+    actionId: actionId('approve', request.id),
+    value: request.id,
+    channel,
+    messageTs: request.ts,
+    responseUrl: t.slack.responseUrl(channel, user),
+  });
+}
+
 export const progressOf = (slack: SimulatedSlack, parentTs: string): SimulatedMessage | undefined =>
   slack.messages.find((m) => m.threadTs === parentTs && m.text.startsWith(':'));
 
