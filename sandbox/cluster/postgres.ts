@@ -199,19 +199,23 @@ export class Postgres implements SimulatedDatabase {
     const dump: DumpFile = { name: `${c.id}.sql`, bytes: dumpBytes(tables), createdAt: this.clock(), tables };
     volume.set(dump.name, dump);
     const lines = [say(`wrote ${file} (${dump.bytes} bytes)`)];
-    // As backup.sh: newest first by name (which sorts by time), this environment's only.
+    // As backup.sh: newest first by name (which sorts by time), this environment's only; a
+    // dump goes once it is older than `keep` days (by the time in its name) and not among
+    // the newest `keep`.
     const keep = Number(c.keep);
     const environment = c.id.replace(/^azora-backup-/, '').split('-')[0] ?? '';
+    const cutoff = minuteStamp(this.clock() - keep * 86_400_000);
     let kept = 0;
     for (const name of [...volume.keys()].sort().reverse()) {
       const id = name.replace(/\.sql$/, '');
       if (name !== `${id}.sql` || !isBackupId(id) || !id.startsWith(`azora-backup-${environment}-`)) continue;
-      if (id === c.id || kept < keep) {
+      const [day = '', minute = ''] = id.slice(`azora-backup-${environment}-`.length).split('-');
+      if (id === c.id || kept < keep || `${day}${minute}` >= cutoff) {
         kept += 1;
         continue;
       }
       volume.delete(name);
-      lines.push(say(`removed ${c.dir}/${name} (keeping the newest ${keep})`));
+      lines.push(say(`removed ${c.dir}/${name} (older than ${keep} days, and not among the newest ${keep})`));
     }
     lines.push(say(`ok file=${file} bytes=${dump.bytes}`));
     return { exitCode: 0, lines };
@@ -357,6 +361,9 @@ function dumpBytes(tables: Record<string, number>): number {
     HEADER_BYTES,
   );
 }
+
+/** `yyyymmddhhmm` in UTC, as backup.sh compares a dump's time with its cutoff. */
+const minuteStamp = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace(/[-T:]/g, '');
 
 function newestFirst(a: DumpFile, b: DumpFile): number {
   return b.createdAt - a.createdAt || b.name.localeCompare(a.name);

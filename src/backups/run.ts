@@ -9,6 +9,7 @@ import type { BackupEntry } from './store';
 
 /** The database, not a service: what backups and restores lock, so they never overlap. */
 export const DATABASE_LOCK = 'database';
+const DAY_MS = 86_400_000;
 
 /** How one backup or restore Job went, as the thread tells it. */
 export interface JobRun {
@@ -108,14 +109,20 @@ export async function takeBackup(
 }
 
 /**
- * Keeps the newest `keep` successful backups' Jobs, and as many failed ones; older ones go.
- * The two are counted apart: a run of failures must never delete the good backups (the
- * script keeps their dumps, and a restore needs their Jobs).
+ * The guide's retention, `keep` days: a backup's Job goes once it is older than that and
+ * not among the newest `keep` of its kind (a quiet environment still keeps that many). A
+ * day of deploys, each with its backup first, no longer pushes the daily backups out
+ * early. Successful and failed ones are counted apart: a run of failures must never
+ * delete the good backups (the script keeps their dumps, and a restore needs their Jobs).
  */
 async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<void> {
   const jobs = await deps.kube.listJobs(env, 'backup');
+  const cutoff = deps.now() - keep * DAY_MS;
   const old = (['succeeded', 'failed'] as const).flatMap((status) =>
-    jobs.filter((j) => j.status === status).slice(keep),
+    jobs
+      .filter((j) => j.status === status)
+      .slice(keep)
+      .filter((j) => j.createdAt < cutoff),
   );
   for (const job of old) await deps.kube.deleteJob(env, job.name);
   await deps.backups.forget(

@@ -152,7 +152,7 @@ const backupTemplate = z
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
       .optional(),
-    /** Backups kept (older dumps and their Jobs are deleted). */
+    /** Retention in days: a backup (its dump and its Job) goes once it is older and not among the newest `keep`. */
     keep: z.number().int().min(1).max(90).default(30),
     /** Run after a restore; its first figure is reported. */
     verify: z.string().min(1).max(500).default('SELECT COUNT(*) FROM users;'),

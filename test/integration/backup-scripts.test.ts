@@ -82,8 +82,8 @@ const usersState = () =>
 
 let sequence = 0;
 /** A backup id as the bot makes them (databaseJobName), a minute apart per call: sortable by time. */
-function backupId(env: 'staging' | 'production' = 'staging'): string {
-  const at = Date.UTC(2026, 11, 2, 2, 0) + sequence++ * 60_000;
+function backupId(env: 'staging' | 'production' = 'staging', from = Date.UTC(2026, 11, 2, 2, 0)): string {
+  const at = from + sequence++ * 60_000;
   return databaseJobName('backup', env, at, randomBytes(2).toString('hex'));
 }
 
@@ -329,20 +329,33 @@ describe('backup.sh and restore.sh (the chart ConfigMap), run as the Job runs th
     expectFailed(broken, 'restore', /but the verify query failed: ERROR: column "nope" does not exist/);
   });
 
-  it('keeps the newest BACKUP_KEEP dumps of the environment, and nothing else is touched', () => {
+  it('keeps BACKUP_KEEP days of dumps of the environment, at least the newest BACKUP_KEEP, and nothing else is touched', () => {
     const dir = backupDir();
     const other = `${backupId('production')}.sql`;
     writeFileSync(path.join(dir, other), '-- production\n');
     writeFileSync(path.join(dir, 'notes.txt'), 'kept\n');
-    const ids = [backupId(), backupId(), backupId()];
+    // Weeks old: past the 2 days, so only the newest 2 stay.
+    const old = Date.now() - 20 * 86_400_000;
+    const ids = [backupId('staging', old), backupId('staging', old), backupId('staging', old)];
     const runs = ids.map((id) => backup(dir, id, { keep: 2 }));
-    expect(runs[2]!.stdout).toContain(`azora-backup: removed ${dir}/${ids[0]}.sql (keeping the newest 2)`);
+    expect(runs[2]!.stdout).toContain(
+      `azora-backup: removed ${dir}/${ids[0]}.sql (older than 2 days, and not among the newest 2)`,
+    );
     expect(files(dir)).toEqual([`${ids[1]}.sql`, `${ids[2]}.sql`, other, 'notes.txt'].sort());
     // An id is made once: a second backup under it is refused and the dump stays.
     const size = statSync(path.join(dir, `${ids[2]}.sql`)).size;
     const twice = runJob('backup', { id: ids[2]!, dir });
     expectFailed(twice, 'backup', /exists already/);
     expect(statSync(path.join(dir, `${ids[2]}.sql`)).size).toBe(size);
+  });
+
+  it('never removes a dump younger than BACKUP_KEEP days, however many were taken since', () => {
+    const dir = backupDir();
+    // A busy day: four deploys, each with its backup first, within the last hours.
+    const recent = Date.now() - 6 * 3_600_000;
+    const ids = [1, 2, 3, 4].map(() => backupId('staging', recent));
+    for (const id of ids) backup(dir, id, { keep: 2 });
+    expect(files(dir)).toEqual(ids.map((id) => `${id}.sql`).sort());
   });
 
   it('refuses to restore a missing or malformed id with the failed line and exit 1, and changes nothing', () => {

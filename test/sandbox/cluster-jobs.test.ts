@@ -202,11 +202,15 @@ describe('batch/v1 Jobs through client-node', () => {
     });
   });
 
-  it('keeps BACKUP_KEEP dumps, pruning the oldest, and fails the next backup when told to', async () => {
+  it('keeps BACKUP_KEEP days of dumps, at least the newest BACKUP_KEEP, and fails the next backup when told to', async () => {
     const claim = 'keep-two';
     const names: string[] = [];
+    // Taken weeks before the cluster's now: past 2 days, so only the newest 2 stay.
     for (let i = 0; i < 3; i++) {
-      const job = manifest('backup', { template: { claim, keep: 2 } });
+      const job = manifest('backup', {
+        template: { claim, keep: 2 },
+        at: Date.now() - (30 - i) * 86_400_000,
+      });
       names.push(job.metadata.name);
       await create(job);
       await untilFinished(cluster, job.metadata.name);

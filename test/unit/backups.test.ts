@@ -9,6 +9,9 @@ import {
   parseScriptReport,
 } from '../../src/backups/domain/job';
 import { formatBytes } from '../../src/backups/views';
+import { lockedBackup } from '../../src/backups/run';
+import { fakeWorld } from '../kit/fakes/deps';
+import { testPolicy } from '../kit/policy';
 
 const POLICY = parsePolicy(
   readFileSync(path.join(__dirname, '../../src/config/default-policy.yaml'), 'utf8'),
@@ -105,5 +108,43 @@ describe("the scripts' reports", () => {
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(5 * 1024 ** 3)).toBe('5.0 GiB');
     expect(formatBytes(undefined)).toBe('size unknown');
+  });
+});
+
+describe('backup retention', () => {
+  const DAY = 86_400_000;
+  const NOW = Date.UTC(2026, 11, 5, 2, 0);
+  const retention = () => {
+    const policy = structuredClone(testPolicy());
+    policy.backups.staging = { ...policy.backups.staging!, keep: 2 };
+    return fakeWorld(policy, { now: NOW });
+  };
+  const takeAt = async (w: ReturnType<typeof retention>, at: number) => {
+    w.clock.set(at);
+    const { id, run } = await lockedBackup(w.deps, 'staging', 'U0ENGINEER', { seed: `s${at}`, at });
+    expect(run.ok).toBe(true);
+    return id;
+  };
+  const kept = async (w: ReturnType<typeof retention>) =>
+    (await w.cluster.listJobs('staging', 'backup')).map((j) => j.backupId).sort();
+
+  it('keeps every backup younger than `keep` days, however many a busy day takes', async () => {
+    const w = retention();
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await takeAt(w, NOW + i * 3_600_000));
+    expect(await kept(w)).toEqual([...ids].sort());
+  });
+
+  it('lets one older than `keep` days go once it is not among the newest `keep`', async () => {
+    const w = retention();
+    const old = [
+      await takeAt(w, NOW - 30 * DAY),
+      await takeAt(w, NOW - 20 * DAY),
+      await takeAt(w, NOW - 10 * DAY),
+    ];
+    // The newest 2 stay whatever their age: a quiet environment keeps something to restore.
+    expect(await kept(w)).toEqual([old[1], old[2]].sort());
+    const fresh = await takeAt(w, NOW);
+    expect(await kept(w)).toEqual([old[2], fresh].sort());
   });
 });

@@ -131,18 +131,26 @@ say "wrote $file ($bytes bytes)"
 step='pruning old backups'
 environment=${id#azora-backup-}
 environment=${environment%%-*}
-# Newest first by name (the name sorts by time); the one just made is never removed.
+# The guide's retention is BACKUP_KEEP days: a dump goes once it is older than that (by the
+# time in its name, UTC) and not among the newest BACKUP_KEEP, so a day of many backups
+# never pushes out the days before it. Newest first by name (the name sorts by time); the
+# one just made is never removed.
+cutoff=$(date -u -d "@$(($(date -u +%s) - keep * 86400))" +%Y%m%d%H%M)
 kept=0
 for old in $(ls -1 "$dir" | LC_ALL=C sort -r); do
   name=${old%.sql}
   [ "$old" = "$name.sql" ] && is_backup_id "$name" || continue
   case $name in azora-backup-$environment-*) ;; *) continue ;; esac
-  if [ "$name" = "$id" ] || [ "$kept" -lt "$keep" ]; then
+  # yyyymmdd-hhmm-salt → yyyymmddhhmm, compared as a number.
+  taken=${name#azora-backup-"$environment"-}
+  taken=${taken%-*}
+  taken=${taken%-*}${taken#*-}
+  if [ "$name" = "$id" ] || [ "$kept" -lt "$keep" ] || [ "$taken" -ge "$cutoff" ]; then
     kept=$((kept + 1))
     continue
   fi
   rm -f "$dir/$old"
-  say "removed $dir/$old (keeping the newest $keep)"
+  say "removed $dir/$old (older than $keep days, and not among the newest $keep)"
 done
 # Leftovers of runs that were killed (SIGKILL leaves no trap to clean up), after a day.
 find "$dir" -maxdepth 1 -name '.azora-backup-*.sql.partial' -mmin +1440 -exec rm -f {} + 2>/dev/null || true
