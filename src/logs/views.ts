@@ -19,6 +19,21 @@ export function formatLogLine(line: PodLogLine): string {
   return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${line.text}`;
 }
 
+/**
+ * How many characters of `line` fit in `room` once escaped (`&` takes five, `<` and `>`
+ * four): a long line keeps as much as a section shows, not a fifth of it.
+ */
+function fitting(line: string, room: number): number {
+  let used = 1; // bounded's ellipsis
+  let count = 0;
+  for (const char of line) {
+    used += char === '&' ? 5 : char === '<' || char === '>' ? 4 : char.length;
+    if (used > room) break;
+    count += char.length;
+  }
+  return count;
+}
+
 /** Log lines as code blocks, split so that no message is too long for Slack; each says how many lines it holds. */
 export function logChunks(lines: PodLogLine[]): Array<SlackMessage & { lines: number }> {
   const chunks: string[][] = [[]];
@@ -27,7 +42,7 @@ export function logChunks(lines: PodLogLine[]): Array<SlackMessage & { lines: nu
     // Sizes count as Slack will: after escaping (`&` is five characters then, `<` four).
     const line = text.replace(/```/g, "'''");
     const escaped = render(line).length;
-    const clipped = escaped > CHUNK_CHARS ? bounded(line, Math.floor(CHUNK_CHARS / 5)) : line;
+    const clipped = escaped > CHUNK_CHARS ? bounded(line, fitting(line, CHUNK_CHARS)) : line;
     const length = render(clipped).length;
     if (size + length > CHUNK_CHARS && chunks[chunks.length - 1]!.length > 0) {
       chunks.push([]);

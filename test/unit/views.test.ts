@@ -348,6 +348,17 @@ describe('what Slack refuses, never sent', () => {
     for (const record of history) expect(shown).toContain(record.id);
   });
 
+  it('shows as much of an over-long log line as a section holds, not a fifth of it', () => {
+    const trace = `{"level":"error","stack":"${'at handler (/app/dist/server.js:120:7) '.repeat(90)}"}`;
+    expect(trace.length).toBeGreaterThan(3_000);
+    const [chunk] = logChunks([{ pod: 'payment-7d9-abc', time: '2026-12-04T03:00:00.000Z', text: trace }]);
+    expect(refusalOf(chunk!)).toBeUndefined();
+    const shown = (chunk!.blocks[0] as { text: { text: string } }).text.text;
+    expect(shown.length).toBeGreaterThan(2_700);
+    expect(shown.length).toBeLessThanOrEqual(3_000);
+    expect(shown.endsWith('…```')).toBe(true);
+  });
+
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {
     expect(refusalOf(digestMessage({ total: 0, firing: 0, lines: [] }))).toBeUndefined();
   });
