@@ -33,7 +33,8 @@ export class AccessDirectory {
     return (await this.check(env, 'approve', user)).ok;
   }
 
-  private async members(group: string): Promise<Set<string>> {
+  /** The members of a Slack user group (S…), as Slack says, remembered for a minute. */
+  async members(group: string): Promise<Set<string>> {
     const cached = this.groups.get(group);
     if (cached && cached.until > this.clock.now()) return cached.members;
     const result = await this.client.usergroups.users.list({ usergroup: group });

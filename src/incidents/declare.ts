@@ -102,7 +102,7 @@ export async function declare(
       skipped: `PagerDuty did not answer (${err.message})`,
     }));
     const people = [
-      ...new Set([input.requester, ...policy.responders.filter((r) => !r.startsWith('S')), ...oncall.users]),
+      ...new Set([input.requester, ...(await respondersOf(deps, policy.responders, id)), ...oncall.users]),
     ];
     await inChannel('conversations.invite', () =>
       deps.slack.conversations.invite({ channel: channelId, users: people.join(','), force: true }),
@@ -192,4 +192,24 @@ async function scopeOf(
   const environment =
     named ?? (services.length > 0 && deps.policy.environments.production ? 'production' : undefined);
   return { ...(environment ? { environment } : {}), ...(services.length ? { services } : {}) };
+}
+
+/**
+ * The policy's responders as people: a user group (S…) stands for its members. A group
+ * Slack will not list (no `usergroups:read`, deleted) is logged and left out, so the
+ * others are still invited.
+ */
+async function respondersOf(deps: Deps, responders: readonly string[], incident: string): Promise<string[]> {
+  const people = responders.filter((r) => !r.startsWith('S'));
+  for (const group of responders.filter((r) => r.startsWith('S'))) {
+    try {
+      people.push(...(await deps.access.members(group)));
+    } catch (err) {
+      deps.logger.warn(
+        { incident, group, err: slackError(err) ?? (err as Error).message },
+        'a responders group could not be listed; its members were not invited',
+      );
+    }
+  }
+  return people;
 }

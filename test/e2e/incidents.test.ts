@@ -11,6 +11,7 @@ import { firingNotification, postNotification, untilSettled } from '../kit/flows
 import { APPROVER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
+import { testPolicy } from '../kit/policy';
 
 /** `/azora …` typed by `user` in `channel`, signed, as Slack sends it. */
 const slashAs = (t: TestBot, user: string, text: string, channel: string) =>
@@ -72,6 +73,17 @@ describe('incidents, end to end', () => {
     const summary = t.slack.messages.find((m) => m.ts === pins[0]!.ts)!;
     expect(summary.text).toContain('SEV2 · Investigating');
     expect(incident).toMatchObject({ severity: 'sev2', status: 'investigating', commander: ENGINEER });
+  });
+
+  it('invites the members of a responders user group, as the policy says it does', async () => {
+    await t.stop();
+    const policy = testPolicy();
+    t = await startTestBot({
+      policy: { ...policy, incidents: { ...policy.incidents, responders: ['S0RESPOND'] } },
+      slack: { userGroups: { S0RESPOND: [SECOND_APPROVER] } },
+    });
+    const { channel } = await declareOne('Checkout errors');
+    expect(channel.members).toEqual(expect.arrayContaining([ENGINEER, SECOND_APPROVER]));
   });
 
   it('takes the next free name when the pattern’s is taken', async () => {
