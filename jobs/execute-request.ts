@@ -24,6 +24,12 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
     approved: ctx.job.attemptsStarted <= 1 && approved ? carriedSnapshot<OpsRequest>(approved) : undefined,
   });
   const request = await ctx.requests.get(requestId);
+  // An automatic switch back that changed nothing (its service locked, the plan stale)
+  // gives its claim back: the next alert of the bake window may ask again.
+  const autoSwitchBack = request?.args.autoSwitchBack;
+  if ((result === 'refused' || result === 'stale') && autoSwitchBack)
+    for (const service of request.services)
+      await ctx.releases.releaseAutoSwitchBack(autoSwitchBack.release, service);
   const succeeded =
     result === 'succeeded' ||
     (result === 'skipped' && ctx.job.attemptsMade > 0 && request?.status === 'succeeded');

@@ -98,6 +98,11 @@ export class ReleaseStore {
     return (await this.redis.set(key, '1', 'PX', Math.max(ttlMs, 60_000), 'NX')) === 'OK';
   }
 
+  /** Gives the claim back: the switch back it stood for was refused before anything changed (a lock held). */
+  async releaseAutoSwitchBack(release: string, service: string): Promise<void> {
+    await this.redis.del(this.keys.autoSwitchBack(release, service));
+  }
+
   /** Whether the release's thread was told `note` already (see told). */
   async wasTold(release: string, note: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.releaseTold(release, note))) === 1;
@@ -119,6 +124,7 @@ export type ReleaseIndex = Pick<
   | 'baking'
   | 'stopBaking'
   | 'claimAutoSwitchBack'
+  | 'releaseAutoSwitchBack'
   | 'wasTold'
   | 'told'
 >;

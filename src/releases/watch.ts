@@ -122,7 +122,8 @@ export async function watchAlert(
       source: 'auto-switch-back',
       autoSwitchBack: { release: baking.release, alert: group.alertname.slice(0, 200) },
     },
-    { jobId: `auto-switch-back-${baking.release}-${baking.service}` },
+    // Per alert episode: one refused (its service locked) gives its claim back, and the next may ask again.
+    { jobId: `auto-switch-back-${baking.release}-${baking.service}-${group.id}-${group.episode}` },
   );
   if (untold) throw untold;
   return 'switching-back';

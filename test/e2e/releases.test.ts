@@ -229,6 +229,44 @@ describe('releases, end to end', () => {
       jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
     ).toHaveLength(1);
   });
+  it('asks again on the next alert when an automatic switch back was refused for a locked service', async () => {
+    const release = await releaseToProduction('v1.6.0');
+    // Someone's change holds payment when the alert fires: the switch back is refused.
+    await t.bot.deps.locks.acquire('production', 'payment', 'r0locked0', 600_000);
+    const alert = firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'payment' },
+      'error rate above 5% on payment',
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.threadTs === release.ts && m.text.includes('refused')),
+      (m) => m !== undefined,
+      { what: 'the switch back refused in the release thread' },
+    );
+    expect(selector('azora-payment')).toBe('green');
+
+    // The change ends; the alert resolves and fires again inside the bake window.
+    await t.bot.deps.locks.release('production', 'payment', 'r0locked0');
+    const resolved = {
+      ...alert,
+      status: 'resolved',
+      alerts: alert.alerts.map((a) => ({ ...a, status: 'resolved' })),
+    };
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolved)).toBe(202);
+    await untilSettled(t.bot);
+    const again = {
+      ...alert,
+      alerts: alert.alerts.map((a) => ({ ...a, startsAt: new Date().toISOString() })),
+    };
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, again)).toBe(202);
+    await waitFor(
+      () => selector('azora-payment'),
+      (colour) => colour === 'blue',
+      { what: 'the automatic switch back on the second alert', timeoutMs: 30_000 },
+    );
+  });
+
   it('tells the release thread of an alert once, even when its notification is handled twice', async () => {
     const release = await releaseToProduction('v1.6.0');
 

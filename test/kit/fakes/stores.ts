@@ -180,6 +180,10 @@ export class MemoryReleases implements ReleaseIndex {
     return true;
   }
 
+  async releaseAutoSwitchBack(release: string, service: string): Promise<void> {
+    this.claims.delete(`${release}/${service}`);
+  }
+
   async wasTold(release: string, note: string): Promise<boolean> {
     return this.notes.has(`${release}/${note}`);
   }
