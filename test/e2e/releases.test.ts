@@ -74,6 +74,19 @@ describe('releases, end to end', () => {
   const historyOn = (ns: string, kind: 'services' | 'deployments', name: string) =>
     parseReleases(cluster.sim.get(kind, ns, name)!.metadata.annotations?.[RELEASES_ANNOTATION]);
 
+  /** The critical alert the policy switches a baking payment back for. */
+  const paymentErrors = () =>
+    firingNotification(
+      'AzoraHighErrorRate',
+      { severity: 'critical', namespace: PROD, service: 'payment' },
+      'error rate above 5% on payment',
+    );
+  const resolvedOf = (n: ReturnType<typeof paymentErrors>) => ({
+    ...n,
+    status: 'resolved',
+    alerts: n.alerts.map((a) => ({ ...a, status: 'resolved' })),
+  });
+
   const deployToStaging = async (version: string) => {
     await slash(ENGINEER, `deploy staging payment ${version}`);
     const request = await requestIn(t.slack, `deploy staging payment ${version}`);
@@ -179,11 +192,7 @@ describe('releases, end to end', () => {
     const release = await releaseToProduction('v1.6.0');
     expect(selector('azora-payment')).toBe('green');
 
-    const alert = firingNotification(
-      'AzoraHighErrorRate',
-      { severity: 'critical', namespace: PROD, service: 'payment' },
-      'error rate above 5% on payment',
-    );
+    const alert = paymentErrors();
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
     await waitFor(
       () =>
@@ -213,13 +222,7 @@ describe('releases, end to end', () => {
     });
 
     // The same alert again (Alertmanager repeats) switches nothing more.
-    expect(
-      await postNotification(t.url, WEBHOOK_TOKEN, {
-        ...alert,
-        status: 'resolved',
-        alerts: alert.alerts.map((a) => ({ ...a, status: 'resolved' })),
-      }),
-    ).toBe(202);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolvedOf(alert))).toBe(202);
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
     await untilSettled(t.bot);
     const succeeded = (await t.bot.deps.audit.recent(50, 'production')).filter((e) => e.type === 'succeeded');
@@ -233,11 +236,7 @@ describe('releases, end to end', () => {
     const release = await releaseToProduction('v1.6.0');
     // Someone's change holds payment when the alert fires: the switch back is refused.
     await t.bot.deps.locks.acquire('production', 'payment', 'r0locked0', 600_000);
-    const alert = firingNotification(
-      'AzoraHighErrorRate',
-      { severity: 'critical', namespace: PROD, service: 'payment' },
-      'error rate above 5% on payment',
-    );
+    const alert = paymentErrors();
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
     await waitFor(
       () => t.slack.messages.find((m) => m.threadTs === release.ts && m.text.includes('refused')),
