@@ -67,7 +67,8 @@ export interface Deps extends CoreDeps {
   /** Alert graphs: Prometheus (absent without PROMETHEUS_URL), the drawn-once claims, the audit window. */
   graphs: GraphDeps;
   /** Deadlines for waits inside jobs; tests shorten them. */
-  timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number };
+  /** How long the jobs wait for the cluster, and how often a long step's progress is redrawn. */
+  timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number; progressEveryMs: number };
 }
 
 /** What a processor gets: the worker's dependencies, and which attempt of which job this is. */

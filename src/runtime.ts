@@ -169,7 +169,12 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         ...deps,
         ...adapters,
         graphs,
-        timing: { rolloutDeadlineMs: 5 * 60_000, endpointsDeadlineMs: 60_000, ...options.timing },
+        timing: {
+          rolloutDeadlineMs: 5 * 60_000,
+          endpointsDeadlineMs: 60_000,
+          progressEveryMs: 30_000,
+          ...options.timing,
+        },
       };
       workers = await startWorkers({
         connection: blocking,

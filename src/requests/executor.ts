@@ -105,7 +105,7 @@ export async function executeRequest(
         lockedBy(request),
         id,
         policy.guards.lockLease,
-        () => applyStep(deps, request, step),
+        () => showingWhile(deps, request, step, () => applyStep(deps, request, step)),
         (service) =>
           deps.logger.error(
             { request: id, service },
@@ -411,9 +411,40 @@ async function finish(
   return status;
 }
 
-async function showProgress(deps: Deps, request: OpsRequest): Promise<void> {
+async function showProgress(deps: Deps, request: OpsRequest, current?: PlanStep): Promise<void> {
   if (request.progressTs)
-    await edit(deps, request, request.progressTs, progressMessage(request, deps.now()), 'progress message');
+    await edit(
+      deps,
+      request,
+      request.progressTs,
+      progressMessage(request, deps.now(), current),
+      'progress message',
+    );
+}
+
+/**
+ * Runs one step, redrawing the progress message every `timing.progressEveryMs` meanwhile (how
+ * long it has run, what runs now): a restore or a production deploy takes minutes, and a
+ * thread that said "running for 3ms" all along looked stuck. A redraw under way when the
+ * step ends is waited for, so it never lands after the step's own.
+ */
+async function showingWhile<T>(
+  deps: Deps,
+  request: OpsRequest,
+  step: PlanStep,
+  work: () => Promise<T>,
+): Promise<T> {
+  let redrawing = Promise.resolve();
+  const timer = setInterval(() => {
+    redrawing = redrawing.then(() => showProgress(deps, request, step));
+  }, deps.timing.progressEveryMs);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    await redrawing;
+  }
 }
 
 /** The cluster change matters more than its report: a failed edit is logged, and fails nothing. */

@@ -146,7 +146,12 @@ function decisionLine(request: OpsRequest): Mrkdwn | string {
 }
 
 /** The one progress reply in the request's thread, edited as the job moves on. */
-export function progressMessage(request: OpsRequest, now = systemClock.now()): SlackMessage {
+export function progressMessage(
+  request: OpsRequest,
+  now = systemClock.now(),
+  /** The step running now, while a long one runs (a rollout, a restore's Job). */
+  current?: PlanStep,
+): SlackMessage {
   const took =
     request.startedAt && request.finishedAt
       ? ` in ${formatDuration(request.finishedAt - request.startedAt)}`
@@ -164,6 +169,8 @@ export function progressMessage(request: OpsRequest, now = systemClock.now()): S
   // Outcome lines and errors carry cluster and Slack texts: plain strings, escaped.
   for (const line of request.outcome ?? []) lines.push(md`• ${withMentions(line)}`);
   if (request.error) lines.push(md`:x: ${withMentions(request.error)}`);
+  if (current && request.status === 'running')
+    lines.push(md`:hourglass_flowing_sand: now: ${describeStep(current)}`);
   return note(joinText(lines, '\n'));
 }
 

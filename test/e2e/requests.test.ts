@@ -19,9 +19,9 @@ describe('/azora change requests, end to end', () => {
     await cluster.sim.stop();
   });
 
-  const start = async (guards: Record<string, number> = {}) => {
+  const start = async (guards: Record<string, number> = {}, timing?: { progressEveryMs: number }) => {
     const policy = { ...cluster.policy, guards: { ...cluster.policy.guards, ...guards } };
-    t = await startTestBot({ cluster: { ...cluster, policy }, policy });
+    t = await startTestBot({ cluster: { ...cluster, policy }, policy, ...(timing ? { timing } : {}) });
   };
 
   const slash = async (user: string, text: string) => {
@@ -518,6 +518,26 @@ describe('/azora change requests, end to end', () => {
     );
     expect(replicas(STG, 'azora-payment')).not.toBe(3);
     expect(await finalProgress(request.ts)).toMatch(/^:large_green_circle: succeeded/);
+  });
+
+  it('redraws the progress of a long step: how long it has run, and what runs now', async () => {
+    await cluster.sim.stop();
+    // One rollback step of about 3 s (its pods take that long to be ready), redrawn every 0.5 s.
+    cluster = await startTestCluster({ readyDelayMs: 3_000 });
+    await start({}, { progressEveryMs: 500 });
+    await slash(ENGINEER, 'rollback staging payment');
+    const request = await requestFor('rollback staging payment');
+    const during = await waitFor(
+      () => progress(request.ts)?.text ?? '',
+      (text) => /running for \d+s/.test(text),
+      { what: 'the progress redrawn while the step runs' },
+    );
+    expect(during).toMatch(
+      /:hourglass_flowing_sand: now: \*payment\*: `azora-payment` revision \d+ → \*\d+\*/,
+    );
+    const final = await finalProgress(request.ts);
+    expect(final).toMatch(/^:large_green_circle: succeeded/);
+    expect(final).not.toContain('now:');
   });
 
   it('says what the cluster answered when /azora status cannot read it, as text, not markup', async () => {

@@ -2,6 +2,7 @@ import { testPolicy } from './policy';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/env';
 import type { Policy } from '../../src/config/policy';
+import type { Deps } from '../../src/deps';
 import { createLogger } from '../../src/kernel/log';
 import { startBot, type Bot, type Role } from '../../src/runtime';
 import { SimulatedSlack, type SimulatedSlackOptions } from '../../sandbox/slack-api';
@@ -38,6 +39,8 @@ export async function startTestBot(
      * running when the bot stops, so several bots can connect to one app.
      */
     socketMode?: true | SlackSocketServer;
+    /** The jobs' waits and the long steps' redraws, for a test that needs them shorter. */
+    timing?: Partial<Deps['timing']>;
   } = {},
 ): Promise<TestBot> {
   const shared = options.socketMode instanceof SlackSocketServer ? options.socketMode : undefined;
@@ -65,7 +68,7 @@ export async function startTestBot(
     policy,
     logger,
     ...(options.cluster ? { loadKubeConfig: options.cluster.load } : {}),
-    timing: { rolloutDeadlineMs: 10_000, endpointsDeadlineMs: 5_000 },
+    timing: { rolloutDeadlineMs: 10_000, endpointsDeadlineMs: 5_000, ...options.timing },
   });
   return {
     bot,

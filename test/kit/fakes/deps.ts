@@ -89,7 +89,7 @@ export function fakeWorld(
     backups: world.backups,
     now: () => clock.now(),
     kube: world.cluster,
-    timing: { rolloutDeadlineMs: 60_000, endpointsDeadlineMs: 30_000 },
+    timing: { rolloutDeadlineMs: 60_000, endpointsDeadlineMs: 30_000, progressEveryMs: 30_000 },
   };
   const deps = new Proxy(fields, {
     get(target, prop) {
