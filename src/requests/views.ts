@@ -1,6 +1,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import { actionId } from '../kernel/slack/actions';
 import { formatDuration } from '../kernel/domain/duration';
+import { boundsForScale } from '../kernel/domain/autoscaler';
 import type { OpsRequest, PlanStep } from './domain/types';
 import { systemClock } from '../kernel/clock';
 import {
@@ -30,9 +31,15 @@ const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
 export function describeStep(step: PlanStep): Mrkdwn {
   switch (step.kind) {
     case 'scale': {
-      const hpa = step.hpa
-        ? ` (autoscaler ${step.hpa.name} ${step.hpa.min}–${step.hpa.max} gets its bounds moved)`
-        : '';
+      const bounds = step.hpa && boundsForScale(step.hpa, step.from, step.to);
+      const hpa =
+        step.hpa && bounds
+          ? ` (autoscaler ${step.hpa.name} ${step.hpa.min}–${step.hpa.max} → ${bounds.min}–${bounds.max}${
+              step.to < step.from
+                ? `: it cannot scale above ${step.to} until its maximum is raised again`
+                : ''
+            })`
+          : '';
       return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${hpa}`;
     }
     case 'switch': {

@@ -3,6 +3,7 @@ import type { AlertGroup } from '../../src/alerts/domain/group';
 import { buttonsFor, safeRunbookUrl } from '../../src/alerts/notify';
 import { defaultPolicyPath, loadPolicy } from '../../src/config/policy';
 import { releasesMessage } from '../../src/releases/views';
+import { planText } from '../../src/requests/views';
 import type { ReleaseRecord } from '../../src/kernel/domain/release';
 import {
   alertParentMessage,
@@ -357,6 +358,24 @@ describe('what Slack refuses, never sent', () => {
     expect(shown.length).toBeGreaterThan(2_700);
     expect(shown.length).toBeLessThanOrEqual(3_000);
     expect(shown.endsWith('…```')).toBe(true);
+  });
+
+  it('says in a scale’s plan what its autoscaler’s bounds become, and that scaling down caps it', () => {
+    const scale = (from: number, to: number) =>
+      planText([
+        {
+          kind: 'scale',
+          service: 'api-gateway',
+          target: 'azora-api-gateway-blue',
+          from,
+          to,
+          hpa: { name: 'azora-api-gateway-blue', min: 3, max: 10 },
+        } as PlanStep,
+      ]);
+    expect(scale(3, 5)).toContain('(autoscaler azora-api-gateway-blue 3–10 → 5–10)');
+    expect(scale(5, 2)).toContain(
+      '(autoscaler azora-api-gateway-blue 3–10 → 2–2: it cannot scale above 2 until its maximum is raised again)',
+    );
   });
 
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {

@@ -13,6 +13,7 @@ import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/t
 import { callOptions, type ClusterClients } from './clients';
 import { onceMoreIfCut } from './connections';
 import { KubeError } from './errors';
+import { boundsForScale } from '../domain/autoscaler';
 import { scaleTargetOf } from './scale-target';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
@@ -298,10 +299,7 @@ export class Kubernetes implements ClusterPort {
     // The HPA owns the replica count; move its bounds so it settles on the requested number.
     const min = hpa.spec?.minReplicas ?? 1;
     const max = hpa.spec?.maxReplicas ?? min;
-    const bounds =
-      replicas >= before
-        ? { min: replicas, max: Math.max(max, replicas) }
-        : { min: Math.min(min, replicas), max: replicas };
+    const bounds = boundsForScale({ min, max }, before, replicas);
     const name = hpa.metadata!.name!;
     await this.call(`adjusting autoscaler ${name}`, () =>
       autoscaling.patchNamespacedHorizontalPodAutoscaler(

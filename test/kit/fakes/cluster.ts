@@ -1,3 +1,4 @@
+import { boundsForScale } from '../../../src/kernel/domain/autoscaler';
 import { rollbackable } from '../../../src/kernel/kubernetes/rollback-kind';
 import type { V1Deployment, V1Job, V1JobSpec } from '@kubernetes/client-node';
 import type { Policy } from '../../../src/config/policy';
@@ -384,10 +385,7 @@ export class FakeCluster implements ClusterPort {
       return { target: w.name, kind: w.kind, before, after: replicas };
     }
     const { min, max } = hpa;
-    const bounds =
-      replicas >= before
-        ? { min: replicas, max: Math.max(max, replicas) }
-        : { min: Math.min(min, replicas), max: replicas };
+    const bounds = boundsForScale({ min, max }, before, replicas);
     hpa.min = bounds.min;
     hpa.max = bounds.max;
     // The HPA acts on its new bounds, which leave it the requested number.
