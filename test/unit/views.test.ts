@@ -16,6 +16,7 @@ import { helpMessage, refusalMessage } from '../../src/commands/help';
 import { oncallMessage } from '../../src/oncall/views';
 import {
   clip,
+  BLOCKS_TEXT_LIMIT,
   fitForSlack,
   md,
   Mrkdwn,
@@ -376,6 +377,22 @@ describe('what Slack refuses, never sent', () => {
     expect(scale(5, 2)).toContain(
       '(autoscaler azora-api-gateway-blue 3–10 → 2–2: it cannot scale above 2 until its maximum is raised again)',
     );
+  });
+
+  it('keeps the text of all blocks under what Slack takes in one message, saying how many were left out', () => {
+    const blocks = Array.from({ length: 20 }, (_, i) => section(`${i} ${'x'.repeat(1_500)}`));
+    const fitted = fitForSlack({ text: 'many', blocks });
+    const total = fitted.blocks.reduce(
+      (n, b) => n + (b.type === 'section' ? (b.text?.text.length ?? 0) : 0),
+      0,
+    );
+    expect(total).toBeLessThanOrEqual(BLOCKS_TEXT_LIMIT);
+    expect(fitted.blocks.length).toBeLessThan(20);
+    expect(JSON.stringify(fitted.blocks.at(-1))).toContain(
+      `… and ${20 - (fitted.blocks.length - 1)} more, which Slack cannot show in one message`,
+    );
+    const few = { text: 'few', blocks: blocks.slice(0, 3) };
+    expect(fitForSlack(few)).toBe(few);
   });
 
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {
