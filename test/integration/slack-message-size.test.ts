@@ -6,7 +6,8 @@ import { simulatedSlackClient } from '../kit/slack-client';
 
 /**
  * Slack refuses a message of more than 50 blocks or a block past its limits
- * (`invalid_blocks`), more than 40,000 characters of text (`msg_too_long`), or nothing to
+ * (`invalid_blocks`), more than 40,000 characters of text (`msg_too_long`), blocks of
+ * more than about 12,000 characters of text in all (`msg_blocks_too_long`), or nothing to
  * show (`no_text`); the simulated Slack does too, so a path that posts without fitting
  * its message fails in the tests as it would in Slack.
  */
@@ -83,5 +84,20 @@ describe('messages Slack cannot take', () => {
     expect(message!.text.length).toBeLessThanOrEqual(40_000);
     expect(message!.blocks).toHaveLength(50);
     expect(JSON.stringify(message!.blocks.at(-1))).toContain('11 more');
+  });
+
+  it('are refused past about 12,000 characters of block text in all, and cut to fit by the job', async () => {
+    const heavy: KnownBlock[] = Array.from({ length: 6 }, (_, i) => ({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `${i}${'w'.repeat(2_500)}` },
+    }));
+    await expect(
+      client.chat.postMessage({ channel: 'C0AZORAOPS', text: 'x', blocks: heavy }),
+    ).rejects.toMatchObject({ data: { error: 'msg_blocks_too_long' } });
+    const ctx = { slack: client } as unknown as JobContext;
+    await postMessageProcessor.run({ channel: 'C0AZORAOPS', text: 'heavy', blocks: heavy }, ctx);
+    const [message] = slack.messages.filter((m) => m.text === 'heavy');
+    expect(message!.blocks).toHaveLength(5);
+    expect(JSON.stringify(message!.blocks.at(-1))).toContain('… and 2 more');
   });
 });
