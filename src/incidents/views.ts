@@ -84,9 +84,17 @@ const ENTRY_SHOWN = 280;
 
 const actor = (who: string): Mrkdwn | string => (/^[UW][A-Z0-9]{2,}$/.test(who) ? mention(who) : who);
 
+/**
+ * An entry's words, escaped: only a commander change, which the bot writes from two user
+ * ids, shows its people as mentions. Any other entry's `<@U…>` came from outside (an
+ * alert's summary, a pinned message quoting one) and stays text, so it pings nobody.
+ */
+const shownText = (e: TimelineEntry): Mrkdwn | string =>
+  e.kind === 'commander' ? withUserMentions(bounded(e.text, ENTRY_SHOWN)) : bounded(e.text, ENTRY_SHOWN);
+
 function entryLine(e: TimelineEntry): Mrkdwn {
   const more = e.link && /^https:\/\//.test(e.link) ? md` (${link(e.link, 'link')})` : '';
-  return md`\`${utcMinute(e.at).slice(11)}\` ${actor(e.actor)} · *${TIMELINE_LABELS[e.kind]}*: ${withUserMentions(bounded(e.text, ENTRY_SHOWN))}${more}`;
+  return md`\`${utcMinute(e.at).slice(11)}\` ${actor(e.actor)} · *${TIMELINE_LABELS[e.kind]}*: ${shownText(e)}${more}`;
 }
 
 /** `/azora incident timeline`: the newest entries, for whoever joins late; times in UTC. */

@@ -547,7 +547,7 @@ describe('the timeline', () => {
     expect(JSON.stringify(shown.blocks.at(-1))).toContain('570 earlier entries');
   });
 
-  it('shows what it kept as its words: people as mentions, a plan’s date and ampersand once, broadcasts as text', () => {
+  it('shows what it kept as its words: a commander change’s people as mentions, others’ as text, a plan’s date and ampersand once', () => {
     const plan = planText([
       {
         kind: 'maintenance',
@@ -564,8 +564,11 @@ describe('the timeline', () => {
     let timeline = emptyTimeline();
     timeline = appendEntry(timeline, entry(T0, 'commander', '<@U0ALICE> → <@U0BOB>'));
     timeline = appendEntry(timeline, entry(T0 + 1_000, 'request', `requested r0000beef: ${plan}`));
+    // An alert's summary or a pinned message quoting one names someone: shown, never pinged.
+    timeline = appendEntry(timeline, entry(T0 + 2_000, 'pin', 'ask <@U0CEO> about it'));
     const shown = JSON.stringify(timelineMessage(declared(), timeline).blocks);
     expect(shown).toContain('<@U0ALICE> → <@U0BOB>');
+    expect(shown).toContain('ask &lt;@U0CEO&gt; about it');
     expect(shown).toContain('for 2h: R&amp;D failover &lt;!channel&gt;');
     expect(shown).not.toContain('&amp;amp;');
     expect(shown).not.toContain('&lt;!date');

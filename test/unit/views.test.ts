@@ -1,3 +1,4 @@
+import type { KnownBlock } from '@slack/types';
 import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import type { AlertGroup } from '../../src/alerts/domain/group';
 import { buttonsFor, safeRunbookUrl } from '../../src/alerts/notify';
@@ -393,6 +394,24 @@ describe('what Slack refuses, never sent', () => {
     );
     const few = { text: 'few', blocks: blocks.slice(0, 3) };
     expect(fitForSlack(few)).toBe(few);
+  });
+
+  it('keeps a request’s Approve and Deny when its plan is longer than Slack takes in one message', () => {
+    const buttons: KnownBlock = {
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'azora:approve:r0000abc',
+          text: { type: 'plain_text', text: 'Approve' },
+        },
+      ],
+    };
+    const plan = Array.from({ length: 8 }, (_, i) => section(`${i} ${'step '.repeat(400)}`));
+    const fitted = fitForSlack({ text: 'request', blocks: [...plan, buttons] });
+    expect(fitted.blocks.at(-1)).toEqual(buttons);
+    expect(JSON.stringify(fitted.blocks.at(-2))).toContain('more, which Slack cannot show in one message');
+    expect(refusalOf(fitted)).toBeUndefined();
   });
 
   it('says so when no line of a storm digest is left, rather than send an empty section', () => {

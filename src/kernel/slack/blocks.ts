@@ -154,29 +154,18 @@ export const TEXT_LIMIT = 40_000;
  */
 export const BLOCKS_TEXT_LIMIT = 11_500;
 
-const textOf = (block: KnownBlock): number =>
-  'text' in block && block.text && typeof block.text === 'object' && 'text' in block.text
-    ? block.text.text.length
-    : 'elements' in block && Array.isArray(block.elements)
-      ? block.elements.reduce(
-          (n: number, e: unknown) =>
-            n +
-            (typeof e === 'object' && e !== null && 'text' in e && typeof e.text === 'string'
-              ? e.text.length
-              : 0),
-          0,
-        )
-      : 0;
-
-/** How many of the first blocks Slack takes: all, or as many as leave room for one saying how many more there were. */
-function blocksThatFit(blocks: readonly KnownBlock[]): number {
-  let total = 0;
-  for (let i = 0; i < blocks.length; i++) {
-    total += textOf(blocks[i]!);
-    if (total > BLOCKS_TEXT_LIMIT || i >= MAX_BLOCKS) return Math.min(i, MAX_BLOCKS - 1);
-  }
-  return blocks.length;
+/** Every `text` string inside `value` (blocks, elements, buttons, fields), counted as the limit counts them. */
+function textIn(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + textIn(v), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  return Object.entries(value).reduce(
+    (n: number, [key, v]) => n + (key === 'text' && typeof v === 'string' ? v.length : textIn(v)),
+    0,
+  );
 }
+
+/** The closing block's own text, kept room for. */
+const CLOSING_ROOM = 100;
 
 /**
  * A message as Slack takes it, whatever went into it (a storm's digest of long
@@ -186,13 +175,31 @@ function blocksThatFit(blocks: readonly KnownBlock[]): number {
  */
 export function fitForSlack<M extends SlackMessage>(msg: M): M {
   const text = clip(msg.text, TEXT_LIMIT);
-  const fits = blocksThatFit(msg.blocks);
-  if (fits === msg.blocks.length) return text === msg.text ? msg : { ...msg, text };
-  const shown = msg.blocks.slice(0, fits);
-  const left = msg.blocks.length - shown.length;
-  return {
-    ...msg,
-    text,
-    blocks: [...shown, context(md`… and ${left} more, which Slack cannot show in one message`)],
-  };
+  if (msg.blocks.length <= MAX_BLOCKS && textIn(msg.blocks) <= BLOCKS_TEXT_LIMIT)
+    return text === msg.text ? msg : { ...msg, text };
+  // Buttons stay whatever else goes: a request without its Approve and Deny could only expire.
+  const buttons = msg.blocks.filter((b) => b.type === 'actions');
+  let budget = BLOCKS_TEXT_LIMIT - CLOSING_ROOM - textIn(buttons);
+  let room = MAX_BLOCKS - 1 - buttons.length;
+  const blocks: KnownBlock[] = [];
+  let left = 0;
+  let closingAt = 0;
+  for (const block of msg.blocks) {
+    if (block.type === 'actions') {
+      blocks.push(block);
+      continue;
+    }
+    const size = textIn(block);
+    // Once one is left out, so is every later one: what is shown stays in its order, without gaps.
+    if (left === 0 && room > 0 && size <= budget) {
+      blocks.push(block);
+      budget -= size;
+      room -= 1;
+      continue;
+    }
+    if (left === 0) closingAt = blocks.length;
+    left += 1;
+  }
+  blocks.splice(closingAt, 0, context(md`… and ${left} more, which Slack cannot show in one message`));
+  return { ...msg, text, blocks };
 }
