@@ -1,4 +1,5 @@
 import { formatDuration } from '../kernel/domain/duration';
+import { bounded } from '../kernel/domain/text';
 import type { MaintenanceWindow } from './domain/window';
 import {
   bold,
@@ -17,8 +18,11 @@ import {
 /** Slack shows this in each reader's own time zone; the fallback is UTC. */
 export const slackTime = (ms: number): Mrkdwn => slackDate(ms, '{date_long_pretty} {time}');
 
-const describe = (w: MaintenanceWindow) =>
-  md`*${w.environment}* from ${slackTime(w.start)} to ${slackTime(w.end)} (${formatDuration(w.end - w.start)}): ${w.reason} · ${code(w.id)}`;
+const describe = (w: MaintenanceWindow, reasonMax = Infinity) =>
+  md`*${w.environment}* from ${slackTime(w.start)} to ${slackTime(w.end)} (${formatDuration(w.end - w.start)}): ${bounded(w.reason, reasonMax)} · ${code(w.id)}`;
+
+/** A reason in the list is a line's worth: its announcements say it whole, and forty windows fit one message. */
+const LISTED_REASON_MAX = 120;
 
 export function noticeMessage(window: MaintenanceWindow, notice: string): SlackMessage {
   if (notice === 'start')
@@ -38,7 +42,9 @@ export function noticeMessage(window: MaintenanceWindow, notice: string): SlackM
 
 export function windowListMessage(windows: MaintenanceWindow[]): SlackMessage {
   if (windows.length === 0) return message('No maintenance window is scheduled.');
-  const lines = windows.map((w) => md`• ${describe(w)}${w.status === 'active' ? ' — *running now*' : ''}`);
+  const lines = windows.map(
+    (w) => md`• ${describe(w, LISTED_REASON_MAX)}${w.status === 'active' ? ' — *running now*' : ''}`,
+  );
   const head = bold('Maintenance windows');
   return { text: render(md`${head}\n${joinText(lines, '\n')}`), blocks: sections([head, ...lines]) };
 }
