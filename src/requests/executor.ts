@@ -106,11 +106,15 @@ export async function executeRequest(
         id,
         policy.guards.lockLease,
         () => showingWhile(deps, request, step, () => applyStep(deps, request, step)),
-        (service) =>
-          deps.logger.error(
-            { request: id, service },
-            'the change lock lapsed while a step ran; another change may start beside it',
-          ),
+        {
+          lost: (service) =>
+            deps.logger.error(
+              { request: id, service },
+              'the change lock lapsed while a step ran; another change may start beside it',
+            ),
+          maxHoldMs: MAX_STEP_HOLD_MS,
+          owned: retry.owned,
+        },
       );
       outcome.push(applied.line);
       if (!applied.healthy) unhealthy.push(step.service);
@@ -147,6 +151,13 @@ export async function executeRequest(
     if (!keepLock) await locks.releaseAll(request.environment, lockedBy(request), id);
   }
 }
+
+/**
+ * The longest one step keeps its locks renewed: a restore waits a minute for its window
+ * and up to its Job's 30-minute deadline, a deploy for two rollouts and its checks. Past
+ * this, a step that hangs gives its locks up within one lease.
+ */
+const MAX_STEP_HOLD_MS = 60 * 60_000;
 
 /** This run's job went to another worker while this one stalled. */
 class JobLost extends Error {}

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../kernel/redis';
 import { keys, type Keys } from '../kernel/keys';
 import { runScript } from '../kernel/script';
+import { systemClock, type Clock } from '../kernel/clock';
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -25,6 +26,7 @@ export class ChangeLocks {
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
+    private readonly clock: Clock = systemClock,
   ) {
     this.keys = keys(prefix);
   }
@@ -61,7 +63,9 @@ export class ChangeLocks {
    * take longer than the lease (a restore waits up to its Job's deadline, a deploy for its
    * rollouts), and a lease that ran out under it would let another change start beside it.
    * The lease is still what frees the locks of a worker that died, within one lease.
-   * `lost` hears of a lock that is no longer the holder's, once per lock.
+   * `lost` hears of a lock that is no longer the holder's, once per lock. Renewal stops
+   * after `maxHoldMs` (a step that hangs gives its locks up within a lease after that) and
+   * once `owned` says this run no longer has its job (another worker took it over).
    */
   async holdWhile<T>(
     env: string,
@@ -69,16 +73,25 @@ export class ChangeLocks {
     holder: string,
     leaseMs: number,
     work: () => Promise<T>,
-    lost: (service: string) => void,
+    options: {
+      lost: (service: string) => void;
+      maxHoldMs: number;
+      owned?: (() => Promise<boolean>) | undefined;
+    },
   ): Promise<T> {
     const gone = new Set<string>();
+    const until = this.clock.now() + options.maxHoldMs;
+    let done = false;
     const renew = async () => {
+      if (this.clock.now() > until || (options.owned && !(await options.owned())))
+        return clearInterval(timer);
       for (const service of services) {
         if (gone.has(service)) continue;
         const renewed = await runScript(this.redis, RENEW, 1, this.keys.lock(env, service), holder, leaseMs);
-        if (renewed !== 1) {
+        // A renewal still under way when the work ended and the locks were released is no lapse.
+        if (renewed !== 1 && !done) {
           gone.add(service);
-          lost(service);
+          options.lost(service);
         }
       }
     };
@@ -90,6 +103,7 @@ export class ChangeLocks {
     try {
       return await work();
     } finally {
+      done = true;
       clearInterval(timer);
     }
   }

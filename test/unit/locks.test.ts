@@ -101,7 +101,7 @@ describe('ChangeLocks', () => {
           });
           return 'done';
         },
-        (service) => lost.push(service),
+        { lost: (service) => void lost.push(service), maxHoldMs: 60_000 },
       );
       expect(result).toBe('done');
       expect(lost).toEqual([]);
@@ -126,10 +126,31 @@ describe('ChangeLocks', () => {
           );
           await pause(SHORT);
         },
-        (service) => lost.push(service),
+        { lost: (service) => void lost.push(service), maxHoldMs: 60_000 },
       );
       expect(lost).toEqual(['auth']);
       expect(await locks.holder('production', 'auth')).toBe('r2');
+    });
+
+    it('stops renewing once the run no longer owns its job, or after the longest hold', async () => {
+      for (const options of [
+        { maxHoldMs: 60_000, owned: async () => false },
+        { maxHoldMs: SHORT / 2, owned: async () => true },
+      ]) {
+        await locks.acquire('production', 'auth', 'r1', SHORT);
+        await locks.holdWhile(
+          'production',
+          ['auth'],
+          'r1',
+          SHORT,
+          async () => {
+            await pause(SHORT * 2);
+            // Not renewed: the lease ran out under a hung step, and the service is free again.
+            expect(await locks.holder('production', 'auth')).toBeNull();
+          },
+          { lost: () => undefined, ...options },
+        );
+      }
     });
   });
 
