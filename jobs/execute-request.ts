@@ -1,7 +1,7 @@
 import { needsApproval } from '../src/requests/domain/guards';
 import { trafficMoves } from '../src/requests/domain/traffic';
 import type { OpsRequest } from '../src/requests/domain/types';
-import { executeRequest } from '../src/requests/executor';
+import { executeRequest, LOCK_HELD } from '../src/requests/executor';
 import { defineJob, type JobContext } from '../src/deps';
 import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 
@@ -24,10 +24,12 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
     approved: ctx.job.attemptsStarted <= 1 && approved ? carriedSnapshot<OpsRequest>(approved) : undefined,
   });
   const request = await ctx.requests.get(requestId);
-  // An automatic switch back that changed nothing (its service locked, the plan stale)
-  // gives its claim back: the next alert of the bake window may ask again.
+  // An automatic switch back that changed nothing because another change was in its way
+  // (its service locked, the plan stale) gives its claim back: the next alert of the bake
+  // window may ask again. Refused for any other reason, it stays used.
   const autoSwitchBack = request?.args.autoSwitchBack;
-  if ((result === 'refused' || result === 'stale') && autoSwitchBack)
+  const inTheWay = result === 'stale' || (result === 'refused' && request?.error?.startsWith(LOCK_HELD));
+  if (inTheWay && autoSwitchBack)
     for (const service of request.services)
       await ctx.releases.releaseAutoSwitchBack(autoSwitchBack.release, service);
   const succeeded =
@@ -64,7 +66,9 @@ async function movedTraffic(ctx: JobContext, request: OpsRequest): Promise<boole
         : undefined;
     }),
   );
-  return moves.some((m, i) => live[i] === m.to);
+  // A colour the cluster did not tell (the API failing now) may have moved: offered, as the
+  // switch back plans only the services that did.
+  return moves.some((m, i) => live[i] === undefined || live[i] === m.to);
 }
 
 /** The Switch back offer, posted once (its ts kept on the request), and its end queued once. */

@@ -64,7 +64,7 @@ export function alertParentMessage(group: AlertGroup, buttons: AlertButtons): Sl
   const lines: Mrkdwn[] = [
     alertTitle(group),
     md`${group.summary}`,
-    md`*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length}${group.truncated ? md` (Alertmanager left ${group.truncated} more out)` : ''} · *Since* ${since}${resolved}`,
+    md`*Severity* ${group.severity} · *Firing* ${firingCount(group)} of ${Object.keys(group.alerts).length}${group.truncated ? md` (${group.truncated} more left out of the notification)` : ''} · *Since* ${since}${resolved}`,
   ];
   const notes: Mrkdwn[] = [];
   if (group.acknowledgedBy) notes.push(md`:eyes: acknowledged by ${mention(group.acknowledgedBy)}`);

@@ -4,7 +4,7 @@ import type { Deps } from '../deps';
 import type { EnvironmentName } from '../kernel/domain/environment';
 import { Refusal } from '../kernel/domain/refusal';
 import { environmentOf } from '../kernel/domain/topology';
-import { databaseJob, databaseJobName, parseScriptReport, type DatabaseJobKind } from './domain/job';
+import { databaseJob, databaseJobName, parseScriptReport, takenAt, type DatabaseJobKind } from './domain/job';
 import type { BackupEntry } from './store';
 
 /** The database, not a service: what backups and restores lock, so they never overlap. */
@@ -122,7 +122,9 @@ async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<vo
     jobs
       .filter((j) => j.status === status)
       .slice(keep)
-      .filter((j) => j.createdAt < cutoff),
+      // By the time in its id, as backup.sh prunes its dump: a daily backup postponed for a
+      // busy database is named for 02:00 and goes with its dump, not two hours later.
+      .filter((j) => (takenAt(j.backupId) ?? j.createdAt) < cutoff),
   );
   for (const job of old) await deps.kube.deleteJob(env, job.name);
   await deps.backups.forget(

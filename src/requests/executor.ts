@@ -22,6 +22,9 @@ import type { Snapshot } from '../kernel/versioned';
 
 export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
 
+/** How a refusal for a lock another change holds begins (what an automatic switch back may try again after). */
+export const LOCK_HELD = 'another change holds the lock';
+
 /**
  * Runs an approved request: claims it, takes the change locks, re-checks every guard
  * against the live cluster, applies the pinned plan step by step and tells the thread.
@@ -74,7 +77,7 @@ export async function executeRequest(
   if (!lock.ok) {
     const holder = await requests.get(lock.holder);
     const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
-    return end(deps, request, 'refused', `another change holds the lock: request \`${lock.holder}\`${who}`);
+    return end(deps, request, 'refused', `${LOCK_HELD}: request \`${lock.holder}\`${who}`);
   }
 
   // Another run has the job now (this worker stalled past the stall time): asked before each
@@ -311,14 +314,16 @@ async function applyStep(
         throw new StalePlan(`${step.deployment} runs ${image} now, not ${step.fromImage} as planned`);
       }
       await kube.applyRollback(env, step.service, { ...step, kind: 'revision' });
-      await kube.waitForRollout(env, workload.namespace, step.deployment, timing.rolloutDeadlineMs);
-      // In the history too: a version rolled back out of staging no longer counts as released there.
+      // In the history too, as soon as the template is back (a rollout that then misses its
+      // deadline still left the version): rolled back out of staging, it no longer counts
+      // as released there.
       await recordRelease(
         deps,
         env,
         step.service,
         releaseRecord(request, 'rollback', { image: step.toImage }, { image: step.fromImage }, deps.now()),
       );
+      await kube.waitForRollout(env, workload.namespace, step.deployment, timing.rolloutDeadlineMs);
       done = `${step.service}: ${step.deployment} rolled back to revision ${step.toRevision} (${step.toImage})`;
       break;
     }

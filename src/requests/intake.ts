@@ -30,10 +30,6 @@ export async function planRequest(
   const refuse = async (reason: string) => {
     // Planned to nothing: the episode is free again for the next press (a no-op unless this request held it).
     if (alertGroup) await ctx.runbooks.release(alertGroup.id, alertGroup.episode, claimant);
-    // An automatic switch back refused (its service was locked): the next alert of the bake window may ask again.
-    if (payload.autoSwitchBack)
-      for (const service of payload.services ?? [])
-        await ctx.releases.releaseAutoSwitchBack(payload.autoSwitchBack.release, service);
     const text = note(
       md`:no_entry_sign: ${code(`${command.verb} ${command.environment}`)} refused: ${withMentions(reason)}`,
     );
@@ -62,8 +58,12 @@ export async function planRequest(
   for (const service of services) {
     const holder = await ctx.locks.holder(command.environment, service);
     const holding = holder ? await ctx.requests.get(holder) : undefined;
-    if (holding)
+    if (holding) {
+      // An automatic switch back kept out by another change: the next alert of the bake window may ask again.
+      if (payload.autoSwitchBack)
+        await ctx.releases.releaseAutoSwitchBack(payload.autoSwitchBack.release, service);
       return refuse(`${service} is being changed by request \`${holding.id}\` of <@${holding.requester}>`);
+    }
   }
   let plan;
   try {

@@ -396,7 +396,7 @@ describe('Alertmanager alerts as Slack threads', () => {
       const groupId = /azora:silence:([0-9a-f]{16})/.exec(JSON.stringify(parent.blocks))![1]!;
       await waitFor(
         () => JSON.stringify(current(parent.ts).blocks),
-        (blocks) => blocks.includes('Alertmanager left 700 more out'),
+        (blocks) => blocks.includes('700 more left out of the notification'),
         { what: 'the parent to count what was left out' },
       );
       const group = (await t.bot.deps.alerts.get(groupId))!;

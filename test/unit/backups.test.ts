@@ -6,6 +6,7 @@ import {
   databaseJobName,
   environmentOfBackup,
   isBackupId,
+  takenAt,
   parseScriptReport,
 } from '../../src/backups/domain/job';
 import { formatBytes } from '../../src/backups/views';
@@ -24,6 +25,8 @@ describe('backup and restore Jobs', () => {
     const id = databaseJobName('backup', 'production', AT, 'a1b2c3');
     expect(id).toBe('azora-backup-production-20261202-0200-a1b2');
     expect(isBackupId(id)).toBe(true);
+    expect(takenAt(id)).toBe(Date.UTC(2026, 11, 2, 2, 0));
+    expect(takenAt('azora-restore-production-20261202-0200-a1b2')).toBeUndefined();
     expect(environmentOfBackup(id)).toBe('production');
     expect(id.length).toBeLessThanOrEqual(63);
     for (const bad of [

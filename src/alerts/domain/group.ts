@@ -38,7 +38,7 @@ export interface AlertGroup {
    * alertname in every namespace when the route groups by alertname alone.
    */
   commonLabels?: Record<string, string>;
-  /** How many alerts Alertmanager left out of the last notification (its `max_alerts`). */
+  /** How many alerts the last notification left out: Alertmanager's `max_alerts`, and past the 500 a group keeps. */
   truncated?: number;
   environment?: EnvironmentName;
   service?: string;
@@ -256,12 +256,13 @@ export const MAX_ALERTS_PER_GROUP = 500;
 export function keepAlertsOf(notification: Notification, max = MAX_ALERTS_PER_GROUP): Notification {
   if (notification.alerts.length <= max) return notification;
   const rank = (a: Alert) => (a.status === 'firing' ? 0 : 1);
-  const time = (a: Alert) => (a.status === 'firing' ? a.startsAt : a.endsAt);
+  // As instants: Alertmanager's RFC 3339 drops trailing zeros, so `…:00Z` and `…:00.5Z` do not sort as text.
+  const time = (a: Alert) => Date.parse(a.status === 'firing' ? a.startsAt : a.endsAt) || 0;
   const alerts = [...notification.alerts]
     .sort(
       (a, b) =>
         rank(a) - rank(b) ||
-        time(b).localeCompare(time(a)) ||
+        time(b) - time(a) ||
         (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0),
     )
     .slice(0, max);

@@ -22,6 +22,16 @@ export function environmentOfBackup(id: string): EnvironmentName | undefined {
   return match ? (match[1] as EnvironmentName) : undefined;
 }
 
+/** When a backup was asked for, as its id says (UTC, to the minute): what its retention counts from, in backup.sh too. */
+export function takenAt(id: string): number | undefined {
+  const match = /^azora-backup-(?:staging|production)-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})-[0-9a-f]{4}$/.exec(
+    id,
+  );
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi] = match.map(Number) as [number, number, number, number, number, number];
+  return Date.UTC(y, mo - 1, d, h, mi);
+}
+
 /** `azora-<kind>-<env>-<yyyymmdd>-<hhmm>-<4 hex>`: sortable by time, unique, a valid Job name. */
 export function databaseJobName(
   kind: DatabaseJobKind,
