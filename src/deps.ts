@@ -66,8 +66,7 @@ export interface Deps extends CoreDeps {
   pagerduty: PagerDuty;
   /** Alert graphs: Prometheus (absent without PROMETHEUS_URL), the drawn-once claims, the audit window. */
   graphs: GraphDeps;
-  /** Deadlines for waits inside jobs; tests shorten them. */
-  /** How long the jobs wait for the cluster, and how often a long step's progress is redrawn. */
+  /** How long the jobs wait for the cluster, and how often a long step's progress is redrawn; tests shorten them. */
   timing: { rolloutDeadlineMs: number; endpointsDeadlineMs: number; progressEveryMs: number };
 }
 

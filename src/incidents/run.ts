@@ -9,7 +9,6 @@ import {
   changeSeverity,
   changeStatus,
   checkNote,
-  NOTE_MAX,
   resolveIncident,
   type Change,
 } from './domain/lifecycle';
@@ -129,7 +128,7 @@ export async function addNote(
     at: deps.now(),
     actor,
     kind: 'note',
-    text: text.slice(0, NOTE_MAX),
+    text,
     key,
   });
 }

@@ -27,20 +27,18 @@ import { versionOf } from '../kernel/domain/release';
 
 const ts = (ms: number) => slackDate(ms, '{date_short_pretty} {time_secs}');
 
+/** What a scale does to the autoscaler that owns its workload: its bounds before and after. */
+function autoscalerText(hpa: { name: string; min: number; max: number }, from: number, to: number): string {
+  const bounds = boundsForScale(hpa, from, to);
+  const capped = to < from ? `: it cannot scale above ${to} until its maximum is raised again` : '';
+  return ` (autoscaler ${hpa.name} ${hpa.min}–${hpa.max} → ${bounds.min}–${bounds.max}${capped})`;
+}
+
 /** One step of a plan, as the thread shows it. */
 export function describeStep(step: PlanStep): Mrkdwn {
   switch (step.kind) {
     case 'scale': {
-      const bounds = step.hpa && boundsForScale(step.hpa, step.from, step.to);
-      const hpa =
-        step.hpa && bounds
-          ? ` (autoscaler ${step.hpa.name} ${step.hpa.min}–${step.hpa.max} → ${bounds.min}–${bounds.max}${
-              step.to < step.from
-                ? `: it cannot scale above ${step.to} until its maximum is raised again`
-                : ''
-            })`
-          : '';
-      return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${hpa}`;
+      return md`*${step.service}*: ${code(step.target)} replicas ${step.from} → *${step.to}*${step.hpa ? autoscalerText(step.hpa, step.from, step.to) : ''}`;
     }
     case 'switch': {
       const version = (image?: string) => (image ? md` (${code(versionOf(image))})` : '');

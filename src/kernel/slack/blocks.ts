@@ -46,17 +46,21 @@ export function md(strings: TemplateStringsArray, ...values: Text[]): Mrkdwn {
   return Mrkdwn.trusted(out);
 }
 
+/** Mentions as escaping leaves them: people and user groups, or people alone. */
+const PEOPLE_AND_GROUPS = /&lt;(@[UW][A-Z0-9]{2,}|!subteam\^S[A-Z0-9]{2,})&gt;/g;
+const PEOPLE = /&lt;(@[UW][A-Z0-9]{2,})&gt;/g;
+const mentionsRestored = (text: string, escaped: RegExp): Mrkdwn =>
+  Mrkdwn.trusted(escapeText(text).replace(escaped, '<$1>'));
+
 /**
  * Text the bot composed from outside parts that names people as `<@U…>` or
  * `<!subteam^S…>` (refusal reasons, errors): escaped, then only those mentions restored.
  * `<!channel>`, `<!here>` and links stay literal.
  */
-export const withMentions = (text: string): Mrkdwn =>
-  Mrkdwn.trusted(escapeText(text).replace(/&lt;(@[UW][A-Z0-9]{2,}|!subteam\^S[A-Z0-9]{2,})&gt;/g, '<$1>'));
+export const withMentions = (text: string): Mrkdwn => mentionsRestored(text, PEOPLE_AND_GROUPS);
 
 /** Kept text that names people as `<@U…>` (a timeline entry): escaped, then only people's mentions restored. */
-export const withUserMentions = (text: string): Mrkdwn =>
-  Mrkdwn.trusted(escapeText(text).replace(/&lt;(@[UW][A-Z0-9]{2,})&gt;/g, '<$1>'));
+export const withUserMentions = (text: string): Mrkdwn => mentionsRestored(text, PEOPLE);
 
 export const joinText = (parts: readonly Text[], separator: string): Mrkdwn =>
   Mrkdwn.trusted(parts.map(render).join(separator));
