@@ -116,7 +116,8 @@ export class SimulatedFiles {
     if (!Number.isInteger(length) || length < 0) return invalid('[ERROR] length must be a whole number');
     // Slack: "Typically only occurs when the length provided is 0."
     if (length === 0 || filename.trim() === '') return fail('missing_argument');
-    const altText = text(args, 'alt_txt') ?? text(args, 'alt_text');
+    // Slack reads `alt_txt` alone; `alt_text` (what @slack/web-api 8.2 sends) is ignored.
+    const altText = text(args, 'alt_txt');
     if (altText !== undefined && altText.length > 1000) return fail('alt_txt_too_large');
     const snippetType = text(args, 'snippet_type');
     const file: SimulatedFile = {

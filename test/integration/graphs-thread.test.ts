@@ -320,6 +320,16 @@ describe('an alert group’s graph in its thread', () => {
     });
   });
 
+  it('says so in the thread when Slack’s upload URL refuses the bytes, and shares nothing', async () => {
+    const { group, threadTs } = await openGroup(`${NAME} > 0.05`);
+    slack.failNext('upload_url', 503);
+    await drawAlertGraph(deps, group, parentKey(group), { episode: 1, job: job('u1') });
+    expect(await noGraphLine(threadTs!)).toBe(
+      'no graph: Slack refused the upload (the upload URL answered 503)',
+    );
+    expect(filesIn(threadTs!)).toEqual([]);
+  });
+
   it('says Prometheus is unreachable once it has stopped', async () => {
     const { group, threadTs } = await openGroup(`${NAME} > 0.05`);
     await prometheus.stop();

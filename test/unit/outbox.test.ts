@@ -311,10 +311,16 @@ describe('SlackOutbox pacing', () => {
       const uploads: number[] = [];
       const graphs = {
         outbox,
-        slack: { filesUploadV2: async () => void uploads.push(clock.now() - T0) },
+        // Its first step records when it ran, and refuses: the rest of the upload is not this test's.
+        slack: {
+          apiCall: async () => {
+            uploads.push(clock.now() - T0);
+            throw new Error('file_uploads_disabled');
+          },
+        },
       } as unknown as Parameters<typeof uploadGraph>[0];
 
-      await uploadGraph(graphs, {
+      const upload = uploadGraph(graphs, {
         channel: ALERTS,
         threadTs: '1700000000.000001',
         png: Buffer.from('png'),
@@ -323,6 +329,7 @@ describe('SlackOutbox pacing', () => {
         altText: 'CPU over the last hour',
       });
 
+      await expect(upload).rejects.toThrow('file_uploads_disabled');
       expect(uploads).toEqual([1_000]);
     });
 
