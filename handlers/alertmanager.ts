@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { notificationSchema } from '../src/alerts/domain/payload';
 import type { PutOutcome } from '../src/alerts/inbox';
 import { describeIssue } from '../src/config/errors';
-import { deliveryDigest, groupIdOf, keepAlertsOf } from '../src/alerts/domain/group';
+import { deliveryDigest, deliverySender, groupIdOf, keepAlertsOf } from '../src/alerts/domain/group';
 import { BodyTooLarge, readBody } from '../src/kernel/http/body';
 import { sendJson } from '../src/kernel/http/json';
 import type { CoreDeps } from '../src/deps';
@@ -32,7 +32,7 @@ function bearerMatches(header: string | undefined, expected: Buffer): boolean {
 
 /**
  * `POST /alertmanager`: checks the bearer token and the payload, stores the notification
- * in the alert inbox (once per delivery: an HA pair sends each twice), and only then
+ * in the alert inbox (once per delivery: an HA pair may send each twice), and only then
  * answers 2xx; when Redis cannot take it, or the inbox is full, 503 makes Alertmanager
  * retry, so nothing is lost.
  */
@@ -64,11 +64,15 @@ export function alertmanagerRoute(deps: CoreDeps, token: string | undefined): Cu
         }
         const notification = keepAlertsOf(parsed.data);
         const group = groupIdOf(notification.groupKey);
-        const delivery = `${group}-${deliveryDigest(notification)}`;
+        const delivery = {
+          group,
+          digest: deliveryDigest(notification),
+          sender: deliverySender(notification.externalURL, req.socket.remoteAddress),
+        };
         let stored: PutOutcome;
         try {
           // A Redis that hangs rather than fails gets the same answer: Alertmanager retries,
-          // and the delivery's key makes a late store and its retry one notification.
+          // and a late store makes the retry a repeat of the group's last delivery.
           stored = await withDeadline(
             deps.alertInbox.put(notification, delivery),
             STORE_DEADLINE_MS,

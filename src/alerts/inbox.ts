@@ -6,18 +6,44 @@ import { runScript } from '../kernel/script';
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** Past this many notifications waiting, the webhook answers 503 and Alertmanager retries. */
 export const INBOX_LIMIT = 20_000;
+/** Senders remembered per delivery: the peers of an HA cluster, not one per retry. */
+const SENDERS_MAX = 8;
 const GROUP = 'workers';
 
+/** What makes a delivery the same as another: its group, its content and who sent it. */
+export interface Delivery {
+  /** The group's id (groupIdOf). */
+  group: string;
+  /** What it says (deliveryDigest). */
+  digest: string;
+  /** Which Alertmanager sent it (deliverySender). */
+  sender: string;
+}
+
 /**
- * Adds a delivery unless it was seen in the window or the inbox is full.
- * KEYS: the stream, the delivery's key. ARGV: the notification, window, limit.
+ * Adds a delivery unless it repeats the group's last one, is a late copy from another
+ * sender of one seen in the window, or the inbox is full. A sender sends a group's
+ * notifications one after another, so the same text again from the sender that sent it
+ * first is news (the group fired again as it did before, once resolved), while another
+ * peer's copy of it arrives only after its peer wait, and is older news.
+ * KEYS: the stream, the delivery's senders (a set), the group's last digest.
+ * ARGV: the notification, window, limit, digest, sender, senders kept.
  * Returns 1 (stored), 0 (a duplicate) or -1 (full).
  */
 const PUT = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local senders = KEYS[2]
+if redis.call('GET', KEYS[3]) == ARGV[4] then
+  if redis.call('EXISTS', senders) == 1 and redis.call('SCARD', senders) < tonumber(ARGV[6]) then
+    redis.call('SADD', senders, ARGV[5])
+  end
+  return 0
+end
+if redis.call('EXISTS', senders) == 1 and redis.call('SISMEMBER', senders, ARGV[5]) == 0 then return 0 end
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
 redis.call('XADD', KEYS[1], '*', 'n', ARGV[1])
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('SADD', senders, ARGV[5])
+redis.call('PEXPIRE', senders, ARGV[2])
+redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[2])
 return 1
 `;
 
@@ -62,16 +88,20 @@ export class AlertInbox {
   }
 
   /** Stored once per delivery; 'full' asks the sender to come back later. */
-  async put(notification: Notification, delivery: string): Promise<PutOutcome> {
+  async put(notification: Notification, delivery: Delivery): Promise<PutOutcome> {
     const outcome = await runScript(
       this.redis,
       PUT,
-      2,
+      3,
       this.stream,
-      `${this.prefix}:alert-delivery:${delivery}`,
+      `${this.prefix}:alert-delivery:${delivery.group}-${delivery.digest}`,
+      `${this.prefix}:alert-last:${delivery.group}`,
       JSON.stringify(notification),
       DUPLICATE_WINDOW_MS,
       this.limit,
+      delivery.digest,
+      delivery.sender,
+      SENDERS_MAX,
     );
     return outcome === 1 ? 'stored' : outcome === 0 ? 'duplicate' : 'full';
   }

@@ -150,6 +150,30 @@ describe('Alertmanager alerts as Slack threads', () => {
     expect(events.map((e) => e.action)).toEqual(['trigger', 'resolve']);
   });
 
+  it('opens the thread again when its alert fires again with the start it had, once resolved', async () => {
+    // Prometheus keeps an alert's start across a gap in its sends (a restart, a partition):
+    // Alertmanager resolves it once its endsAt has passed, then takes it again as it was,
+    // and its notification is the first one's to the letter.
+    const labels = { alertname: 'AzoraPodRestarting', severity: 'warning', namespace: STG, service: 'auth' };
+    const alert = { labels, startsAt: new Date(Date.now() - 60_000).toISOString() };
+    await am.fire([alert]);
+    const parent = await parentOf('AzoraPodRestarting');
+    await am.resolve([labels]);
+    await waitFor(
+      () => current(parent.ts).text,
+      (text) => text.includes(':large_green_circle: RESOLVED'),
+      { what: 'the parent to turn resolved', timeoutMs: 15_000 },
+    );
+
+    await am.fire([alert]);
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (r) => r.includes(':red_circle: Firing again (episode 2) after being resolved.'),
+      { what: 'the thread to say it fires again', timeoutMs: 15_000 },
+    );
+    expect(current(parent.ts).text).toContain(':red_circle: FIRING:1');
+  });
+
   it('pages on the retry when the attempt that opened a group failed after storing it', async () => {
     const notification = firingNotification(
       'AzoraHighErrorRate',

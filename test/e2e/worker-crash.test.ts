@@ -8,7 +8,7 @@ import { parseReleases, RELEASES_ANNOTATION } from '../../src/kernel/domain/rele
 import { sendSlashCommand } from '../kit/slack-requests';
 import { firingNotification, pressApprove, requestIn } from '../kit/flows';
 import { notificationSchema } from '../../src/alerts/domain/payload';
-import { deliveryDigest } from '../../src/alerts/domain/group';
+import { deliveryDigest, groupIdOf } from '../../src/alerts/domain/group';
 import { TEST_REDIS_URL } from '../kit/redis';
 import { Redis } from 'ioredis';
 import { waitFor } from '../kit/wait';
@@ -70,7 +70,13 @@ describe('a worker killed in the middle of a rollback', () => {
     );
     const { alertInbox } = web.bot.deps;
     await alertInbox.ensureGroup();
-    expect(await alertInbox.put(notification, `crash-${deliveryDigest(notification)}`)).toBe('stored');
+    expect(
+      await alertInbox.put(notification, {
+        group: groupIdOf(notification.groupKey),
+        digest: deliveryDigest(notification),
+        sender: 'crash',
+      }),
+    ).toBe('stored');
     // A worker that read it and died before it was done: the entry is pending in its name.
     const redis = new Redis(TEST_REDIS_URL);
     try {

@@ -3,7 +3,7 @@ import { notificationSchema, type Notification } from '../../src/alerts/domain/p
 import { AlertInbox } from '../../src/alerts/inbox';
 import { startAlertDrain, type AlertDrain, type DrainOptions } from '../../src/alerts/drain';
 import { AlertStore } from '../../src/alerts/store';
-import { groupIdOf } from '../../src/alerts/domain/group';
+import { deliveryDigest, groupIdOf } from '../../src/alerts/domain/group';
 import { testPolicy } from '../kit/policy';
 import type { JobInfo } from '../../src/kernel/queue/define';
 import { createLogger } from '../../src/kernel/log';
@@ -66,6 +66,10 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     return started;
   };
 
+  /** Stores `n` as `sender` delivered it. */
+  const put = (n: Notification, sender = 'peer-a') =>
+    inbox.put(n, { group: groupIdOf(n.groupKey), digest: deliveryDigest(n), sender });
+
   beforeEach(() => {
     prefix = uniquePrefix();
     inbox = new AlertInbox(connect(), prefix, 3);
@@ -79,13 +83,34 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
   });
 
   it('stores a delivery once, and refuses more than its limit', async () => {
-    expect(await inbox.put(notification('auth'), 'd1')).toBe('stored');
-    expect(await inbox.put(notification('auth'), 'd1')).toBe('duplicate');
-    expect(await inbox.put(notification('payment'), 'd2')).toBe('stored');
-    expect(await inbox.put(notification('education'), 'd3')).toBe('stored');
-    expect(await inbox.put(notification('api-gateway'), 'd4')).toBe('full');
+    expect(await put(notification('auth'))).toBe('stored');
+    expect(await put(notification('auth'))).toBe('duplicate');
+    expect(await put(notification('payment'))).toBe('stored');
+    expect(await put(notification('education'))).toBe('stored');
+    expect(await put(notification('api-gateway'))).toBe('full');
     expect(await inbox.size()).toBe(3);
     expect((await inbox.stats()).stored).toBe(3);
+  });
+
+  it('takes a group’s earlier text again from the sender that sent it, and drops another sender’s late copy', async () => {
+    inbox = new AlertInbox(connect(), prefix, 1_000);
+    const resolved = (n: Notification): Notification => ({
+      ...n,
+      status: 'resolved',
+      alerts: n.alerts.map((a) => ({ ...a, status: 'resolved', endsAt: '2026-12-03T03:10:00Z' })),
+    });
+    const firing = notification('auth');
+    // Both peers of an HA pair deliver the firing, then the first one the resolve.
+    expect(await put(firing, 'peer-a')).toBe('stored');
+    expect(await put(firing, 'peer-b')).toBe('duplicate');
+    expect(await put(resolved(firing), 'peer-a')).toBe('stored');
+    // A peer whose copy of the firing comes after the resolve is older news.
+    expect(await put(firing, 'peer-c')).toBe('duplicate');
+    expect(await put(resolved(firing), 'peer-b')).toBe('duplicate');
+    // The same text again from a sender that sent it before is the group firing again.
+    expect(await put(firing, 'peer-b')).toBe('stored');
+    expect(await put(firing, 'peer-a')).toBe('duplicate');
+    expect(await inbox.size()).toBe(3);
   });
 
   it('hands each notification to one worker, and leaves nothing behind', async () => {
@@ -93,7 +118,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     const seen: string[] = [];
     await drain('one', async (n) => void seen.push(n.alerts[0]!.fingerprint));
     await drain('two', async (n) => void seen.push(n.alerts[0]!.fingerprint));
-    for (let i = 0; i < 40; i++) await inbox.put(notification(`s${i % 4}`, `f${i}`), `d${i}`);
+    for (let i = 0; i < 40; i++) await put(notification(`s${i % 4}`, `f${i}`));
     await waitFor(
       () => inbox.size(),
       (n) => n === 0,
@@ -108,7 +133,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     const events: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    for (let i = 0; i < 6; i++) await inbox.put(notification(`s${i % 2}`, `f${i}`), `d${i}`);
+    for (let i = 0; i < 6; i++) await put(notification(`s${i % 2}`, `f${i}`));
     await drain('one', async (n) => {
       const fingerprint = n.alerts[0]!.fingerprint;
       events.push(`start ${fingerprint}`);
@@ -149,7 +174,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
       await held;
       await apply(n, job);
     });
-    await inbox.put(notification('auth'), 'd1');
+    await put(notification('auth'));
     await took;
     // …while the second applies the resolve stored after it.
     const fast: string[] = [];
@@ -157,7 +182,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
       fast.push(n.status);
       await apply(n, job);
     });
-    await inbox.put(resolved(notification('auth')), 'd2');
+    await put(resolved(notification('auth')));
     await waitFor(
       () => fast,
       (seen) => seen.length === 1,
@@ -185,8 +210,8 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
       },
       { attempts: 3 },
     );
-    await inbox.put(notification('broken'), 'b');
-    await inbox.put(notification('flaky'), 'f');
+    await put(notification('broken'));
+    await put(notification('flaky'));
     await waitFor(
       () => inbox.size(),
       (n) => n === 0,
@@ -201,7 +226,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     inbox = new AlertInbox(connect(), prefix, 1_000);
     const runs: string[] = [];
     // Both of one read: the first fails once, the second must not wait for its retry.
-    for (const fingerprint of ['f0', 'f1']) await inbox.put(notification('auth', fingerprint), fingerprint);
+    for (const fingerprint of ['f0', 'f1']) await put(notification('auth', fingerprint));
     await drain(
       'one',
       async (n, job) => {
@@ -224,7 +249,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     // A worker that read and died: its entries are pending in its name.
     const dead = connect();
     await inbox.ensureGroup();
-    await inbox.put(notification('auth'), 'd1');
+    await put(notification('auth'));
     expect(await inbox.read(dead, 'dead', 10, 0)).toHaveLength(1);
     const handled: JobInfo[] = [];
     await drain('alive', async (_n, job) => void handled.push(job), { stallMs: 300 });
@@ -242,8 +267,8 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     const redis = connect();
     const stream = `${prefix}:alert-inbox`;
     await inbox.ensureGroup();
-    for (let i = 0; i < 150; i++) await inbox.put(notification(`busy-${i}`), `b${i}`);
-    await inbox.put(notification('orphan'), 'o');
+    for (let i = 0; i < 150; i++) await put(notification(`busy-${i}`));
+    await put(notification('orphan'));
     const held = await inbox.read(redis, 'busy', 150, 0);
     const [orphan] = await inbox.read(redis, 'dead', 1, 0);
     // Handed out half a second ago (a live worker on it), and two minutes ago (a dead one).
@@ -273,9 +298,9 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
     const redis = connect();
     const stream = `${prefix}:alert-inbox`;
     await inbox.ensureGroup();
-    await inbox.put(notification('first'), 'f');
-    for (let i = 0; i < 250; i++) await inbox.put(notification(`held-${i}`), `h${i}`);
-    await inbox.put(notification('poison'), 'p');
+    await put(notification('first'));
+    for (let i = 0; i < 250; i++) await put(notification(`held-${i}`));
+    await put(notification('poison'));
     const [first] = await inbox.read(redis, 'dead', 1, 0);
     // Between the dead worker's two entries, 250 that the next worker already holds.
     const held = await inbox.read(redis, 'alive', 250, 0);
@@ -299,14 +324,14 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
   it('makes the inbox again when Redis lost it (a restart without persistence), and goes on', async () => {
     const handled: string[] = [];
     await drain('one', async (n) => void handled.push(serviceOf(n)));
-    await inbox.put(notification('auth'), 'd1');
+    await put(notification('auth'));
     await waitFor(
       () => handled.length,
       (n) => n === 1,
       { what: 'the first notification' },
     );
     await connect().del(`${prefix}:alert-inbox`);
-    await inbox.put(notification('payment'), 'd2');
+    await put(notification('payment'));
     await waitFor(
       () => handled.length,
       (n) => n === 2,
@@ -341,7 +366,7 @@ describe('the alert inbox: a Redis stream between the webhook and the workers', 
       running();
       return new Promise<void>((done) => (release = done));
     });
-    await inbox.put(notification('auth'), 'd1');
+    await put(notification('auth'));
     await underWay;
     // Not finished within the deadline: left pending, in its name, for another worker.
     expect(await busy.close(100)).toEqual({ drained: false });

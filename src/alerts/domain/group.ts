@@ -95,6 +95,18 @@ export function deliveryDigest(notification: Notification): string {
     .slice(0, 24);
 }
 
+/**
+ * Which Alertmanager sent a delivery: its external URL (each peer's own unless they are
+ * set alike) and the address it came from (each peer's own unless a proxy stands between).
+ * Peers alike in both count as one sender.
+ */
+export function deliverySender(externalURL: string, remoteAddress: string | undefined): string {
+  return createHash('sha256')
+    .update(`${externalURL}\n${remoteAddress ?? ''}`)
+    .digest('hex')
+    .slice(0, 12);
+}
+
 /** The environment an alert is about: its namespace label, or an `environment` label. */
 export function environmentOfLabels(
   policy: Policy,
