@@ -109,7 +109,7 @@ export async function notePagerDuty(deps: Deps, incidentId: string): Promise<Pag
     },
     verdict: true,
   }));
-  if (changed?.incident) await show(deps, changed.incident);
+  if (changed?.incident) await show(deps, changed.incident, incident);
   return 'noted';
 }
 
@@ -143,6 +143,6 @@ export async function pageIfRaised(deps: Deps, incident: Incident): Promise<Inci
     verdict: null,
   }));
   const paged = changed?.incident ?? incident;
-  await show(deps, paged);
+  await show(deps, paged, incident);
   return paged;
 }

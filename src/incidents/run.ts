@@ -36,9 +36,10 @@ export async function incidentOfChannel(deps: Deps, channel: string): Promise<In
 
 /**
  * Topic and pinned summary follow the incident, each on its own: Slack refusing one keeps
- * neither the other nor the change from being made.
+ * neither the other nor the change from being made. The topic is set only when it reads
+ * differently from `before`'s: Slack says every setting in the channel.
  */
-export async function show(deps: CoreDeps, incident: Incident): Promise<void> {
+export async function show(deps: CoreDeps, incident: Incident, before?: Incident): Promise<void> {
   const { channel, summaryTs } = incident;
   const refresh = async (what: string, call: () => Promise<unknown>) => {
     try {
@@ -50,11 +51,13 @@ export async function show(deps: CoreDeps, incident: Incident): Promise<void> {
       );
     }
   };
-  await refresh('incident topic', () =>
-    deps.outbox.paced('conversations.setTopic', channel, () =>
-      deps.slack.conversations.setTopic({ channel, topic: topicText(incident) }),
-    ),
-  );
+  const topic = topicText(incident);
+  if (!before || topicText(before) !== topic)
+    await refresh('incident topic', () =>
+      deps.outbox.paced('conversations.setTopic', channel, () =>
+        deps.slack.conversations.setTopic({ channel, topic }),
+      ),
+    );
   if (summaryTs)
     await refresh('pinned incident summary', () =>
       deps.outbox.paced('chat.update', channel, () =>

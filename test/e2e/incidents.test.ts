@@ -503,6 +503,11 @@ describe('an incident with PagerDuty', () => {
       { what: 'the summary linking the PagerDuty incident' },
     );
     expect(summary!.channel).toBe(incident!.channel);
+    // The note changed the summary, not the topic: Slack would say the same topic again in the channel.
+    const topics = t.slack.calls.filter(
+      (c) => c.method === 'conversations.setTopic' && c.args.channel === incident!.channel,
+    );
+    expect(topics).toHaveLength(1);
   });
 
   it('invites a new commander, and resolves the page it opened with the incident, naming who resolved it', async () => {
@@ -581,5 +586,10 @@ describe('an incident with PagerDuty', () => {
     );
     await untilSettled(t.bot);
     expect(triggers().filter((e) => e.status === 202)).toHaveLength(1);
+    // The declaration's topic and one per raise: the page itself leaves the topic as it is.
+    const topics = t.slack.calls.filter(
+      (c) => c.method === 'conversations.setTopic' && c.args.channel === incident.channel && c.status === 200,
+    );
+    expect(topics.map((c) => String(c.args.topic).split(' · ')[0])).toEqual(['SEV3', 'SEV2', 'SEV1']);
   });
 });
