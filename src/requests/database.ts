@@ -4,7 +4,7 @@ import { databaseJobName } from '../backups/domain/job';
 import { backupPolicyOf, DATABASE_LOCK, formatBytes, runDatabaseJob, saltOf, takeBackup } from '../backups';
 import { endWindowEarly, scheduleWindow, WindowNotLifted } from '../maintenance';
 import type { OpsRequest, PlanStep } from './domain/types';
-import { StepFailed } from './stale';
+import { StalePlan, StepFailed } from './stale';
 
 /** What a request locks: its services, and the database when a step backs it up or restores it. */
 export function lockedBy(request: OpsRequest): string[] {
@@ -42,6 +42,9 @@ export async function applyRestore(
   const env = request.environment;
   const template = backupPolicyOf(deps, env);
   const windowId = restoreWindowId(request);
+  // Checked before the window opens (a retry finds it open, and its backup was there): a
+  // backup pruned while the request waited would fail the restore with the window open.
+  if (!(await deps.maintenanceWindows.get(windowId))) await stillThere(deps, request, step.backupId);
   await scheduleWindow(deps, {
     id: windowId,
     environment: env,
@@ -75,6 +78,15 @@ export async function applyRestore(
     },
   );
   return `${restored} · ${closed}`;
+}
+
+/** The approved backup is still there to restore from, or the plan no longer holds. */
+async function stillThere(deps: Deps, request: OpsRequest, backupId: string): Promise<void> {
+  const job = (await deps.kube.listJobs(request.environment, 'backup')).find((j) => j.backupId === backupId);
+  if (job?.status !== 'succeeded')
+    throw new StalePlan(
+      `backup ${backupId} is ${job ? `${job.status} now` : 'gone (pruned since it was planned)'}; nothing was changed, restore another one (\`/azora backups ${request.environment}\`)`,
+    );
 }
 
 /** How long a restore waits for its window's start (the silences) before it refuses to go on. */

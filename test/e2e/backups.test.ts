@@ -223,6 +223,24 @@ describe('database backups and restores, end to end', () => {
     expect(t.slack.messages.filter((m) => m.text.includes('asked to `restore'))).toEqual([]);
   });
 
+  it('restores nothing, and opens no window, when its backup was pruned while it waited for approval', async () => {
+    const { id } = await backup('staging');
+    cluster.sim.database.setUsers(STG, 7);
+    await slash(ENGINEER, `restore staging ${id}`);
+    const request = await requestIn(t.slack, `restore staging ${id}`);
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    // The daily backup's pruning took it meanwhile (older than `keep` days, not among the newest).
+    await cluster.kube.deleteJob('staging', id);
+
+    await approveRestore(t, request, 'staging');
+    const final = await finalProgressOf(t.slack, request.ts, 30_000);
+    expect(final).toMatch(/^:warning: the cluster changed since the plan; not run/);
+    expect(final).toContain(`backup ${id} is gone (pruned since it was planned); nothing was changed`);
+    expect(await t.bot.deps.maintenanceWindows.get(`m${request.id.slice(1)}`)).toBeUndefined();
+    expect(t.slack.messages.filter((m) => m.text.includes('Maintenance'))).toEqual([]);
+    expect(cluster.sim.database.users(STG)).toBe(7);
+  });
+
   it('says what failed when a restore fails, and leaves the window open with a button to close it', async () => {
     const { id } = await backup('staging');
     cluster.sim.database.failNext('restore', 'psql: error: connection refused');
