@@ -18,13 +18,12 @@ export function runbookClicks(deps: CoreDeps): Record<RunbookKind, ClickHandler>
       return;
     }
     const what = `${click.kind} on alert ${group.alertname} (${group.id})`;
-    const logs = click.kind === 'runbook-logs';
     const refusal = await refusalFor(deps, {
       environment: group.environment,
-      capability: logs ? 'view' : 'request',
+      capability: click.kind === 'runbook-logs' ? 'view' : 'request',
       user: click.user,
-      // Logs go into the alert's thread: only where the environment's commands are accepted.
-      ...(logs ? { channel: group.channel } : {}),
+      // Logs and requests go into the alert's thread, as a command typed there would.
+      channel: group.channel,
       what,
     });
     if (refusal) return void (await tellPresser(click, refusal));

@@ -32,12 +32,13 @@ export function runbooksFor(deps: Pick<Deps, 'policy'>, group: AlertGroup): Runb
   const { policy } = deps;
   const wanted = policy.alerts.runbooks[group.alertname] ?? [];
   if (!group.environment || !group.service) return [];
+  // A press runs the command it stands for, in the alert's thread, under the same guards
+  // as typing it there: none is offered where the policy keeps the environment's commands out.
+  if (!checkChannel(policy, group.environment, group.channel).ok) return [];
   const workload = workloadOf(policy, group.environment, group.service);
   return wanted.filter((action) => {
     if (action === 'switch-back') return workload.kind === 'blue-green';
     if (action === 'rollback') return workload.kind === 'deployment';
-    // Logs are posted in the alert's thread: not offered where the policy keeps them out.
-    if (action === 'logs') return checkChannel(policy, group.environment!, group.channel).ok;
     return true;
   });
 }

@@ -1,4 +1,4 @@
-import { actionId } from '../../src/kernel/slack/actions';
+import { actionId, type ActionKind } from '../../src/kernel/slack/actions';
 import { groupIdOf } from '../../src/alerts/domain/group';
 import type { Policy } from '../../src/config/policy';
 import { startTestBot, type TestBot } from '../kit/bot';
@@ -19,6 +19,7 @@ import {
   OPS,
   PROD,
   SECOND_APPROVER,
+  STG,
   WEBHOOK_TOKEN,
 } from '../kit/ids';
 import {
@@ -71,13 +72,8 @@ describe('access, limits and replays', () => {
     return res.text ? (res.json() as { text: string }).text : '';
   };
 
-  /** A critical production alert of `service`, through the webhook; resolves to its stored group. */
-  const fire = async (alertname: string, service: string) => {
-    const notification = firingNotification(
-      alertname,
-      { namespace: PROD, service, severity: 'critical' },
-      `${alertname} on ${service}`,
-    );
+  /** A notification through the webhook; resolves to its stored group. */
+  const deliver = async (notification: { groupKey: string } & Record<string, unknown>) => {
     expect(await postNotification(t.url, WEBHOOK_TOKEN, notification)).toBe(202);
     return (await waitFor(
       () => t.bot.deps.alerts.get(groupIdOf(notification.groupKey)),
@@ -85,6 +81,35 @@ describe('access, limits and replays', () => {
       { what: 'the alert group' },
     ))!;
   };
+  /** A critical production alert of `service`, through the webhook; resolves to its stored group. */
+  const fire = (alertname: string, service: string) =>
+    deliver(
+      firingNotification(
+        alertname,
+        { namespace: PROD, service, severity: 'critical' },
+        `${alertname} on ${service}`,
+      ),
+    );
+  /** `user` presses the `kind` button of an alert group, in its channel. */
+  const press = (user: string, kind: ActionKind, group: { id: string; channel: string }) =>
+    sendButtonClick(t.url, t.secret, {
+      user,
+      actionId: actionId(kind, group.id),
+      channel: group.channel,
+      responseUrl: t.slack.responseUrl(group.channel, user),
+    });
+  /** Alert actions queued, which a refused press leaves none of. */
+  const alertActions = async () =>
+    (await t.bot.queues.get('notify').getJobs(['wait', 'active', 'completed', 'delayed'])).filter(
+      (j) => j.name === 'alert-action',
+    );
+  /** What the bot answered `user` alone, once it has. */
+  const answerTo = async (user: string) =>
+    (await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === user),
+      (m) => m !== undefined,
+      { what: `the answer to ${user}` },
+    ))!.text;
 
   /** The approver presses Approve or Deny on a request. */
   const decide = (kind: 'approve' | 'deny', request: { id: string; ts: string }) =>
@@ -136,21 +161,58 @@ describe('access, limits and replays', () => {
   it('answers Silence and Acknowledge on a production alert only for responders', async () => {
     await start();
     const group = await fire('AzoraServiceDown', 'payment');
-    await sendButtonClick(t.url, t.secret, {
-      user: BYSTANDER,
-      actionId: actionId('ack', group.id),
-      channel: group.channel,
-      responseUrl: t.slack.responseUrl(group.channel, BYSTANDER),
-    });
-    const refusal = await waitFor(
-      () => t.slack.messages.find((m) => m.visibleTo === BYSTANDER),
-      (m) => m !== undefined,
-      { what: 'the refusal to the bystander' },
-    );
-    expect(refusal!.text).toContain('you may not respond to alerts of production');
+    await press(BYSTANDER, 'ack', group);
+    expect(await answerTo(BYSTANDER)).toContain('you may not respond to alerts of production');
     expect((await t.bot.deps.alerts.get(group.id))!.acknowledgedBy).toBeUndefined();
-    const actions = await t.bot.queues.get('notify').getJobs(['wait', 'active', 'completed', 'delayed']);
-    expect(actions.filter((j) => j.name === 'alert-action')).toEqual([]);
+    expect(await alertActions()).toEqual([]);
+  });
+
+  it('answers Silence on a group across both namespaces only for those who may respond in each', async () => {
+    await start();
+    // A route grouping by alertname alone: the labels all its alerts share name no
+    // namespace, and Alertmanager happens to list the staging alert first.
+    const alertIn = (namespace: string) =>
+      firingNotification('AzoraPodCrashLooping', { namespace, service: 'payment' }, 'crash');
+    const inStaging = alertIn(STG);
+    const group = await deliver({
+      ...inStaging,
+      groupKey: '{}:{alertname="AzoraPodCrashLooping"}',
+      groupLabels: { alertname: 'AzoraPodCrashLooping' },
+      commonLabels: { alertname: 'AzoraPodCrashLooping', service: 'payment' },
+      alerts: [inStaging.alerts[0]!, { ...alertIn(PROD).alerts[0]!, fingerprint: 'f0000000000000prod' }],
+    });
+    expect(group.environment).toBeUndefined();
+
+    // Anyone may respond in staging; the silence would hold back the production alert too.
+    await press(BYSTANDER, 'silence', group);
+    expect(await answerTo(BYSTANDER)).toContain('you may not respond to alerts of production');
+    expect(await alertActions()).toEqual([]);
+    expect((await audit('access-refused')).map((e) => e.actor)).toContain(BYSTANDER);
+  });
+
+  it('keeps runbook changes out of a channel that does not take the environment’s commands', async () => {
+    await start();
+    // A warning goes to the alerts channel, where production commands are not accepted.
+    const group = await deliver(
+      firingNotification(
+        'AzoraHighLatencyP95',
+        { namespace: PROD, service: 'education', severity: 'warning' },
+        'p95 above 200 ms on education',
+      ),
+    );
+    expect(group.channel).toBe(ALERTS);
+    const parent = await waitFor(
+      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraHighLatencyP95')),
+      (m) => m !== undefined,
+      { what: 'the alert thread' },
+    );
+    expect(JSON.stringify(parent!.blocks)).not.toContain('azora:runbook-');
+
+    // A press sent anyway (an older message, a forged payload) is refused as typing it there would be.
+    await press(APPROVER, 'runbook-scale-up', group);
+    expect(await answerTo(APPROVER)).toContain('production commands are not accepted in this channel');
+    const plans = await t.bot.queues.get('ops').getJobs(['wait', 'active', 'completed', 'delayed']);
+    expect(plans.filter((j) => j.name === 'plan-request')).toEqual([]);
   });
 
   it('says a responder’s Acknowledge once in the thread, even when its job is retried', async () => {

@@ -45,7 +45,7 @@ describe('runbook presses on one alert episode', () => {
     // Its runbook offers a scale-up and, on a blue/green service, a switch back (a rollback).
     const notification = firingNotification(
       'AzoraHighLatencyP95',
-      { namespace: PROD, service: 'education', severity: 'warning' },
+      { namespace: PROD, service: 'education', severity: 'critical' },
       'p95 above 200 ms on education',
     );
     expect(await postNotification(t.url, WEBHOOK_TOKEN, notification)).toBe(202);

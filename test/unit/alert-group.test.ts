@@ -65,6 +65,33 @@ describe('folding notifications into an alert group', () => {
     expect(none.group).not.toHaveProperty('generatorURL');
   });
 
+  it('names an environment or a service only when every alert names the same, for a group across namespaces', () => {
+    const inNamespace = (fingerprint: string, namespace: string, service = 'payment') => {
+      const a = alert(fingerprint, 'firing', `${service}-1`);
+      return { ...a, labels: { ...a.labels, namespace, service } };
+    };
+    // Grouped by alertname alone: the labels all its alerts share name neither.
+    const groupOf = (alerts: ReturnType<typeof alert>[]) => {
+      const n = notification(alerts);
+      const grouped: Notification = {
+        ...n,
+        groupLabels: { alertname: 'AzoraHighErrorRate' },
+        commonLabels: { alertname: 'AzoraHighErrorRate', severity: 'critical' },
+      };
+      const { environment, service } = applyNotification(undefined, grouped, policy, 1).group;
+      return [environment, service];
+    };
+    // Alertmanager lists the staging alert first (by its labels): the group is still not staging's.
+    expect(groupOf([inNamespace('s', 'azora-staging'), inNamespace('p', 'azora-production')])).toEqual([
+      undefined,
+      'payment',
+    ]);
+    expect(
+      groupOf([inNamespace('a', 'azora-production', 'auth'), inNamespace('p', 'azora-production')]),
+    ).toEqual(['production', undefined]);
+    expect(groupOf([inNamespace('p', 'azora-production')])).toEqual(['production', 'payment']);
+  });
+
   it('opens, grows, shrinks, resolves and reopens, saying what changed each time', () => {
     const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
     expect(opened.changes).toEqual([{ kind: 'opened' }]);

@@ -219,8 +219,15 @@ export function applyNotification(
   const generatorURL =
     notification.alerts.find((a) => a.status === 'firing' && a.generatorURL)?.generatorURL ??
     previous?.generatorURL;
-  const environment = environmentOfLabels(policy, labels) ?? environmentOfLabels(policy, first.labels);
-  const service = serviceOfLabels(policy, labels) ?? serviceOfLabels(policy, first.labels);
+  // Else what every alert says alike: a group of alerts from both namespaces (a route
+  // grouping by alertname alone) is about neither, so that its buttons ask for rights in
+  // each environment it touches, not in whichever alert Alertmanager happened to list first.
+  const environment =
+    environmentOfLabels(policy, labels) ??
+    sharedBy(notification.alerts, (a) => environmentOfLabels(policy, a.labels));
+  const service =
+    serviceOfLabels(policy, labels) ??
+    sharedBy(notification.alerts, (a) => serviceOfLabels(policy, a.labels));
   // A new firing starts afresh: the last one's acknowledgement was about it. A silence that
   // has not ended is still Alertmanager's, and stays for Expire to find.
   const { acknowledgedBy: _acknowledged, silence, ...kept } = previous ?? {};
@@ -249,6 +256,12 @@ export function applyNotification(
     updatedAt: now,
   };
   return { group, changes };
+}
+
+/** The value `of` gives every alert, when it gives them all the same one. */
+function sharedBy<T>(alerts: readonly Alert[], of: (alert: Alert) => T | undefined): T | undefined {
+  const first = alerts[0] && of(alerts[0]);
+  return first !== undefined && alerts.every((a) => of(a) === first) ? first : undefined;
 }
 
 /** A rule's expression fits in far less; a longer URL is cut rather than stored whole. */
