@@ -2,7 +2,7 @@ import type { App, ViewSubmitAction } from '@slack/bolt';
 import type { CoreDeps } from '../src/deps';
 import { checkDecision } from '../src/requests/domain/guards';
 import { CONFIRM_RESTORE } from '../src/requests/views';
-import { decide } from '../src/requests/decide';
+import { decide, refused } from '../src/requests/decide';
 
 /**
  * The restore confirmation modal: the typed name must be the request's environment, and
@@ -26,6 +26,7 @@ export function registerViews(app: App, deps: CoreDeps): void {
     const verdict = checkDecision(deps.policy, request, 'approve', user, isApprover, deps.now());
     if (!verdict.ok) {
       await ack({ response_action: 'errors', errors: { confirm: verdict.reason.slice(0, 150) } });
+      await refused(deps, request, 'approve', user, verdict.reason);
       return;
     }
     await ack();

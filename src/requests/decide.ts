@@ -17,6 +17,18 @@ const unknown = (requestId: string): DecisionOutcome => ({
   reason: `request \`${requestId}\` is not known (any more)`,
 });
 
+/** A decision refused: audited like every refusal, and said to the one who pressed. */
+export async function refused(
+  deps: Pick<CoreDeps, 'audit'>,
+  request: OpsRequest,
+  decision: Decision,
+  user: string,
+  reason: string,
+): Promise<DecisionOutcome> {
+  await deps.audit.record(auditOf(request, `${decision}-refused`, user, reason));
+  return { kind: 'refused', reason };
+}
+
 /**
  * Approve or Deny a request: the state change, the execute job (an approval that cannot
  * be queued goes back to waiting), the audit and the thread's messages. A destructive
@@ -48,7 +60,8 @@ export async function decide(
   const at = now();
   if (decision === 'approve' && !confirmed && needsConfirmation(known)) {
     const verdict = checkDecision(policy, known, decision, user, isApprover, at);
-    return verdict.ok ? { kind: 'confirm', request: known } : { kind: 'refused', reason: verdict.reason };
+    if (verdict.ok) return { kind: 'confirm', request: known };
+    return refused(deps, known, decision, user, verdict.reason);
   }
   const result = await requests.update<Verdict>(
     requestId,
@@ -64,10 +77,7 @@ export async function decide(
     read,
   );
   if (!result) return unknown(requestId);
-  if (!result.value.ok) {
-    await deps.audit.record(auditOf(result.request, `${decision}-refused`, user, result.value.reason));
-    return { kind: 'refused', reason: result.value.reason };
-  }
+  if (!result.value.ok) return refused(deps, result.request, decision, user, result.value.reason);
   const { request } = result;
   if (decision === 'approve') {
     try {

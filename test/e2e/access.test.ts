@@ -373,6 +373,20 @@ describe('access, limits and replays', () => {
     expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
   });
 
+  it('answers an allowed Close window press right after a refused one', async () => {
+    await start();
+    const at = `${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 16)}Z`;
+    expect(await slash(ENGINEER, `maintenance schedule ${at} 2h Planned upgrade`)).toContain('Scheduling');
+    const [window] = await waitFor(windows, (found) => found.length === 1, { what: 'the window' });
+    const closeIt = { id: window!.id, channel: OPS };
+    await press(BYSTANDER, 'close-window', closeIt);
+    expect(await answerTo(BYSTANDER)).toContain('you may not request changes in production');
+    // Within the double-click window of the refused press: still a press of its own.
+    await press(ENGINEER, 'close-window', closeIt);
+    await requestIn(t.slack, `maintenance cancel production ${window!.id}`);
+    expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
+  });
+
   it('moves a production window only once an approver other than the one who asked approves', async () => {
     await start();
     const at = (days: number) => `${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16)}Z`;

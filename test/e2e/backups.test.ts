@@ -205,6 +205,20 @@ describe('database backups and restores, end to end', () => {
     expect(await answerTo(ENGINEER, 'someone else must approve it')).toContain(`<@${APPROVER}>`);
     expect((await t.bot.deps.requests.get(request.id))!.status).toBe('pending-approval');
     expect(cluster.sim.database.users(STG)).toBe(7);
+    // The approver's modal submitted in the requester's name (a forged submission) is refused too.
+    await pressApprove(t, request);
+    const view = await t.slack.waitForView((v) => v.user === APPROVER && v.state === 'open');
+    const forged = await sendViewSubmission(t.url, t.secret, {
+      view,
+      user: ENGINEER,
+      values: { confirm: { typed: 'staging' } },
+    });
+    expect(forged.body).toMatchObject({ response_action: 'errors' });
+    // Each refusal is audited, as every refusal is.
+    const refusals = (await t.bot.deps.audit.recent(50)).filter(
+      (e) => e.type === 'approve-refused' && e.request === request.id,
+    );
+    expect(refusals.map((e) => e.actor)).toEqual([ENGINEER, ENGINEER]);
 
     await approveRestore(t, request, 'staging');
     expect(await finalProgressOf(t.slack, request.ts, 30_000)).toMatch(/^:large_green_circle: succeeded/);
