@@ -25,10 +25,15 @@ export type ReadinessChecks = () => Record<string, () => Promise<unknown>>;
  */
 export function healthRoutes(deps: {
   redis: RedisClient;
+  /** The bot's key prefix: Redis is asked about a key of its slot. */
+  prefix: string;
   metrics: Metrics;
   checks?: ReadinessChecks;
 }): CustomRoute[] {
-  const checksNow = () => ({ redis: () => deps.redis.ping(), ...deps.checks?.() });
+  // Not PING: a Redis Cluster client sends that to any node, which answers while the node
+  // that holds the bot's slot (every key shares one) is down and nothing can be stored.
+  const redisCheck = () => deps.redis.exists(`${deps.prefix}:readyz`);
+  const checksNow = () => ({ redis: redisCheck, ...deps.checks?.() });
   return [
     {
       path: '/healthz',

@@ -63,7 +63,7 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
   });
 
   const launch = await launcher({ config, policy, logger });
-  const bot = await startBot({
+  const starting = startBot({
     role,
     config: launch.config,
     slack: launch.slack,
@@ -76,6 +76,18 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
     await launch.stop?.();
     throw err;
   });
+  // A start waits for Redis as long as it takes; a stop asked meanwhile ends the process
+  // there and then. Nothing was taken on yet that needs finishing: a job a worker may have
+  // begun returns to the queue once its lock lapses.
+  const first = await Promise.race([starting, stopSignal]);
+  if (typeof first === 'string') {
+    logger.warn({ signal: first }, 'stopped while starting (waiting for Redis?); exiting');
+    starting.catch(() => undefined);
+    launch.closeStreams?.();
+    await launch.stop?.();
+    return 1;
+  }
+  const bot = first;
   logger.info({ role, url: bot.web?.url, policy: config.policyPath }, 'azora-chatops started');
   if (launch.banner && bot.web) process.stdout.write(`${launch.banner(bot.web.port)}\n`);
 

@@ -137,6 +137,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   let ops: { stop(): Promise<void> } | undefined;
   try {
     const identity = await checkSlackToken(slackClient);
+    if (!identity) logger.warn('Slack could not be reached to check SLACK_BOT_TOKEN; starting all the same');
     // Each role loads only its own side: a worker carries no Bolt, a web process no client-node.
     // Filled by the worker's side below: in one process, /readyz answers for both roles
     // (the cluster's API where one is configured).
@@ -217,7 +218,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       if (role === 'worker' || config.clusterConfigured || options.loadKubeConfig)
         workerChecks = { kubernetes: () => adapters.kube.reachable() };
       if (role === 'worker') {
-        ops = await startOpsServer(healthRoutes({ redis, metrics, checks: () => workerChecks }), config.port);
+        ops = await startOpsServer(
+          healthRoutes({ redis, prefix: config.redisPrefix, metrics, checks: () => workerChecks }),
+          config.port,
+        );
       }
       await scheduleBackups(policy, queues);
       // Idempotent: every worker upserts the same daily scheduler.

@@ -25,7 +25,9 @@ export function workerAdapters(
     clusters = loadClusterClients(policy, loadKubeConfig);
   } catch (err) {
     // A missing or broken kubeconfig is the operator's to fix: one line, no stack.
-    throw new ConfigError(`kubeconfig: ${(err as Error).message}`);
+    // A YAML error goes on with a code frame over several lines: its first says what and where.
+    const what = (err as Error).message.split('\n')[0]!.trim();
+    throw new ConfigError(`kubeconfig: ${what}`);
   }
   return {
     kube: new Kubernetes(policy, clusters, { clock }),

@@ -23,7 +23,10 @@ const optionalUrls = optionalText.pipe(
     .optional(),
 );
 
-const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'a port is at most 65535');
 
 /** A PEM file read at start-up, so a wrong path stops the bot there, naming the variable. */
 function pemFile(label: string, what: RegExp) {

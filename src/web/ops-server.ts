@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendJson } from '../kernel/http/json';
 import { keepIdleConnections } from '../kernel/http/keep-alive';
+import { listenError } from '../kernel/http/listen-error';
 import type { Logger } from '../kernel/log';
 
 /**
@@ -35,9 +36,10 @@ export async function startOpsServer(
   keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     // A port in use fails the start with its error instead of an uncaught 'error' event.
-    server.once('error', reject);
+    const refused = (err: Error) => reject(listenError(err, port));
+    server.once('error', refused);
     server.listen(port, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });

@@ -22,6 +22,7 @@ import { keepIdleConnections } from '../kernel/http/keep-alive';
 import { ackUnclaimed, answerUnprocessable, guardSlackEndpoint, SLACK_BODY_LIMIT } from './slack-gate';
 import { slackLogger } from '../kernel/slack/logger';
 import { startOpsServer } from './ops-server';
+import { listenError } from '../kernel/http/listen-error';
 import { connectSocket, createSocketReceiver, disconnectSocket, guardSocket } from './socket-mode';
 import { registerActions } from './actions';
 import type { ClickHandler } from './click';
@@ -29,10 +30,12 @@ import type { ActionKind } from '../kernel/slack/actions';
 
 export interface WebDeps {
   slack: SlackCredentials;
-  identity: SlackIdentity;
+  /** Undefined when Slack could not be reached at start. */
+  identity: SlackIdentity | undefined;
   slackApiUrl?: string;
   port: number;
   redis: RedisClient;
+  redisPrefix: string;
   deps: CoreDeps;
   alertmanagerToken?: string;
   extraRoutes?: CustomRoute[];
@@ -70,6 +73,7 @@ function opsRoutes(web: WebDeps, slackSocket?: () => Promise<void>): CustomRoute
     alertmanagerRoute(core, web.alertmanagerToken),
     ...healthRoutes({
       redis: web.redis,
+      prefix: web.redisPrefix,
       metrics: core.metrics,
       checks: () => ({ ...web.readiness?.(), ...(slackSocket ? { slackSocket } : {}) }),
     }),
@@ -95,9 +99,12 @@ function boltApp(web: WebDeps, receiver: Receiver, logger: SlackLogger): App {
   const { deps: core } = web;
   const app = new App({
     token: web.slack.botToken,
-    // Known from the start-up check, so Bolt makes no auth.test call of its own that could reject unobserved.
-    botId: web.identity.botId,
-    botUserId: web.identity.botUserId,
+    // Known from the start-up check, so Bolt makes no auth.test call of its own that could
+    // reject unobserved (and fail every request after it). Unknown when Slack was out of
+    // reach at start: Bolt needs them only to ignore the bot's own events, and the one
+    // event the bot takes (a reaction) is never the bot's: it adds none.
+    botId: web.identity?.botId ?? '',
+    botUserId: web.identity?.botUserId ?? '',
     receiver,
     logger,
     // Nothing here keeps per-conversation state; Bolt's default store would look one up,
@@ -139,7 +146,9 @@ async function startHttp(web: WebDeps, signingSecret: string): Promise<WebServer
     metrics: core.metrics,
   });
 
-  const server = (await app.start(web.port)) as Server;
+  const server = (await app.start(web.port).catch((err: unknown) => {
+    throw listenError(err, web.port);
+  })) as Server;
   keepIdleConnections(server);
   const { port } = server.address() as AddressInfo;
   return {

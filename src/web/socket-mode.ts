@@ -1,5 +1,6 @@
 import { LogLevel, SocketModeReceiver, type App, type ReceiverEvent } from '@slack/bolt';
 import type { Logger as SlackLogger } from '@slack/logger';
+import { ConfigError } from '../config/errors';
 import type { Logger } from '../kernel/log';
 import type { Metrics } from '../kernel/metrics';
 import { checkSocketFrame } from './slack-shape';
@@ -296,8 +297,8 @@ export async function connectSocket(socket: SocketReceiver, logger: Logger): Pro
     outcome = await Promise.race([started.then(() => 'connected' as const), waited]);
   } catch (err) {
     socket.link.set('failed', (err as Error).message);
-    throw new Error(
-      `Slack refused the Socket Mode connection (${(err as Error).message}): check SLACK_APP_TOKEN, an app-level token with connections:write`,
+    throw new ConfigError(
+      `environment SLACK_APP_TOKEN: Slack refused the Socket Mode connection (${(err as Error).message}); an app-level token with connections:write is needed`,
     );
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { postMessageJob } from '../../src/kernel/slack/contracts';
@@ -36,6 +38,33 @@ describe('start-up refuses bad configuration with one clear line', () => {
     expect(stderr.trim()).toBe('azora-chatops: environment PORT: expected a port number between 0 and 65535');
   });
 
+  it('names PORT when another process holds the port, for either role', async () => {
+    const slack = await new SimulatedSlack().start();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      for (const role of ['web', 'worker']) {
+        const env = {
+          SLACK_BOT_TOKEN: slack.botToken,
+          SLACK_SIGNING_SECRET: 'secret',
+          SLACK_API_URL: slack.apiUrl,
+          REDIS_PREFIX: uniquePrefix(),
+          PORT: String(port),
+        };
+        const { code, stderr } = await runBot(env, [role]).exited;
+        expect([role, code, stderr.trim()]).toEqual([
+          role,
+          1,
+          `azora-chatops: environment PORT: ${port} is already in use`,
+        ]);
+      }
+    } finally {
+      holder.close();
+      await slack.stop();
+    }
+  });
+
   it('names a kubeconfig the worker cannot read', async () => {
     const slack = await new SimulatedSlack().start();
     try {
@@ -69,6 +98,68 @@ describe('start-up refuses bad configuration with one clear line', () => {
     const { code, stderr } = await runBot({}, ['janitor']).exited;
     expect(code).toBe(1);
     expect(stderr.trim()).toBe('azora-chatops: usage: azora-chatops [web|worker|all]');
+  });
+});
+
+describe('starting while what the bot depends on is away', () => {
+  it('starts a worker and a web process while Slack cannot be reached, and stops them cleanly', async () => {
+    // Nothing listens there: Slack is down, or the network to it.
+    const deadSlack = `http://127.0.0.1:${await freePort()}/api/`;
+    const env = {
+      SLACK_BOT_TOKEN: 'xoxb-1-not-checkable-now',
+      SLACK_SIGNING_SECRET: 'test-secret',
+      SLACK_API_URL: deadSlack,
+      REDIS_PREFIX: uniquePrefix(),
+      LOG_LEVEL: 'info',
+    };
+    for (const role of ['worker', 'web']) {
+      const bot = runBot(env, [role]);
+      try {
+        await waitFor(
+          () => (bot.child.exitCode !== null ? 'exited' : bot.output().stdout),
+          (out) => out === 'exited' || out.includes('azora-chatops started'),
+          { what: `the ${role} to start`, timeoutMs: 30_000 },
+        );
+        expect(bot.output().stdout).toContain('Slack could not be reached to check SLACK_BOT_TOKEN');
+        bot.child.kill('SIGTERM');
+        const { code, stderr } = await bot.exited;
+        expect([role, code, stderr]).toEqual([role, 0, '']);
+      } finally {
+        if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+      }
+    }
+  });
+
+  it('stops at once when told to while it waits for Redis to start', async () => {
+    const slack = await new SimulatedSlack().start();
+    try {
+      const bot = runBot(
+        {
+          SLACK_BOT_TOKEN: slack.botToken,
+          SLACK_SIGNING_SECRET: 'test-secret',
+          SLACK_API_URL: slack.apiUrl,
+          REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+          REDIS_PREFIX: uniquePrefix(),
+          LOG_LEVEL: 'info',
+        },
+        ['worker'],
+      );
+      await waitFor(
+        () => bot.output().stdout,
+        (out) => out.includes('redis unreachable; retrying'),
+        { what: 'the start to wait for Redis', timeoutMs: 20_000 },
+      );
+      bot.child.kill('SIGTERM');
+      let cap: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((resolve) => (cap = setTimeout(() => resolve('hung'), 15_000)));
+      const outcome = await Promise.race([bot.exited, hung]);
+      clearTimeout(cap);
+      if (outcome === 'hung') bot.child.kill('SIGKILL');
+      expect(outcome).toMatchObject({ code: 1, stderr: '' });
+      expect(bot.output().stdout).toContain('stopped while starting');
+    } finally {
+      await slack.stop();
+    }
   });
 });
 

@@ -33,7 +33,7 @@ function logLines(stdout: string): LogLine[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startBot(slack: SimulatedSlack, redisEnv: Record<string, string>) {
+async function startBot(slack: SimulatedSlack, redisEnv: Record<string, string>, prefix = uniquePrefix()) {
   const port = await freePort();
   const bot = runBot(
     {
@@ -41,7 +41,7 @@ async function startBot(slack: SimulatedSlack, redisEnv: Record<string, string>)
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_SIGNING_SECRET: 'outage-secret',
       SLACK_API_URL: slack.apiUrl,
-      REDIS_PREFIX: uniquePrefix(),
+      REDIS_PREFIX: prefix,
       SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT),
       LOG_LEVEL: 'info',
       ...redisEnv,
@@ -185,6 +185,23 @@ describe('a Redis Cluster outage', () => {
   afterAll(async () => {
     await cluster?.stop();
     await slack?.stop();
+  });
+
+  it('is not ready while the node that holds the bot’s slot is down, though the others answer', async () => {
+    const own = await startTestRedisCluster();
+    const prefix = uniquePrefix();
+    const t = await startBot(slack, { REDIS_CLUSTER_NODES: own.env }, prefix);
+    try {
+      await own.killOwnerOf(`${prefix}:readyz`);
+      await waitFor(t.readiness, (status) => status === 503, {
+        what: 'readiness to see the slot gone',
+        timeoutMs: 20_000,
+      });
+    } finally {
+      if (t.bot.child.exitCode === null && t.bot.child.signalCode === null) t.bot.child.kill('SIGKILL');
+      await t.bot.exited;
+      await own.stop();
+    }
   });
 
   it('is logged once, and SIGTERM during it exits 1', async () => {

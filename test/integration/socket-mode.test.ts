@@ -390,7 +390,14 @@ describe('Socket Mode readiness and start-up', () => {
     try {
       await expect(
         startTestBot({ role: 'web', socketMode: socket, env: { SLACK_APP_TOKEN: 'xapp-1-revoked' } }),
-      ).rejects.toThrow(/Slack refused the Socket Mode connection \(.*invalid_auth\): check SLACK_APP_TOKEN/);
+      ).rejects.toThrow(
+        expect.objectContaining({
+          name: 'ConfigError',
+          message: expect.stringMatching(
+            /^environment SLACK_APP_TOKEN: Slack refused the Socket Mode connection \(.*invalid_auth\)/,
+          ),
+        }),
+      );
       expect(socket.opens).toEqual([expect.objectContaining({ ok: false, error: 'invalid_auth' })]);
     } finally {
       await socket.stop();

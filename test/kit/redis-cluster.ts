@@ -17,6 +17,8 @@ export interface TestRedisCluster {
   env: string;
   /** How the cluster was formed: Debian's redis-cli, or CLUSTER ADDSLOTSRANGE/MEET when it is missing. */
   createdWith: 'redis-cli' | 'commands';
+  /** Kills the master that holds `key`'s slot, as a node dying does; resolves to its address. */
+  killOwnerOf(key: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,22 @@ interface Node {
   port: number;
   dir: string;
   process: ChildProcess;
+}
+
+/** TestRedisCluster.killOwnerOf over `nodes`, asking the first with `client`'s options. */
+function ownerKiller(nodes: readonly Node[], client: RedisOptions) {
+  return async (key: string): Promise<string> => {
+    const probe = new Redis({ ...client, port: nodes[0]!.port });
+    try {
+      const slot = Number(await probe.call('CLUSTER', 'KEYSLOT', key));
+      const ranges = (await probe.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+      const port = ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
+      await stopNodes(nodes.filter((n) => n.port === port));
+      return `127.0.0.1:${port}`;
+    } finally {
+      probe.disconnect();
+    }
+  };
 }
 
 /** Kills the nodes still running and removes their dirs. */
@@ -56,7 +74,8 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
     const createdWith = (await createWithRedisCli(addresses)) ? 'redis-cli' : 'commands';
     if (createdWith === 'commands') await createWithCommands(nodes.map((n) => n.port));
     await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
-    return { nodes: addresses, env: addresses.join(','), createdWith, stop };
+    const killOwnerOf = ownerKiller(nodes, { host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    return { nodes: addresses, env: addresses.join(','), createdWith, killOwnerOf, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -247,7 +266,8 @@ export async function startSecuredTestRedisCluster(
       for (const c of clients) c.disconnect();
     }
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-    return { nodes: addresses, env: addresses.join(','), createdWith: 'commands', stop };
+    const killOwnerOf = ownerKiller(nodes, client);
+    return { nodes: addresses, env: addresses.join(','), createdWith: 'commands', killOwnerOf, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -77,6 +77,10 @@ describe('environment', () => {
       "environment REDIS_CLUSTER_NODES: expected host:port[,host:port…], got 'b'",
     ],
     [
+      { REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:99999' },
+      "environment REDIS_CLUSTER_NODES: expected host:port[,host:port…], got '127.0.0.1:99999'",
+    ],
+    [
       { LOG_LEVEL: 'loud' },
       'environment LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
     ],
