@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { ConfigError, describeIssue } from './errors';
 import { defaultPolicyPath } from './policy';
@@ -147,6 +148,17 @@ const envSchema = z
         path: [e.REDIS_TLS_CERT_FILE ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE'],
         message: 'REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together (a client certificate and its key)',
       });
+    } else if (e.REDIS_TLS_CERT_FILE && e.REDIS_TLS_KEY_FILE) {
+      // A key of another certificate fails every TLS handshake later, as a stack trace.
+      try {
+        createSecureContext({ cert: e.REDIS_TLS_CERT_FILE, key: e.REDIS_TLS_KEY_FILE });
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_TLS_KEY_FILE'],
+          message: `not usable with REDIS_TLS_CERT_FILE's certificate (${(err as Error).message})`,
+        });
+      }
     }
     if (
       Boolean(e.PROMETHEUS_USERNAME) !== Boolean(e.PROMETHEUS_PASSWORD) ||

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { defaultPolicyPath, loadPolicy, parsePolicy } from '../../src/config/policy';
 import { formatDuration, parseDuration } from '../../src/kernel/domain/duration';
+import { makeTestCertificates } from '../kit/redis-server';
 
 const shipped = readFileSync(defaultPolicyPath(), 'utf8');
 const configError = (fn: () => unknown) => {
@@ -145,14 +146,24 @@ describe('Redis credentials and TLS', () => {
   it('turns TLS on for rediss:// and for any REDIS_TLS_* file, reading the files', () => {
     expect(loadConfig({ REDIS_URL: 'rediss://redis:6380' }).redisTls).toEqual({});
     expect(loadConfig({ REDIS_TLS_CA_FILE: ca }).redisTls).toEqual({ ca: CERT });
+    const pair = makeTestCertificates(mkdtempSync(path.join(dir, 'pair-')));
+    const read = (file: string) => readFileSync(file, 'utf8');
     expect(
       loadConfig({
         REDIS_CLUSTER_NODES: '10.0.0.1:7000',
-        REDIS_TLS_CA_FILE: ca,
-        REDIS_TLS_CERT_FILE: cert,
-        REDIS_TLS_KEY_FILE: key,
+        REDIS_TLS_CA_FILE: pair.ca,
+        REDIS_TLS_CERT_FILE: pair.clientCert,
+        REDIS_TLS_KEY_FILE: pair.clientKey,
       }).redisTls,
-    ).toEqual({ ca: CERT, cert: CERT, key: KEY });
+    ).toEqual({ ca: read(pair.ca), cert: read(pair.clientCert), key: read(pair.clientKey) });
+    // Another certificate's key fails at start, naming it, not at every handshake later.
+    expect(
+      configError(() =>
+        loadConfig({ REDIS_TLS_CERT_FILE: pair.clientCert, REDIS_TLS_KEY_FILE: pair.serverKey }),
+      ),
+    ).toMatch(
+      /^environment REDIS_TLS_KEY_FILE: not usable with REDIS_TLS_CERT_FILE's certificate \(.*key values mismatch/,
+    );
   });
 
   it.each([
