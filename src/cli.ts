@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomRoute } from '@slack/bolt';
 import { loadConfig, type Config, type SlackCredentials } from './config/env';
@@ -76,18 +77,22 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
     await launch.stop?.();
     throw err;
   });
-  // A start waits for Redis as long as it takes; a stop asked meanwhile ends the process
-  // there and then. Nothing was taken on yet that needs finishing: a job a worker may have
-  // begun returns to the queue once its lock lapses.
+  // A start waits for Redis as long as it takes. A stop asked meanwhile gives it what a
+  // stop gives running jobs: a start that ends by then is stopped as usual; one still
+  // waiting ends the process (a job a worker may have begun returns to the queue once its
+  // lock lapses).
   const first = await Promise.race([starting, stopSignal]);
-  if (typeof first === 'string') {
+  const bot =
+    typeof first === 'string'
+      ? await Promise.race([starting, sleep(config.shutdownTimeoutMs, undefined, { ref: false })])
+      : first;
+  if (!bot) {
     logger.warn({ signal: first }, 'stopped while starting (waiting for Redis?); exiting');
     starting.catch(() => undefined);
     launch.closeStreams?.();
     await launch.stop?.();
     return 1;
   }
-  const bot = first;
   logger.info({ role, url: bot.web?.url, policy: config.policyPath }, 'azora-chatops started');
   if (launch.banner && bot.web) process.stdout.write(`${launch.banner(bot.web.port)}\n`);
 

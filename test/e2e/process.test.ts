@@ -130,7 +130,7 @@ describe('starting while what the bot depends on is away', () => {
     }
   });
 
-  it('stops at once when told to while it waits for Redis to start', async () => {
+  it('stops within SHUTDOWN_TIMEOUT when told to while it waits for Redis to start', async () => {
     const slack = await new SimulatedSlack().start();
     try {
       const bot = runBot(
@@ -140,6 +140,7 @@ describe('starting while what the bot depends on is away', () => {
           SLACK_API_URL: slack.apiUrl,
           REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
           REDIS_PREFIX: uniquePrefix(),
+          SHUTDOWN_TIMEOUT: '1',
           LOG_LEVEL: 'info',
         },
         ['worker'],
