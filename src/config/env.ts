@@ -142,6 +142,15 @@ const envSchema = z
         message: 'required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set',
       });
     }
+    // Every script touches several keys: on a cluster they must share one slot, which only
+    // a hash tag in the prefix gives (else each alert is refused with CROSSSLOT, at run time).
+    if (e.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(e.REDIS_PREFIX)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_PREFIX'],
+        message: `needs a hash tag on a Redis Cluster, e.g. {${e.REDIS_PREFIX.replace(/[{}]/g, '') || 'azora'}}, so that all its keys share one slot`,
+      });
+    }
     if (Boolean(e.REDIS_TLS_CERT_FILE) !== Boolean(e.REDIS_TLS_KEY_FILE)) {
       ctx.addIssue({
         code: 'custom',

@@ -78,6 +78,10 @@ describe('environment', () => {
       "environment REDIS_CLUSTER_NODES: expected host:port[,host:port…], got 'b'",
     ],
     [
+      { REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_PREFIX: 'azora' },
+      'environment REDIS_PREFIX: needs a hash tag on a Redis Cluster, e.g. {azora}, so that all its keys share one slot',
+    ],
+    [
       { REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:99999' },
       "environment REDIS_CLUSTER_NODES: expected host:port[,host:port…], got '127.0.0.1:99999'",
     ],
