@@ -34,11 +34,11 @@ export async function readLogs(
   let replies = 0;
   let skipped = 0;
   let lost = false;
-  const header = (pods: string[], found: number, capped = false) =>
+  const header = (pods: string[], found: number, read: { capped?: boolean; unreadable?: string[] } = {}) =>
     deps.outbox.put(
       channel,
       key,
-      logsHeader(service, environment, pods, query, found, { capped, skipped }),
+      logsHeader(service, environment, pods, query, found, { ...read, skipped }),
       query.threadKey,
     );
   const post = async (lines: LogLine[], keepPace = false) => {
@@ -51,8 +51,8 @@ export async function readLogs(
   };
   try {
     if (!query.followMs) {
-      const { pods, lines } = await deps.kube.logs(environment, service, query);
-      await header(pods, lines.length);
+      const { pods, lines, unreadable } = await deps.kube.logs(environment, service, query);
+      await header(pods, lines.length, { unreadable });
       await post(lines);
       return { lines: lines.length };
     }
@@ -76,8 +76,9 @@ export async function readLogs(
         ),
       FOLLOW_FLUSH_MS,
     );
+    let unreadable: string[] = [];
     try {
-      await deps.kube.followLogs(
+      ({ unreadable } = await deps.kube.followLogs(
         environment,
         service,
         { durationMs: query.followMs, grep: query.grep, signal: stop.signal },
@@ -86,7 +87,7 @@ export async function readLogs(
           total += 1;
           buffered.push(line);
         },
-      );
+      ));
     } finally {
       clearInterval(timer);
     }
@@ -95,7 +96,7 @@ export async function readLogs(
       deps.logger.warn({ job: run.id }, 'a log follow lost its job to another worker; stopped');
       return { lines: total, lost: true };
     }
-    await header(pods, total, total >= MAX_FOLLOW_LINES);
+    await header(pods, total, { capped: total >= MAX_FOLLOW_LINES, unreadable });
     return { lines: total };
   } catch (err) {
     await deps.messenger.respond(

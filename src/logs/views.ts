@@ -1,5 +1,6 @@
 import { bounded } from '../kernel/domain/text';
 import { formatDuration } from '../kernel/domain/duration';
+import { tailWindow } from '../kernel/domain/log-window';
 import { bold, md, note, render, section, type SlackMessage } from '../kernel/slack/blocks';
 
 /** One line of a pod's log, as shown (the cluster port's LogLine carries it). */
@@ -68,16 +69,28 @@ export function logsHeader(
   pods: string[],
   query: { lines: number; sinceMs?: number; grep?: string; followMs?: number },
   found: number,
-  follow: { capped?: boolean; skipped?: number } = {},
+  read: { capped?: boolean; skipped?: number; unreadable?: readonly string[] } = {},
 ): SlackMessage {
   const filters = [
     query.followMs ? `following for ${formatDuration(query.followMs)}` : `last ${query.lines} lines`,
     query.sinceMs ? `since ${formatDuration(query.sinceMs)} ago` : '',
-    query.grep ? `matching “${query.grep}”` : '',
-    follow.capped ? `stopped at ${found} lines (the cap)` : '',
-    follow.skipped ? `${follow.skipped} skipped to keep Slack's pace` : '',
+    // A grep looks at a window of each pod's log, not all of it: "0 lines" must not read as "never".
+    query.grep && !query.followMs
+      ? `matching “${query.grep}” in the last ${tailWindow(query)} lines of each pod`
+      : query.grep
+        ? `matching “${query.grep}”`
+        : '',
+    read.capped ? `stopped at ${found} lines (the cap)` : '',
+    read.skipped ? `${read.skipped} skipped to keep Slack's pace` : '',
   ].filter(Boolean);
+  const unreadable = read.unreadable ?? [];
+  const left = unreadable.length
+    ? md`\n:warning: ${unreadable.length} of ${pods.length} pods could not be read: ${unreadable
+        .slice(0, 5)
+        .map((why) => bounded(why, 200))
+        .join('; ')}`
+    : '';
   return note(
-    md`:scroll: Logs of ${bold(service)} in ${environment}: ${filters.join(', ')} across ${pods.length} pods (${found} lines)`,
+    md`:scroll: Logs of ${bold(service)} in ${environment}: ${filters.join(', ')} across ${pods.length} pods (${found} lines)${left}`,
   );
 }

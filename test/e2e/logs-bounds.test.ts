@@ -101,7 +101,11 @@ describe('logs, bounded', () => {
     // Long before its 5 minutes: the cap ended it, and every stream it opened was byte-limited.
     const follows = logReads(from).filter((q) => q.get('follow') === 'true');
     expect(follows).toHaveLength(await podCount());
-    for (const query of follows) expect(query.get('limitBytes')).toBe(String(FOLLOW_BYTES_PER_POD));
+    for (const query of follows) {
+      expect(query.get('limitBytes')).toBe(String(FOLLOW_BYTES_PER_POD));
+      // New lines only: from the follow's start, not the pod's whole log first.
+      expect(query.get('sinceTime')).not.toBeNull();
+    }
   });
 
   it('posts the new lines of a follow that another worker took over, in the same thread', async () => {

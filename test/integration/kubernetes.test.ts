@@ -197,33 +197,40 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     await waitFor(closed, (n) => n === pods.length, { what: 'every followed stream closed' });
   });
 
+  it('follows only the lines the pods write once it has started, not their history', async () => {
+    const started = Date.now();
+    const times: number[] = [];
+    const { pods } = await t.kube.followLogs('staging', 'auth', { durationMs: 1_500 }, (line) =>
+      times.push(Date.parse(line.time)),
+    );
+    expect(times.length).toBeGreaterThan(0);
+    // The pods have logged for days: a line from before the follow is history.
+    expect(times.filter((at) => at < started - 1_000)).toEqual([]);
+    expect(pods.length).toBeGreaterThan(1);
+  });
+
   it("follows every pod's log when the API server cut the connection a stream went out on", async () => {
     const followed = (pod: string) => new RegExp(`/pods/${pod}/log\\?.*follow=true`);
-    const seen = new Set<string>();
-    const { pods } = await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, (line) =>
-      seen.add(line.pod),
-    );
+    const { pods } = await t.kube.podsOf('staging', 'auth');
     expect(pods.length).toBeGreaterThan(1);
     const first = pods[0]!;
-    seen.clear();
     t.sim.faults.dropNext(1, { path: followed(first) });
-    await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, (line) => seen.add(line.pod));
-    expect([...seen].sort()).toEqual([...pods].sort());
+    const once = await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, () => undefined);
+    // Asked again on a new connection, and followed like the others (else it would be named).
+    expect(once.unreadable).toEqual([]);
 
-    // Cut twice in a row: the API is not there for that pod, and following says so, after
-    // closing the other pods' streams, opened meanwhile.
+    // Cut twice in a row: the API is not there for that pod. The others are followed all
+    // the same, and the pod left out is named.
     await waitFor(
       () => t.sim.openStreams,
       (n) => n === 0,
       { what: 'the earlier follows closed' },
     );
     t.sim.faults.dropNext(2, { path: followed(first) });
-    const err = await kubeError(
-      t.kube.followLogs('staging', 'auth', { durationMs: 60_000 }, () => undefined),
-    );
-    expect(err.message).toBe(
-      `following logs of auth: the Kubernetes API is unreachable (no answer to the log request of ${first})`,
-    );
+    const twice = await t.kube.followLogs('staging', 'auth', { durationMs: 300 }, () => undefined);
+    expect(twice.unreadable).toEqual([
+      `following logs of ${first}: the Kubernetes API is unreachable (no answer to the log request of ${first})`,
+    ]);
     await waitFor(
       () => t.sim.openStreams,
       (n) => n === 0,
@@ -329,5 +336,36 @@ describe('the adapter when the API misbehaves', () => {
     const err = await kubeError(t.kube.scale('staging', 'auth', 3));
     expect(err.kind).toBe('forbidden');
     expect(err.message).toMatch(/cannot patch resource "deployments\/scale".*grant it in the chart's Role/);
+  });
+});
+
+describe('logs in the middle of a rollout', () => {
+  let t: TestCluster;
+  beforeAll(async () => {
+    // New pods stay ContainerCreating for the whole test: their logs cannot be read yet.
+    t = await startTestCluster({ readyDelayMs: 60_000 });
+  });
+  afterAll(() => t.sim.stop());
+
+  it('reads the pods that run, and names those that cannot be read yet, with why', async () => {
+    const before = (await t.kube.podsOf('staging', 'payment')).pods;
+    await t.kube.setImage('staging', 'payment', 'azora-payment', 'registry.azora.world/azora/payment:v9.9.9');
+    const during = await waitFor(
+      async () => (await t.kube.podsOf('staging', 'payment')).pods,
+      (pods) => pods.some((p) => !before.includes(p)),
+      { what: 'the new pods listed' },
+    );
+    const starting = during.filter((p) => !before.includes(p));
+
+    const read = await t.kube.logs('staging', 'payment', { lines: 20 });
+    expect(read.lines.length).toBeGreaterThan(0);
+    expect(new Set(read.lines.map((l) => l.pod))).toEqual(new Set(during.filter((p) => before.includes(p))));
+    expect(read.unreadable).toHaveLength(starting.length);
+    expect(read.unreadable[0]).toMatch(
+      /^reading logs of azora-payment-.*: the cluster refused it \(.*is waiting to start: ContainerCreating\)$/,
+    );
+
+    const followed = await t.kube.followLogs('staging', 'payment', { durationMs: 200 }, () => undefined);
+    expect(followed.unreadable).toHaveLength(starting.length);
   });
 });

@@ -17,7 +17,8 @@ import { boundsForScale } from '../domain/autoscaler';
 import { scaleTargetOf } from './scale-target';
 import type { ClusterPort } from './port';
 import { toKubeError } from './translate-error';
-import { followPods, parseLogLines, mergeLogs, tailWindow, type LogLine, type LogQuery } from './logs';
+import { followPods, parseLogLines, mergeLogs, readablePods, type LogLine, type LogQuery } from './logs';
+import { tailWindow } from '../domain/log-window';
 import { DeployOps, onConflictRetry } from './deploy-ops';
 import { JobOps } from './jobs';
 import type { DatabaseJobKind, JobManifest } from '../domain/database-job';
@@ -554,11 +555,12 @@ export class Kubernetes implements ClusterPort {
     env: EnvironmentName,
     service: string,
     query: LogQuery,
-  ): Promise<{ pods: string[]; lines: LogLine[] }> {
+  ): Promise<{ pods: string[]; lines: LogLine[]; unreadable: string[] }> {
     const { namespace, pods } = await this.podsOf(env, service);
     const sinceSeconds = query.sinceMs ? Math.max(1, Math.round(query.sinceMs / 1000)) : undefined;
-    const perPod = await Promise.all(
-      pods.map(async (pod) => {
+    const perPod = await readablePods(
+      pods,
+      async (pod) => {
         const raw = await this.call(`reading logs of ${pod}`, (o) =>
           this.clusters[env].core.readNamespacedPodLog(
             {
@@ -574,9 +576,10 @@ export class Kubernetes implements ClusterPort {
           ),
         );
         return parseLogLines(pod, raw);
-      }),
+      },
+      (err, pod) => toKubeError(err, `reading logs of ${pod}`),
     );
-    return { pods, lines: mergeLogs(perPod, query) };
+    return { pods, lines: mergeLogs(perPod.read, query), unreadable: perPod.unreadable };
   }
 
   /** New lines of the service's pods for `durationMs`, as they come. */
@@ -585,14 +588,23 @@ export class Kubernetes implements ClusterPort {
     service: string,
     options: { durationMs: number; grep?: string; signal?: AbortSignal },
     onLine: (line: LogLine) => void,
-  ): Promise<{ pods: string[] }> {
+  ): Promise<{ pods: string[]; unreadable: string[] }> {
     const { namespace, pods } = await this.podsOf(env, service);
+    // New lines only: from now, as the pods' kubelets stamp them.
+    const since = new Date(this.clock.now()).toISOString();
     try {
-      await followPods(this.clusters[env].config, namespace, pods, options, onLine);
+      const { unreadable } = await followPods(
+        this.clusters[env].config,
+        namespace,
+        pods,
+        { ...options, since },
+        onLine,
+        (err, pod) => toKubeError(err, `following logs of ${pod}`),
+      );
+      return { pods, unreadable };
     } catch (err) {
       throw toKubeError(err, `following logs of ${service}`);
     }
-    return { pods };
   }
 
   /** GETs the service's health path through the API server's service proxy. */

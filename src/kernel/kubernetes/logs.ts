@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException, Log } from './client-node';
 import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createRedactor, redactLines, type Redactor } from '../domain/redact';
 import { onceMoreIfCut } from './connections';
 
@@ -55,9 +56,24 @@ export function mergeLogs(perPod: LogLine[][], query: LogQuery): LogLine[] {
     .slice(-query.lines);
 }
 
-/** How many lines to ask each pod for: a grep needs a wider window to find enough matches. */
-export function tailWindow(query: LogQuery): number {
-  return query.grep ? Math.min(Math.max(query.lines * 20, 2_000), 10_000) : query.lines;
+/**
+ * `read` for every pod, leaving out those it fails for, each told by `describe` (which
+ * names the pod); when it fails for every pod, the first failure is thrown.
+ */
+export async function readablePods<T>(
+  pods: readonly string[],
+  read: (pod: string) => Promise<T>,
+  describe: (err: unknown, pod: string) => Error,
+): Promise<{ read: T[]; unreadable: string[] }> {
+  const settled = await Promise.allSettled(pods.map(read));
+  const failed = settled.flatMap((s, i) =>
+    s.status === 'rejected' ? [{ pod: pods[i]!, err: s.reason as unknown }] : [],
+  );
+  if (pods.length > 0 && failed.length === pods.length) throw failed[0]!.err;
+  return {
+    read: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
+    unreadable: failed.map(({ pod, err }) => describe(err, pod).message),
+  };
 }
 
 /**
@@ -79,25 +95,29 @@ export function noAnswer(err: unknown): boolean {
  * Streams new lines of several pods for a bounded time (`kubectl logs -f` with a stop),
  * handing each complete, redacted line to `onLine`. A stream that got no answer is asked
  * for once more, as every other call is when its kept connection was cut (connections.ts):
- * nothing of it reached `onLine` yet. If a pod's stream cannot be opened, those that were
- * are closed before the error goes up.
+ * nothing of it reached `onLine` yet. A pod whose stream cannot be opened (still starting,
+ * gone) is left out and named in `unreadable`; only when none can be does it fail.
  */
 export async function followPods(
   config: KubeConfig,
   namespace: string,
   pods: string[],
-  options: { durationMs: number; grep?: string; signal?: AbortSignal },
+  options: { durationMs: number; since: string; grep?: string; signal?: AbortSignal },
   onLine: (line: LogLine) => void,
-): Promise<void> {
+  describe: (err: unknown, pod: string) => Error,
+): Promise<{ unreadable: string[] }> {
   const keep = matchesGrep(options.grep);
   const log = new Log(config);
-  const opened = await Promise.allSettled(
-    pods.map((pod) => {
+  const opened = await readablePods(
+    pods,
+    (pod) => {
       let partial = '';
       const redact = createRedactor();
+      // A character split between two chunks is put back together, not made two U+FFFD.
+      const utf8 = new StringDecoder('utf8');
       const sink = new Writable({
         write(chunk: Buffer, _encoding, done) {
-          const text = partial + chunk.toString('utf8');
+          const text = partial + utf8.write(chunk);
           const complete = text.slice(0, text.lastIndexOf('\n') + 1);
           partial = text.slice(complete.length);
           for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
@@ -110,7 +130,9 @@ export async function followPods(
       const open = () =>
         log.log(namespace, pod, '', sink, {
           follow: true,
-          tailLines: 0,
+          // Not `tailLines: 0`, which client-node 2.0.1 drops as falsy: the API server then
+          // sends the pod's whole log first, up to limitBytes, as if it were new.
+          sinceTime: options.since,
           timestamps: true,
           // The API server ends a pod's stream past this, however chatty the pod.
           limitBytes: FOLLOW_BYTES_PER_POD,
@@ -118,14 +140,10 @@ export async function followPods(
       return onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
         throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
       });
-    }),
+    },
+    describe,
   );
-  const controllers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-  const failed = opened.find((o) => o.status === 'rejected');
-  if (failed) {
-    for (const controller of controllers) controller.abort();
-    throw failed.reason;
-  }
+  const controllers = opened.read;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, options.durationMs);
     options.signal?.addEventListener('abort', () => {
@@ -134,4 +152,5 @@ export async function followPods(
     });
   });
   for (const controller of controllers) controller.abort();
+  return { unreadable: opened.unreadable };
 }

@@ -100,13 +100,22 @@ export interface ClusterPort {
   ): Promise<void>;
   /** The pods that serve `service` now: for blue/green, the live colour's. */
   podsOf(env: EnvironmentName, service: string): Promise<{ namespace: string; pods: string[] }>;
-  logs(env: EnvironmentName, service: string, query: LogQuery): Promise<{ pods: string[]; lines: LogLine[] }>;
+  /**
+   * The last lines across the service's pods. A pod that cannot be read (still starting
+   * in a rollout, gone since it was listed) is left out and named in `unreadable` with
+   * why; only when none can be read does it fail.
+   */
+  logs(
+    env: EnvironmentName,
+    service: string,
+    query: LogQuery,
+  ): Promise<{ pods: string[]; lines: LogLine[]; unreadable: string[] }>;
   followLogs(
     env: EnvironmentName,
     service: string,
     options: { durationMs: number; grep?: string; signal?: AbortSignal },
     onLine: (line: LogLine) => void,
-  ): Promise<{ pods: string[] }>;
+  ): Promise<{ pods: string[]; unreadable: string[] }>;
   /** The service's health path through the API server's service proxy. */
   health(env: EnvironmentName, service: string): Promise<{ ok: boolean; path: string; detail: string }>;
   /** Creates one of the bot's database Jobs in the environment's namespace; one that exists already (a retried job) is left as it is. */

@@ -43,7 +43,7 @@ export function toKubeError(err: unknown, what: string): KubeError {
         );
       case 400:
       case 422:
-        return new KubeError('invalid', `${what}: the cluster rejected the change (${detail})`, err.code);
+        return new KubeError('invalid', `${what}: the cluster refused it (${detail})`, err.code);
       default:
         return new KubeError(
           'unavailable',

@@ -533,10 +533,10 @@ export class FakeCluster implements ClusterPort {
     env: EnvironmentName,
     service: string,
     query: LogQuery,
-  ): Promise<{ pods: string[]; lines: LogLine[] }> {
+  ): Promise<{ pods: string[]; lines: LogLine[]; unreadable: string[] }> {
     this.record('logs', [env, service, query]);
     const { pods } = this.pods(env, service);
-    return { pods, lines: this.linesOf(env, service, query.grep).slice(-query.lines) };
+    return { pods, lines: this.linesOf(env, service, query.grep).slice(-query.lines), unreadable: [] };
   }
 
   /** Hands every line set with `setLogs` (grep applied) to `onLine`, then ends. */
@@ -545,14 +545,14 @@ export class FakeCluster implements ClusterPort {
     service: string,
     options: { durationMs: number; grep?: string; signal?: AbortSignal },
     onLine: (line: LogLine) => void,
-  ): Promise<{ pods: string[] }> {
+  ): Promise<{ pods: string[]; unreadable: string[] }> {
     this.record('followLogs', [env, service, options]);
     const { pods } = this.pods(env, service);
     for (const line of this.linesOf(env, service, options.grep)) {
       if (options.signal?.aborted) break;
       onLine(line);
     }
-    return { pods };
+    return { pods, unreadable: [] };
   }
 
   async setImage(
