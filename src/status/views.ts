@@ -23,6 +23,10 @@ export interface WorkloadStatus {
   name: string;
   desired: number;
   ready: number;
+  /** Pods on the current template. */
+  updated: number;
+  /** Pods of every revision: more than desired while old ones still run. */
+  total: number;
   revision?: number;
   image: string;
   paused: boolean;
@@ -36,16 +40,28 @@ export interface ServiceStatus {
   /** Blue/green: the colour the Service sends traffic to. */
   activeColour?: Colour;
   workloads: WorkloadStatus[];
+  /** Why it could not be read. */
+  problem?: string;
 }
 
 function workloadLine(w: WorkloadStatus, active?: string): string {
+  // Ready pods of the old template count as ready too: a rollout stuck half-way is not green.
+  const rolling = w.updated < w.desired || w.total > w.desired;
   const health =
-    w.ready >= w.desired ? ':large_green_circle:' : w.ready === 0 ? ':red_circle:' : ':large_yellow_circle:';
+    w.ready === 0 && w.desired > 0
+      ? ':red_circle:'
+      : w.ready >= w.desired && !rolling
+        ? ':large_green_circle:'
+        : ':large_yellow_circle:';
+  const old = Math.max(0, w.total - w.updated);
+  const rollout = rolling
+    ? ` · *rolling out*: ${w.updated} of ${w.desired} pods updated${old ? `, ${old} old still running` : ''}`
+    : '';
   const live = w.colour ? (w.colour === active ? ' *live*' : ' idle') : '';
   const hpa = w.hpa ? ` · HPA ${w.hpa.min}–${w.hpa.max}` : '';
   const revision = w.revision ? ` · rev ${w.revision}` : '';
   const paused = w.paused ? ' · *paused*' : '';
-  return md`${health} ${code(w.name)}${live} ${bold(versionOf(w.image))} ${w.ready}/${w.desired} ready${hpa}${revision} · ${code(w.image)}${paused}`
+  return md`${health} ${code(w.name)}${live} ${bold(versionOf(w.image))} ${w.ready}/${w.desired} ready${rollout}${hpa}${revision} · ${code(w.image)}${paused}`
     .markup;
 }
 
@@ -59,6 +75,10 @@ export function statusMessage(
 ): SlackMessage {
   const blocks: KnownBlock[] = [section(md`*${environment}* (${code(namespace)})`)];
   for (const svc of services) {
+    if (svc.problem) {
+      blocks.push(section(md`*${svc.service}*\n:warning: could not be read: ${svc.problem}`));
+      continue;
+    }
     const colour = svc.activeColour ? ` — traffic on *${svc.activeColour}*` : '';
     const lines = svc.workloads.map((w) => workloadLine(w, svc.activeColour));
     blocks.push(section(md`*${svc.service}*${colour}\n${joinText(lines, '\n')}`));

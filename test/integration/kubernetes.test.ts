@@ -1,4 +1,6 @@
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadClusterClients } from '../../src/kernel/kubernetes/clients';
+import { statusMessage } from '../../src/status/views';
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import { Kubernetes } from '../../src/kernel/kubernetes/kubernetes';
 import type { Policy } from '../../src/config/policy';
@@ -339,7 +341,7 @@ describe('the adapter when the API misbehaves', () => {
   });
 });
 
-describe('logs in the middle of a rollout', () => {
+describe('logs and status in the middle of a rollout, and with a service half gone', () => {
   let t: TestCluster;
   beforeAll(async () => {
     // New pods stay ContainerCreating for the whole test: their logs cannot be read yet.
@@ -367,5 +369,30 @@ describe('logs in the middle of a rollout', () => {
 
     const followed = await t.kube.followLogs('staging', 'payment', { durationMs: 200 }, () => undefined);
     expect(followed.unreadable).toHaveLength(starting.length);
+
+    // The status does not call it green on the new version while old pods serve.
+    const payment = (await t.kube.status('staging')).find((s) => s.service === 'payment')!;
+    const shown = JSON.stringify(statusMessage('staging', STG, [payment], [], []));
+    expect(shown).toContain(':large_yellow_circle:');
+    expect(shown).toMatch(/\*rolling out\*: \d+ of \d+ pods updated, \d+ old still running/);
+  });
+
+  it('shows every service it can read, and why one could not be', async () => {
+    const config = new KubeConfig();
+    t.load(config);
+    await config
+      .makeApiClient(AppsV1Api)
+      .deleteNamespacedDeployment({ name: 'azora-education', namespace: STG });
+    const services = await t.kube.status('staging');
+    expect(services.find((s) => s.service === 'education')).toMatchObject({
+      workloads: [],
+      problem: expect.stringMatching(/^reading deployment azora-education in azora-staging: not found/),
+    });
+    expect(services.filter((s) => s.workloads.length > 0).map((s) => s.service)).toEqual(
+      expect.arrayContaining(['api-gateway', 'auth', 'payment']),
+    );
+    expect(JSON.stringify(statusMessage('staging', STG, services, [], []))).toContain(
+      '*education*\\n:warning: could not be read: reading deployment azora-education',
+    );
   });
 });

@@ -41,6 +41,8 @@ export interface WorkloadState {
   ready: number;
   available: number;
   updated: number;
+  /** Pods of every revision (status.replicas): more than desired while old ones still run. */
+  total: number;
   revision?: number;
   image: string;
   paused: boolean;
@@ -54,6 +56,8 @@ export interface ServiceState {
   /** Blue/green: the colour the Service sends traffic to. */
   activeColour?: Colour;
   workloads: WorkloadState[];
+  /** Why the service could not be read (its workloads are then empty). */
+  problem?: string;
 }
 
 export interface ScaleResult {
@@ -162,8 +166,21 @@ export class Kubernetes implements ClusterPort {
     return callOptions(this.timeoutMs, kind);
   }
 
+  /**
+   * Every service of the environment. One that cannot be read (a deployment deleted, a
+   * Service selecting no colour) is shown with why, the others as they are; only when
+   * none can be read does it fail (the API is away).
+   */
   async status(env: EnvironmentName): Promise<ServiceState[]> {
-    return Promise.all(workloadsOf(this.policy, env).map((w) => this.serviceState(env, w)));
+    const workloads = workloadsOf(this.policy, env);
+    const settled = await Promise.allSettled(workloads.map((w) => this.serviceState(env, w)));
+    const failed = settled.filter((s) => s.status === 'rejected');
+    if (failed.length === settled.length && failed[0]) throw failed[0].reason;
+    return settled.map((s, i) => {
+      if (s.status === 'fulfilled') return s.value;
+      const { service, kind } = workloads[i]!;
+      return { service, kind, workloads: [], problem: toKubeError(s.reason, `reading ${service}`).message };
+    });
   }
 
   async serviceState(env: EnvironmentName, workload: Workload): Promise<ServiceState> {
@@ -184,6 +201,7 @@ export class Kubernetes implements ClusterPort {
             ready: sts.status?.readyReplicas ?? 0,
             available: sts.status?.availableReplicas ?? 0,
             updated: sts.status?.updatedReplicas ?? 0,
+            total: sts.status?.replicas ?? 0,
             image: imagesOf(sts.spec?.template),
             paused: false,
           },
@@ -700,6 +718,7 @@ function deploymentState(
     ready: deployment.status?.readyReplicas ?? 0,
     available: deployment.status?.availableReplicas ?? 0,
     updated: deployment.status?.updatedReplicas ?? 0,
+    total: deployment.status?.replicas ?? 0,
     revision: revisionOf(deployment) || undefined,
     image: imagesOf(deployment.spec?.template),
     paused: deployment.spec?.paused === true,

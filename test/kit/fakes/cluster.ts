@@ -912,6 +912,8 @@ export class FakeCluster implements ClusterPort {
             ready: w.ready,
             available: w.available,
             updated: w.updated,
+            // The fake keeps no pods of older revisions.
+            total: w.replicas,
             image: w.image,
             paused: false,
           },
@@ -946,6 +948,7 @@ export class FakeCluster implements ClusterPort {
       ready: w.ready,
       available: w.available,
       updated: w.updated,
+      total: w.replicas,
       revision: revisionOf(w) || undefined,
       image: w.image,
       paused: w.paused,
