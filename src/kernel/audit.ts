@@ -14,6 +14,9 @@ export interface AuditEvent {
 }
 
 const MAX_EVENTS = 10_000;
+/** Events read back per page, and at most, when looking for one environment's. */
+const RECENT_PAGE = 200;
+const RECENT_SCAN = 2_000;
 
 /** Every request, decision, start and result: a Redis stream for `/azora status`, and a log line. */
 export class AuditLog {
@@ -46,11 +49,25 @@ export class AuditLog {
     }
   }
 
+  /**
+   * The newest `count` events, of one environment when named: read back page by page
+   * until that many are found, so a burst of another environment's events (a bystander's
+   * refused commands) does not hide them; at most RECENT_SCAN events are looked at.
+   */
   async recent(count: number, environment?: string): Promise<AuditEvent[]> {
-    const entries = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', environment ? count * 10 : count);
-    return entries
-      .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as AuditEvent)
-      .filter((e) => environment === undefined || e.environment === environment)
-      .slice(0, count);
+    const found: AuditEvent[] = [];
+    let end = '+';
+    for (let scanned = 0; found.length < count && scanned < RECENT_SCAN;) {
+      const size = environment ? RECENT_PAGE : count;
+      const page = await this.redis.xrevrange(this.key, end, '-', 'COUNT', size);
+      for (const [, fields] of page) {
+        const event = JSON.parse(fields[1] ?? '{}') as AuditEvent;
+        if (environment === undefined || event.environment === environment) found.push(event);
+      }
+      scanned += page.length;
+      if (page.length < size || !environment) break;
+      end = `(${page[page.length - 1]![0]}`;
+    }
+    return found.slice(0, count);
   }
 }
