@@ -149,6 +149,8 @@ describe('the /azora grammar', () => {
     ['logs production payment follow 1h', 'follow is at most 5m'],
     ['logs production payment since soon', 'since needs a duration such as 30s, 15m or 2h'],
     ['logs production payment grep', 'grep needs the text to look for'],
+    // `follow 60s` at the end means follow: no text is left to look for.
+    ['logs staging payment grep follow 60s', 'grep needs the text to look for'],
   ])('refuses %s', (text, error) => {
     expect(refusal(text).error).toBe(error);
   });

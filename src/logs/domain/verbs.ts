@@ -35,7 +35,7 @@ export const logsVerb: VerbSpec = {
       else if (keyword === 'grep') {
         const words = w.rest();
         // `follow <duration>` after the text still means follow; quoted, the words are text.
-        if (words.length >= 3 && words[words.length - 2]!.toLowerCase() === 'follow') {
+        if (words.length >= 2 && words[words.length - 2]!.toLowerCase() === 'follow') {
           once('follow');
           const [, length] = words.splice(-2);
           command.followMs = duration(length, 'follow', LOG_FOLLOW_MAX_MS);
