@@ -17,6 +17,7 @@ import {
 } from '../kernel/slack/blocks';
 import { commandText } from '../requests/domain/describe';
 import type { Colour } from '../kernel/domain/environment';
+import type { DatabaseJob } from '../kernel/domain/database-job';
 
 /** What the status shows of one workload (the cluster port's WorkloadState carries it). */
 export interface WorkloadStatus {
@@ -72,6 +73,8 @@ export function statusMessage(
   services: ServiceStatus[],
   open: OpsRequest[],
   audit: AuditEvent[],
+  /** Backup and restore Jobs running in the cluster now. */
+  databaseJobs: readonly Pick<DatabaseJob, 'name' | 'kind'>[] = [],
 ): SlackMessage {
   const blocks: KnownBlock[] = [section(md`*${environment}* (${code(namespace)})`)];
   for (const svc of services) {
@@ -87,7 +90,10 @@ export function statusMessage(
   const pending = open.filter((r) => r.status === 'pending-approval');
   const running = open.filter((r) => r.status === 'running' || r.status === 'approved');
   const waiting = pending.map((r) => md`${code(r.id)} ${commandText(r)} by ${mention(r.requester)}`);
-  const runningNow = running.map((r) => md`${code(r.id)} ${commandText(r)}`);
+  const runningNow = [
+    ...running.map((r) => md`${code(r.id)} ${commandText(r)}`),
+    ...databaseJobs.map((job) => md`${job.kind} Job ${code(job.name)}`),
+  ];
   blocks.push(
     section(
       md`*Waiting for approval:* ${waiting.length ? joinText(waiting, ' · ') : 'none'}\n*Running:* ${runningNow.length ? joinText(runningNow, ' · ') : 'none'}`,

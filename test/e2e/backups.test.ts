@@ -284,6 +284,43 @@ describe('database backups and restores, end to end', () => {
   });
 });
 
+describe('a backup while it runs', () => {
+  let cluster: TestCluster;
+  let t: TestBot;
+  beforeAll(async () => {
+    // Its Job runs for a while: long enough to ask for the status meanwhile.
+    cluster = await startTestCluster({ jobRunMs: 4_000 });
+    t = await startTestBot({ cluster });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await cluster?.sim.stop();
+  });
+
+  it('is among what /azora status says runs, as its Job', async () => {
+    const ask = (text: string) =>
+      sendSlashCommand(t.url, t.secret, {
+        text,
+        user: APPROVER,
+        channel: OPS,
+        responseUrl: t.slack.responseUrl(OPS, APPROVER),
+      });
+    await ask('backup production');
+    const job = await waitFor(
+      async () => (await cluster.kube.listJobs('production', 'backup')).find((j) => j.status === 'running'),
+      (found) => found !== undefined,
+      { what: 'the backup Job running' },
+    );
+    await ask('status production');
+    const status = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === APPROVER && m.text.startsWith('production status')),
+      (m) => m !== undefined,
+      { what: 'the status answer' },
+    );
+    expect(JSON.stringify(status!.blocks)).toContain(`*Running:* backup Job \`${job!.name}\``);
+  });
+});
+
 describe('daily backups', () => {
   let cluster: TestCluster;
   let pagerduty: SimulatedPagerDuty;
