@@ -55,6 +55,8 @@ const SECRET_KEYS = [
   'REDIS_USERNAME',
   'REDIS_PASSWORD',
   'REDIS_TLS_CA',
+  'REDIS_TLS_CERT',
+  'REDIS_TLS_KEY',
   'ALERTMANAGER_WEBHOOK_TOKEN',
   'PAGERDUTY_ROUTING_KEY',
   'PAGERDUTY_API_TOKEN',
@@ -209,7 +211,12 @@ describe('the templates', () => {
     const everything: Values = {
       slack: { socketMode: true },
       kubeconfigSecret: 'azora-kubeconfig',
-      config: { redisTlsCa: true, redisClusterNodes: 'redis-0:6379', pagerdutyFromEmail: 'sre@azora.world' },
+      config: {
+        redisTlsCa: true,
+        redisTlsClient: true,
+        redisClusterNodes: 'redis-0:6379',
+        pagerdutyFromEmail: 'sre@azora.world',
+      },
       prometheus: { url: 'http://prometheus-operated.monitoring.svc:9090', username: 'azora-chatops' },
     };
     const read = new Set<string>();
@@ -407,6 +414,42 @@ describe('the templates', () => {
             defaultMode: 0o440,
             items: [{ key: 'REDIS_TLS_CA', path: 'ca.crt' }],
           },
+        });
+      }
+    }
+  });
+
+  it('mount a Redis client certificate and its key beside the CA, only when the Secret has them', () => {
+    for (const pod of Object.values(pods({ values: WITH_REDIS_CA }))) {
+      expect(envOf(pod)).not.toHaveProperty('REDIS_TLS_CERT_FILE');
+    }
+    const both: Values = { config: { redisTlsCa: true, redisTlsClient: true } };
+    const sealed: Values = {
+      sealedSecret: { encryptedData: { REDIS_TLS_CERT: 'AgB…', REDIS_TLS_KEY: 'AgC…' } },
+    };
+    for (const [values, items] of [
+      [
+        both,
+        [
+          { key: 'REDIS_TLS_CA', path: 'ca.crt' },
+          { key: 'REDIS_TLS_CERT', path: 'tls.crt' },
+          { key: 'REDIS_TLS_KEY', path: 'tls.key' },
+        ],
+      ],
+      [
+        sealed,
+        [
+          { key: 'REDIS_TLS_CERT', path: 'tls.crt' },
+          { key: 'REDIS_TLS_KEY', path: 'tls.key' },
+        ],
+      ],
+    ] as const) {
+      for (const pod of Object.values(pods({ values }))) {
+        expect(envOf(pod).REDIS_TLS_CERT_FILE).toBe('/var/run/azora/redis-tls/tls.crt');
+        expect(envOf(pod).REDIS_TLS_KEY_FILE).toBe('/var/run/azora/redis-tls/tls.key');
+        expect(pod.volumes.find((v) => v.name === 'redis-tls')).toEqual({
+          name: 'redis-tls',
+          secret: { secretName: 'azora-chatops', defaultMode: 0o440, items },
         });
       }
     }

@@ -167,19 +167,19 @@ export class Kubernetes implements ClusterPort {
   }
 
   /**
-   * Every service of the environment. One that cannot be read (a deployment deleted, a
-   * Service selecting no colour) is shown with why, the others as they are; only when
-   * none can be read does it fail (the API is away).
+   * Every service of the environment. One whose own state is wrong (a deployment deleted,
+   * a Service selecting no colour) is shown with why, the others as they are. What is
+   * wrong for all of them (the API away, the bot not allowed to read) fails the whole.
    */
   async status(env: EnvironmentName): Promise<ServiceState[]> {
     const workloads = workloadsOf(this.policy, env);
     const settled = await Promise.allSettled(workloads.map((w) => this.serviceState(env, w)));
-    const failed = settled.filter((s) => s.status === 'rejected');
-    if (failed.length === settled.length && failed[0]) throw failed[0].reason;
     return settled.map((s, i) => {
       if (s.status === 'fulfilled') return s.value;
       const { service, kind } = workloads[i]!;
-      return { service, kind, workloads: [], problem: toKubeError(s.reason, `reading ${service}`).message };
+      const err = toKubeError(s.reason, `reading ${service}`);
+      if (!SERVICE_PROBLEMS.has(err.kind)) throw err;
+      return { service, kind, workloads: [], problem: err.message };
     });
   }
 
@@ -727,6 +727,9 @@ function deploymentState(
       : {}),
   };
 }
+
+/** Failures that are about one service's own objects, not about the API or the bot's rights. */
+const SERVICE_PROBLEMS = new Set<KubeError['kind']>(['not-found', 'precondition', 'invalid', 'conflict']);
 
 /** Why a rollout is not finished, in kubectl's words, or undefined when it is. */
 export function rolloutProblem(d: V1Deployment): string | undefined {
