@@ -1,4 +1,4 @@
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadClusterClients } from '../../src/kernel/kubernetes/clients';
 import { statusMessage } from '../../src/status/views';
 import { KubeError } from '../../src/kernel/kubernetes/errors';
@@ -209,6 +209,27 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     // The pods have logged for days: a line from before the follow is history.
     expect(times.filter((at) => at < started - 1_000)).toEqual([]);
     expect(pods.length).toBeGreaterThan(1);
+  });
+
+  it('follows the pods that come up while it runs, as a rollout or a crash replaces them', async () => {
+    const { pods: before } = await t.kube.podsOf('staging', 'auth');
+    const seen = new Set<string>();
+    const following = t.kube.followLogs('staging', 'auth', { durationMs: 7_000 }, (line) =>
+      seen.add(line.pod),
+    );
+    // Its streams are open: the pod that comes up next is one it did not list.
+    await waitFor(
+      () => t.sim.openStreams,
+      (n) => n === before.length,
+      { what: 'the follow streaming every pod' },
+    );
+    const config = new KubeConfig();
+    t.load(config);
+    await config.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: before[0]!, namespace: STG });
+    const followed = await following;
+    const replacements = [...seen].filter((pod) => !before.includes(pod));
+    expect(replacements).toHaveLength(1);
+    expect(followed.pods).toEqual(expect.arrayContaining([...before, ...replacements]));
   });
 
   it("follows every pod's log when the API server cut the connection a stream went out on", async () => {

@@ -597,7 +597,14 @@ export class Kubernetes implements ClusterPort {
       },
       (err, pod) => toKubeError(err, `reading logs of ${pod}`),
     );
-    return { pods, lines: mergeLogs(perPod.read, query), unreadable: perPod.unreadable };
+    return {
+      pods,
+      lines: mergeLogs(
+        perPod.read.map((r) => r.value),
+        query,
+      ),
+      unreadable: perPod.unreadable.map((u) => u.why),
+    };
   }
 
   /** New lines of the service's pods for `durationMs`, as they come. */
@@ -611,15 +618,18 @@ export class Kubernetes implements ClusterPort {
     // New lines only: from now, as the pods' kubelets stamp them.
     const since = new Date(this.clock.now()).toISOString();
     try {
-      const { unreadable } = await followPods(
+      return await followPods(
         this.clusters[env].config,
         namespace,
-        pods,
+        {
+          first: pods,
+          now: async () => (await this.podsOf(env, service)).pods,
+          everyMs: FOLLOW_RELIST_MS,
+        },
         { ...options, since },
         onLine,
         (err, pod) => toKubeError(err, `following logs of ${pod}`),
       );
-      return { pods, unreadable };
     } catch (err) {
       throw toKubeError(err, `following logs of ${service}`);
     }
@@ -727,6 +737,9 @@ function deploymentState(
       : {}),
   };
 }
+
+/** How often a follow looks for pods that came up since it started (a rollout, a restart). */
+const FOLLOW_RELIST_MS = 3_000;
 
 /** Failures that are about one service's own objects, not about the API or the bot's rights. */
 const SERVICE_PROBLEMS = new Set<KubeError['kind']>(['not-found', 'precondition', 'invalid', 'conflict']);

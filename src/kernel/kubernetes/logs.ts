@@ -64,15 +64,15 @@ export async function readablePods<T>(
   pods: readonly string[],
   read: (pod: string) => Promise<T>,
   describe: (err: unknown, pod: string) => Error,
-): Promise<{ read: T[]; unreadable: string[] }> {
+): Promise<{ read: { pod: string; value: T }[]; unreadable: { pod: string; why: string }[] }> {
   const settled = await Promise.allSettled(pods.map(read));
   const failed = settled.flatMap((s, i) =>
     s.status === 'rejected' ? [{ pod: pods[i]!, err: s.reason as unknown }] : [],
   );
   if (pods.length > 0 && failed.length === pods.length) throw failed[0]!.err;
   return {
-    read: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
-    unreadable: failed.map(({ pod, err }) => describe(err, pod).message),
+    read: settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ pod: pods[i]!, value: s.value }] : [])),
+    unreadable: failed.map(({ pod, err }) => ({ pod, why: describe(err, pod).message })),
   };
 }
 
@@ -101,49 +101,70 @@ export function noAnswer(err: unknown): boolean {
 export async function followPods(
   config: KubeConfig,
   namespace: string,
-  pods: string[],
+  pods: { first: string[]; now: () => Promise<string[]>; everyMs: number },
   options: { durationMs: number; since: string; grep?: string; signal?: AbortSignal },
   onLine: (line: LogLine) => void,
   describe: (err: unknown, pod: string) => Error,
-): Promise<{ unreadable: string[] }> {
+): Promise<{ pods: string[]; unreadable: string[] }> {
   const keep = matchesGrep(options.grep);
   const log = new Log(config);
-  const opened = await readablePods(
-    pods,
-    (pod) => {
-      let partial = '';
-      const redact = createRedactor();
-      // A character split between two chunks is put back together, not made two U+FFFD.
-      const utf8 = new StringDecoder('utf8');
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          const text = partial + utf8.write(chunk);
-          const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-          partial = text.slice(complete.length);
-          for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
-          done();
-        },
+  const openStream = (pod: string) => {
+    let partial = '';
+    const redact = createRedactor();
+    // A character split between two chunks is put back together, not made two U+FFFD.
+    const utf8 = new StringDecoder('utf8');
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const text = partial + utf8.write(chunk);
+        const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+        partial = text.slice(complete.length);
+        for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
+        done();
+      },
+    });
+    // client-node 2 pipes the response into the sink without an error listener on it,
+    // so the abort below would be an uncaught exception; a pod's stream just ends.
+    sink.on('pipe', (source) => source.on('error', () => undefined));
+    const open = () =>
+      log.log(namespace, pod, '', sink, {
+        follow: true,
+        // Not `tailLines: 0`, which client-node 2.0.1 drops as falsy: the API server then
+        // sends the pod's whole log first, up to limitBytes, as if it were new.
+        sinceTime: options.since,
+        timestamps: true,
+        // The API server ends a pod's stream past this, however chatty the pod.
+        limitBytes: FOLLOW_BYTES_PER_POD,
       });
-      // client-node 2 pipes the response into the sink without an error listener on it,
-      // so the abort below would be an uncaught exception; a pod's stream just ends.
-      sink.on('pipe', (source) => source.on('error', () => undefined));
-      const open = () =>
-        log.log(namespace, pod, '', sink, {
-          follow: true,
-          // Not `tailLines: 0`, which client-node 2.0.1 drops as falsy: the API server then
-          // sends the pod's whole log first, up to limitBytes, as if it were new.
-          sinceTime: options.since,
-          timestamps: true,
-          // The API server ends a pod's stream past this, however chatty the pod.
-          limitBytes: FOLLOW_BYTES_PER_POD,
-        });
-      return onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
-        throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
-      });
-    },
-    describe,
-  );
-  const controllers = opened.read;
+    return onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
+      throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
+    });
+  };
+  const streams = new Map<string, AbortController>();
+  const unreadable = new Map<string, string>();
+  const first = await readablePods(pods.first, openStream, describe);
+  for (const { pod, value } of first.read) streams.set(pod, value);
+  for (const { pod, why } of first.unreadable) unreadable.set(pod, why);
+  // Pods come and go while a follow runs (a rollout, a crash): new ones are followed too,
+  // and one that could not be read yet (still starting) is asked again.
+  let stopped = false;
+  const look = async () => {
+    const now = await pods.now().catch(() => [] as string[]);
+    for (const pod of now) {
+      if (stopped || streams.has(pod)) continue;
+      try {
+        const stream = await openStream(pod);
+        if (stopped) stream.abort();
+        else streams.set(pod, stream);
+        unreadable.delete(pod);
+      } catch (err) {
+        unreadable.set(pod, describe(err, pod).message);
+      }
+    }
+  };
+  let looking: Promise<void> = Promise.resolve();
+  const relist = setInterval(() => {
+    looking = looking.then(look);
+  }, pods.everyMs);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, options.durationMs);
     options.signal?.addEventListener('abort', () => {
@@ -151,6 +172,9 @@ export async function followPods(
       resolve();
     });
   });
-  for (const controller of controllers) controller.abort();
-  return { unreadable: opened.unreadable };
+  stopped = true;
+  clearInterval(relist);
+  await looking;
+  for (const stream of streams.values()) stream.abort();
+  return { pods: [...streams.keys()], unreadable: [...unreadable.values()] };
 }

@@ -110,6 +110,11 @@ export interface ClusterPort {
     service: string,
     query: LogQuery,
   ): Promise<{ pods: string[]; lines: LogLine[]; unreadable: string[] }>;
+  /**
+   * New lines of the service's pods for `durationMs`, also of pods that come up meanwhile
+   * (looked for every few seconds); `pods` are all it followed, `unreadable` those it
+   * never could, with why.
+   */
   followLogs(
     env: EnvironmentName,
     service: string,
