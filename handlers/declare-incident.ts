@@ -3,6 +3,7 @@ import { incidentCommandJob } from '../src/incidents/contracts';
 import { incidentTitle, severityForAlert } from '../src/incidents/domain/incident';
 import { md, note } from '../src/kernel/slack/blocks';
 import { tellPresser, type Click } from '../src/web/click';
+import { refusalForAlert } from '../src/access/check';
 
 /**
  * "Declare incident" on a critical alert thread: the alert's summary as the title, its
@@ -14,6 +15,14 @@ export async function declareFromAlert(deps: CoreDeps, click: Click): Promise<vo
     await tellPresser(click, note(':no_entry: this alert is not known (any more)'));
     return;
   }
+  // Declaring from an alert responds to it, as Acknowledge does: it may page on-call and
+  // opens a channel showing the alert, so it asks the same right of the alert's environment.
+  const refusal = await refusalForAlert(deps, group, {
+    capability: 'respond',
+    user: click.user,
+    what: `declare-incident on alert ${group.alertname} (${group.id})`,
+  });
+  if (refusal) return void (await tellPresser(click, refusal));
   await deps.queues.enqueue(
     incidentCommandJob,
     {

@@ -8,7 +8,7 @@ import { addNote, update } from '../../src/incidents/run';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
 import { firingNotification, postNotification, untilSettled } from '../kit/flows';
-import { APPROVER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
+import { APPROVER, BYSTANDER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
 import { testPolicy } from '../kit/policy';
@@ -311,15 +311,24 @@ describe('an incident declared from a critical alert', () => {
       { what: 'the alert thread with its Declare button' },
     );
     const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent!.blocks))![1]!;
-    const press = () =>
+    const press = (user = ONCALL) =>
       sendButtonClick(t.url, t.secret, {
-        user: ONCALL,
+        user,
         actionId: actionId('declare-incident', groupId),
         value: groupId,
         channel: parent!.channel,
         messageTs: parent!.ts,
-        responseUrl: t.slack.responseUrl(parent!.channel, ONCALL),
+        responseUrl: t.slack.responseUrl(parent!.channel, user),
       });
+    // Someone who may not respond to production's alerts declares nothing (it would page).
+    await press(BYSTANDER);
+    const refused = await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === BYSTANDER),
+      (m) => m !== undefined,
+      { what: 'the refusal to the bystander' },
+    );
+    expect(refused!.text).toContain('you may not respond to alerts of production');
+    expect(await t.bot.deps.incidents.recent(5)).toEqual([]);
     await press();
     const incident = await waitFor(
       async () => (await t.bot.deps.incidents.recent(5))[0],
