@@ -379,6 +379,12 @@ describe('the templates', () => {
     });
   });
 
+  it('refuse an autoscaler whose minimum exceeds its maximum, as the API server would', () => {
+    expect(() =>
+      renderChart({ values: { web: { autoscaling: { minReplicas: 8, maxReplicas: 4 } } } }),
+    ).toThrow(/web\.autoscaling: minReplicas \(8\) exceeds maxReplicas \(4\)/);
+  });
+
   it('refuse more web replicas in Socket Mode than Slack allows connections (10 per app)', () => {
     expect(() =>
       renderChart({ values: { slack: { socketMode: true }, web: { autoscaling: { maxReplicas: 11 } } } }),

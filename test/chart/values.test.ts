@@ -81,6 +81,7 @@ describe('values.schema.json', () => {
       'additionalProperties',
     ],
     ['the Redis CA switch as a string', 'config.redisTlsCa', 'true', 'type'],
+    ['a PDB that lets no pod go (every drain would block)', 'worker.pdb.maxUnavailable', 0, 'oneOf'],
     ['the Socket Mode switch as a string', 'slack.socketMode', 'true', 'type'],
     [
       'the app token as a plain value (it is the Secret key SLACK_APP_TOKEN)',
