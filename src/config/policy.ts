@@ -129,6 +129,11 @@ const k8sName = z
 const backupTemplate = z
   .object({
     image: z.string().min(1).max(300).default('postgres:15'),
+    /**
+     * The user the Job's pod runs as: never root, so a namespace that enforces the
+     * `restricted` Pod Security standard takes it. 999 is the postgres image's own user.
+     */
+    runAsUser: z.number().int().min(1).max(2_147_483_647).default(999),
     database: z
       .object({
         host: z.string().min(1).default('postgres'),

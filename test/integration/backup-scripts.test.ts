@@ -90,6 +90,7 @@ function backupId(env: 'staging' | 'production' = 'staging', from = Date.UTC(202
 /** The environment's template, as the policy would give it for this database. */
 const TEMPLATE: BackupPolicy = {
   image: 'postgres:15',
+  runAsUser: 999,
   database: { host: HOST, port: PORT, name: DB, user: ROLE },
   passwordSecret: { name: 'azora-postgres', key: 'password' },
   claim: 'azora-backups',

@@ -19,6 +19,7 @@ import { PROD, STG } from '../kit/ids';
 const CLAIM = 'azora-backups';
 const TEMPLATE: BackupPolicy = {
   image: 'postgres:15',
+  runAsUser: 999,
   database: { host: 'postgres', port: 5432, name: 'azora', user: 'azora' },
   passwordSecret: { name: 'azora-postgres', key: 'password' },
   claim: CLAIM,

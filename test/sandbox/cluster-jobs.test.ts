@@ -20,6 +20,7 @@ import { apiFailure, httpKubeConfig, runKubectl, STAGING, startCluster, statusOf
 const CLAIM = 'azora-backups';
 const TEMPLATE: BackupPolicy = {
   image: 'postgres:15',
+  runAsUser: 999,
   database: { host: 'postgres', port: 5432, name: 'azora', user: 'azora' },
   passwordSecret: { name: 'azora-postgres', key: 'password' },
   claim: CLAIM,

@@ -58,7 +58,11 @@ describe('backup and restore Jobs', () => {
       backoffLimit: number;
       activeDeadlineSeconds: number;
       template: {
-        spec: { containers: Array<{ image: string; command: string[]; env: unknown[] }>; volumes: unknown[] };
+        spec: {
+          securityContext: unknown;
+          containers: Array<{ image: string; command: string[]; env: unknown[]; securityContext: unknown }>;
+          volumes: unknown[];
+        };
       };
     };
     expect(spec.backoffLimit).toBe(0);
@@ -66,6 +70,18 @@ describe('backup and restore Jobs', () => {
     const [container] = spec.template.spec.containers;
     expect(container!.image).toBe('postgres:15');
     expect(container!.command).toEqual(['/bin/sh', '/scripts/restore.sh']);
+    // What a namespace enforcing the `restricted` Pod Security standard asks of its pods.
+    expect(spec.template.spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 999,
+      runAsGroup: 999,
+      fsGroup: 999,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container!.env).toContainEqual({ name: 'PGUSER', value: 'azora' });
     expect(container!.env).toContainEqual({
       name: 'PGPASSWORD',
