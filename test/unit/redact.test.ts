@@ -61,6 +61,12 @@ const SECRETS: Array<[string, string, string]> = [
   ],
   ['amqp://guest:gu3st@rabbit:5672/%2f', 'amqp://guest:[redacted]@rabbit:5672/%2f', 'gu3st'],
   [
+    // Socket Mode's single-use WebSocket URL, which the SDK logs at debug: its ticket opens a connection.
+    'connecting to wss://wss-primary.slack.com/link/?ticket=5f2c9a1e-77aa-4c1d&app_id=A0AZORA',
+    'connecting to wss://wss-primary.slack.com/link/?ticket=[redacted]&app_id=A0AZORA',
+    '5f2c9a1e',
+  ],
+  [
     'GET /oauth/callback?access_token=ya29.a0AfB&x=1 200',
     'GET /oauth/callback?access_token=[redacted]&x=1 200',
     'ya29',

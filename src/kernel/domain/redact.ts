@@ -6,7 +6,7 @@
  * Key = value pairs (`=`, `:` or `=>`, keys bare or quoted, values bare, quoted or escaped-quoted
  * in JSON inside a string). A key names a secret when one of its components — the key split on
  * `_ - .`, camelCase and letter/digit boundaries — is a secret word: pass, passwd, password,
- * passphrase, passcode, pwd, pw, secret, token, key, cred(s), credential, cookie, auth,
+ * passphrase, passcode, pwd, pw, secret, token, ticket, key, cred(s), credential, cookie, auth,
  * authorization, or a compound ending in one (apitoken, clientsecret, dbpassword, oauth, and
  * apikey/accesskey/privatekey… for `key`, which ends too many English words). So `DB_PASSWORD`,
  * `X-Api-Key`, `set-cookie`, `clientSecret` are secret keys and `monkey`, `keyboard`, `author`,
@@ -50,7 +50,7 @@ const PRIVATE_KEY = kind('private-key');
 const SECRET_WORD = new RegExp(
   '^(?:pass|pwd|pw|creds?|keys?' +
     '|(?:api|access|secret|private|priv|auth|pass|master|signing|sign|encryption|enc|session|app|client|hmac|license|ssh|gpg|pgp|root|admin|service|webhook|bot)keys?' +
-    '|[a-z0-9]*(?:passwords?|passwd|passphrases?|passcodes?|secrets?|tokens?|cookies?|credentials?|auth|authorization))$',
+    '|[a-z0-9]*(?:passwords?|passwd|passphrases?|passcodes?|secrets?|tokens?|tickets?|cookies?|credentials?|auth|authorization))$',
 );
 
 /** After the secret word, these make the key a description of the secret, not the secret. */
