@@ -29,6 +29,12 @@ export function workerAdapters(
     const what = (err as Error).message.split('\n')[0]!.trim();
     throw new ConfigError(`kubeconfig: ${what}`);
   }
+  // PagerDuty records a note as a user's: without From, every note (the incident channel's
+  // link on its PagerDuty incident) fails, which the operator should hear at start.
+  if (config.pagerduty.apiToken && !config.pagerduty.fromEmail)
+    logger.warn(
+      'PAGERDUTY_API_TOKEN is set without PAGERDUTY_FROM_EMAIL: notes on PagerDuty incidents will fail',
+    );
   return {
     kube: new Kubernetes(policy, clusters, { clock }),
     pagerduty: new PagerDuty(config.pagerduty, logger),
