@@ -6,6 +6,7 @@ import { ConfigError } from './config/errors';
 import { loadPolicy, type Policy } from './config/policy';
 import { createLogger, type Logger } from './kernel/log';
 import { startBot, type Role } from './runtime';
+import { systemClock } from './kernel/clock';
 
 const ROLES: readonly Role[] = ['web', 'worker', 'all'];
 const USAGE = 'usage: azora-chatops [web|worker|all]';
@@ -82,6 +83,10 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
   // waiting ends the process (a job a worker may have begun returns to the queue once its
   // lock lapses).
   const first = await Promise.race([starting, stopSignal]);
+  // Everything after a stop signal shares one SHUTDOWN_TIMEOUT, the start's wait included:
+  // the pod's grace period is that and a margin, not twice that.
+  let stopBy: number | undefined =
+    typeof first === 'string' ? systemClock.now() + config.shutdownTimeoutMs : undefined;
   const bot =
     typeof first === 'string'
       ? await Promise.race([starting, sleep(config.shutdownTimeoutMs, undefined, { ref: false })])
@@ -98,14 +103,16 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
 
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: finishing running jobs');
-  // bot.stop gives up on Redis a second after SHUTDOWN_TIMEOUT; should anything else still
+  stopBy ??= systemClock.now() + config.shutdownTimeoutMs;
+  const left = Math.max(0, stopBy - systemClock.now());
+  // bot.stop gives up on Redis a second after its deadline; should anything else still
   // hold on after that, the process goes all the same, its jobs left to stall recovery.
   setTimeout(() => {
     logger.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown overran; exiting');
     process.exit(1);
-  }, config.shutdownTimeoutMs + 5_000).unref();
+  }, left + 5_000).unref();
   launch.closeStreams?.();
-  const { drained } = await bot.stop();
+  const { drained } = await bot.stop(left);
   await launch.stop?.();
   logger.info({ drained }, drained ? 'stopped cleanly' : 'stopped; unfinished jobs return to the queue');
   return drained ? 0 : 1;

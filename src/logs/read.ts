@@ -77,8 +77,10 @@ export async function readLogs(
       FOLLOW_FLUSH_MS,
     );
     let unreadable: string[] = [];
+    // Every pod followed, those that came up during the follow included.
+    let followed = pods;
     try {
-      ({ unreadable } = await deps.kube.followLogs(
+      ({ pods: followed, unreadable } = await deps.kube.followLogs(
         environment,
         service,
         { durationMs: query.followMs, grep: query.grep, signal: stop.signal },
@@ -96,7 +98,7 @@ export async function readLogs(
       deps.logger.warn({ job: run.id }, 'a log follow lost its job to another worker; stopped');
       return { lines: total, lost: true };
     }
-    await header(pods, total, { capped: total >= MAX_FOLLOW_LINES, unreadable });
+    await header(followed, total, { capped: total >= MAX_FOLLOW_LINES, unreadable });
     return { lines: total };
   } catch (err) {
     await deps.messenger.respond(

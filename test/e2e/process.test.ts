@@ -130,6 +130,25 @@ describe('starting while what the bot depends on is away', () => {
     }
   });
 
+  it('stops at start, naming SLACK_BOT_TOKEN, when Slack itself refuses the token', async () => {
+    const slack = await new SimulatedSlack().start();
+    try {
+      const env = {
+        SLACK_BOT_TOKEN: 'xoxb-1-revoked',
+        SLACK_SIGNING_SECRET: 'test-secret',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_PREFIX: uniquePrefix(),
+      };
+      const { code, stderr } = await runBot(env, ['worker']).exited;
+      expect(code).toBe(1);
+      expect(stderr.trim()).toMatch(
+        /^azora-chatops: environment SLACK_BOT_TOKEN: Slack did not accept it \(.*not_authed\)$/,
+      );
+    } finally {
+      await slack.stop();
+    }
+  });
+
   it('stops within SHUTDOWN_TIMEOUT when told to while it waits for Redis to start', async () => {
     const slack = await new SimulatedSlack().start();
     try {

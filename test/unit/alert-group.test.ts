@@ -90,6 +90,22 @@ describe('folding notifications into an alert group', () => {
       groupOf([inNamespace('a', 'azora-production', 'auth'), inNamespace('p', 'azora-production')]),
     ).toEqual(['production', undefined]);
     expect(groupOf([inNamespace('p', 'azora-production')])).toEqual(['production', 'payment']);
+
+    // A production alert joining a group that was staging's alone: about neither from then on.
+    const grouped = (alerts: ReturnType<typeof alert>[]): Notification => ({
+      ...notification(alerts),
+      groupLabels: { alertname: 'AzoraHighErrorRate' },
+      commonLabels: { alertname: 'AzoraHighErrorRate', severity: 'critical' },
+    });
+    const staging = applyNotification(undefined, grouped([inNamespace('s', 'azora-staging')]), policy, 1);
+    expect(staging.group.environment).toBe('staging');
+    const joined = applyNotification(
+      staging.group,
+      grouped([inNamespace('s', 'azora-staging'), inNamespace('p', 'azora-production')]),
+      policy,
+      2,
+    );
+    expect(joined.group.environment).toBeUndefined();
   });
 
   it('opens, grows, shrinks, resolves and reopens, saying what changed each time', () => {

@@ -244,8 +244,10 @@ export function applyNotification(
     groupLabels: notification.groupLabels,
     commonLabels: notification.commonLabels,
     truncated: notification.truncatedAlerts || undefined,
-    ...(environment ? { environment } : {}),
-    ...(service ? { service } : {}),
+    // As this notification says, not kept from an earlier one: a production alert joining
+    // a staging group makes it about neither.
+    environment,
+    service,
     channel: previous?.channel ?? channelFor(policy, severity),
     alerts,
     openedAt: reopened ? now : (previous?.openedAt ?? now),

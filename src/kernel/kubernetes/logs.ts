@@ -148,7 +148,10 @@ export async function followPods(
   // and one that could not be read yet (still starting) is asked again.
   let stopped = false;
   const look = async () => {
-    const now = await pods.now().catch(() => [] as string[]);
+    const now = await pods.now().catch(() => undefined);
+    if (!now) return;
+    // A pod gone since is not one that could not be read.
+    for (const pod of unreadable.keys()) if (!now.includes(pod)) unreadable.delete(pod);
     for (const pod of now) {
       if (stopped || streams.has(pod)) continue;
       try {
@@ -176,5 +179,8 @@ export async function followPods(
   clearInterval(relist);
   await looking;
   for (const stream of streams.values()) stream.abort();
-  return { pods: [...streams.keys()], unreadable: [...unreadable.values()] };
+  return {
+    pods: [...new Set([...streams.keys(), ...unreadable.keys()])],
+    unreadable: [...unreadable.values()],
+  };
 }

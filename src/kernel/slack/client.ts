@@ -19,6 +19,19 @@ export function createSlackClient(token: string, apiUrl: string | undefined, log
   });
 }
 
+/** What auth.test answers for a token that will not work: a fault of the configuration. */
+const TOKEN_REFUSED = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'not_allowed_token_type',
+  'no_permission',
+  'ekm_access_denied',
+  'team_access_not_granted',
+]);
+
 /**
  * auth.test at start-up: a token Slack refuses stops the bot with one clear line rather
  * than failing every request. A Slack that cannot be reached (down, 5xx, rate-limited, the
@@ -30,8 +43,11 @@ export async function checkSlackToken(client: WebClient): Promise<SlackIdentity 
     const auth = await client.auth.test();
     return { botId: String(auth.bot_id ?? ''), botUserId: String(auth.user_id ?? '') };
   } catch (err) {
-    // Slack's own answer (invalid_auth, token_revoked, account_inactive…): the token is wrong.
-    if ((err as { code?: unknown }).code !== ErrorCode.PlatformError) return undefined;
+    // Slack's own word that the token is wrong; any other answer (fatal_error,
+    // service_unavailable… in an incident of Slack's) is Slack out of service.
+    const said = (err as { code?: unknown; data?: { error?: unknown } }).data?.error;
+    if ((err as { code?: unknown }).code !== ErrorCode.PlatformError || !TOKEN_REFUSED.has(String(said)))
+      return undefined;
     const reason = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`environment SLACK_BOT_TOKEN: Slack did not accept it (${reason})`);
   }
