@@ -130,10 +130,13 @@ const backupTemplate = z
   .object({
     image: z.string().min(1).max(300).default('postgres:15'),
     /**
-     * The user the Job's pod runs as: never root, so a namespace that enforces the
-     * `restricted` Pod Security standard takes it. 999 is the postgres image's own user.
+     * The user the Job's pod runs as, non-root and locked down, so that a namespace that
+     * enforces the `restricted` Pod Security standard takes it (999 is the postgres image's
+     * own user). Unset: the image's own (root for postgres), as before; the dumps' volume
+     * must be writable by the user named here, which a volume kept from root-run backups
+     * (NFS, hostPath: no fsGroup) is not.
      */
-    runAsUser: z.number().int().min(1).max(2_147_483_647).default(999),
+    runAsUser: z.number().int().min(1).max(2_147_483_647).optional(),
     database: z
       .object({
         host: z.string().min(1).default('postgres'),

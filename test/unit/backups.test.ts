@@ -70,6 +70,35 @@ describe('backup and restore Jobs', () => {
     const [container] = spec.template.spec.containers;
     expect(container!.image).toBe('postgres:15');
     expect(container!.command).toEqual(['/bin/sh', '/scripts/restore.sh']);
+    // The image's own user unless the policy names one: volumes kept from root-run backups stay writable.
+    expect(spec.template.spec.securityContext).toBeUndefined();
+    expect(container!.securityContext).toBeUndefined();
+    expect(container!.env).toContainEqual({ name: 'PGUSER', value: 'azora' });
+    expect(container!.env).toContainEqual({
+      name: 'PGPASSWORD',
+      valueFrom: { secretKeyRef: { name: 'azora-postgres', key: 'password' } },
+    });
+    expect(container!.env).toContainEqual({ name: 'VERIFY_QUERY', value: 'SELECT COUNT(*) FROM users;' });
+    expect(spec.template.spec.volumes).toEqual([
+      { name: 'scripts', configMap: { name: 'azora-chatops-backup-scripts', defaultMode: 0o555 } },
+      { name: 'backups', persistentVolumeClaim: { claimName: 'azora-backups' } },
+    ]);
+  });
+
+  it('run as the policy’s user, locked down, where it names one', () => {
+    const job = databaseJob({
+      kind: 'backup',
+      name: 'azora-backup-production-20261202-0200-a1b2',
+      environment: 'production',
+      namespace: 'azora-production',
+      template: { ...POLICY.backups.production!, runAsUser: 999 },
+      backupId: 'azora-backup-production-20261202-0200-a1b2',
+      request: 'r0000abcd',
+    });
+    const spec = job.spec as {
+      template: { spec: { securityContext: unknown; containers: Array<{ securityContext: unknown }> } };
+    };
+    const [container] = spec.template.spec.containers;
     // What a namespace enforcing the `restricted` Pod Security standard asks of its pods.
     expect(spec.template.spec.securityContext).toEqual({
       runAsNonRoot: true,
@@ -82,16 +111,6 @@ describe('backup and restore Jobs', () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
-    expect(container!.env).toContainEqual({ name: 'PGUSER', value: 'azora' });
-    expect(container!.env).toContainEqual({
-      name: 'PGPASSWORD',
-      valueFrom: { secretKeyRef: { name: 'azora-postgres', key: 'password' } },
-    });
-    expect(container!.env).toContainEqual({ name: 'VERIFY_QUERY', value: 'SELECT COUNT(*) FROM users;' });
-    expect(spec.template.spec.volumes).toEqual([
-      { name: 'scripts', configMap: { name: 'azora-chatops-backup-scripts', defaultMode: 0o555 } },
-      { name: 'backups', persistentVolumeClaim: { claimName: 'azora-backups' } },
-    ]);
   });
 });
 

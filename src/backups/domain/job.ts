@@ -103,19 +103,25 @@ export function databaseJob(options: {
           automountServiceAccountToken: false,
           // What the `restricted` Pod Security standard asks; the dumps' volume is the
           // user's group's, so the scripts can write it.
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: template.runAsUser,
-            runAsGroup: template.runAsUser,
-            fsGroup: template.runAsUser,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          ...(template.runAsUser
+            ? {
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: template.runAsUser,
+                  runAsGroup: template.runAsUser,
+                  fsGroup: template.runAsUser,
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+              }
+            : {}),
           containers: [
             {
               name: kind,
               image: template.image,
               command: ['/bin/sh', `${SCRIPTS_DIR}/${kind}.sh`],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              ...(template.runAsUser
+                ? { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }
+                : {}),
               env,
               volumeMounts: [
                 { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
