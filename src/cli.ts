@@ -83,14 +83,13 @@ async function main(argv: string[], launcher: Launcher): Promise<number> {
   // waiting ends the process (a job a worker may have begun returns to the queue once its
   // lock lapses).
   const first = await Promise.race([starting, stopSignal]);
+  const signalled = typeof first === 'string';
   // Everything after a stop signal shares one SHUTDOWN_TIMEOUT, the start's wait included:
   // the pod's grace period is that and a margin, not twice that.
-  let stopBy: number | undefined =
-    typeof first === 'string' ? systemClock.now() + config.shutdownTimeoutMs : undefined;
-  const bot =
-    typeof first === 'string'
-      ? await Promise.race([starting, sleep(config.shutdownTimeoutMs, undefined, { ref: false })])
-      : first;
+  let stopBy = signalled ? systemClock.now() + config.shutdownTimeoutMs : undefined;
+  const bot = signalled
+    ? await Promise.race([starting, sleep(config.shutdownTimeoutMs, undefined, { ref: false })])
+    : first;
   if (!bot) {
     logger.warn({ signal: first }, 'stopped while starting (waiting for Redis?); exiting');
     starting.catch(() => undefined);

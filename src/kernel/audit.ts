@@ -55,17 +55,19 @@ export class AuditLog {
    * refused commands) does not hide them; at most RECENT_SCAN events are looked at.
    */
   async recent(count: number, environment?: string): Promise<AuditEvent[]> {
+    const parse = (fields: string[]) => JSON.parse(fields[1] ?? '{}') as AuditEvent;
+    if (environment === undefined)
+      return (await this.redis.xrevrange(this.key, '+', '-', 'COUNT', count)).map(([, f]) => parse(f));
     const found: AuditEvent[] = [];
     let end = '+';
     for (let scanned = 0; found.length < count && scanned < RECENT_SCAN;) {
-      const size = environment ? RECENT_PAGE : count;
-      const page = await this.redis.xrevrange(this.key, end, '-', 'COUNT', size);
+      const page = await this.redis.xrevrange(this.key, end, '-', 'COUNT', RECENT_PAGE);
       for (const [, fields] of page) {
-        const event = JSON.parse(fields[1] ?? '{}') as AuditEvent;
-        if (environment === undefined || event.environment === environment) found.push(event);
+        const event = parse(fields);
+        if (event.environment === environment) found.push(event);
       }
       scanned += page.length;
-      if (page.length < size || !environment) break;
+      if (page.length < RECENT_PAGE) break;
       end = `(${page[page.length - 1]![0]}`;
     }
     return found.slice(0, count);

@@ -75,11 +75,9 @@ export function logsHeader(
     query.followMs ? `following for ${formatDuration(query.followMs)}` : `last ${query.lines} lines`,
     query.sinceMs ? `since ${formatDuration(query.sinceMs)} ago` : '',
     // A grep looks at a window of each pod's log, not all of it: "0 lines" must not read as "never".
-    query.grep && !query.followMs
-      ? `matching “${query.grep}” in the last ${tailWindow(query)} lines of each pod`
-      : query.grep
-        ? `matching “${query.grep}”`
-        : '',
+    query.grep
+      ? `matching “${query.grep}”${query.followMs ? '' : ` in the last ${tailWindow(query)} lines of each pod`}`
+      : '',
     read.capped ? `stopped at ${found} lines (the cap)` : '',
     read.skipped ? `${read.skipped} skipped to keep Slack's pace` : '',
   ].filter(Boolean);

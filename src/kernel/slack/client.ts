@@ -1,6 +1,7 @@
-import { ErrorCode, WebClient } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import { ConfigError } from '../../config/errors';
 import type { Logger } from '../log';
+import { slackError } from './errors';
 import { slackLogger } from './logger';
 
 export interface SlackIdentity {
@@ -45,9 +46,7 @@ export async function checkSlackToken(client: WebClient): Promise<SlackIdentity 
   } catch (err) {
     // Slack's own word that the token is wrong; any other answer (fatal_error,
     // service_unavailable… in an incident of Slack's) is Slack out of service.
-    const said = (err as { code?: unknown; data?: { error?: unknown } }).data?.error;
-    if ((err as { code?: unknown }).code !== ErrorCode.PlatformError || !TOKEN_REFUSED.has(String(said)))
-      return undefined;
+    if (!TOKEN_REFUSED.has(slackError(err) ?? '')) return undefined;
     const reason = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`environment SLACK_BOT_TOKEN: Slack did not accept it (${reason})`);
   }
