@@ -1,4 +1,4 @@
-import { bounded } from '../kernel/domain/text';
+import { bounded, printable } from '../kernel/domain/text';
 import { formatDuration } from '../kernel/domain/duration';
 import { tailWindow } from '../kernel/domain/log-window';
 import { bold, md, note, render, section, type SlackMessage } from '../kernel/slack/blocks';
@@ -17,7 +17,7 @@ const CHUNK_CHARS = 2_800;
 const shortPod = (pod: string) => pod.split('-').slice(-2).join('-');
 
 export function formatLogLine(line: PodLogLine): string {
-  return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${line.text}`;
+  return `${line.time.slice(11, 23)} ${shortPod(line.pod)} | ${printable(line.text)}`;
 }
 
 /**

@@ -287,6 +287,21 @@ describe('what Slack refuses, never sent', () => {
     expect(message.blocks.at(-1)).toMatchObject({ type: 'actions' });
   });
 
+  it('shows a log line without its terminal colours, and its other control bytes as symbols', () => {
+    const lines = [
+      '\x1b[31mERROR\x1b[0m payment failed\r',
+      '\x1b]0;title\x07\x1b[2K\x1b[1;32mok\x1b[m',
+      'nul\x00 bell\x07 del\x7f c1\x9b tab\tkept',
+    ].map((text) => ({ pod: 'payment-7d9-abc', time: '2026-12-04T03:00:00.000Z', text }));
+    const [chunk] = logChunks(lines);
+    const shown = (chunk!.blocks[0] as { text: { text: string } }).text.text;
+    expect(shown).toContain('7d9-abc | ERROR payment failed\n');
+    expect(shown).toContain('7d9-abc | ok\n');
+    expect(shown).toContain('7d9-abc | nul␀ bell␇ del␡ c1� tab\tkept');
+    // eslint-disable-next-line no-control-regex -- no control byte but the tab may reach Slack
+    expect(`${chunk!.text}${shown}`).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
   it('keeps a log line of escapes inside its code block, and cuts one of emoji between characters', () => {
     // Either parity of the pairs against the cut: one of the two lines ends where a pair would split.
     for (const text of ['🔥'.repeat(3_000), `x${'🔥'.repeat(3_000)}`]) {

@@ -3,6 +3,7 @@ import { ApiException, Log } from './client-node';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createRedactor, redactLines, type Redactor } from '../domain/redact';
+import { printable } from '../domain/text';
 import { onceMoreIfCut } from './connections';
 
 /** What one follow takes from one pod at most. */
@@ -22,9 +23,11 @@ export interface LogLine {
 }
 
 /**
- * Lines read with `timestamps=true` start with the kubelet's RFC 3339 time stamp. Secrets are
- * redacted with the pod's `redact` when a stream passes one (a PEM key then stays hidden across
- * its chunks), else as one batch.
+ * Lines read with `timestamps=true` start with the kubelet's RFC 3339 time stamp. Each is
+ * made printable first (terminal colours dropped), so a coloured `token=` is still seen as
+ * a secret's key and a grep finds what the reader sees. Secrets are redacted with the pod's
+ * `redact` when a stream passes one (a PEM key then stays hidden across its chunks), else
+ * as one batch.
  */
 export function parseLogLines(pod: string, raw: string, redact?: Redactor): LogLine[] {
   const lines = raw
@@ -34,8 +37,8 @@ export function parseLogLines(pod: string, raw: string, redact?: Redactor): LogL
       const space = line.indexOf(' ');
       const stamp = space > 0 ? line.slice(0, space) : '';
       return /^\d{4}-\d\d-\d\dT/.test(stamp)
-        ? { pod, time: stamp, text: line.slice(space + 1) }
-        : { pod, time: '', text: line };
+        ? { pod, time: stamp, text: printable(line.slice(space + 1)) }
+        : { pod, time: '', text: printable(line) };
     });
   const texts = redact ? lines.map((line) => redact(line.text)) : redactLines(lines.map((line) => line.text));
   return lines.map((line, i) => ({ ...line, text: texts[i]! }));
