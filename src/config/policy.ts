@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from '../kernel/domain/duration';
 import { ConfigError, describeIssue } from './errors';
 import { ENVIRONMENTS, type EnvironmentName } from '../kernel/domain/environment';
+import { QUANTITY, quantityValue } from '../kernel/domain/quantity';
 
 export type { EnvironmentName };
 
@@ -121,6 +122,32 @@ const k8sName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes object name')
   .max(63);
 
+const quantity = z
+  .string()
+  .regex(QUANTITY, 'expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi')
+  .refine((text) => quantityValue(text)! > 0, 'expected more than nothing');
+const cpuAndMemory = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
+
+/**
+ * What a database Job's container asks for and may use; the guide's requests and limits by
+ * default. A namespace with a ResourceQuota refuses pods that say none.
+ */
+const jobResources = z
+  .object({ requests: cpuAndMemory.default({}), limits: cpuAndMemory.default({}) })
+  .strict()
+  .superRefine(({ requests, limits }, ctx) => {
+    for (const name of ['cpu', 'memory'] as const) {
+      const [asked, most] = [requests[name], limits[name]];
+      if (asked && most && quantityValue(asked)! > quantityValue(most)!)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requests', name],
+          message: `the ${name} request (${asked}) is over its limit (${most}); the API server would refuse the Job`,
+        });
+    }
+  })
+  .default({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+
 /**
  * Database backups of one environment, as Kubernetes Jobs the bot creates from this
  * template: the image runs the shipped scripts (a ConfigMap), reads the password from a
@@ -137,6 +164,7 @@ const backupTemplate = z
      * (NFS, hostPath: no fsGroup) is not.
      */
     runAsUser: z.number().int().min(1).max(2_147_483_647).optional(),
+    resources: jobResources,
     database: z
       .object({
         host: z.string().min(1).default('postgres'),

@@ -91,6 +91,7 @@ function backupId(env: 'staging' | 'production' = 'staging', from = Date.UTC(202
 const TEMPLATE: BackupPolicy = {
   image: 'postgres:15',
   runAsUser: 999,
+  resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
   database: { host: HOST, port: PORT, name: DB, user: ROLE },
   passwordSecret: { name: 'azora-postgres', key: 'password' },
   claim: 'azora-backups',

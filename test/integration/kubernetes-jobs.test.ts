@@ -20,6 +20,7 @@ const CLAIM = 'azora-backups';
 const TEMPLATE: BackupPolicy = {
   image: 'postgres:15',
   runAsUser: 999,
+  resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
   database: { host: 'postgres', port: 5432, name: 'azora', user: 'azora' },
   passwordSecret: { name: 'azora-postgres', key: 'password' },
   claim: CLAIM,

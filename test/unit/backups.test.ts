@@ -60,7 +60,13 @@ describe('backup and restore Jobs', () => {
       template: {
         spec: {
           securityContext: unknown;
-          containers: Array<{ image: string; command: string[]; env: unknown[]; securityContext: unknown }>;
+          containers: Array<{
+            image: string;
+            command: string[];
+            env: unknown[];
+            securityContext: unknown;
+            resources: unknown;
+          }>;
           volumes: unknown[];
         };
       };
@@ -70,6 +76,11 @@ describe('backup and restore Jobs', () => {
     const [container] = spec.template.spec.containers;
     expect(container!.image).toBe('postgres:15');
     expect(container!.command).toEqual(['/bin/sh', '/scripts/restore.sh']);
+    // The guide's requests and limits: a namespace with a ResourceQuota refuses a pod without them.
+    expect(container!.resources).toEqual({
+      requests: { cpu: '250m', memory: '256Mi' },
+      limits: { cpu: '500m', memory: '512Mi' },
+    });
     // The image's own user unless the policy names one: volumes kept from root-run backups stay writable.
     expect(spec.template.spec.securityContext).toBeUndefined();
     expect(container!.securityContext).toBeUndefined();

@@ -257,6 +257,16 @@ describe('policy', () => {
       'alerts.runbooks.AzoraHighErrorRate: each runbook action at most once',
     ],
     [
+      '      requests: { cpu: 250m, memory: 256Mi }\n      limits: { cpu: 500m, memory: 512Mi }\n  staging:',
+      '      requests: { cpu: 250m, memory: 1Gi }\n      limits: { cpu: 500m, memory: 512Mi }\n  staging:',
+      'backups.production.resources.requests.memory: the memory request (1Gi) is over its limit (512Mi); the API server would refuse the Job',
+    ],
+    [
+      'limits: { cpu: 500m, memory: 512Mi }\n  staging:',
+      'limits: { cpu: half, memory: 512Mi }\n  staging:',
+      'backups.production.resources.limits.cpu: expected a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi',
+    ],
+    [
       'staging: { replicas: { min: 0, max: 2 } }',
       'qa: { replicas: { min: 0, max: 2 } }',
       "services.postgres-replica.environments.qa: unknown environment 'qa'",

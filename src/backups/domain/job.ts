@@ -119,6 +119,7 @@ export function databaseJob(options: {
               name: kind,
               image: template.image,
               command: ['/bin/sh', `${SCRIPTS_DIR}/${kind}.sh`],
+              resources: resourcesOf(template.resources),
               ...(template.runAsUser
                 ? { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }
                 : {}),
@@ -136,6 +137,20 @@ export function databaseJob(options: {
         },
       },
     },
+  };
+}
+
+/** The template's requests and limits, without the ones it leaves unset. */
+function resourcesOf(resources: BackupPolicy['resources']): Record<string, Record<string, string>> {
+  const set = (given: { cpu?: string | undefined; memory?: string | undefined }) =>
+    Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Record<
+      string,
+      string
+    >;
+  const [requests, limits] = [set(resources.requests), set(resources.limits)];
+  return {
+    ...(Object.keys(requests).length ? { requests } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
   };
 }
 
