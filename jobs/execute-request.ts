@@ -1,7 +1,7 @@
 import { needsApproval } from '../src/requests/domain/guards';
 import { trafficMoves } from '../src/requests/domain/traffic';
 import type { OpsRequest } from '../src/requests/domain/types';
-import { executeRequest, LOCK_HELD } from '../src/requests/executor';
+import { executeRequest } from '../src/requests/executor';
 import { defineJob, type JobContext } from '../src/deps';
 import { endBakeJob, executeRequestJob } from '../src/requests/contracts';
 
@@ -28,7 +28,7 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
   // (its service locked, the plan stale) gives its claim back: the next alert of the bake
   // window may ask again. Refused for any other reason, it stays used.
   const autoSwitchBack = request?.args.autoSwitchBack;
-  const inTheWay = result === 'stale' || (result === 'refused' && request?.error?.startsWith(LOCK_HELD));
+  const inTheWay = result === 'stale' || result === 'locked';
   if (inTheWay && autoSwitchBack)
     for (const service of request.services)
       await ctx.releases.releaseAutoSwitchBack(autoSwitchBack.release, service);

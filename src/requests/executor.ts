@@ -20,10 +20,11 @@ import { auditOf } from './audit';
 import { releaseRecord } from './release-record';
 import type { Snapshot } from '../kernel/versioned';
 
-export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'stale' | 'skipped';
-
-/** How a refusal for a lock another change holds begins (what an automatic switch back may try again after). */
-export const LOCK_HELD = 'another change holds the lock';
+/**
+ * How a run ended. `locked`: refused (so stored) because another change holds a lock it
+ * needs; unlike any other refusal, something that may be asked again once that change ends.
+ */
+export type ExecutionResult = 'succeeded' | 'failed' | 'refused' | 'locked' | 'stale' | 'skipped';
 
 /**
  * Runs an approved request: claims it, takes the change locks, re-checks every guard
@@ -77,7 +78,8 @@ export async function executeRequest(
   if (!lock.ok) {
     const holder = await requests.get(lock.holder);
     const who = holder ? ` (\`${commandText(holder)}\` by <@${holder.requester}>)` : '';
-    return end(deps, request, 'refused', `${LOCK_HELD}: request \`${lock.holder}\`${who}`);
+    await end(deps, request, 'refused', `another change holds the lock: request \`${lock.holder}\`${who}`);
+    return 'locked';
   }
 
   // Another run has the job now (this worker stalled past the stall time): asked before each

@@ -447,7 +447,8 @@ describe('executeRequest', () => {
     await w.requests.create({ ...approved([scaleStep(3, 4)]), id: 'r0000e999', status: 'running' });
     await w.locks.acquire('production', 'api-gateway', 'r0000e999', 600_000);
 
-    expect(await run()).toBe('refused');
+    expect(await run()).toBe('locked');
+    expect((await stored()).status).toBe('refused');
 
     expect((await stored()).error).toBe(
       `another change holds the lock: request \`r0000e999\` (\`scale production api-gateway 4\` by <@${ENGINEER}>)`,
