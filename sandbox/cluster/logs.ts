@@ -75,6 +75,8 @@ interface LineSource {
   unhealthySince?: number;
   /** A `-bad` version failing under traffic at this time: most requests end in a 500. */
   failing?: boolean;
+  /** The container has a terminal (`tty: true`): some of its lines come coloured, as libraries colour for one. */
+  tty?: boolean;
 }
 
 const SECRETS = [
@@ -150,8 +152,8 @@ function appLine(src: LineSource, index: number, at: number): string {
     const secret = SECRETS[(h >>> 8) % SECRETS.length] ?? SECRETS[0];
     return JSON.stringify({ level: 'warn', ...base, msg: secret ? secret(service) : '' });
   }
-  if (h % 37 === 6) {
-    // A library that colours its output (the container has a terminal: tty: true), logfmt with a secret.
+  if (src.tty && h % 37 === 6) {
+    // A library that colours its output for a terminal: logfmt, with a secret.
     const key = (name: string) => `\x1b[33m${name}\x1b[0m`;
     return `\x1b[33mWARN\x1b[0m[${base.time}] retrying upstream call ${key('service')}=${service} ${key('token')}=sk_live_51H8xAzoraSandboxKey`;
   }
@@ -208,10 +210,14 @@ function boolParam(query: URLSearchParams, name: string): boolean {
   return raw === 'true' || raw === '1';
 }
 
-function chooseContainer(pod: KubeObject, requested: string | null): { name: string; image: string } {
+function chooseContainer(
+  pod: KubeObject,
+  requested: string | null,
+): { name: string; image: string; tty: boolean } {
   const containers = arr(rec(pod.spec).containers).map((c) => ({
     name: str(rec(c).name) ?? '',
     image: str(rec(c).image) ?? '',
+    tty: rec(c).tty === true,
   }));
   const name = requested || pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
   if (!name) {
@@ -294,6 +300,7 @@ export function serveLog(
     container: container.name,
     image: container.image,
     startMs,
+    tty: container.tty,
   };
   const lineTime = (i: number): number => startMs + i * ctx.intervalMs;
   const countAt = (now: number): number =>

@@ -179,14 +179,36 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
       .join('\n');
     expect(all).not.toMatch(/password=(?!\[redacted\])/);
     expect(all).not.toMatch(/Bearer (?!\[redacted\])[A-Za-z0-9]/);
-    // A coloured logfmt line: its colours dropped before the redaction, which then sees `token=`.
-    expect(all).toContain('retrying upstream call service=payment token=[redacted]');
-    expect(all).not.toContain('sk_live');
-    expect(all).not.toContain('\x1b');
 
     const errors = await t.kube.logs('production', 'payment', { lines: 5, grep: 'error' });
     expect(errors.lines.length).toBeGreaterThan(0);
     expect(errors.lines.every((l) => l.text.toLowerCase().includes('error'))).toBe(true);
+  });
+
+  it('drops terminal colours before the redaction, which then sees a coloured key', async () => {
+    // A line every 20 ms, so that the new pods soon have a coloured one among theirs.
+    await t.sim.stop();
+    t = await startTestCluster({ logIntervalMs: 20 });
+    // A container with a terminal: its logging library colours logfmt keys.
+    await t.kube.clients('staging').apps.patchNamespacedDeployment({
+      name: 'azora-education',
+      namespace: STG,
+      body: [{ op: 'add', path: '/spec/template/spec/containers/0/tty', value: true }],
+    });
+    await t.kube.waitForRollout('staging', STG, 'azora-education', 5_000);
+    // One line in 37 or so is the coloured one.
+    const all = await waitFor(
+      async () =>
+        (await t.kube.logs('staging', 'education', { lines: 1000 })).lines.map((l) => l.text).join('\n'),
+      (text) => text.includes('retrying upstream call'),
+      { what: 'a coloured line', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(all).toContain('retrying upstream call service=education token=[redacted]');
+    expect(all).not.toContain('sk_live');
+    // eslint-disable-next-line no-control-regex -- no escape byte is left
+    expect(all).not.toMatch(/\x1b/);
+    const grep = await t.kube.logs('staging', 'education', { lines: 5, grep: 'WARN[' });
+    expect(grep.lines.length).toBeGreaterThan(0);
   });
 
   it('follows logs for a bounded time', async () => {
