@@ -350,7 +350,9 @@ export function serveLog(
   let next = total;
   const tick = (): void => {
     const current = ctx.currentPod();
-    if (!current || current.metadata.uid !== pod.metadata.uid || budget <= 0) {
+    // The kubelet ends a follow when its container exits (a restart): the next is a new stream.
+    const restarted = current !== undefined && containerStartMs(current) !== startMs;
+    if (!current || current.metadata.uid !== pod.metadata.uid || restarted || budget <= 0) {
       stream.end();
       return;
     }

@@ -35,7 +35,7 @@ import { ApiError, internalError, methodNotAllowed, pathNotFound, unauthorized }
 import { ObjectStore } from './store';
 import { selfSignedCertificate } from './tls';
 import { TrafficHistory, type PodHistory } from './traffic';
-import type { KubeObject } from './types';
+import { arr, clone, isoSeconds, num, rec, str, type KubeObject } from './types';
 
 export interface SimulatedClusterOptions {
   policy: Policy;
@@ -108,6 +108,12 @@ export interface SimulatedCluster {
   list(kind: string, namespace?: string): KubeObject[];
   /** Marks a Deployment or StatefulSet (un)healthy: its health path then answers 503 and its log shows errors. */
   setHealthy(namespace: string, workload: string, healthy: boolean): void;
+  /**
+   * A crash: the pod's containers exit and start again at the next whole second (a restart
+   * more, the old run in `lastState`); their log follows end, as the kubelet's do, and the
+   * log is the new run's from then on.
+   */
+  restartContainers(namespace: string, pod: string): void;
   /**
    * Alerts the cluster raises about itself (a `-bad` version failing under traffic fires the
    * guide's AzoraHighErrorRate, resolved once it takes no traffic); returns the unsubscribe.
@@ -321,6 +327,24 @@ class ClusterServer implements SimulatedCluster {
 
   list(kind: string, namespace?: string): KubeObject[] {
     return this.store.list(resolveKind(kind), namespace);
+  }
+
+  restartContainers(namespace: string, name: string): void {
+    const res = resolveKind('pods');
+    const pod = this.store.peek(res, namespace, name);
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    const now = this.clock();
+    const next = clone(pod);
+    for (const container of arr(rec(next.status).containerStatuses)) {
+      const status = rec(container);
+      const startedAt = str(rec(rec(status.state).running).startedAt);
+      status.lastState = {
+        terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: isoSeconds(now) },
+      };
+      status.state = { running: { startedAt: isoSeconds(Math.ceil((now + 1) / 1000) * 1000) } };
+      status.restartCount = (num(status.restartCount) ?? 0) + 1;
+    }
+    this.store.update(res, next);
   }
 
   setHealthy(namespace: string, workload: string, healthy: boolean): void {

@@ -225,6 +225,39 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     await waitFor(closed, (n) => n === pods.length, { what: 'every followed stream closed' });
   });
 
+  it('follows a pod again when its container restarts, from its last line, without repeats', async () => {
+    const seen: { pod: string; time: string }[] = [];
+    const follow = t.kube.followLogs('staging', 'auth', { durationMs: 4_000 }, (line) => seen.push(line));
+    const { pod } = (await waitFor(() => seen[0], Boolean, { what: 'a first line' }))!;
+    t.sim.restartContainers(STG, pod);
+    const status = t.sim.get('pods', STG, pod)!.status as {
+      containerStatuses: { restartCount: number; state: { running: { startedAt: string } } }[];
+    };
+    expect(status.containerStatuses[0]!.restartCount).toBe(1);
+    const restartedAt = Date.parse(status.containerStatuses[0]!.state.running.startedAt);
+    // The kubelet ended the pod's stream; its next look follows the new container.
+    await waitFor(
+      () => seen.filter((l) => l.pod === pod && Date.parse(l.time) >= restartedAt).length,
+      (n) => n > 0,
+      { what: 'a line of the restarted container', timeoutMs: 8_000 },
+    );
+    const { pods } = await follow;
+    expect(pods).toContain(pod);
+    const lines = seen.map((l) => `${l.pod} ${l.time}`);
+    expect(new Set(lines).size).toBe(lines.length);
+    // Recorded as each closes: the first when the kubelet ended it, the second at the follow's end.
+    const streams = () =>
+      t.sim.requests.filter((r) => r.url.startsWith(`/api/v1/namespaces/${STG}/pods/${pod}/log?`));
+    await waitFor(
+      () => streams().length,
+      (n) => n >= 2,
+      { what: 'two streams of the restarted pod' },
+    );
+    expect(streams()).toHaveLength(2);
+    // The second from the first's last second on.
+    expect(new URL(streams()[1]!.url, 'http://x').searchParams.get('sinceTime')).toMatch(/:\d\dZ$/);
+  });
+
   it('follows only the lines the pods write once it has started, not their history', async () => {
     const started = Date.now();
     const times: number[] = [];

@@ -95,11 +95,23 @@ export function noAnswer(err: unknown): boolean {
 }
 
 /**
+ * A kubelet time stamp (RFC 3339 with up to nine fractional digits, trailing zeros dropped)
+ * as a string that sorts as the time does.
+ */
+const sortableTime = (time: string): string =>
+  time.replace(
+    /(?:\.(\d{1,9}))?Z$/,
+    (_, fraction: string | undefined) => `.${(fraction ?? '').padEnd(9, '0')}Z`,
+  );
+
+/**
  * Streams new lines of several pods for a bounded time (`kubectl logs -f` with a stop),
  * handing each complete, redacted line to `onLine`. A stream that got no answer is asked
  * for once more, as every other call is when its kept connection was cut (connections.ts):
  * nothing of it reached `onLine` yet. A pod whose stream cannot be opened (still starting,
- * gone) is left out and named in `unreadable`; only when none can be does it fail.
+ * gone) is left out and named in `unreadable`; only when none can be does it fail. A pod
+ * whose stream the API server ended (its container exited: a crash loop) is followed again
+ * from its last line, as its new container starts, within the pod's byte limit.
  */
 export async function followPods(
   config: KubeConfig,
@@ -111,19 +123,41 @@ export async function followPods(
 ): Promise<{ pods: string[]; unreadable: string[] }> {
   const keep = matchesGrep(options.grep);
   const log = new Log(config);
-  const openStream = (pod: string) => {
+  /** Per pod, over all of its streams: the bytes taken and the last line's time. */
+  const taken = new Map<string, { bytes: number; last?: string }>();
+  const streams = new Map<string, { controller: AbortController; sink: Writable }>();
+  const spent = (pod: string) => (taken.get(pod)?.bytes ?? 0) >= FOLLOW_BYTES_PER_POD;
+  let stopped = false;
+  const openStream = async (pod: string) => {
+    const seen = taken.get(pod) ?? { bytes: 0 };
+    taken.set(pod, seen);
+    const resumeAfter = seen.last;
     let partial = '';
+    let ended = false;
     const redact = createRedactor();
     // A character split between two chunks is put back together, not made two U+FFFD.
     const utf8 = new StringDecoder('utf8');
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
+        seen.bytes += chunk.length;
         const text = partial + utf8.write(chunk);
         const complete = text.slice(0, text.lastIndexOf('\n') + 1);
         partial = text.slice(complete.length);
-        for (const line of parseLogLines(pod, complete, redact)) if (keep(line)) onLine(line);
+        for (const line of parseLogLines(pod, complete, redact)) {
+          const at = line.time ? sortableTime(line.time) : undefined;
+          // Following again from the last line's second: what was handed on already is not again.
+          if (at !== undefined && resumeAfter !== undefined && at <= resumeAfter) continue;
+          if (at !== undefined) seen.last = at;
+          if (keep(line)) onLine(line);
+        }
         done();
       },
+    });
+    // The API server ended the stream (not the abort below, which ends none): followed again
+    // at the next look, unless the pod's byte limit is spent.
+    sink.on('finish', () => {
+      ended = true;
+      if (!stopped && !spent(pod) && streams.get(pod)?.sink === sink) streams.delete(pod);
     });
     // client-node 2 pipes the response into the sink without an error listener on it,
     // so the abort below would be an uncaught exception; a pod's stream just ends.
@@ -132,35 +166,39 @@ export async function followPods(
       log.log(namespace, pod, '', sink, {
         follow: true,
         // Not `tailLines: 0`, which client-node 2.0.1 drops as falsy: the API server then
-        // sends the pod's whole log first, up to limitBytes, as if it were new.
-        sinceTime: options.since,
+        // sends the pod's whole log first, up to limitBytes, as if it were new. Seconds are
+        // what the API server compares, so a stream followed again starts in its last second.
+        sinceTime: resumeAfter ? `${resumeAfter.slice(0, 19)}Z` : options.since,
         timestamps: true,
         // The API server ends a pod's stream past this, however chatty the pod.
-        limitBytes: FOLLOW_BYTES_PER_POD,
+        limitBytes: FOLLOW_BYTES_PER_POD - seen.bytes,
       });
-    return onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
+    const controller = await onceMoreIfCut(open, noAnswer).catch((err: unknown) => {
       throw noAnswer(err) ? new Error(`no answer to the log request of ${pod}`) : err;
     });
+    return { controller, sink, ended: () => ended };
   };
-  const streams = new Map<string, AbortController>();
   const unreadable = new Map<string, string>();
+  const opened = new Set<string>();
+  const followed = (pod: string, stream: Awaited<ReturnType<typeof openStream>>) => {
+    opened.add(pod);
+    if (stopped) stream.controller.abort();
+    else if (!stream.ended()) streams.set(pod, stream);
+  };
   const first = await readablePods(pods.first, openStream, describe);
-  for (const { pod, value } of first.read) streams.set(pod, value);
+  for (const { pod, value } of first.read) followed(pod, value);
   for (const { pod, why } of first.unreadable) unreadable.set(pod, why);
   // Pods come and go while a follow runs (a rollout, a crash): new ones are followed too,
   // and one that could not be read yet (still starting) is asked again.
-  let stopped = false;
   const look = async () => {
     const now = await pods.now().catch(() => undefined);
     if (!now) return;
     // A pod gone since is not one that could not be read.
     for (const pod of unreadable.keys()) if (!now.includes(pod)) unreadable.delete(pod);
     for (const pod of now) {
-      if (stopped || streams.has(pod)) continue;
+      if (stopped || streams.has(pod) || spent(pod)) continue;
       try {
-        const stream = await openStream(pod);
-        if (stopped) stream.abort();
-        else streams.set(pod, stream);
+        followed(pod, await openStream(pod));
         unreadable.delete(pod);
       } catch (err) {
         unreadable.set(pod, describe(err, pod).message);
@@ -181,9 +219,9 @@ export async function followPods(
   stopped = true;
   clearInterval(relist);
   await looking;
-  for (const stream of streams.values()) stream.abort();
+  for (const stream of streams.values()) stream.controller.abort();
   return {
-    pods: [...new Set([...streams.keys(), ...unreadable.keys()])],
+    pods: [...new Set([...opened, ...unreadable.keys()])],
     unreadable: [...unreadable.values()],
   };
 }
