@@ -11,7 +11,8 @@ import { alertInReleaseMessage, autoSwitchBackMessage, releaseInAlertMessage } f
  * A release whose traffic moved forward (a deploy or a switch asked for) is watched for the
  * bake window: each service it moved is marked baking. A switch back or a rollback ends
  * the watch of what it moved instead; it is never watched itself, so nothing automatic can
- * flip a service back onto the release it just left.
+ * flip a service back onto the release it just left. A typed switch to the colour a baking
+ * release moved the service from is that switch back too (the guide's own rollback step).
  */
 export async function watchAfterChange(deps: Deps, request: OpsRequest): Promise<void> {
   const moves = trafficMoves(request.plan);
@@ -19,7 +20,11 @@ export async function watchAfterChange(deps: Deps, request: OpsRequest): Promise
     (request.verb === 'deploy' || request.verb === 'switch') && ['command', 'alert'].includes(request.source);
   const now = deps.now();
   for (const move of moves) {
-    if (!forward) {
+    const back =
+      forward &&
+      request.verb === 'switch' &&
+      (await deps.releases.baking(request.environment, move.service))?.from === move.to;
+    if (!forward || back) {
       await deps.releases.stopBaking(request.environment, move.service);
       continue;
     }

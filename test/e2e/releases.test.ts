@@ -232,6 +232,32 @@ describe('releases, end to end', () => {
       jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
     ).toHaveLength(1);
   });
+  it('takes a typed switch back to the colour a baking release left as its switch back: no alert flips it again', async () => {
+    await releaseToProduction('v1.6.0');
+    expect(selector('azora-payment')).toBe('green');
+    // The guide's rollback step, typed: back to blue, approved.
+    await slash(ENGINEER, 'switch production blue payment');
+    const back = await requestIn(t.slack, 'switch production blue payment');
+    await approve(back.id, back.ts);
+    expect(await finalProgressOf(t.slack, back.ts, 30_000)).toMatch(/succeeded/);
+    expect(selector('azora-payment')).toBe('blue');
+    expect(await t.bot.deps.releases.baking('production', 'payment')).toBeUndefined();
+
+    // The alert the policy switches a baking release back for: nothing is baking now.
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, paymentErrors())).toBe(202);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.text.includes('AzoraHighErrorRate') && !m.threadTs),
+      (m) => m !== undefined,
+      { what: 'the alert thread' },
+    );
+    await untilSettled(t.bot);
+    expect(selector('azora-payment')).toBe('blue');
+    const jobs = await t.bot.queues.get('ops').getJobs(['completed', 'active', 'waiting', 'delayed'], 0, 200);
+    expect(
+      jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
+    ).toHaveLength(0);
+  });
+
   it('asks again on the next alert when an automatic switch back was refused for a locked service', async () => {
     const release = await releaseToProduction('v1.6.0');
     // Someone's change holds payment when the alert fires: the switch back is refused.
