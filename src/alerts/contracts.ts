@@ -38,6 +38,10 @@ export const pagerDutyEventJob = defineContract({
       severity: z.enum(['critical', 'error', 'warning', 'info']),
       /** The alert group's episode it pages for; none for a page of the bot's own (a failed backup). */
       alertGroup: z.object({ id: z.string(), episode: z.number().int() }).optional(),
+      /** The incident it pages for, when PagerDuty did not take the declaration's page at once. */
+      incident: z.string().optional(),
+      details: z.record(z.string(), z.string()).optional(),
+      links: z.array(z.object({ href: z.string(), text: z.string() })).optional(),
     }),
     z.object({ action: z.enum(['acknowledge', 'resolve']), dedupKey: z.string() }),
   ]),

@@ -131,10 +131,7 @@ export async function declare(
       incident,
       group ? pagerDutyKey(group) : undefined,
       channelUrl(channel.id),
-    ).catch((err: Error) => {
-      deps.logger.warn({ incident: id, err: err.message }, 'could not page for the incident');
-      return undefined;
-    });
+    );
     const declared: Incident = {
       ...incident,
       summaryTs: posted.ts!,

@@ -1,6 +1,8 @@
 import type { Deps } from '../deps';
 import { pagerDutyKey } from '../alerts/domain/group';
 import { incidentPagerDutyNoteJob } from './contracts';
+import { pagerDutyEventJob } from '../alerts/contracts';
+import { PagerDutyError } from '../kernel/pagerduty/errors';
 import { code, md, note, type SlackMessage } from '../kernel/slack/blocks';
 import { slackError } from '../kernel/slack/errors';
 import { show } from './run';
@@ -51,7 +53,12 @@ export async function onCallForIncident(
   return { users: [...new Set(users)], unmatched };
 }
 
-/** The PagerDuty incident of a sev1 or sev2: the alert's own when it came from one (same dedup key), else a new one. */
+/**
+ * The PagerDuty incident of a sev1 or sev2: the alert's own when it came from one (same
+ * dedup key), else a new one. A PagerDuty that does not answer now is asked again by the
+ * retried event job, and the channel says so; one that refuses the page (a wrong routing
+ * key) is said in the channel at once, and nothing is paged.
+ */
 export async function pageForIncident(
   deps: Deps,
   incident: Incident,
@@ -59,16 +66,57 @@ export async function pageForIncident(
   channelUrl: string,
 ): Promise<string | undefined> {
   if (!deps.pagerduty.enabled || !pagesPagerDuty(deps.policy.incidents, incident.severity)) return undefined;
-  const dedupKey = alertDedupKey ?? incidentPageKey(incident.id);
-  await deps.pagerduty.trigger({
-    dedupKey,
+  const page = {
+    dedupKey: alertDedupKey ?? incidentPageKey(incident.id),
     summary: `${severityLabel(incident.severity)}: ${incident.title}`,
     source: [incident.services.join(','), incident.environment].filter(Boolean).join('/') || 'azora',
-    severity: incident.severity === 'sev1' ? 'critical' : 'error',
+    severity: incident.severity === 'sev1' ? ('critical' as const) : ('error' as const),
     details: { incident: incident.id, slack_channel: incident.channelName, commander: incident.commander },
     links: [{ href: channelUrl, text: `Slack #${incident.channelName}` }],
-  });
-  return dedupKey;
+  };
+  try {
+    await deps.pagerduty.trigger(page);
+  } catch (err) {
+    const why = (err as Error).message;
+    if (err instanceof PagerDutyError && !err.transient) {
+      await tellPageFailed(deps, incident, why);
+      return undefined;
+    }
+    await deps.queues.enqueue(
+      pagerDutyEventJob,
+      { action: 'trigger', ...page, incident: incident.id },
+      { jobId: `pd-page-${incident.id}` },
+    );
+    await say(deps, incident.channel, pageDelayedMessage(why));
+  }
+  return page.dedupKey;
+}
+
+const pageDelayedMessage = (why: string): SlackMessage =>
+  note(
+    md`:hourglass: PagerDuty did not take the page yet (${why}); the bot keeps trying. ${code('/azora oncall')} says who is on call.`,
+  );
+
+/** Said in the incident's channel when its page never went: on-call is not paged. */
+export async function tellPageFailed(deps: Deps, incident: Incident | string, why: string): Promise<void> {
+  const found = typeof incident === 'string' ? await deps.incidents.get(incident) : incident;
+  if (!found) return;
+  const failed = note(
+    md`:rotating_light: PagerDuty did not take the page: ${why}. On-call is *not* paged: reach them another way (${code('/azora oncall')}).`,
+  );
+  await say(deps, found.channel, failed);
+}
+
+/** A line in the channel that must not fail what it reports on (a declaration, a page's job). */
+async function say(deps: Deps, channel: string, message: SlackMessage): Promise<void> {
+  await deps.outbox
+    .paced('chat.postMessage', channel, () => deps.messenger.post(channel, message))
+    .catch((err: unknown) =>
+      deps.logger.warn(
+        { channel, err: slackError(err) ?? (err as Error).message },
+        'could not say it in the channel',
+      ),
+    );
 }
 
 /** Said in the channel when some of those on call could not be invited. */

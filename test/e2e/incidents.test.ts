@@ -437,6 +437,14 @@ describe('an incident with PagerDuty', () => {
       env: { ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN, ...pagerduty.env(caFile) },
     });
   });
+  /** The incident of that title, once declared (its summary posted). */
+  const declared = async (title: string) =>
+    (await waitFor(
+      async () => (await t.bot.deps.incidents.recent(5)).find((i) => i.title === title),
+      (i) => i?.summaryTs !== undefined,
+      { what: `the incident ${title}` },
+    ))!;
+
   afterAll(async () => {
     await t.stop();
     await pagerduty.stop();
@@ -565,13 +573,37 @@ describe('an incident with PagerDuty', () => {
     ).toBe(true);
   });
 
+  it('pages a sev1 once PagerDuty answers when it failed at the declaration, saying so in the channel', async () => {
+    pagerduty.failNext('/v2/enqueue', 500);
+    await slashAs(t, ENGINEER, 'incident declare sev1 ledger writes failing', OPS);
+    const incident = await declared('ledger writes failing');
+    const key = `azora-incident-${incident.id}`;
+    expect(incident.pagerduty?.id).toBe(key);
+    await waitFor(
+      () => pagerduty.events.filter((e) => e.dedupKey === key && e.action === 'trigger').map((e) => e.status),
+      (statuses) => statuses.includes(202),
+      { what: 'the page sent again', timeoutMs: 15_000 },
+    );
+    const said = t.slack.messages.filter((m) => m.channel === incident.channel).map((m) => m.text);
+    expect(said.some((text) => text.includes('PagerDuty did not take the page yet'))).toBe(true);
+  });
+
+  it('says in the channel that on-call is not paged when PagerDuty refuses the page', async () => {
+    pagerduty.failNext('/v2/enqueue', 400);
+    await slashAs(t, ENGINEER, 'incident declare sev2 exports stuck', OPS);
+    const incident = await declared('exports stuck');
+    expect(incident.pagerduty).toBeUndefined();
+    const refused = await waitFor(
+      () => t.slack.messages.find((m) => m.channel === incident.channel && m.text.includes('is *not* paged')),
+      (m) => m !== undefined,
+      { what: 'the refusal in the channel' },
+    );
+    expect(refused!.text).toContain('PagerDuty did not take the page');
+  });
+
   it('pages when its severity is raised to one that pages, once', async () => {
     await slashAs(t, ENGINEER, 'incident declare sev3 search results stale', OPS);
-    const incident = (await waitFor(
-      async () => (await t.bot.deps.incidents.recent(5)).find((i) => i.title === 'search results stale'),
-      (i) => i?.summaryTs !== undefined,
-      { what: 'the incident' },
-    ))!;
+    const incident = await declared('search results stale');
     const key = `azora-incident-${incident.id}`;
     const triggers = () => pagerduty.events.filter((e) => e.dedupKey === key && e.action === 'trigger');
     const raise = (severity: string) =>
