@@ -37,8 +37,9 @@ export async function declareFromAlert(deps: CoreDeps, click: Click): Promise<vo
       responseUrl: click.responseUrl,
       seed: `alert-${group.id}-${group.episode}`,
     },
-    // One declaration per group and episode, whoever presses and however often.
-    { jobId: `declare-${group.id}-${group.episode}` },
+    // One declaration at a time per group and episode, whoever presses and however often; a
+    // press after it ended (refused, failed, or done: then answered with its channel) is a new job.
+    { deduplication: { id: `declare-${group.id}-${group.episode}` } },
   );
   await tellPresser(click, note(md`:rotating_light: Declaring an incident for ${group.alertname}…`));
 }

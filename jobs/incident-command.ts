@@ -27,7 +27,7 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
             group.channel,
             parentKey(group),
             declaredAnswer(incident),
-            `${group.id}-incident`,
+            `${group.id}-${group.episode}-incident`,
           );
         return { incident: incident.id, created };
       }

@@ -38,8 +38,13 @@ export async function declare(
   const existing = await deps.incidents.get(id);
   if (existing) return { incident: existing, created: false };
   if (input.alertGroup) {
-    const holder = await deps.incidents.claimGroup(input.alertGroup, id);
-    const first = holder !== id ? await deps.incidents.get(holder) : undefined;
+    let holder = await deps.incidents.claimGroup(input.alertGroup, id);
+    let first = holder !== id ? await deps.incidents.get(holder) : undefined;
+    // Its alert fired again after that incident was resolved (resolved is final): a new one.
+    if (first?.status === 'resolved') {
+      holder = await deps.incidents.takeGroupOver(input.alertGroup, holder, id);
+      first = holder !== id ? await deps.incidents.get(holder) : undefined;
+    }
     if (first) return { incident: first, created: false };
   }
   const policy = deps.policy.incidents;

@@ -1,6 +1,7 @@
 import { keys, type Keys } from '../kernel/keys';
 import type { RedisClient } from '../kernel/redis';
 import { VersionedStore } from '../kernel/versioned';
+import { runScript } from '../kernel/script';
 import type { Incident } from './domain/incident';
 import { appendEntry, emptyTimeline, type Timeline, type TimelineEntry } from './domain/timeline';
 
@@ -14,6 +15,14 @@ export const MAX_INDEXED = 200;
  * cannot both win), its timeline beside it, an index by declaration time, and which
  * incident a channel or an alert group belongs to.
  */
+/** Sets KEYS[1] to ARGV[2] when it holds ARGV[1] (or nothing); returns what it holds after. */
+const TAKE_OVER = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return holder end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return ARGV[2]
+`;
+
 export class IncidentStore {
   private readonly keys: Keys;
   private readonly docs: VersionedStore<Incident>;
@@ -66,6 +75,23 @@ export class IncidentStore {
     const key = this.keys.incidentOfGroup(group);
     if ((await this.redis.set(key, id, 'PX', RETENTION_MS, 'NX')) === 'OK') return id;
     return (await this.redis.get(key)) ?? id;
+  }
+
+  /**
+   * Gives the alert group to `id` if `from` still holds it (an incident resolved since: the
+   * alert fired again); the id that holds it after.
+   */
+  async takeGroupOver(group: string, from: string, id: string): Promise<string> {
+    const holder = await runScript(
+      this.redis,
+      TAKE_OVER,
+      1,
+      this.keys.incidentOfGroup(group),
+      from,
+      id,
+      RETENTION_MS,
+    );
+    return typeof holder === 'string' ? holder : id;
   }
 
   private async linkGroup(group: string, id: string): Promise<void> {

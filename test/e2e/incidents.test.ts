@@ -7,7 +7,13 @@ import { nudgeIfDue } from '../../src/incidents/nudge';
 import { addNote, update } from '../../src/incidents/run';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
-import { firingNotification, postNotification, untilSettled } from '../kit/flows';
+import {
+  firedAgain,
+  firingNotification,
+  postNotification,
+  resolvedNotification,
+  untilSettled,
+} from '../kit/flows';
 import { APPROVER, BYSTANDER, SECOND_APPROVER, ENGINEER, ONCALL, OPS, PROD, WEBHOOK_TOKEN } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
 import { waitFor } from '../kit/wait';
@@ -285,6 +291,26 @@ describe('incidents, end to end', () => {
   });
 });
 
+/** The bot's thread of a firing alert, and its Declare incident button to press. */
+async function alertThreadOf(t: TestBot, alertname: string) {
+  const parent = (await waitFor(
+    () => t.slack.messages.find((m) => !m.threadTs && m.text.includes(alertname)),
+    (m) => m !== undefined && JSON.stringify(m.blocks).includes('declare-incident'),
+    { what: `the ${alertname} thread with its Declare button` },
+  ))!;
+  const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent.blocks))![1]!;
+  const press = (user: string) =>
+    sendButtonClick(t.url, t.secret, {
+      user,
+      actionId: actionId('declare-incident', groupId),
+      value: groupId,
+      channel: parent.channel,
+      messageTs: parent.ts,
+      responseUrl: t.slack.responseUrl(parent.channel, user),
+    });
+  return { parent, groupId, press };
+}
+
 describe('an incident declared from a critical alert', () => {
   let cluster: TestCluster;
   let t: TestBot;
@@ -305,21 +331,9 @@ describe('an incident declared from a critical alert', () => {
       'error rate above 5% on payment',
     );
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
-    const parent = await waitFor(
-      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraHighErrorRate')),
-      (m) => m !== undefined && JSON.stringify(m.blocks).includes('declare-incident'),
-      { what: 'the alert thread with its Declare button' },
-    );
-    const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent!.blocks))![1]!;
-    const press = (user = ONCALL) =>
-      sendButtonClick(t.url, t.secret, {
-        user,
-        actionId: actionId('declare-incident', groupId),
-        value: groupId,
-        channel: parent!.channel,
-        messageTs: parent!.ts,
-        responseUrl: t.slack.responseUrl(parent!.channel, user),
-      });
+    const thread = await alertThreadOf(t, 'AzoraHighErrorRate');
+    const { parent, groupId } = thread;
+    const press = (user = ONCALL) => thread.press(user);
     // Someone who may not respond to production's alerts declares nothing (it would page).
     await press(BYSTANDER);
     const refused = await waitFor(
@@ -345,13 +359,19 @@ describe('an incident declared from a critical alert', () => {
     expect(incident!.title).toBe('AzoraHighErrorRate: error rate above 5% on payment');
     await waitFor(
       () =>
-        t.slack.messages.find((m) => m.threadTs === parent!.ts && m.text.includes(`<#${incident!.channel}>`)),
+        t.slack.messages.find((m) => m.threadTs === parent.ts && m.text.includes(`<#${incident!.channel}>`)),
       (m) => m !== undefined,
       { what: 'the alert thread linking the channel' },
     );
-    // Pressed again (another responder, Slack's retry): the same incident, no second channel.
+    // Pressed again (another responder, Slack's retry): the same incident, no second channel,
+    // and the presser is given its channel.
     const channels = t.slack.channels.length;
+    const linked = () =>
+      t.slack.messages.filter((m) => m.visibleTo === ONCALL && m.text.includes(`<#${incident!.channel}>`))
+        .length;
+    const before = linked();
     await press();
+    await waitFor(linked, (n) => n === before + 1, { what: 'the channel given to the second press' });
     await untilSettled(t.bot);
     expect(t.slack.channels).toHaveLength(channels);
     expect(await t.bot.deps.incidents.recent(5)).toHaveLength(1);
@@ -367,6 +387,56 @@ describe('an incident declared from a critical alert', () => {
     );
     expect(timeline.entries.map((e) => e.kind)).toEqual(['status', 'request']);
     expect((await t.bot.deps.incidents.get(incident!.id))!.requests).toHaveLength(1);
+  });
+
+  it('declares once the workspace allows it after a refusal, and anew when the alert fires again after a resolve', async () => {
+    const alert = firingNotification(
+      'AzoraServiceDown',
+      { severity: 'critical', namespace: PROD, service: 'auth' },
+      'auth is down',
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
+    const thread = await alertThreadOf(t, 'AzoraServiceDown');
+    const { groupId } = thread;
+    const press = () => thread.press(ONCALL);
+    const open = async () => (await t.bot.deps.incidents.recent(10)).filter((i) => i.status !== 'resolved');
+
+    // Refused by the workspace: nothing declared; allowed again, the next press declares.
+    t.slack.restrictChannelCreation(true);
+    await press();
+    await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) => m.visibleTo === ONCALL && m.text.includes('does not let the bot create'),
+        ),
+      (m) => m !== undefined,
+      { what: 'the refusal' },
+    );
+    await untilSettled(t.bot);
+    t.slack.restrictChannelCreation(false);
+    await press();
+    const first = (await waitFor(open, (found) => found.length === 1, { what: 'the incident' }))[0]!;
+
+    // Resolved; the alert resolves, then fires again: its Declare makes a new incident.
+    await slashAs(t, ONCALL, 'incident resolve failed over to the standby', first.channel);
+    await waitFor(
+      async () => (await t.bot.deps.incidents.get(first.id))?.status,
+      (status) => status === 'resolved',
+      { what: 'the first resolved' },
+    );
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolvedNotification(alert))).toBe(202);
+    await untilSettled(t.bot);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, firedAgain(alert))).toBe(202);
+    await waitFor(
+      async () => (await t.bot.deps.alerts.get(groupId))?.status,
+      (status) => status === 'firing',
+      { what: 'the alert firing again' },
+    );
+    await press();
+    const second = (await waitFor(open, (found) => found.length === 1, { what: 'a new incident' }))[0]!;
+    expect(second.id).not.toBe(first.id);
+    expect(second.channel).not.toBe(first.channel);
+    expect(second.alertGroups).toEqual([groupId]);
   });
 });
 
@@ -459,25 +529,13 @@ describe('an incident with PagerDuty', () => {
       'payment is down',
     );
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
-    const parent = await waitFor(
-      () => t.slack.messages.find((m) => !m.threadTs && m.text.includes('AzoraServiceDown')),
-      (m) => m !== undefined && JSON.stringify(m.blocks).includes('declare-incident'),
-      { what: 'the alert thread' },
-    );
-    const groupId = /azora:declare-incident:([^"]+)/.exec(JSON.stringify(parent!.blocks))![1]!;
+    const { groupId, press } = await alertThreadOf(t, 'AzoraServiceDown');
     const alertPage = await waitFor(
       () => pagerduty.events.find((e) => e.action === 'trigger' && e.dedupKey?.includes(groupId)),
       (e) => e !== undefined,
       { what: 'the alert’s own page' },
     );
-    await sendButtonClick(t.url, t.secret, {
-      user: ENGINEER,
-      actionId: actionId('declare-incident', groupId),
-      value: groupId,
-      channel: parent!.channel,
-      messageTs: parent!.ts,
-      responseUrl: t.slack.responseUrl(parent!.channel, ENGINEER),
-    });
+    await press(ENGINEER);
     const incident = await waitFor(
       async () => (await t.bot.deps.incidents.recent(1))[0],
       (i) => i !== undefined,

@@ -9,6 +9,8 @@ import {
   requestIn,
   untilPendingApproval,
   untilSettled,
+  resolvedNotification,
+  firedAgain,
 } from '../kit/flows';
 import { APPROVER, ENGINEER, OPS, PROD, STG, WEBHOOK_TOKEN } from '../kit/ids';
 import { sendButtonClick, sendSlashCommand } from '../kit/slack-requests';
@@ -81,11 +83,6 @@ describe('releases, end to end', () => {
       { severity: 'critical', namespace: PROD, service: 'payment' },
       'error rate above 5% on payment',
     );
-  const resolvedOf = (n: ReturnType<typeof paymentErrors>) => ({
-    ...n,
-    status: 'resolved',
-    alerts: n.alerts.map((a) => ({ ...a, status: 'resolved' })),
-  });
 
   const deployToStaging = async (version: string) => {
     await slash(ENGINEER, `deploy staging payment ${version}`);
@@ -222,7 +219,7 @@ describe('releases, end to end', () => {
     });
 
     // The same alert again (Alertmanager repeats) switches nothing more.
-    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolvedOf(alert))).toBe(202);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolvedNotification(alert))).toBe(202);
     expect(await postNotification(t.url, WEBHOOK_TOKEN, alert)).toBe(202);
     await untilSettled(t.bot);
     const succeeded = (await t.bot.deps.audit.recent(50, 'production')).filter((e) => e.type === 'succeeded');
@@ -273,18 +270,9 @@ describe('releases, end to end', () => {
 
     // The change ends; the alert resolves and fires again inside the bake window.
     await t.bot.deps.locks.release('production', 'payment', 'r0locked0');
-    const resolved = {
-      ...alert,
-      status: 'resolved',
-      alerts: alert.alerts.map((a) => ({ ...a, status: 'resolved' })),
-    };
-    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolved)).toBe(202);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, resolvedNotification(alert))).toBe(202);
     await untilSettled(t.bot);
-    const again = {
-      ...alert,
-      alerts: alert.alerts.map((a) => ({ ...a, startsAt: new Date().toISOString() })),
-    };
-    expect(await postNotification(t.url, WEBHOOK_TOKEN, again)).toBe(202);
+    expect(await postNotification(t.url, WEBHOOK_TOKEN, firedAgain(alert))).toBe(202);
     await waitFor(
       () => selector('azora-payment'),
       (colour) => colour === 'blue',

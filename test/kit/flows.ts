@@ -133,6 +133,21 @@ export function firingNotification(
   };
 }
 
+type Notification = ReturnType<typeof firingNotification>;
+
+/** The same notification with its alerts resolved. */
+export const resolvedNotification = (n: Notification): Notification => ({
+  ...n,
+  status: 'resolved',
+  alerts: n.alerts.map((a) => ({ ...a, status: 'resolved' })),
+});
+
+/** The same alerts firing again (a start of now): a new episode once they had resolved. */
+export const firedAgain = (n: Notification): Notification => ({
+  ...n,
+  alerts: n.alerts.map((a) => ({ ...a, startsAt: new Date().toISOString() })),
+});
+
 /**
  * Until the bot has done everything it was given for alerts: no notification waiting or
  * being handled in the alert inbox (nor an earlier version's alert job), and no Slack
