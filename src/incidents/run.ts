@@ -15,7 +15,7 @@ import {
 import { metrics } from './domain/metrics';
 import { postmortemMarkdown } from './domain/postmortem';
 import { topicText } from './domain/summary';
-import { incidentLine, resolvedLine, summaryMessage } from './views';
+import { incidentLine, resolvedLine, shownText, summaryMessage } from './views';
 
 /** The incident a command typed in `channel` is about: commands that run one work in its channel. */
 export async function incidentOfChannel(deps: Deps, channel: string): Promise<Incident> {
@@ -112,7 +112,7 @@ export async function update(
   await deps.outbox.put(
     updated.channel,
     `incident-${updated.id}-${entry.kind}-${entry.at}-${actor}`,
-    incidentLine(md`:memo: ${mention(actor)}: ${entry.text}`),
+    incidentLine(md`:memo: ${mention(actor)}: ${shownText(entry)}`),
   );
   return updated;
 }

@@ -49,6 +49,8 @@ export class IncidentStore {
       .zremrangebyrank(index, 0, -MAX_INDEXED - 1)
       .pexpire(index, RETENTION_MS)
       .zadd(this.keys.openIncidents(), incident.declaredAt, incident.id)
+      // Abandoned incidents (never resolved) must not crowd new ones out of the bot's events.
+      .zremrangebyrank(this.keys.openIncidents(), 0, -MAX_INDEXED - 1)
       .pexpire(this.keys.openIncidents(), RETENTION_MS)
       .exec();
     for (const group of incident.alertGroups) await this.linkGroup(group, incident.id);
@@ -131,9 +133,12 @@ export class IncidentStore {
 
   private reading?: Promise<Incident[]>;
 
+  /** The newest open incidents; ids whose incident expired or was resolved are dropped from the set. */
   private async readOpen(): Promise<Incident[]> {
-    const ids = await this.redis.zrange(this.keys.openIncidents(), 0, MAX_INDEXED - 1);
+    const ids = await this.redis.zrange(this.keys.openIncidents(), 0, MAX_INDEXED - 1, 'REV');
     const found = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => found[i] === undefined || found[i]!.status === 'resolved');
+    if (gone.length > 0) await this.redis.zrem(this.keys.openIncidents(), ...gone);
     return found.filter((i): i is Incident => i !== undefined && i.status !== 'resolved');
   }
 

@@ -89,7 +89,7 @@ const actor = (who: string): Mrkdwn | string => (/^[UW][A-Z0-9]{2,}$/.test(who) 
  * ids, shows its people as mentions. Any other entry's `<@U…>` came from outside (an
  * alert's summary, a pinned message quoting one) and stays text, so it pings nobody.
  */
-const shownText = (e: TimelineEntry): Mrkdwn | string =>
+export const shownText = (e: TimelineEntry): Mrkdwn | string =>
   e.kind === 'commander' ? withUserMentions(bounded(e.text, ENTRY_SHOWN)) : bounded(e.text, ENTRY_SHOWN);
 
 function entryLine(e: TimelineEntry): Mrkdwn {

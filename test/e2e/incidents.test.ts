@@ -121,6 +121,16 @@ describe('incidents, end to end', () => {
       (commander) => commander === APPROVER,
       { what: 'the new commander' },
     );
+    // Said in the channel with both people as mentions (the new one is notified), not as escaped ids.
+    const handedOver = await waitFor(
+      () =>
+        t.slack.messages.find(
+          (m) => m.channel === channel.id && m.text.startsWith(':memo:') && m.text.includes(APPROVER),
+        ),
+      (m) => m !== undefined,
+      { what: 'the commander change said in the channel' },
+    );
+    expect(handedOver!.text).toBe(`:memo: <@${ENGINEER}>: <@${ENGINEER}> → <@${APPROVER}>`);
     await slash(ENGINEER, 'incident note rolled back the canary <!channel>', channel.id);
     await answerTo(ENGINEER, 'Noted in the timeline');
     const timeline = await t.bot.deps.incidents.timeline(incident.id);

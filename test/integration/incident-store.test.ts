@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Incident } from '../../src/incidents/domain/incident';
-import { IncidentStore } from '../../src/incidents/store';
+import { IncidentStore, MAX_INDEXED } from '../../src/incidents/store';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 
 const T0 = Date.UTC(2026, 11, 3, 3, 0);
@@ -50,5 +50,19 @@ describe('the open incidents, read by many alert notifications at once', () => {
     await store.closed('a');
     expect((await store.open()).map((i) => i.id)).toEqual(['b']);
     zrange.mockRestore();
+  });
+
+  it('keeps the newest incidents open past as many abandoned ones, and drops those expired', async () => {
+    const entry = { at: T0, actor: 'U0ENGINEER', kind: 'status' as const, text: 'x' };
+    for (let i = 0; i <= MAX_INDEXED; i++)
+      await store.create({ ...incident(`old${i}`), declaredAt: T0 + i }, entry);
+    await store.create({ ...incident('newest'), declaredAt: T0 + 10 * MAX_INDEXED }, entry);
+    const open = (await store.open()).map((i) => i.id);
+    expect(open).toContain('newest');
+    expect(open).toHaveLength(MAX_INDEXED);
+    // An incident whose record expired leaves the set at the next read.
+    await redis.del(`${prefix}:incident:newest`);
+    expect((await store.open()).map((i) => i.id)).not.toContain('newest');
+    expect(await redis.zscore(`${prefix}:incidents-open`, 'newest')).toBeNull();
   });
 });
