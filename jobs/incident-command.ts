@@ -48,7 +48,7 @@ export const incidentCommandProcessor = defineJob(incidentCommandJob, async (pay
       }
       case 'resolve': {
         const incident = await incidentOfChannel(ctx, channel);
-        await resolve(ctx, incident, command.summary, requester);
+        await resolve(ctx, incident, command.summary, requester, ctx.job.attemptsMade > 0);
         return { incident: incident.id, resolved: true };
       }
       default: {

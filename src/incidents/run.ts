@@ -161,6 +161,8 @@ export async function resolve(
   incident: Incident,
   summary: string,
   actor: string,
+  /** A retry of this resolve's job: an incident it finds resolved by `actor` is this resolve's, made before it failed. */
+  retry = false,
 ): Promise<Incident> {
   const at = deps.now();
   const result = await deps.incidents.change<Change>(incident.id, (current) => {
@@ -170,19 +172,27 @@ export async function resolve(
       : { verdict: decided };
   });
   if (!result) throw new Refusal('input', 'this incident is not known (any more)');
-  if (!result.verdict.ok) throw new Refusal('guard', result.verdict.reason);
-  const resolved = result.verdict.incident;
+  const madeBefore =
+    !result.verdict.ok &&
+    retry &&
+    result.incident?.status === 'resolved' &&
+    result.incident.resolvedBy === actor;
+  if (!result.verdict.ok && !madeBefore) throw new Refusal('guard', result.verdict.reason);
+  // What follows the resolve is done again on a retry: the close, the page, the summary and
+  // the postmortem (the audit event, recorded before Slack was asked, once).
+  const resolved = result.verdict.ok ? result.verdict.incident : result.incident!;
   await deps.incidents.closed(resolved.id);
   await resolvePage(deps, resolved);
   const timeline = await deps.incidents.timeline(resolved.id);
   const figures = metrics(resolved, timeline);
   const markdown = postmortemMarkdown(resolved, timeline);
   // Recorded before Slack is asked: the draft survives in the audit stream whatever Slack does.
-  await deps.audit.record({
-    type: 'incident-resolved',
-    actor,
-    detail: `${resolved.id}: ${markdown}`.slice(0, 16_000),
-  });
+  if (!madeBefore)
+    await deps.audit.record({
+      type: 'incident-resolved',
+      actor,
+      detail: `${resolved.id}: ${markdown}`.slice(0, 16_000),
+    });
   await show(deps, resolved);
   await deps.outbox.paced('files.uploadV2', resolved.channel, () =>
     deps.slack.filesUploadV2({

@@ -189,6 +189,22 @@ describe('incidents, end to end', () => {
     expect(JSON.stringify(listing.blocks)).toContain('Auth 5xx');
   });
 
+  it('uploads the postmortem on the retry when Slack refused it once, the resolve made once', async () => {
+    const { incident, channel } = await declareOne('upload refused once');
+    // One attempt's worth of refusals (the client's own retries too): the job's retry uploads it.
+    t.slack.failNext('files.getUploadURLExternal', 500, 3);
+    await slash(ENGINEER, 'incident resolve cache warmed', channel.id);
+    const file = await t.slack.waitForFile((f) => f.state === 'complete' && f.channel === channel.id, 20_000);
+    expect(file.initialComment).toContain(`*Resolved* by <@${ENGINEER}>: cache warmed`);
+    const audited = (await t.bot.deps.audit.recent(200)).filter(
+      (e) => e.type === 'incident-resolved' && e.detail.startsWith(`${incident.id}:`),
+    );
+    expect(audited).toHaveLength(1);
+    expect(
+      t.slack.messages.some((m) => m.visibleTo === ENGINEER && m.text.includes('resolved is final')),
+    ).toBe(false);
+  });
+
   it('keeps the postmortem draft in the audit stream when Slack will not take the file', async () => {
     const { incident, channel } = await declareOne('upload refused');
     // Every attempt at the upload fails (the client's own retries too).
