@@ -11,7 +11,7 @@ import { commandText } from './domain/describe';
 import { progressMessage, requestMessage } from './views';
 import type { SlackMessage } from '../kernel/slack/blocks';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
-import { colourImages, indexRelease, previousLive, recordRelease } from '../releases';
+import { colourImages, indexRelease, previousLive, recordRelease, releaseImageOf } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
 import { applyDeploy } from './deploy';
 import { applyBackup, applyRestore, lockedBy } from './database';
@@ -311,7 +311,7 @@ async function applyStep(
     case 'rollback': {
       const workload = workloadOf(policy, env, step.service);
       const deployment = await kube.readDeployment(env, workload.namespace, step.deployment);
-      const image = (deployment.spec?.template.spec?.containers ?? []).map((c) => c.image).join(', ');
+      const image = releaseImageOf(policy, step.service, deployment);
       if (![step.fromImage, step.toImage].includes(image)) {
         throw new StalePlan(`${step.deployment} runs ${image} now, not ${step.fromImage} as planned`);
       }

@@ -127,7 +127,8 @@ describe('releases, end to end', () => {
     expect(imageOf(STG, 'azora-payment')).toBe(`${REPO}:v1.5.0`);
   });
 
-  it('records a staging rollback, and refuses to promote the version it rolled back until it is deployed again', async () => {
+  /** v1.6.0 to staging, rolled back: recorded so, and refused for production. */
+  const rolledBackOutOfStaging = async () => {
     expect((await deployToStaging('v1.6.0')).final).toMatch(/succeeded/);
     await slash(ENGINEER, 'rollback staging payment');
     const rollback = await requestIn(t.slack, 'rollback staging payment');
@@ -146,6 +147,29 @@ describe('releases, end to end', () => {
       'v1.6.0 was rolled back in staging after its release there',
     );
     expect(imageOf(PROD, 'azora-payment-green')).not.toContain('v1.6.0');
+  };
+
+  it('records a staging rollback, and refuses to promote the version it rolled back until it is deployed again', () =>
+    rolledBackOutOfStaging());
+
+  it('records the release container’s versions in a rollback of a deployment with a sidecar', async () => {
+    await cluster.kube.clients('staging').apps.patchNamespacedDeployment({
+      name: 'azora-payment',
+      namespace: STG,
+      body: [
+        {
+          op: 'add',
+          path: '/spec/template/spec/containers/-',
+          value: { name: 'envoy', image: 'envoyproxy/envoy:v1.30.0' },
+        },
+      ],
+    });
+    await cluster.kube.waitForRollout('staging', STG, 'azora-payment', 10_000);
+    await rolledBackOutOfStaging();
+    expect(historyOn(STG, 'deployments', 'azora-payment').at(-1)).toMatchObject({
+      image: `${REPO}:v1.5.0`,
+      previous: { image: `${REPO}:v1.6.0` },
+    });
   });
 
   it('deploys to production onto the idle colour, switches after approval, and a rollback returns to what was live', async () => {

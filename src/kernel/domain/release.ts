@@ -169,3 +169,19 @@ export function chooseContainer(
         : `several of its containers run ${repository} (${running.map((c) => c.name).join(', ')}); name one in the policy (services.<name>.container)`,
   };
 }
+
+/**
+ * The image that stands for a pod template's version: its release container's (the
+ * policy's `container`, or the one running the policy's repository), or, for a service
+ * the bot does not deploy, every container's image. Records and plans compare these.
+ */
+export function releaseImage(
+  containers: ReadonlyArray<{ name: string; image?: string }>,
+  service: { image?: string | undefined; container?: string | undefined } | undefined,
+): string {
+  if (service?.image) {
+    const chosen = chooseContainer(containers, service.image, service.container);
+    if (!('refused' in chosen)) return chosen.image;
+  }
+  return containers.map((c) => c.image ?? '').join(', ');
+}

@@ -7,7 +7,13 @@ import type {
 } from '@kubernetes/client-node';
 import type { Policy } from '../../config/policy';
 import type { Colour, EnvironmentName } from '../domain/environment';
-import { appendRelease, parseReleases, RELEASES_ANNOTATION, type ReleaseRecord } from '../domain/release';
+import {
+  appendRelease,
+  parseReleases,
+  releaseImage,
+  RELEASES_ANNOTATION,
+  type ReleaseRecord,
+} from '../domain/release';
 import type { RevisionTarget } from '../domain/revision';
 import { otherColour, workloadOf, workloadsOf, type Workload } from '../domain/topology';
 import { callOptions, type ClusterClients } from './clients';
@@ -449,8 +455,12 @@ export class Kubernetes implements ClusterPort {
       replicaSet: target.metadata!.name!,
       fromRevision: current ? revisionOf(current) : revisionOf(deployment),
       toRevision: revisionOf(target),
-      fromImage: imagesOf(deployment.spec?.template),
-      toImage: imagesOf(target.spec?.template),
+      // The release container's images (a sidecar's would read as the version otherwise).
+      fromImage: releaseImage(
+        deployment.spec?.template?.spec?.containers ?? [],
+        this.policy.services[service],
+      ),
+      toImage: releaseImage(target.spec?.template?.spec?.containers ?? [], this.policy.services[service]),
     };
   }
 
