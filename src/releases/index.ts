@@ -2,4 +2,5 @@
 export { historyOf, indexRelease, recordRelease } from './record';
 export { colourImages, releaseImageOf } from './images';
 export { previousLive, promotionOf } from './domain/history';
+export { promotionProblem } from './promotion';
 export { watchAfterChange, watchAlert } from './watch';

@@ -11,7 +11,14 @@ import { commandText } from './domain/describe';
 import { progressMessage, requestMessage } from './views';
 import type { SlackMessage } from '../kernel/slack/blocks';
 import { cancelWindow, moveWindow, scheduleWindow } from '../maintenance';
-import { colourImages, indexRelease, previousLive, recordRelease, releaseImageOf } from '../releases';
+import {
+  colourImages,
+  indexRelease,
+  previousLive,
+  promotionProblem,
+  recordRelease,
+  releaseImageOf,
+} from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
 import { applyDeploy } from './deploy';
 import { applyBackup, applyRestore, lockedBy } from './database';
@@ -90,6 +97,7 @@ export async function executeRequest(
   try {
     await guardCooldowns(deps, request);
     await guardSwitchTargets(deps, request);
+    await guardPromotions(deps, request);
     await started;
     await showProgress(deps, request);
     const outcome: string[] = [];
@@ -248,6 +256,25 @@ async function guardSwitchTargets(deps: Deps, request: OpsRequest): Promise<void
   );
   const found = problems.filter((p): p is string => p !== undefined);
   if (found.length > 0) throw new Refusal('guard', `not switching anything: ${found.join('; ')}`);
+}
+
+/**
+ * A deploy is promoted on what the proving environment's history says when it runs, not
+ * when it was planned: a version rolled back out of staging while its production deploy
+ * waited for approval is not deployed (unless an approver forced it).
+ */
+async function guardPromotions(deps: Deps, request: OpsRequest): Promise<void> {
+  for (const step of request.plan) {
+    if (step.kind !== 'deploy' || step.forced) continue;
+    const problem = await promotionProblem(
+      deps.kube,
+      deps.policy,
+      request.environment,
+      step.service,
+      step.toImage,
+    );
+    if (problem) throw new Refusal('guard', `${problem.why} since this was planned`);
+  }
 }
 
 /** Applies one pinned step, waits for it to take, checks health; returns the line for the thread. */

@@ -5,11 +5,10 @@ import type { Policy } from '../config/policy';
 import type { EnvironmentName } from '../commands/domain/types';
 import { checkCommandFits, servicesOf, type ChangeCommand } from './domain/fit';
 import type { DeployStep, PlanStep } from './domain/types';
-import { environmentOf, otherColour, serviceOf, workloadOf } from '../kernel/domain/topology';
-import { ENVIRONMENTS } from '../kernel/domain/environment';
+import { otherColour, serviceOf, workloadOf } from '../kernel/domain/topology';
 import { imageFor, versionOf } from '../kernel/domain/release';
 import { environmentOfBackup } from '../backups/domain/job';
-import { colourImages, previousLive, promotionOf, releaseImageOf } from '../releases';
+import { colourImages, previousLive, promotionProblem, releaseImageOf } from '../releases';
 
 export { servicesOf, type ChangeCommand } from './domain/fit';
 
@@ -180,20 +179,15 @@ async function planDeploy(
     throw new Refusal('plan', `${service} is a statefulset; the bot deploys apps only`);
 
   let forced = false;
-  const proving = promotionSource(policy, env, service);
-  const promotion = proving ? promotionOf(await kube.releases(proving, service), image) : 'released';
-  if (proving && promotion !== 'released') {
+  const promotion = await promotionProblem(kube, policy, env, service, image);
+  if (promotion) {
     if (!(command.force && forceCounts)) {
       const how = command.force
         ? '`force` counts only when an approver asks for it'
         : 'an approver can add `force` to deploy it anyway';
-      const why =
-        promotion === 'rolled-back'
-          ? `was rolled back in ${proving} after its release there`
-          : `was never released to ${proving}`;
       throw new Refusal(
         'plan',
-        `${versionOf(image)} ${why}: deploy it there first (\`/azora deploy ${proving} ${service} ${version}\`); ${how}`,
+        `${promotion.why}: deploy it there first (\`/azora deploy ${promotion.proving} ${service} ${version}\`); ${how}`,
       );
     }
     forced = true;
@@ -273,14 +267,4 @@ async function planRestore(
     backupId: backup,
     windowMs: template.deadline + RESTORE_WINDOW_MARGIN_MS,
   };
-}
-
-/**
- * Where a version must have succeeded before it goes to `env`: for an environment that
- * requires approval, the first one that does not (staging), unless the service opts out.
- */
-function promotionSource(policy: Policy, env: EnvironmentName, service: string): EnvironmentName | undefined {
-  if (environmentOf(policy, env).approval !== 'required' || !serviceOf(policy, service).stagingFirst)
-    return undefined;
-  return ENVIRONMENTS.find((name) => name !== env && policy.environments[name]?.approval === 'none');
 }

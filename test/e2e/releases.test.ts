@@ -152,6 +152,25 @@ describe('releases, end to end', () => {
   it('records a staging rollback, and refuses to promote the version it rolled back until it is deployed again', () =>
     rolledBackOutOfStaging());
 
+  it('refuses a production deploy whose version was rolled back out of staging while it waited for approval', async () => {
+    await deployToStaging('v1.6.0');
+    await slash(ENGINEER, 'deploy production payment v1.6.0');
+    const request = await requestIn(t.slack, 'deploy production payment v1.6.0');
+    await untilPendingApproval(t.bot.deps.requests, request.id);
+    await slash(ENGINEER, 'rollback staging payment');
+    const rollback = await requestIn(t.slack, 'rollback staging payment');
+    expect(await finalProgressOf(t.slack, rollback.ts, 30_000)).toMatch(/succeeded/);
+
+    await approve(request.id, request.ts);
+    const final = await finalProgressOf(t.slack, request.ts, 30_000);
+    expect(final).toMatch(/refused/);
+    expect(final).toContain(
+      'v1.6.0 was rolled back in staging after its release there since this was planned',
+    );
+    expect(imageOf(PROD, 'azora-payment-green')).not.toContain('v1.6.0');
+    expect(selector('azora-payment')).toBe('blue');
+  });
+
   it('records the release container’s versions in a rollback of a deployment with a sidecar', async () => {
     await cluster.kube.clients('staging').apps.patchNamespacedDeployment({
       name: 'azora-payment',

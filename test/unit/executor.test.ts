@@ -1,6 +1,6 @@
 import { KubeError } from '../../src/kernel/kubernetes/errors';
 import { executeRequest } from '../../src/requests/executor';
-import { versionOf } from '../../src/kernel/domain/release';
+import { appendRelease, versionOf } from '../../src/kernel/domain/release';
 import { expireRequestProcessor } from '../../jobs/expire-request';
 import type { OpsRequest, PlanStep } from '../../src/requests/domain/types';
 import { fakeWorld, type FakeWorld } from '../kit/fakes/deps';
@@ -466,6 +466,21 @@ describe('executeRequest', () => {
   });
 });
 
+/** `image` deployed to staging, succeeded: what the promotion rule asks before production. */
+function releasedInStaging(w: FakeWorld, image: string): void {
+  const version = image.slice(image.lastIndexOf(':') + 1);
+  const record = {
+    id: 'r0staging',
+    action: 'deploy' as const,
+    version,
+    image,
+    requester: 'U0ENGINEER',
+    start: NOW - 60_000,
+    result: 'succeeded' as const,
+  };
+  w.cluster.setReleaseAnnotation('staging', 'payment', appendRelease([], record, 20));
+}
+
 describe('executeRequest: deploy', () => {
   let w: FakeWorld;
   const run = (finalAttempt = false) => executeRequest(w.deps, ID, { finalAttempt });
@@ -493,8 +508,11 @@ describe('executeRequest: deploy', () => {
       replicas: 3,
     },
   };
-  const deployRequest = (step: PlanStep, environment: 'staging' | 'production' = 'production') =>
-    approved([step], { verb: 'deploy', environment, args: { version: '1.6.0' } });
+  const deployRequest = (step: PlanStep, environment: 'staging' | 'production' = 'production') => {
+    // A version goes to production once released in staging: the executor asks again when it runs.
+    if (environment === 'production') releasedInStaging(w, image('payment', '1.6.0'));
+    return approved([step], { verb: 'deploy', environment, args: { version: '1.6.0' } });
+  };
 
   it('staging: sets the image, waits for the rollout, checks health and smoke through the Service, records it', async () => {
     const step: PlanStep = {
@@ -687,6 +705,7 @@ describe('executeRequest: the backup before a production deploy', () => {
 
   beforeEach(() => {
     w = fakeWorld(structuredClone(POLICY), { now: NOW });
+    releasedInStaging(w, image('1.6.0'));
   });
 
   it('runs first, and a failed backup leaves the idle colour untouched', async () => {
