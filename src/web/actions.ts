@@ -11,6 +11,8 @@ const CHANGE_KINDS: readonly ActionKind[] = [
   'runbook-rollback',
   'runbook-switch-back',
   'runbook-scale-up',
+  // A production window's close is a cancel request, as a typed `maintenance cancel` is.
+  'close-window',
 ];
 
 /**

@@ -387,6 +387,22 @@ describe('access, limits and replays', () => {
     expect((await t.bot.deps.maintenanceWindows.get(window!.id))!.status).toBe('scheduled');
   });
 
+  it('counts a Close window press against the changes per minute, as a typed cancel is', async () => {
+    await start((p) => ({ ...p, limits: { ...p.limits, changesPerMinute: 1 } }));
+    const at = `${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 16)}Z`;
+    expect(await slash(APPROVER, `maintenance schedule ${at} 2h Planned upgrade`)).toContain('Scheduling');
+    const [window] = await waitFor(windows, (found) => found.length === 1, { what: 'the window' });
+    const closeIt = { id: window!.id, channel: OPS };
+    await press(ENGINEER, 'close-window', closeIt);
+    await requestIn(t.slack, `maintenance cancel production ${window!.id}`);
+    await press(ENGINEER, 'close-window', closeIt);
+    await waitFor(
+      () => t.slack.messages.find((m) => m.visibleTo === ENGINEER && m.text.includes('Slow down')),
+      (m) => m !== undefined,
+      { what: 'the second press slowed down' },
+    );
+  });
+
   it('moves a production window only once an approver other than the one who asked approves', async () => {
     await start();
     const at = (days: number) => `${new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16)}Z`;
