@@ -3,6 +3,7 @@ import { defineJob } from '../src/deps';
 import { maintenanceNoticeJob } from '../src/maintenance/contracts';
 import { liftWindow } from '../src/maintenance/actions';
 import type { JobContext } from '../src/deps';
+import type { MaintenanceWindow } from '../src/maintenance/domain/window';
 import { noticeMessage } from '../src/maintenance/views';
 
 /**
@@ -18,7 +19,8 @@ export const maintenanceNoticeProcessor = defineJob(
     const retriedEnd = notice === 'end' && ctx.job.attemptsMade > 0;
     if (!window || window.status === 'cancelled' || (window.status === 'done' && !retriedEnd))
       return { skipped: window?.status ?? 'gone' };
-    if (notice === 'start') await startWindow(ctx, windowId);
+    // A window cancelled or ended while it started is not announced as started.
+    if (notice === 'start' && !(await startWindow(ctx, windowId))) return { skipped: 'not running' };
     if (notice === 'end') await endWindow(ctx, windowId);
     // Once per timing of the window: a window moved after a notice went out announces the
     // new time again, in a message of its own.
@@ -38,20 +40,13 @@ export const maintenanceNoticeProcessor = defineJob(
  * What a running window puts in place, each remembered on the window as soon as it exists
  * (so a retried start adds neither twice): the environment's alerts silenced in
  * Alertmanager, and a PagerDuty maintenance window on the policy's PagerDuty services.
+ * The window turns active only once they exist (a restore waits for that to start its
+ * Job); a window cancelled or ended meanwhile has what was just made lifted at once.
+ * Whether the window is running now.
  */
-async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
-  const { window, changed } = await ctx.maintenanceWindows.update(windowId, (w) =>
-    w.status === 'scheduled' ? { ...w, status: 'active' } : undefined,
-  );
-  if (!window) return;
-  // Once, as the window turns active (not again on a retry): alert graphs mark the start of maintenance.
-  if (changed)
-    await ctx.audit.record({
-      type: 'maintenance-start',
-      actor: 'azora',
-      environment: window.environment,
-      detail: window.id,
-    });
+async function startWindow(ctx: JobContext, windowId: string): Promise<boolean> {
+  let window = await ctx.maintenanceWindows.get(windowId);
+  if (!window || !running(window)) return false;
   const { maintenance } = ctx.policy;
   const comment = `Maintenance ${window.id}: ${window.reason}`;
   if (ctx.alertmanager && maintenance.silence && !window.silenceId) {
@@ -62,7 +57,8 @@ async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
       createdBy: 'azora-chatops',
       comment,
     });
-    await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, silenceId: silence.id }));
+    window = await keep(ctx, windowId, { silenceId: silence.id });
+    if (!window) return false;
   }
   if (ctx.pagerduty.restEnabled && maintenance.pagerdutyServices.length > 0 && !window.pagerdutyWindowId) {
     const id = await ctx.pagerduty.createMaintenanceWindow({
@@ -71,8 +67,37 @@ async function startWindow(ctx: JobContext, windowId: string): Promise<void> {
       description: comment,
       serviceIds: maintenance.pagerdutyServices,
     });
-    await ctx.maintenanceWindows.update(windowId, (w) => ({ ...w, pagerdutyWindowId: id }));
+    window = await keep(ctx, windowId, { pagerdutyWindowId: id });
+    if (!window) return false;
   }
+  const started = await ctx.maintenanceWindows.update(windowId, (w) =>
+    w.status === 'scheduled' ? { ...w, status: 'active' } : undefined,
+  );
+  // Once, as the window turns active (not again on a retry): alert graphs mark the start of maintenance.
+  if (started.changed && started.window)
+    await ctx.audit.record({
+      type: 'maintenance-start',
+      actor: 'azora',
+      environment: started.window.environment,
+      detail: started.window.id,
+    });
+  return started.window?.status === 'active';
+}
+
+const running = (w: MaintenanceWindow) => w.status === 'scheduled' || w.status === 'active';
+
+/** Keeps what the start made on a window still to run; lifts it when the window ended meanwhile. */
+async function keep(
+  ctx: JobContext,
+  windowId: string,
+  made: Pick<MaintenanceWindow, 'silenceId' | 'pagerdutyWindowId'>,
+): Promise<MaintenanceWindow | undefined> {
+  const { window } = await ctx.maintenanceWindows.update(windowId, (w) =>
+    running(w) ? { ...w, ...made } : undefined,
+  );
+  if (window && running(window)) return window;
+  await liftWindow(ctx, { id: windowId, ...made }, { ended: true });
+  return undefined;
 }
 
 async function endWindow(ctx: JobContext, windowId: string): Promise<void> {

@@ -89,6 +89,8 @@ export interface FaultOptions {
 interface Fault extends FaultOptions {
   path: string;
   status: number;
+  /** Only the delay: then the request is answered as usual. */
+  passThrough?: boolean;
   remaining: number;
 }
 
@@ -203,6 +205,11 @@ export class SimulatedPagerDuty extends EventEmitter {
     this.faults.push({ path, status, remaining: times, ...options });
   }
 
+  /** Makes the next `times` requests to `path` wait `delayMs`, then answers them as usual: a slow PagerDuty. */
+  slowNext(path: string, delayMs: number, times = 1): void {
+    this.faults.push({ path, status: 0, remaining: times, delayMs, passThrough: true });
+  }
+
   /** The latest incident opened under `dedupKey`. */
   incident(dedupKey: string): SimulatedIncident | undefined {
     return this.incidents.filter((i) => i.dedupKey === dedupKey).at(-1);
@@ -234,7 +241,7 @@ export class SimulatedPagerDuty extends EventEmitter {
     const fault = this.takeFault(url.pathname);
     if (fault?.delayMs) await this.pause(fault.delayMs);
     if (res.destroyed) return;
-    if (fault) {
+    if (fault && !fault.passThrough) {
       if (url.pathname === '/v2/enqueue') this.recordEvent(safeRecord(raw), fault.status);
       else this.recordRequest(req, url, fault.status);
       const retryAfter = fault.retryAfterSeconds ?? this.options.retryAfterSeconds ?? 1;

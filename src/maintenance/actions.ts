@@ -62,7 +62,7 @@ export async function scheduleWindow(deps: CoreDeps, input: NewWindow): Promise<
  */
 export async function liftWindow(
   deps: Deps,
-  window: MaintenanceWindow | undefined,
+  window: Pick<MaintenanceWindow, 'id' | 'silenceId' | 'pagerdutyWindowId'> | undefined,
   { ended = false }: { ended?: boolean } = {},
 ): Promise<void> {
   if (window?.silenceId && deps.alertmanager) await deps.alertmanager.expireSilence(window.silenceId);

@@ -134,6 +134,51 @@ describe('maintenance windows', () => {
     expect(deletes.map((r) => r.status)).toEqual([405]);
   });
 
+  it('runs a window only once it is silenced, and lifts what a start made for a window cancelled meanwhile', async () => {
+    const bot = await start();
+    const client = new AlertmanagerClient(am.url, createLogger('silent'));
+    // PagerDuty is slow to make its window: the start job is between its two steps a while.
+    pagerduty.slowNext('/maintenance_windows', 2_000);
+    // Staging: its cancel needs no approver (test/e2e/access.test.ts has production's).
+    await bot.bot.deps.maintenance.plan({ ...shortWindow('m0009', 300, 60_000), environment: 'staging' });
+    const silence = await waitFor(
+      async () => (await client.listSilences()).find((s) => s.comment.includes('m0009')),
+      (s) => s?.status.state === 'active',
+      { what: 'the maintenance silence' },
+    );
+    // Silenced, but not running until PagerDuty's window exists too (a restore waits for running).
+    const meanwhile = (await bot.bot.deps.maintenanceWindows.get('m0009'))!;
+    expect(meanwhile).toMatchObject({ status: 'scheduled', silenceId: silence!.id });
+
+    await sendSlashCommand(bot.url, bot.secret, {
+      text: 'maintenance cancel m0009',
+      user: 'U0ENGINEER',
+      responseUrl: bot.slack.responseUrl('C0AZORAOPS', 'U0ENGINEER'),
+    });
+    await waitFor(
+      async () => (await client.listSilences()).find((s) => s.id === silence!.id)?.status.state,
+      (state) => state === 'expired',
+      { what: 'the silence lifted by the cancel' },
+    );
+    // The PagerDuty window made after the cancel is deleted by the start job itself.
+    const calls = () => pagerduty.requests.filter((r) => r.path.startsWith('/maintenance_windows'));
+    await waitFor(
+      () => calls().map((r) => `${r.method} ${r.status}`),
+      (seen) => seen.includes('POST 201') && seen.some((c) => /^DELETE 2\d\d$/.test(c)),
+      { what: 'the PagerDuty window made, then deleted', timeoutMs: 10_000 },
+    );
+    const job = await waitFor(
+      async () =>
+        (await bot.bot.queues.get('notify').getJobs(['completed'])).find(
+          (j) => j.data.windowId === 'm0009' && j.data.notice === 'start',
+        ),
+      (j) => j !== undefined,
+      { what: 'the start job done' },
+    );
+    expect(job!.returnvalue).toEqual({ skipped: 'not running' });
+    expect(announcements(bot, 'm0009')).toEqual([':x: *Maintenance cancelled*']);
+  });
+
   it('re-announces a moved window, and posts nothing more after a cancellation, saying it was cancelled', async () => {
     const bot = await start();
     const user = 'U0ENGINEER';

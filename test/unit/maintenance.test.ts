@@ -131,6 +131,15 @@ describe('announcements of a window', () => {
     expect(noticesFor(soon, leads, NOW).map((n) => n.name)).toEqual(['before-3600000', 'start', 'end']);
   });
 
+  it('starts at once a window planned after its start (its job waited), and plans nothing for one over', () => {
+    const late = { ...window, start: NOW - 1_500, end: NOW + 3_600_000 };
+    expect(noticesFor(late, leads, NOW)).toEqual([
+      { name: 'start', at: NOW },
+      { name: 'end', at: NOW + 3_600_000 },
+    ]);
+    expect(noticesFor({ ...late, end: NOW }, leads, NOW)).toEqual([]);
+  });
+
   it('lists every window, however long their reasons, in sections Slack takes', () => {
     const windows = Array.from({ length: 40 }, (_, i) => ({
       ...window,

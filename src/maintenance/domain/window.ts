@@ -24,13 +24,18 @@ export interface Notice {
   at: number;
 }
 
+/**
+ * The announcements still to come at `now`. The start stays while the window has not
+ * ended, due at once when its time has passed: a window planned a moment late (its job
+ * waited behind others) still silences its environment and says it started.
+ */
 export function noticesFor(window: MaintenanceWindow, leadTimes: readonly number[], now: number): Notice[] {
   const ahead = [...leadTimes]
     .sort((a, b) => b - a)
-    .map((lead) => ({ name: `before-${lead}`, at: window.start - lead }));
-  return [...ahead, { name: 'start', at: window.start }, { name: 'end', at: window.end }].filter(
-    (n) => n.at > now,
-  );
+    .map((lead) => ({ name: `before-${lead}`, at: window.start - lead }))
+    .filter((n) => n.at > now);
+  if (window.end <= now) return ahead;
+  return [...ahead, { name: 'start', at: Math.max(window.start, now) }, { name: 'end', at: window.end }];
 }
 
 /** The other live windows of the same environment whose time overlaps `window`'s. */
