@@ -43,12 +43,16 @@ export const executeRequestProcessor = defineJob(executeRequestJob, async ({ req
       request.messageTs,
     );
   }
-  // Production keeps the offer for its bake window; anywhere, a service left unhealthy gets
-  // it at once, and so does a change that failed after it moved traffic.
+  // Production keeps the offer for the bake window of what a change moved (a rollback's
+  // too: it may be worse than what it left); anywhere, a service left unhealthy gets it at
+  // once, and so does a change that failed after it moved traffic. A switch back that went
+  // well is not offered a way back onto the release it just left.
+  const backward = request?.source === 'switch-back' || request?.source === 'auto-switch-back';
   if (
     request &&
     trafficMoves(request.plan).length > 0 &&
-    ((succeeded && (needsApproval(ctx.policy, request.environment) || request.unhealthy?.length)) ||
+    ((succeeded &&
+      ((!backward && needsApproval(ctx.policy, request.environment)) || request.unhealthy?.length)) ||
       (result === 'failed' && (await movedTraffic(ctx, request))))
   )
     await offerSwitchBack(ctx, request);

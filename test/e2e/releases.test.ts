@@ -271,6 +271,19 @@ describe('releases, end to end', () => {
     expect(
       jobs.filter((j) => j.name === 'plan-request' && j.data.source === 'auto-switch-back'),
     ).toHaveLength(1);
+    // Once its job is done: no offer to switch back onto the release it just left.
+    const back = (await t.bot.deps.requests.recent('production')).find(
+      (r) => r.source === 'auto-switch-back',
+    )!;
+    await waitFor(
+      async () => (await t.bot.queues.get('ops').getJob(`execute-${back.id}`))?.isCompleted(),
+      Boolean,
+      { what: 'the switch back’s job done' },
+    );
+    expect(t.slack.messages.filter((m) => m.text.includes('Switch back to green'))).toHaveLength(0);
+    expect((await t.bot.queues.get('ops').getJobs(['delayed'])).map((j) => j.id)).not.toContain(
+      `end-bake-${back.id}`,
+    );
   });
   it('takes a typed switch back to the colour a baking release left as its switch back: no alert flips it again', async () => {
     await releaseToProduction('v1.6.0');
