@@ -10,7 +10,7 @@ import { topicText } from './domain/summary';
 import { summaryMessage } from './views';
 import { slackError } from '../kernel/slack/errors';
 import { onCallForIncident, pageForIncident, skippedOnCallMessage, unmatchedMessage } from './responders';
-import { pagerDutyKey } from '../alerts/domain/group';
+import { pagerDutyKey, type AlertGroup } from '../alerts/domain/group';
 import { incidentPagerDutyNoteJob } from './contracts';
 
 const CREATE_ATTEMPTS = 5;
@@ -83,7 +83,8 @@ export async function declare(
   // Until the incident is stored, a failure leaves nothing behind: its channel is archived.
   let stored: Incident | undefined;
   try {
-    const scope = await scopeOf(deps, input);
+    const group = input.alertGroup ? await deps.alerts.get(input.alertGroup) : undefined;
+    const scope = scopeOf(deps, input, group);
     const { incident, entry } = declareIncident({
       id,
       title: input.title,
@@ -94,6 +95,7 @@ export async function declare(
       declaredBy: input.requester,
       at,
       ...(input.alertGroup ? { alertGroup: input.alertGroup } : {}),
+      ...(group ? { alertOpenedAt: group.openedAt } : {}),
     });
     const channelId = channel.id;
     const inChannel = <T>(method: string, call: () => Promise<T>) =>
@@ -130,7 +132,6 @@ export async function declare(
       const skipped = skippedOnCallMessage(oncall.skipped);
       await inChannel('chat.postMessage', () => deps.messenger.post(channelId, skipped));
     }
-    const group = input.alertGroup ? await deps.alerts.get(input.alertGroup) : undefined;
     const paged = await pageForIncident(
       deps,
       incident,
@@ -177,12 +178,12 @@ const ENVIRONMENT_WORDS: Readonly<Record<string, EnvironmentName>> = {
  * its title names ("payment errors in production"), production when only services are
  * named. A title naming neither takes only what is linked to it.
  */
-async function scopeOf(
+function scopeOf(
   deps: Deps,
   input: DeclareInput,
-): Promise<{ environment?: EnvironmentName; services?: string[] }> {
+  group: AlertGroup | undefined,
+): { environment?: EnvironmentName; services?: string[] } {
   if (input.alertGroup) {
-    const group = await deps.alerts.get(input.alertGroup);
     return {
       ...(group?.environment ? { environment: group.environment } : {}),
       ...(group?.service ? { services: [group.service] } : {}),

@@ -383,6 +383,8 @@ describe('an incident declared from a critical alert', () => {
       declaredBy: ONCALL,
     });
     expect(incident!.title).toBe('AzoraHighErrorRate: error rate above 5% on payment');
+    // Its times count from the alert's opening, before anyone pressed the button.
+    expect(incident!.alertOpenedAt).toBe((await t.bot.deps.alerts.get(groupId))!.openedAt);
     await waitFor(
       () =>
         t.slack.messages.find((m) => m.threadTs === parent.ts && m.text.includes(`<#${incident!.channel}>`)),

@@ -706,6 +706,15 @@ describe('the metrics', () => {
     );
   });
 
+  it('count from the opening of the alert it was declared from, which its timeline never saw', () => {
+    // Declared (at T0 + 3 min) from an alert that opened at T0: the timeline starts at the declaration.
+    const incident = declared({ alertGroup: 'g1', alertOpenedAt: T0 });
+    expect(incident.alertOpenedAt).toBe(T0);
+    expect(metrics(incident, emptyTimeline())).toMatchObject({ startedAt: T0, toAcknowledge: 3 * MIN });
+    // An opening after the declaration (a clock ahead) is not kept.
+    expect(declared({ alertGroup: 'g1', alertOpenedAt: T0 + 4 * MIN }).alertOpenedAt).toBeUndefined();
+  });
+
   it('use what the incident kept when the timeline dropped it', () => {
     const incident = { ...declared(), acknowledgedAt: T0 + 4 * MIN, mitigatedAt: T0 + 6 * MIN };
     const timeline = timelineOf(

@@ -35,6 +35,8 @@ export interface Incident {
   resolution?: string;
   /** Who resolved it (the commander, or anyone else in the channel). */
   resolvedBy?: string;
+  /** When the alert it was declared from opened: what its times are counted from. */
+  alertOpenedAt?: number;
   /** Linked alert groups (AlertGroup.id): the one it was declared from, and any linked later. */
   alertGroups: string[];
   /**

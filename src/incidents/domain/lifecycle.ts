@@ -29,6 +29,8 @@ export interface Declaration {
   at: number;
   /** The alert group it was declared from. */
   alertGroup?: string;
+  /** When that alert opened: the incident began then, not at its declaration. */
+  alertOpenedAt?: number;
   pagerduty?: Incident['pagerduty'];
 }
 
@@ -53,6 +55,7 @@ export function declareIncident(d: Declaration): { incident: Incident; entry: Ti
     declaredBy: d.declaredBy,
     declaredAt: d.at,
     alertGroups: d.alertGroup ? [d.alertGroup] : [],
+    ...(d.alertOpenedAt !== undefined && d.alertOpenedAt < d.at ? { alertOpenedAt: d.alertOpenedAt } : {}),
     ...(d.pagerduty ? { pagerduty: d.pagerduty } : {}),
     requests: [],
     lastStatusAt: d.at,

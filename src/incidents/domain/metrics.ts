@@ -22,7 +22,8 @@ const earliest = (...times: Array<number | undefined>): number | undefined => {
 
 /**
  * Time to acknowledge, to mitigate and to resolve. The incident starts when its first
- * linked alert opened (the wiring writes those openings into the timeline), or when it
+ * linked alert opened (the one it was declared from, kept on it; later ones the wiring
+ * writes into the timeline), or when it
  * was declared if that was earlier or no alert is linked: customers were hurt from the
  * alert on, not from the declaration. Declaring is acknowledging (a person saw it and
  * acted), so time to acknowledge is always known: it is the first acknowledgement or the
@@ -31,7 +32,9 @@ const earliest = (...times: Array<number | undefined>): number | undefined => {
  * incident's own fields count too, as the timeline may have dropped its middle.
  */
 export function metrics(incident: Incident, timeline: Timeline): IncidentMetrics {
-  const startedAt = Math.min(incident.declaredAt, first(timeline, 'alert-opened') ?? incident.declaredAt);
+  const startedAt =
+    earliest(incident.declaredAt, incident.alertOpenedAt, first(timeline, 'alert-opened')) ??
+    incident.declaredAt;
   const since = (at: number) => Math.max(0, at - startedAt);
   const acknowledgedAt =
     earliest(incident.acknowledgedAt, first(timeline, 'acknowledge'), incident.declaredAt) ??
