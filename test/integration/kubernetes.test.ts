@@ -148,6 +148,10 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
     expect((await kubeError(t.kube.planRollback('staging', 'auth', 9))).message).toBe(
       'deployment azora-auth has no revision 9 (revisions: 3, 2, 1)',
     );
+    // The revision it runs: nothing to undo, as kubectl says ("skipped rollback").
+    const running = await kubeError(t.kube.planRollback('staging', 'auth', 3));
+    expect(running.kind).toBe('precondition');
+    expect(running.message).toBe('deployment azora-auth already runs revision 3; nothing to roll back to');
     const { apps } = t.kube.clients('staging');
     await apps.patchNamespacedDeployment({
       name: 'azora-auth',

@@ -449,6 +449,13 @@ export class Kubernetes implements ClusterPort {
     const owned = ownedReplicaSets(deployment, await this.replicaSets(env, deployment));
     const target = chooseRollbackReplicaSet(deployment, owned, toRevision);
     const current = owned.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));
+    // As kubectl skips it ("current template already matches revision N"): nothing to undo,
+    // and recorded as a rollback it would mark the running version rolled back.
+    if (sameTemplate(target.spec?.template, deployment.spec?.template))
+      throw new KubeError(
+        'precondition',
+        `deployment ${name} already runs revision ${revisionOf(target)}; nothing to roll back to`,
+      );
     return {
       kind: 'revision',
       deployment: name,
