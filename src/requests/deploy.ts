@@ -102,8 +102,13 @@ export async function applyDeploy(deps: Deps, request: OpsRequest, step: DeployS
 
   if (bg && workload.kind === 'blue-green') {
     const live = await kube.activeColour(env, workload);
-    if (live === bg.idle && running === step.toImage)
+    if (live === bg.idle && running === step.toImage) {
+      // An earlier attempt switched (the record went onto the Service in the same patch)
+      // and was lost before it indexed the record: indexed now, once (by the request's id).
+      const made = (await kube.releases(env, step.service)).find((r) => r.id === request.id);
+      if (made) await indexRelease(deps, env, step.service, made);
       return `${step.service}: ${version} already live on ${bg.idle} (a retried job)`;
+    }
     if (live !== bg.live)
       throw new StalePlan(`${step.service} serves ${live} now, not ${bg.live} as planned`);
   }

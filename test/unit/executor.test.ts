@@ -672,6 +672,40 @@ describe('executeRequest: deploy', () => {
     );
   });
 
+  it('production: a retry that finds the switch made by a lost attempt indexes its release, once', async () => {
+    const earlier = {
+      id: 'r0000a0a0',
+      action: 'deploy' as const,
+      version: '1.0.0',
+      image: image('payment', '1.0.0'),
+      colour: 'blue' as const,
+      requester: ENGINEER,
+      start: NOW - 900_000,
+      end: NOW - 800_000,
+      result: 'succeeded' as const,
+    };
+    await w.releases.fill('production', 'payment', [earlier], 20);
+    await w.requests.create(deployRequest(blueGreenDeploy));
+    // The first attempt got as far as the switch's patch (selector and record), then was lost.
+    await w.cluster.setImage('production', 'payment', 'azora-payment-green', image('payment', '1.6.0'));
+    await w.cluster.switchColour('production', 'payment', 'green', 30_000, {
+      id: ID,
+      action: 'deploy',
+      version: '1.6.0',
+      image: image('payment', '1.6.0'),
+      colour: 'green',
+      previous: { colour: 'blue', version: '1.0.0', image: image('payment', '1.0.0') },
+      requester: ENGINEER,
+      approver: APPROVER,
+      start: NOW,
+      end: NOW,
+      result: 'succeeded',
+    });
+    await w.requests.update(ID, (c) => ({ next: { ...c, status: 'running', startedAt: NOW }, value: null }));
+    expect(await run()).toBe('succeeded');
+    expect((await w.releases.history('production', 'payment'))!.map((r) => r.id)).toEqual([earlier.id, ID]);
+  });
+
   it('production: refuses as stale when someone else changed the idle colour since the plan', async () => {
     w.cluster.rollout('production', 'azora-payment-green', image('payment', '1.5.9'));
     await w.requests.create(deployRequest(blueGreenDeploy));
