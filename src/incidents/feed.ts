@@ -78,6 +78,8 @@ export async function feed(deps: Pick<CoreDeps, 'incidents'>, event: BotEvent): 
       key: event.key,
     };
     await deps.incidents.change(incident.id, (current) => {
+      // Resolved since the open ones were read: its timeline ends with the postmortem.
+      if (current.status === 'resolved') return { verdict: null };
       let next = applyEntry(current, entry);
       if (event.request && event.kind === 'request') next = link(next, 'requests', event.request);
       return { next, entry, verdict: null };

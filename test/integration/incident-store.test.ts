@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Incident } from '../../src/incidents/domain/incident';
 import { IncidentStore, MAX_INDEXED } from '../../src/incidents/store';
+import { feed } from '../../src/incidents/feed';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
 
 const T0 = Date.UTC(2026, 11, 3, 3, 0);
@@ -50,6 +51,30 @@ describe('the open incidents, read by many alert notifications at once', () => {
     await store.closed('a');
     expect((await store.open()).map((i) => i.id)).toEqual(['b']);
     zrange.mockRestore();
+  });
+
+  it('adds nothing to an incident resolved after the open ones were read', async () => {
+    const entry = { at: T0, actor: 'U0ENGINEER', kind: 'status' as const, text: 'declared' };
+    const open = { ...incident('late'), alertGroups: ['g-late'] };
+    await store.create(open, entry);
+    // Resolved while an event was on its way: the feed read it open a moment before.
+    await store.change('late', (current) => ({ next: { ...current, status: 'resolved' }, verdict: null }));
+    // What the feed read a moment before: the incident still open.
+    const stale = new (class extends IncidentStore {
+      override open = async () => [open];
+    })(redis, prefix);
+    await feed(
+      { incidents: stale },
+      {
+        kind: 'alert-opened',
+        actor: 'alertmanager',
+        at: T0 + 1,
+        text: 'fired again',
+        alertGroup: 'g-late',
+        key: 'k1',
+      },
+    );
+    expect((await store.timeline('late')).entries.map((e) => e.text)).toEqual(['declared']);
   });
 
   it('keeps the newest incidents open past as many abandoned ones, and drops those expired', async () => {
