@@ -143,7 +143,8 @@ export async function handleNotification(
           group.channel,
           parentKey(group),
           reply,
-          `${group.id}-${group.lastDelivery}-${index}`,
+          // By episode too: a group that fires again with the start it had sends the same text.
+          `${group.id}-${group.episode}-${group.lastDelivery}-${index}`,
         );
     }
   }

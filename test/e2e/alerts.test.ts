@@ -172,6 +172,20 @@ describe('Alertmanager alerts as Slack threads', () => {
       { what: 'the thread to say it fires again', timeoutMs: 15_000 },
     );
     expect(current(parent.ts).text).toContain(':red_circle: FIRING:1');
+
+    // A third time, the same again: its reply is its own, not the second one's.
+    await am.resolve([labels]);
+    await waitFor(
+      () => current(parent.ts).text,
+      (text) => text.includes(':large_green_circle: RESOLVED'),
+      { what: 'the parent to turn resolved again', timeoutMs: 15_000 },
+    );
+    await am.fire([alert]);
+    await waitFor(
+      () => repliesTo(parent.ts),
+      (r) => r.includes(':red_circle: Firing again (episode 3) after being resolved.'),
+      { what: 'the thread to say it fires a third time', timeoutMs: 15_000 },
+    );
   });
 
   it('pages on the retry when the attempt that opened a group failed after storing it', async () => {

@@ -425,3 +425,15 @@ describe('the Alertmanager v4 payload', () => {
     expect(firstIssue(valid())).toBe('accepted');
   });
 });
+
+describe('a group firing again', () => {
+  it('does not carry the last episode’s maintenance note into the new one', () => {
+    const opened = applyNotification(undefined, notification([alert('a', 'firing', 'p1')]), policy, 1);
+    const noted = { ...opened.group, maintenance: 'db upgrade (`mw-1`)' };
+    const resolved = applyNotification(noted, notification([alert('a', 'resolved', 'p1')]), policy, 2);
+    const again = { ...alert('a', 'firing', 'p1'), startsAt: '2026-12-26T05:00:00Z' };
+    const reopened = applyNotification(resolved.group, notification([again]), policy, 3);
+    expect(reopened.changes).toEqual([{ kind: 'reopened', episode: 2 }]);
+    expect(reopened.group).not.toHaveProperty('maintenance');
+  });
+});

@@ -228,9 +228,9 @@ export function applyNotification(
   const service =
     serviceOfLabels(policy, labels) ??
     sharedBy(notification.alerts, (a) => serviceOfLabels(policy, a.labels));
-  // A new firing starts afresh: the last one's acknowledgement was about it. A silence that
-  // has not ended is still Alertmanager's, and stays for Expire to find.
-  const { acknowledgedBy: _acknowledged, silence, ...kept } = previous ?? {};
+  // A new firing starts afresh: the last one's acknowledgement and maintenance note were
+  // about it. A silence that has not ended is still Alertmanager's, and stays for Expire to find.
+  const { acknowledgedBy: _acknowledged, maintenance: _maintenance, silence, ...kept } = previous ?? {};
   const group: AlertGroup = {
     ...(reopened ? { ...kept, ...(silenceHolds(silence, now) ? { silence } : {}) } : previous),
     id: groupIdOf(notification.groupKey),
