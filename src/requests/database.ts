@@ -5,6 +5,8 @@ import { backupPolicyOf, DATABASE_LOCK, formatBytes, runDatabaseJob, saltOf, tak
 import { endWindowEarly, scheduleWindow, WindowNotLifted } from '../maintenance';
 import type { OpsRequest, PlanStep } from './domain/types';
 import { StalePlan, StepFailed } from './stale';
+import type { Policy } from '../config/policy';
+import type { EnvironmentName } from '../kernel/domain/environment';
 
 /** What a request locks: its services, and the database when a step backs it up or restores it. */
 export function lockedBy(request: OpsRequest): string[] {
@@ -91,6 +93,22 @@ async function stillThere(deps: Deps, request: OpsRequest, backupId: string): Pr
 
 /** How long a restore waits for its window's start (the silences) before it refuses to go on. */
 const WINDOW_START_MS = 60_000;
+
+/** The most a step keeps its change locks renewed, when nothing in the policy asks for longer. */
+export const MAX_STEP_HOLD_MS = 60 * 60_000;
+
+/**
+ * How long a step keeps its change locks renewed: a backup or restore for as long as its
+ * Job may run (the policy's deadline, with the window's start and a margin for the Job's
+ * pod and its log), so that no other change on the database starts beside a running
+ * `psql --single-transaction`; any other step, an hour. Past this, a step that hangs
+ * gives its locks up within one lease.
+ */
+export function stepHoldMs(policy: Policy, env: EnvironmentName, step: PlanStep): number {
+  if (step.kind !== 'backup' && step.kind !== 'restore') return MAX_STEP_HOLD_MS;
+  const deadline = policy.backups[env]?.deadline ?? 0;
+  return Math.max(MAX_STEP_HOLD_MS, deadline + WINDOW_START_MS + 5 * 60_000);
+}
 
 /**
  * The restore Job starts only once its window runs (the environment's alerts silenced), so

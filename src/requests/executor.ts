@@ -21,7 +21,7 @@ import {
 } from '../releases';
 import { versionOf, type ReleaseAction, type ReleaseRecord } from '../kernel/domain/release';
 import { applyDeploy } from './deploy';
-import { applyBackup, applyRestore, lockedBy } from './database';
+import { applyBackup, applyRestore, lockedBy, stepHoldMs } from './database';
 import { StalePlan, StepFailed } from './stale';
 import { auditOf } from './audit';
 import { releaseRecord } from './release-record';
@@ -125,7 +125,7 @@ export async function executeRequest(
               { request: id, service },
               'the change lock lapsed while a step ran; another change may start beside it',
             ),
-          maxHoldMs: MAX_STEP_HOLD_MS,
+          maxHoldMs: stepHoldMs(policy, request.environment, step),
           owned: retry.owned,
         },
       );
@@ -164,13 +164,6 @@ export async function executeRequest(
     if (!keepLock) await locks.releaseAll(request.environment, lockedBy(request), id);
   }
 }
-
-/**
- * The longest one step keeps its locks renewed: a restore waits a minute for its window
- * and up to its Job's 30-minute deadline, a deploy for two rollouts and its checks. Past
- * this, a step that hangs gives its locks up within one lease.
- */
-const MAX_STEP_HOLD_MS = 60 * 60_000;
 
 /** This run's job went to another worker while this one stalled. */
 class JobLost extends Error {}

@@ -13,6 +13,7 @@ import { formatBytes } from '../../src/backups/views';
 import { lockedBackup } from '../../src/backups/run';
 import { fakeWorld } from '../kit/fakes/deps';
 import { testPolicy } from '../kit/policy';
+import { MAX_STEP_HOLD_MS, stepHoldMs } from '../../src/requests/database';
 
 const POLICY = parsePolicy(
   readFileSync(path.join(__dirname, '../../src/config/default-policy.yaml'), 'utf8'),
@@ -195,5 +196,22 @@ describe('backup retention', () => {
     expect(await kept(w)).toEqual([old[1], old[2]].sort());
     const fresh = await takeAt(w, NOW);
     expect(await kept(w)).toEqual([old[2], fresh].sort());
+  });
+});
+
+describe('the change locks of a database step', () => {
+  it('are kept for as long as its Job may run, past the hour any other step gets', () => {
+    const policy = structuredClone(POLICY);
+    policy.backups.production!.deadline = 2 * 3_600_000;
+    const restore = { kind: 'restore', service: 'production', backupId: 'x', windowMs: 1 } as const;
+    expect(stepHoldMs(policy, 'production', restore)).toBeGreaterThan(2 * 3_600_000 + 60_000);
+    expect(stepHoldMs(policy, 'production', { kind: 'backup', service: 'production' })).toBe(
+      stepHoldMs(policy, 'production', restore),
+    );
+    // The default deadline (30 minutes) fits in the hour.
+    expect(stepHoldMs(POLICY, 'production', restore)).toBe(MAX_STEP_HOLD_MS);
+    expect(
+      stepHoldMs(policy, 'production', { kind: 'scale', service: 'payment', target: 'd', from: 1, to: 2 }),
+    ).toBe(MAX_STEP_HOLD_MS);
   });
 });
