@@ -105,6 +105,9 @@ export class AlertStore {
       // What was just read: if another worker wrote since, the compare-and-set fails and retries.
       { current: existing },
     );
+    // A group that fires unchanged for weeks (Alertmanager's repeats) is still the same
+    // group: kept, or it would expire and its next notification start it over as episode 1.
+    if (!result.changed && existing) await this.redis.pexpire(key, RETENTION_MS);
     return { group: result.value!, changes: result.verdict };
   }
 

@@ -57,6 +57,17 @@ describe('alert groups in Redis, folded by several workers at once', () => {
     expect(Object.keys(stored!.alerts).sort()).toEqual(['a', 'b']);
   });
 
+  it('keeps a group that fires unchanged: a repeat renews its retention', async () => {
+    const { group } = await store.apply(firing('a'), policy, 1);
+    const key = `${prefix}:alert:${group.id}`;
+    expect(await redis.exists(key)).toBe(1);
+    // Two weeks on, the group as it was: only Alertmanager's repeat has come since.
+    await redis.pexpire(key, 1_000);
+    const repeat = await store.apply(firing('a'), policy, 2);
+    expect(repeat.changes).toEqual([]);
+    expect(await redis.pttl(key)).toBeGreaterThan(13 * 86_400_000);
+  });
+
   it('loses no alert when deliveries race on an existing group (the stale one retries)', async () => {
     const { group } = await store.apply(firing('a'), policy, 1);
     await Promise.all([store.apply(firing('a', 'b'), policy, 2), store.apply(firing('a', 'c'), policy, 3)]);
