@@ -110,7 +110,8 @@ export async function takeBackup(
 
 /**
  * The guide's retention, `keep` days: a backup's Job goes once it is older than that and
- * not among the newest `keep` of its kind (a quiet environment still keeps that many). A
+ * not among the newest `keep` of its kind (a quiet environment still keeps that many), and
+ * so does a restore's Job that ended that long ago (they were never deleted). A
  * day of deploys, each with its backup first, no longer pushes the daily backups out
  * early. Successful and failed ones are counted apart: a run of failures must never
  * delete the good backups (the script keeps their dumps, and a restore needs their Jobs).
@@ -131,6 +132,10 @@ async function prune(deps: Deps, env: EnvironmentName, keep: number): Promise<vo
     env,
     old.map((j) => j.backupId),
   );
+  // A restore's Job is only its log once it ended: kept as long as a backup, then gone.
+  const restores = await deps.kube.listJobs(env, 'restore');
+  for (const job of restores.filter((j) => j.status !== 'running' && (j.finishedAt ?? j.createdAt) < cutoff))
+    await deps.kube.deleteJob(env, job.name);
 }
 
 /**

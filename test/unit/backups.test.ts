@@ -197,6 +197,34 @@ describe('backup retention', () => {
     const fresh = await takeAt(w, NOW);
     expect(await kept(w)).toEqual([old[2], fresh].sort());
   });
+
+  it('lets a restore’s Job go once it ended `keep` days ago', async () => {
+    const w = retention();
+    const restoreAt = async (at: number) => {
+      w.clock.set(at);
+      const name = databaseJobName('restore', 'staging', at, `r${at}`.padEnd(4, '0'));
+      const template = w.deps.policy.backups.staging!;
+      await w.cluster.createJob(
+        'staging',
+        databaseJob({
+          kind: 'restore',
+          name,
+          environment: 'staging',
+          namespace: 'azora-staging',
+          template,
+          backupId: 'b',
+          request: 'r0000aaaa',
+        }),
+      );
+      await w.cluster.waitForJob('staging', name, 60_000);
+      return name;
+    };
+    const older = await restoreAt(NOW - 3 * DAY);
+    const recent = await restoreAt(NOW - DAY);
+    await takeAt(w, NOW);
+    expect((await w.cluster.listJobs('staging', 'restore')).map((j) => j.name)).toEqual([recent]);
+    expect(older).not.toBe(recent);
+  });
 });
 
 describe('the change locks of a database step', () => {
