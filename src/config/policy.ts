@@ -228,7 +228,15 @@ const alerts = z
       )
       .default({}),
     /** When set, a runbook_url becomes a link button only on these hosts (it must be https anyway). */
-    runbookHosts: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name')).optional(),
+    // Host names compare lower-case, as URL parsing gives them (an upper-case entry matched nothing).
+    runbookHosts: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'expected a host name')
+          .transform((host) => host.toLowerCase()),
+      )
+      .optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/config/errors';
 import { defaultPolicyPath, loadPolicy, parsePolicy } from '../../src/config/policy';
+import { safeRunbookUrl } from '../../src/alerts/notify';
 import { formatDuration, parseDuration } from '../../src/kernel/domain/duration';
 import { makeTestCertificates } from '../kit/redis-server';
 
@@ -275,6 +276,20 @@ describe('policy', () => {
     expect(shipped).toContain(from);
     expect(configError(() => parsePolicy(shipped.replace(from, to), 'p.yaml'))).toBe(
       `policy p.yaml: ${message}`,
+    );
+  });
+
+  it('takes runbook hosts in any case, as URLs give them lower-case', () => {
+    const policy = parsePolicy(
+      shipped.replace(
+        '  # runbookHosts: [runbooks.azora.example]',
+        '  runbookHosts: [Runbooks.Azora.Example]',
+      ),
+      'p.yaml',
+    );
+    expect(policy.alerts.runbookHosts).toEqual(['runbooks.azora.example']);
+    expect(safeRunbookUrl('https://RUNBOOKS.azora.example/db', policy.alerts.runbookHosts)).toBe(
+      'https://runbooks.azora.example/db',
     );
   });
 
