@@ -25,10 +25,14 @@ export async function scheduleNudge(
  * due time on: this look then finds nothing due and queues the one that is.
  */
 export async function nudgeIfDue(
-  deps: Pick<CoreDeps, 'incidents' | 'outbox' | 'queues' | 'policy' | 'now'>,
+  deps: Pick<CoreDeps, 'incidents' | 'outbox' | 'queues' | 'policy' | 'now' | 'slack'>,
   incidentId: string,
 ): Promise<boolean> {
   const now = deps.now();
+  // An incident left unresolved with its channel archived has nobody there to nudge: no
+  // more looks (Slack refused each nudge, every half hour, for as long as it was kept).
+  const stored = await deps.incidents.get(incidentId);
+  if (!stored || (await archived(deps, stored.channel))) return false;
   const result = await deps.incidents.change<boolean>(incidentId, (current) =>
     nudgeDue(current, deps.policy.incidents, now)
       ? { next: { ...current, nudgedAt: now }, verdict: true }
@@ -47,4 +51,12 @@ export async function nudgeIfDue(
   }
   await scheduleNudge(deps, incident);
   return result.verdict;
+}
+
+/** Whether Slack says the channel is archived; a Slack that does not answer says no. */
+async function archived(deps: Pick<CoreDeps, 'outbox' | 'slack'>, channel: string): Promise<boolean> {
+  const info = await deps.outbox
+    .paced('conversations.info', undefined, () => deps.slack.conversations.info({ channel }))
+    .catch(() => undefined);
+  return info?.channel?.is_archived === true;
 }

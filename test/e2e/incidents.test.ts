@@ -514,6 +514,12 @@ describe('a sev1 without a status update', () => {
       { what: 'every Slack write made' },
     );
     expect(bells()).toHaveLength(2);
+
+    // Left unresolved with its channel archived: nobody is nudged, and no next look is queued.
+    t.slack.channel(incident.channel)!.archived = true;
+    expect(await nudgeIfDue(at(93 * 60_000), incident.id)).toBe(false);
+    const later = (await t.bot.queues.get('notify').getJobs(['delayed'], 0, -1)).map((j) => j.id);
+    expect(later).not.toContain(`nudge-${incident.id}-${incident.declaredAt + 123 * 60_000}`);
   });
 });
 
