@@ -8,6 +8,7 @@ import { alertActionJob, pagerDutyEventJob } from '../src/alerts/contracts';
 import { noteReply, silenceReply } from '../src/alerts/views';
 import { md, mention, type Text } from '../src/kernel/slack/blocks';
 import { alertActionEvent, feed } from '../src/incidents';
+import { refusalForAlert } from '../src/access/check';
 
 /** Acknowledge, Silence 1h and Expire silence, pressed in an alert thread. */
 export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, groupId, user }, ctx) => {
@@ -16,6 +17,20 @@ export const alertActionProcessor = defineJob(alertActionJob, async ({ kind, gro
   // Keyed by the press's job and what is said: a retry (its timeline step failed) says it once.
   const say = (what: string, text: Text) =>
     ctx.outbox.reply(group.channel, parentKey(group), noteReply(text), `${ctx.job.id}-${what}`);
+  // The press was allowed for the group as it was then: one whose environment changed since
+  // (an alert of another joined it) is asked about again, as it is now.
+  const refusal = await refusalForAlert(ctx, group, {
+    capability: 'respond',
+    user,
+    what: `${kind} on alert ${group.alertname} (${group.id}), as it is when the job runs`,
+  });
+  if (refusal) {
+    await say(
+      'refused',
+      md`:no_entry: not done for ${mention(user)}: this alert changed since the press, and they may not respond to it as it is now.`,
+    );
+    return { skipped: 'refused' };
+  }
 
   if (kind === 'ack') {
     const dedupKey = pagerDutyKey(group);

@@ -1,5 +1,6 @@
 import { actionId, type ActionKind } from '../../src/kernel/slack/actions';
 import { groupIdOf } from '../../src/alerts/domain/group';
+import { alertActionJob } from '../../src/alerts/contracts';
 import type { Policy } from '../../src/config/policy';
 import { startTestBot, type TestBot } from '../kit/bot';
 import { startTestCluster, type TestCluster } from '../kit/cluster';
@@ -187,6 +188,27 @@ describe('access, limits and replays', () => {
     await press(BYSTANDER, 'silence', group);
     expect(await answerTo(BYSTANDER)).toContain('you may not respond to alerts of production');
     expect(await alertActions()).toEqual([]);
+    expect((await audit('access-refused')).map((e) => e.actor)).toContain(BYSTANDER);
+  });
+
+  it('asks again when a press’s job runs: a group that became production’s since is not silenced by a bystander', async () => {
+    await start();
+    const group = await deliver(
+      firingNotification('AzoraPodCrashLooping', { namespace: STG, service: 'payment' }, 'crash'),
+    );
+    expect(group.environment).toBe('staging');
+    // Anyone may respond in staging: the press is taken. Before its job runs, the group
+    // turns out to be production's (as a production alert joining it would make it).
+    await t.bot.deps.alerts.update(group.id, (g) => ({ ...g, environment: 'production' }));
+    await t.bot.queues.enqueue(alertActionJob, { kind: 'silence', groupId: group.id, user: BYSTANDER });
+    const done = await waitFor(
+      async () =>
+        (await t.bot.queues.get('notify').getJobs(['completed'])).find((j) => j.name === 'alert-action'),
+      (j) => j !== undefined,
+      { what: 'the silence job done' },
+    );
+    expect(done!.returnvalue).toEqual({ skipped: 'refused' });
+    expect((await t.bot.deps.alerts.get(group.id))!.silence).toBeUndefined();
     expect((await audit('access-refused')).map((e) => e.actor)).toContain(BYSTANDER);
   });
 
