@@ -57,14 +57,14 @@ export class MaintenanceScheduler {
 
   /** Moves a window that has not started: its announcements are removed and queued again for the new times. */
   async move(id: string, start: number, durationMs: number): Promise<MaintenanceWindow | undefined> {
+    // Moved first, then re-timed: a window that started meanwhile keeps its notices (its end).
     const before = await this.store.get(id);
-    if (!before || before.status !== 'scheduled') return undefined;
-    for (const notice of noticesFor(before, this.policy.maintenance.notices, 0))
-      await this.cancel(id, notice.name);
     const { changed, window } = await this.store.update(id, (w) =>
       w.status === 'scheduled' ? { ...w, start, end: start + durationMs } : undefined,
     );
-    if (!changed || !window) return undefined;
+    if (!changed || !window || !before) return undefined;
+    for (const notice of noticesFor(before, this.policy.maintenance.notices, 0))
+      await this.cancel(id, notice.name);
     const now = this.now();
     for (const notice of noticesFor(window, this.policy.maintenance.notices, now)) {
       await this.schedule(window.id, notice.name, notice.at - now);

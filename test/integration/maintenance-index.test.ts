@@ -4,6 +4,8 @@ import type { MaintenanceWindow } from '../../src/maintenance/domain/window';
 import { MAX_UPCOMING_WINDOWS, MaintenanceStore } from '../../src/maintenance/store';
 import { ENGINEER } from '../kit/ids';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../kit/redis';
+import { MaintenanceScheduler } from '../../src/maintenance/scheduler';
+import { testPolicy } from '../kit/policy';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -134,5 +136,51 @@ describe('the maintenance index', () => {
 
     await store.update('mrunning', (w) => ({ ...w, status: 'cancelled' }));
     expect(await store.activeIn('production', at)).toBeUndefined();
+  });
+});
+
+describe('moving a window', () => {
+  const prefix = uniquePrefix();
+  const redis = new Redis(TEST_REDIS_URL);
+  const store = new MaintenanceStore(redis, prefix);
+  afterAll(async () => {
+    await dropPrefix(prefix);
+    await redis.quit();
+  });
+
+  it('keeps the notices of a window that started before the move could take it (its end among them)', async () => {
+    const cancelled: string[] = [];
+    const scheduled: string[] = [];
+    // Its start job turns it active right after the move has read it.
+    const racing = new (class extends MaintenanceStore {
+      override async get(id: string) {
+        const read = await super.get(id);
+        await this.update(id, (w) => ({ ...w, status: 'active' }));
+        return read;
+      }
+    })(redis, prefix);
+    const scheduler = new MaintenanceScheduler(
+      testPolicy(),
+      racing,
+      async (_id, notice) => void scheduled.push(notice),
+      async (_id, notice) => void cancelled.push(notice),
+      () => NOW,
+    );
+    const at = NOW + 2 * DAY;
+    await store.create({
+      id: 'mmove1',
+      environment: 'staging',
+      start: at,
+      end: at + HOUR,
+      reason: 'drill',
+      requester: ENGINEER,
+      status: 'scheduled',
+      recurring: false,
+      createdAt: NOW,
+    });
+    expect(await scheduler.move('mmove1', at + DAY, HOUR)).toBeUndefined();
+    expect(cancelled).toEqual([]);
+    expect(scheduled).toEqual([]);
+    expect((await store.get('mmove1'))!.start).toBe(at);
   });
 });
