@@ -44,19 +44,27 @@ export async function applyRestore(
   const env = request.environment;
   const template = backupPolicyOf(deps, env);
   const windowId = restoreWindowId(request);
-  // Checked before the window opens (a retry finds it open, and its backup was there): a
-  // backup pruned while the request waited would fail the restore with the window open.
-  if (!(await deps.maintenanceWindows.get(windowId))) await stillThere(deps, request, step.backupId);
-  await scheduleWindow(deps, {
-    id: windowId,
-    environment: env,
-    start: deps.now() + 1_000,
-    durationMs: step.windowMs,
-    reason: `Database restore from ${step.backupId} (request ${request.id})`,
-    requester: request.requester,
-  });
-  await untilWindowRuns(deps, windowId);
   const name = databaseJobName('restore', env, request.startedAt ?? deps.now(), saltOf(request.id));
+  const window = await deps.maintenanceWindows.get(windowId);
+  // A retry after the worker died between closing the window and recording the step: the
+  // restore ran (its Job ended); its outcome is read again, and the window stays closed.
+  const ranBefore =
+    window?.status === 'done' &&
+    (await deps.kube.listJobs(env, 'restore')).some((j) => j.name === name && j.status !== 'running');
+  if (!ranBefore) {
+    // Checked before the window opens (a retry finds it open, and its backup was there): a
+    // backup pruned while the request waited would fail the restore with the window open.
+    if (!window) await stillThere(deps, request, step.backupId);
+    await scheduleWindow(deps, {
+      id: windowId,
+      environment: env,
+      start: deps.now() + 1_000,
+      durationMs: step.windowMs,
+      reason: `Database restore from ${step.backupId} (request ${request.id})`,
+      requester: request.requester,
+    });
+    await untilWindowRuns(deps, windowId);
+  }
   const run = await runDatabaseJob(deps, {
     kind: 'restore',
     env,
@@ -70,6 +78,7 @@ export async function applyRestore(
     );
   }
   const restored = `database: restored from ${step.backupId} in ${formatDuration(run.durationMs)} · ${template.verify} → ${run.verify ?? '(no figure)'}`;
+  if (ranBefore) return `${restored} · maintenance ${windowId} closed`;
   // The database is restored whatever happens to the silences: a restore is never
   // reported failed (and so run again) because Alertmanager could not be reached after it.
   const closed = await endWindowEarly(deps, windowId, 'bot').then(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SimulatedPagerDuty } from '../../sandbox/pagerduty';
 import { backupJob, scheduledBackupJob } from '../../src/backups/contracts';
+import { executeRequestJob } from '../../src/requests/contracts';
 import { DATABASE_LOCK } from '../../src/backups/run';
 import { actionId } from '../../src/kernel/slack/actions';
 import { startAlertmanager, type TestAlertmanager } from '../kit/alertmanager';
@@ -192,6 +193,27 @@ describe('database backups and restores, end to end', () => {
       (over) => over.length === 1,
       { what: 'the window announced as over' },
     );
+
+    // Its worker died after closing the window and before recording the step: the job's
+    // retry finds the restore done, and reports it so, restoring nothing again.
+    const jobsBefore = cluster.sim.list('jobs', PROD).length;
+    await t.bot.deps.requests.update(request.id, (current) => ({
+      next: { ...current, status: 'running', outcome: [] },
+      value: null,
+    }));
+    await t.bot.queues.enqueue(
+      executeRequestJob,
+      { requestId: request.id },
+      { jobId: `retry-${request.id}` },
+    );
+    const again = await waitFor(
+      () => t.bot.deps.requests.get(request.id),
+      (r) => r?.status !== 'running',
+      { what: 'the retry to end', timeoutMs: 20_000 },
+    );
+    expect(again!.status).toBe('succeeded');
+    expect(again!.outcome?.join('\n')).toContain('SELECT COUNT(*) FROM users; → 1042');
+    expect(cluster.sim.list('jobs', PROD)).toHaveLength(jobsBefore);
   });
 
   it('holds a staging restore for an approver and the typed name too: the requester cannot approve it', async () => {
