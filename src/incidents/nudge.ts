@@ -4,6 +4,7 @@ import { formatDuration } from '../kernel/domain/duration';
 import { incidentNudgeJob } from './contracts';
 import type { Incident } from './domain/incident';
 import { nextNudgeAt, nudgeDue } from './domain/nudge';
+import { channelArchived } from './run';
 
 /** Queues the next look for the incident's nudge (one job per due time: queued twice, it is one). */
 export async function scheduleNudge(
@@ -29,10 +30,6 @@ export async function nudgeIfDue(
   incidentId: string,
 ): Promise<boolean> {
   const now = deps.now();
-  // An incident left unresolved with its channel archived has nobody there to nudge: no
-  // more looks (Slack refused each nudge, every half hour, for as long as it was kept).
-  const stored = await deps.incidents.get(incidentId);
-  if (!stored || (await archived(deps, stored.channel))) return false;
   const result = await deps.incidents.change<boolean>(incidentId, (current) =>
     nudgeDue(current, deps.policy.incidents, now)
       ? { next: { ...current, nudgedAt: now }, verdict: true }
@@ -40,6 +37,10 @@ export async function nudgeIfDue(
   );
   if (!result?.incident) return false;
   const incident = result.incident;
+  // An incident left unresolved with its channel archived has nobody there to nudge: no
+  // more looks (Slack refused each nudge, every half hour, for as long as it was kept). A
+  // Slack that does not answer now is no reason to stop.
+  if (result.verdict && (await channelArchived(deps, incident.channel).catch(() => false))) return false;
   if (result.verdict) {
     const interval = deps.policy.incidents.statusNudge[incident.severity] ?? 0;
     const nudge = note(
@@ -51,12 +52,4 @@ export async function nudgeIfDue(
   }
   await scheduleNudge(deps, incident);
   return result.verdict;
-}
-
-/** Whether Slack says the channel is archived; a Slack that does not answer says no. */
-async function archived(deps: Pick<CoreDeps, 'outbox' | 'slack'>, channel: string): Promise<boolean> {
-  const info = await deps.outbox
-    .paced('conversations.info', undefined, () => deps.slack.conversations.info({ channel }))
-    .catch(() => undefined);
-  return info?.channel?.is_archived === true;
 }

@@ -17,16 +17,24 @@ import { postmortemMarkdown } from './domain/postmortem';
 import { topicText } from './domain/summary';
 import { incidentLine, resolvedLine, shownText, summaryMessage } from './views';
 
+/** Whether Slack says the channel is archived (an incident's channel someone closed). */
+export async function channelArchived(
+  deps: Pick<CoreDeps, 'outbox' | 'slack'>,
+  channel: string,
+): Promise<boolean> {
+  const info = await deps.outbox.paced('conversations.info', undefined, () =>
+    deps.slack.conversations.info({ channel }),
+  );
+  return info.channel?.is_archived === true;
+}
+
 /** The incident a command typed in `channel` is about: commands that run one work in its channel. */
 export async function incidentOfChannel(deps: Deps, channel: string): Promise<Incident> {
   const incident = await deps.incidents.ofChannel(channel);
   if (!incident)
     throw new Refusal('input', "run this in the incident's channel (`/azora incident list` names them)");
   // Someone archived it: refused before anything changes, rather than half done where nobody reads.
-  const info = await deps.outbox.paced('conversations.info', undefined, () =>
-    deps.slack.conversations.info({ channel }),
-  );
-  if (info.channel?.is_archived)
+  if (await channelArchived(deps, channel))
     throw new Refusal(
       'guard',
       "the incident's channel is archived: unarchive it in Slack to go on; nothing was changed",

@@ -231,7 +231,8 @@ describe('the Kubernetes adapter against the simulated cluster', () => {
 
   it('follows a pod again when its container restarts, from its last line, without repeats', async () => {
     const seen: { pod: string; time: string }[] = [];
-    const follow = t.kube.followLogs('staging', 'auth', { durationMs: 4_000 }, (line) => seen.push(line));
+    // Long enough for two looks for pods (every 3 s), on a loaded machine too.
+    const follow = t.kube.followLogs('staging', 'auth', { durationMs: 7_000 }, (line) => seen.push(line));
     const { pod } = (await waitFor(() => seen[0], Boolean, { what: 'a first line' }))!;
     t.sim.restartContainers(STG, pod);
     const status = t.sim.get('pods', STG, pod)!.status as {

@@ -449,6 +449,7 @@ export class Kubernetes implements ClusterPort {
     const owned = ownedReplicaSets(deployment, await this.replicaSets(env, deployment));
     const target = chooseRollbackReplicaSet(deployment, owned, toRevision);
     const current = owned.find((rs) => sameTemplate(rs.spec?.template, deployment.spec?.template));
+    const svc = this.policy.services[service];
     // As kubectl skips it ("current template already matches revision N"): nothing to undo,
     // and recorded as a rollback it would mark the running version rolled back.
     if (sameTemplate(target.spec?.template, deployment.spec?.template))
@@ -463,11 +464,8 @@ export class Kubernetes implements ClusterPort {
       fromRevision: current ? revisionOf(current) : revisionOf(deployment),
       toRevision: revisionOf(target),
       // The release container's images (a sidecar's would read as the version otherwise).
-      fromImage: releaseImage(
-        deployment.spec?.template?.spec?.containers ?? [],
-        this.policy.services[service],
-      ),
-      toImage: releaseImage(target.spec?.template?.spec?.containers ?? [], this.policy.services[service]),
+      fromImage: releaseImage(deployment.spec?.template?.spec?.containers ?? [], svc),
+      toImage: releaseImage(target.spec?.template?.spec?.containers ?? [], svc),
     };
   }
 
